@@ -1,0 +1,99 @@
+#include "core/types.hpp"
+
+#include <ctime>
+#include <cstdio>
+
+namespace mediax {
+
+std::string to_string(GrantStatus s) {
+  switch (s) {
+    case GrantStatus::active: return "active";
+    case GrantStatus::needs_reauth: return "needs_reauth";
+    case GrantStatus::revoked: return "revoked";
+    case GrantStatus::disabled: return "disabled";
+  }
+  return "active";
+}
+
+std::optional<GrantStatus> grant_status_from_string(const std::string& s) {
+  if (s == "active") return GrantStatus::active;
+  if (s == "needs_reauth") return GrantStatus::needs_reauth;
+  if (s == "revoked") return GrantStatus::revoked;
+  if (s == "disabled") return GrantStatus::disabled;
+  return std::nullopt;
+}
+
+std::string to_string(OutcomeKind k) {
+  switch (k) {
+    case OutcomeKind::success: return "success";
+    case OutcomeKind::retry_later: return "retry_later";
+    case OutcomeKind::rate_limited: return "rate_limited";
+    case OutcomeKind::needs_reauth: return "needs_reauth";
+    case OutcomeKind::app_misconfigured: return "app_misconfigured";
+  }
+  return "retry_later";
+}
+
+Outcome Outcome::success(TokenResult t) {
+  Outcome o;
+  o.kind = OutcomeKind::success;
+  o.token = std::move(t);
+  return o;
+}
+
+Outcome Outcome::failure(OutcomeKind k, std::string code, std::string message, int http_status,
+                         std::optional<Seconds> retry_after) {
+  Outcome o;
+  o.kind = k;
+  o.code = std::move(code);
+  o.message = std::move(message);
+  o.http_status = http_status;
+  o.retry_after = retry_after;
+  return o;
+}
+
+std::uint64_t RefreshKey::pack() const {
+  if (is_app_token()) return (static_cast<std::uint64_t>(app_id) << 1) | 1U;
+  return static_cast<std::uint64_t>(grant_id) << 1;
+}
+
+RefreshKey RefreshKey::unpack(std::uint64_t v) {
+  RefreshKey k;
+  if (v & 1U) {
+    k.app_id = static_cast<std::int64_t>(v >> 1);
+  } else {
+    k.grant_id = static_cast<std::int64_t>(v >> 1);
+  }
+  return k;
+}
+
+std::int64_t to_unix(TimePoint t) {
+  return std::chrono::duration_cast<Seconds>(t.time_since_epoch()).count();
+}
+
+TimePoint from_unix(std::int64_t s) { return TimePoint(Seconds(s)); }
+
+std::string format_time(TimePoint t) {
+  std::time_t tt = static_cast<std::time_t>(to_unix(t));
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<TimePoint> parse_time(const std::string& s) {
+  std::tm tm{};
+  int y, mo, d, h, mi, sec;
+  char z = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &z) < 6) return std::nullopt;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return from_unix(static_cast<std::int64_t>(timegm(&tm)));
+}
+
+}  // namespace mediax

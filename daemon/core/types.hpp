@@ -1,0 +1,133 @@
+// Plain shared types: apps, grants, tokens and the outcome of a platform call.
+// Depends on nothing but the standard library and nlohmann-json.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mediax {
+
+using SysClock = std::chrono::system_clock;
+using TimePoint = SysClock::time_point;
+using Seconds = std::chrono::seconds;
+
+enum class GrantStatus { active, needs_reauth, revoked, disabled };
+std::string to_string(GrantStatus s);
+std::optional<GrantStatus> grant_status_from_string(const std::string& s);
+
+struct Endpoints {
+  std::string authorize_url;
+  std::string token_url;
+  std::string revocation_url;  // empty: the provider has none
+};
+
+// A registered client at a platform. client_secret is only filled when the store was asked for it.
+struct App {
+  std::int64_t id = 0;
+  std::string name;
+  std::string platform;           // "oauth2", "douyin", "wechat", "google"
+  std::string client_id;
+  std::string client_secret;
+  std::vector<std::string> scopes;
+  bool client_credentials = false;
+  std::string issuer;             // oauth2: discovery issuer, if endpoints came from discovery
+  Endpoints endpoints;            // oauth2: resolved endpoints; others: overrides (empty = platform default)
+  std::string token_auth_method = "client_secret_post";  // or "client_secret_basic"
+  std::string redirect_uri;       // {public_url}/oauth/callback unless overridden
+  nlohmann::json options = nlohmann::json::object();  // platform-specific options
+  // Schedule of the app token (client credentials only).
+  GrantStatus status = GrantStatus::active;
+  int failure_count = 0;
+  std::string last_error;
+  std::optional<TimePoint> next_refresh_at;
+  TimePoint created_at{};
+};
+
+// One authorized account of an app.
+struct Grant {
+  std::int64_t id = 0;
+  std::int64_t app_id = 0;
+  std::string account_id;
+  std::vector<std::string> scopes;
+  std::string refresh_token;      // only filled when the store was asked for it
+  std::optional<TimePoint> refresh_expires_at;
+  GrantStatus status = GrantStatus::active;
+  std::string status_reason;      // why needs_reauth / revoked / disabled
+  int failure_count = 0;
+  std::string last_error;
+  std::optional<TimePoint> next_refresh_at;
+  nlohmann::json extra = nlohmann::json::object();  // platform-specific (e.g. unionid, renewals left)
+  TimePoint created_at{};
+  TimePoint updated_at{};
+};
+
+// The current access token of an app (grant_id empty) or of a grant.
+struct Token {
+  std::int64_t app_id = 0;
+  std::optional<std::int64_t> grant_id;
+  std::string access_token;
+  std::string token_type = "Bearer";
+  std::vector<std::string> scopes;
+  TimePoint expires_at{};
+  TimePoint refreshed_at{};
+};
+
+// What a platform answered with a token.
+struct TokenResult {
+  std::string access_token;
+  std::string token_type = "Bearer";
+  std::vector<std::string> scopes;        // empty: unchanged / as requested
+  std::optional<Seconds> expires_in;      // empty: unknown, use the configured default
+  std::optional<std::string> refresh_token;  // empty: keep the old one
+  std::optional<Seconds> refresh_expires_in;
+  std::string account_id;                 // from the token response when the platform gives one
+  nlohmann::json extra = nlohmann::json::object();
+};
+
+// Every outcome of every platform call is classified once, by the platform class.
+enum class OutcomeKind {
+  success,
+  retry_later,        // transient: 5xx, timeout, garbage, "system busy"
+  rate_limited,       // 429 or a platform quota code
+  needs_reauth,       // invalid_grant and friends: a human must connect the account again
+  app_misconfigured,  // invalid_client, bad secret, IP not whitelisted
+};
+std::string to_string(OutcomeKind k);
+
+struct Outcome {
+  OutcomeKind kind = OutcomeKind::retry_later;
+  TokenResult token;                 // valid when kind == success
+  std::string code;                  // platform's own error code ("invalid_grant", "40029", "http_503")
+  std::string message;               // platform's own message; never contains a token or secret
+  std::optional<Seconds> retry_after;
+  int http_status = 0;
+
+  bool ok() const { return kind == OutcomeKind::success; }
+  static Outcome success(TokenResult t);
+  static Outcome failure(OutcomeKind k, std::string code, std::string message, int http_status = 0,
+                         std::optional<Seconds> retry_after = std::nullopt);
+};
+
+// Identifies a refreshable thing: an app token (grant_id == 0) or a grant.
+struct RefreshKey {
+  std::int64_t app_id = 0;
+  std::int64_t grant_id = 0;  // 0: the app's own client-credentials token
+  bool is_app_token() const { return grant_id == 0; }
+  // Packs into one integer for the timer wheel: grants are even, app tokens odd.
+  std::uint64_t pack() const;
+  static RefreshKey unpack(std::uint64_t v);  // app_id of a grant key is 0 (unknown)
+  friend bool operator==(const RefreshKey&, const RefreshKey&) = default;
+};
+
+// Time conversions used in JSON and SQL: ISO 8601 UTC with seconds, "2026-11-25T11:33:28Z".
+std::string format_time(TimePoint t);
+std::optional<TimePoint> parse_time(const std::string& s);
+std::int64_t to_unix(TimePoint t);
+TimePoint from_unix(std::int64_t s);
+
+}  // namespace mediax

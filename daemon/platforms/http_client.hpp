@@ -1,0 +1,57 @@
+// Outgoing HTTP as an interface, so platform classes can be tested with a fake and the
+// real client (cpp-httplib, kept out of headers) lives in one .cpp.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mediax {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";  // GET or POST
+  std::string url;             // absolute: scheme://host[:port]/path?query
+  HeaderList headers;
+  std::string content_type;    // for POST
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 0;              // 0: no HTTP answer (see error)
+  HeaderList headers;
+  std::string body;
+  std::string error;           // transport failure: "timeout", "connection", "tls", ... empty when status != 0
+
+  std::string header(const std::string& name) const;  // case-insensitive, "" when absent
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // Sends one request; never throws for network errors (they come back in HttpResponse::error).
+  virtual HttpResponse send(const HttpRequest& req) = 0;
+};
+
+struct HttpClientOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds read_timeout{15000};
+  std::string user_agent = "mediaxd";
+  bool verify_tls = true;
+  std::string ca_file;         // empty: system default
+};
+
+// The real client (cpp-httplib, OpenSSL). Thread-safe: each call opens its own connection.
+std::unique_ptr<HttpClient> make_http_client(const HttpClientOptions& opts);
+
+// URL helpers shared by platform classes.
+std::string url_encode(const std::string& s);
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+std::vector<std::pair<std::string, std::string>> parse_query(const std::string& query);
+// Drops the query string and userinfo so a URL can be logged without secrets.
+std::string redact_url(const std::string& url);
+
+}  // namespace mediax

@@ -1,0 +1,44 @@
+// One class per platform dialect behind one interface. Platform classes build requests and
+// parse responses; they classify every answer into an Outcome. Nothing platform-specific
+// leaks into the scheduler or the store.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/types.hpp"
+#include "platforms/http_client.hpp"
+
+namespace mediax {
+
+struct AuthorizeParams {
+  std::string state;
+  std::string code_challenge;  // S256 challenge; empty if the platform does not use PKCE
+  std::string redirect_uri;
+};
+
+class Platform {
+ public:
+  virtual ~Platform() = default;
+  virtual std::string name() const = 0;
+  // Whether this platform's authorization code flow uses PKCE for this app.
+  virtual bool uses_pkce(const App& app) const = 0;
+  // The URL the user's browser is sent to.
+  virtual std::string authorize_url(const App& app, const AuthorizeParams& p) const = 0;
+  // Exchanges an authorization code. On success token.account_id names the account when known.
+  virtual Outcome exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
+                                const std::string& redirect_uri) = 0;
+  // Refreshes a grant's access token with its refresh token (grant.refresh_token is filled).
+  virtual Outcome refresh(const App& app, const Grant& grant) = 0;
+  // Gets the app's own token (client credentials). force: the admin asked for a new token.
+  virtual Outcome client_token(const App& app, bool force) = 0;
+  // Revokes a grant at the platform, best effort. success when revoked or not supported.
+  virtual Outcome revoke(const App& app, const Grant& grant) = 0;
+};
+
+// Platform configuration the daemon passes to every platform class.
+struct PlatformSettings {
+  Seconds default_expires_in{3600};  // when a provider omits expires_in
+};
+
+}  // namespace mediax

@@ -1,0 +1,154 @@
+// The database as an interface: apps, grants, tokens, authorization requests, events and the
+// refresh bookkeeping (schedule, leases). PgStore (libpqxx, SQL only in this folder) implements it.
+// All methods are thread-safe and throw StoreError when the database cannot be reached.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/types.hpp"
+
+namespace mediax {
+
+class StoreError : public std::runtime_error {  // database unreachable or failed
+ public:
+  using std::runtime_error::runtime_error;
+};
+class DuplicateError : public std::runtime_error {  // unique constraint, e.g. app name taken
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct AuthRequest {
+  std::string state;
+  std::int64_t app_id = 0;
+  std::string code_verifier;
+  std::string redirect_uri;
+  TimePoint expires_at{};
+};
+
+enum class ConsumeResult { ok, unknown, expired, used };
+
+struct Event {
+  std::int64_t id = 0;
+  std::optional<std::int64_t> app_id;
+  std::optional<std::int64_t> grant_id;
+  std::string kind;        // "app_registered", "grant_connected", "refreshed", "refresh_failed", ...
+  nlohmann::json detail;   // never a token or secret
+  TimePoint at{};
+};
+
+// One entry of the schedule loaded at start: what to refresh and when.
+struct ScheduleEntry {
+  RefreshKey key;
+  TimePoint next_refresh_at{};
+};
+
+// What a refresh needs, read under the lease.
+struct RefreshJob {
+  RefreshKey key;
+  App app;                    // with client_secret
+  std::optional<Grant> grant; // with refresh_token; empty for app tokens
+  std::optional<Token> current;  // the current access token, if any
+};
+
+// The result of a refresh to be stored and published in one transaction.
+struct RefreshSuccess {
+  Token token;
+  std::optional<std::string> new_refresh_token;   // rotate; empty keeps the old one
+  std::optional<TimePoint> refresh_expires_at;    // when new_refresh_token is given
+  std::optional<std::string> account_id;
+  nlohmann::json grant_extra_patch = nlohmann::json::object();  // merged into grants.extra
+  TimePoint next_refresh_at{};
+};
+
+struct RefreshFailure {
+  OutcomeKind kind = OutcomeKind::retry_later;
+  std::string code;
+  std::string message;
+  std::optional<TimePoint> next_refresh_at;  // retry time; empty when the grant stops (needs_reauth)
+  std::optional<GrantStatus> new_status;     // e.g. needs_reauth
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- apps ---
+  // Inserts an app (id, created_at filled in); DuplicateError when the name is taken.
+  virtual App create_app(const App& app) = 0;
+  virtual std::vector<App> list_apps() = 0;  // without secrets
+  virtual std::optional<App> get_app(const std::string& name, bool with_secret = false) = 0;
+  virtual std::optional<App> get_app_by_id(std::int64_t id, bool with_secret = false) = 0;
+  // Deletes the app with its grants, tokens and auth requests; false when unknown.
+  virtual bool delete_app(const std::string& name) = 0;
+
+  // --- authorization requests (state, PKCE verifier; single use) ---
+  virtual void create_auth_request(const AuthRequest& r) = 0;
+  // Atomically marks the request used and returns it; distinguishes unknown, expired and used.
+  virtual ConsumeResult consume_auth_request(const std::string& state, TimePoint now, AuthRequest& out) = 0;
+  virtual int purge_auth_requests(TimePoint older_than) = 0;
+
+  // --- grants ---
+  // Stores a newly connected account with its first token. An account connected again
+  // (same app, same account_id) replaces its grant (same id, status active again).
+  // Sends NOTIFY mediax_tokens. Returns the grant.
+  virtual Grant upsert_grant(const Grant& g, const Token& token) = 0;
+  virtual std::vector<Grant> list_grants(std::int64_t app_id) = 0;  // without refresh tokens
+  virtual std::optional<Grant> get_grant(std::int64_t id, bool with_refresh_token = false) = 0;
+  // Marks the grant revoked, deletes its token (NOTIFY). False when unknown.
+  virtual bool revoke_grant(std::int64_t id, const std::string& reason) = 0;
+
+  // --- tokens ---
+  virtual std::optional<Token> get_token(const RefreshKey& key) = 0;
+  virtual std::vector<Token> all_tokens() = 0;  // for the in-memory cache at start
+
+  // --- schedule and refresh bookkeeping ---
+  // Every active app token and grant with its next refresh time.
+  virtual std::vector<ScheduleEntry> load_schedule() = 0;
+  // Sets when an app's token must be fetched (e.g. right after registration).
+  virtual void set_next_refresh(const RefreshKey& key, TimePoint at) = 0;
+  // Takes the lease on key for owner until lease_until when it is free or expired and the
+  // grant/app is active; returns the job, or nothing when another owner holds it or it is gone.
+  virtual std::optional<RefreshJob> acquire_lease(const RefreshKey& key, const std::string& owner,
+                                                  TimePoint now, TimePoint lease_until) = 0;
+  // Stores the new token (and rotated refresh token), resets failures, sets next refresh,
+  // releases the lease and sends NOTIFY, in one transaction.
+  virtual void complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) = 0;
+  // Records a failure (failure_count+1, last_error, next retry or new status) and releases the lease.
+  virtual void fail_refresh(const RefreshKey& key, const std::string& owner, const RefreshFailure& f) = 0;
+  virtual void release_leases(const std::string& owner) = 0;
+
+  // --- events (audit trail) ---
+  virtual void add_event(const Event& e) = 0;
+  virtual std::vector<Event> list_events(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,
+                                         int limit) = 0;
+
+  // --- health ---
+  virtual bool ping() = 0;  // database reachable
+};
+
+// Applies migrations/NNNN_name.sql files in order, each inside a transaction, recorded in
+// mediax.schema_migrations, serialised with an advisory lock.
+class Migrator {
+ public:
+  Migrator(std::string db_url, std::string migrations_dir);
+  // Applies what is pending; returns the names applied.
+  std::vector<std::string> apply();
+  // Names of migrations not yet applied (empty: the database is current).
+  std::vector<std::string> pending();
+  // Migrations found on disk, in order.
+  std::vector<std::string> available() const;
+
+ private:
+  std::string db_url_;
+  std::string dir_;
+};
+
+// A pool of libpqxx connections behind the Store interface.
+std::unique_ptr<Store> make_pg_store(const std::string& db_url, int pool_size);
+
+}  // namespace mediax
