@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,14 @@ struct HttpClientOptions {
 std::unique_ptr<HttpClient> make_http_client(const HttpClientOptions& opts);
 
 // URL helpers shared by platform classes.
+struct ParsedUrl {
+  std::string scheme;  // "http" or "https" (lower case)
+  std::string host;    // IPv6 literals without brackets
+  int port = 0;        // explicit, or 80 / 443 by scheme
+  std::string target;  // path and query ("/" when empty); the fragment is dropped
+};
+// nullopt unless absolute http(s) with a host, a valid port and no userinfo.
+std::optional<ParsedUrl> parse_url(const std::string& url);
 std::string url_encode(const std::string& s);
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 std::vector<std::pair<std::string, std::string>> parse_query(const std::string& query);

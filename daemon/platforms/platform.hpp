@@ -3,6 +3,7 @@
 // leaks into the scheduler or the store.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -17,10 +18,26 @@ struct AuthorizeParams {
   std::string redirect_uri;
 };
 
+// The verdict on an app's registration body as far as the platform is concerned.
+struct AppCheck {
+  bool ok = true;
+  int status = 400;                      // HTTP status when !ok (400 bad field, 502 discovery failed)
+  std::string code = "invalid_field";    // API error code when !ok
+  std::string message;                   // "field: why" — never a secret
+
+  static AppCheck fail(std::string message, int status = 400, std::string code = "invalid_field") {
+    return {false, status, std::move(code), std::move(message)};
+  }
+};
+
 class Platform {
  public:
   virtual ~Platform() = default;
   virtual std::string name() const = 0;
+  // Checks the platform-specific parts of a new app (required fields, options) and fills in
+  // what follows from them (defaults, discovered endpoints). Secrets a platform needs (a
+  // service-account key) belong in client_secret, which is stored like one and never shown.
+  virtual AppCheck prepare_app(App& app) = 0;
   // Whether this platform's authorization code flow uses PKCE for this app.
   virtual bool uses_pkce(const App& app) const = 0;
   // The URL the user's browser is sent to.
@@ -39,6 +56,9 @@ class Platform {
 // Platform configuration the daemon passes to every platform class.
 struct PlatformSettings {
   Seconds default_expires_in{3600};  // when a provider omits expires_in
+  // Base URLs per platform from the config's [platforms.NAME] tables, e.g.
+  // urls["douyin"]["base_url"]. Filled with the real hosts by default.
+  std::map<std::string, std::map<std::string, std::string>> urls;
 };
 
 }  // namespace mediax

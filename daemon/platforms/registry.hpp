@@ -1,0 +1,30 @@
+// Owns one instance of each platform class and finds it by the name stored in App::platform.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "platforms/http_client.hpp"
+#include "platforms/platform.hpp"
+
+namespace mediax {
+
+class PlatformRegistry {
+ public:
+  // `http` must outlive the registry.
+  PlatformRegistry(HttpClient& http, PlatformSettings settings);
+
+  // nullptr when `name` is not a known platform.
+  Platform* get(const std::string& name) const;
+  // Names accepted in App::platform, sorted.
+  std::vector<std::string> names() const;
+  // Adds (or replaces) a platform under its name(); tests use it for scripted platforms.
+  void add(std::unique_ptr<Platform> platform);
+
+ private:
+  std::map<std::string, std::unique_ptr<Platform>, std::less<>> platforms_;
+};
+
+}  // namespace mediax
