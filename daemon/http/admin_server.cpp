@@ -1,0 +1,272 @@
+#include "http/admin_server.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <stdexcept>
+
+#include "http/json_mapping.hpp"
+#include "service/token_service.hpp"
+
+namespace mediax {
+
+namespace {
+
+constexpr const char* kJson = "application/json";
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(), kJson);
+}
+
+void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message,
+                const nlohmann::json& details = nlohmann::json::object()) {
+  nlohmann::json body = {{"error", code}, {"message", message}};
+  if (details.is_object()) body.update(details);
+  send_json(res, status, body);
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string page(const std::string& title, const std::string& message, bool ok) {
+  return "<!doctype html><html><head><meta charset=\"utf-8\"><title>mediax: " + html_escape(title) +
+         "</title><style>body{font-family:sans-serif;max-width:40em;margin:4em auto;padding:0 1em}"
+         "h1{color:" + std::string(ok ? "#1a7f37" : "#b42318") + "}</style></head><body><h1>" + html_escape(title) +
+         "</h1><p>" + html_escape(message) + "</p></body></html>";
+}
+
+// Parses a JSON request body; throws ApiError 400 with the parser's position on bad JSON.
+nlohmann::json parse_body(const httplib::Request& req) {
+  if (req.body.empty()) throw ApiError(400, "invalid_json", "the request body is empty; a JSON object is expected");
+  try {
+    return nlohmann::json::parse(req.body);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ApiError(400, "invalid_json", "the request body is not valid JSON (at byte " + std::to_string(e.byte) + ")");
+  }
+}
+
+std::int64_t parse_id(const std::string& s) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) throw ApiError(404, "not_found", "no grant '" + s + "'");
+  return v;
+}
+
+}  // namespace
+
+struct AdminServer::Impl {
+  TokenService& service;
+  AdminConfig config;
+  std::function<bool()> ready;
+  httplib::Server server;
+  std::string host;
+  int port = 0;
+
+  Impl(TokenService& s, const AdminConfig& c, std::function<bool()> r) : service(s), config(c), ready(std::move(r)) {}
+
+  // Runs a handler, turning ApiError and unexpected exceptions into JSON errors.
+  template <typename F>
+  httplib::Server::Handler guarded(F f) {
+    return [f](const httplib::Request& req, httplib::Response& res) {
+      try {
+        f(req, res);
+      } catch (const ApiError& e) {
+        send_error(res, e.status(), e.code(), e.what(), e.details());
+      } catch (const std::exception& e) {
+        spdlog::error("{} {}: internal error: {}", req.method, req.path, e.what());
+        send_error(res, 500, "internal_error", "internal error; see the daemon's log");
+      }
+    };
+  }
+
+  std::optional<TimePoint> grant_token_expiry(const Grant& g) {
+    return service.token_expiry(RefreshKey{g.app_id, g.id});
+  }
+
+  void routes() {
+    auto& s = service;
+    server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+      send_json(res, 200, {{"status", "ok"}});
+    });
+    server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+      bool ok = false;
+      try {
+        ok = ready();
+      } catch (const std::exception&) {
+        ok = false;
+      }
+      send_json(res, ok ? 200 : 503, {{"status", ok ? "ready" : "not_ready"}});
+    });
+
+    server.Post("/v1/apps", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      send_json(res, 201, to_json(s.register_app(parse_body(req))));
+    }));
+    server.Get("/v1/apps", guarded([&s](const httplib::Request&, httplib::Response& res) {
+      nlohmann::json apps = nlohmann::json::array();
+      for (const auto& a : s.list_apps()) apps.push_back(to_json(a));
+      send_json(res, 200, {{"apps", apps}});
+    }));
+    server.Get(R"(/v1/apps/([^/]+))", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      send_json(res, 200, to_json(s.get_app(req.matches[1])));
+    }));
+    server.Delete(R"(/v1/apps/([^/]+))", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      s.delete_app(req.matches[1]);
+      send_json(res, 200, {{"deleted", true}});
+    }));
+    server.Post(R"(/v1/apps/([^/]+)/authorize)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      auto a = s.start_authorization(req.matches[1]);
+      send_json(res, 200, {{"authorize_url", a.authorize_url}, {"state", a.state}, {"expires_at", format_time(a.expires_at)}});
+    }));
+    server.Get(R"(/v1/apps/([^/]+)/connect)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      auto a = s.start_authorization(req.matches[1]);
+      res.set_redirect(a.authorize_url, 302);
+    }));
+    server.Get("/oauth/callback", [&s](const httplib::Request& req, httplib::Response& res) {
+      std::map<std::string, std::string> params;
+      for (const auto& [k, v] : req.params) params.emplace(k, v);
+      CallbackResult r;
+      try {
+        r = s.handle_callback(params);
+      } catch (const std::exception& e) {
+        spdlog::error("oauth callback: internal error: {}", e.what());
+        r.status = 500;
+        r.title = "Internal error";
+        r.message = "The token daemon failed; see its log.";
+      }
+      res.status = r.status;
+      res.set_header("Cache-Control", "no-store");
+      res.set_header("Referrer-Policy", "no-referrer");
+      res.set_content(page(r.title, r.message, r.status == 200), "text/html; charset=utf-8");
+    });
+
+    server.Get(R"(/v1/apps/([^/]+)/grants)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
+      const std::string name = req.matches[1];
+      nlohmann::json grants = nlohmann::json::array();
+      for (const auto& g : s.list_grants(name)) grants.push_back(to_json(g, name, grant_token_expiry(g)));
+      send_json(res, 200, {{"grants", grants}});
+    }));
+    server.Get(R"(/v1/grants/([^/]+))", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
+      auto g = s.get_grant(parse_id(req.matches[1]));
+      auto app = s.get_app_name(g.app_id);
+      send_json(res, 200, to_json(g, app, grant_token_expiry(g)));
+    }));
+    server.Delete(R"(/v1/grants/([^/]+))", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      auto r = s.revoke_grant(parse_id(req.matches[1]));
+      send_json(res, 200, {{"revoked", true}, {"platform_revocation", r}});
+    }));
+
+    server.Get(R"(/v1/apps/([^/]+)/token)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      send_json(res, 200, to_json(s.current_token(s.app_token_key(req.matches[1]))));
+    }));
+    server.Get(R"(/v1/grants/([^/]+)/token)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      send_json(res, 200, to_json(s.current_token(s.grant_key(parse_id(req.matches[1])))));
+    }));
+    server.Post(R"(/v1/apps/([^/]+)/refresh)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      send_json(res, 200, to_json(s.force_refresh(s.app_token_key(req.matches[1]))));
+    }));
+    server.Post(R"(/v1/grants/([^/]+)/refresh)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      send_json(res, 200, to_json(s.force_refresh(s.grant_key(parse_id(req.matches[1])))));
+    }));
+    auto rejected = [&s](const httplib::Request& req, const RefreshKey& key, httplib::Response& res) {
+      auto body = parse_body(req);
+      if (!body.is_object() || !body.contains("access_token") || !body["access_token"].is_string() ||
+          body["access_token"].get<std::string>().empty()) {
+        throw ApiError(400, "invalid_field", "access_token: is required (the token the platform refused)");
+      }
+      for (const auto& [k, v] : body.items()) {
+        if (k != "access_token") throw ApiError(400, "invalid_field", k + ": unknown field");
+      }
+      send_json(res, 200, to_json(s.token_rejected(key, body["access_token"].get<std::string>())));
+    };
+    server.Post(R"(/v1/apps/([^/]+)/token/rejected)",
+                guarded([&s, rejected](const httplib::Request& req, httplib::Response& res) {
+                  rejected(req, s.app_token_key(req.matches[1]), res);
+                }));
+    server.Post(R"(/v1/grants/([^/]+)/token/rejected)",
+                guarded([&s, rejected](const httplib::Request& req, httplib::Response& res) {
+                  rejected(req, s.grant_key(parse_id(req.matches[1])), res);
+                }));
+
+    // Everything not routed above, and httplib's own errors (413, 400), as JSON.
+    server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      switch (res.status) {
+        case 404: send_error(res, 404, "not_found", "no route for " + req.method + " " + req.path); break;
+        case 413: send_error(res, 413, "too_large", "the request body is larger than the limit"); break;
+        case 405: send_error(res, 405, "method_not_allowed", "method not allowed"); break;
+        default: send_error(res, res.status, "http_error", "the request could not be served"); break;
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+    server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      spdlog::error("{} {}: internal error: {}", req.method, req.path, what);
+      send_error(res, 500, "internal_error", "internal error; see the daemon's log");
+    });
+    server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      // The path only: query strings carry codes and states.
+      spdlog::debug("http {} {} -> {}", req.method, req.path, res.status);
+    });
+  }
+};
+
+AdminServer::AdminServer(TokenService& service, const AdminConfig& config, std::function<bool()> ready)
+    : impl_(std::make_unique<Impl>(service, config, std::move(ready))) {
+  auto threads = static_cast<std::size_t>(config.threads);
+  impl_->server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  impl_->server.set_payload_max_length(config.max_body_bytes);
+  impl_->server.set_read_timeout(10, 0);
+  impl_->server.set_write_timeout(10, 0);
+  impl_->server.set_keep_alive_max_count(1000);
+  impl_->routes();
+}
+
+AdminServer::~AdminServer() { stop(); }
+
+void AdminServer::bind() {
+  const auto& listen = impl_->config.listen;
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("admin.listen '" + listen + "' is not host:port");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = std::stoi(listen.substr(colon + 1));
+  if (port == 0) {
+    port = impl_->server.bind_to_any_port(host);
+  } else if (!impl_->server.bind_to_port(host, port)) {
+    port = -1;
+  }
+  if (port <= 0) throw std::runtime_error("cannot listen on " + listen + " (address in use or not available)");
+  impl_->host = host;
+  impl_->port = port;
+}
+
+int AdminServer::port() const { return impl_->port; }
+
+void AdminServer::serve() { impl_->server.listen_after_bind(); }
+
+void AdminServer::stop() {
+  if (impl_->server.is_running()) impl_->server.stop();
+}
+
+}  // namespace mediax

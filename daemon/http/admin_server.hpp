@@ -1,0 +1,34 @@
+// The admin HTTP API (/v1, the OAuth callback, health). cpp-httplib stays inside the .cpp.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace mediax {
+
+class TokenService;
+
+class AdminServer {
+ public:
+  // ready: whether the database is reachable and migrated (for /readyz).
+  AdminServer(TokenService& service, const AdminConfig& config, std::function<bool()> ready);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  // Binds the listen address; throws std::runtime_error naming it when that fails.
+  void bind();
+  int port() const;
+  // Serves until stop(); blocks the calling thread.
+  void serve();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mediax

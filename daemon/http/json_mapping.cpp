@@ -1,0 +1,66 @@
+#include "http/json_mapping.hpp"
+
+namespace mediax {
+
+namespace {
+nlohmann::json time_or_null(const std::optional<TimePoint>& t) {
+  return t ? nlohmann::json(format_time(*t)) : nlohmann::json(nullptr);
+}
+}  // namespace
+
+nlohmann::json to_json(const App& app) {
+  nlohmann::json j = {
+      {"id", app.id},
+      {"name", app.name},
+      {"platform", app.platform},
+      {"client_id", app.client_id},
+      {"scopes", app.scopes},
+      {"client_credentials", app.client_credentials},
+      {"endpoints",
+       {{"authorize_url", app.endpoints.authorize_url},
+        {"token_url", app.endpoints.token_url},
+        {"revocation_url", app.endpoints.revocation_url}}},
+      {"token_auth_method", app.token_auth_method},
+      {"redirect_uri", app.redirect_uri},
+      {"options", app.options},
+      {"created_at", format_time(app.created_at)},
+  };
+  if (!app.issuer.empty()) j["issuer"] = app.issuer;
+  if (app.client_credentials) {
+    j["status"] = to_string(app.status);
+    j["failure_count"] = app.failure_count;
+    j["last_error"] = app.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(app.last_error);
+    j["next_refresh_at"] = time_or_null(app.next_refresh_at);
+  }
+  return j;
+}
+
+nlohmann::json to_json(const Grant& g, const std::string& app_name, std::optional<TimePoint> token_expires_at) {
+  return {
+      {"id", g.id},
+      {"app", app_name},
+      {"account_id", g.account_id},
+      {"scopes", g.scopes},
+      {"status", to_string(g.status)},
+      {"status_reason", g.status_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.status_reason)},
+      {"failure_count", g.failure_count},
+      {"last_error", g.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.last_error)},
+      {"next_refresh_at", time_or_null(g.next_refresh_at)},
+      {"refresh_expires_at", time_or_null(g.refresh_expires_at)},
+      {"token_expires_at", time_or_null(token_expires_at)},
+      {"extra", g.extra},
+      {"created_at", format_time(g.created_at)},
+      {"updated_at", format_time(g.updated_at)},
+  };
+}
+
+nlohmann::json to_json(const Token& t) {
+  return {
+      {"access_token", t.access_token},
+      {"token_type", t.token_type},
+      {"expires_at", format_time(t.expires_at)},
+      {"scopes", t.scopes},
+  };
+}
+
+}  // namespace mediax

@@ -1,0 +1,14 @@
+// Domain objects to the admin API's JSON. Secrets and refresh tokens are never written.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "core/types.hpp"
+
+namespace mediax {
+
+nlohmann::json to_json(const App& app);
+nlohmann::json to_json(const Grant& g, const std::string& app_name, std::optional<TimePoint> token_expires_at);
+nlohmann::json to_json(const Token& t);
+
+}  // namespace mediax

@@ -1,0 +1,229 @@
+#include "runtime/daemon.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "core/clock.hpp"
+#include "crypto/crypto.hpp"
+#include "http/admin_server.hpp"
+#include "platforms/registry.hpp"
+#include "runtime/logging.hpp"
+#include "schedule/refresh_policy.hpp"
+#include "schedule/refresher.hpp"
+#include "schedule/scheduler.hpp"
+#include "service/token_cache.hpp"
+#include "service/token_service.hpp"
+#include "store/store.hpp"
+
+namespace mediax {
+
+namespace fs = std::filesystem;
+
+std::string find_migrations_dir(const std::string& given) {
+  if (!given.empty()) return given;
+  for (const std::string& d : {std::string(MEDIAX_SOURCE_DIR) + "/migrations", std::string("/usr/share/mediax/migrations"),
+                               std::string("/usr/local/share/mediax/migrations")}) {
+    if (fs::is_directory(d)) return d;
+  }
+  return std::string(MEDIAX_SOURCE_DIR) + "/migrations";
+}
+
+int run_migrate(const Config& config, const std::string& migrations_dir) {
+  try {
+    Migrator m(config.database.url, migrations_dir);
+    auto applied = m.apply();
+    if (applied.empty()) {
+      spdlog::info("database is up to date ({} migrations)", m.available().size());
+    } else {
+      for (const auto& name : applied) spdlog::info("applied migration {}", name);
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::error("migrate failed: {}", e.what());
+    return 1;
+  }
+}
+
+namespace {
+
+std::string make_owner_id() {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + crypto::to_hex(crypto::random_bytes(4));
+}
+
+// Checks the database schema at start. Waits while the database is unreachable (it may be
+// starting too); returns false when it is reachable but not migrated.
+bool wait_for_migrated_database(Migrator& m, const std::atomic<bool>& stopping) {
+  for (int attempt = 0; !stopping; ++attempt) {
+    try {
+      auto pending = m.pending();
+      if (pending.empty()) return true;
+      spdlog::critical("the database is not migrated: {} pending migration(s), first {}. Run `mediaxd migrate --config FILE` first.",
+                       pending.size(), pending.front());
+      return false;
+    } catch (const std::exception& e) {
+      if (attempt == 0 || attempt % 15 == 0) spdlog::error("database unreachable, retrying: {}", e.what());
+      sd_notifyf(0, "STATUS=waiting for the database (attempt %d)", attempt + 1);
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+int run_daemon(const Config& config, const std::string& migrations_dir) {
+  std::atomic<bool> stopping{false};
+  Migrator migrator(config.database.url, migrations_dir);
+  if (!wait_for_migrated_database(migrator, stopping)) return 1;
+
+  SystemClock clock;
+  auto store = make_pg_store(config.database.url, config.database.pool_size);
+  HttpClientOptions http_opts;
+  http_opts.connect_timeout = std::chrono::milliseconds(config.refresh.connect_timeout_ms);
+  http_opts.read_timeout = std::chrono::milliseconds(config.refresh.request_timeout_ms);
+  http_opts.user_agent = std::string("mediaxd/") + MEDIAX_VERSION;
+  auto http = make_http_client(http_opts);
+  PlatformSettings platform_settings;
+  platform_settings.default_expires_in = Seconds(config.refresh.default_expires_in);
+  PlatformRegistry platforms(*http, platform_settings);
+  TokenCache cache;
+  RefreshPolicy policy(config.refresh);
+  const std::string owner = make_owner_id();
+  Refresher refresher(*store, platforms, cache, policy, clock, owner);
+
+  boost::asio::io_context io;
+  Scheduler scheduler(io, refresher, clock, config.refresh.max_concurrent);
+  refresher.set_next_listener([&scheduler](const RefreshKey& key, std::optional<TimePoint> next) {
+    if (next) {
+      scheduler.schedule(key, *next);
+    } else {
+      scheduler.cancel(key);
+    }
+  });
+
+  try {
+    sd_notify(0, "STATUS=loading tokens and schedule");
+    auto t0 = std::chrono::steady_clock::now();
+    cache.replace_all(store->all_tokens());
+    auto entries = store->load_schedule();
+    scheduler.load(entries);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    spdlog::info("loaded {} tokens and {} schedule entries in {} ms", cache.size(), entries.size(), ms);
+  } catch (const StoreError& e) {
+    spdlog::critical("cannot load the schedule: {}", e.what());
+    return 1;
+  }
+
+  TokenService service(*store, platforms, *http, cache, refresher, scheduler, policy, config, clock);
+
+  // Readiness: database reachable and migrations current, checked at most every 2 s.
+  std::mutex ready_mu;
+  auto ready_checked = std::chrono::steady_clock::time_point{};
+  bool ready_value = false;
+  auto ready = [&]() {
+    std::lock_guard lk(ready_mu);
+    auto now = std::chrono::steady_clock::now();
+    if (now - ready_checked > std::chrono::seconds(2)) {
+      try {
+        ready_value = store->ping() && migrator.pending().empty();
+      } catch (const std::exception&) {
+        ready_value = false;
+      }
+      ready_checked = now;
+    }
+    return ready_value;
+  };
+
+  AdminServer server(service, config.admin, ready);
+  try {
+    server.bind();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+  std::thread http_thread([&server] { server.serve(); });
+  scheduler.start();
+  spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION,
+               config.admin.listen.substr(0, config.admin.listen.rfind(':')) + ":" + std::to_string(server.port()), owner);
+
+  // Janitor: watchdog pings, expired authorization requests.
+  std::uint64_t watchdog_usec = 0;
+  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  auto janitor_period = std::chrono::milliseconds(30000);
+  if (watchdog) janitor_period = std::min(janitor_period, std::chrono::milliseconds(watchdog_usec / 2000));
+  boost::asio::steady_timer janitor(io);
+  int janitor_runs = 0;
+  std::function<void()> janitor_tick = [&]() {
+    janitor.expires_after(janitor_period);
+    janitor.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      if (watchdog) sd_notify(0, "WATCHDOG=1");
+      if (++janitor_runs % std::max<int>(1, static_cast<int>(600000 / janitor_period.count())) == 0) {
+        // Purging touches the database: on a worker, never on the event loop.
+        std::thread([&store, &clock] {
+          try {
+            store->purge_auth_requests(clock.now() - std::chrono::hours(24));
+          } catch (const std::exception& e) {
+            spdlog::debug("purge of old authorization requests skipped: {}", e.what());
+          }
+        }).detach();
+      }
+      janitor_tick();
+    });
+  };
+  janitor_tick();
+
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  std::function<void()> wait_signal = [&]() {
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        sd_notify(0, "RELOADING=1");
+        try {
+          Config fresh = load_config(config.path);
+          set_log_level(fresh.log.level);
+          policy.update(fresh.refresh);
+          spdlog::info("configuration reloaded: log level {}, refresh settings", fresh.log.level);
+        } catch (const std::exception& e) {
+          spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+        }
+        sd_notify(0, "READY=1");
+        wait_signal();
+        return;
+      }
+      spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      stopping = true;
+      sd_notify(0, "STOPPING=1");
+      janitor.cancel();
+      io.stop();
+    });
+  };
+  wait_signal();
+
+  sd_notifyf(0, "READY=1\nSTATUS=serving %zu tokens", cache.size());
+  io.run();
+
+  server.stop();
+  if (http_thread.joinable()) http_thread.join();
+  scheduler.stop(std::chrono::seconds(10));
+  try {
+    store->release_leases(owner);
+  } catch (const std::exception& e) {
+    spdlog::warn("could not release leases: {}", e.what());
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace mediax

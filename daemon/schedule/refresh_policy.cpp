@@ -1,0 +1,71 @@
+#include "schedule/refresh_policy.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mediax {
+
+RefreshPolicy::RefreshPolicy(const RefreshConfig& cfg, std::uint64_t seed) : cfg_(cfg), rng_(seed) {}
+
+RefreshConfig RefreshPolicy::config() const {
+  std::lock_guard lk(mu_);
+  return cfg_;
+}
+
+void RefreshPolicy::update(const RefreshConfig& cfg) {
+  std::lock_guard lk(mu_);
+  cfg_ = cfg;
+}
+
+Seconds RefreshPolicy::lifetime_default() const {
+  std::lock_guard lk(mu_);
+  return Seconds(cfg_.default_expires_in);
+}
+
+TimePoint RefreshPolicy::next_refresh(TimePoint issued_at, TimePoint expires_at, TimePoint now) {
+  const auto cfg = config();
+  auto lifetime = std::chrono::duration_cast<Seconds>(expires_at - issued_at);
+  if (lifetime.count() < 0) lifetime = Seconds(0);
+  auto by_fraction = Seconds(static_cast<std::int64_t>(std::llround(cfg.fraction * static_cast<double>(lifetime.count()))));
+  auto margin = std::max(Seconds(cfg.min_margin_seconds), by_fraction);
+  // The margin can never exceed the lifetime: a token that lives 10 s with a 60 s margin
+  // would otherwise be refreshed in a tight loop.
+  if (margin > lifetime) margin = lifetime / 2;
+  Seconds jitter(0);
+  if (cfg.jitter_seconds > 0) {
+    std::uniform_int_distribution<std::int64_t> d(0, cfg.jitter_seconds);
+    {
+      std::lock_guard lk(mu_);
+      jitter = Seconds(d(rng_));
+    }
+    // Jitter only spreads load; it must not eat more than a quarter of the remaining margin.
+    jitter = std::min(jitter, Seconds((lifetime - margin).count() / 4));
+  }
+  auto at = expires_at - margin - jitter;
+  return std::max(at, now);
+}
+
+TimePoint RefreshPolicy::retry_at(int failures, TimePoint now, std::optional<Seconds> retry_after,
+                                  std::optional<TimePoint> token_expires_at) {
+  const auto cfg = config();
+  failures = std::max(failures, 1);
+  double base = static_cast<double>(cfg.retry_min_seconds) * std::pow(2.0, std::min(failures - 1, 30));
+  base = std::min(base, static_cast<double>(cfg.retry_max_seconds));
+  std::uniform_real_distribution<double> d(0.5, 1.0);
+  double r;
+  {
+    std::lock_guard lk(mu_);
+    r = d(rng_);
+  }
+  auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(base * r * 1000.0));
+  if (token_expires_at) {
+    // Close to expiry: retry at least every quarter of the time left (but not faster than retry_min).
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*token_expires_at - now);
+    auto urgent = std::max(left / 4, std::chrono::milliseconds(cfg.retry_min_seconds * 1000));
+    delay = std::min(delay, urgent);
+  }
+  if (retry_after && std::chrono::milliseconds(*retry_after) > delay) delay = *retry_after;
+  return now + std::chrono::duration_cast<SysClock::duration>(delay);
+}
+
+}  // namespace mediax

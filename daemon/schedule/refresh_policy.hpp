@@ -1,0 +1,38 @@
+// When to refresh and how long to back off: pure functions of the settings and the time
+// (plus a seeded random source for jitter). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <random>
+
+#include "config/config.hpp"
+#include "core/types.hpp"
+
+namespace mediax {
+
+class RefreshPolicy {
+ public:
+  explicit RefreshPolicy(const RefreshConfig& cfg, std::uint64_t seed = std::random_device{}());
+
+  // expires_at - max(min_margin, fraction * lifetime) - U(0, jitter), never before now.
+  // lifetime is expires_at - issued_at.
+  TimePoint next_refresh(TimePoint issued_at, TimePoint expires_at, TimePoint now);
+  // Exponential backoff with jitter after the n-th consecutive failure (n >= 1):
+  // U(0.5, 1) * min(retry_max, retry_min * 2^(n-1)); a platform's Retry-After wins when longer.
+  // Never later than the moment the current token's refresh margin runs out, unless the
+  // platform asked for more: a token close to expiry is retried more urgently.
+  TimePoint retry_at(int failures, TimePoint now, std::optional<Seconds> retry_after,
+                     std::optional<TimePoint> token_expires_at);
+  Seconds lifetime_default() const;
+  // A copy: settings can be swapped at run time (SIGHUP).
+  RefreshConfig config() const;
+  void update(const RefreshConfig& cfg);
+
+ private:
+  RefreshConfig cfg_;
+  mutable std::mutex mu_;  // guards cfg_ and rng_: called from worker threads
+  std::mt19937_64 rng_;
+};
+
+}  // namespace mediax

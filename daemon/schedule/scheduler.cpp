@@ -1,0 +1,128 @@
+#include "schedule/scheduler.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <thread>
+
+namespace mediax {
+
+namespace {
+// Re-check at least this often even when nothing is due: a wall-clock jump must not leave
+// the timer armed for hours.
+constexpr auto kMaxSleep = std::chrono::seconds(30);
+}  // namespace
+
+Scheduler::Scheduler(boost::asio::io_context& io, Refresher& refresher, const Clock& clock, int max_concurrent)
+    : io_(io),
+      refresher_(refresher),
+      clock_(clock),
+      max_concurrent_(max_concurrent),
+      timer_(io),
+      pool_(static_cast<std::size_t>(max_concurrent)),
+      wheel_(tick_of(clock.now())) {}
+
+Scheduler::~Scheduler() {
+  stopping_ = true;
+  pool_.join();
+}
+
+TimerWheel::Tick Scheduler::tick_of(TimePoint t) { return to_unix(t); }
+
+void Scheduler::load(const std::vector<ScheduleEntry>& entries) {
+  for (const auto& e : entries) wheel_.insert(e.key.pack(), tick_of(e.next_refresh_at));
+  spdlog::info("schedule loaded: {} tokens to keep fresh", entries.size());
+}
+
+void Scheduler::start() {
+  boost::asio::post(io_, [this] { on_timer(); });
+}
+
+void Scheduler::schedule(const RefreshKey& key, TimePoint at) {
+  boost::asio::post(io_, [this, id = key.pack(), t = tick_of(at)] {
+    if (stopping_) return;
+    wheel_.insert(id, t);
+    if (t <= tick_of(clock_.now())) {
+      on_timer();
+    } else {
+      auto nd = wheel_.next_due();
+      if (nd && *nd == t) arm();
+    }
+  });
+}
+
+void Scheduler::cancel(const RefreshKey& key) {
+  boost::asio::post(io_, [this, id = key.pack()] { wheel_.cancel(id); });
+}
+
+void Scheduler::on_timer() {
+  if (stopping_) return;
+  auto due = wheel_.advance(tick_of(clock_.now()));
+  ready_.insert(ready_.end(), due.begin(), due.end());
+  dispatch();
+  arm();
+}
+
+void Scheduler::dispatch() {
+  while (!stopping_ && running_ < max_concurrent_ && !ready_.empty()) {
+    auto id = ready_.front();
+    ready_.pop_front();
+    // Rescheduled since it became due (e.g. a forced refresh ran): the new time wins.
+    if (wheel_.contains(id)) continue;
+    ++running_;
+    ++running_total_;
+    boost::asio::post(pool_, [this, id] {
+      auto key = RefreshKey::unpack(id);
+      // The result reschedules the key through the refresher's listener.
+      refresher_.refresh(key, Trigger::scheduled);
+      --running_total_;
+      boost::asio::post(io_, [this] {
+        --running_;
+        dispatch();
+      });
+    });
+  }
+}
+
+void Scheduler::arm() {
+  auto now = clock_.now();
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxSleep);
+  if (auto nd = wheel_.next_due()) {
+    auto due = from_unix(*nd);
+    auto d = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
+    if (d < std::chrono::milliseconds(0)) d = std::chrono::milliseconds(0);
+    wait = std::min(wait, d);
+  }
+  timer_.expires_after(wait);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) on_timer();
+  });
+}
+
+SchedulerStats Scheduler::stats() {
+  auto p = std::make_shared<std::promise<SchedulerStats>>();
+  auto f = p->get_future();
+  boost::asio::post(io_, [this, p] {
+    SchedulerStats s;
+    s.scheduled = wheel_.size();
+    s.ready = ready_.size();
+    s.running = running_;
+    if (auto nd = wheel_.next_due()) s.next_due = from_unix(*nd);
+    p->set_value(s);
+  });
+  if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return {};
+  return f.get();
+}
+
+void Scheduler::stop(std::chrono::milliseconds grace) {
+  stopping_ = true;
+  boost::asio::post(io_, [this] { timer_.cancel(); });
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (running_total_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (running_total_ > 0) spdlog::warn("{} refreshes still in flight at shutdown; their leases will expire", running_total_.load());
+}
+
+}  // namespace mediax

@@ -1,0 +1,68 @@
+// Drives the TimerWheel with one Boost.Asio timer on the io_context thread, which owns the
+// wheel and the ready queue; refreshes run on a pool of max_concurrent worker threads.
+// Keys due at once are refreshed earliest first with bounded concurrency.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "schedule/refresher.hpp"
+#include "schedule/timer_wheel.hpp"
+#include "store/store.hpp"
+
+namespace mediax {
+
+struct SchedulerStats {
+  std::size_t scheduled = 0;  // entries in the wheel
+  std::size_t ready = 0;      // due, waiting for a worker
+  int running = 0;            // refreshes in flight
+  std::optional<TimePoint> next_due;
+};
+
+class Scheduler {
+ public:
+  Scheduler(boost::asio::io_context& io, Refresher& refresher, const Clock& clock, int max_concurrent);
+  ~Scheduler();
+
+  // Replaces the whole schedule (at start). Call before run(); not thread-safe against itself.
+  void load(const std::vector<ScheduleEntry>& entries);
+  // Arms the timer. Call once, on or before io_context::run.
+  void start();
+  // Stops taking new work; refreshes in flight finish on their workers. Blocks until they end
+  // or grace runs out.
+  void stop(std::chrono::milliseconds grace);
+
+  // Thread-safe: (re)schedules key at `at` (now or in the past: as soon as a worker is free).
+  void schedule(const RefreshKey& key, TimePoint at);
+  void cancel(const RefreshKey& key);
+  // Thread-safe snapshot, taken on the io thread (blocks the caller briefly).
+  SchedulerStats stats();
+
+ private:
+  void on_timer();
+  void dispatch();
+  void arm();
+  static TimerWheel::Tick tick_of(TimePoint t);
+
+  boost::asio::io_context& io_;
+  Refresher& refresher_;
+  const Clock& clock_;
+  const int max_concurrent_;
+  boost::asio::steady_timer timer_;
+  boost::asio::thread_pool pool_;
+  // Owned by the io thread:
+  TimerWheel wheel_;
+  std::deque<std::uint64_t> ready_;
+  int running_ = 0;
+  std::atomic<int> running_total_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace mediax

@@ -1,0 +1,46 @@
+#include "service/token_cache.hpp"
+
+#include <mutex>
+
+namespace mediax {
+
+std::uint64_t TokenCache::key_of(const Token& t) {
+  return RefreshKey{t.app_id, t.grant_id.value_or(0)}.pack();
+}
+
+void TokenCache::put(const Token& t) {
+  std::unique_lock lk(mu_);
+  tokens_[key_of(t)] = t;
+}
+
+void TokenCache::erase(const RefreshKey& key) {
+  std::unique_lock lk(mu_);
+  tokens_.erase(key.pack());
+}
+
+void TokenCache::erase_app(std::int64_t app_id) {
+  std::unique_lock lk(mu_);
+  std::erase_if(tokens_, [app_id](const auto& kv) { return kv.second.app_id == app_id; });
+}
+
+std::optional<Token> TokenCache::get(const RefreshKey& key) const {
+  std::shared_lock lk(mu_);
+  auto it = tokens_.find(key.pack());
+  if (it == tokens_.end()) return std::nullopt;
+  return it->second;
+}
+
+void TokenCache::replace_all(const std::vector<Token>& tokens) {
+  std::unordered_map<std::uint64_t, Token> fresh;
+  fresh.reserve(tokens.size());
+  for (const auto& t : tokens) fresh[key_of(t)] = t;
+  std::unique_lock lk(mu_);
+  tokens_.swap(fresh);
+}
+
+std::size_t TokenCache::size() const {
+  std::shared_lock lk(mu_);
+  return tokens_.size();
+}
+
+}  // namespace mediax

@@ -1,0 +1,29 @@
+// The current tokens in memory, so token reads never wait for the database.
+// Many readers (HTTP threads), few writers (refresh workers): a shared mutex.
+#pragma once
+
+#include <optional>
+#include <shared_mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "core/types.hpp"
+
+namespace mediax {
+
+class TokenCache {
+ public:
+  void put(const Token& t);
+  void erase(const RefreshKey& key);
+  void erase_app(std::int64_t app_id);  // the app token and every grant token of the app
+  std::optional<Token> get(const RefreshKey& key) const;
+  void replace_all(const std::vector<Token>& tokens);
+  std::size_t size() const;
+
+ private:
+  static std::uint64_t key_of(const Token& t);
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::uint64_t, Token> tokens_;
+};
+
+}  // namespace mediax

@@ -1,0 +1,94 @@
+// What the admin API does, without HTTP: register apps, run the authorization code flow,
+// manage grants, read and refresh tokens. Throws ApiError for anything the caller got wrong
+// or the platform refused. Thread-safe: called from the HTTP worker threads.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "schedule/refresher.hpp"
+#include "service/api_error.hpp"
+#include "service/token_cache.hpp"
+#include "store/store.hpp"
+
+namespace mediax {
+
+class PlatformRegistry;
+class HttpClient;
+class Scheduler;
+
+struct AuthorizeStart {
+  std::string authorize_url;
+  std::string state;
+  TimePoint expires_at{};
+};
+
+struct CallbackResult {
+  int status = 200;        // HTTP status of the page
+  std::string title;       // "Connected" or what went wrong
+  std::string message;     // details for the human in the browser
+  std::string app_name;
+  std::optional<Grant> grant;
+};
+
+class TokenService {
+ public:
+  TokenService(Store& store, PlatformRegistry& platforms, HttpClient& http, TokenCache& cache, Refresher& refresher,
+               Scheduler& scheduler, RefreshPolicy& policy, const Config& config, const Clock& clock);
+
+  // Validates the POST /v1/apps body strictly (unknown fields are errors), resolves discovery,
+  // stores the app and, for client credentials, schedules its first token now.
+  App register_app(const nlohmann::json& body);
+  std::vector<App> list_apps();
+  App get_app(const std::string& name);
+  void delete_app(const std::string& name);
+
+  AuthorizeStart start_authorization(const std::string& app_name);
+  // Handles the platform's redirect (query parameters). Never throws.
+  CallbackResult handle_callback(const std::map<std::string, std::string>& params);
+
+  std::vector<Grant> list_grants(const std::string& app_name);
+  Grant get_grant(std::int64_t id);
+  // Revokes at the platform when it can, then marks the grant revoked and drops its token.
+  // Returns "ok", "not_supported" or "failed".
+  std::string revoke_grant(std::int64_t id);
+
+  std::string get_app_name(std::int64_t app_id);
+  RefreshKey app_token_key(const std::string& app_name);
+  RefreshKey grant_key(std::int64_t grant_id);
+  // The current token from memory; ApiError 404 when there is none.
+  Token current_token(const RefreshKey& key);
+  // Forces a refresh now (coalesced with one in flight). ApiError 502 when the platform fails.
+  Token force_refresh(const RefreshKey& key);
+  // A consumer reports that the platform refused access_token.
+  Token token_rejected(const RefreshKey& key, const std::string& access_token);
+
+  std::optional<TimePoint> token_expiry(const RefreshKey& key) const;
+  const Config& config() const { return config_; }
+
+ private:
+  Token token_from(const RefreshResult& r, const RefreshKey& key);
+  void record_event(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id, const std::string& kind,
+                    nlohmann::json detail);
+
+  Store& store_;
+  PlatformRegistry& platforms_;
+  HttpClient& http_;
+  TokenCache& cache_;
+  Refresher& refresher_;
+  Scheduler& scheduler_;
+  RefreshPolicy& policy_;
+  const Config& config_;
+  const Clock& clock_;
+};
+
+// Names of apps: [a-z0-9][a-z0-9_-]{0,62}
+bool valid_app_name(const std::string& name);
+
+}  // namespace mediax

@@ -1,0 +1,237 @@
+// The refresher against a real PostgreSQL store and a scripted platform: leases, coalescing,
+// rotation and the classification of failures.
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "pg_env.hpp"
+#include "platforms/registry.hpp"
+#include "schedule/refresher.hpp"
+
+namespace mediax::test {
+namespace {
+
+// No network in these tests: every outgoing request fails.
+class NoHttp final : public HttpClient {
+ public:
+  HttpResponse send(const HttpRequest&) override {
+    HttpResponse r;
+    r.error = "connection";
+    return r;
+  }
+};
+
+// A platform whose answers the test queues; counts calls; can be slowed down.
+class ScriptedPlatform final : public Platform {
+ public:
+  std::string name() const override { return "scripted"; }
+  bool uses_pkce(const App&) const override { return true; }
+  std::string authorize_url(const App&, const AuthorizeParams&) const override { return "https://idp.test/authorize"; }
+  Outcome exchange_code(const App&, const std::string&, const std::string&, const std::string&) override {
+    return next(nullptr);
+  }
+  Outcome refresh(const App&, const Grant& g) override { return next(&g); }
+  Outcome client_token(const App&, bool force) override {
+    last_force = force;
+    return next(nullptr);
+  }
+  Outcome revoke(const App&, const Grant&) override { return Outcome::success({}); }
+
+  void push(Outcome o) {
+    std::lock_guard lk(mu);
+    queue.push_back(std::move(o));
+  }
+  std::atomic<int> calls{0};
+  std::atomic<bool> last_force{false};
+  std::chrono::milliseconds delay{0};
+  std::string seen_refresh_token;
+
+ private:
+  Outcome next(const Grant* g) {
+    ++calls;
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    std::lock_guard lk(mu);
+    if (g) seen_refresh_token = g->refresh_token;
+    if (queue.empty()) return Outcome::failure(OutcomeKind::retry_later, "script_empty", "no answer queued");
+    auto o = queue.front();
+    queue.pop_front();
+    return o;
+  }
+  std::mutex mu;
+  std::deque<Outcome> queue;
+};
+
+Outcome token(const std::string& access, std::optional<std::string> refresh = std::nullopt, int expires_in = 3600) {
+  TokenResult t;
+  t.access_token = access;
+  t.expires_in = Seconds(expires_in);
+  t.refresh_token = std::move(refresh);
+  return Outcome::success(t);
+}
+
+class RefresherTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    auto p = std::make_unique<ScriptedPlatform>();
+    platform_ = p.get();
+    registry_.add(std::move(p));
+    cfg_.retry_min_seconds = 5;
+    cfg_.retry_max_seconds = 60;
+    cfg_.jitter_seconds = 0;
+    policy_ = std::make_unique<RefreshPolicy>(cfg_);
+    refresher_ = std::make_unique<Refresher>(*store_, registry_, cache_, *policy_, clock_, "instance-a");
+    refresher_->set_next_listener([this](const RefreshKey& k, std::optional<TimePoint> next) {
+      std::lock_guard lk(mu_);
+      nexts_.emplace_back(k, next);
+    });
+    App a = sample_app("app1");
+    a.platform = "scripted";
+    app_ = store_->create_app(a);
+    auto now = clock_.now();
+    Grant g = sample_grant(app_.id, "acct-1", "refresh-0");
+    grant_ = store_->upsert_grant(g, sample_token("access-0", now + std::chrono::minutes(5)));
+    key_ = RefreshKey{app_.id, grant_.id};
+    cache_.replace_all(store_->all_tokens());
+  }
+
+  std::string view_token() {
+    pqxx::connection c(url_);
+    pqxx::work w(c);
+    auto r = w.exec_params("SELECT access_token FROM mediax.access_tokens WHERE grant_id = $1", grant_.id);
+    return r.empty() ? std::string() : r[0][0].as<std::string>();
+  }
+
+  SystemClock clock_;
+  NoHttp http_;
+  PlatformRegistry registry_{http_, PlatformSettings{}};
+  ScriptedPlatform* platform_ = nullptr;
+  RefreshConfig cfg_;
+  std::unique_ptr<RefreshPolicy> policy_;
+  TokenCache cache_;
+  std::unique_ptr<Refresher> refresher_;
+  App app_;
+  Grant grant_;
+  RefreshKey key_;
+  std::mutex mu_;
+  std::vector<std::pair<RefreshKey, std::optional<TimePoint>>> nexts_;
+};
+
+TEST_F(RefresherTest, StoresRotatedTokensAndPublishesThem) {
+  platform_->push(token("access-1", "refresh-1"));
+  auto r = refresher_->refresh(key_, Trigger::scheduled);
+  ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
+  EXPECT_EQ(platform_->seen_refresh_token, "refresh-0");
+  EXPECT_EQ(view_token(), "access-1");
+  EXPECT_EQ(cache_.get(key_)->access_token, "access-1");
+  auto g = store_->get_grant(grant_.id, true);
+  EXPECT_EQ(g->refresh_token, "refresh-1");
+  ASSERT_EQ(nexts_.size(), 1U);
+  ASSERT_TRUE(nexts_[0].second.has_value());
+  EXPECT_GT(*nexts_[0].second, clock_.now() + std::chrono::minutes(30));
+
+  // The next refresh sends the rotated refresh token; a response without one keeps it.
+  platform_->push(token("access-2"));
+  r = refresher_->refresh(key_, Trigger::forced);
+  ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
+  EXPECT_EQ(platform_->seen_refresh_token, "refresh-1");
+  EXPECT_EQ(store_->get_grant(grant_.id, true)->refresh_token, "refresh-1");
+}
+
+TEST_F(RefresherTest, ConcurrentRequestsCoalesceIntoOnePlatformCall) {
+  platform_->delay = std::chrono::milliseconds(300);
+  platform_->push(token("access-1", "refresh-1"));
+  platform_->push(token("access-unexpected", "refresh-unexpected"));
+  std::vector<std::thread> threads;
+  std::vector<std::string> seen(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = refresher_->refresh(key_, Trigger::rejected, std::string("access-0"));
+      if (r.token) seen[i] = r.token->access_token;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(platform_->calls.load(), 1);
+  for (const auto& s : seen) EXPECT_EQ(s, "access-1");
+  // A late report of the old token gets the current one without a platform call.
+  auto r = refresher_->refresh(key_, Trigger::rejected, std::string("access-0"));
+  EXPECT_EQ(r.token->access_token, "access-1");
+  EXPECT_EQ(platform_->calls.load(), 1);
+}
+
+TEST_F(RefresherTest, InvalidGrantNeedsReauthorizationAndStopsScheduling) {
+  platform_->push(Outcome::failure(OutcomeKind::needs_reauth, "invalid_grant", "Token has been revoked", 400));
+  auto r = refresher_->refresh(key_, Trigger::scheduled);
+  EXPECT_EQ(r.status, RefreshResult::Status::failed);
+  EXPECT_FALSE(r.next_at.has_value());
+  auto g = store_->get_grant(grant_.id);
+  EXPECT_EQ(g->status, GrantStatus::needs_reauth);
+  EXPECT_NE(g->last_error.find("invalid_grant"), std::string::npos);
+  EXPECT_EQ(view_token(), "");  // no longer served
+  ASSERT_EQ(nexts_.size(), 1U);
+  EXPECT_FALSE(nexts_[0].second.has_value());
+  // Not retried: the next attempt finds it inactive without calling the platform.
+  r = refresher_->refresh(key_, Trigger::scheduled);
+  EXPECT_EQ(r.status, RefreshResult::Status::gone);
+  EXPECT_EQ(platform_->calls.load(), 1);
+}
+
+TEST_F(RefresherTest, TransientFailureBacksOffAndKeepsTheGrantActive) {
+  platform_->push(Outcome::failure(OutcomeKind::retry_later, "http_503", "Service Unavailable", 503));
+  auto before = clock_.now();
+  auto r = refresher_->refresh(key_, Trigger::scheduled);
+  EXPECT_EQ(r.status, RefreshResult::Status::failed);
+  ASSERT_TRUE(r.next_at.has_value());
+  EXPECT_GE(*r.next_at, before + std::chrono::milliseconds(2500));
+  EXPECT_LE(*r.next_at, clock_.now() + std::chrono::seconds(5));
+  auto g = store_->get_grant(grant_.id);
+  EXPECT_EQ(g->status, GrantStatus::active);
+  EXPECT_EQ(g->failure_count, 1);
+  EXPECT_EQ(view_token(), "access-0");  // the old token is still served
+
+  platform_->push(Outcome::failure(OutcomeKind::rate_limited, "http_429", "slow down", 429, Seconds(40)));
+  r = refresher_->refresh(key_, Trigger::scheduled);
+  ASSERT_TRUE(r.next_at.has_value());
+  EXPECT_GE(*r.next_at, clock_.now() + std::chrono::seconds(39));
+  EXPECT_EQ(store_->get_grant(grant_.id)->failure_count, 2);
+
+  platform_->push(token("access-1"));
+  r = refresher_->refresh(key_, Trigger::scheduled);
+  EXPECT_EQ(r.status, RefreshResult::Status::refreshed);
+  EXPECT_EQ(store_->get_grant(grant_.id)->failure_count, 0);
+}
+
+TEST_F(RefresherTest, LeaseHeldByAnotherInstanceMeansNoPlatformCall) {
+  auto now = clock_.now();
+  ASSERT_TRUE(store_->acquire_lease(key_, "instance-b", now, now + std::chrono::seconds(60)).has_value());
+  auto r = refresher_->refresh(key_, Trigger::scheduled);
+  EXPECT_EQ(r.status, RefreshResult::Status::not_acquired);
+  EXPECT_EQ(platform_->calls.load(), 0);
+  ASSERT_TRUE(r.next_at.has_value());
+}
+
+TEST_F(RefresherTest, AppTokenUsesClientCredentialsAndForceFlag) {
+  App a = sample_app("cc-app", true);
+  a.platform = "scripted";
+  a = store_->create_app(a);
+  RefreshKey k{a.id, 0};
+  store_->set_next_refresh(k, clock_.now());
+  platform_->push(token("app-access-1"));
+  auto r = refresher_->refresh(k, Trigger::scheduled);
+  ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
+  EXPECT_FALSE(platform_->last_force.load());
+  platform_->push(token("app-access-2"));
+  r = refresher_->refresh(k, Trigger::forced);
+  EXPECT_TRUE(platform_->last_force.load());
+  pqxx::connection c(url_);
+  pqxx::work w(c);
+  auto row = w.exec_params1("SELECT access_token FROM mediax.access_tokens WHERE app_name = 'cc-app' AND grant_id IS NULL");
+  EXPECT_EQ(row[0].as<std::string>(), "app-access-2");
+}
+
+}  // namespace
+}  // namespace mediax::test
