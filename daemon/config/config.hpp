@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@ namespace mediax {
 struct DatabaseConfig {
   std::string url = "postgresql:///mediax";   // libpq connection string or URI
   int pool_size = 4;                          // connections, 1..64
+
+  friend bool operator==(const DatabaseConfig&, const DatabaseConfig&) = default;
 };
 
 struct AdminConfig {
@@ -20,6 +23,8 @@ struct AdminConfig {
   std::string public_url = "http://127.0.0.1:8080";  // callback is {public_url}/oauth/callback
   std::size_t max_body_bytes = 1 << 20;       // 413 above this, 1 KiB..64 MiB
   int threads = 8;                            // HTTP worker threads, 1..256
+
+  friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };
 
 struct RefreshConfig {
@@ -33,16 +38,36 @@ struct RefreshConfig {
   std::int64_t lease_seconds = 60;            // how long one instance owns a refresh, 5..3600
   std::int64_t connect_timeout_ms = 5000;     // to platforms, 100..60000
   std::int64_t request_timeout_ms = 15000;    // whole call, 100..300000
+
+  friend bool operator==(const RefreshConfig&, const RefreshConfig&) = default;
 };
 
 struct OAuthConfig {
   std::int64_t state_ttl_seconds = 600;       // authorization requests expire, 60..3600
+
+  friend bool operator==(const OAuthConfig&, const OAuthConfig&) = default;
 };
 
 struct LogConfig {
   std::string level = "info";                 // trace, debug, info, warn, error, critical, off
   std::string format = "text";                // text or json
+
+  friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
+
+// Base URLs of the built-in platforms, [platforms.<name>] in the file; every key is always present
+// (the real hosts by default). Tests point them at fake servers.
+using PlatformUrls = std::map<std::string, std::map<std::string, std::string>>;
+inline PlatformUrls default_platform_urls() {
+  return {
+      {"douyin", {{"base_url", "https://open.douyin.com"}}},
+      {"wechat", {{"open_base_url", "https://open.weixin.qq.com"}, {"api_base_url", "https://api.weixin.qq.com"}}},
+      {"google",
+       {{"auth_url", "https://accounts.google.com/o/oauth2/v2/auth"},
+        {"token_url", "https://oauth2.googleapis.com/token"},
+        {"revoke_url", "https://oauth2.googleapis.com/revoke"}}},
+  };
+}
 
 struct Config {
   std::string path;                           // file it was read from
@@ -51,9 +76,15 @@ struct Config {
   RefreshConfig refresh;
   OAuthConfig oauth;
   LogConfig log;
+  // platforms["douyin"]["base_url"]; platforms["wechat"]["open_base_url"|"api_base_url"];
+  // platforms["google"]["auth_url"|"token_url"|"revoke_url"]. http(s) URLs.
+  PlatformUrls platforms = default_platform_urls();
 
   std::string callback_url() const { return public_url_trimmed() + "/oauth/callback"; }
+  // admin.public_url without trailing slashes.
   std::string public_url_trimmed() const;
+
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 // Thrown for every config problem; what() is "file:line:col: key: message".
@@ -70,10 +101,18 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
 struct ConfigKeyDoc {
   std::string key;          // "refresh.fraction"
   std::string type;         // "float", "integer", "string"
-  std::string default_value;
-  std::string description;
-  bool reloadable;
+  std::string default_value;  // as written in TOML: 0.2, 60, "info"
+  std::string description;  // includes the allowed range or values
+  bool reloadable;          // takes effect on SIGHUP without a restart
 };
 const std::vector<ConfigKeyDoc>& config_key_docs();
+
+// Keys whose value differs between two configs and that only take effect after a restart
+// (for the SIGHUP handler to warn about). Empty when nothing like that changed.
+std::vector<std::string> non_reloadable_changes(const Config& running, const Config& loaded);
+
+// The config as a TOML document, every key with its description as a comment; parses back to an
+// equal Config. Note: it contains database.url as given, which may hold a password.
+std::string render_config(const Config& config);
 
 }  // namespace mediax

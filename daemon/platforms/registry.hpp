@@ -11,10 +11,13 @@
 
 namespace mediax {
 
+class CallBudget;
+
 class PlatformRegistry {
  public:
-  // `http` must outlive the registry.
-  PlatformRegistry(HttpClient& http, PlatformSettings settings);
+  // `http` (and `call_budget`, when given) must outlive the registry. `call_budget` keeps the daily
+  // counts of platforms with a small daily quota (WeChat); null: no limit is applied.
+  PlatformRegistry(HttpClient& http, PlatformSettings settings, CallBudget* call_budget = nullptr);
 
   // nullptr when `name` is not a known platform.
   Platform* get(const std::string& name) const;

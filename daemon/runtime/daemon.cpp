@@ -96,6 +96,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   auto http = make_http_client(http_opts);
   PlatformSettings platform_settings;
   platform_settings.default_expires_in = Seconds(config.refresh.default_expires_in);
+  platform_settings.urls = config.platforms;
   PlatformRegistry platforms(*http, platform_settings);
   TokenCache cache;
   RefreshPolicy policy(config.refresh);
@@ -192,6 +193,9 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
         sd_notify(0, "RELOADING=1");
         try {
           Config fresh = load_config(config.path);
+          for (const auto& key : non_reloadable_changes(config, fresh)) {
+            spdlog::warn("reload: {} changed but only takes effect after a restart", key);
+          }
           set_log_level(fresh.log.level);
           policy.update(fresh.refresh);
           spdlog::info("configuration reloaded: log level {}, refresh settings", fresh.log.level);

@@ -36,6 +36,8 @@ class TimerWheel {
   std::optional<Tick> next_due() const;
   std::size_t size() const;
   Tick now() const;
+  // Approximate heap bytes held (nodes, id index, slots); for tests and metrics.
+  std::size_t memory_bytes() const;
 
  private:
   struct Impl;

@@ -1,0 +1,515 @@
+// Config loading. key_table() is the single source of truth: parsing, validation, the
+// documentation, rendering and the reload check all walk it. Defaults are the member initializers
+// in config.hpp, read back through each key's getter, so they are written down once.
+#include "config/config.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <variant>
+
+#include <toml++/toml.h>
+
+namespace mediax {
+
+namespace {
+
+enum class Kind { integer, floating, string };
+using Value = std::variant<std::int64_t, double, std::string>;
+
+struct KeySpec {
+  std::string key;  // dotted: "refresh.fraction"
+  Kind kind = Kind::string;
+  std::int64_t int_min = 0, int_max = 0;
+  double float_min = 0, float_max = 0;
+  bool reloadable = false;
+  std::string description;
+  std::function<Value(const Config&)> get;
+  std::function<void(Config&, const Value&)> set;
+  std::function<std::string(const std::string&)> check;  // strings: "" when valid, else the problem
+};
+
+std::string format_float(double v) {
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, res.ptr);
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // TOML floats need a point ("nan", "inf" pass)
+  return s;
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", u);
+      out += esc;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string to_toml(const Value& v) {
+  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (auto* d = std::get_if<double>(&v)) return format_float(*d);
+  return quote(std::get<std::string>(v));
+}
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::integer: return "integer";
+    case Kind::floating: return "float";
+    case Kind::string: return "string";
+  }
+  return "?";
+}
+
+std::string node_type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+bool has_bad_chars(const std::string& s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+bool valid_port(std::string_view p, bool allow_zero) {
+  if (p.empty() || p.size() > 5) return false;
+  int port = 0;
+  auto res = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (res.ec != std::errc() || res.ptr != p.data() + p.size()) return false;
+  return port <= 65535 && (allow_zero || port > 0);
+}
+
+// host[:port] where host is a name, an IPv4 address or a bracketed IPv6 literal.
+bool valid_authority(std::string_view a, bool port_required, bool allow_zero_port) {
+  std::string_view host = a, port;
+  bool has_port = false;
+  if (!a.empty() && a.front() == '[') {
+    const auto close = a.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    host = a.substr(1, close - 1);
+    if (host.find_first_not_of("0123456789abcdefABCDEF:.%") != std::string_view::npos) return false;
+    const auto rest = a.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      has_port = true;
+      port = rest.substr(1);
+    }
+  } else {
+    const auto colon = a.rfind(':');
+    if (colon != std::string_view::npos) {
+      host = a.substr(0, colon);
+      port = a.substr(colon + 1);
+      has_port = true;
+    }
+    if (host.empty() ||
+        host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+            std::string_view::npos) {
+      return false;
+    }
+  }
+  if (has_port) return valid_port(port, allow_zero_port);
+  return !port_required;
+}
+
+std::string check_listen(const std::string& s) {
+  if (has_bad_chars(s) || !valid_authority(s, true, true)) {
+    return "must be host:port, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\" (port 0 = any free port)";
+  }
+  return "";
+}
+
+std::string check_http_url(const std::string& s) {
+  std::string lower(s.substr(0, 8));
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::size_t rest;
+  if (lower.rfind("http://", 0) == 0) {
+    rest = 7;
+  } else if (lower.rfind("https://", 0) == 0) {
+    rest = 8;
+  } else {
+    return "must be an http:// or https:// URL";
+  }
+  if (has_bad_chars(s)) return "must not contain spaces or control characters";
+  if (s.find_first_of("?#") != std::string::npos) return "must not have a query or fragment";
+  const auto authority = std::string_view(s).substr(rest, s.find('/', rest) - rest);
+  if (authority.find('@') != std::string_view::npos) return "must not contain credentials";
+  if (!valid_authority(authority, false, false)) return "must have a valid host and optional port";
+  return "";
+}
+
+std::string check_not_empty(const std::string& s) { return s.empty() ? "must not be empty" : ""; }
+
+std::function<std::string(const std::string&)> one_of(std::vector<std::string> allowed) {
+  return [allowed = std::move(allowed)](const std::string& s) -> std::string {
+    for (const auto& a : allowed) {
+      if (s == a) return "";
+    }
+    std::string msg = "must be one of ";
+    for (std::size_t i = 0; i < allowed.size(); ++i) msg += (i ? ", " : "") + allowed[i];
+    // Enum values are never secrets; echo (bounded) what was given.
+    return msg + "; got " + quote(s.substr(0, 40));
+  };
+}
+
+template <typename S, typename T>
+KeySpec integer_key(std::string key, S Config::*sec, T S::*mem, std::int64_t lo, std::int64_t hi, bool reloadable,
+                    std::string description) {
+  KeySpec k;
+  k.key = std::move(key);
+  k.kind = Kind::integer;
+  k.int_min = lo;
+  k.int_max = hi;
+  k.reloadable = reloadable;
+  k.description = std::move(description) + ", " + std::to_string(lo) + ".." + std::to_string(hi);
+  k.get = [sec, mem](const Config& c) { return Value(static_cast<std::int64_t>((c.*sec).*mem)); };
+  k.set = [sec, mem](Config& c, const Value& v) { (c.*sec).*mem = static_cast<T>(std::get<std::int64_t>(v)); };
+  return k;
+}
+
+template <typename S>
+KeySpec float_key(std::string key, S Config::*sec, double S::*mem, double lo, double hi, bool reloadable,
+                  std::string description) {
+  KeySpec k;
+  k.key = std::move(key);
+  k.kind = Kind::floating;
+  k.float_min = lo;
+  k.float_max = hi;
+  k.reloadable = reloadable;
+  k.description = std::move(description) + ", " + format_float(lo) + ".." + format_float(hi);
+  k.get = [sec, mem](const Config& c) { return Value((c.*sec).*mem); };
+  k.set = [sec, mem](Config& c, const Value& v) { (c.*sec).*mem = std::get<double>(v); };
+  return k;
+}
+
+template <typename S>
+KeySpec string_key(std::string key, S Config::*sec, std::string S::*mem, bool reloadable, std::string description,
+                   std::function<std::string(const std::string&)> check) {
+  KeySpec k;
+  k.key = std::move(key);
+  k.kind = Kind::string;
+  k.reloadable = reloadable;
+  k.description = std::move(description);
+  k.get = [sec, mem](const Config& c) { return Value((c.*sec).*mem); };
+  k.set = [sec, mem](Config& c, const Value& v) { (c.*sec).*mem = std::get<std::string>(v); };
+  k.check = std::move(check);
+  return k;
+}
+
+KeySpec platform_url_key(const std::string& platform, const std::string& name, std::string description) {
+  KeySpec k;
+  k.key = "platforms." + platform + "." + name;
+  k.kind = Kind::string;
+  k.reloadable = false;  // platform clients are built at start-up
+  k.description = std::move(description);
+  k.get = [platform, name](const Config& c) {
+    auto p = c.platforms.find(platform);
+    if (p == c.platforms.end()) return Value(std::string());
+    auto v = p->second.find(name);
+    return Value(v == p->second.end() ? std::string() : v->second);
+  };
+  k.set = [platform, name](Config& c, const Value& v) { c.platforms[platform][name] = std::get<std::string>(v); };
+  k.check = check_http_url;
+  return k;
+}
+
+const std::vector<KeySpec>& key_table() {
+  static const std::vector<KeySpec> table = [] {
+    using C = Config;
+    std::vector<KeySpec> t;
+    t.push_back(string_key("database.url", &C::database, &DatabaseConfig::url, false,
+                           "PostgreSQL connection string or URI (libpq)", check_not_empty));
+    t.push_back(integer_key("database.pool_size", &C::database, &DatabaseConfig::pool_size, 1, 64, false,
+                            "database connections"));
+    t.push_back(string_key("admin.listen", &C::admin, &AdminConfig::listen, false,
+                           "admin API address, host:port (\"[::1]:8080\" for IPv6; port 0 = any free port)",
+                           check_listen));
+    t.push_back(string_key("admin.public_url", &C::admin, &AdminConfig::public_url, false,
+                           "http(s) URL users reach the daemon at; the OAuth callback is {public_url}/oauth/callback",
+                           check_http_url));
+    t.push_back(integer_key("admin.max_body_bytes", &C::admin, &AdminConfig::max_body_bytes, 1024, 64 << 20, false,
+                            "largest request body accepted (413 above)"));
+    t.push_back(integer_key("admin.threads", &C::admin, &AdminConfig::threads, 1, 256, false,
+                            "HTTP worker threads"));
+    t.push_back(float_key("refresh.fraction", &C::refresh, &RefreshConfig::fraction, 0.0, 0.9, true,
+                          "refresh when this fraction of a token's lifetime is left"));
+    t.push_back(integer_key("refresh.min_margin_seconds", &C::refresh, &RefreshConfig::min_margin_seconds, 0, 86400,
+                            true, "refresh at least this long before expiry"));
+    t.push_back(integer_key("refresh.jitter_seconds", &C::refresh, &RefreshConfig::jitter_seconds, 0, 3600, true,
+                            "refresh up to this much earlier at random, to spread load"));
+    t.push_back(integer_key("refresh.max_concurrent", &C::refresh, &RefreshConfig::max_concurrent, 1, 1024, false,
+                            "refreshes in flight at once"));
+    t.push_back(integer_key("refresh.retry_min_seconds", &C::refresh, &RefreshConfig::retry_min_seconds, 1, 3600,
+                            true, "first backoff after a failed refresh"));
+    t.push_back(integer_key("refresh.retry_max_seconds", &C::refresh, &RefreshConfig::retry_max_seconds, 1, 86400,
+                            true, "longest backoff after failed refreshes, >= retry_min_seconds"));
+    t.push_back(integer_key("refresh.default_expires_in", &C::refresh, &RefreshConfig::default_expires_in, 60,
+                            31536000, false, "token lifetime assumed when a provider omits expires_in"));
+    t.push_back(integer_key("refresh.lease_seconds", &C::refresh, &RefreshConfig::lease_seconds, 5, 3600, true,
+                            "how long one instance owns a refresh"));
+    t.push_back(integer_key("refresh.connect_timeout_ms", &C::refresh, &RefreshConfig::connect_timeout_ms, 100, 60000,
+                            false, "connect timeout for platform calls"));
+    t.push_back(integer_key("refresh.request_timeout_ms", &C::refresh, &RefreshConfig::request_timeout_ms, 100,
+                            300000, false, "timeout of a whole platform call"));
+    t.push_back(integer_key("oauth.state_ttl_seconds", &C::oauth, &OAuthConfig::state_ttl_seconds, 60, 3600, false,
+                            "authorization requests expire after this"));
+    t.push_back(string_key("log.level", &C::log, &LogConfig::level, true,
+                           "trace, debug, info, warn, error, critical or off",
+                           one_of({"trace", "debug", "info", "warn", "error", "critical", "off"})));
+    t.push_back(string_key("log.format", &C::log, &LogConfig::format, false, "text or json",
+                           one_of({"text", "json"})));
+    t.push_back(platform_url_key("douyin", "base_url", "Douyin Open Platform base URL"));
+    t.push_back(platform_url_key("wechat", "open_base_url", "WeChat browser authorization base URL"));
+    t.push_back(platform_url_key("wechat", "api_base_url", "WeChat API base URL"));
+    t.push_back(platform_url_key("google", "auth_url", "Google authorization endpoint"));
+    t.push_back(platform_url_key("google", "token_url", "Google token endpoint"));
+    t.push_back(platform_url_key("google", "revoke_url", "Google revocation endpoint"));
+    return t;
+  }();
+  return table;
+}
+
+const KeySpec* find_key(const std::string& key) {
+  for (const auto& k : key_table()) {
+    if (k.key == key) return &k;
+  }
+  return nullptr;
+}
+
+// "platforms", "platforms.douyin", "refresh", ...: every table that holds keys.
+bool is_known_table(const std::string& prefix) {
+  for (const auto& k : key_table()) {
+    if (k.key.size() > prefix.size() && k.key.compare(0, prefix.size(), prefix) == 0 && k.key[prefix.size()] == '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string section_of(const std::string& key) { return key.substr(0, key.rfind('.')); }
+
+class Parser {
+ public:
+  Parser(const std::string& source, Config& out) : source_(source), out_(out) {}
+
+  void walk(const toml::table& table, const std::string& prefix) {
+    for (const auto& [k, node] : table) {
+      const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+      if (const KeySpec* spec = find_key(key)) {
+        apply(*spec, node);
+      } else if (is_known_table(key)) {
+        if (!node.is_table()) fail(node.source(), key, "expected a table, got " + node_type_name(node));
+        walk(*node.as_table(), key);
+      } else {
+        const auto& where = k.source().begin.line ? k.source() : node.source();
+        fail(where, key, unknown_message(prefix, node));
+      }
+    }
+  }
+
+  void cross_checks() {
+    const auto& r = out_.refresh;
+    if (r.retry_max_seconds < r.retry_min_seconds) {
+      // Blame the key the user wrote (the max when both were).
+      if (seen_.count("refresh.retry_max_seconds") || !seen_.count("refresh.retry_min_seconds")) {
+        fail(region("refresh.retry_max_seconds"), "refresh.retry_max_seconds",
+             "must be >= refresh.retry_min_seconds (" + std::to_string(r.retry_min_seconds) + "), got " +
+                 std::to_string(r.retry_max_seconds));
+      }
+      fail(region("refresh.retry_min_seconds"), "refresh.retry_min_seconds",
+           "must be <= refresh.retry_max_seconds (" + std::to_string(r.retry_max_seconds) + "), got " +
+               std::to_string(r.retry_min_seconds));
+    }
+  }
+
+  [[noreturn]] void fail(const toml::source_region& where, const std::string& key, const std::string& message) const {
+    std::string loc = source_;
+    if (where.begin.line > 0) {
+      loc += ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column);
+    }
+    throw ConfigError(loc + ": " + key + ": " + message);
+  }
+
+ private:
+  void apply(const KeySpec& spec, const toml::node& node) {
+    seen_[spec.key] = node.source();
+    switch (spec.kind) {
+      case Kind::integer: {
+        const auto* v = node.as_integer();
+        if (!v) wrong_type(spec, node);
+        const std::int64_t x = v->get();
+        if (x < spec.int_min || x > spec.int_max) {
+          fail(node.source(), spec.key, "must be between " + std::to_string(spec.int_min) + " and " +
+                                            std::to_string(spec.int_max) + ", got " + std::to_string(x));
+        }
+        spec.set(out_, Value(x));
+        break;
+      }
+      case Kind::floating: {
+        double x;
+        if (const auto* f = node.as_floating_point()) {
+          x = f->get();
+        } else if (const auto* i = node.as_integer()) {
+          x = static_cast<double>(i->get());
+        } else {
+          wrong_type(spec, node);
+        }
+        if (!(x >= spec.float_min && x <= spec.float_max)) {  // also rejects nan
+          fail(node.source(), spec.key, "must be between " + format_float(spec.float_min) + " and " +
+                                            format_float(spec.float_max) + ", got " + format_float(x));
+        }
+        spec.set(out_, Value(x));
+        break;
+      }
+      case Kind::string: {
+        const auto* v = node.as_string();
+        if (!v) wrong_type(spec, node);
+        const std::string& s = v->get();
+        // Problems are described without echoing the value: database.url may hold a password.
+        if (spec.check) {
+          if (std::string problem = spec.check(s); !problem.empty()) fail(node.source(), spec.key, problem);
+        }
+        spec.set(out_, Value(s));
+        break;
+      }
+    }
+  }
+
+  [[noreturn]] void wrong_type(const KeySpec& spec, const toml::node& node) const {
+    fail(node.source(), spec.key, std::string("expected ") + (spec.kind == Kind::integer ? "an " : "a ") +
+                                      kind_name(spec.kind) + ", got " + node_type_name(node));
+  }
+
+  std::string unknown_message(const std::string& prefix, const toml::node& node) const {
+    std::string msg = node.is_table() ? "unknown table" : "unknown key";
+    std::set<std::string> known;
+    for (const auto& k : key_table()) {
+      if (prefix.empty()) {
+        known.insert(k.key.substr(0, k.key.find('.')));
+      } else if (k.key.rfind(prefix + ".", 0) == 0) {
+        const auto rest = k.key.substr(prefix.size() + 1);
+        known.insert(rest.substr(0, rest.find('.')));
+      }
+    }
+    msg += " (expected one of:";
+    for (const auto& k : known) msg += " " + k;
+    return msg + ")";
+  }
+
+  toml::source_region region(const std::string& key) const {
+    auto it = seen_.find(key);
+    return it == seen_.end() ? toml::source_region{} : it->second;
+  }
+
+  const std::string& source_;
+  Config& out_;
+  std::map<std::string, toml::source_region> seen_;
+};
+
+}  // namespace
+
+std::string Config::public_url_trimmed() const {
+  std::string url = admin.public_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+Config parse_config(const std::string& toml_text, const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    const auto& pos = e.source().begin;
+    std::string loc = source_name;
+    if (pos.line > 0) loc += ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+    throw ConfigError(loc + ": TOML syntax error: " + std::string(e.description()));
+  }
+  Config config;
+  config.path = source_name;
+  Parser parser(source_name, config);
+  parser.walk(root, "");
+  parser.cross_checks();
+  return config;
+}
+
+Config load_config(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(path + ": cannot read config file: is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot read config file: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError(path + ": cannot read config file: read error");
+  return parse_config(text.str(), path);
+}
+
+const std::vector<ConfigKeyDoc>& config_key_docs() {
+  static const std::vector<ConfigKeyDoc> docs = [] {
+    const Config defaults;
+    std::vector<ConfigKeyDoc> out;
+    for (const auto& k : key_table()) {
+      out.push_back({k.key, kind_name(k.kind), to_toml(k.get(defaults)), k.description, k.reloadable});
+    }
+    return out;
+  }();
+  return docs;
+}
+
+std::vector<std::string> non_reloadable_changes(const Config& running, const Config& loaded) {
+  std::vector<std::string> changed;
+  for (const auto& k : key_table()) {
+    if (!k.reloadable && k.get(running) != k.get(loaded)) changed.push_back(k.key);
+  }
+  return changed;
+}
+
+std::string render_config(const Config& config) {
+  const Config defaults;
+  std::string out;
+  std::string section;
+  for (const auto& k : key_table()) {
+    if (section_of(k.key) != section) {
+      section = section_of(k.key);
+      out += (out.empty() ? "[" : "\n[") + section + "]\n";
+    }
+    out += "# " + k.description + " (default " + to_toml(k.get(defaults)) + (k.reloadable ? ", reloadable" : "") +
+           ")\n";
+    out += k.key.substr(k.key.rfind('.') + 1) + " = " + to_toml(k.get(config)) + "\n";
+  }
+  return out;
+}
+
+}  // namespace mediax
