@@ -16,6 +16,7 @@ constexpr const char* kUsage = R"(usage:
   mediaxd --config FILE                 run the daemon in the foreground
   mediaxd --check-config --config FILE  validate the configuration, exit 0 (valid) or 1
   mediaxd migrate --config FILE         apply pending database migrations
+  mediaxd --print-default-config         print every config key with its default, as TOML
   mediaxd --version | --help
 
 options:
@@ -48,6 +49,9 @@ int main(int argc, char** argv) {
       migrations = value("--migrations");
     } else if (a == "--check-config") {
       check_only = true;
+    } else if (a == "--print-default-config") {
+      std::cout << mediax::render_config(mediax::Config{});
+      return 0;
     } else if (a == "--version") {
       std::cout << "mediaxd " << MEDIAX_VERSION << "\n";
       return 0;

@@ -209,6 +209,9 @@ struct AdminServer::Impl {
         case 404: send_error(res, 404, "not_found", "no route for " + req.method + " " + req.path); break;
         case 413: send_error(res, 413, "too_large", "the request body is larger than the limit"); break;
         case 405: send_error(res, 405, "method_not_allowed", "method not allowed"); break;
+        case 400:
+          send_error(res, 400, "bad_request", "malformed HTTP request (a POST without a body needs Content-Length: 0)");
+          break;
         default: send_error(res, res.status, "http_error", "the request could not be served"); break;
       }
       return httplib::Server::HandlerResponse::Handled;

@@ -29,6 +29,7 @@ class NoHttp final : public HttpClient {
 class ScriptedPlatform final : public Platform {
  public:
   std::string name() const override { return "scripted"; }
+  AppCheck prepare_app(App&) override { return {}; }
   bool uses_pkce(const App&) const override { return true; }
   std::string authorize_url(const App&, const AuthorizeParams&) const override { return "https://idp.test/authorize"; }
   Outcome exchange_code(const App&, const std::string&, const std::string&, const std::string&) override {
