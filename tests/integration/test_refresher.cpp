@@ -236,3 +236,23 @@ TEST_F(RefresherTest, AppTokenUsesClientCredentialsAndForceFlag) {
 
 }  // namespace
 }  // namespace mediax::test
+
+namespace mediax::test {
+namespace {
+
+TEST_F(RefresherTest, ViewNeverServesAnExpiredToken) {
+  EXPECT_EQ(view_token(), "access-0");
+  {
+    pqxx::connection c(url_);
+    pqxx::work w(c);
+    w.exec_params("UPDATE mediax.tokens SET expires_at = now() - interval '1 second' WHERE grant_id = $1", grant_.id);
+    w.commit();
+  }
+  EXPECT_EQ(view_token(), "");
+  platform_->push(token("access-1"));
+  ASSERT_EQ(refresher_->refresh(key_, Trigger::scheduled).status, RefreshResult::Status::refreshed);
+  EXPECT_EQ(view_token(), "access-1");
+}
+
+}  // namespace
+}  // namespace mediax::test

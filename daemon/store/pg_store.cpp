@@ -1,0 +1,224 @@
+// PgStore: apps, authorization requests, events, health; make_pg_store.
+#include "store/pg_store.hpp"
+
+#include <algorithm>
+
+namespace mediax::pg {
+
+namespace {
+
+// The secret column is only read when asked for, so it never sits in memory by accident.
+std::string app_select(bool with_secret) {
+  return std::string("SELECT id, name, platform, client_id, ") + (with_secret ? "client_secret" : "''::text") +
+         " AS client_secret, array_to_json(scopes)::text AS scopes, client_credentials, issuer, authorize_url,"
+         " token_url, revocation_url, token_auth_method, redirect_uri, options::text AS options, status,"
+         " failure_count, last_error, " MEDIAX_EPOCH_US("next_refresh_at") " AS next_refresh_us, "
+         MEDIAX_EPOCH_US("created_at") " AS created_us FROM mediax.apps ";
+}
+
+App app_from_row(const pqxx::row& r) {
+  App a;
+  a.id = r["id"].as<std::int64_t>();
+  a.name = r["name"].as<std::string>();
+  a.platform = r["platform"].as<std::string>();
+  a.client_id = r["client_id"].as<std::string>();
+  a.client_secret = r["client_secret"].as<std::string>();
+  a.scopes = parse_text_array(opt<std::string>(r["scopes"]));
+  a.client_credentials = r["client_credentials"].as<bool>();
+  a.issuer = r["issuer"].as<std::string>();
+  a.endpoints.authorize_url = r["authorize_url"].as<std::string>();
+  a.endpoints.token_url = r["token_url"].as<std::string>();
+  a.endpoints.revocation_url = r["revocation_url"].as<std::string>();
+  a.token_auth_method = r["token_auth_method"].as<std::string>();
+  a.redirect_uri = r["redirect_uri"].as<std::string>();
+  a.options = parse_json_object(opt<std::string>(r["options"]));
+  a.status = grant_status_from_string(r["status"].as<std::string>()).value_or(GrantStatus::disabled);
+  a.failure_count = r["failure_count"].as<int>();
+  a.last_error = r["last_error"].as<std::string>();
+  if (auto us = opt<std::int64_t>(r["next_refresh_us"])) a.next_refresh_at = from_epoch_us(*us);
+  a.created_at = from_epoch_us(r["created_us"].as<std::int64_t>());
+  return a;
+}
+
+Event event_from_row(const pqxx::row& r) {
+  Event e;
+  e.id = r["id"].as<std::int64_t>();
+  e.app_id = opt<std::int64_t>(r["app_id"]);
+  e.grant_id = opt<std::int64_t>(r["grant_id"]);
+  e.kind = r["kind"].as<std::string>();
+  e.detail = parse_json_object(opt<std::string>(r["detail"]));
+  e.at = from_epoch_us(r["at_us"].as<std::int64_t>());
+  return e;
+}
+
+}  // namespace
+
+std::optional<App> select_app_by_id(pqxx::work& tx, std::int64_t id, bool with_secret) {
+  const auto res = tx.exec_params(app_select(with_secret) + "WHERE id = $1", id);
+  if (res.empty()) return std::nullopt;
+  return app_from_row(res[0]);
+}
+
+App PgStore::create_app(const App& app) {
+  return pool_.run("create_app", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    pqxx::row row;
+    try {
+      row = tx.exec_params1(
+          "INSERT INTO mediax.apps (name, platform, client_id, client_secret, scopes, client_credentials, issuer,"
+          " authorize_url, token_url, revocation_url, token_auth_method, redirect_uri, options, status,"
+          " failure_count, last_error, next_refresh_at)"
+          " VALUES ($1, $2, $3, $4, " MEDIAX_TEXT_ARRAY("$5") ", $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14,"
+          " $15, $16, to_timestamp($17)) RETURNING id",
+          app.name, app.platform, app.client_id, app.client_secret, text_array_param(app.scopes),
+          app.client_credentials, app.issuer, app.endpoints.authorize_url, app.endpoints.token_url,
+          app.endpoints.revocation_url, app.token_auth_method, app.redirect_uri,
+          (app.options.is_null() ? nlohmann::json::object() : app.options).dump(), to_string(app.status),
+          app.failure_count, app.last_error, nullable(time_param(app.next_refresh_at)));
+    } catch (const pqxx::unique_violation&) {
+      throw DuplicateError("an app named '" + app.name + "' exists already");
+    }
+    auto stored = select_app_by_id(tx, row[0].as<std::int64_t>(), !app.client_secret.empty());
+    tx.commit();
+    return *stored;
+  });
+}
+
+std::vector<App> PgStore::list_apps() {
+  return pool_.run("list_apps", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    std::vector<App> out;
+    for (const auto& r : tx.exec(app_select(false) + "ORDER BY id")) out.push_back(app_from_row(r));
+    tx.commit();
+    return out;
+  });
+}
+
+std::optional<App> PgStore::get_app(const std::string& name, bool with_secret) {
+  return pool_.run("get_app", [&](pqxx::connection& c) -> std::optional<App> {
+    pqxx::work tx(c);
+    const auto res = tx.exec_params(app_select(with_secret) + "WHERE name = $1", name);
+    tx.commit();
+    if (res.empty()) return std::nullopt;
+    return app_from_row(res[0]);
+  });
+}
+
+std::optional<App> PgStore::get_app_by_id(std::int64_t id, bool with_secret) {
+  return pool_.run("get_app_by_id", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto app = select_app_by_id(tx, id, with_secret);
+    tx.commit();
+    return app;
+  });
+}
+
+bool PgStore::delete_app(const std::string& name) {
+  return pool_.run("delete_app", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    const auto res = tx.exec_params("DELETE FROM mediax.apps WHERE name = $1 RETURNING id", name);
+    tx.commit();
+    return !res.empty();
+  });
+}
+
+void PgStore::create_auth_request(const AuthRequest& r) {
+  pool_.run("create_auth_request", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    tx.exec_params(
+        "INSERT INTO mediax.auth_requests (state, app_id, code_verifier, redirect_uri, expires_at)"
+        " VALUES ($1, $2, $3, $4, to_timestamp($5))",
+        r.state, r.app_id, r.code_verifier, r.redirect_uri, time_param(r.expires_at));
+    tx.commit();
+  });
+}
+
+ConsumeResult PgStore::consume_auth_request(const std::string& state, TimePoint now, AuthRequest& out) {
+  return pool_.run("consume_auth_request", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    // The row lock of the UPDATE serialises concurrent callbacks: exactly one sees used_at NULL.
+    const auto res = tx.exec_params(
+        "UPDATE mediax.auth_requests SET used_at = to_timestamp($2)"
+        " WHERE state = $1 AND used_at IS NULL AND expires_at > to_timestamp($2)"
+        " RETURNING app_id, code_verifier, redirect_uri, " MEDIAX_EPOCH_US("expires_at") " AS expires_us",
+        state, time_param(now));
+    if (!res.empty()) {
+      tx.commit();
+      out.state = state;
+      out.app_id = res[0]["app_id"].as<std::int64_t>();
+      out.code_verifier = res[0]["code_verifier"].as<std::string>();
+      out.redirect_uri = res[0]["redirect_uri"].as<std::string>();
+      out.expires_at = from_epoch_us(res[0]["expires_us"].as<std::int64_t>());
+      return ConsumeResult::ok;
+    }
+    const auto why = tx.exec_params("SELECT used_at IS NOT NULL FROM mediax.auth_requests WHERE state = $1", state);
+    tx.commit();
+    if (why.empty()) return ConsumeResult::unknown;
+    return why[0][0].as<bool>() ? ConsumeResult::used : ConsumeResult::expired;
+  });
+}
+
+int PgStore::purge_auth_requests(TimePoint older_than) {
+  return pool_.run("purge_auth_requests", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    const auto res = tx.exec_params(
+        "DELETE FROM mediax.auth_requests WHERE expires_at < to_timestamp($1) OR used_at < to_timestamp($1)",
+        time_param(older_than));
+    tx.commit();
+    return static_cast<int>(res.affected_rows());
+  });
+}
+
+void PgStore::add_event(const Event& e) {
+  pool_.run("add_event", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    const std::optional<std::string> at =
+        e.at == TimePoint{} ? std::nullopt : std::optional<std::string>(time_param(e.at));
+    tx.exec_params(
+        "INSERT INTO mediax.events (app_id, grant_id, kind, detail, at)"
+        " VALUES ($1, $2, $3, $4::jsonb, COALESCE(to_timestamp($5), now()))",
+        nullable(id_param(e.app_id)), nullable(id_param(e.grant_id)), e.kind,
+        (e.detail.is_null() ? nlohmann::json::object() : e.detail).dump(), nullable(at));
+    tx.commit();
+  });
+}
+
+std::vector<Event> PgStore::list_events(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,
+                                        int limit) {
+  const int n = limit <= 0 ? 100 : std::min(limit, 10000);
+  return pool_.run("list_events", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    std::vector<Event> out;
+    const auto res = tx.exec_params(
+        "SELECT id, app_id, grant_id, kind, detail::text AS detail, " MEDIAX_EPOCH_US("at") " AS at_us"
+        " FROM mediax.events WHERE ($1::int8 IS NULL OR app_id = $1) AND ($2::int8 IS NULL OR grant_id = $2)"
+        " ORDER BY id DESC LIMIT $3",
+        nullable(id_param(app_id)), nullable(id_param(grant_id)), n);
+    for (const auto& r : res) out.push_back(event_from_row(r));
+    tx.commit();
+    return out;
+  });
+}
+
+bool PgStore::ping() {
+  try {
+    return pool_.run("ping", [](pqxx::connection& c) {
+      pqxx::work tx(c);
+      tx.exec("SELECT 1");
+      tx.commit();
+      return true;
+    });
+  } catch (const StoreError&) {
+    return false;
+  }
+}
+
+}  // namespace mediax::pg
+
+namespace mediax {
+
+std::unique_ptr<Store> make_pg_store(const std::string& db_url, int pool_size) {
+  return std::make_unique<pg::PgStore>(db_url, pool_size);
+}
+
+}  // namespace mediax

@@ -1,0 +1,61 @@
+// PgStore: the Store interface on PostgreSQL (schema "mediax", see migrations/). Every method
+// is one transaction on a pooled connection and uses parameterized statements only.
+// Split over pg_store.cpp (apps, auth requests, events), pg_store_grants.cpp (grants, tokens)
+// and pg_store_refresh.cpp (schedule, leases).
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include "store/pg_pool.hpp"
+#include "store/store.hpp"
+
+namespace mediax::pg {
+
+class PgStore final : public Store {
+ public:
+  PgStore(const std::string& db_url, int pool_size) : pool_(db_url, pool_size) {}
+
+  App create_app(const App& app) override;
+  std::vector<App> list_apps() override;
+  std::optional<App> get_app(const std::string& name, bool with_secret) override;
+  std::optional<App> get_app_by_id(std::int64_t id, bool with_secret) override;
+  bool delete_app(const std::string& name) override;
+
+  void create_auth_request(const AuthRequest& r) override;
+  ConsumeResult consume_auth_request(const std::string& state, TimePoint now, AuthRequest& out) override;
+  int purge_auth_requests(TimePoint older_than) override;
+
+  Grant upsert_grant(const Grant& g, const Token& token) override;
+  std::vector<Grant> list_grants(std::int64_t app_id) override;
+  std::optional<Grant> get_grant(std::int64_t id, bool with_refresh_token) override;
+  bool revoke_grant(std::int64_t id, const std::string& reason) override;
+
+  std::optional<Token> get_token(const RefreshKey& key) override;
+  std::vector<Token> all_tokens() override;
+
+  std::vector<ScheduleEntry> load_schedule() override;
+  void set_next_refresh(const RefreshKey& key, TimePoint at) override;
+  std::optional<RefreshJob> acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
+                                          TimePoint lease_until) override;
+  void complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) override;
+  void fail_refresh(const RefreshKey& key, const std::string& owner, const RefreshFailure& f) override;
+  void release_leases(const std::string& owner) override;
+
+  void add_event(const Event& e) override;
+  std::vector<Event> list_events(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,
+                                 int limit) override;
+
+  bool ping() override;
+
+ private:
+  Pool pool_;
+};
+
+// Reads shared by the three source files; all run inside the caller's transaction.
+std::optional<App> select_app_by_id(pqxx::work& tx, std::int64_t id, bool with_secret);
+std::optional<Grant> select_grant(pqxx::work& tx, std::int64_t id, bool with_refresh_token);
+std::optional<Token> select_token(pqxx::work& tx, const RefreshKey& key);
+// Inserts or replaces the token of an app (grant_id empty) or grant.
+void upsert_token(pqxx::work& tx, std::int64_t app_id, std::optional<std::int64_t> grant_id, const Token& t);
+
+}  // namespace mediax::pg

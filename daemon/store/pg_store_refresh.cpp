@@ -1,0 +1,157 @@
+// PgStore: the refresh schedule and leases.
+//
+// A lease is (lease_owner, lease_until) on the apps row (app token) or the grants row. Taking
+// it is one conditional UPDATE, so of several instances racing for the same key exactly one
+// gets a row back. complete_refresh and fail_refresh only write while the caller still holds
+// the lease; a reconnect or revoke in between clears it, and the stale result is refused.
+#include "store/pg_store.hpp"
+
+namespace mediax::pg {
+
+namespace {
+
+std::string error_text(const std::string& code, const std::string& message) {
+  std::string s = code.empty() ? message : message.empty() ? code : code + ": " + message;
+  if (s.size() > 2000) s.resize(2000);
+  return s;
+}
+
+[[noreturn]] void lease_lost() { throw StoreError("lease lost"); }
+
+}  // namespace
+
+std::vector<ScheduleEntry> PgStore::load_schedule() {
+  return pool_.run("load_schedule", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    // An active client-credentials app without a time has never had a token: due now.
+    const auto res = tx.exec(
+        "SELECT id AS app_id, 0::int8 AS grant_id, " MEDIAX_EPOCH_US("COALESCE(next_refresh_at, now())") " AS due_us"
+        " FROM mediax.apps WHERE status = 'active' AND (client_credentials OR next_refresh_at IS NOT NULL)"
+        " UNION ALL"
+        " SELECT app_id, id, " MEDIAX_EPOCH_US("next_refresh_at") " FROM mediax.grants"
+        " WHERE status = 'active' AND next_refresh_at IS NOT NULL"
+        " ORDER BY due_us");
+    tx.commit();
+    std::vector<ScheduleEntry> out;
+    out.reserve(res.size());
+    for (const auto& r : res) {
+      ScheduleEntry e;
+      e.key.app_id = r[0].as<std::int64_t>();
+      e.key.grant_id = r[1].as<std::int64_t>();
+      e.next_refresh_at = from_epoch_us(r[2].as<std::int64_t>());
+      out.push_back(e);
+    }
+    return out;
+  });
+}
+
+void PgStore::set_next_refresh(const RefreshKey& key, TimePoint at) {
+  pool_.run("set_next_refresh", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    if (key.is_app_token()) {
+      tx.exec_params("UPDATE mediax.apps SET next_refresh_at = to_timestamp($2), updated_at = now() WHERE id = $1",
+                     key.app_id, time_param(at));
+    } else {
+      tx.exec_params("UPDATE mediax.grants SET next_refresh_at = to_timestamp($2), updated_at = now() WHERE id = $1",
+                     key.grant_id, time_param(at));
+    }
+    tx.commit();
+  });
+}
+
+std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
+                                                 TimePoint lease_until) {
+  return pool_.run("acquire_lease", [&](pqxx::connection& c) -> std::optional<RefreshJob> {
+    pqxx::work tx(c);
+    const char* table_update =
+        key.is_app_token()
+            ? "UPDATE mediax.apps SET lease_owner = $2, lease_until = to_timestamp($4), refresh_in_flight = true"
+              " WHERE id = $1 AND status = 'active'"
+              " AND (lease_until IS NULL OR lease_until <= to_timestamp($3) OR lease_owner = $2) RETURNING id"
+            : "UPDATE mediax.grants SET lease_owner = $2, lease_until = to_timestamp($4), refresh_in_flight = true"
+              " WHERE id = $1 AND status = 'active'"
+              " AND (lease_until IS NULL OR lease_until <= to_timestamp($3) OR lease_owner = $2) RETURNING app_id";
+    const auto res = tx.exec_params(table_update, key.is_app_token() ? key.app_id : key.grant_id, owner,
+                                    time_param(now), time_param(lease_until));
+    if (res.empty()) return std::nullopt;
+    RefreshJob job;
+    job.key.app_id = res[0][0].as<std::int64_t>();
+    job.key.grant_id = key.grant_id;
+    if (!key.is_app_token()) {
+      job.grant = select_grant(tx, key.grant_id, true);
+      if (!job.grant) return std::nullopt;
+    }
+    auto app = select_app_by_id(tx, job.key.app_id, true);
+    if (!app) return std::nullopt;
+    job.app = std::move(*app);
+    job.current = select_token(tx, job.key);
+    tx.commit();
+    return job;
+  });
+}
+
+void PgStore::complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) {
+  pool_.run("complete_refresh", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    if (key.is_app_token()) {
+      const auto res = tx.exec_params(
+          "UPDATE mediax.apps SET failure_count = 0, last_error = '', status_reason = '',"
+          " next_refresh_at = to_timestamp($3), lease_owner = NULL, lease_until = NULL, refresh_in_flight = false,"
+          " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND status = 'active' RETURNING id",
+          key.app_id, owner, time_param(s.next_refresh_at));
+      if (res.empty()) lease_lost();
+      upsert_token(tx, key.app_id, std::nullopt, s.token);
+    } else {
+      const nlohmann::json patch = s.grant_extra_patch.is_object() ? s.grant_extra_patch : nlohmann::json::object();
+      const auto res = tx.exec_params(
+          "UPDATE mediax.grants SET refresh_token = COALESCE($3::text, refresh_token),"
+          " refresh_expires_at = CASE WHEN $3::text IS NULL THEN refresh_expires_at ELSE to_timestamp($4) END,"
+          " account_id = COALESCE(NULLIF($5::text, ''), account_id), failure_count = 0, last_error = '',"
+          " status_reason = '', next_refresh_at = to_timestamp($6), extra = extra || $7::jsonb,"
+          " lease_owner = NULL, lease_until = NULL, refresh_in_flight = false, updated_at = now()"
+          " WHERE id = $1 AND lease_owner = $2 AND status = 'active' RETURNING app_id",
+          key.grant_id, owner, nullable(s.new_refresh_token), nullable(time_param(s.refresh_expires_at)),
+          nullable(s.account_id), time_param(s.next_refresh_at), patch.dump());
+      if (res.empty()) lease_lost();
+      upsert_token(tx, res[0][0].as<std::int64_t>(), key.grant_id, s.token);
+    }
+    tx.commit();
+  });
+}
+
+void PgStore::fail_refresh(const RefreshKey& key, const std::string& owner, const RefreshFailure& f) {
+  pool_.run("fail_refresh", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    const std::optional<std::string> status =
+        f.new_status ? std::optional<std::string>(to_string(*f.new_status)) : std::nullopt;
+    // The error text doubles as the status reason when the status changes.
+    const std::string set =
+        " SET failure_count = failure_count + 1, last_error = $3, next_refresh_at = to_timestamp($4),"
+        " status = COALESCE($5::text, status),"
+        " status_reason = CASE WHEN $5::text IS NULL THEN status_reason WHEN $5::text = 'active' THEN '' ELSE $3 END,"
+        " lease_owner = NULL, lease_until = NULL, refresh_in_flight = false, updated_at = now()"
+        " WHERE id = $1 AND lease_owner = $2 RETURNING id";
+    const auto res = tx.exec_params((key.is_app_token() ? "UPDATE mediax.apps" : "UPDATE mediax.grants") + set,
+                                    key.is_app_token() ? key.app_id : key.grant_id, owner,
+                                    error_text(f.code, f.message), nullable(time_param(f.next_refresh_at)),
+                                    nullable(status));
+    if (res.empty()) lease_lost();
+    tx.commit();
+  });
+}
+
+void PgStore::release_leases(const std::string& owner) {
+  pool_.run("release_leases", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    for (const char* sql :
+         {"UPDATE mediax.apps SET lease_owner = NULL, lease_until = NULL, refresh_in_flight = false"
+          " WHERE lease_owner = $1",
+          "UPDATE mediax.grants SET lease_owner = NULL, lease_until = NULL, refresh_in_flight = false"
+          " WHERE lease_owner = $1"}) {
+      tx.exec_params(sql, owner);
+    }
+    tx.commit();
+  });
+}
+
+}  // namespace mediax::pg

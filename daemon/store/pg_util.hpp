@@ -1,0 +1,64 @@
+// Private helpers of the PostgreSQL store: value conversions between C++ and SQL parameters,
+// error translation and a redacted description of a connection string.
+//
+// Conventions used by every query in this folder:
+//   - time goes in as unix seconds with microseconds ("1700000000.123456") through
+//     to_timestamp($n) and comes out as integer microseconds (EPOCH_US below), so values
+//     round-trip exactly;
+//   - text[] goes in as a JSON array through ARRAY(SELECT jsonb_array_elements_text($n::jsonb))
+//     and comes out through array_to_json(col)::text;
+//   - jsonb goes in as text through $n::jsonb and comes out as col::text.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "core/types.hpp"
+
+namespace mediax::pg {
+
+// SQL fragment: the column as integer microseconds since the epoch (NULL stays NULL).
+#define MEDIAX_EPOCH_US(col) "(extract(epoch from " col ") * 1000000)::int8"
+// SQL fragment: a text[] parameter given as a JSON array.
+#define MEDIAX_TEXT_ARRAY(param) "ARRAY(SELECT jsonb_array_elements_text(" param "::jsonb))"
+
+// libpqxx 6.4 as packaged has no std::optional support (PQXX_HAVE_OPTIONAL is unset), so
+// NULLs travel as a null const char* parameter and are read through field::is_null().
+inline const char* nullable(const std::optional<std::string>& v) { return v ? v->c_str() : nullptr; }
+inline std::optional<std::string> id_param(std::optional<std::int64_t> v) {
+  if (!v) return std::nullopt;
+  return std::to_string(*v);
+}
+template <class T>
+std::optional<T> opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<T>();
+}
+
+std::string time_param(TimePoint t);
+std::optional<std::string> time_param(const std::optional<TimePoint>& t);
+TimePoint from_epoch_us(std::int64_t us);
+
+std::string text_array_param(const std::vector<std::string>& v);
+// Parses array_to_json(col)::text; a NULL column gives an empty vector.
+std::vector<std::string> parse_text_array(const std::optional<std::string>& json_text);
+// Parses a jsonb column read as text; NULL or garbage gives an empty object.
+nlohmann::json parse_json_object(const std::optional<std::string>& json_text);
+
+// The connection string or URI with any password removed, for error messages.
+std::string describe_db_url(const std::string& url);
+
+// The first line of a server error ("ERROR:  ..."): the DETAIL lines may quote row values,
+// which can be secrets, so only the primary message is ever shown.
+std::string primary_message(const std::string& what);
+
+// Call inside a catch block: rethrows the current exception as StoreError or DuplicateError
+// (already translated errors pass through unchanged).
+[[noreturn]] void rethrow_translated(const std::string& context);
+
+}  // namespace mediax::pg

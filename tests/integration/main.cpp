@@ -1,0 +1,94 @@
+// Integration tests: one throwaway PostgreSQL cluster for the whole run; each test gets its
+// own freshly migrated database on it.
+#include <atomic>
+
+#include <gtest/gtest.h>
+
+#include "pg_env.hpp"
+
+namespace mediax::test {
+
+namespace {
+
+PgCluster* g_cluster = nullptr;
+std::atomic<int> g_db_counter{0};
+
+class PgEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    try {
+      cluster_ = std::make_unique<PgCluster>();
+      g_cluster = cluster_.get();
+    } catch (const std::exception& e) {
+      FAIL() << "cannot start the test PostgreSQL cluster: " << e.what();
+    }
+  }
+  void TearDown() override {
+    g_cluster = nullptr;
+    cluster_.reset();
+  }
+
+ private:
+  std::unique_ptr<PgCluster> cluster_;
+};
+
+}  // namespace
+
+PgCluster& cluster() {
+  if (g_cluster == nullptr) throw std::runtime_error("the test PostgreSQL cluster is not running");
+  return *g_cluster;
+}
+
+std::string unique_db_name(const std::string& prefix) { return prefix + "_" + std::to_string(++g_db_counter); }
+
+App sample_app(const std::string& name, bool client_credentials) {
+  App a;
+  a.name = name;
+  a.platform = "oauth2";
+  a.client_id = "client-" + name;
+  a.client_secret = "secret-of-" + name;
+  a.scopes = {"read", "write"};
+  a.client_credentials = client_credentials;
+  a.issuer = "https://idp.example";
+  a.endpoints.authorize_url = "https://idp.example/authorize";
+  a.endpoints.token_url = "https://idp.example/token";
+  a.token_auth_method = "client_secret_basic";
+  a.redirect_uri = "http://127.0.0.1:8080/oauth/callback";
+  a.options = {{"audience", "api"}, {"retries", 3}};
+  return a;
+}
+
+Grant sample_grant(std::int64_t app_id, const std::string& account_id, const std::string& refresh_token) {
+  Grant g;
+  g.app_id = app_id;
+  g.account_id = account_id;
+  g.scopes = {"read"};
+  g.refresh_token = refresh_token;
+  g.refresh_expires_at = t0() + std::chrono::hours(24 * 30);
+  g.next_refresh_at = t0() + std::chrono::minutes(50);
+  g.extra = {{"unionid", "u-" + account_id}};
+  return g;
+}
+
+Token sample_token(const std::string& access_token, TimePoint expires_at) {
+  Token t;
+  t.access_token = access_token;
+  t.token_type = "Bearer";
+  t.scopes = {"read"};
+  t.expires_at = expires_at;
+  t.refreshed_at = expires_at - std::chrono::hours(1);
+  return t;
+}
+
+void StoreTest::SetUp() {
+  url_ = cluster().create_migrated_database(unique_db_name("store"));
+  store_ = make_pg_store(url_, 8);
+}
+
+}  // namespace mediax::test
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new mediax::test::PgEnvironment);
+  return RUN_ALL_TESTS();
+}
