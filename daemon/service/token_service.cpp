@@ -426,6 +426,12 @@ RefreshKey TokenService::grant_key(std::int64_t grant_id) {
 Token TokenService::current_token(const RefreshKey& key) {
   auto t = cache_.get(key);
   if (!t) throw ApiError(404, "no_token", "there is no token yet");
+  if (t->expires_at <= clock_.now()) {
+    // Never hand out an expired token: the caller must see that something is wrong.
+    throw ApiError(503, "token_expired",
+                   "the token expired at " + format_time(t->expires_at) +
+                       " and has not been refreshed yet; see the grant's or app's last_error");
+  }
   return *t;
 }
 
