@@ -101,8 +101,9 @@ CREATE TABLE mediax.events (
 CREATE INDEX events_app_idx ON mediax.events (app_id, id);
 CREATE INDEX events_grant_idx ON mediax.events (grant_id, id);
 
--- What other programs read: the servable tokens. An app token is listed while the app is
--- active and the token unexpired, a grant's token while the grant is active and the token unexpired. Runs with the owner's rights, so
+-- What other programs read: the servable tokens — unexpired, of apps and grants that are not
+-- revoked or disabled. A grant that needs re-authorization keeps serving its last token until
+-- that token expires (Douyin flags grants days before their refresh token dies). Runs with the owner's rights, so
 -- GRANT SELECT on this view alone is enough for a reader.
 CREATE VIEW mediax.access_tokens AS
 SELECT a.name        AS app_name,
@@ -117,8 +118,8 @@ SELECT a.name        AS app_name,
   FROM mediax.tokens t
   JOIN mediax.apps a ON a.id = t.app_id
   LEFT JOIN mediax.grants g ON g.id = t.grant_id
- WHERE ((t.grant_id IS NULL AND a.status = 'active')
-     OR (t.grant_id IS NOT NULL AND g.status = 'active'))
+ WHERE ((t.grant_id IS NULL AND a.status IN ('active', 'needs_reauth'))
+     OR (t.grant_id IS NOT NULL AND g.status IN ('active', 'needs_reauth')))
    -- A reader never gets an expired token: one that could not be refreshed in time is
    -- absent rather than wrong.
    AND t.expires_at > now();

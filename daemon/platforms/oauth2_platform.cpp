@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <cmath>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.hpp"
+#include "platforms/platform_util.hpp"
 
 namespace mediax {
 
@@ -18,91 +16,19 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxMessage = 300;
-// Longer lifetimes than this are treated as this: keeps time arithmetic far from overflow.
-constexpr std::int64_t kMaxSeconds = 10LL * 365 * 24 * 3600;
+using platform_util::clean_text;
+using platform_util::id_member;
+using platform_util::parse_object;
+using platform_util::seconds_member;
+using platform_util::string_member;
 
 const char* endpoint_name(Flow flow) {
   return flow == Flow::revocation ? "revocation endpoint" : "token endpoint";
 }
 
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 std::string strip_trailing_slashes(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
   return s;
-}
-
-// A provider's text made fit for a log line: no control characters, at most kMaxMessage bytes,
-// not cut inside a UTF-8 sequence.
-std::string clean_text(const std::string& s) {
-  std::string out;
-  out.reserve(std::min(s.size(), kMaxMessage));
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7F) ? ' ' : c;
-  }
-  if (out.size() > kMaxMessage) {
-    std::size_t cut = kMaxMessage;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-    out.resize(cut);
-    out += "...";
-  }
-  return out;
-}
-
-std::optional<json> parse_object(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  return j;
-}
-
-std::string string_member(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return "";
-  return it->get<std::string>();
-}
-
-// Numbers may come as JSON numbers or as numeric strings ("3600"). Non-positive and unreadable: nullopt.
-std::optional<Seconds> seconds_member(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return std::nullopt;
-  std::int64_t v = 0;
-  if (it->is_number_integer()) {
-    v = it->get<std::int64_t>();
-  } else if (it->is_number_unsigned()) {
-    v = static_cast<std::int64_t>(std::min<std::uint64_t>(it->get<std::uint64_t>(), kMaxSeconds));
-  } else if (it->is_number_float()) {
-    double d = it->get<double>();
-    if (!std::isfinite(d)) return std::nullopt;
-    v = d >= static_cast<double>(kMaxSeconds) ? kMaxSeconds : static_cast<std::int64_t>(d);
-  } else if (it->is_string()) {
-    std::string s = trim(it->get<std::string>());
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec == std::errc::result_out_of_range && !s.empty() && s.front() != '-') {
-      v = kMaxSeconds;
-    } else if (ec != std::errc() || p != s.data() + s.size() || s.empty()) {
-      return std::nullopt;
-    }
-  } else {
-    return std::nullopt;
-  }
-  if (v <= 0) return std::nullopt;
-  return Seconds(std::min(v, kMaxSeconds));
-}
-
-// An id given as a string or a number.
-std::string id_member(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_integer() || it->is_number_unsigned()) return it->dump();
-  return "";
 }
 
 std::vector<std::string> split_scopes(const json& j) {
@@ -152,16 +78,6 @@ OutcomeKind kind_for_error_code(const std::string& code) {
 
 std::string status_message(Flow flow, int status, const std::string& what) {
   return std::string("the ") + endpoint_name(flow) + " answered HTTP " + std::to_string(status) + what;
-}
-
-std::optional<std::tm> parse_http_date(const std::string& s) {
-  // IMF-fixdate first (the only one senders may generate), then the two obsolete forms (RFC 9110 §5.6.7).
-  for (const char* fmt : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %d %H:%M:%S %Y"}) {
-    std::tm tm{};
-    const char* end = strptime(s.c_str(), fmt, &tm);
-    if (end != nullptr && *end == '\0') return tm;
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -242,24 +158,6 @@ HttpRequest build_revoke_request(const App& app, const std::string& refresh_toke
                             {{"token", refresh_token}, {"token_type_hint", "refresh_token"}});
 }
 
-std::optional<Seconds> parse_retry_after(const std::string& value, TimePoint now) {
-  std::string v = trim(value);
-  if (v.empty()) return std::nullopt;
-  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    std::int64_t s = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
-    if (ec == std::errc::result_out_of_range) return Seconds(kMaxSeconds);
-    if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
-    return Seconds(std::min(s, kMaxSeconds));
-  }
-  auto tm = parse_http_date(v);
-  if (!tm) return std::nullopt;
-  std::time_t at = timegm(&*tm);
-  if (at == static_cast<std::time_t>(-1)) return std::nullopt;
-  auto delta = static_cast<std::int64_t>(at) - to_unix(now);
-  return Seconds(std::clamp<std::int64_t>(delta, 0, kMaxSeconds));
-}
-
 std::string jwt_subject(const std::string& jwt) {
   auto d1 = jwt.find('.');
   if (d1 == std::string::npos) return "";
@@ -271,18 +169,6 @@ std::string jwt_subject(const std::string& jwt) {
   auto claims = parse_object(*payload);
   if (!claims) return "";
   return id_member(*claims, "sub");
-}
-
-std::string scrub(std::string text, const std::vector<std::string>& secrets) {
-  static const std::string kMark = "[redacted]";
-  for (const auto& s : secrets) {
-    // Very short values would match ordinary words; real secrets and tokens are longer.
-    if (s.size() < 4) continue;
-    for (auto pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + kMark.size())) {
-      text.replace(pos, s.size(), kMark);
-    }
-  }
-  return text;
 }
 
 Outcome classify_failure(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets) {

@@ -14,6 +14,7 @@
 
 #include "platforms/http_client.hpp"
 #include "platforms/platform.hpp"
+#include "platforms/platform_util.hpp"
 
 namespace mediax {
 
@@ -51,14 +52,14 @@ Outcome parse_revoke_response(const HttpResponse& r, TimePoint now, const std::v
 Outcome classify_failure(const HttpResponse& r, Flow flow, TimePoint now,
                          const std::vector<std::string>& secrets = {});
 
-// Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3); nullopt when absent or unreadable.
-std::optional<Seconds> parse_retry_after(const std::string& value, TimePoint now);
+// Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3); shared with the other platforms.
+using platform_util::parse_retry_after;
 
 // The `sub` claim of a JWT, without checking its signature; "" when it is not a readable JWT.
 std::string jwt_subject(const std::string& jwt);
 
-// Replaces every occurrence of each non-empty secret in `text` with "[redacted]".
-std::string scrub(std::string text, const std::vector<std::string>& secrets);
+// Replaces every occurrence of each secret in `text` with "[redacted]"; shared with the other platforms.
+using platform_util::scrub;
 
 // Discovery (RFC 8414 §3, OpenID Connect Discovery §4).
 // The metadata URLs to try, in order: "{issuer}/.well-known/openid-configuration", then

@@ -20,6 +20,7 @@
 #include "schedule/refresh_policy.hpp"
 #include "schedule/refresher.hpp"
 #include "schedule/scheduler.hpp"
+#include "service/store_call_budget.hpp"
 #include "service/token_cache.hpp"
 #include "service/token_service.hpp"
 #include "store/store.hpp"
@@ -97,7 +98,8 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   PlatformSettings platform_settings;
   platform_settings.default_expires_in = Seconds(config.refresh.default_expires_in);
   platform_settings.urls = config.platforms;
-  PlatformRegistry platforms(*http, platform_settings);
+  StoreCallBudget call_budget(*store, clock);
+  PlatformRegistry platforms(*http, platform_settings, &call_budget);
   TokenCache cache;
   RefreshPolicy policy(config.refresh);
   const std::string owner = make_owner_id();

@@ -196,11 +196,9 @@ AuthorizeStart TokenService::start_authorization(const std::string& app_name) {
   auto app = get_app(app_name);
   Platform* platform = platforms_.get(app.platform);
   if (!platform) throw ApiError(400, "unknown_platform", "platform '" + app.platform + "' is not supported");
-  if (app.platform == "oauth2" && app.endpoints.authorize_url.empty()) {
-    throw ApiError(400, "no_authorize_endpoint", "app '" + app.name + "' has no authorize_url: it can only use client credentials");
-  }
   AuthRequest req;
-  req.state = crypto::random_token(32);
+  // 256 random bits as hex: WeChat's authorize page accepts only letters and digits in state.
+  req.state = crypto::to_hex(crypto::random_bytes(32));
   req.app_id = app.id;
   req.redirect_uri = app.redirect_uri;
   req.expires_at = clock_.now() + Seconds(config_.oauth.state_ttl_seconds);
@@ -211,12 +209,17 @@ AuthorizeStart TokenService::start_authorization(const std::string& app_name) {
     req.code_verifier = crypto::pkce_verifier();
     p.code_challenge = crypto::pkce_challenge_s256(req.code_verifier);
   }
+  auto url = platform->authorize_url(app, p);
+  if (url.empty()) {
+    throw ApiError(400, "no_authorize_endpoint",
+                   "app '" + app.name + "' cannot connect accounts (no authorization endpoint): it only uses client credentials");
+  }
   try {
     store_.create_auth_request(req);
   } catch (const StoreError& e) {
     throw unavailable(e);
   }
-  return {platform->authorize_url(app, p), req.state, req.expires_at};
+  return {url, req.state, req.expires_at};
 }
 
 CallbackResult TokenService::handle_callback(const std::map<std::string, std::string>& params) {
@@ -337,7 +340,7 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
   }
   record_event(app->id, g.id, "grant_connected", {{"account_id", g.account_id}});
   spdlog::info("app '{}': account '{}' connected as grant {}{}", app->name, g.account_id, g.id,
-               g.refresh_token.empty() ? " (no refresh token: it cannot be refreshed)" : "");
+               t.refresh_token ? "" : " (no refresh token: it cannot be refreshed)");
   res.status = 200;
   res.title = "Connected";
   res.message = "Account '" + g.account_id + "' of app '" + app->name + "' is connected as grant " + std::to_string(g.id) + ".";

@@ -169,6 +169,33 @@ int PgStore::purge_auth_requests(TimePoint older_than) {
   });
 }
 
+bool PgStore::try_spend_call(std::int64_t app_id, const std::string& kind, int daily_limit, TimePoint now) {
+  if (daily_limit <= 0) return false;
+  return pool_.run("try_spend_call", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    // One statement: the row lock of ON CONFLICT serialises instances counting at once.
+    const auto res = tx.exec_params(
+        "INSERT INTO mediax.call_counts AS cc (app_id, kind, day, count)"
+        " VALUES ($1, $2, (to_timestamp($3) AT TIME ZONE 'UTC')::date, 1)"
+        " ON CONFLICT (app_id, kind, day) DO UPDATE SET count = cc.count + 1 WHERE cc.count < $4"
+        " RETURNING count",
+        app_id, kind, time_param(now), daily_limit);
+    tx.commit();
+    return !res.empty();
+  });
+}
+
+int PgStore::calls_today(std::int64_t app_id, const std::string& kind, TimePoint now) {
+  return pool_.run("calls_today", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    const auto res = tx.exec_params(
+        "SELECT count FROM mediax.call_counts"
+        " WHERE app_id = $1 AND kind = $2 AND day = (to_timestamp($3) AT TIME ZONE 'UTC')::date",
+        app_id, kind, time_param(now));
+    return res.empty() ? 0 : res[0][0].as<int>();
+  });
+}
+
 void PgStore::add_event(const Event& e) {
   pool_.run("add_event", [&](pqxx::connection& c) {
     pqxx::work tx(c);

@@ -167,8 +167,8 @@ std::vector<Token> PgStore::all_tokens() {
     std::vector<Token> out;
     const auto res = tx.exec(std::string(kTokenSelect) +
                              "JOIN mediax.apps a ON a.id = t.app_id LEFT JOIN mediax.grants g ON g.id = t.grant_id"
-                             " WHERE (t.grant_id IS NULL AND a.status = 'active')"
-                             " OR (t.grant_id IS NOT NULL AND g.status = 'active') ORDER BY t.id");
+                             " WHERE (t.grant_id IS NULL AND a.status IN ('active', 'needs_reauth'))"
+                             " OR (t.grant_id IS NOT NULL AND g.status IN ('active', 'needs_reauth')) ORDER BY t.id");
     for (const auto& r : res) out.push_back(token_from_row(r));
     tx.commit();
     return out;

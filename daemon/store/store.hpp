@@ -122,6 +122,13 @@ class Store {
   virtual void fail_refresh(const RefreshKey& key, const std::string& owner, const RefreshFailure& f) = 0;
   virtual void release_leases(const std::string& owner) = 0;
 
+  // --- daily call budgets ---
+  // Counts one call of `kind` for the app on the UTC day of `now` when fewer than daily_limit
+  // were counted; false (nothing counted) when the budget is spent. Atomic across instances.
+  virtual bool try_spend_call(std::int64_t app_id, const std::string& kind, int daily_limit, TimePoint now) = 0;
+  // Calls counted for the app on the UTC day of `now`.
+  virtual int calls_today(std::int64_t app_id, const std::string& kind, TimePoint now) = 0;
+
   // --- events (audit trail) ---
   virtual void add_event(const Event& e) = 0;
   virtual std::vector<Event> list_events(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,

@@ -172,7 +172,7 @@ TEST_F(RefresherTest, InvalidGrantNeedsReauthorizationAndStopsScheduling) {
   auto g = store_->get_grant(grant_.id);
   EXPECT_EQ(g->status, GrantStatus::needs_reauth);
   EXPECT_NE(g->last_error.find("invalid_grant"), std::string::npos);
-  EXPECT_EQ(view_token(), "");  // no longer served
+  EXPECT_EQ(view_token(), "access-0");  // still valid: served until it expires, never refreshed
   ASSERT_EQ(nexts_.size(), 1U);
   EXPECT_FALSE(nexts_[0].second.has_value());
   // Not retried: the next attempt finds it inactive without calling the platform.
@@ -252,6 +252,35 @@ TEST_F(RefresherTest, ViewNeverServesAnExpiredToken) {
   platform_->push(token("access-1"));
   ASSERT_EQ(refresher_->refresh(key_, Trigger::scheduled).status, RefreshResult::Status::refreshed);
   EXPECT_EQ(view_token(), "access-1");
+}
+
+}  // namespace
+}  // namespace mediax::test
+
+namespace mediax::test {
+namespace {
+
+TEST_F(StoreTest, DailyCallBudgetIsCountedPerAppKindAndDayAcrossThreads) {
+  App a = store_->create_app(sample_app("budgeted", true));
+  const auto day1 = from_unix(1'900'000'000);  // 2030-03-17T17:46:40Z
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 5; ++j) {
+        if (store_->try_spend_call(a.id, "token", 25, day1)) ++granted;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 25);
+  EXPECT_EQ(store_->calls_today(a.id, "token", day1), 25);
+  EXPECT_FALSE(store_->try_spend_call(a.id, "token", 25, day1));
+  // Another kind and the next UTC day have their own counts.
+  EXPECT_TRUE(store_->try_spend_call(a.id, "stable_token_force", 20, day1));
+  EXPECT_TRUE(store_->try_spend_call(a.id, "token", 25, day1 + std::chrono::hours(7)));
+  EXPECT_EQ(store_->calls_today(a.id, "token", day1 + std::chrono::hours(7)), 1);
+  EXPECT_FALSE(store_->try_spend_call(a.id, "token", 0, day1 + std::chrono::hours(7)));
 }
 
 }  // namespace

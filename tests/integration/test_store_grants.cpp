@@ -135,10 +135,15 @@ TEST_F(StoreTokenView, ShowsAppAndGrantTokensOfActiveRowsOnly) {
   EXPECT_EQ(rows[2].account_id, "bob");
   EXPECT_EQ(store_->all_tokens().size(), 3U);
 
-  // bob needs re-authorization: his token is no longer served.
+  // bob needs re-authorization: his unexpired token is still served, never refreshed again.
   ASSERT_TRUE(store_->acquire_lease({0, g2.id}, "w", t0(), t0() + hours(1)));
   store_->fail_refresh({0, g2.id}, "w", {OutcomeKind::needs_reauth, "invalid_grant", "revoked by user",
                                          std::nullopt, GrantStatus::needs_reauth});
+  rows = read_view(url_);
+  ASSERT_EQ(rows.size(), 3U);
+  EXPECT_EQ(store_->all_tokens().size(), 3U);
+  // Revoked: gone from the view at once.
+  ASSERT_TRUE(store_->revoke_grant(g2.id, "revoked by admin"));
   rows = read_view(url_);
   ASSERT_EQ(rows.size(), 2U);
   EXPECT_EQ(rows[1].grant_id, std::optional<std::int64_t>(g1.id));

@@ -1,0 +1,403 @@
+#include "platforms/douyin_platform.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "platforms/platform_util.hpp"
+
+namespace mediax {
+
+namespace douyin {
+
+namespace {
+
+using nlohmann::json;
+using platform_util::Form;
+
+const char* endpoint_name(Flow flow) {
+  switch (flow) {
+    case Flow::authorization_code:
+      return "Douyin's oauth/access_token";
+    case Flow::refresh_token:
+      return "Douyin's oauth/refresh_token";
+    case Flow::renew_refresh_token:
+      return "Douyin's oauth/renew_refresh_token";
+    case Flow::client_token:
+      return "Douyin's oauth/client_token";
+  }
+  return "Douyin";
+}
+
+// What a documented code means, for the message when Douyin's own description is empty.
+const char* meaning(std::int64_t code, Flow flow) {
+  switch (code) {
+    case 10001:
+      return "Douyin system error";
+    case 10002:
+      return "parameter error";
+    case 10003:
+      return "client_key does not exist or its configuration is invalid";
+    case 10004:
+      return flow == Flow::renew_refresh_token ? "no permission: the app needs Douyin's renew_refresh_token permission "
+                                                 "(or set options.max_renewals to 0)"
+                                               : "no permission for this call";
+    case 10005:
+      return "a parameter is missing";
+    case 10006:
+      return "illegal redirect URI: register the daemon's callback URL at Douyin";
+    case 10007:
+      return "the authorization code expired or was used: connect the account again";
+    case 10008:
+      return "the access token is invalid or expired";
+    case 10010:
+      return "the refresh token has expired: connect the account again";
+    case 10011:
+      return "the app's package name does not match its configuration";
+    case 10012:
+      return "the app is under review";
+    case 10013:
+      return "client_key or client_secret is wrong";
+    case 10014:
+      return "the authorization code was issued to another client_key";
+    case 10015:
+      return "wrong app type";
+    case 10017:
+      return "the app signature does not match its configuration";
+    case 10020:
+      return flow == Flow::renew_refresh_token
+                 ? "the refresh token was renewed as often as Douyin allows: connect the account again"
+                 : "too many calls";
+    case 2100004:
+      return "Douyin is busy";
+    case 2100005:
+      return "parameter error";
+    case 2190001:
+      return "quota used up";
+    case 2190002:
+      return "the access token is invalid";
+    case 2190008:
+      return "the access token expired";
+    case 28001005:
+      return "Douyin is busy";
+    case 28001008:
+      return "the access token expired";
+    case 28003017:
+      return "quota used up";
+    case 28003018:
+      return "calls too frequent";
+    default:
+      return "Douyin error";
+  }
+}
+
+std::string with_path(const std::string& base_url, const char* path) { return platform_util::join_url(base_url, path); }
+
+HttpRequest form_post(const std::string& url, const Form& fields) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = url;
+  req.content_type = "application/x-www-form-urlencoded";
+  req.headers.emplace_back("Accept", "application/json");
+  req.body = form_encode(fields);
+  return req;
+}
+
+}  // namespace
+
+std::optional<std::string> parse_options(const json& options, Options& out) {
+  out = Options{};
+  if (auto e = platform_util::unknown_option(options, {"renew_window_seconds", "max_renewals", "client_token"}))
+    return e;
+  std::int64_t window = out.renew_window.count();
+  if (auto e = platform_util::integer_option(options, "renew_window_seconds", 60, kRefreshTokenLifetime, window))
+    return e;
+  out.renew_window = Seconds(window);
+  std::int64_t max = out.max_renewals;
+  if (auto e = platform_util::integer_option(options, "max_renewals", 0, 100, max)) return e;
+  out.max_renewals = static_cast<int>(max);
+  std::string endpoint = "client_token";
+  if (auto e =
+          platform_util::choice_option(options, "client_token", {"client_token", "stable_client_token"}, endpoint)) {
+    return e;
+  }
+  out.stable_client_token = endpoint == "stable_client_token";
+  return std::nullopt;
+}
+
+std::string build_authorize_url(const std::string& base_url, const App& app, const AuthorizeParams& p) {
+  Form q{{"client_key", app.client_id},
+         {"response_type", "code"},
+         {"scope", platform_util::join(app.scopes, ",")},
+         {"redirect_uri", p.redirect_uri.empty() ? app.redirect_uri : p.redirect_uri},
+         {"state", p.state}};
+  return platform_util::append_query(with_path(base_url, "/platform/oauth/connect/"), q);
+}
+
+HttpRequest build_code_request(const std::string& base_url, const App& app, const std::string& code) {
+  // Douyin's page stresses form encoding, not JSON, for this endpoint.
+  return form_post(with_path(base_url, "/oauth/access_token/"), {{"client_key", app.client_id},
+                                                                 {"client_secret", app.client_secret},
+                                                                 {"code", code},
+                                                                 {"grant_type", "authorization_code"}});
+}
+
+HttpRequest build_refresh_request(const std::string& base_url, const App& app, const std::string& refresh_token) {
+  // No client_secret: Douyin does not take it here, and a secret not sent cannot leak.
+  return form_post(with_path(base_url, "/oauth/refresh_token/"),
+                   {{"client_key", app.client_id}, {"grant_type", "refresh_token"}, {"refresh_token", refresh_token}});
+}
+
+HttpRequest build_renew_request(const std::string& base_url, const App& app, const std::string& refresh_token) {
+  return form_post(with_path(base_url, "/oauth/renew_refresh_token/"),
+                   {{"client_key", app.client_id}, {"refresh_token", refresh_token}});
+}
+
+HttpRequest build_client_token_request(const std::string& base_url, const App& app, bool stable) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = with_path(base_url, stable ? "/oauth/stable_client_token/" : "/oauth/client_token/");
+  req.content_type = "application/json";
+  req.headers.emplace_back("Accept", "application/json");
+  req.body =
+      json{{"client_key", app.client_id}, {"client_secret", app.client_secret}, {"grant_type", "client_credential"}}
+          .dump();
+  return req;
+}
+
+OutcomeKind kind_for_error_code(std::int64_t code, Flow flow) {
+  switch (code) {
+    case 10002:
+    case 10003:
+    case 10004:
+    case 10005:
+    case 10006:
+    case 10011:
+    case 10012:
+    case 10013:
+    case 10015:
+    case 10017:
+    case 2100005:
+      return OutcomeKind::app_misconfigured;
+    case 10007:  // this code is dead; a new authorization gives a new one
+    case 10014:
+    case 10010:
+      return OutcomeKind::needs_reauth;
+    case 10020:
+      // On renew: the renewal limit is reached, the user must authorize again. Elsewhere: too many calls.
+      return flow == Flow::renew_refresh_token ? OutcomeKind::needs_reauth : OutcomeKind::rate_limited;
+    case 2190001:
+    case 28003017:
+    case 28003018:
+      return OutcomeKind::rate_limited;
+    // 10008, 2190002, 2190008, 28001008 (access token invalid or expired: refresh now), 10001, 2100004,
+    // 28001005 (system busy) and codes we do not know: try again soon.
+    default:
+      return OutcomeKind::retry_later;
+  }
+}
+
+Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets) {
+  const std::string what = endpoint_name(flow);
+  if (r.status == 0 || r.status == 429 || r.status >= 500) return platform_util::http_failure(r, what, now);
+  auto j = platform_util::parse_object(r.body);
+  if (!j) return platform_util::http_failure(r, what, now);
+  // The answer is wrapped in "data"; tolerate a flat one.
+  const json& data = j->contains("data") && (*j)["data"].is_object() ? (*j)["data"] : *j;
+  auto error_code = platform_util::int_member(data, "error_code");
+  if (!error_code) error_code = platform_util::int_member(*j, "error_code");
+  if (!error_code) error_code = platform_util::int_member(*j, "err_no");
+
+  if (error_code && *error_code != 0) {
+    std::string description = platform_util::safe_text(platform_util::string_member(data, "description"), secrets);
+    if (description.empty())
+      description = platform_util::safe_text(platform_util::string_member(*j, "err_tips"), secrets);
+    std::string message = meaning(*error_code, flow);
+    if (!description.empty()) message += " (Douyin: " + description + ")";
+    std::optional<Seconds> retry_after;
+    // The documented rate limit is 500 client_token calls in 5 minutes.
+    if (*error_code == 10020 && flow == Flow::client_token) retry_after = Seconds(300);
+    return Outcome::failure(kind_for_error_code(*error_code, flow), std::to_string(*error_code), std::move(message),
+                            r.status, retry_after);
+  }
+  if (r.status < 200 || r.status >= 300) return platform_util::http_failure(r, what, now);
+
+  TokenResult t;
+  if (flow == Flow::renew_refresh_token) {
+    std::string refresh_token = platform_util::string_member(data, "refresh_token");
+    if (refresh_token.empty()) {
+      return Outcome::failure(OutcomeKind::retry_later, "bad_response", what + " answered without a refresh token",
+                              r.status);
+    }
+    t.refresh_token = std::move(refresh_token);
+    // Renewal answers carry the new refresh token's lifetime in expires_in.
+    t.refresh_expires_in = platform_util::seconds_member(data, "expires_in").value_or(Seconds(kRefreshTokenLifetime));
+  } else {
+    t.access_token = platform_util::string_member(data, "access_token");
+    if (t.access_token.empty()) {
+      return Outcome::failure(OutcomeKind::retry_later, "bad_response", what + " answered without an access token",
+                              r.status);
+    }
+    t.expires_in = platform_util::seconds_member(data, "expires_in");
+    std::string refresh_token = platform_util::string_member(data, "refresh_token");
+    if (!refresh_token.empty()) t.refresh_token = std::move(refresh_token);
+    t.refresh_expires_in = platform_util::seconds_member(data, "refresh_expires_in");
+    t.account_id = platform_util::id_member(data, "open_id");
+    t.scopes = platform_util::split(platform_util::string_member(data, "scope"), ", ");
+  }
+  Outcome o = Outcome::success(std::move(t));
+  o.http_status = r.status;
+  return o;
+}
+
+int renewals_of(const Grant& grant) {
+  auto n = platform_util::int_member(grant.extra, "renewals");
+  if (!n || *n < 0) return 0;
+  return *n > 1000 ? 1000 : static_cast<int>(*n);
+}
+
+RenewPlan plan_renewal(const Grant& grant, const Options& options, TimePoint now) {
+  RenewPlan plan;
+  plan.renewals = renewals_of(grant);
+  if (!grant.refresh_expires_at) return plan;
+  if (*grant.refresh_expires_at - now > options.renew_window) return plan;
+  plan.action = plan.renewals < options.max_renewals ? RenewPlan::Action::renew : RenewPlan::Action::exhausted;
+  return plan;
+}
+
+}  // namespace douyin
+
+namespace {
+
+std::string base_url_from(const PlatformSettings& settings) {
+  auto p = settings.urls.find("douyin");
+  if (p != settings.urls.end()) {
+    auto u = p->second.find("base_url");
+    if (u != p->second.end() && !u->second.empty()) return u->second;
+  }
+  return douyin::kDefaultBaseUrl;
+}
+
+Outcome bad_options(const std::string& error) {
+  return Outcome::failure(OutcomeKind::app_misconfigured, "bad_options", error);
+}
+
+}  // namespace
+
+DouyinPlatform::DouyinPlatform(HttpClient& http, PlatformSettings settings)
+    : http_(http), settings_(std::move(settings)), base_url_(base_url_from(settings_)) {}
+
+AppCheck DouyinPlatform::prepare_app(App& app) {
+  if (app.client_id.empty()) return AppCheck::fail("client_id: Douyin's client_key is required");
+  if (app.client_secret.empty()) return AppCheck::fail("client_secret: Douyin's client_secret is required");
+  if (!app.issuer.empty()) return AppCheck::fail("issuer: not used by douyin");
+  if (!app.endpoints.authorize_url.empty() || !app.endpoints.token_url.empty() ||
+      !app.endpoints.revocation_url.empty()) {
+    return AppCheck::fail("endpoints: not used by douyin; set base_url in [platforms.douyin] of the config");
+  }
+  if (app.token_auth_method != "client_secret_post") {
+    return AppCheck::fail("token_auth_method: douyin sends the secret in the body (client_secret_post) only");
+  }
+  for (const auto& s : app.scopes) {
+    if (s.find(',') != std::string::npos) return AppCheck::fail("scopes: a Douyin scope may not contain ','");
+  }
+  if (app.scopes.empty() && !app.client_credentials) {
+    return AppCheck::fail("scopes: Douyin needs at least one scope to authorize an account (e.g. user_info)");
+  }
+  douyin::Options o;
+  if (auto e = douyin::parse_options(app.options, o)) return AppCheck::fail(*e);
+  if (app.options.is_null()) app.options = nlohmann::json::object();
+  return {};
+}
+
+std::string DouyinPlatform::authorize_url(const App& app, const AuthorizeParams& p) const {
+  return douyin::build_authorize_url(base_url_, app, p);
+}
+
+Outcome DouyinPlatform::call(const HttpRequest& req, douyin::Flow flow, const std::vector<std::string>& secrets) {
+  HttpResponse r = http_.send(req);
+  return douyin::parse_response(r, flow, SysClock::now(), secrets);
+}
+
+Outcome DouyinPlatform::exchange_code(const App& app, const std::string& code, const std::string& /*code_verifier*/,
+                                      const std::string& /*redirect_uri*/) {
+  Outcome o = call(douyin::build_code_request(base_url_, app, code), douyin::Flow::authorization_code,
+                   {app.client_secret, code});
+  if (!o.ok()) return o;
+  if (o.token.refresh_token && !o.token.refresh_expires_in)
+    o.token.refresh_expires_in = Seconds(douyin::kRefreshTokenLifetime);
+  // A new authorization starts a new chain of renewals.
+  o.token.extra["renewals"] = 0;
+  return o;
+}
+
+// Douyin's refresh token lives 30 days and refreshing the access token does not extend it; only
+// oauth/renew_refresh_token/ does, at most 5 times, and the old refresh token dies at once. So:
+//  1. renewals used up and the refresh token close to its end: needs_reauth now, ahead of time, so
+//     an admin learns it before the token dies (code renewals_exhausted);
+//  2. refresh the access token with the stored refresh token;
+//  3. if the refresh token is within the renew window, renew it and hand the new one back in the
+//     TokenResult: the old one is dead from the moment Douyin answers, so the new one must reach
+//     the store with this success.
+// The renewal comes after the refresh so that a failed refresh can never strand a renewed refresh
+// token (a failure Outcome stores nothing); a failed renewal only costs the refreshed access token,
+// which Douyin keeps valid anyway (an unexpired token comes back unchanged with a later expiry).
+Outcome DouyinPlatform::refresh(const App& app, const Grant& grant) {
+  if (grant.refresh_token.empty()) {
+    return Outcome::failure(OutcomeKind::needs_reauth, "no_refresh_token",
+                            "the grant has no refresh token; connect the account again");
+  }
+  douyin::Options options;
+  if (auto e = douyin::parse_options(app.options, options)) return bad_options(*e);
+  const TimePoint now = SysClock::now();
+  auto plan = douyin::plan_renewal(grant, options, now);
+  if (plan.action == douyin::RenewPlan::Action::exhausted) {
+    return Outcome::failure(OutcomeKind::needs_reauth, "renewals_exhausted",
+                            "the refresh token expires at " + format_time(*grant.refresh_expires_at) +
+                                " and Douyin allows no more renewals (" + std::to_string(plan.renewals) + " of " +
+                                std::to_string(options.max_renewals) + " used): connect the account again");
+  }
+
+  Outcome o = call(douyin::build_refresh_request(base_url_, app, grant.refresh_token), douyin::Flow::refresh_token,
+                   {grant.refresh_token, app.client_secret});
+  if (!o.ok()) return o;
+  TokenResult& t = o.token;
+  // Whether Douyin answers with the same refresh token string is not documented: keep the stored one
+  // unless a different one comes back. Either way its expiry does not move.
+  std::optional<Seconds> left;
+  if (grant.refresh_expires_at) left = std::chrono::duration_cast<Seconds>(*grant.refresh_expires_at - now);
+  if (t.refresh_token && *t.refresh_token != grant.refresh_token) {
+    if (left && left->count() > 0) t.refresh_expires_in = left;
+  } else {
+    t.refresh_token.reset();
+    t.refresh_expires_in.reset();
+  }
+  if (plan.action != douyin::RenewPlan::Action::renew) return o;
+
+  const std::string current = t.refresh_token.value_or(grant.refresh_token);
+  Outcome renewed = call(douyin::build_renew_request(base_url_, app, current), douyin::Flow::renew_refresh_token,
+                         {current, app.client_secret, t.access_token});
+  if (!renewed.ok()) {
+    renewed.message = "renewing the refresh token failed: " + renewed.message;
+    return renewed;
+  }
+  // The old refresh token is dead now: the new one leaves with this success so that it is stored.
+  t.refresh_token = renewed.token.refresh_token;
+  t.refresh_expires_in = renewed.token.refresh_expires_in;
+  t.extra["renewals"] = plan.renewals + 1;
+  return o;
+}
+
+Outcome DouyinPlatform::client_token(const App& app, bool /*force*/) {
+  douyin::Options options;
+  if (auto e = douyin::parse_options(app.options, options)) return bad_options(*e);
+  return call(douyin::build_client_token_request(base_url_, app, options.stable_client_token),
+              douyin::Flow::client_token, {app.client_secret});
+}
+
+Outcome DouyinPlatform::revoke(const App& /*app*/, const Grant& /*grant*/) {
+  Outcome o = Outcome::success({});
+  o.code = "not_supported";
+  o.message = "Douyin has no revocation endpoint; the user can revoke the authorization in the Douyin app";
+  return o;
+}
+
+}  // namespace mediax

@@ -1,0 +1,286 @@
+#include "platforms/google_platform.hpp"
+
+#include "crypto/jwt.hpp"
+#include "platforms/platform_util.hpp"
+
+namespace mediax {
+
+namespace google {
+
+namespace {
+
+using nlohmann::json;
+
+std::string url_or(const std::map<std::string, std::string>& m, const char* key, const std::string& fallback) {
+  auto it = m.find(key);
+  return it == m.end() || it->second.empty() ? fallback : it->second;
+}
+
+// The app as the generic builders see it: Google's endpoints from the config.
+App with_endpoints(const App& app, const Urls& urls) {
+  App a = app;
+  a.endpoints.authorize_url = urls.auth_url;
+  a.endpoints.token_url = urls.token_url;
+  a.endpoints.revocation_url = urls.revoke_url;
+  return a;
+}
+
+bool has_endpoints(const App& app) {
+  return !app.endpoints.authorize_url.empty() || !app.endpoints.token_url.empty() ||
+         !app.endpoints.revocation_url.empty();
+}
+
+}  // namespace
+
+Urls urls_from(const PlatformSettings& settings) {
+  Urls u;
+  auto p = settings.urls.find("google");
+  if (p == settings.urls.end()) return u;
+  u.auth_url = url_or(p->second, "auth_url", u.auth_url);
+  u.token_url = url_or(p->second, "token_url", u.token_url);
+  u.revoke_url = url_or(p->second, "revoke_url", u.revoke_url);
+  return u;
+}
+
+std::optional<std::string> parse_service_account_key(const json& key, ServiceAccountKey& out) {
+  out = ServiceAccountKey{};
+  if (!key.is_object()) return "service_account: must be the key file's JSON object";
+  if (platform_util::string_member(key, "type") != "service_account") {
+    return "service_account.type: must be \"service_account\" (a service-account key file)";
+  }
+  out.client_email = platform_util::string_member(key, "client_email");
+  if (out.client_email.empty() || out.client_email.find('@') == std::string::npos) {
+    return "service_account.client_email: must be the service account's email address";
+  }
+  out.private_key = platform_util::string_member(key, "private_key");
+  if (out.private_key.empty()) return "service_account.private_key: is required (a PEM RSA private key)";
+  if (auto why = crypto::check_rsa_private_key(out.private_key); !why.empty()) {
+    return "service_account.private_key: " + why;
+  }
+  if (key.contains("private_key_id") && !key["private_key_id"].is_string()) {
+    return "service_account.private_key_id: must be a string";
+  }
+  out.private_key_id = platform_util::string_member(key, "private_key_id");
+  out.token_uri = platform_util::string_member(key, "token_uri");
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_options(const json& options, Options& out) {
+  out = Options{};
+  if (auto e = platform_util::unknown_option(options, {"include_granted_scopes", "service_account", "subject"}))
+    return e;
+  if (auto e = platform_util::bool_option(options, "include_granted_scopes", out.include_granted_scopes)) return e;
+  if (!options.is_object()) return std::nullopt;
+  if (auto it = options.find("service_account"); it != options.end() && !it->is_null()) {
+    if (!it->is_object()) return "options.service_account: must be the key file's JSON object";
+    out.service_account = true;
+  }
+  if (auto it = options.find("subject"); it != options.end() && !it->is_null()) {
+    if (!it->is_string() || it->get<std::string>().find('@') == std::string::npos) {
+      return "options.subject: must be the email address of the user to impersonate";
+    }
+    out.subject = it->get<std::string>();
+    if (!out.service_account) return "options.subject: only with options.service_account";
+  }
+  return std::nullopt;
+}
+
+AppCheck prepare(App& app) {
+  if (!app.issuer.empty()) return AppCheck::fail("issuer: not used by google");
+  if (has_endpoints(app)) {
+    return AppCheck::fail(
+        "endpoints: not used by google; set auth_url, token_url and revoke_url in [platforms.google]");
+  }
+  if (app.options.is_null()) app.options = json::object();
+  Options o;
+  if (auto e = parse_options(app.options, o)) return AppCheck::fail(*e);
+  if (!o.service_account) {
+    if (app.client_credentials) {
+      return AppCheck::fail(
+          "client_credentials: Google's client credentials are a service account: give its key in "
+          "options.service_account");
+    }
+    if (app.client_id.empty()) return AppCheck::fail("client_id: is required (the OAuth client id)");
+    if (app.client_secret.empty()) return AppCheck::fail("client_secret: is required (the OAuth client secret)");
+    if (app.scopes.empty()) return AppCheck::fail("scopes: Google needs at least one scope (e.g. openid, email)");
+    return {};
+  }
+  if (!app.client_secret.empty()) {
+    return AppCheck::fail("client_secret: leave it out with options.service_account: the key is the secret");
+  }
+  ServiceAccountKey key;
+  if (auto e = parse_service_account_key(app.options["service_account"], key)) return AppCheck::fail("options." + *e);
+  if (app.scopes.empty()) return AppCheck::fail("scopes: a service account needs at least one scope");
+  if (o.include_granted_scopes) {
+    return AppCheck::fail("options.include_granted_scopes: not used with a service account");
+  }
+  // The key file is a secret: it is stored as the client secret (sealed, never shown). Only what
+  // identifies the key stays visible in the options.
+  app.client_secret = app.options["service_account"].dump();
+  json visible{{"client_email", key.client_email}, {"private_key_id", key.private_key_id}};
+  if (!key.token_uri.empty()) visible["token_uri"] = key.token_uri;
+  app.options["service_account"] = visible;
+  if (app.client_id.empty()) app.client_id = key.client_email;
+  // A key has no other use than client credentials.
+  app.client_credentials = true;
+  return {};
+}
+
+std::string build_authorize_url(const Urls& urls, const App& app, const AuthorizeParams& p,
+                                bool include_granted_scopes) {
+  std::string url = oauth2::build_authorize_url(with_endpoints(app, urls), p, /*pkce=*/true);
+  // offline: the code exchange returns a refresh token; consent: it does so on every connection, not
+  // only on the first one (an account connected again replaces its grant and needs one too).
+  platform_util::Form extra{{"access_type", "offline"}, {"prompt", "consent"}};
+  if (include_granted_scopes) extra.emplace_back("include_granted_scopes", "true");
+  return platform_util::append_query(url, extra);
+}
+
+HttpRequest build_code_request(const Urls& urls, const App& app, const std::string& code,
+                               const std::string& code_verifier, const std::string& redirect_uri) {
+  return oauth2::build_code_request(with_endpoints(app, urls), code, code_verifier, redirect_uri);
+}
+
+HttpRequest build_refresh_request(const Urls& urls, const App& app, const std::string& refresh_token) {
+  return oauth2::build_refresh_request(with_endpoints(app, urls), refresh_token);
+}
+
+HttpRequest build_revoke_request(const Urls& urls, const std::string& token) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = urls.revoke_url;
+  req.content_type = "application/x-www-form-urlencoded";
+  req.headers.emplace_back("Accept", "application/json");
+  req.body = form_encode({{"token", token}});
+  return req;
+}
+
+json assertion_header(const ServiceAccountKey& key) {
+  json h{{"alg", "RS256"}, {"typ", "JWT"}};
+  if (!key.private_key_id.empty()) h["kid"] = key.private_key_id;
+  return h;
+}
+
+json assertion_claims(const ServiceAccountKey& key, const std::vector<std::string>& scopes, const std::string& audience,
+                      const std::string& subject, TimePoint now) {
+  const std::int64_t iat = to_unix(now) - kClockSkew;
+  json c{{"iss", key.client_email},
+         {"scope", platform_util::join(scopes, " ")},
+         {"aud", audience},
+         {"iat", iat},
+         {"exp", iat + kAssertionLifetime}};
+  if (!subject.empty()) c["sub"] = subject;
+  return c;
+}
+
+HttpRequest build_jwt_bearer_request(const std::string& token_url, const std::string& assertion) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = token_url;
+  req.content_type = "application/x-www-form-urlencoded";
+  req.headers.emplace_back("Accept", "application/json");
+  req.body = form_encode({{"grant_type", kJwtBearerGrant}, {"assertion", assertion}});
+  return req;
+}
+
+Outcome parse_token_response(const HttpResponse& r, oauth2::Flow flow, TimePoint now,
+                             const std::vector<std::string>& secrets) {
+  Outcome o = oauth2::parse_token_response(r, flow, now, secrets);
+  if (o.ok() || o.http_status >= 500) return o;
+  const std::string& code = o.code;
+  if (code == "deleted_client" || code == "disabled_client" || code == "org_internal" ||
+      code == "redirect_uri_mismatch") {
+    o.kind = OutcomeKind::app_misconfigured;
+  } else if (code == "admin_policy_enforced") {
+    // A Workspace administrator restricted the scopes for this user: nothing the daemon can retry.
+    o.kind = OutcomeKind::needs_reauth;
+  } else if (code == "internal_failure") {
+    o.kind = OutcomeKind::retry_later;
+  }
+  if (flow == oauth2::Flow::client_credentials && (o.kind == OutcomeKind::needs_reauth || code == "invalid_grant")) {
+    // There is no user behind a service account: a refused assertion is the key's, scope's or
+    // subject's fault (signature, deleted key, delegation not set up).
+    o.kind = OutcomeKind::app_misconfigured;
+  }
+  return o;
+}
+
+}  // namespace google
+
+GooglePlatform::GooglePlatform(HttpClient& http, PlatformSettings settings)
+    : http_(http), settings_(std::move(settings)), urls_(google::urls_from(settings_)) {}
+
+AppCheck GooglePlatform::prepare_app(App& app) { return google::prepare(app); }
+
+std::string GooglePlatform::authorize_url(const App& app, const AuthorizeParams& p) const {
+  google::Options o;
+  if (google::parse_options(app.options, o) || o.service_account) return "";
+  return google::build_authorize_url(urls_, app, p, o.include_granted_scopes);
+}
+
+Outcome GooglePlatform::call(const HttpRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets) {
+  HttpResponse r = http_.send(req);
+  const TimePoint now = SysClock::now();
+  return flow == oauth2::Flow::revocation ? oauth2::parse_revoke_response(r, now, secrets)
+                                          : google::parse_token_response(r, flow, now, secrets);
+}
+
+Outcome GooglePlatform::exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
+                                      const std::string& redirect_uri) {
+  return call(google::build_code_request(urls_, app, code, code_verifier, redirect_uri),
+              oauth2::Flow::authorization_code, {app.client_secret, code, code_verifier});
+}
+
+Outcome GooglePlatform::refresh(const App& app, const Grant& grant) {
+  if (grant.refresh_token.empty()) {
+    return Outcome::failure(OutcomeKind::needs_reauth, "no_refresh_token",
+                            "the grant has no refresh token; connect the account again");
+  }
+  // Google does not rotate refresh tokens: an answer without one keeps the stored one.
+  return call(google::build_refresh_request(urls_, app, grant.refresh_token), oauth2::Flow::refresh_token,
+              {app.client_secret, grant.refresh_token});
+}
+
+Outcome GooglePlatform::client_token(const App& app, bool /*force*/) {
+  google::Options o;
+  if (auto e = google::parse_options(app.options, o)) {
+    return Outcome::failure(OutcomeKind::app_misconfigured, "bad_options", *e);
+  }
+  if (!o.service_account) {
+    return Outcome::failure(OutcomeKind::app_misconfigured, "no_service_account",
+                            "Google's client credentials need a service account key (options.service_account)");
+  }
+  google::ServiceAccountKey key;
+  auto stored = platform_util::parse_object(app.client_secret);
+  if (!stored) {
+    return Outcome::failure(OutcomeKind::app_misconfigured, "bad_service_account",
+                            "the stored service account key is not a JSON object; register the app again");
+  }
+  if (auto e = google::parse_service_account_key(*stored, key)) {
+    return Outcome::failure(OutcomeKind::app_misconfigured, "bad_service_account", "the stored key: " + *e);
+  }
+  // aud is the URL the assertion is posted to (the key's token_uri names the same endpoint for real keys).
+  auto signed_jwt = crypto::sign_jwt_rs256(
+      google::assertion_header(key).dump(),
+      google::assertion_claims(key, app.scopes, urls_.token_url, o.subject, SysClock::now()).dump(), key.private_key);
+  if (!signed_jwt.ok()) {
+    return Outcome::failure(OutcomeKind::app_misconfigured, "signing_failed",
+                            "could not sign the service account assertion: " + signed_jwt.error);
+  }
+  return call(google::build_jwt_bearer_request(urls_.token_url, signed_jwt.token), oauth2::Flow::client_credentials,
+              {app.client_secret, key.private_key, signed_jwt.token});
+}
+
+Outcome GooglePlatform::revoke(const App& app, const Grant& grant) {
+  if (grant.refresh_token.empty()) {
+    Outcome o = Outcome::success({});
+    o.code = "no_token";
+    o.message = "the grant has no refresh token to revoke";
+    return o;
+  }
+  // Revoking the refresh token ends the grant at Google, access tokens included.
+  return call(google::build_revoke_request(urls_, grant.refresh_token), oauth2::Flow::revocation,
+              {app.client_secret, grant.refresh_token});
+}
+
+}  // namespace mediax

@@ -1,0 +1,288 @@
+#include "platforms/platform_util.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+
+namespace mediax::platform_util {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxMessage = 300;
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::optional<std::tm> parse_http_date(const std::string& s) {
+  // IMF-fixdate first (the only one senders may generate), then the two obsolete forms (RFC 9110 §5.6.7).
+  for (const char* fmt : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %d %H:%M:%S %Y"}) {
+    std::tm tm{};
+    const char* end = strptime(s.c_str(), fmt, &tm);
+    if (end != nullptr && *end == '\0') return tm;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<json> parse_object(const std::string& body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+std::string string_member(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+std::optional<std::int64_t> int_member(const json& j, const char* key) {
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(key);
+  if (it == j.end()) return std::nullopt;
+  if (it->is_number_integer()) return it->get<std::int64_t>();
+  if (it->is_number_unsigned()) {
+    auto u = it->get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(u);
+  }
+  if (it->is_number_float()) {
+    double d = it->get<double>();
+    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9.0e15) return std::nullopt;
+    return static_cast<std::int64_t>(d);
+  }
+  if (it->is_string()) {
+    std::string s = trim(it->get<std::string>());
+    if (!s.empty() && s.front() == '+') s.erase(0, 1);
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<Seconds> seconds_member(const json& j, const char* key) {
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(key);
+  if (it == j.end()) return std::nullopt;
+  std::int64_t v = 0;
+  if (it->is_number_unsigned()) {
+    v = static_cast<std::int64_t>(std::min<std::uint64_t>(it->get<std::uint64_t>(), kMaxSeconds));
+  } else if (it->is_number_float()) {
+    double d = it->get<double>();
+    if (!std::isfinite(d)) return std::nullopt;
+    v = d >= static_cast<double>(kMaxSeconds) ? kMaxSeconds : static_cast<std::int64_t>(d);
+  } else if (it->is_string()) {
+    std::string s = trim(it->get<std::string>());
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc::result_out_of_range && !s.empty() && s.front() != '-') {
+      v = kMaxSeconds;
+    } else if (s.empty() || ec != std::errc() || p != s.data() + s.size()) {
+      return std::nullopt;
+    }
+  } else if (auto i = int_member(j, key)) {
+    v = *i;
+  } else {
+    return std::nullopt;
+  }
+  if (v <= 0) return std::nullopt;
+  return Seconds(std::min(v, kMaxSeconds));
+}
+
+std::string id_member(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  if (it == j.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer() || it->is_number_unsigned()) return it->dump();
+  return "";
+}
+
+std::string clean_text(const std::string& s) {
+  std::string out;
+  out.reserve(std::min(s.size(), kMaxMessage));
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7F) ? ' ' : c;
+  }
+  if (out.size() > kMaxMessage) {
+    std::size_t cut = kMaxMessage;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+    out += "...";
+  }
+  return out;
+}
+
+std::string scrub(std::string text, const std::vector<std::string>& secrets) {
+  static const std::string kMark = "[redacted]";
+  for (const auto& s : secrets) {
+    // Very short values would match ordinary words; real secrets and tokens are longer.
+    if (s.size() < 4) continue;
+    for (auto pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + kMark.size())) {
+      text.replace(pos, s.size(), kMark);
+    }
+  }
+  return text;
+}
+
+std::string safe_text(const std::string& s, const std::vector<std::string>& secrets) {
+  return clean_text(scrub(s, secrets));
+}
+
+std::optional<Seconds> parse_retry_after(const std::string& value, TimePoint now) {
+  std::string v = trim(value);
+  if (v.empty()) return std::nullopt;
+  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    std::int64_t s = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
+    if (ec == std::errc::result_out_of_range) return Seconds(kMaxSeconds);
+    if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
+    return Seconds(std::min(s, kMaxSeconds));
+  }
+  auto tm = parse_http_date(v);
+  if (!tm) return std::nullopt;
+  std::time_t at = timegm(&*tm);
+  if (at == static_cast<std::time_t>(-1)) return std::nullopt;
+  auto delta = static_cast<std::int64_t>(at) - to_unix(now);
+  return Seconds(std::clamp<std::int64_t>(delta, 0, kMaxSeconds));
+}
+
+std::vector<std::string> split(const std::string& s, const std::string& delimiters) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto b = s.find_first_not_of(delimiters, i);
+    if (b == std::string::npos) break;
+    auto e = s.find_first_of(delimiters, b);
+    if (e == std::string::npos) e = s.size();
+    out.push_back(s.substr(b, e - b));
+    i = e;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& separator) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (p.empty()) continue;
+    if (!out.empty()) out += separator;
+    out += p;
+  }
+  return out;
+}
+
+std::string append_query(const std::string& base, const Form& fields) {
+  std::string url = base.substr(0, base.find('#'));
+  if (fields.empty()) return url;
+  if (url.find('?') == std::string::npos) {
+    url += '?';
+  } else if (url.back() != '?' && url.back() != '&') {
+    url += '&';
+  }
+  return url + form_encode(fields);
+}
+
+std::string join_url(const std::string& base_url, const std::string& path) {
+  std::string b = base_url;
+  while (!b.empty() && b.back() == '/') b.pop_back();
+  return b + path;
+}
+
+Outcome http_failure(const HttpResponse& r, const std::string& what, TimePoint now) {
+  if (r.status == 0) {
+    std::string err = r.error.empty() ? "unknown" : r.error;
+    return Outcome::failure(OutcomeKind::retry_later, "transport_" + err, "no answer from " + what + " (" + err + ")");
+  }
+  const int status = r.status;
+  const std::string code = "http_" + std::to_string(status);
+  auto retry_after = parse_retry_after(r.header("Retry-After"), now);
+  std::string head = what + " answered HTTP " + std::to_string(status);
+  if (status == 429) {
+    return Outcome::failure(OutcomeKind::rate_limited, code, head + " (too many requests)", status, retry_after);
+  }
+  if (status >= 500 || status == 408)
+    return Outcome::failure(OutcomeKind::retry_later, code, head, status, retry_after);
+  if (status == 401 || status == 403) {
+    return Outcome::failure(OutcomeKind::app_misconfigured, code, head + ": the credentials were refused", status);
+  }
+  if ((status >= 300 && status < 400) || status == 404 || status == 405) {
+    // Following a redirect could hand a secret to another host: the configured URL must be the final one.
+    return Outcome::failure(OutcomeKind::app_misconfigured, code, head + ": check the configured URL", status);
+  }
+  if (status >= 200 && status < 300) {
+    return Outcome::failure(OutcomeKind::retry_later, "bad_response", head + " with a body that is not a JSON object",
+                            status);
+  }
+  return Outcome::failure(OutcomeKind::retry_later, code, head, status, retry_after);
+}
+
+std::optional<std::string> unknown_option(const json& options, const std::vector<std::string>& known) {
+  if (options.is_null()) return std::nullopt;
+  if (!options.is_object()) return "options: must be an object";
+  for (const auto& [key, value] : options.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) return "options." + key + ": unknown option";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> integer_option(const json& options, const char* key, std::int64_t lo, std::int64_t hi,
+                                          std::int64_t& out) {
+  if (!options.is_object()) return std::nullopt;
+  auto it = options.find(key);
+  if (it == options.end() || it->is_null()) return std::nullopt;
+  std::string range = std::to_string(lo) + ".." + std::to_string(hi);
+  if (!it->is_number_integer() && !it->is_number_unsigned()) {
+    return std::string("options.") + key + ": must be an integer in " + range;
+  }
+  bool fits = it->is_number_unsigned() ? it->get<std::uint64_t>() <= static_cast<std::uint64_t>(hi)
+                                       : it->get<std::int64_t>() <= hi;
+  if (!fits || (it->is_number_integer() && it->get<std::int64_t>() < lo)) {
+    return std::string("options.") + key + ": must be in " + range;
+  }
+  out = it->is_number_unsigned() ? static_cast<std::int64_t>(it->get<std::uint64_t>()) : it->get<std::int64_t>();
+  return std::nullopt;
+}
+
+std::optional<std::string> choice_option(const json& options, const char* key, const std::vector<std::string>& allowed,
+                                         std::string& out) {
+  if (!options.is_object()) return std::nullopt;
+  auto it = options.find(key);
+  if (it == options.end() || it->is_null()) return std::nullopt;
+  std::string list = join(allowed, " or ");
+  if (!it->is_string()) return std::string("options.") + key + ": must be " + list;
+  auto v = it->get<std::string>();
+  if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+    return std::string("options.") + key + ": must be " + list;
+  }
+  out = v;
+  return std::nullopt;
+}
+
+std::optional<std::string> bool_option(const json& options, const char* key, bool& out) {
+  if (!options.is_object()) return std::nullopt;
+  auto it = options.find(key);
+  if (it == options.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) return std::string("options.") + key + ": must be true or false";
+  out = it->get<bool>();
+  return std::nullopt;
+}
+
+Seconds until_next_midnight(TimePoint now, int utc_offset_hours) {
+  constexpr std::int64_t kDay = 24 * 3600;
+  std::int64_t local = to_unix(now) + static_cast<std::int64_t>(utc_offset_hours) * 3600;
+  std::int64_t into_day = ((local % kDay) + kDay) % kDay;
+  return Seconds(kDay - into_day);
+}
+
+}  // namespace mediax::platform_util

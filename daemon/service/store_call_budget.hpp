@@ -1,0 +1,22 @@
+// The platforms' CallBudget kept in the database, so every instance shares the daily counts.
+#pragma once
+
+#include "core/clock.hpp"
+#include "platforms/call_budget.hpp"
+#include "store/store.hpp"
+
+namespace mediax {
+
+class StoreCallBudget final : public CallBudget {
+ public:
+  StoreCallBudget(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  bool try_spend(std::int64_t app_id, const std::string& kind, int daily_limit) override {
+    return store_.try_spend_call(app_id, kind, daily_limit, clock_.now());
+  }
+
+ private:
+  Store& store_;
+  const Clock& clock_;
+};
+
+}  // namespace mediax

@@ -1,0 +1,349 @@
+#include "harness.hpp"
+
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+namespace mediax::e2e {
+
+namespace {
+
+std::unique_ptr<test::PgCluster> g_cluster;
+std::atomic<int> g_counter{0};
+
+std::string env_required(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') throw std::runtime_error(std::string(name) + " is not set");
+  return v;
+}
+
+std::string tail_lines(const std::string& text, std::size_t max_chars = 12000) {
+  return text.size() <= max_chars ? text : "...\n" + text.substr(text.size() - max_chars);
+}
+
+// A database name from the current test's name: lower case, [a-z0-9_], unique in the run.
+std::string database_name() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string raw = info != nullptr ? std::string(info->test_suite_name()) + "_" + info->name() : "e2e";
+  std::string name = "e2e_";
+  for (char c : raw) {
+    name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
+                                                        : '_';
+  }
+  if (name.size() > 50) name.resize(50);
+  return name + "_" + std::to_string(++g_counter);
+}
+
+}  // namespace
+
+std::string mediaxd_bin() { return env_required("MEDIAXD_BIN"); }
+std::string fake_bin() { return env_required("MEDIAX_FAKE_BIN"); }
+std::string source_dir() { return env_required("MEDIAX_SOURCE_DIR"); }
+
+test::PgCluster& cluster() {
+  if (!g_cluster) throw std::runtime_error("the PostgreSQL cluster is not running (see the environment's failure)");
+  return *g_cluster;
+}
+void start_cluster() { g_cluster = std::make_unique<test::PgCluster>(); }
+void stop_cluster() { g_cluster.reset(); }
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout, std::chrono::milliseconds every) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+    std::this_thread::sleep_for(every);
+  }
+}
+
+std::string random_hex(const std::string& prefix, std::size_t n) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = prefix;
+  for (std::size_t i = 0; i < n; ++i) out += kHex[rng() % 16];
+  return out;
+}
+
+std::int64_t as_id(const json& v) {
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_string()) return std::stoll(v.get<std::string>());
+  throw std::runtime_error("not an id: " + v.dump());
+}
+
+void require(bool cond, const std::string& message) {
+  if (!cond) throw std::runtime_error(message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Daemon
+
+void write_daemon_config(const std::string& path, const std::string& db_url, int port,
+                         const std::string& extra_config) {
+  std::string addr = "127.0.0.1:" + std::to_string(port);
+  test::write_file(path,
+                   "[database]\n"
+                   "url = \"" + db_url + "\"\n"
+                   "\n[admin]\n"
+                   "listen = \"" + addr + "\"\n"
+                   "public_url = \"http://" + addr + "\"\n"
+                   "\n[refresh]\n"
+                   "fraction = 0.5\n"
+                   "min_margin_seconds = 1\n"
+                   "jitter_seconds = 0\n"
+                   "retry_min_seconds = 1\n"
+                   "retry_max_seconds = 5\n"
+                   "default_expires_in = 60\n"
+                   "\n[log]\n"
+                   "level = \"debug\"\n" +
+                       (extra_config.empty() ? std::string() : "\n" + extra_config + "\n"));
+}
+
+Daemon::Daemon(std::string db_url, std::string dir, const std::string& extra_config)
+    : db_url_(std::move(db_url)), dir_(std::move(dir)) {
+  int port = test::free_port();
+  base_ = "http://127.0.0.1:" + std::to_string(port);
+  std::string config = dir_ + "/mediaxd.toml";
+  write_daemon_config(config, db_url_, port, extra_config);
+
+  test::ProcessOptions migrate_opts;
+  migrate_opts.log_dir = dir_;
+  migrate_opts.name = "migrate";
+  auto m = test::run_process(mediaxd_bin(),
+                             {"migrate", "--config", config, "--migrations", source_dir() + "/migrations"},
+                             migrate_opts, 60s);
+  require(m.exit_code == 0, "mediaxd migrate exited with " + std::to_string(m.exit_code) + "\nstdout:\n" + m.out +
+                                "\nstderr:\n" + tail_lines(m.err));
+
+  test::ProcessOptions opts;
+  opts.log_dir = dir_;
+  opts.name = "mediaxd";
+  proc_ = std::make_unique<test::Process>(mediaxd_bin(), std::vector<std::string>{"--config", config}, opts);
+  bool ready = eventually([&] { return !proc_->running() || test::http_get(url("/readyz")).status == 200; }, 30s);
+  require(ready && proc_->running(),
+          std::string("mediaxd did not become ready (") + (proc_->running() ? "no 200 from /readyz" : "it exited") +
+              ")\nstderr:\n" + tail_lines(proc_->stderr_text()));
+}
+
+Daemon::~Daemon() { stop(); }
+
+void Daemon::stop() {
+  if (proc_) proc_->terminate(10s);
+}
+
+std::string Daemon::log() const { return proc_ ? proc_->stderr_text() + proc_->stdout_text() : ""; }
+
+HttpResult Daemon::get(const std::string& path) const { return test::http_get(url(path)); }
+HttpResult Daemon::post(const std::string& path, const json& body) const { return test::http_post_json(url(path), body); }
+HttpResult Daemon::del(const std::string& path) const { return test::http_delete(url(path)); }
+
+// ---------------------------------------------------------------------------------------------
+// Fake OAuth 2.0 server
+
+FakeOAuth2::FakeOAuth2(const Flags& flags, const std::string& dir) : flags_(flags) {
+  std::vector<std::string> args{"--port", "0", "--expires-in", std::to_string(flags.expires_in)};
+  if (flags.rotate_refresh) args.push_back("--rotate-refresh");
+  if (!flags.issuer_path.empty()) {
+    args.push_back("--issuer-path");
+    args.push_back(flags.issuer_path);
+  }
+  test::ProcessOptions opts;
+  opts.log_dir = dir;
+  opts.name = "fake-oauth2-" + std::to_string(++g_counter);
+  proc_ = std::make_unique<test::Process>(fake_bin(), args, opts);
+  base_ = "http://127.0.0.1:" + std::to_string(proc_->wait_for_listening(20s));
+}
+
+void FakeOAuth2::register_client(const std::string& id, const std::string& secret, const std::string& auth_method,
+                                 const std::vector<std::string>& redirect_uris) const {
+  json body{{"client_id", id}, {"client_secret", secret}, {"auth_method", auth_method}, {"redirect_uris", redirect_uris}};
+  auto r = test::http_post_json(base_ + "/_fake/clients", body);
+  require(r.status == 201, "fake: client registration failed: " + r.describe());
+}
+
+json FakeOAuth2::stats() const {
+  auto r = test::http_get(base_ + "/_fake/stats");
+  require(r.status == 200, "fake: stats failed: " + r.describe());
+  return r.json();
+}
+
+std::int64_t FakeOAuth2::stat(const std::string& name) const { return stats().at(name).get<std::int64_t>(); }
+
+std::int64_t FakeOAuth2::refreshes_of(const std::string& account) const {
+  return stats()["refreshes_by_account"].value(account, std::int64_t{0});
+}
+
+void FakeOAuth2::fail(const json& spec) const {
+  auto r = test::http_post_json(base_ + "/_fake/fail", spec);
+  require(r.status == 200, "fake: failure injection refused: " + r.describe());
+}
+
+bool FakeOAuth2::token_active(const std::string& access_token) const {
+  auto r = test::http_get(base_ + "/_fake/introspect?token=" + test::url_encode(access_token));
+  require(r.status == 200, "fake: introspect failed: " + r.describe());
+  return r.json().value("active", false);
+}
+
+std::vector<std::string> FakeOAuth2::secrets() const {
+  std::vector<std::string> out;
+  auto r = test::http_get(base_ + "/_fake/secrets");
+  if (r.status != 200) return out;
+  const json all = r.json();
+  if (!all.is_object()) return out;
+  for (const auto& [kind, list] : all.items()) {
+    for (const auto& s : list) out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Database
+
+std::optional<TokenRow> published_token(const std::string& db_url, const std::string& app,
+                                        std::optional<std::int64_t> grant_id) {
+  pqxx::connection c(db_url);
+  pqxx::nontransaction tx(c);
+  pqxx::result r =
+      grant_id ? tx.exec_params("SELECT access_token, grant_id, account_id, expires_at::text FROM mediax.access_tokens "
+                                "WHERE app_name = $1 AND grant_id = $2",
+                                app, *grant_id)
+               : tx.exec_params("SELECT access_token, grant_id, account_id, expires_at::text FROM mediax.access_tokens "
+                                "WHERE app_name = $1 AND grant_id IS NULL",
+                                app);
+  if (r.empty()) return std::nullopt;
+  require(r.size() == 1, "mediax.access_tokens has " + std::to_string(r.size()) + " rows for one key");
+  TokenRow row;
+  row.access_token = r[0][0].as<std::string>();
+  if (!r[0][1].is_null()) row.grant_id = r[0][1].as<std::int64_t>();
+  row.account_id = r[0][2].is_null() ? "" : r[0][2].as<std::string>();
+  row.expires_at = r[0][3].is_null() ? "" : r[0][3].as<std::string>();
+  return row;
+}
+
+std::int64_t count_published(const std::string& db_url, const std::string& app) {
+  pqxx::connection c(db_url);
+  pqxx::nontransaction tx(c);
+  return tx.exec_params("SELECT count(*) FROM mediax.access_tokens WHERE app_name = $1", app)[0][0].as<std::int64_t>();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixture
+
+void E2ETest::SetUp() {
+  dir_ = test::make_temp_dir("mediax-e2e");
+  std::string extra_config = prepare_daemon_config();
+  std::string db_url = cluster().create_database(database_name());
+  daemon_ = std::make_unique<Daemon>(db_url, dir_, extra_config);
+}
+
+void E2ETest::TearDown() {
+  if (daemon_) {
+    daemon_->stop();
+    const std::string log = daemon_->log();
+    std::set<std::string> all = secrets_;
+    for (const auto& f : fakes_) {
+      for (auto& s : f->secrets()) all.insert(s);
+    }
+    for (const auto& s : all) {
+      if (s.size() < 8) continue;
+      EXPECT_EQ(log.find(s), std::string::npos)
+          << "the daemon's log contains a code, token or secret (" << s.substr(0, 4) << "..., " << s.size()
+          << " characters)";
+    }
+    if (HasFailure()) {
+      std::cerr << "---- mediaxd log (" << dir_ << ") ----\n" << tail_lines(log) << "---- end of mediaxd log ----\n";
+    }
+  }
+  daemon_.reset();
+  fakes_.clear();
+  if (!HasFailure() && !dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+FakeOAuth2& E2ETest::start_fake(const FakeOAuth2::Flags& flags) {
+  fakes_.push_back(std::make_unique<FakeOAuth2>(flags, dir_));
+  return *fakes_.back();
+}
+
+void E2ETest::remember_secret(const std::string& s) {
+  if (!s.empty()) secrets_.insert(s);
+}
+
+json E2ETest::register_fake_app(FakeOAuth2& fake, const std::string& name, const std::string& auth_method,
+                                bool discovery, bool client_credentials) {
+  std::string client_id = random_hex("cid-", 12);
+  std::string secret = random_hex("csec-", 32);
+  remember_secret(secret);
+  fake.register_client(client_id, secret, auth_method, {daemon().callback_url()});
+  json body{{"name", name},
+            {"platform", "oauth2"},
+            {"client_id", client_id},
+            {"client_secret", secret},
+            {"scopes", {"openid", "profile"}},
+            {"client_credentials", client_credentials},
+            {"token_auth_method", auth_method}};
+  if (discovery) {
+    body["issuer"] = fake.issuer();
+  } else {
+    body["endpoints"] = {{"authorize_url", fake.issuer() + "/authorize"},
+                         {"token_url", fake.issuer() + "/token"},
+                         {"revocation_url", fake.issuer() + "/revoke"}};
+  }
+  auto r = daemon().post("/v1/apps", body);
+  require(r.status == 201, "POST /v1/apps: " + r.describe());
+  require(r.body.find(secret) == std::string::npos, "the app JSON contains the client secret");
+  return r.json();
+}
+
+std::string E2ETest::authorize_at_fake(const std::string& app, const std::string& login,
+                                       const std::string& extra_query) {
+  auto r = daemon().post("/v1/apps/" + app + "/authorize");
+  require(r.status == 200, "POST /v1/apps/" + app + "/authorize: " + r.describe());
+  json j = r.json();
+  require(j.contains("authorize_url") && j["authorize_url"].is_string(), "no authorize_url in " + r.body);
+  std::string url = test::add_query_param(j["authorize_url"].get<std::string>(), "login_hint", login);
+  if (!extra_query.empty()) url += "&" + extra_query;
+  auto fr = test::http_get(url);
+  require(fr.status == 302, "the fake did not redirect: " + fr.describe());
+  std::string location = fr.header("location");
+  require(location.rfind(daemon().callback_url(), 0) == 0, "the fake redirected elsewhere: " + location);
+  if (auto code = test::query_param(location, "code")) remember_secret(*code);
+  return location;
+}
+
+std::int64_t E2ETest::connect(const std::string& app, const std::string& login) {
+  std::string callback = authorize_at_fake(app, login);
+  auto r = test::http_get(callback);
+  require(r.status == 200, "GET /oauth/callback: " + r.describe());
+  require(r.body.find("Connected") != std::string::npos, "the callback page does not say Connected: " + r.body);
+  json list = grants(app);
+  for (const auto& g : list) {
+    if (g.value("account_id", "") == login) return as_id(g.at("id"));
+  }
+  require(list.size() == 1, "cannot tell which grant is " + login + "'s: " + list.dump());
+  return as_id(list[0].at("id"));
+}
+
+json E2ETest::grant(std::int64_t id) {
+  auto r = daemon().get("/v1/grants/" + std::to_string(id));
+  require(r.status == 200, "GET /v1/grants/" + std::to_string(id) + ": " + r.describe());
+  return r.json();
+}
+
+json E2ETest::grants(const std::string& app) {
+  auto r = daemon().get("/v1/apps/" + app + "/grants");
+  require(r.status == 200, "GET /v1/apps/" + app + "/grants: " + r.describe());
+  json j = r.json();
+  require(j.contains("grants") && j["grants"].is_array(), "no grants array in " + r.body);
+  return j["grants"];
+}
+
+}  // namespace mediax::e2e

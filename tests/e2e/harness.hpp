@@ -1,0 +1,149 @@
+// End-to-end harness: the real mediaxd process against a throwaway PostgreSQL database, the fake
+// OAuth 2.0 server (tests/fakes) and the oidc-provider harness (tests/e2e/oidc).
+//
+// Every E2ETest gets its own database and daemon. Helpers throw std::runtime_error with the whole
+// story when something is off (GoogleTest reports it as a failure of the test), and wait by polling
+// with deadlines. At TearDown the daemon's log is searched for every code, token and secret the test
+// and the fakes saw: none may appear.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/http_util.hpp"
+#include "support/pg_cluster.hpp"
+#include "support/process.hpp"
+
+namespace mediax::e2e {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using test::HttpResult;
+
+// Paths handed in by ctest (MEDIAXD_BIN, MEDIAX_FAKE_BIN, MEDIAX_SOURCE_DIR).
+std::string mediaxd_bin();
+std::string fake_bin();
+std::string source_dir();
+
+// One cluster for the whole run, started by the environment in main.cpp.
+test::PgCluster& cluster();
+void start_cluster();
+void stop_cluster();
+
+// Polls `pred` every `every` until it holds or `timeout` passes; returns its last answer.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds every = 100ms);
+
+// A random string of `n` hex characters, prefixed: distinctive values to search logs for.
+std::string random_hex(const std::string& prefix, std::size_t n = 24);
+std::int64_t as_id(const json& v);  // a number or a numeric string
+// Throws std::runtime_error(message) unless cond.
+void require(bool cond, const std::string& message);
+
+class Daemon {
+ public:
+  // Writes the config (with `extra_config` TOML appended), runs `mediaxd migrate`, starts mediaxd
+  // and waits for /readyz.
+  Daemon(std::string db_url, std::string dir, const std::string& extra_config = "");
+  ~Daemon();
+
+  std::string url(const std::string& path) const { return base_ + path; }
+  std::string callback_url() const { return base_ + "/oauth/callback"; }
+  const std::string& db_url() const { return db_url_; }
+  std::string log() const;
+  void stop();
+
+  HttpResult get(const std::string& path) const;
+  HttpResult post(const std::string& path, const json& body = json::object()) const;
+  HttpResult del(const std::string& path) const;
+
+ private:
+  std::string db_url_;
+  std::string dir_;
+  std::string base_;
+  std::unique_ptr<test::Process> proc_;
+};
+
+// Writes a daemon config for `db_url` listening on `port` into `path`, `extra_config` (TOML) at the end.
+void write_daemon_config(const std::string& path, const std::string& db_url, int port,
+                         const std::string& extra_config = "");
+
+class FakeOAuth2 {
+ public:
+  struct Flags {
+    int expires_in = 3600;
+    bool rotate_refresh = false;
+    std::string issuer_path;
+  };
+  FakeOAuth2(const Flags& flags, const std::string& dir);
+
+  std::string base() const { return base_; }
+  std::string issuer() const { return base_ + flags_.issuer_path; }
+  void register_client(const std::string& id, const std::string& secret, const std::string& auth_method,
+                       const std::vector<std::string>& redirect_uris) const;
+  json stats() const;
+  std::int64_t stat(const std::string& name) const;
+  std::int64_t refreshes_of(const std::string& account) const;
+  void fail(const json& spec) const;
+  bool token_active(const std::string& access_token) const;
+  std::vector<std::string> secrets() const;  // every code, token and client secret it knows
+
+ private:
+  Flags flags_;
+  std::string base_;
+  std::unique_ptr<test::Process> proc_;
+};
+
+// One row of mediax.access_tokens.
+struct TokenRow {
+  std::string access_token;
+  std::optional<std::int64_t> grant_id;
+  std::string account_id;
+  std::string expires_at;
+};
+// The published token of an app's grant, or of the app itself when grant_id is empty.
+std::optional<TokenRow> published_token(const std::string& db_url, const std::string& app,
+                                        std::optional<std::int64_t> grant_id);
+std::int64_t count_published(const std::string& db_url, const std::string& app);
+
+class E2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  Daemon& daemon() { return *daemon_; }
+  // Called by SetUp once dir_ exists and before the daemon starts: fixtures start the fake servers
+  // the daemon's config must name here and return TOML to append to that config.
+  virtual std::string prepare_daemon_config() { return ""; }
+  FakeOAuth2& start_fake(const FakeOAuth2::Flags& flags);
+  void remember_secret(const std::string& s);
+
+  // Registers a client at the fake (redirect URI: the daemon's callback) and an oauth2 app for it
+  // in the daemon, with explicit endpoints or, when `discovery`, only the issuer. Returns the app JSON.
+  json register_fake_app(FakeOAuth2& fake, const std::string& name, const std::string& auth_method = "client_secret_post",
+                         bool discovery = false, bool client_credentials = false);
+  // Starts an authorization at the daemon and lets the fake approve it for `login`;
+  // returns the callback URL the fake redirected to (not yet visited).
+  std::string authorize_at_fake(const std::string& app, const std::string& login, const std::string& extra_query = "");
+  // authorize_at_fake + the callback; returns the id of the grant of `login`.
+  std::int64_t connect(const std::string& app, const std::string& login);
+  json grant(std::int64_t id);
+  // The app's grants as returned by GET /v1/apps/{app}/grants.
+  json grants(const std::string& app);
+
+  std::string dir_;
+  std::unique_ptr<Daemon> daemon_;
+  std::vector<std::unique_ptr<FakeOAuth2>> fakes_;
+  std::set<std::string> secrets_;
+};
+
+}  // namespace mediax::e2e

@@ -1,0 +1,575 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fake_http_client.hpp"
+#include "platform_test_util.hpp"
+#include "platforms/douyin_platform.hpp"
+#include "platforms/registry.hpp"
+
+using namespace mediax;
+using mediax::testing::expect_no_leak;
+using mediax::testing::FakeHttpClient;
+using mediax::testing::fields_of;
+using mediax::testing::header_value;
+using mediax::testing::http_response;
+using mediax::testing::query_fields;
+using nlohmann::json;
+
+namespace {
+
+const std::string kBase = "http://127.0.0.1:18001";
+const std::string kSecret = "dy-secret-7f6e5d4c3b2a";
+const std::string kAccess = "act.1a2b3c4d5e6f7a8b9c0d";
+const std::string kRefresh = "rft.0f9e8d7c6b5a4f3e2d1c";
+const std::string kRenewed = "rft.renewed-5566778899aabb";
+const std::string kCode = "dy-code-aabbccddeeff";
+const TimePoint kNow = from_unix(1780000000);
+constexpr std::int64_t kDay = 24 * 3600;
+
+App make_app() {
+  App a;
+  a.id = 11;
+  a.name = "dy";
+  a.platform = "douyin";
+  a.client_id = "awkey123";
+  a.client_secret = kSecret;
+  a.scopes = {"user_info", "video.list"};
+  a.redirect_uri = "https://mediax.example/oauth/callback";
+  return a;
+}
+
+PlatformSettings settings() {
+  PlatformSettings s;
+  s.urls["douyin"]["base_url"] = kBase;
+  return s;
+}
+
+Grant make_grant(std::optional<TimePoint> refresh_expires_at, int renewals) {
+  Grant g;
+  g.id = 5;
+  g.app_id = 11;
+  g.account_id = "open-1";
+  g.refresh_token = kRefresh;
+  g.refresh_expires_at = refresh_expires_at;
+  g.extra = {{"renewals", renewals}};
+  return g;
+}
+
+std::string wrapped(const json& data) { return json{{"data", data}, {"message", "success"}}.dump(); }
+
+std::string token_data(const std::string& access, const std::string& refresh, bool as_strings = false) {
+  json d{{"access_token", access},
+         {"description", ""},
+         {"open_id", "open-1"},
+         {"refresh_token", refresh},
+         {"scope", "user_info,video.list"}};
+  if (as_strings) {
+    d["error_code"] = "0";
+    d["expires_in"] = "1296000";
+    d["refresh_expires_in"] = "2592000";
+  } else {
+    d["error_code"] = 0;
+    d["expires_in"] = 1296000;
+    d["refresh_expires_in"] = 2592000;
+  }
+  return wrapped(d);
+}
+
+std::string error_body(std::int64_t code, const std::string& description = "oops") {
+  return json{{"data", {{"description", description}, {"error_code", code}}},
+              {"extra", {{"logid", "2020070614111601014400110020"}, {"now", 1594015876138}}}}
+      .dump();
+}
+
+Outcome parse(const std::string& body, douyin::Flow flow = douyin::Flow::refresh_token, int status = 200) {
+  return douyin::parse_response(http_response(status, body), flow, kNow, {kSecret, kRefresh, kCode});
+}
+
+}  // namespace
+
+// ---- request builders
+
+TEST(DouyinAuthorizeUrl, UsesClientKeyAndCommaSeparatedScopesWithoutPkce) {
+  FakeHttpClient http;
+  DouyinPlatform p(http, settings());
+  App app = make_app();
+  EXPECT_FALSE(p.uses_pkce(app));
+  auto url = p.authorize_url(app, {"state-xyz", "ignored-challenge", "https://cb.example/oauth/callback"});
+  EXPECT_EQ(url.rfind(kBase + "/platform/oauth/connect/?", 0), 0u) << url;
+  auto q = query_fields(url);
+  EXPECT_EQ(q["client_key"], "awkey123");
+  EXPECT_EQ(q["response_type"], "code");
+  EXPECT_EQ(q["scope"], "user_info,video.list");
+  EXPECT_EQ(q["redirect_uri"], "https://cb.example/oauth/callback");
+  EXPECT_EQ(q["state"], "state-xyz");
+  EXPECT_EQ(q.size(), 5u);
+  EXPECT_TRUE(http.requests.empty());
+}
+
+TEST(DouyinAuthorizeUrl, DefaultsToTheRealHostAndTheAppsRedirectUri) {
+  FakeHttpClient http;
+  DouyinPlatform p(http, {});
+  EXPECT_EQ(p.base_url(), "https://open.douyin.com");
+  auto url = p.authorize_url(make_app(), {"s", "", ""});
+  EXPECT_EQ(url.rfind("https://open.douyin.com/platform/oauth/connect/?", 0), 0u) << url;
+  EXPECT_EQ(query_fields(url)["redirect_uri"], "https://mediax.example/oauth/callback");
+}
+
+TEST(DouyinRequests, CodeExchangeIsAFormPostWithTheSecret) {
+  auto r = douyin::build_code_request(kBase + "/", make_app(), kCode);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url, kBase + "/oauth/access_token/");
+  EXPECT_EQ(r.content_type, "application/x-www-form-urlencoded");
+  auto f = fields_of(r.body);
+  EXPECT_EQ(f["client_key"], "awkey123");
+  EXPECT_EQ(f["client_secret"], kSecret);
+  EXPECT_EQ(f["code"], kCode);
+  EXPECT_EQ(f["grant_type"], "authorization_code");
+  EXPECT_EQ(f.size(), 4u);
+}
+
+TEST(DouyinRequests, RefreshSendsNoSecret) {
+  auto r = douyin::build_refresh_request(kBase, make_app(), kRefresh);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url, kBase + "/oauth/refresh_token/");
+  EXPECT_EQ(r.content_type, "application/x-www-form-urlencoded");
+  auto f = fields_of(r.body);
+  EXPECT_EQ(f["client_key"], "awkey123");
+  EXPECT_EQ(f["grant_type"], "refresh_token");
+  EXPECT_EQ(f["refresh_token"], kRefresh);
+  EXPECT_EQ(f.size(), 3u);
+  EXPECT_EQ(r.body.find(kSecret), std::string::npos);
+  EXPECT_EQ(r.url.find(kSecret), std::string::npos);
+}
+
+TEST(DouyinRequests, RenewSendsClientKeyAndRefreshTokenOnly) {
+  auto r = douyin::build_renew_request(kBase, make_app(), kRefresh);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url, kBase + "/oauth/renew_refresh_token/");
+  EXPECT_EQ(r.content_type, "application/x-www-form-urlencoded");
+  auto f = fields_of(r.body);
+  EXPECT_EQ(f["client_key"], "awkey123");
+  EXPECT_EQ(f["refresh_token"], kRefresh);
+  EXPECT_EQ(f.size(), 2u);
+}
+
+TEST(DouyinRequests, ClientTokenIsJsonWithClientCredentialGrant) {
+  auto r = douyin::build_client_token_request(kBase, make_app(), false);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url, kBase + "/oauth/client_token/");
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(header_value(r, "Accept"), "application/json");
+  auto body = json::parse(r.body);
+  EXPECT_EQ(body, (json{{"client_key", "awkey123"}, {"client_secret", kSecret}, {"grant_type", "client_credential"}}));
+  EXPECT_EQ(douyin::build_client_token_request(kBase, make_app(), true).url, kBase + "/oauth/stable_client_token/");
+}
+
+// ---- response parsing
+
+TEST(DouyinParse, WrappedSuccessWithNumbers) {
+  auto o = parse(token_data(kAccess, kRefresh), douyin::Flow::authorization_code);
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.access_token, kAccess);
+  EXPECT_EQ(o.token.refresh_token.value_or(""), kRefresh);
+  EXPECT_EQ(o.token.expires_in, Seconds(1296000));
+  EXPECT_EQ(o.token.refresh_expires_in, Seconds(2592000));
+  EXPECT_EQ(o.token.account_id, "open-1");
+  EXPECT_EQ(o.token.scopes, (std::vector<std::string>{"user_info", "video.list"}));
+  EXPECT_EQ(o.token.token_type, "Bearer");
+}
+
+TEST(DouyinParse, NumbersGivenAsStringsAreAccepted) {
+  auto o = parse(token_data(kAccess, kRefresh, true));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.expires_in, Seconds(1296000));
+  EXPECT_EQ(o.token.refresh_expires_in, Seconds(2592000));
+}
+
+TEST(DouyinParse, ClientTokenDataHasOnlyTheToken) {
+  auto o =
+      parse(wrapped({{"access_token", "clt.abc123"}, {"description", ""}, {"error_code", 0}, {"expires_in", 7200}}),
+            douyin::Flow::client_token);
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.access_token, "clt.abc123");
+  EXPECT_EQ(o.token.expires_in, Seconds(7200));
+  EXPECT_FALSE(o.token.refresh_token.has_value());
+  EXPECT_TRUE(o.token.account_id.empty());
+}
+
+TEST(DouyinParse, RenewAnswerCarriesTheNewRefreshTokenAndItsLifetime) {
+  auto o =
+      parse(wrapped({{"description", ""}, {"error_code", "0"}, {"expires_in", "2592000"}, {"refresh_token", kRenewed}}),
+            douyin::Flow::renew_refresh_token);
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.refresh_token.value_or(""), kRenewed);
+  EXPECT_EQ(o.token.refresh_expires_in, Seconds(2592000));
+  EXPECT_TRUE(o.token.access_token.empty());
+  // Without expires_in the documented 30 days are assumed.
+  auto d = parse(wrapped({{"error_code", 0}, {"refresh_token", kRenewed}}), douyin::Flow::renew_refresh_token);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d.token.refresh_expires_in, Seconds(douyin::kRefreshTokenLifetime));
+}
+
+TEST(DouyinParse, ErrorWithHttp200IsAFailureWithTheCodeAndDescription) {
+  auto o = parse(error_body(10010, "refresh_token过期"));
+  EXPECT_EQ(o.kind, OutcomeKind::needs_reauth);
+  EXPECT_EQ(o.code, "10010");
+  EXPECT_EQ(o.http_status, 200);
+  EXPECT_NE(o.message.find("refresh_token过期"), std::string::npos) << o.message;
+  EXPECT_NE(o.message.find("connect the account again"), std::string::npos) << o.message;
+}
+
+TEST(DouyinParse, ErrorCodeGivenAsStringAndMessageShapeAreRead) {
+  auto o =
+      parse(R"({"data":{"captcha":"","desc_url":"","description":"配置无效","error_code":"10003"},"message":"error"})",
+            douyin::Flow::client_token);
+  EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured);
+  EXPECT_EQ(o.code, "10003");
+}
+
+TEST(DouyinParse, EveryDocumentedErrorCodeHasItsClass) {
+  struct Case {
+    std::int64_t code;
+    douyin::Flow flow;
+    OutcomeKind kind;
+  };
+  using F = douyin::Flow;
+  using K = OutcomeKind;
+  const std::vector<Case> cases = {
+      {10001, F::refresh_token, K::retry_later},
+      {10002, F::authorization_code, K::app_misconfigured},
+      {10003, F::client_token, K::app_misconfigured},
+      {10004, F::renew_refresh_token, K::app_misconfigured},
+      {10005, F::renew_refresh_token, K::app_misconfigured},
+      {10006, F::authorization_code, K::app_misconfigured},
+      {10007, F::authorization_code, K::needs_reauth},
+      {10008, F::refresh_token, K::retry_later},
+      {10010, F::refresh_token, K::needs_reauth},
+      {10010, F::renew_refresh_token, K::needs_reauth},
+      {10011, F::authorization_code, K::app_misconfigured},
+      {10012, F::authorization_code, K::app_misconfigured},
+      {10013, F::client_token, K::app_misconfigured},
+      {10014, F::authorization_code, K::needs_reauth},
+      {10015, F::authorization_code, K::app_misconfigured},
+      {10017, F::authorization_code, K::app_misconfigured},
+      {10020, F::client_token, K::rate_limited},
+      {10020, F::renew_refresh_token, K::needs_reauth},
+      {2100005, F::authorization_code, K::app_misconfigured},
+      {2190002, F::refresh_token, K::retry_later},
+      {2190008, F::refresh_token, K::retry_later},
+      {28001008, F::refresh_token, K::retry_later},
+      {28003018, F::client_token, K::rate_limited},
+      {2190001, F::client_token, K::rate_limited},
+      {28003017, F::client_token, K::rate_limited},
+      {28001005, F::refresh_token, K::retry_later},
+      {2100004, F::refresh_token, K::retry_later},
+      {99999999, F::refresh_token, K::retry_later},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(douyin::kind_for_error_code(c.code, c.flow), c.kind) << c.code;
+    auto o = parse(error_body(c.code, ""), c.flow);
+    EXPECT_EQ(o.kind, c.kind) << c.code;
+    EXPECT_EQ(o.code, std::to_string(c.code));
+    EXPECT_FALSE(o.message.empty()) << c.code;
+  }
+}
+
+TEST(DouyinParse, ClientTokenRateLimitWaitsFiveMinutes) {
+  auto o = parse(error_body(10020, "too many"), douyin::Flow::client_token);
+  EXPECT_EQ(o.kind, OutcomeKind::rate_limited);
+  EXPECT_EQ(o.retry_after, Seconds(300));
+}
+
+TEST(DouyinParse, TransportAndHttpFailures) {
+  HttpResponse timeout;
+  timeout.error = "timeout";
+  auto t = douyin::parse_response(timeout, douyin::Flow::refresh_token, kNow);
+  EXPECT_EQ(t.kind, OutcomeKind::retry_later);
+  EXPECT_EQ(t.code, "transport_timeout");
+
+  auto s = parse("<html>bad gateway</html>", douyin::Flow::refresh_token, 502);
+  EXPECT_EQ(s.kind, OutcomeKind::retry_later);
+  EXPECT_EQ(s.code, "http_502");
+
+  auto limited =
+      douyin::parse_response(http_response(429, "", {{"Retry-After", "42"}}), douyin::Flow::client_token, kNow);
+  EXPECT_EQ(limited.kind, OutcomeKind::rate_limited);
+  EXPECT_EQ(limited.retry_after, Seconds(42));
+
+  auto garbage = parse("not json");
+  EXPECT_EQ(garbage.kind, OutcomeKind::retry_later);
+  EXPECT_EQ(garbage.code, "bad_response");
+
+  auto empty = parse(wrapped({{"error_code", 0}, {"description", ""}}));
+  EXPECT_EQ(empty.kind, OutcomeKind::retry_later);
+  EXPECT_EQ(empty.code, "bad_response");
+
+  // A wrapped error inside a 4xx still names Douyin's code.
+  auto wrapped_4xx = parse(error_body(10013), douyin::Flow::client_token, 400);
+  EXPECT_EQ(wrapped_4xx.kind, OutcomeKind::app_misconfigured);
+  EXPECT_EQ(wrapped_4xx.code, "10013");
+}
+
+TEST(DouyinParse, EchoedSecretsAreScrubbedFromMessages) {
+  auto o = parse(error_body(10013, "bad secret " + kSecret + " for refresh_token " + kRefresh + " code " + kCode));
+  expect_no_leak(o, {kSecret, kRefresh, kCode});
+  EXPECT_NE(o.message.find("[redacted]"), std::string::npos) << o.message;
+}
+
+// ---- renewal planning
+
+TEST(DouyinRenewPlan, RenewsOnlyInsideTheWindowAndWhileRenewalsAreLeft) {
+  douyin::Options o;
+  o.renew_window = Seconds(5 * kDay);
+  auto at = [&](std::int64_t seconds_left, int renewals) {
+    return douyin::plan_renewal(make_grant(kNow + Seconds(seconds_left), renewals), o, kNow).action;
+  };
+  using A = douyin::RenewPlan::Action;
+  EXPECT_EQ(at(5 * kDay + 1, 0), A::none);
+  EXPECT_EQ(at(5 * kDay, 0), A::renew);
+  EXPECT_EQ(at(60, 4), A::renew);
+  EXPECT_EQ(at(-10, 0), A::renew) << "an expired one is still tried: Douyin's clock decides";
+  EXPECT_EQ(at(5 * kDay, 5), A::exhausted);
+  EXPECT_EQ(at(5 * kDay + 1, 5), A::none) << "exhausted is only reported inside the window";
+  Grant unknown = make_grant(std::nullopt, 0);
+  EXPECT_EQ(douyin::plan_renewal(unknown, o, kNow).action, A::none);
+}
+
+TEST(DouyinRenewPlan, DefaultWindowIsLongerThanTheAccessTokenLifetime) {
+  douyin::Options o;
+  EXPECT_GT(o.renew_window.count(), 1296000);
+  EXPECT_EQ(o.max_renewals, 5);
+  using A = douyin::RenewPlan::Action;
+  // 15 days left: the next refresh (at most 15 days away) could come too late, so renew now.
+  EXPECT_EQ(douyin::plan_renewal(make_grant(kNow + Seconds(15 * kDay), 0), o, kNow).action, A::renew);
+  EXPECT_EQ(douyin::plan_renewal(make_grant(kNow + Seconds(20 * kDay), 0), o, kNow).action, A::none);
+}
+
+TEST(DouyinRenewPlan, RenewalCountIsReadFromNumbersOrStrings) {
+  Grant g = make_grant(kNow, 0);
+  g.extra = {{"renewals", "3"}};
+  EXPECT_EQ(douyin::renewals_of(g), 3);
+  g.extra = {{"renewals", 2}};
+  EXPECT_EQ(douyin::renewals_of(g), 2);
+  g.extra = json::object();
+  EXPECT_EQ(douyin::renewals_of(g), 0);
+  g.extra = {{"renewals", "garbage"}};
+  EXPECT_EQ(douyin::renewals_of(g), 0);
+  g.extra = {{"renewals", -4}};
+  EXPECT_EQ(douyin::renewals_of(g), 0);
+}
+
+// ---- the class
+
+TEST(DouyinPlatformRefresh, FarFromExpiryRefreshesOnlyAndKeepsTheRefreshToken) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh, true));
+  DouyinPlatform p(http, settings());
+  auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(25 * kDay), 0));
+  ASSERT_TRUE(o.ok()) << o.message;
+  ASSERT_EQ(http.requests.size(), 1u);
+  EXPECT_EQ(http.requests[0].url, kBase + "/oauth/refresh_token/");
+  EXPECT_EQ(o.token.access_token, kAccess);
+  EXPECT_FALSE(o.token.refresh_token.has_value()) << "the same refresh token is not stored again";
+  EXPECT_FALSE(o.token.refresh_expires_in.has_value()) << "refreshing does not move the refresh token's expiry";
+  EXPECT_FALSE(o.token.extra.contains("renewals"));
+}
+
+TEST(DouyinPlatformRefresh, ADifferentRefreshTokenInTheAnswerIsStoredWithTheOldExpiry) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, "rft.other-value-1234"));
+  DouyinPlatform p(http, settings());
+  auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(25 * kDay), 0));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.refresh_token.value_or(""), "rft.other-value-1234");
+  ASSERT_TRUE(o.token.refresh_expires_in.has_value());
+  EXPECT_NEAR(static_cast<double>(o.token.refresh_expires_in->count()), 25.0 * kDay, 5.0);
+}
+
+TEST(DouyinPlatformRefresh, InsideTheWindowRefreshesThenRenewsAndReturnsTheNewRefreshToken) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh));
+  http.respond(
+      200, wrapped({{"description", ""}, {"error_code", 0}, {"expires_in", "2592000"}, {"refresh_token", kRenewed}}));
+  DouyinPlatform p(http, settings());
+  App app = make_app();
+  app.options = {{"renew_window_seconds", 3 * kDay}};
+  auto o = p.refresh(app, make_grant(SysClock::now() + Seconds(2 * kDay), 2));
+  ASSERT_TRUE(o.ok()) << o.message;
+  ASSERT_EQ(http.requests.size(), 2u);
+  EXPECT_EQ(http.requests[0].url, kBase + "/oauth/refresh_token/");
+  EXPECT_EQ(fields_of(http.requests[0].body)["refresh_token"], kRefresh);
+  EXPECT_EQ(http.requests[1].url, kBase + "/oauth/renew_refresh_token/");
+  EXPECT_EQ(fields_of(http.requests[1].body)["refresh_token"], kRefresh);
+  EXPECT_EQ(o.token.access_token, kAccess);
+  EXPECT_EQ(o.token.refresh_token.value_or(""), kRenewed);
+  EXPECT_EQ(o.token.refresh_expires_in, Seconds(2592000));
+  EXPECT_EQ(o.token.extra.value("renewals", -1), 3);
+}
+
+TEST(DouyinPlatformRefresh, ExhaustedRenewalsAskForReauthorizationBeforeTheTokenDies) {
+  FakeHttpClient http;
+  DouyinPlatform p(http, settings());
+  auto expires = SysClock::now() + Seconds(4 * kDay);
+  auto o = p.refresh(make_app(), make_grant(expires, 5));
+  EXPECT_EQ(o.kind, OutcomeKind::needs_reauth);
+  EXPECT_EQ(o.code, "renewals_exhausted");
+  EXPECT_NE(o.message.find(format_time(expires)), std::string::npos) << o.message;
+  EXPECT_NE(o.message.find("5 of 5"), std::string::npos) << o.message;
+  EXPECT_TRUE(http.requests.empty()) << "nothing is sent once the outcome is known";
+  expect_no_leak(o, {kRefresh, kSecret});
+}
+
+TEST(DouyinPlatformRefresh, MaxRenewalsZeroNeverRenews) {
+  FakeHttpClient http;
+  DouyinPlatform p(http, settings());
+  App app = make_app();
+  app.options = {{"max_renewals", 0}};
+  auto o = p.refresh(app, make_grant(SysClock::now() + Seconds(kDay), 0));
+  EXPECT_EQ(o.code, "renewals_exhausted");
+  EXPECT_TRUE(http.requests.empty());
+}
+
+TEST(DouyinPlatformRefresh, AFailedRenewalIsReportedAndStoresNothing) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh));
+  http.respond(200, error_body(10004, "权限不足"));
+  DouyinPlatform p(http, settings());
+  auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(kDay), 0));
+  EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured);
+  EXPECT_EQ(o.code, "10004");
+  EXPECT_NE(o.message.find("renewing the refresh token failed"), std::string::npos) << o.message;
+  EXPECT_NE(o.message.find("renew_refresh_token permission"), std::string::npos) << o.message;
+  expect_no_leak(o, {kAccess, kRefresh, kSecret});
+}
+
+TEST(DouyinPlatformRefresh, RenewalLimitReachedAtDouyinNeedsReauthorization) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh));
+  http.respond(200, error_body(10020, "超过刷新次数限制"));
+  DouyinPlatform p(http, settings());
+  auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(kDay), 1));
+  EXPECT_EQ(o.kind, OutcomeKind::needs_reauth);
+  EXPECT_EQ(o.code, "10020");
+}
+
+TEST(DouyinPlatformRefresh, AFailedRefreshDoesNotRenew) {
+  FakeHttpClient http;
+  http.respond(200, error_body(10010, "refresh_token expired"));
+  DouyinPlatform p(http, settings());
+  auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(kDay), 0));
+  EXPECT_EQ(o.kind, OutcomeKind::needs_reauth);
+  EXPECT_EQ(o.code, "10010");
+  EXPECT_EQ(http.requests.size(), 1u);
+}
+
+TEST(DouyinPlatformRefresh, WithoutARefreshTokenNeedsReauthorization) {
+  FakeHttpClient http;
+  DouyinPlatform p(http, settings());
+  Grant g = make_grant(std::nullopt, 0);
+  g.refresh_token.clear();
+  EXPECT_EQ(p.refresh(make_app(), g).kind, OutcomeKind::needs_reauth);
+  EXPECT_TRUE(http.requests.empty());
+}
+
+TEST(DouyinPlatformExchange, StartsTheRenewalCountAndNamesTheAccount) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh));
+  DouyinPlatform p(http, settings());
+  auto o = p.exchange_code(make_app(), kCode, "", "");
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.account_id, "open-1");
+  EXPECT_EQ(o.token.extra.value("renewals", -1), 0);
+  EXPECT_EQ(o.token.refresh_expires_in, Seconds(2592000));
+  EXPECT_EQ(fields_of(http.requests.at(0).body)["code"], kCode);
+}
+
+TEST(DouyinPlatformExchange, UsedCodeIsReportedWithoutTheCode) {
+  FakeHttpClient http;
+  http.respond(200, error_body(10007, "授权码过期 " + kCode));
+  DouyinPlatform p(http, settings());
+  auto o = p.exchange_code(make_app(), kCode, "", "");
+  EXPECT_EQ(o.kind, OutcomeKind::needs_reauth);
+  expect_no_leak(o, {kCode, kSecret});
+}
+
+TEST(DouyinPlatformClientToken, PostsJsonAndUsesStableEndpointWhenAsked) {
+  FakeHttpClient http;
+  http.respond(200, wrapped({{"access_token", "clt.one"}, {"error_code", 0}, {"expires_in", 7200}}));
+  http.respond(200, wrapped({{"access_token", "clt.two"}, {"error_code", 0}, {"expires_in", "7200"}}));
+  DouyinPlatform p(http, settings());
+  App app = make_app();
+  app.client_credentials = true;
+  auto a = p.client_token(app, false);
+  ASSERT_TRUE(a.ok()) << a.message;
+  EXPECT_EQ(a.token.access_token, "clt.one");
+  EXPECT_EQ(http.requests.at(0).url, kBase + "/oauth/client_token/");
+  app.options = {{"client_token", "stable_client_token"}};
+  auto b = p.client_token(app, true);
+  ASSERT_TRUE(b.ok()) << b.message;
+  EXPECT_EQ(http.requests.at(1).url, kBase + "/oauth/stable_client_token/");
+}
+
+TEST(DouyinPlatformRevoke, IsNotSupportedAndSendsNothing) {
+  FakeHttpClient http;
+  DouyinPlatform p(http, settings());
+  auto o = p.revoke(make_app(), make_grant(std::nullopt, 0));
+  EXPECT_TRUE(o.ok());
+  EXPECT_EQ(o.code, "not_supported");
+  EXPECT_TRUE(http.requests.empty());
+}
+
+// ---- registration
+
+TEST(DouyinPrepareApp, AcceptsDocumentedOptionsAndRejectsTheRest) {
+  FakeHttpClient http;
+  DouyinPlatform p(http, settings());
+  App ok = make_app();
+  ok.options = {{"renew_window_seconds", 86400}, {"max_renewals", 5}, {"client_token", "stable_client_token"}};
+  EXPECT_TRUE(p.prepare_app(ok).ok);
+
+  auto fails = [&](App a, const std::string& needle) {
+    auto c = p.prepare_app(a);
+    EXPECT_FALSE(c.ok) << needle;
+    EXPECT_EQ(c.status, 400);
+    EXPECT_NE(c.message.find(needle), std::string::npos) << c.message;
+    EXPECT_EQ(c.message.find(kSecret), std::string::npos);
+  };
+  App a = make_app();
+  a.options = {{"renew", true}};
+  fails(a, "options.renew: unknown option");
+  a.options = {{"renew_window_seconds", "86400"}};
+  fails(a, "options.renew_window_seconds");
+  a.options = {{"renew_window_seconds", 10}};
+  fails(a, "options.renew_window_seconds");
+  a.options = {{"max_renewals", -1}};
+  fails(a, "options.max_renewals");
+  a.options = {{"client_token", "other"}};
+  fails(a, "options.client_token");
+  a = make_app();
+  a.client_id.clear();
+  fails(a, "client_id");
+  a = make_app();
+  a.client_secret.clear();
+  fails(a, "client_secret");
+  a = make_app();
+  a.endpoints.token_url = "http://elsewhere/token";
+  fails(a, "endpoints");
+  a = make_app();
+  a.scopes = {"user_info,video.list"};
+  fails(a, "scopes");
+  a = make_app();
+  a.scopes.clear();
+  fails(a, "scopes");
+  a.client_credentials = true;
+  EXPECT_TRUE(p.prepare_app(a).ok) << "a client-credentials-only app needs no scope";
+}
+
+TEST(DouyinRegistry, IsRegisteredWithTheConfiguredBaseUrl) {
+  FakeHttpClient http;
+  PlatformRegistry reg(http, settings());
+  auto* p = dynamic_cast<DouyinPlatform*>(reg.get("douyin"));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->base_url(), kBase);
+}
