@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Developer and CI entry point. Both subcommands are idempotent and work from any cwd, as root or not.
+#   admin/dev.sh run    install what is missing, build, start a private PostgreSQL under var/pg,
+#                       create and migrate the `mediax` database, then run mediaxd in the foreground
+#   admin/dev.sh test   the same set-up without the daemon, then the whole ctest suite
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${MEDIAX_BUILD_DIR:-$ROOT/build}"  # override only to keep a second build tree
+VAR="$ROOT/var"
+PGROOT="$VAR/pg"
+PORT=5432  # only names the socket file: the cluster listens on no TCP port
+
+PACKAGES=(build-essential cmake pkg-config libpqxx-dev libboost-dev libboost-system-dev libcpp-httplib-dev
+          libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev libssl-dev libgtest-dev libgmock-dev
+          postgresql nodejs npm wrk)
+
+log() { printf '[dev.sh] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+usage() {
+  cat >&2 <<EOF
+usage: admin/dev.sh run | test
+  run    set up (packages, build, PostgreSQL in var/pg, database, var/dev.toml, migrations) and run mediaxd
+  test   the same set-up without the daemon, then ctest --test-dir build --output-on-failure
+EOF
+  exit 2
+}
+
+IS_ROOT=0
+[[ "$(id -u)" -eq 0 ]] && IS_ROOT=1
+as_root() {
+  if (( IS_ROOT )); then "$@"; else sudo "$@"; fi
+}
+
+package_installed() {
+  local status
+  status="$(dpkg -s "$1" 2>/dev/null | sed -n 's/^Status: //p')" || true
+  [[ "$status" == "install ok installed" ]] && return 0
+  # NodeSource's nodejs ships npm itself and conflicts with Debian's npm package.
+  if [[ "$1" == npm ]] && command -v npm >/dev/null 2>&1; then return 0; fi
+  return 1
+}
+
+install_packages() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    package_installed "$p" || missing+=("$p")
+  done
+  if (( ${#missing[@]} == 0 )); then
+    return 0
+  fi
+  log "installing: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+build() {
+  local args=(-S "$ROOT" -B "$BUILD")
+  [[ "${CI:-}" == true ]] && args+=(-DMEDIAX_WERROR=ON)
+  cmake "${args[@]}"
+  cmake --build "$BUILD" -j2
+}
+
+pg_bindir() {
+  local d
+  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [[ -n "$d" && -x "$d/initdb" ]] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
+  printf '%s\n' "$d"
+}
+
+# Runs a PostgreSQL binary as the cluster's owner: `postgres` when we are root (initdb refuses root).
+pg_run() {
+  if (( IS_ROOT )); then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+PG_STARTED_HERE=0
+start_postgres() {
+  local bin sock data
+  bin="$(pg_bindir)"
+  # A unix socket path is limited to 107 bytes, and as root the server runs as `postgres`, which
+  # must reach the directory: otherwise the cluster goes to a private directory under /tmp.
+  local why=""
+  if (( ${#PGROOT} > 80 )); then
+    why="the work tree path is too long for a unix socket"
+  elif (( IS_ROOT )) && ! runuser -u postgres -- test -x "$ROOT"; then
+    why="user postgres cannot reach $ROOT"
+  fi
+  if [[ -n "$why" ]]; then
+    PGROOT="/tmp/mediax-pg-$(printf '%s' "$ROOT" | md5sum | cut -c1-12)"
+    log "$why; PostgreSQL goes to $PGROOT"
+  fi
+  sock="$PGROOT/socket"
+  data="$PGROOT/data"
+  mkdir -p "$VAR" "$PGROOT" "$sock"
+  chmod 755 "$PGROOT"
+  chmod 700 "$sock"
+  if (( IS_ROOT )); then
+    chown -R postgres:postgres "$PGROOT"
+    runuser -u postgres -- test -x "$PGROOT" || die "user postgres cannot reach $PGROOT (check the parents' permissions)"
+  fi
+  if [[ ! -f "$data/PG_VERSION" ]]; then
+    log "initdb $data"
+    rm -rf "$data"
+    pg_run "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-sync >"$PGROOT/initdb.log" 2>&1 \
+      || { cat "$PGROOT/initdb.log" >&2; die "initdb failed"; }
+  fi
+  if pg_run "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    log "reusing the running PostgreSQL in $data"
+  else
+    log "starting PostgreSQL (socket $sock)"
+    pg_run "$bin/pg_ctl" -D "$data" -l "$PGROOT/postgres.log" -w -t 60 \
+      -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $PORT -c fsync=off" start >/dev/null \
+      || { tail -n 30 "$PGROOT/postgres.log" >&2 || true; die "PostgreSQL did not start"; }
+    PG_STARTED_HERE=1
+  fi
+  PG_SOCKET="$sock"
+  PG_DATA="$data"
+  PG_BIN="$bin"
+  local i
+  for i in $(seq 1 50); do
+    "$bin/pg_isready" -q -h "$sock" -p "$PORT" && break
+    sleep 0.2
+  done
+  "$bin/pg_isready" -q -h "$sock" -p "$PORT" || die "PostgreSQL does not answer on $sock"
+}
+
+stop_postgres_if_started() {
+  if (( PG_STARTED_HERE )); then
+    pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
+
+create_database() {
+  local exists
+  exists="$("$PG_BIN/psql" -h "$PG_SOCKET" -p "$PORT" -U postgres -d postgres -tAX \
+            -c "SELECT 1 FROM pg_database WHERE datname = 'mediax'")"
+  if [[ "$exists" != 1 ]]; then
+    log "creating database mediax"
+    "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PORT" -U postgres -d postgres -qX -c 'CREATE DATABASE mediax' >/dev/null
+  fi
+}
+
+write_config() {
+  CONFIG="$VAR/dev.toml"
+  cat >"$CONFIG.tmp" <<EOF
+# Written by admin/dev.sh; rewritten on every run.
+[database]
+url = "host=$PG_SOCKET port=$PORT dbname=mediax user=postgres"
+
+[admin]
+listen = "127.0.0.1:8080"
+public_url = "http://127.0.0.1:8080"
+
+[log]
+level = "debug"
+EOF
+  mv "$CONFIG.tmp" "$CONFIG"
+}
+
+setup() {
+  install_packages
+  build
+  start_postgres
+  create_database
+  write_config
+  "$BUILD/bin/mediaxd" migrate --config "$CONFIG"
+}
+
+install_oidc_harness() {
+  local dir="$ROOT/tests/e2e/oidc"
+  [[ -f "$dir/package.json" ]] || return 0
+  # Missing, or older than the committed lock file (npm keeps its own copy in node_modules).
+  if [[ ! -d "$dir/node_modules" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    log "installing the oidc-provider harness (npm)"
+    if [[ -f "$dir/package-lock.json" ]]; then
+      (cd "$dir" && npm ci --no-audit --no-fund)
+    else
+      (cd "$dir" && npm install --no-audit --no-fund)
+    fi
+  fi
+}
+
+cmd="${1:-}"
+case "$cmd" in
+  run)
+    setup
+    log "mediaxd on http://127.0.0.1:8080 (config $CONFIG)"
+    exec "$BUILD/bin/mediaxd" --config "$CONFIG"
+    ;;
+  test)
+    trap stop_postgres_if_started EXIT
+    setup
+    install_oidc_harness
+    status=0
+    ctest --test-dir "$BUILD" --output-on-failure || status=$?
+    exit "$status"
+    ;;
+  *)
+    usage
+    ;;
+esac
