@@ -126,7 +126,8 @@ SELECT a.name        AS app_name,
 
 -- Every change of a token is announced on channel mediax_tokens so readers can reload.
 -- The payload names the token but never carries it:
---   {"op":"insert|update|delete","app_id":1,"grant_id":null,"app_name":"x","expires_at":"2026-01-01T00:00:00Z"}
+--   {"op":"insert|update|delete","app_id":1,"grant_id":null,"app_name":"x","expires_at":"2026-01-01T00:00:00Z",
+--    "by":"<application_name of the writer>"}
 CREATE FUNCTION mediax.notify_token_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -144,7 +145,9 @@ BEGIN
     'app_id', r.app_id,
     'grant_id', r.grant_id,
     'app_name', v_app_name,
-    'expires_at', to_char(r.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::text);
+    'expires_at', to_char(r.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+    -- The writer's application_name: an instance ignores what it wrote itself.
+    'by', current_setting('application_name', true))::text);
   RETURN NULL;
 END
 $$;

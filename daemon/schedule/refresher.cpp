@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "platforms/registry.hpp"
+#include "service/metrics.hpp"
 
 namespace mediax {
 
@@ -23,6 +24,24 @@ namespace {
 
 std::string describe(const RefreshKey& k) {
   return k.is_app_token() ? "app " + std::to_string(k.app_id) + " token" : "grant " + std::to_string(k.grant_id);
+}
+
+// One platform call: its outcome class and how long the platform took.
+void count_platform_call(const std::string& platform, const Outcome& o, std::chrono::steady_clock::duration took) {
+  auto& reg = metrics::registry();
+  reg.counter("mediax_refreshes_total", "Token refreshes (platform calls) by platform and outcome class",
+              {{"platform", platform}, {"outcome", to_string(o.kind)}})
+      .inc();
+  reg.histogram("mediax_refresh_duration_seconds", "Time the platform took to answer a refresh", metrics::latency_buckets(),
+                {{"platform", platform}})
+      .observe(std::chrono::duration<double>(took).count());
+}
+
+void count_lease(bool acquired) {
+  metrics::registry()
+      .counter("mediax_lease_attempts_total", "Attempts to take the refresh lease on a token, by result",
+               {{"result", acquired ? "acquired" : "busy_or_gone"}})
+      .inc();
 }
 
 }  // namespace
@@ -91,21 +110,29 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger) {
   const auto lease_for = Seconds(policy_.config().lease_seconds);
   std::optional<RefreshJob> job;
   try {
-    job = store_.acquire_lease(key, owner_, now, now + lease_for);
+    // A scheduled refresh only runs while the row is still due: another instance may have
+    // refreshed it since this one's timer was set.
+    std::optional<TimePoint> due_by;
+    if (trigger == Trigger::scheduled) due_by = now + std::chrono::seconds(1);
+    job = store_.acquire_lease(key, owner_, now, now + lease_for, due_by);
+    count_lease(job.has_value());
     if (!job) {
-      // Another instance is refreshing it, or it was deleted / is no longer active.
-      bool active = false;
-      if (key.is_app_token()) {
-        auto app = store_.get_app_by_id(key.app_id);
-        active = app && app->client_credentials && app->status == GrantStatus::active;
-      } else {
-        auto g = store_.get_grant(key.grant_id);
-        active = g && g->status == GrantStatus::active;
+      // Another instance holds the lease or already refreshed it, or the grant/app was deleted
+      // or stopped. Follow what the database says.
+      auto state = store_.schedule_of(key);
+      const bool active = state && state->status == GrantStatus::active;
+      if (auto t = store_.get_token(key)) {
+        cache_.put(*t);
       }
       r.status = active ? RefreshResult::Status::not_acquired : RefreshResult::Status::gone;
       r.token = cache_.get(key);
-      if (active) r.next_at = now + lease_for;
-      r.message = active ? "another instance holds the lease" : "no longer active";
+      if (active) {
+        // Not due yet: its new time. Due but leased: look again when the lease runs out.
+        r.next_at = state->next_refresh_at && *state->next_refresh_at > now + std::chrono::seconds(1)
+                        ? *state->next_refresh_at
+                        : now + lease_for;
+      }
+      r.message = active ? "refreshed or being refreshed by another instance" : "no longer active";
       return r;
     }
   } catch (const StoreError& e) {
@@ -147,6 +174,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger) {
 
   Platform* platform = platforms_.get(job->app.platform);
   Outcome o;
+  const auto call_started = std::chrono::steady_clock::now();
   if (!platform) {
     o = Outcome::failure(OutcomeKind::app_misconfigured, "unknown_platform", "platform '" + job->app.platform + "' is not supported");
   } else if (key.is_app_token()) {
@@ -154,6 +182,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger) {
   } else {
     o = platform->refresh(job->app, *job->grant);
   }
+  count_platform_call(job->app.platform, o, std::chrono::steady_clock::now() - call_started);
   const auto received = clock_.now();
   return o.ok() ? on_success(*job, o, received) : on_failure(*job, o, received);
 }
@@ -237,6 +266,13 @@ RefreshResult Refresher::on_failure(const RefreshJob& job, const Outcome& o, Tim
   f.code = o.code;
   f.message = o.message;
   const bool permanent = o.kind == OutcomeKind::needs_reauth || o.kind == OutcomeKind::app_misconfigured;
+  if (o.kind == OutcomeKind::needs_reauth && job.interrupted && !job.key.is_app_token()) {
+    // The refresh before this one was cut off (an instance died) after the platform may have
+    // rotated the refresh token; the one we have is refused. Say so: a human must reconnect.
+    f.code = "lost_rotation";
+    f.message = "an interrupted refresh lost the rotated refresh token (platform said " + o.code +
+                (o.message.empty() ? "" : ": " + o.message) + ")";
+  }
   if (permanent) {
     // invalid_grant / invalid_client: retrying cannot help, a human must act.
     f.new_status = GrantStatus::needs_reauth;

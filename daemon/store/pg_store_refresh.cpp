@@ -60,22 +60,35 @@ void PgStore::set_next_refresh(const RefreshKey& key, TimePoint at) {
 }
 
 std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
-                                                 TimePoint lease_until) {
+                                                 TimePoint lease_until, std::optional<TimePoint> due_by) {
   return pool_.run("acquire_lease", [&](pqxx::connection& c) -> std::optional<RefreshJob> {
     pqxx::work tx(c);
+    // $5 (due_by) NULL: any time (a forced refresh). Otherwise the row must still be due; an app
+    // that never had a token (next_refresh_at NULL) is due.
+    // The old row's refresh_in_flight says whether an earlier holder stopped mid-refresh (crash):
+    // the platform may have rotated the refresh token without it being stored.
     const char* table_update =
         key.is_app_token()
-            ? "UPDATE mediax.apps SET lease_owner = $2, lease_until = to_timestamp($4), refresh_in_flight = true"
-              " WHERE id = $1 AND status = 'active'"
-              " AND (lease_until IS NULL OR lease_until <= to_timestamp($3) OR lease_owner = $2) RETURNING id"
-            : "UPDATE mediax.grants SET lease_owner = $2, lease_until = to_timestamp($4), refresh_in_flight = true"
-              " WHERE id = $1 AND status = 'active'"
-              " AND (lease_until IS NULL OR lease_until <= to_timestamp($3) OR lease_owner = $2) RETURNING app_id";
+            ? "UPDATE mediax.apps x SET lease_owner = $2, lease_until = to_timestamp($4), refresh_in_flight = true"
+              " FROM (SELECT id, refresh_in_flight AND lease_owner IS DISTINCT FROM $2 AS was_in_flight"
+              "       FROM mediax.apps WHERE id = $1 FOR UPDATE) o"
+              " WHERE x.id = o.id AND x.status = 'active'"
+              " AND (x.lease_until IS NULL OR x.lease_until <= to_timestamp($3) OR x.lease_owner = $2)"
+              " AND ($5::float8 IS NULL OR x.next_refresh_at IS NULL OR x.next_refresh_at <= to_timestamp($5::float8))"
+              " RETURNING x.id, o.was_in_flight"
+            : "UPDATE mediax.grants x SET lease_owner = $2, lease_until = to_timestamp($4), refresh_in_flight = true"
+              " FROM (SELECT id, refresh_in_flight AND lease_owner IS DISTINCT FROM $2 AS was_in_flight"
+              "       FROM mediax.grants WHERE id = $1 FOR UPDATE) o"
+              " WHERE x.id = o.id AND x.status = 'active'"
+              " AND (x.lease_until IS NULL OR x.lease_until <= to_timestamp($3) OR x.lease_owner = $2)"
+              " AND ($5::float8 IS NULL OR x.next_refresh_at <= to_timestamp($5::float8))"
+              " RETURNING x.app_id, o.was_in_flight";
     const auto res = tx.exec_params(table_update, key.is_app_token() ? key.app_id : key.grant_id, owner,
-                                    time_param(now), time_param(lease_until));
+                                    time_param(now), time_param(lease_until), nullable(time_param(due_by)));
     if (res.empty()) return std::nullopt;
     RefreshJob job;
     job.key.app_id = res[0][0].as<std::int64_t>();
+    job.interrupted = res[0][1].as<bool>();
     job.key.grant_id = key.grant_id;
     if (!key.is_app_token()) {
       job.grant = select_grant(tx, key.grant_id, true);

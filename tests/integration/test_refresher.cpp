@@ -97,6 +97,8 @@ class RefresherTest : public StoreTest {
     Grant g = sample_grant(app_.id, "acct-1", "refresh-0");
     grant_ = store_->upsert_grant(g, sample_token("access-0", now + std::chrono::minutes(5)));
     key_ = RefreshKey{app_.id, grant_.id};
+    // Due now: a scheduled refresh only runs for a row that is due.
+    store_->set_next_refresh(key_, now - std::chrono::seconds(1));
     cache_.replace_all(store_->all_tokens());
   }
 
@@ -184,7 +186,7 @@ TEST_F(RefresherTest, InvalidGrantNeedsReauthorizationAndStopsScheduling) {
 TEST_F(RefresherTest, TransientFailureBacksOffAndKeepsTheGrantActive) {
   platform_->push(Outcome::failure(OutcomeKind::retry_later, "http_503", "Service Unavailable", 503));
   auto before = clock_.now();
-  auto r = refresher_->refresh(key_, Trigger::scheduled);
+  auto r = refresher_->refresh(key_, Trigger::forced);  // retry now rather than wait for the backoff
   EXPECT_EQ(r.status, RefreshResult::Status::failed);
   ASSERT_TRUE(r.next_at.has_value());
   EXPECT_GE(*r.next_at, before + std::chrono::milliseconds(2500));
@@ -195,15 +197,30 @@ TEST_F(RefresherTest, TransientFailureBacksOffAndKeepsTheGrantActive) {
   EXPECT_EQ(view_token(), "access-0");  // the old token is still served
 
   platform_->push(Outcome::failure(OutcomeKind::rate_limited, "http_429", "slow down", 429, Seconds(40)));
-  r = refresher_->refresh(key_, Trigger::scheduled);
+  r = refresher_->refresh(key_, Trigger::forced);  // retry now rather than wait for the backoff
   ASSERT_TRUE(r.next_at.has_value());
   EXPECT_GE(*r.next_at, clock_.now() + std::chrono::seconds(39));
   EXPECT_EQ(store_->get_grant(grant_.id)->failure_count, 2);
 
   platform_->push(token("access-1"));
-  r = refresher_->refresh(key_, Trigger::scheduled);
+  r = refresher_->refresh(key_, Trigger::forced);  // retry now rather than wait for the backoff
   EXPECT_EQ(r.status, RefreshResult::Status::refreshed);
   EXPECT_EQ(store_->get_grant(grant_.id)->failure_count, 0);
+}
+
+TEST_F(RefresherTest, ScheduledRefreshOfARowAnotherInstanceRefreshedIsSkipped) {
+  // Another instance refreshed it and moved its time: this instance's stale timer must not
+  // refresh it again, but follow the row's new time and token.
+  const auto later = clock_.now() + std::chrono::minutes(20);
+  store_->set_next_refresh(key_, later);
+  auto r = refresher_->refresh(key_, Trigger::scheduled);
+  EXPECT_EQ(r.status, RefreshResult::Status::not_acquired);
+  EXPECT_EQ(platform_->calls.load(), 0);
+  ASSERT_TRUE(r.next_at.has_value());
+  EXPECT_EQ(to_unix(*r.next_at), to_unix(later));
+  // A forced refresh still runs.
+  platform_->push(token("access-1", "refresh-1"));
+  EXPECT_EQ(refresher_->refresh(key_, Trigger::forced).status, RefreshResult::Status::refreshed);
 }
 
 TEST_F(RefresherTest, LeaseHeldByAnotherInstanceMeansNoPlatformCall) {
