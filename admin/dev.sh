@@ -13,7 +13,7 @@ PORT=5432  # only names the socket file: the cluster listens on no TCP port
 
 PACKAGES=(build-essential cmake pkg-config libpqxx-dev libboost-dev libboost-system-dev libcpp-httplib-dev
           libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev libssl-dev libgtest-dev libgmock-dev
-          postgresql nodejs npm wrk)
+          postgresql nodejs npm wrk chromium)
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -167,12 +167,33 @@ setup() {
   "$BUILD/bin/mediaxd" migrate --config "$CONFIG"
 }
 
+# An admin API key for the dev daemon, made once and kept in var/dev-api-key (mode 600); made again
+# when its row is gone or revoked (a fresh database, say). The key's name is in var/dev-api-key.name.
+ensure_dev_api_key() {
+  local file="$VAR/dev-api-key" name
+  name="$(cat "$file.name" 2>/dev/null || true)"
+  local keys
+  keys="$("$BUILD/bin/mediaxd" list-api-keys --config "$CONFIG")"
+  if [[ ! -s "$file" || -z "$name" ]] || ! awk -v n="$name" '$1 == n && $NF == "-" { found = 1 } END { exit !found }' <<<"$keys"; then
+    name="dev-$(date +%Y%m%d%H%M%S)"
+    (umask 077 && "$BUILD/bin/mediaxd" create-api-key --name "$name" --role admin --config "$CONFIG" >"$file.tmp" 2>/dev/null)
+    mv "$file.tmp" "$file"
+    echo "$name" >"$file.name"
+  fi
+  log "admin API key '$name' is in $file: curl -H \"Authorization: Bearer \$(cat $file)\" http://127.0.0.1:8080/v1/apps"
+}
+
 install_oidc_harness() {
-  local dir="$ROOT/tests/e2e/oidc"
+  install_npm_folder "$ROOT/tests/e2e/oidc" "the oidc-provider harness"
+  install_npm_folder "$ROOT/tests/e2e/console" "the console browser test (playwright-core)"
+}
+
+install_npm_folder() {
+  local dir="$1"
   [[ -f "$dir/package.json" ]] || return 0
   # Missing, or older than the committed lock file (npm keeps its own copy in node_modules).
   if [[ ! -d "$dir/node_modules" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
-    log "installing the oidc-provider harness (npm)"
+    log "installing $2 (npm)"
     if [[ -f "$dir/package-lock.json" ]]; then
       (cd "$dir" && npm ci --no-audit --no-fund)
     else
@@ -185,6 +206,7 @@ cmd="${1:-}"
 case "$cmd" in
   run)
     setup
+    ensure_dev_api_key
     log "mediaxd on http://127.0.0.1:8080 (config $CONFIG)"
     exec "$BUILD/bin/mediaxd" --config "$CONFIG"
     ;;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "runtime/api_keys_cli.hpp"
 #include "runtime/daemon.hpp"
 #include "runtime/logging.hpp"
 
@@ -16,6 +17,10 @@ constexpr const char* kUsage = R"(usage:
   mediaxd --config FILE                 run the daemon in the foreground
   mediaxd --check-config --config FILE  validate the configuration, exit 0 (valid) or 1
   mediaxd migrate --config FILE         apply pending database migrations
+  mediaxd create-api-key --name N --role admin|reader --config FILE
+                                        create an admin API key; prints it once on stdout
+  mediaxd list-api-keys --config FILE   list API keys (names, roles, use; never the keys)
+  mediaxd revoke-api-key --name N --config FILE
   mediaxd --print-default-config         print every config key with its default, as TOML
   mediaxd --version | --help
 
@@ -29,6 +34,8 @@ options:
 int main(int argc, char** argv) {
   std::string config_path = "/etc/mediax/mediaxd.toml";
   std::string migrations;
+  std::string key_name;
+  std::string key_role;
   std::string command = "run";
   bool check_only = false;
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -58,7 +65,12 @@ int main(int argc, char** argv) {
     } else if (a == "--help" || a == "-h") {
       std::cout << kUsage;
       return 0;
-    } else if (a == "migrate" || a == "run") {
+    } else if (a == "--name") {
+      key_name = value("--name");
+    } else if (a == "--role") {
+      key_role = value("--role");
+    } else if (a == "migrate" || a == "run" || a == "create-api-key" || a == "list-api-keys" ||
+               a == "revoke-api-key") {
       command = a;
     } else {
       std::cerr << "mediaxd: unknown argument '" << a << "'\n" << kUsage;
@@ -85,6 +97,9 @@ int main(int argc, char** argv) {
   }
   const auto dir = mediax::find_migrations_dir(migrations);
   if (command == "migrate") return mediax::run_migrate(config, dir);
+  if (command == "create-api-key") return mediax::run_create_api_key(config, key_name, key_role, std::cout, std::cerr);
+  if (command == "list-api-keys") return mediax::run_list_api_keys(config, std::cout, std::cerr);
+  if (command == "revoke-api-key") return mediax::run_revoke_api_key(config, key_name, std::cout, std::cerr);
   try {
     return mediax::run_daemon(config, dir);
   } catch (const std::exception& e) {

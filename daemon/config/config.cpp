@@ -262,6 +262,11 @@ const std::vector<KeySpec>& key_table() {
                             "largest request body accepted (413 above)"));
     t.push_back(integer_key("admin.threads", &C::admin, &AdminConfig::threads, 1, 256, false,
                             "HTTP worker threads"));
+    t.push_back(string_key("admin.tls_cert_file", &C::admin, &AdminConfig::tls_cert_file, false,
+                           "PEM certificate file; with tls_key_file the admin API is served over HTTPS (empty: plain HTTP)",
+                           nullptr));
+    t.push_back(string_key("admin.tls_key_file", &C::admin, &AdminConfig::tls_key_file, false,
+                           "PEM private key file of admin.tls_cert_file", nullptr));
     t.push_back(float_key("refresh.fraction", &C::refresh, &RefreshConfig::fraction, 0.0, 0.9, true,
                           "refresh when this fraction of a token's lifetime is left"));
     t.push_back(integer_key("refresh.min_margin_seconds", &C::refresh, &RefreshConfig::min_margin_seconds, 0, 86400,
@@ -278,6 +283,10 @@ const std::vector<KeySpec>& key_table() {
                             31536000, false, "token lifetime assumed when a provider omits expires_in"));
     t.push_back(integer_key("refresh.lease_seconds", &C::refresh, &RefreshConfig::lease_seconds, 5, 3600, true,
                             "how long one instance owns a refresh"));
+    t.push_back(integer_key("refresh.sweep_seconds", &C::refresh, &RefreshConfig::sweep_seconds, 1, 3600, false,
+                            "how often to re-read schedule changes made by other instances"));
+    t.push_back(integer_key("refresh.shutdown_grace_seconds", &C::refresh, &RefreshConfig::shutdown_grace_seconds, 0,
+                            600, false, "on SIGTERM, how long refreshes in flight may take to finish"));
     t.push_back(integer_key("refresh.connect_timeout_ms", &C::refresh, &RefreshConfig::connect_timeout_ms, 100, 60000,
                             false, "connect timeout for platform calls"));
     t.push_back(integer_key("refresh.request_timeout_ms", &C::refresh, &RefreshConfig::request_timeout_ms, 100,
@@ -339,6 +348,12 @@ class Parser {
   }
 
   void cross_checks() {
+    const auto& a = out_.admin;
+    if (a.tls_cert_file.empty() != a.tls_key_file.empty()) {
+      const std::string missing = a.tls_cert_file.empty() ? "admin.tls_cert_file" : "admin.tls_key_file";
+      const std::string given = a.tls_cert_file.empty() ? "admin.tls_key_file" : "admin.tls_cert_file";
+      fail(region(given), given, "needs " + missing + " as well (both or neither)");
+    }
     const auto& r = out_.refresh;
     if (r.retry_max_seconds < r.retry_min_seconds) {
       // Blame the key the user wrote (the max when both were).

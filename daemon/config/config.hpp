@@ -23,6 +23,8 @@ struct AdminConfig {
   std::string public_url = "http://127.0.0.1:8080";  // callback is {public_url}/oauth/callback
   std::size_t max_body_bytes = 1 << 20;       // 413 above this, 1 KiB..64 MiB
   int threads = 8;                            // HTTP worker threads, 1..256
+  std::string tls_cert_file;                  // PEM certificate (chain); set with tls_key_file to serve HTTPS
+  std::string tls_key_file;                   // PEM private key of tls_cert_file
 
   friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };
@@ -36,6 +38,8 @@ struct RefreshConfig {
   std::int64_t retry_max_seconds = 600;       // 1..86400, >= retry_min_seconds
   std::int64_t default_expires_in = 3600;     // when a provider omits expires_in, 60..31536000
   std::int64_t lease_seconds = 60;            // how long one instance owns a refresh, 5..3600
+  std::int64_t sweep_seconds = 30;            // re-read schedule changes other instances made, 1..3600
+  std::int64_t shutdown_grace_seconds = 10;   // SIGTERM: how long refreshes in flight may finish, 0..600
   std::int64_t connect_timeout_ms = 5000;     // to platforms, 100..60000
   std::int64_t request_timeout_ms = 15000;    // whole call, 100..300000
 

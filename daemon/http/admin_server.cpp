@@ -6,7 +6,10 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "http/auth.hpp"
+#include "http/console_routes.hpp"
 #include "http/json_mapping.hpp"
+#include "http/metrics_routes.hpp"
 #include "service/token_service.hpp"
 
 namespace mediax {
@@ -47,7 +50,8 @@ std::string page(const std::string& title, const std::string& message, bool ok) 
   return "<!doctype html><html><head><meta charset=\"utf-8\"><title>mediax: " + html_escape(title) +
          "</title><style>body{font-family:sans-serif;max-width:40em;margin:4em auto;padding:0 1em}"
          "h1{color:" + std::string(ok ? "#1a7f37" : "#b42318") + "}</style></head><body><h1>" + html_escape(title) +
-         "</h1><p>" + html_escape(message) + "</p></body></html>";
+         "</h1><p>" + html_escape(message) +
+         "</p><p><a href=\"/console/\">Back to the console</a></p></body></html>";
 }
 
 // Parses a JSON request body; throws ApiError 400 with the parser's position on bad JSON.
@@ -73,11 +77,23 @@ struct AdminServer::Impl {
   TokenService& service;
   AdminConfig config;
   std::function<bool()> ready;
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> server_holder;  // an SSLServer when admin.tls_cert_file is set
+  httplib::Server& server;
   std::string host;
   int port = 0;
 
-  Impl(TokenService& s, const AdminConfig& c, std::function<bool()> r) : service(s), config(c), ready(std::move(r)) {}
+  Impl(TokenService& s, const AdminConfig& c, std::function<bool()> r)
+      : service(s), config(c), ready(std::move(r)), server_holder(make_server(c)), server(*server_holder) {}
+
+  static std::unique_ptr<httplib::Server> make_server(const AdminConfig& c) {
+    if (c.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
+    auto tls = std::make_unique<httplib::SSLServer>(c.tls_cert_file.c_str(), c.tls_key_file.c_str());
+    if (!tls->is_valid()) {
+      throw std::runtime_error("admin TLS: cannot load the certificate " + c.tls_cert_file + " and key " +
+                               c.tls_key_file + " (missing, unreadable or not matching)");
+    }
+    return tls;
+  }
 
   // Runs a handler, turning ApiError and unexpected exceptions into JSON errors.
   template <typename F>
@@ -112,6 +128,7 @@ struct AdminServer::Impl {
       }
       send_json(res, ok ? 200 : 503, {{"status", ok ? "ready" : "not_ready"}});
     });
+    add_metrics_routes(server);
 
     server.Post("/v1/apps", guarded([&s](const httplib::Request& req, httplib::Response& res) {
       send_json(res, 201, to_json(s.register_app(parse_body(req))));
@@ -202,6 +219,8 @@ struct AdminServer::Impl {
                   rejected(req, s.grant_key(parse_id(req.matches[1])), res);
                 }));
 
+    register_console_routes(server);  // GET /console/: the web console's static files
+
     // Everything not routed above, and httplib's own errors (413, 400), as JSON.
     server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
@@ -239,6 +258,12 @@ AdminServer::AdminServer(TokenService& service, const AdminConfig& config, std::
   auto threads = static_cast<std::size_t>(config.threads);
   impl_->server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl_->server.set_payload_max_length(config.max_body_bytes);
+  // cpp-httplib sets SO_REUSEPORT by default, which lets a second daemon bind the same port
+  // silently. SO_REUSEADDR only: a busy port is an error at start.
+  impl_->server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+  });
   impl_->server.set_read_timeout(10, 0);
   impl_->server.set_write_timeout(10, 0);
   impl_->server.set_keep_alive_max_count(1000);
@@ -265,6 +290,8 @@ void AdminServer::bind() {
 }
 
 int AdminServer::port() const { return impl_->port; }
+
+void AdminServer::require_api_keys(ApiKeyRegistry& keys) { install_api_key_auth(impl_->server, keys); }
 
 void AdminServer::serve() { impl_->server.listen_after_bind(); }
 

@@ -10,6 +10,7 @@
 namespace mediax {
 
 class TokenService;
+class ApiKeyRegistry;
 
 class AdminServer {
  public:
@@ -21,6 +22,9 @@ class AdminServer {
 
   // Binds the listen address; throws std::runtime_error naming it when that fails.
   void bind();
+  // Every route but the public ones (health, metrics, OAuth callback, console files) then needs
+  // a bearer API key known to `keys` (see http/auth.hpp). Call before serve().
+  void require_api_keys(ApiKeyRegistry& keys);
   int port() const;
   // Serves until stop(); blocks the calling thread.
   void serve();

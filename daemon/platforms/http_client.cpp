@@ -60,7 +60,7 @@ class HttplibClient final : public HttpClient {
       out.error = "bad_url";
       return out;
     }
-    if (req.method != "GET" && req.method != "POST") {
+    if (req.method != "GET" && req.method != "POST" && req.method != "DELETE") {
       out.error = "bad_method";
       return out;
     }

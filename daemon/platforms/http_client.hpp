@@ -14,7 +14,7 @@ namespace mediax {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
-  std::string method = "GET";  // GET or POST
+  std::string method = "GET";  // GET, POST or DELETE (mediaxctl)
   std::string url;             // absolute: scheme://host[:port]/path?query
   HeaderList headers;
   std::string content_type;    // for POST

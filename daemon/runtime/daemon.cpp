@@ -16,13 +16,17 @@
 #include "crypto/crypto.hpp"
 #include "http/admin_server.hpp"
 #include "platforms/registry.hpp"
+#include "runtime/cluster_sync.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/metrics_collector.hpp"
 #include "schedule/refresh_policy.hpp"
 #include "schedule/refresher.hpp"
 #include "schedule/scheduler.hpp"
+#include "service/api_keys.hpp"
 #include "service/store_call_budget.hpp"
 #include "service/token_cache.hpp"
 #include "service/token_service.hpp"
+#include "store/notification_listener.hpp"
 #include "store/store.hpp"
 
 namespace mediax {
@@ -56,10 +60,10 @@ int run_migrate(const Config& config, const std::string& migrations_dir) {
 
 namespace {
 
-std::string make_owner_id() {
+std::string make_owner_id(const std::string& instance) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
-  return std::string(host) + ":" + std::to_string(getpid()) + ":" + crypto::to_hex(crypto::random_bytes(4));
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + instance;
 }
 
 // Checks the database schema at start. Waits while the database is unreachable (it may be
@@ -89,7 +93,11 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   if (!wait_for_migrated_database(migrator, stopping)) return 1;
 
   SystemClock clock;
-  auto store = make_pg_store(config.database.url, config.database.pool_size);
+  // Every connection of this instance carries its name, so NOTIFY payloads say who wrote.
+  const std::string instance = crypto::to_hex(crypto::random_bytes(4));
+  const std::string app_name = "mediaxd/" + instance;
+  const std::string db_url = with_application_name(config.database.url, app_name);
+  auto store = make_pg_store(db_url, config.database.pool_size);
   HttpClientOptions http_opts;
   http_opts.connect_timeout = std::chrono::milliseconds(config.refresh.connect_timeout_ms);
   http_opts.read_timeout = std::chrono::milliseconds(config.refresh.request_timeout_ms);
@@ -102,7 +110,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   PlatformRegistry platforms(*http, platform_settings, &call_budget);
   TokenCache cache;
   RefreshPolicy policy(config.refresh);
-  const std::string owner = make_owner_id();
+  const std::string owner = make_owner_id(instance);
   Refresher refresher(*store, platforms, cache, policy, clock, owner);
 
   boost::asio::io_context io;
@@ -129,6 +137,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   }
 
   TokenService service(*store, platforms, *http, cache, refresher, scheduler, policy, config, clock);
+  MetricsCollector metrics_collector(*store, cache, scheduler, clock);
 
   // Readiness: database reachable and migrations current, checked at most every 2 s.
   std::mutex ready_mu;
@@ -148,7 +157,20 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
     return ready_value;
   };
 
+  ApiKeyRegistry api_keys(*store, clock);
+  try {
+    api_keys.load();
+  } catch (const StoreError& e) {
+    spdlog::critical("cannot load the API keys: {}", e.what());
+    return 1;
+  }
+  if (api_keys.size() == 0) {
+    spdlog::warn("no API keys exist: the admin API refuses every request until one is made with "
+                 "`mediaxd create-api-key --name NAME --role admin --config FILE`");
+  }
+
   AdminServer server(service, config.admin, ready);
+  server.require_api_keys(api_keys);
   try {
     server.bind();
   } catch (const std::exception& e) {
@@ -157,6 +179,8 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   }
   std::thread http_thread([&server] { server.serve(); });
   scheduler.start();
+  ClusterSync sync(*store, cache, scheduler, clock, db_url, app_name, Seconds(config.refresh.sweep_seconds));
+  sync.start();
   spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION,
                config.admin.listen.substr(0, config.admin.listen.rfind(':')) + ":" + std::to_string(server.port()), owner);
 
@@ -222,7 +246,8 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
 
   server.stop();
   if (http_thread.joinable()) http_thread.join();
-  scheduler.stop(std::chrono::seconds(10));
+  sync.stop();
+  scheduler.stop(Seconds(config.refresh.shutdown_grace_seconds));
   try {
     store->release_leases(owner);
   } catch (const std::exception& e) {

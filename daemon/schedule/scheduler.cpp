@@ -3,8 +3,11 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <future>
 #include <thread>
+
+#include "service/metrics.hpp"
 
 namespace mediax {
 
@@ -12,6 +15,17 @@ namespace {
 // Re-check at least this often even when nothing is due: a wall-clock jump must not leave
 // the timer armed for hours.
 constexpr auto kMaxSleep = std::chrono::seconds(30);
+
+// How late the timer fired after the due time it was armed for: a busy or wedged event loop
+// shows here first.
+void observe_lag(std::chrono::system_clock::duration late) {
+  double secs = std::max(0.0, std::chrono::duration<double>(late).count());
+  auto& reg = metrics::registry();
+  reg.histogram("mediax_scheduler_lag_seconds", "How late the timer wheel fired after the due time",
+                {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
+      .observe(secs);
+  reg.gauge("mediax_scheduler_last_lag_seconds", "Lag of the most recent timer wheel firing").set(secs);
+}
 }  // namespace
 
 Scheduler::Scheduler(boost::asio::io_context& io, Refresher& refresher, const Clock& clock, int max_concurrent)
@@ -94,9 +108,14 @@ void Scheduler::arm() {
     if (d < std::chrono::milliseconds(0)) d = std::chrono::milliseconds(0);
     wait = std::min(wait, d);
   }
+  // The due time the timer waits for, when it waits for one (not an overdue or idle re-check).
+  std::optional<TimePoint> due_at;
+  if (auto nd = wheel_.next_due(); nd && from_unix(*nd) >= now && from_unix(*nd) - now <= kMaxSleep) due_at = from_unix(*nd);
   timer_.expires_after(wait);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) on_timer();
+  timer_.async_wait([this, due_at](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (due_at) observe_lag(clock_.now() - *due_at);
+    on_timer();
   });
 }
 

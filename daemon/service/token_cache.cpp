@@ -38,6 +38,15 @@ void TokenCache::replace_all(const std::vector<Token>& tokens) {
   tokens_.swap(fresh);
 }
 
+std::optional<TimePoint> TokenCache::earliest_expiry() const {
+  std::shared_lock lk(mu_);
+  std::optional<TimePoint> earliest;
+  for (const auto& [key, t] : tokens_) {
+    if (!earliest || t.expires_at < *earliest) earliest = t.expires_at;
+  }
+  return earliest;
+}
+
 std::size_t TokenCache::size() const {
   std::shared_lock lk(mu_);
   return tokens_.size();

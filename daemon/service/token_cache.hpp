@@ -19,6 +19,8 @@ class TokenCache {
   std::optional<Token> get(const RefreshKey& key) const;
   void replace_all(const std::vector<Token>& tokens);
   std::size_t size() const;
+  // The earliest expires_at of the tokens in memory; empty when there are none.
+  std::optional<TimePoint> earliest_expiry() const;
 
  private:
   static std::uint64_t key_of(const Token& t);

@@ -39,7 +39,7 @@ class PgStore final : public Store {
   std::vector<ScheduleEntry> load_schedule() override;
   void set_next_refresh(const RefreshKey& key, TimePoint at) override;
   std::optional<RefreshJob> acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
-                                          TimePoint lease_until) override;
+                                          TimePoint lease_until, std::optional<TimePoint> due_by) override;
   void complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) override;
   void fail_refresh(const RefreshKey& key, const std::string& owner, const RefreshFailure& f) override;
   void release_leases(const std::string& owner) override;
@@ -48,7 +48,18 @@ class PgStore final : public Store {
   std::vector<Event> list_events(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,
                                  int limit) override;
 
+  ApiKeyRecord create_api_key(const std::string& name, const std::string& role, const std::string& hash_hex) override;
+  std::vector<ApiKeyRecord> list_api_keys() override;
+  bool revoke_api_key(const std::string& name, TimePoint at) override;
+  void touch_api_keys(const std::vector<std::string>& names, TimePoint at) override;
+
   bool ping() override;
+  std::vector<StatusCount> count_grants_by_platform_status() override;  // pg_store_metrics.cpp
+  std::vector<TokenCount> count_tokens_by_platform() override;
+
+  std::vector<ScheduleChange> schedule_changes_since(TimePoint since) override;
+  std::vector<Token> tokens_refreshed_since(TimePoint since) override;
+  std::optional<ScheduleChange> schedule_of(const RefreshKey& key) override;
 
  private:
   Pool pool_;
@@ -58,6 +69,9 @@ class PgStore final : public Store {
 std::optional<App> select_app_by_id(pqxx::work& tx, std::int64_t id, bool with_secret);
 std::optional<Grant> select_grant(pqxx::work& tx, std::int64_t id, bool with_refresh_token);
 std::optional<Token> select_token(pqxx::work& tx, const RefreshKey& key);
+// "SELECT <token columns> FROM mediax.tokens t " and the row reader that goes with it.
+extern const char* const kTokenSelect;
+Token token_from_row(const pqxx::row& r);
 // Inserts or replaces the token of an app (grant_id empty) or grant.
 void upsert_token(pqxx::work& tx, std::int64_t app_id, std::optional<std::int64_t> grant_id, const Token& t);
 

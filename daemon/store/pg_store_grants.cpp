@@ -34,7 +34,9 @@ Grant grant_from_row(const pqxx::row& r) {
   return g;
 }
 
-constexpr const char* kTokenSelect =
+}  // namespace
+
+const char* const kTokenSelect =
     "SELECT t.app_id, t.grant_id, t.access_token, t.token_type, array_to_json(t.scopes)::text AS scopes, "
     MEDIAX_EPOCH_US("t.expires_at") " AS expires_us, " MEDIAX_EPOCH_US("t.refreshed_at") " AS refreshed_us"
     " FROM mediax.tokens t ";
@@ -50,6 +52,8 @@ Token token_from_row(const pqxx::row& r) {
   t.refreshed_at = from_epoch_us(r["refreshed_us"].as<std::int64_t>());
   return t;
 }
+
+namespace {
 
 nlohmann::json object_or_empty(const nlohmann::json& j) { return j.is_object() ? j : nlohmann::json::object(); }
 

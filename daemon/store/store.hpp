@@ -47,12 +47,39 @@ struct ScheduleEntry {
   TimePoint next_refresh_at{};
 };
 
+// Rows by platform and status, for metrics. kind: "grant" (a connected account) or
+// "app_token" (an app's client-credentials token); leased: rows whose refresh lease is held now.
+struct StatusCount {
+  std::string kind;
+  std::string platform;
+  std::string status;
+  std::int64_t count = 0;
+  std::int64_t leased = 0;
+};
+
+// Stored access tokens by platform; state "valid" (not expired) or "expired".
+struct TokenCount {
+  std::string platform;
+  std::string state;
+  std::int64_t count = 0;
+};
+
+// The schedule state of one key as another instance may have left it.
+struct ScheduleChange {
+  RefreshKey key;
+  GrantStatus status = GrantStatus::active;
+  std::optional<TimePoint> next_refresh_at;  // empty: nothing to schedule
+};
+
 // What a refresh needs, read under the lease.
 struct RefreshJob {
   RefreshKey key;
   App app;                    // with client_secret
   std::optional<Grant> grant; // with refresh_token; empty for app tokens
   std::optional<Token> current;  // the current access token, if any
+  // An earlier holder of the lease stopped in the middle of a refresh (crashed): the platform
+  // may have rotated the refresh token without the new one being stored.
+  bool interrupted = false;
 };
 
 // The result of a refresh to be stored and published in one transaction.
@@ -71,6 +98,17 @@ struct RefreshFailure {
   std::string message;
   std::optional<TimePoint> next_refresh_at;  // retry time; empty when the grant stops (needs_reauth)
   std::optional<GrantStatus> new_status;     // e.g. needs_reauth
+};
+
+// An admin API key (mediax.api_keys). Only the SHA-256 of the key is stored.
+struct ApiKeyRecord {
+  std::int64_t id = 0;
+  std::string name;
+  std::string role;       // "admin" or "reader"
+  std::string hash_hex;   // hex SHA-256 of the whole key
+  TimePoint created_at{};
+  std::optional<TimePoint> last_used_at;
+  std::optional<TimePoint> revoked_at;
 };
 
 class Store {
@@ -113,14 +151,25 @@ class Store {
   virtual void set_next_refresh(const RefreshKey& key, TimePoint at) = 0;
   // Takes the lease on key for owner until lease_until when it is free or expired and the
   // grant/app is active; returns the job, or nothing when another owner holds it or it is gone.
+  // With due_by, also only when next_refresh_at <= due_by: a scheduled refresh whose time was
+  // moved by another instance (it refreshed first) is not repeated.
   virtual std::optional<RefreshJob> acquire_lease(const RefreshKey& key, const std::string& owner,
-                                                  TimePoint now, TimePoint lease_until) = 0;
+                                                  TimePoint now, TimePoint lease_until,
+                                                  std::optional<TimePoint> due_by = std::nullopt) = 0;
   // Stores the new token (and rotated refresh token), resets failures, sets next refresh,
   // releases the lease and sends NOTIFY, in one transaction.
   virtual void complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) = 0;
   // Records a failure (failure_count+1, last_error, next retry or new status) and releases the lease.
   virtual void fail_refresh(const RefreshKey& key, const std::string& owner, const RefreshFailure& f) = 0;
   virtual void release_leases(const std::string& owner) = 0;
+
+  // --- keeping several instances in step ---
+  // Apps (client credentials) and grants whose row changed at or after `since`, any status.
+  virtual std::vector<ScheduleChange> schedule_changes_since(TimePoint since) = 0;
+  // Tokens stored at or after `since` that may be served.
+  virtual std::vector<Token> tokens_refreshed_since(TimePoint since) = 0;
+  // The schedule state of one key; empty when the app or grant no longer exists.
+  virtual std::optional<ScheduleChange> schedule_of(const RefreshKey& key) = 0;
 
   // --- daily call budgets ---
   // Counts one call of `kind` for the app on the UTC day of `now` when fewer than daily_limit
@@ -134,8 +183,20 @@ class Store {
   virtual std::vector<Event> list_events(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,
                                          int limit) = 0;
 
+  // --- admin API keys ---
+  // Inserts a key; DuplicateError when the name (or hash) is taken, even by a revoked key.
+  virtual ApiKeyRecord create_api_key(const std::string& name, const std::string& role, const std::string& hash_hex) = 0;
+  virtual std::vector<ApiKeyRecord> list_api_keys() = 0;  // every key, revoked ones too, by name
+  // Sets revoked_at; false when no unrevoked key has that name.
+  virtual bool revoke_api_key(const std::string& name, TimePoint at) = 0;
+  // Sets last_used_at of the named keys.
+  virtual void touch_api_keys(const std::vector<std::string>& names, TimePoint at) = 0;
+
   // --- health ---
   virtual bool ping() = 0;  // database reachable
+  // --- metrics (cheap aggregate counts; the defaults report nothing) ---
+  virtual std::vector<StatusCount> count_grants_by_platform_status() { return {}; }
+  virtual std::vector<TokenCount> count_tokens_by_platform() { return {}; }
 };
 
 // Applies migrations/NNNN_name.sql files in order, each inside a transaction, recorded in

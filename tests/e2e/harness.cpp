@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include <httplib.h>
 #include <pqxx/pqxx>
 
 namespace mediax::e2e {
@@ -85,32 +86,39 @@ void require(bool cond, const std::string& message) {
 // Daemon
 
 void write_daemon_config(const std::string& path, const std::string& db_url, int port,
-                         const std::string& extra_config) {
+                         const std::string& extra_config, const std::string& admin_extra,
+                         const std::string& refresh_extra) {
   std::string addr = "127.0.0.1:" + std::to_string(port);
+  const std::string scheme = admin_extra.find("tls_cert_file") != std::string::npos ? "https" : "http";
   test::write_file(path,
                    "[database]\n"
                    "url = \"" + db_url + "\"\n"
                    "\n[admin]\n"
                    "listen = \"" + addr + "\"\n"
-                   "public_url = \"http://" + addr + "\"\n"
+                   "public_url = \"" + scheme + "://" + addr + "\"\n" +
+                       (admin_extra.empty() ? std::string() : admin_extra + "\n") +
                    "\n[refresh]\n"
                    "fraction = 0.5\n"
                    "min_margin_seconds = 1\n"
                    "jitter_seconds = 0\n"
                    "retry_min_seconds = 1\n"
                    "retry_max_seconds = 5\n"
-                   "default_expires_in = 60\n"
+                   "default_expires_in = 60\n" +
+                       (refresh_extra.empty() ? std::string() : refresh_extra + "\n") +
                    "\n[log]\n"
                    "level = \"debug\"\n" +
                        (extra_config.empty() ? std::string() : "\n" + extra_config + "\n"));
 }
 
-Daemon::Daemon(std::string db_url, std::string dir, const std::string& extra_config)
+Daemon::Daemon(std::string db_url, std::string dir, const std::string& extra_config, const std::string& admin_extra,
+               const std::string& refresh_extra)
     : db_url_(std::move(db_url)), dir_(std::move(dir)) {
   int port = test::free_port();
-  base_ = "http://127.0.0.1:" + std::to_string(port);
-  std::string config = dir_ + "/mediaxd.toml";
-  write_daemon_config(config, db_url_, port, extra_config);
+  const bool tls = admin_extra.find("tls_cert_file") != std::string::npos;
+  base_ = std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
+  config_ = dir_ + "/mediaxd.toml";
+  const std::string& config = config_;
+  write_daemon_config(config, db_url_, port, extra_config, admin_extra, refresh_extra);
 
   test::ProcessOptions migrate_opts;
   migrate_opts.log_dir = dir_;
@@ -120,12 +128,13 @@ Daemon::Daemon(std::string db_url, std::string dir, const std::string& extra_con
                              migrate_opts, 60s);
   require(m.exit_code == 0, "mediaxd migrate exited with " + std::to_string(m.exit_code) + "\nstdout:\n" + m.out +
                                 "\nstderr:\n" + tail_lines(m.err));
+  api_key_ = create_api_key("e2e-" + std::to_string(port), "admin");  // unique: several daemons may share a database
 
   test::ProcessOptions opts;
   opts.log_dir = dir_;
   opts.name = "mediaxd";
   proc_ = std::make_unique<test::Process>(mediaxd_bin(), std::vector<std::string>{"--config", config}, opts);
-  bool ready = eventually([&] { return !proc_->running() || test::http_get(url("/readyz")).status == 200; }, 30s);
+  bool ready = eventually([&] { return !proc_->running() || request("GET", "/readyz", "").status == 200; }, 30s);
   require(ready && proc_->running(),
           std::string("mediaxd did not become ready (") + (proc_->running() ? "no 200 from /readyz" : "it exited") +
               ")\nstderr:\n" + tail_lines(proc_->stderr_text()));
@@ -133,15 +142,74 @@ Daemon::Daemon(std::string db_url, std::string dir, const std::string& extra_con
 
 Daemon::~Daemon() { stop(); }
 
+pid_t Daemon::pid() const { return proc_ ? proc_->pid() : -1; }
+
 void Daemon::stop() {
   if (proc_) proc_->terminate(10s);
 }
 
 std::string Daemon::log() const { return proc_ ? proc_->stderr_text() + proc_->stdout_text() : ""; }
 
-HttpResult Daemon::get(const std::string& path) const { return test::http_get(url(path)); }
-HttpResult Daemon::post(const std::string& path, const json& body) const { return test::http_post_json(url(path), body); }
-HttpResult Daemon::del(const std::string& path) const { return test::http_delete(url(path)); }
+test::RunResult Daemon::run_cli(const std::vector<std::string>& args) const {
+  std::vector<std::string> all = args;
+  all.push_back("--config");
+  all.push_back(config_);
+  test::ProcessOptions opts;
+  opts.log_dir = dir_;
+  opts.name = "cli-" + args.at(0) + "-" + std::to_string(++g_counter);
+  return test::run_process(mediaxd_bin(), all, opts, 60s);
+}
+
+std::string Daemon::create_api_key(const std::string& name, const std::string& role) const {
+  auto r = run_cli({"create-api-key", "--name", name, "--role", role});
+  require(r.exit_code == 0, "mediaxd create-api-key exited with " + std::to_string(r.exit_code) + "\nstderr:\n" +
+                                tail_lines(r.err));
+  std::string key = r.out;
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  require(key.rfind("mxk_", 0) == 0 && key.find('\n') == std::string::npos,
+          "create-api-key printed something else than one key (" + std::to_string(r.out.size()) + " bytes)");
+  return key;
+}
+
+HttpResult Daemon::request(const std::string& method, const std::string& path, const std::string& key,
+                           const std::string& body, const std::string& content_type) const {
+  test::HttpHeaders headers;
+  if (!key.empty()) headers.emplace_back("Authorization", "Bearer " + key);
+  if (base_.rfind("https://", 0) != 0) return test::http_request(method, url(path), body, content_type, headers);
+  // https (the TLS test): the test client only speaks http, so talk to the daemon directly.
+  const auto port = std::stoi(base_.substr(base_.rfind(':') + 1));
+  httplib::SSLClient cli("127.0.0.1", port);
+  cli.enable_server_certificate_verification(false);
+  cli.set_connection_timeout(5, 0);
+  cli.set_read_timeout(30, 0);
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  httplib::Result res = method == "GET"    ? cli.Get(path.c_str(), h)
+                        : method == "POST" ? cli.Post(path.c_str(), h, body, content_type.c_str())
+                                           : cli.Delete(path.c_str(), h);
+  HttpResult out;
+  if (!res) {
+    out.error = httplib::to_string(res.error());
+    return out;
+  }
+  out.status = res->status;
+  out.body = res->body;
+  for (const auto& [k, v] : res->headers) {
+    std::string lower = k;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[lower] = v;
+  }
+  return out;
+}
+
+HttpResult Daemon::get(const std::string& path) const { return request("GET", path, api_key_); }
+HttpResult Daemon::post(const std::string& path, const json& body) const {
+  return request("POST", path, api_key_, body.dump(), "application/json");
+}
+HttpResult Daemon::post_raw(const std::string& path, const std::string& body, const std::string& content_type) const {
+  return request("POST", path, api_key_, body, content_type);
+}
+HttpResult Daemon::del(const std::string& path) const { return request("DELETE", path, api_key_); }
 
 // ---------------------------------------------------------------------------------------------
 // Fake OAuth 2.0 server
@@ -247,6 +315,7 @@ void E2ETest::TearDown() {
     daemon_->stop();
     const std::string log = daemon_->log();
     std::set<std::string> all = secrets_;
+    all.insert(daemon_->api_key());
     for (const auto& f : fakes_) {
       for (auto& s : f->secrets()) all.insert(s);
     }

@@ -51,31 +51,52 @@ void require(bool cond, const std::string& message);
 
 class Daemon {
  public:
-  // Writes the config (with `extra_config` TOML appended), runs `mediaxd migrate`, starts mediaxd
-  // and waits for /readyz.
-  Daemon(std::string db_url, std::string dir, const std::string& extra_config = "");
+  // Writes the config (with `extra_config` TOML appended and `admin_extra` TOML lines inside
+  // [admin]), runs `mediaxd migrate`, creates the admin API key "e2e" with
+  // `mediaxd create-api-key`, starts mediaxd and waits for /readyz. When admin_extra sets
+  // tls_cert_file the daemon is reached over https (the certificate is not verified).
+  Daemon(std::string db_url, std::string dir, const std::string& extra_config = "",
+         const std::string& admin_extra = "", const std::string& refresh_extra = "");
+  pid_t pid() const;
   ~Daemon();
 
   std::string url(const std::string& path) const { return base_ + path; }
   std::string callback_url() const { return base_ + "/oauth/callback"; }
   const std::string& db_url() const { return db_url_; }
+  const std::string& config_path() const { return config_; }
   std::string log() const;
   void stop();
 
+  // Requests send "Authorization: Bearer <api_key()>" (the admin key "e2e").
   HttpResult get(const std::string& path) const;
   HttpResult post(const std::string& path, const json& body = json::object()) const;
+  HttpResult post_raw(const std::string& path, const std::string& body, const std::string& content_type) const;
   HttpResult del(const std::string& path) const;
+  // Any request with an explicit key ("" sends no Authorization header).
+  HttpResult request(const std::string& method, const std::string& path, const std::string& key,
+                     const std::string& body = "", const std::string& content_type = "") const;
+  const std::string& api_key() const { return api_key_; }
+
+  // Runs `mediaxd ARGS --config FILE`; the result's out/err/exit_code.
+  test::RunResult run_cli(const std::vector<std::string>& args) const;
+  // `mediaxd create-api-key`; returns the printed key.
+  std::string create_api_key(const std::string& name, const std::string& role) const;
 
  private:
   std::string db_url_;
   std::string dir_;
   std::string base_;
+  std::string config_;
+  std::string api_key_;
   std::unique_ptr<test::Process> proc_;
 };
 
-// Writes a daemon config for `db_url` listening on `port` into `path`, `extra_config` (TOML) at the end.
+// Writes a daemon config for `db_url` listening on `port` into `path`, `extra_config` (TOML) at
+// the end, `admin_extra` (TOML lines) inside [admin].
+// `refresh_extra` (TOML lines) inside [refresh].
 void write_daemon_config(const std::string& path, const std::string& db_url, int port,
-                         const std::string& extra_config = "");
+                         const std::string& extra_config = "", const std::string& admin_extra = "",
+                         const std::string& refresh_extra = "");
 
 class FakeOAuth2 {
  public:

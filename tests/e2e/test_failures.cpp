@@ -31,7 +31,7 @@ void expect_error(const HttpResult& r, int status) {
 
 TEST_F(Failures, AdminApiRejectsBadRequestsWithJsonErrors) {
   remember_secret("csec-minimal-0123456789");
-  expect_error(test::http_post_raw(daemon().url("/v1/apps"), "{\"name\": ", "application/json"), 400);
+  expect_error(daemon().post_raw("/v1/apps", "{\"name\": ", "application/json"), 400);
 
   json unknown_platform = minimal_app("p1");
   unknown_platform["platform"] = "myspace";

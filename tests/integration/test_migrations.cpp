@@ -69,7 +69,7 @@ TEST(Migrations, InitCreatesTablesViewAndTrigger) {
   EXPECT_EQ(query_column(url,
                          "SELECT table_name FROM information_schema.tables WHERE table_schema = 'mediax'"
                          " ORDER BY table_name"),
-            (std::vector<std::string>{"access_tokens", "apps", "auth_requests", "call_counts", "events", "grants",
+            (std::vector<std::string>{"access_tokens", "api_keys", "apps", "auth_requests", "call_counts", "events", "grants",
                                       "schema_migrations", "tokens"}));
   EXPECT_EQ(query_column(url, "SELECT tgname FROM pg_trigger WHERE tgrelid = 'mediax.tokens'::regclass"
                               " AND NOT tgisinternal"),

@@ -89,6 +89,8 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(c.refresh.retry_max_seconds, 600);
   EXPECT_EQ(c.refresh.default_expires_in, 3600);
   EXPECT_EQ(c.refresh.lease_seconds, 60);
+  EXPECT_EQ(c.refresh.sweep_seconds, 30);
+  EXPECT_EQ(c.refresh.shutdown_grace_seconds, 10);
   EXPECT_EQ(c.refresh.connect_timeout_ms, 5000);
   EXPECT_EQ(c.refresh.request_timeout_ms, 15000);
   EXPECT_EQ(c.oauth.state_ttl_seconds, 600);
@@ -154,7 +156,7 @@ TEST(Config, RenderedConfigParsesBackToTheSameValues) {
 
 TEST(Config, KeyDocsDescribeEveryKeyWithItsDefault) {
   const auto& docs = config_key_docs();
-  ASSERT_EQ(docs.size(), 25u);
+  ASSERT_EQ(docs.size(), 29u);
   std::set<std::string> keys;
   for (const auto& d : docs) {
     EXPECT_TRUE(keys.insert(d.key).second) << "duplicate " << d.key;
@@ -187,7 +189,7 @@ TEST(Config, UnknownKeysAndTablesAreErrorsWithTheirLine) {
   EXPECT_EQ(error_of("[refresh]\nfraction = 0.3\nspeed = 5\n"),
             "test.toml:3:1: refresh.speed: unknown key (expected one of: connect_timeout_ms default_expires_in "
             "fraction jitter_seconds lease_seconds max_concurrent min_margin_seconds request_timeout_ms "
-            "retry_max_seconds retry_min_seconds)");
+            "retry_max_seconds retry_min_seconds shutdown_grace_seconds sweep_seconds)");
   EXPECT_EQ(error_of("\n\nverbose = true\n").rfind("test.toml:3:1: verbose: unknown key", 0), 0u);
   EXPECT_EQ(error_of("[log]\nlevel = \"info\"\n\n[metrics]\nport = 9\n").rfind("test.toml:4:2: metrics: unknown table", 0),
             0u);
@@ -252,7 +254,8 @@ TEST(Config, EveryNumericKeyEnforcesItsDocumentedBounds) {
       {"refresh", "retry_min_seconds", 1, 3600},  {"refresh", "retry_max_seconds", 1, 86400},
       {"refresh", "default_expires_in", 60, 31536000}, {"refresh", "lease_seconds", 5, 3600},
       {"refresh", "connect_timeout_ms", 100, 60000},   {"refresh", "request_timeout_ms", 100, 300000},
-      {"oauth", "state_ttl_seconds", 60, 3600},
+      {"oauth", "state_ttl_seconds", 60, 3600},      {"refresh", "sweep_seconds", 1, 3600},
+      {"refresh", "shutdown_grace_seconds", 0, 600},
   };
   for (const auto& b : bounds) {
     // Keep the retry pair consistent so only the bound under test can fail.

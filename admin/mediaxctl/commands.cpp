@@ -1,0 +1,478 @@
+// mediaxctl's commands: one function each, human output through table.hpp, --json prints the API's JSON.
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <ostream>
+#include <sstream>
+
+#include "cli.hpp"
+#include "table.hpp"
+
+namespace mediax::ctl {
+
+namespace {
+
+constexpr const char* kMainHelp = R"(usage: mediaxctl [GLOBAL OPTIONS] COMMAND [ARGS]
+
+Command-line client of mediaxd's admin API.
+
+Commands:
+  apps list                      registered apps
+  apps show NAME                 one app
+  apps add NAME [OPTIONS]        register an app (see `mediaxctl apps add --help`)
+  apps rm NAME                   delete an app with its grants and tokens
+  grants list APP                connected accounts of an app
+  grants show ID                 one grant
+  grants revoke ID               revoke a grant (at the platform when it can)
+  token get APP [--grant ID]     print the current access token (the app's own, or a grant's)
+  connect APP                    print the URL that connects an account (open it in a browser)
+  refresh APP [--grant ID]       refresh a token now
+  status                         daemon health, readiness and counts
+
+Global options (anywhere on the line):
+  --url URL            the daemon (default http://127.0.0.1:8080)
+  --api-key KEY        API key sent as "Authorization: Bearer KEY" (prefer --api-key-file or the environment)
+  --api-key-file FILE  read the API key from FILE
+  --config FILE        config file (default $XDG_CONFIG_HOME/mediax/ctl.toml or ~/.config/mediax/ctl.toml)
+  --json               print the API's JSON instead of tables
+  -h, --help           help for mediaxctl or for a command
+
+Settings are taken from flags, then the environment (MEDIAX_URL, MEDIAX_API_KEY), then the config file:
+  url = "http://127.0.0.1:8080"
+  api_key = "..."
+
+Exit codes:
+  0  success
+  1  the API or the platform reported an error (or the daemon is not ready, for `status`)
+  2  usage error (bad command line or config file)
+  3  cannot connect to the daemon
+  4  not found (no such app, grant or token)
+)";
+
+constexpr const char* kAppsListHelp = "usage: mediaxctl apps list [--json]\n\nLists the registered apps.\n";
+constexpr const char* kAppsShowHelp = "usage: mediaxctl apps show NAME [--json]\n\nShows one app (never its secret).\n";
+constexpr const char* kAppsRmHelp =
+    "usage: mediaxctl apps rm NAME [--json]\n\nDeletes the app with its grants and tokens. Exit 4 when it does not exist.\n";
+constexpr const char* kAppsAddHelp = R"(usage: mediaxctl apps add NAME --platform P --client-id ID (--client-secret-file F | --client-secret-env VAR) [OPTIONS]
+       mediaxctl apps add [NAME] --from-json FILE
+
+Registers an app. The client secret is never taken on the command line.
+
+Options:
+  --platform P              oauth2 (default), douyin, wechat, google
+  --client-id ID            the client id at the platform
+  --client-secret-file F    read the client secret from file F (trailing newline dropped)
+  --client-secret-env VAR   read the client secret from environment variable VAR
+  --scope S                 a scope to request (repeat for several)
+  --issuer URL              discover the endpoints from this issuer (OpenID / RFC 8414) ...
+  --authorize-url URL       ... or give them: authorization endpoint
+  --token-url URL           token endpoint (required without --issuer for oauth2)
+  --revocation-url URL      RFC 7009 revocation endpoint
+  --client-credentials      also keep an app token (client credentials grant)
+  --auth-method M           client_secret_post (default) or client_secret_basic
+  --redirect-uri URL        override the default {public_url}/oauth/callback
+  --from-json FILE          the whole request body as JSON ("-" reads stdin); NAME and the
+                            secret options fill in "name" and "client_secret" when given
+)";
+constexpr const char* kGrantsListHelp = "usage: mediaxctl grants list APP [--json]\n\nLists the app's connected accounts.\n";
+constexpr const char* kGrantsShowHelp = "usage: mediaxctl grants show ID [--json]\n\nShows one grant (never its refresh token).\n";
+constexpr const char* kGrantsRevokeHelp =
+    "usage: mediaxctl grants revoke ID [--json]\n\nRevokes the grant at the platform when it supports RFC 7009, marks it\n"
+    "revoked and drops its token.\n";
+constexpr const char* kTokenGetHelp =
+    "usage: mediaxctl token get APP [--grant ID] [--json]\n\nPrints the current access token: the app's own (client credentials)\n"
+    "token, or with --grant the token of that connected account. Exit 4 when there is none yet.\n";
+constexpr const char* kConnectHelp =
+    "usage: mediaxctl connect APP [--json]\n\nStarts connecting an account and prints the platform's authorization URL:\n"
+    "open it in a browser, log in and approve; the platform sends the browser back to mediaxd.\n";
+constexpr const char* kRefreshHelp =
+    "usage: mediaxctl refresh APP [--grant ID] [--json]\n\nRefreshes the app's own token, or with --grant that grant's token, now.\n"
+    "Exit 1 with the platform's code and class when the platform refuses.\n";
+constexpr const char* kStatusHelp =
+    "usage: mediaxctl status [--json]\n\nShows /healthz, /readyz and the number of apps and grants by status.\n"
+    "Exit 1 when the daemon is not ready, 3 when it cannot be reached.\n";
+
+std::string str(const json& j, const std::string& key) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
+  const json& v = j[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& e : v) {
+      if (!out.empty()) out += " ";
+      out += e.is_string() ? e.get<std::string>() : e.dump();
+    }
+    return out;
+  }
+  return v.dump();
+}
+
+std::string when(const json& j, const std::string& key) {
+  std::string t = str(j, key);
+  if (t.empty()) return "";
+  std::string rel = relative_time(t, std::chrono::system_clock::now());
+  return rel.empty() ? t : t + " (" + rel + ")";
+}
+
+std::string short_when(const json& j, const std::string& key) {
+  std::string t = str(j, key);
+  std::string rel = relative_time(t, std::chrono::system_clock::now());
+  return rel.empty() ? t : rel;
+}
+
+std::string grant_id(const std::string& s) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
+    throw UsageError("'" + s + "' is not a grant id (a positive number)");
+  }
+  return s;
+}
+
+struct Ctx {
+  Args args;
+  std::ostream& out;
+  std::function<Api&()> api;
+  bool json_out() const { return args.has("--json"); }
+  void print_json(const json& j) const { out << j.dump(2) << "\n"; }
+};
+
+// The positional arguments after the command words: exactly `n` of them, else a usage error.
+const std::vector<std::string>& operands(const Ctx& c, std::size_t words, std::size_t n, const char* what) {
+  static std::vector<std::string> ops;
+  ops.assign(c.args.positional.begin() + static_cast<std::ptrdiff_t>(std::min(words, c.args.positional.size())),
+             c.args.positional.end());
+  if (ops.size() != n) throw UsageError(std::string("expected ") + what);
+  return ops;
+}
+
+std::string read_all(const std::string& path, const char* what) {
+  std::stringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+    return ss.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError(std::string(what) + ": cannot read " + path);
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string secret_from_options(const Args& a) {
+  if (a.has("--client-secret-file") && a.has("--client-secret-env")) {
+    throw UsageError("give --client-secret-file or --client-secret-env, not both");
+  }
+  if (a.has("--client-secret-file")) {
+    std::string s = read_all(a.value("--client-secret-file"), "--client-secret-file");
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    if (s.empty()) throw UsageError("--client-secret-file: the file is empty");
+    return s;
+  }
+  if (a.has("--client-secret-env")) {
+    const char* v = std::getenv(a.value("--client-secret-env").c_str());
+    if (!v || !*v) throw UsageError("--client-secret-env: $" + a.value("--client-secret-env") + " is not set");
+    return v;
+  }
+  return "";
+}
+
+json app_body(const Ctx& c) {
+  const Args& a = c.args;
+  std::vector<std::string> ops(a.positional.begin() + 2, a.positional.end());
+  if (ops.size() > 1) throw UsageError("expected one app NAME");
+  json body;
+  if (a.has("--from-json")) {
+    for (const char* o : {"--platform", "--client-id", "--scope", "--issuer", "--authorize-url", "--token-url",
+                          "--revocation-url", "--client-credentials", "--auth-method", "--redirect-uri"}) {
+      if (a.has(o)) throw UsageError(std::string(o) + " cannot be combined with --from-json (put it in the file)");
+    }
+    body = json::parse(read_all(a.value("--from-json"), "--from-json"), nullptr, false);
+    if (!body.is_object()) throw UsageError("--from-json: " + a.value("--from-json") + " does not hold a JSON object");
+    if (!ops.empty()) body["name"] = ops[0];
+    if (!body.contains("name")) throw UsageError("the app NAME is missing (argument or \"name\" in the file)");
+    std::string secret = secret_from_options(a);
+    if (!secret.empty()) body["client_secret"] = secret;
+    return body;
+  }
+  if (ops.empty()) throw UsageError("expected the app NAME");
+  if (!a.has("--client-id")) throw UsageError("--client-id is required");
+  std::string secret = secret_from_options(a);
+  if (secret.empty()) throw UsageError("the client secret is required: --client-secret-file FILE or --client-secret-env VAR");
+  body["name"] = ops[0];
+  body["platform"] = a.value("--platform", "oauth2");
+  body["client_id"] = a.value("--client-id");
+  body["client_secret"] = secret;
+  body["scopes"] = a.values("--scope");
+  if (a.has("--client-credentials")) body["client_credentials"] = true;
+  if (a.has("--issuer")) body["issuer"] = a.value("--issuer");
+  json endpoints = json::object();
+  if (a.has("--authorize-url")) endpoints["authorize_url"] = a.value("--authorize-url");
+  if (a.has("--token-url")) endpoints["token_url"] = a.value("--token-url");
+  if (a.has("--revocation-url")) endpoints["revocation_url"] = a.value("--revocation-url");
+  if (!endpoints.empty()) body["endpoints"] = endpoints;
+  if (a.has("--auth-method")) body["token_auth_method"] = a.value("--auth-method");
+  if (a.has("--redirect-uri")) body["redirect_uri"] = a.value("--redirect-uri");
+  return body;
+}
+
+void show_app(const Ctx& c, const json& app) {
+  if (c.json_out()) return c.print_json(app);
+  std::vector<std::pair<std::string, std::string>> f = {
+      {"name", str(app, "name")},
+      {"platform", str(app, "platform")},
+      {"client id", str(app, "client_id")},
+      {"scopes", str(app, "scopes")},
+      {"client credentials", str(app, "client_credentials")},
+      {"token auth method", str(app, "token_auth_method")},
+      {"redirect uri", str(app, "redirect_uri")},
+      {"status", str(app, "status")},
+  };
+  if (app.contains("endpoints") && app["endpoints"].is_object()) {
+    for (const auto& [k, v] : app["endpoints"].items()) f.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  for (const char* k : {"failure_count", "last_error", "next_refresh_at", "created_at"}) {
+    if (app.contains(k) && !app[k].is_null()) f.emplace_back(k, k == std::string("next_refresh_at") ? when(app, k) : str(app, k));
+  }
+  c.out << render_fields(f);
+}
+
+void show_grant(const Ctx& c, const json& g) {
+  if (c.json_out()) return c.print_json(g);
+  c.out << render_fields({
+      {"id", str(g, "id")},
+      {"app", str(g, "app")},
+      {"account", str(g, "account_id")},
+      {"scopes", str(g, "scopes")},
+      {"status", str(g, "status")},
+      {"status reason", str(g, "status_reason")},
+      {"failures", str(g, "failure_count")},
+      {"last error", str(g, "last_error")},
+      {"token expires", when(g, "token_expires_at")},
+      {"next refresh", when(g, "next_refresh_at")},
+      {"refresh expires", when(g, "refresh_expires_at")},
+      {"created", str(g, "created_at")},
+      {"updated", str(g, "updated_at")},
+  });
+}
+
+void show_token(const Ctx& c, const json& t) {
+  if (c.json_out()) return c.print_json(t);
+  c.out << str(t, "access_token") << "\n";
+}
+
+int apps(Ctx& c) {
+  const auto& p = c.args.positional;
+  const std::string sub = p.size() > 1 ? p[1] : "";
+  if (sub == "list") {
+    c.args.allow_only({});
+    operands(c, 2, 0, "no arguments");
+    json r = c.api().get("/v1/apps");
+    if (c.json_out()) return c.print_json(r), kExitOk;
+    std::vector<Row> rows;
+    for (const auto& a : r.value("apps", json::array())) {
+      rows.push_back({str(a, "name"), str(a, "platform"), str(a, "client_id"), str(a, "scopes"),
+                      a.value("client_credentials", false) ? "yes" : "no", str(a, "status")});
+    }
+    c.out << render_table({"NAME", "PLATFORM", "CLIENT ID", "SCOPES", "APP TOKEN", "STATUS"}, rows);
+    return kExitOk;
+  }
+  if (sub == "show") {
+    c.args.allow_only({});
+    const auto& ops = operands(c, 2, 1, "one app NAME");
+    show_app(c, c.api().get("/v1/apps/" + seg(ops[0])));
+    return kExitOk;
+  }
+  if (sub == "add") {
+    c.args.allow_only({"--platform", "--client-id", "--client-secret-file", "--client-secret-env", "--scope", "--issuer",
+                       "--authorize-url", "--token-url", "--revocation-url", "--client-credentials", "--auth-method",
+                       "--redirect-uri", "--from-json"});
+    json body = app_body(c);
+    json app = c.api().post("/v1/apps", body);
+    if (c.json_out()) return c.print_json(app), kExitOk;
+    c.out << "registered app " << str(app, "name") << "\n";
+    c.out << "register this redirect URI at the platform: " << str(app, "redirect_uri") << "\n";
+    return kExitOk;
+  }
+  if (sub == "rm") {
+    c.args.allow_only({});
+    const auto& ops = operands(c, 2, 1, "one app NAME");
+    json r = c.api().del("/v1/apps/" + seg(ops[0]));
+    if (c.json_out()) return c.print_json(r), kExitOk;
+    c.out << "deleted app " << ops[0] << "\n";
+    return kExitOk;
+  }
+  throw UsageError(sub.empty() ? "apps: expected list, show, add or rm" : "apps: unknown subcommand '" + sub + "'");
+}
+
+int grants(Ctx& c) {
+  const auto& p = c.args.positional;
+  const std::string sub = p.size() > 1 ? p[1] : "";
+  c.args.allow_only({});
+  if (sub == "list") {
+    const auto& ops = operands(c, 2, 1, "one APP");
+    json r = c.api().get("/v1/apps/" + seg(ops[0]) + "/grants");
+    if (c.json_out()) return c.print_json(r), kExitOk;
+    std::vector<Row> rows;
+    for (const auto& g : r.value("grants", json::array())) {
+      rows.push_back({str(g, "id"), str(g, "account_id"), str(g, "status"), short_when(g, "token_expires_at"),
+                      short_when(g, "next_refresh_at"), str(g, "failure_count"), str(g, "last_error")});
+    }
+    c.out << render_table({"ID", "ACCOUNT", "STATUS", "TOKEN EXPIRES", "NEXT REFRESH", "FAILURES", "LAST ERROR"}, rows);
+    return kExitOk;
+  }
+  if (sub == "show") {
+    const auto& ops = operands(c, 2, 1, "one grant ID");
+    show_grant(c, c.api().get("/v1/grants/" + grant_id(ops[0])));
+    return kExitOk;
+  }
+  if (sub == "revoke") {
+    const auto& ops = operands(c, 2, 1, "one grant ID");
+    json r = c.api().del("/v1/grants/" + grant_id(ops[0]));
+    if (c.json_out()) return c.print_json(r), kExitOk;
+    c.out << "revoked grant " << ops[0] << " (revocation at the platform: " << str(r, "platform_revocation") << ")\n";
+    return kExitOk;
+  }
+  throw UsageError(sub.empty() ? "grants: expected list, show or revoke" : "grants: unknown subcommand '" + sub + "'");
+}
+
+std::string token_path(const Ctx& c, const std::string& app) {
+  if (c.args.has("--grant")) return "/v1/grants/" + grant_id(c.args.value("--grant"));
+  return "/v1/apps/" + seg(app);
+}
+
+int token(Ctx& c) {
+  const auto& p = c.args.positional;
+  const std::string sub = p.size() > 1 ? p[1] : "";
+  if (sub != "get") throw UsageError(sub.empty() ? "token: expected get" : "token: unknown subcommand '" + sub + "'");
+  c.args.allow_only({"--grant"});
+  const auto& ops = operands(c, 2, 1, "one APP");
+  show_token(c, c.api().get(token_path(c, ops[0]) + "/token"));
+  return kExitOk;
+}
+
+int connect(Ctx& c) {
+  c.args.allow_only({});
+  const auto& ops = operands(c, 1, 1, "one APP");
+  json r = c.api().post("/v1/apps/" + seg(ops[0]) + "/authorize");
+  if (c.json_out()) return c.print_json(r), kExitOk;
+  c.out << str(r, "authorize_url") << "\n";
+  return kExitOk;
+}
+
+int refresh(Ctx& c) {
+  c.args.allow_only({"--grant"});
+  const auto& ops = operands(c, 1, 1, "one APP");
+  json t = c.api().post(token_path(c, ops[0]) + "/refresh");
+  if (c.json_out()) return c.print_json(t), kExitOk;
+  c.out << "refreshed; the new token expires " << when(t, "expires_at") << "\n";
+  return kExitOk;
+}
+
+int status(Ctx& c) {
+  c.args.allow_only({});
+  operands(c, 1, 0, "no arguments");
+  Api& api = c.api();
+  const int hs = api.raw_get("/healthz").first;
+  const int rs = api.raw_get("/readyz").first;
+  json summary = {{"url", api.settings().url}, {"healthz", hs}, {"readyz", rs}};
+  bool ready = hs == 200 && rs == 200;
+  if (ready) {
+    json apps_list = api.get("/v1/apps").value("apps", json::array());
+    json by_status = json::object();
+    int total = 0;
+    for (const auto& a : apps_list) {
+      for (const auto& g : api.get("/v1/apps/" + seg(str(a, "name")) + "/grants").value("grants", json::array())) {
+        ++total;
+        std::string s = str(g, "status");
+        by_status[s] = by_status.value(s, 0) + 1;
+      }
+    }
+    summary["apps"] = apps_list.size();
+    summary["grants"] = total;
+    summary["grants_by_status"] = by_status;
+  }
+  if (c.json_out()) {
+    c.print_json(summary);
+  } else {
+    std::vector<std::pair<std::string, std::string>> f = {
+        {"daemon", api.settings().url},
+        {"healthz", hs == 200 ? "ok" : "HTTP " + std::to_string(hs)},
+        {"readyz", rs == 200 ? "ready" : "not ready (HTTP " + std::to_string(rs) + ")"},
+    };
+    if (ready) {
+      f.emplace_back("apps", summary["apps"].dump());
+      std::string g = summary["grants"].dump();
+      std::string parts;
+      for (const auto& [k, v] : summary["grants_by_status"].items()) parts += (parts.empty() ? "" : ", ") + v.dump() + " " + k;
+      if (!parts.empty()) g += " (" + parts + ")";
+      f.emplace_back("grants", g);
+    }
+    c.out << render_fields(f);
+  }
+  return ready ? kExitOk : kExitApiError;
+}
+
+const char* help_for(const std::vector<std::string>& p) {
+  auto at = [&](std::size_t i) { return p.size() > i ? p[i] : std::string(); };
+  const std::string cmd = at(0), sub = at(1);
+  if (cmd == "apps" && sub == "list") return kAppsListHelp;
+  if (cmd == "apps" && sub == "show") return kAppsShowHelp;
+  if (cmd == "apps" && sub == "add") return kAppsAddHelp;
+  if (cmd == "apps" && sub == "rm") return kAppsRmHelp;
+  if (cmd == "grants" && sub == "list") return kGrantsListHelp;
+  if (cmd == "grants" && sub == "show") return kGrantsShowHelp;
+  if (cmd == "grants" && sub == "revoke") return kGrantsRevokeHelp;
+  if (cmd == "token") return kTokenGetHelp;
+  if (cmd == "connect") return kConnectHelp;
+  if (cmd == "refresh") return kRefreshHelp;
+  if (cmd == "status") return kStatusHelp;
+  return kMainHelp;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  std::unique_ptr<Api> api;
+  try {
+    Ctx c{parse_args(argv), out, {}};
+    auto& p = c.args.positional;
+    if (!p.empty() && p[0] == "help") {
+      p.erase(p.begin());
+      out << help_for(p);
+      return kExitOk;
+    }
+    if (c.args.has("--help")) {
+      out << help_for(p);
+      return kExitOk;
+    }
+    if (p.empty()) {
+      err << kMainHelp;
+      return kExitUsage;
+    }
+    Settings settings = resolve_settings(c.args);
+    c.api = [&]() -> Api& {
+      if (!api) api = std::make_unique<Api>(settings);
+      return *api;
+    };
+    const std::string& cmd = p[0];
+    if (cmd == "apps") return apps(c);
+    if (cmd == "grants") return grants(c);
+    if (cmd == "token") return token(c);
+    if (cmd == "connect") return connect(c);
+    if (cmd == "refresh") return refresh(c);
+    if (cmd == "status") return status(c);
+    throw UsageError("unknown command '" + cmd + "'");
+  } catch (const UsageError& e) {
+    err << "mediaxctl: " << e.what() << "\n(see mediaxctl --help)\n";
+    return kExitUsage;
+  } catch (const Failure& e) {
+    err << "mediaxctl: " << e.what() << "\n";
+    return e.code;
+  } catch (const std::exception& e) {
+    err << "mediaxctl: " << e.what() << "\n";
+    return kExitApiError;
+  }
+}
+
+}  // namespace mediax::ctl

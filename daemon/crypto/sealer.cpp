@@ -1,0 +1,149 @@
+#include "crypto/sealer.hpp"
+
+#include <openssl/evp.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "crypto/crypto.hpp"
+
+namespace mediax::crypto {
+
+namespace {
+
+constexpr std::size_t kNonce = 12;
+constexpr std::size_t kTag = 16;
+constexpr std::string_view kVersion = "v1:";
+
+struct CtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using Ctx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
+
+bool valid_id(const std::string& id) {
+  if (id.empty() || id.size() > 32) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+const unsigned char* u(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+}  // namespace
+
+Sealer::Sealer(std::vector<SealKey> keys) : keys_(std::move(keys)) {
+  if (keys_.empty()) throw std::invalid_argument("no encryption key");
+  std::set<std::string> ids;
+  for (const auto& k : keys_) {
+    if (!valid_id(k.id)) throw std::invalid_argument("encryption key id '" + k.id + "' must match [A-Za-z0-9_-]{1,32}");
+    if (k.bytes.size() != 32) throw std::invalid_argument("encryption key '" + k.id + "' is not 32 bytes");
+    if (!ids.insert(k.id).second) throw std::invalid_argument("encryption key id '" + k.id + "' is given twice");
+  }
+}
+
+std::string Sealer::seal(std::string_view plaintext, std::string_view ad) const {
+  const auto& key = keys_.front();
+  const std::string nonce = random_bytes(kNonce);
+  std::string out(nonce);
+  out.resize(kNonce + plaintext.size() + kTag);
+  Ctx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  int total = 0;
+  auto* dst = reinterpret_cast<unsigned char*>(out.data()) + kNonce;
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonce), nullptr) != 1 ||
+      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, u(key.bytes), u(nonce)) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, u(ad), static_cast<int>(ad.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), dst, &len, u(plaintext), static_cast<int>(plaintext.size())) != 1) {
+    throw std::runtime_error("AES-256-GCM encryption failed");
+  }
+  total = len;
+  if (EVP_EncryptFinal_ex(ctx.get(), dst + total, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTag), dst + total + len) != 1) {
+    throw std::runtime_error("AES-256-GCM encryption failed");
+  }
+  return std::string(kVersion) + key.id + ":" + base64url_encode(out);
+}
+
+std::string Sealer::open(std::string_view sealed, std::string_view ad) const {
+  if (!is_sealed(sealed)) throw SealError("the value is not encrypted (no v1: prefix)");
+  const auto rest = sealed.substr(kVersion.size());
+  const auto colon = rest.find(':');
+  if (colon == std::string_view::npos) throw SealError("malformed encrypted value");
+  const std::string id(rest.substr(0, colon));
+  const SealKey* key = nullptr;
+  for (const auto& k : keys_) {
+    if (k.id == id) key = &k;
+  }
+  if (key == nullptr) throw SealError("the value is encrypted with key '" + id + "', which is not loaded");
+  const auto raw = base64url_decode(rest.substr(colon + 1));
+  if (!raw || raw->size() < kNonce + kTag) throw SealError("malformed encrypted value");
+  const std::string_view all(*raw);
+  const auto nonce = all.substr(0, kNonce);
+  const auto ct = all.substr(kNonce, all.size() - kNonce - kTag);
+  std::string tag(all.substr(all.size() - kTag));
+  std::string out(ct.size(), '\0');
+  Ctx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonce), nullptr) != 1 ||
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, u(key->bytes), u(nonce)) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, u(ad), static_cast<int>(ad.size())) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), dst, &len, u(ct), static_cast<int>(ct.size())) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTag), tag.data()) != 1) {
+    throw SealError("decryption failed");
+  }
+  int fin = 0;
+  if (EVP_DecryptFinal_ex(ctx.get(), dst + len, &fin) != 1) {
+    throw SealError("decryption failed: the value was changed, or belongs to another row, or the key is wrong");
+  }
+  out.resize(static_cast<std::size_t>(len + fin));
+  return out;
+}
+
+bool Sealer::is_sealed(std::string_view value) { return value.substr(0, kVersion.size()) == kVersion; }
+
+std::optional<std::string> Sealer::key_id_of(std::string_view sealed) {
+  if (!is_sealed(sealed)) return std::nullopt;
+  const auto rest = sealed.substr(kVersion.size());
+  const auto colon = rest.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  return std::string(rest.substr(0, colon));
+}
+
+SealKey load_seal_key_file(const std::string& path, const std::string& id) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read the encryption key file " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string data = ss.str();
+  SealKey key;
+  key.id = id.empty() ? std::filesystem::path(path).stem().string() : id;
+  if (data.size() == 32) {
+    key.bytes = data;
+  } else {
+    std::string t = data;
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.erase(0, 1);
+    if (t.size() != 64) {
+      throw std::runtime_error("the encryption key file " + path + " must hold 32 raw bytes or 64 hex characters");
+    }
+    for (std::size_t i = 0; i < 64; i += 2) {
+      auto hex = [&](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        throw std::runtime_error("the encryption key file " + path + " must hold 32 raw bytes or 64 hex characters");
+      };
+      key.bytes.push_back(static_cast<char>(hex(t[i]) * 16 + hex(t[i + 1])));
+    }
+  }
+  return key;
+}
+
+}  // namespace mediax::crypto

@@ -1,0 +1,52 @@
+// Encryption at rest: AES-256-GCM (OpenSSL EVP) of secrets stored in the database.
+//
+// A sealed value is "v1:<key id>:<base64url(nonce | ciphertext | tag)>" with a fresh 96-bit
+// random nonce per value and a 128-bit tag. The associated data is the row's identity
+// ("apps.client_secret:<app name>", ...), so a ciphertext copied into another row or column
+// does not open. Several keys may be loaded (rotation): the first is current and seals; any
+// loaded key opens what it sealed.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mediax::crypto {
+
+class SealError : public std::runtime_error {  // tampered, wrong key or AD, unknown key id, bad format
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SealKey {
+  std::string id;     // [A-Za-z0-9_-]{1,32}, stored beside each value
+  std::string bytes;  // 32 raw bytes
+};
+
+class Sealer {
+ public:
+  // keys.front() is current. Throws std::invalid_argument on a bad id, a key not 32 bytes,
+  // duplicate ids or no key at all.
+  explicit Sealer(std::vector<SealKey> keys);
+
+  std::string seal(std::string_view plaintext, std::string_view associated_data) const;
+  // Throws SealError (never says anything about the plaintext).
+  std::string open(std::string_view sealed, std::string_view associated_data) const;
+
+  static bool is_sealed(std::string_view value);  // starts with "v1:"
+  // The key id of a sealed value; nullopt when not sealed.
+  static std::optional<std::string> key_id_of(std::string_view sealed);
+  const std::string& current_key_id() const { return keys_.front().id; }
+
+ private:
+  std::vector<SealKey> keys_;
+};
+
+// A key file holds 32 raw bytes or 64 hex characters (surrounding whitespace ignored).
+// The id is the file name without directory and extension unless given. Throws
+// std::runtime_error naming the file (never its content) when unreadable or malformed.
+SealKey load_seal_key_file(const std::string& path, const std::string& id = "");
+
+}  // namespace mediax::crypto

@@ -1,0 +1,29 @@
+// Bearer API key authentication of the admin API, as an httplib pre-routing handler.
+// httplib.h stays in the .cpp: the server is only forward-declared here.
+#pragma once
+
+#include <string>
+
+namespace httplib {
+class Server;
+}
+
+namespace mediax {
+
+class ApiKeyRegistry;
+
+// Routes anyone may call: /healthz, /readyz, /metrics, /oauth/callback and the console's static
+// files under /console/.
+bool is_public_route(const std::string& method, const std::string& path);
+// What a `reader` key may do: GET /v1/apps/{name}/token, GET /v1/grants/{id}/token and
+// POST .../token/rejected of either.
+bool reader_may(const std::string& method, const std::string& path);
+// The key of an "Authorization: Bearer <key>" header value; "" when it is not one.
+std::string bearer_key(const std::string& authorization);
+
+// Installs the check on every request: 401 (WWW-Authenticate: Bearer) without a valid key,
+// 403 when the key's role may not call the route. Refusals are logged with the route and the
+// key's name when known, never the key.
+void install_api_key_auth(httplib::Server& server, ApiKeyRegistry& keys);
+
+}  // namespace mediax

@@ -1,0 +1,13 @@
+// GET /metrics: the metrics registry in the Prometheus text format 0.0.4, without
+// authentication (it names platforms and counts, never apps' secrets or tokens).
+#pragma once
+
+namespace httplib {
+class Server;
+}
+
+namespace mediax {
+
+void add_metrics_routes(httplib::Server& server);
+
+}  // namespace mediax

@@ -1,0 +1,68 @@
+#include "runtime/api_keys_cli.hpp"
+
+#include <iomanip>
+#include <ostream>
+
+#include "core/clock.hpp"
+#include "service/api_keys.hpp"
+#include "store/store.hpp"
+
+namespace mediax {
+
+int run_create_api_key(const Config& config, const std::string& name, const std::string& role, std::ostream& out,
+                       std::ostream& err) {
+  if (auto p = check_api_key_name(name); !p.empty()) {
+    err << "mediaxd: --name: " << p << "\n";
+    return 2;
+  }
+  if (auto p = check_api_key_role(role); !p.empty()) {
+    err << "mediaxd: --role: " << p << "\n";
+    return 2;
+  }
+  try {
+    auto store = make_pg_store(config.database.url, 1);
+    const std::string key = generate_api_key();
+    store->create_api_key(name, role, hash_api_key(key));
+    out << key << "\n" << std::flush;
+    err << "created API key '" << name << "' (role " << role
+        << "); it is shown only now: store it safely, send it as Authorization: Bearer <key>\n";
+    return 0;
+  } catch (const std::exception& e) {
+    err << "mediaxd: create-api-key failed: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run_list_api_keys(const Config& config, std::ostream& out, std::ostream& err) {
+  try {
+    auto store = make_pg_store(config.database.url, 1);
+    out << std::left << std::setw(24) << "NAME" << std::setw(8) << "ROLE" << std::setw(22) << "CREATED" << std::setw(22)
+        << "LAST USED" << "REVOKED\n";
+    for (const auto& k : store->list_api_keys()) {
+      out << std::setw(24) << k.name << std::setw(8) << k.role << std::setw(22) << format_time(k.created_at)
+          << std::setw(22) << (k.last_used_at ? format_time(*k.last_used_at) : "-")
+          << (k.revoked_at ? format_time(*k.revoked_at) : "-") << "\n";
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    err << "mediaxd: list-api-keys failed: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run_revoke_api_key(const Config& config, const std::string& name, std::ostream& out, std::ostream& err) {
+  try {
+    auto store = make_pg_store(config.database.url, 1);
+    if (!store->revoke_api_key(name, SystemClock{}.now())) {
+      err << "mediaxd: no active API key named '" << name << "'\n";
+      return 1;
+    }
+    out << "revoked API key '" << name << "' (running daemons refuse it within a few seconds)\n";
+    return 0;
+  } catch (const std::exception& e) {
+    err << "mediaxd: revoke-api-key failed: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace mediax

@@ -1,0 +1,95 @@
+#include "runtime/metrics_collector.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <limits>
+#include <map>
+
+#include "schedule/scheduler.hpp"
+#include "service/metrics.hpp"
+#include "service/token_cache.hpp"
+#include "store/store.hpp"
+
+namespace mediax {
+
+MetricsCollector::MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const Clock& clock,
+                                   std::chrono::milliseconds db_period)
+    : store_(store), cache_(cache), scheduler_(scheduler), clock_(clock), db_period_(db_period) {
+  id_ = metrics::registry().add_collector([this](metrics::Registry&) { collect(); });
+}
+
+MetricsCollector::~MetricsCollector() { metrics::registry().remove_collector(id_); }
+
+void MetricsCollector::collect() {
+  auto& reg = metrics::registry();
+  auto st = scheduler_.stats();
+  reg.gauge("mediax_scheduler_scheduled", "Tokens waiting in the timer wheel for their refresh time")
+      .set(static_cast<double>(st.scheduled));
+  reg.gauge("mediax_scheduler_ready", "Tokens due and waiting for a free refresh worker").set(static_cast<double>(st.ready));
+  reg.gauge("mediax_scheduler_running", "Refreshes in flight").set(st.running);
+  reg.gauge("mediax_tokens_in_memory", "Access tokens held in the in-memory cache").set(static_cast<double>(cache_.size()));
+
+  // NaN when no token is held: "no expiry" is not "expires now".
+  double until = std::numeric_limits<double>::quiet_NaN();
+  if (auto e = cache_.earliest_expiry()) until = std::chrono::duration<double>(*e - clock_.now()).count();
+  reg.gauge("mediax_earliest_token_expiry_seconds",
+            "Seconds until the earliest access token in memory expires (negative: already expired; NaN: none)")
+      .set(until);
+
+  collect_database();
+}
+
+void MetricsCollector::collect_database() {
+  std::lock_guard lk(db_mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (db_read_once_ && now - db_read_ < db_period_) return;
+  db_read_ = now;
+  db_read_once_ = true;
+  auto& reg = metrics::registry();
+
+  auto t0 = std::chrono::steady_clock::now();
+  bool up = false;
+  try {
+    up = store_.ping();
+  } catch (const std::exception&) {
+    up = false;
+  }
+  double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  reg.gauge("mediax_database_up", "1 when the database answered the last ping, else 0").set(up ? 1 : 0);
+  reg.gauge("mediax_database_ping_seconds", "Round-trip time of the last database ping (SELECT 1)").set(rtt);
+  reg.histogram("mediax_database_ping_duration_seconds", "Round-trip times of database pings",
+                {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5})
+      .observe(rtt);
+  if (!up) return;  // keep the last counts rather than report zeros
+
+  try {
+    auto grants = store_.count_grants_by_platform_status();
+    auto tokens = store_.count_tokens_by_platform();
+    reg.clear_gauge("mediax_grants");
+    reg.clear_gauge("mediax_app_tokens");
+    reg.clear_gauge("mediax_leases_held");
+    reg.clear_gauge("mediax_stored_tokens");
+    std::map<std::string, double> leased{{"grant", 0}, {"app_token", 0}};
+    for (const auto& c : grants) {
+      bool grant = c.kind == "grant";
+      reg.gauge(grant ? "mediax_grants" : "mediax_app_tokens",
+                grant ? "Connected accounts (grants) by platform and status"
+                      : "Client-credentials apps (the app's own token) by platform and status",
+                {{"platform", c.platform}, {"status", c.status}})
+          .set(static_cast<double>(c.count));
+      leased[c.kind] += static_cast<double>(c.leased);
+    }
+    for (const auto& [kind, n] : leased) {
+      reg.gauge("mediax_leases_held", "Refresh leases held right now (by any instance), by kind", {{"kind", kind}}).set(n);
+    }
+    for (const auto& c : tokens) {
+      reg.gauge("mediax_stored_tokens", "Access tokens in the database by platform and state (valid or expired)",
+                {{"platform", c.platform}, {"state", c.state}})
+          .set(static_cast<double>(c.count));
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("metrics: database counts skipped: {}", e.what());
+  }
+}
+
+}  // namespace mediax

@@ -1,0 +1,115 @@
+#include "service/api_keys.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "crypto/crypto.hpp"
+
+namespace mediax {
+
+std::string generate_api_key() { return kApiKeyPrefix + crypto::random_token(32); }
+
+std::string hash_api_key(const std::string& key) { return crypto::to_hex(crypto::sha256(key)); }
+
+std::string check_api_key_name(const std::string& name) {
+  auto ok_first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (name.empty() || name.size() > 63 || !ok_first(name[0])) {
+    return "the name must match [a-z0-9][a-z0-9_.-]{0,62}";
+  }
+  for (char c : name) {
+    if (!ok_first(c) && c != '_' && c != '.' && c != '-') return "the name must match [a-z0-9][a-z0-9_.-]{0,62}";
+  }
+  return "";
+}
+
+std::string check_api_key_role(const std::string& role) {
+  if (role == "admin" || role == "reader") return "";
+  return "the role must be admin or reader";
+}
+
+ApiKeyRegistry::ApiKeyRegistry(Store& store, const Clock& clock, std::chrono::milliseconds refresh_every,
+                               std::chrono::milliseconds miss_reload_min)
+    : store_(store), clock_(clock), refresh_every_(refresh_every), miss_reload_min_(miss_reload_min) {}
+
+void ApiKeyRegistry::load() {
+  {
+    std::lock_guard lk(mu_);
+    reloading_ = true;
+  }
+  reload();
+}
+
+void ApiKeyRegistry::reload() {
+  // Precondition: reloading_ was set by this thread under mu_.
+  std::vector<std::string> used;
+  {
+    std::lock_guard lk(mu_);
+    used.assign(used_since_flush_.begin(), used_since_flush_.end());
+    used_since_flush_.clear();
+    tried_at_ = std::chrono::steady_clock::now();
+  }
+  std::vector<Entry> fresh;
+  try {
+    if (!used.empty()) store_.touch_api_keys(used, clock_.now());
+    for (const auto& r : store_.list_api_keys()) {
+      fresh.push_back(Entry{r.hash_hex, r.name, r.role == "admin" ? ApiRole::admin : ApiRole::reader,
+                            r.revoked_at.has_value()});
+    }
+  } catch (...) {
+    std::lock_guard lk(mu_);
+    reloading_ = false;
+    throw;
+  }
+  std::lock_guard lk(mu_);
+  entries_ = std::move(fresh);
+  loaded_at_ = std::chrono::steady_clock::now();
+  reloading_ = false;
+}
+
+std::optional<ApiKeyMatch> ApiKeyRegistry::find_locked(const std::string& hash_hex) const {
+  // Compare against every entry without stopping at a match.
+  const Entry* found = nullptr;
+  for (const auto& e : entries_) {
+    if (crypto::constant_time_equals(e.hash_hex, hash_hex)) found = &e;
+  }
+  if (found == nullptr) return std::nullopt;
+  ApiKeyMatch m;
+  m.kind = found->revoked ? ApiKeyMatch::Kind::revoked : ApiKeyMatch::Kind::ok;
+  m.name = found->name;
+  m.role = found->role;
+  return m;
+}
+
+ApiKeyMatch ApiKeyRegistry::check(const std::string& presented_key) {
+  const std::string hash = hash_api_key(presented_key);
+  bool must_reload = false;
+  std::optional<ApiKeyMatch> m;
+  {
+    std::lock_guard lk(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    m = find_locked(hash);
+    const bool stale = now - loaded_at_ >= refresh_every_ && now - tried_at_ >= miss_reload_min_;
+    const bool miss_retry = !m && now - tried_at_ >= miss_reload_min_;
+    if (!reloading_ && (stale || miss_retry)) {
+      reloading_ = true;
+      must_reload = true;
+    }
+    if (m && m->kind == ApiKeyMatch::Kind::ok) used_since_flush_.insert(m->name);
+  }
+  if (must_reload) {
+    try {
+      reload();
+    } catch (const std::exception& e) {
+      spdlog::warn("api keys: reload failed, keeping the keys loaded before: {}", e.what());
+    }
+    std::lock_guard lk(mu_);
+    m = find_locked(hash);
+  }
+  return m.value_or(ApiKeyMatch{});
+}
+
+std::size_t ApiKeyRegistry::size() const {
+  std::lock_guard lk(mu_);
+  return entries_.size();
+}
+
+}  // namespace mediax

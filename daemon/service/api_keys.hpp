@@ -1,0 +1,76 @@
+// Admin API keys: generation, hashing, and the in-memory registry the HTTP layer checks every
+// request against. A key is "mxk_" + base64url(32 random bytes); the database keeps only its
+// SHA-256 (hex), see migrations/0003_api_keys.sql.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "store/store.hpp"
+
+namespace mediax {
+
+inline constexpr const char* kApiKeyPrefix = "mxk_";
+
+// A new random key (shown once, never stored).
+std::string generate_api_key();
+// Hex SHA-256 of the whole key, as stored in mediax.api_keys.hash.
+std::string hash_api_key(const std::string& key);
+// "" when valid, else why not. Names: [a-z0-9][a-z0-9_.-]{0,62}; roles: admin, reader.
+std::string check_api_key_name(const std::string& name);
+std::string check_api_key_role(const std::string& role);
+
+enum class ApiRole { admin, reader };
+
+struct ApiKeyMatch {
+  enum class Kind { ok, unknown, revoked } kind = Kind::unknown;
+  std::string name;  // the key's name when known (also for a revoked key)
+  ApiRole role = ApiRole::reader;
+};
+
+// The keys in memory (hash -> name, role, revoked), reloaded from the store at most every
+// `refresh_every` while requests come in, and on a miss at most every `miss_reload_min`
+// (so a key created a moment ago works at once, and floods of wrong keys do not flood the
+// database). A revoked key stops working within refresh_every. If the store is unreachable the
+// last loaded keys stay in force. Thread-safe.
+class ApiKeyRegistry {
+ public:
+  ApiKeyRegistry(Store& store, const Clock& clock, std::chrono::milliseconds refresh_every = std::chrono::seconds(2),
+                 std::chrono::milliseconds miss_reload_min = std::chrono::milliseconds(500));
+
+  // Loads the keys now; throws StoreError when the store fails.
+  void load();
+  // Checks a presented key. Every stored hash is compared with crypto::constant_time_equals
+  // (no early exit), so the time taken does not depend on which key, if any, matched.
+  ApiKeyMatch check(const std::string& presented_key);
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    std::string hash_hex;
+    std::string name;
+    ApiRole role;
+    bool revoked;
+  };
+  std::optional<ApiKeyMatch> find_locked(const std::string& hash_hex) const;
+  // Reads the store without holding mu_ (other requests keep using the old keys meanwhile).
+  void reload();
+
+  Store& store_;
+  const Clock& clock_;
+  const std::chrono::milliseconds refresh_every_;
+  const std::chrono::milliseconds miss_reload_min_;
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
+  std::set<std::string> used_since_flush_;  // names, for last_used_at
+  std::chrono::steady_clock::time_point loaded_at_{};
+  std::chrono::steady_clock::time_point tried_at_{};
+  bool reloading_ = false;
+};
+
+}  // namespace mediax

@@ -1,0 +1,46 @@
+// PgStore: aggregate counts for GET /metrics (one read-only statement each).
+#include "store/pg_store.hpp"
+
+namespace mediax::pg {
+
+std::vector<StatusCount> PgStore::count_grants_by_platform_status() {
+  return pool_.run("count_grants_by_platform_status", [](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    auto res = tx.exec(
+        "SELECT 'grant' AS kind, a.platform, g.status, count(*) AS n,"
+        "       count(*) FILTER (WHERE g.lease_until > now()) AS leased"
+        "  FROM mediax.grants g JOIN mediax.apps a ON a.id = g.app_id"
+        " GROUP BY a.platform, g.status"
+        " UNION ALL "
+        "SELECT 'app_token', platform, status, count(*), count(*) FILTER (WHERE lease_until > now())"
+        "  FROM mediax.apps WHERE client_credentials"
+        " GROUP BY platform, status"
+        " ORDER BY 1, 2, 3");
+    std::vector<StatusCount> out;
+    for (const auto& r : res) {
+      StatusCount sc;
+      sc.kind = r[0].as<std::string>();
+      sc.platform = r[1].as<std::string>();
+      sc.status = r[2].as<std::string>();
+      sc.count = r[3].as<std::int64_t>();
+      sc.leased = r[4].as<std::int64_t>();
+      out.push_back(std::move(sc));
+    }
+    return out;
+  });
+}
+
+std::vector<TokenCount> PgStore::count_tokens_by_platform() {
+  return pool_.run("count_tokens_by_platform", [](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    auto res = tx.exec(
+        "SELECT a.platform, CASE WHEN t.expires_at > now() THEN 'valid' ELSE 'expired' END AS state, count(*)"
+        "  FROM mediax.tokens t JOIN mediax.apps a ON a.id = t.app_id"
+        " GROUP BY 1, 2 ORDER BY 1, 2");
+    std::vector<TokenCount> out;
+    for (const auto& r : res) out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>()});
+    return out;
+  });
+}
+
+}  // namespace mediax::pg

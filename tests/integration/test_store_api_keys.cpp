@@ -1,0 +1,90 @@
+// PgStore: admin API keys, and the ApiKeyRegistry on top of it (reload, revocation).
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/clock.hpp"
+#include "pg_env.hpp"
+#include "service/api_keys.hpp"
+
+namespace mediax::test {
+namespace {
+
+using StoreApiKeys = StoreTest;
+
+TEST_F(StoreApiKeys, CreateListRevokeAndTouch) {
+  const std::string h1 = hash_api_key("mxk_one");
+  const auto k = store_->create_api_key("ops", "admin", h1);
+  EXPECT_GT(k.id, 0);
+  EXPECT_EQ(k.name, "ops");
+  EXPECT_EQ(k.role, "admin");
+  EXPECT_EQ(k.hash_hex, h1);
+  EXPECT_FALSE(k.last_used_at);
+  EXPECT_FALSE(k.revoked_at);
+  store_->create_api_key("app", "reader", hash_api_key("mxk_two"));
+
+  auto all = store_->list_api_keys();
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[0].name, "app");
+  EXPECT_EQ(all[1].name, "ops");
+
+  store_->touch_api_keys({"ops"}, t0());
+  EXPECT_TRUE(store_->revoke_api_key("app", t0()));
+  EXPECT_FALSE(store_->revoke_api_key("app", t0())) << "already revoked";
+  EXPECT_FALSE(store_->revoke_api_key("nobody", t0()));
+  all = store_->list_api_keys();
+  EXPECT_EQ(all[0].revoked_at, t0());
+  EXPECT_EQ(all[1].last_used_at, t0());
+  EXPECT_FALSE(all[1].revoked_at);
+}
+
+TEST_F(StoreApiKeys, NamesAreUniqueEvenAfterRevocationAndBadRowsAreRefused) {
+  store_->create_api_key("ops", "admin", hash_api_key("a"));
+  EXPECT_THROW(store_->create_api_key("ops", "reader", hash_api_key("b")), DuplicateError);
+  store_->revoke_api_key("ops", t0());
+  EXPECT_THROW(store_->create_api_key("ops", "reader", hash_api_key("c")), DuplicateError);
+  EXPECT_THROW(store_->create_api_key("x", "root", hash_api_key("d")), StoreError);
+  EXPECT_THROW(store_->create_api_key("y", "admin", "not-a-hash"), StoreError);
+}
+
+TEST_F(StoreApiKeys, RegistryFindsKeysAndSeesRevocationAfterItsRefreshInterval) {
+  SystemClock clock;
+  const std::string admin_key = generate_api_key();
+  const std::string reader_key = generate_api_key();
+  store_->create_api_key("adm", "admin", hash_api_key(admin_key));
+  ApiKeyRegistry reg(*store_, clock, std::chrono::milliseconds(200), std::chrono::milliseconds(50));
+  reg.load();
+
+  auto m = reg.check(admin_key);
+  EXPECT_EQ(m.kind, ApiKeyMatch::Kind::ok);
+  EXPECT_EQ(m.name, "adm");
+  EXPECT_EQ(m.role, ApiRole::admin);
+  EXPECT_EQ(reg.check("mxk_wrong").kind, ApiKeyMatch::Kind::unknown);
+
+  // A key created after the load works at once (reload on a miss).
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  store_->create_api_key("rdr", "reader", hash_api_key(reader_key));
+  m = reg.check(reader_key);
+  EXPECT_EQ(m.kind, ApiKeyMatch::Kind::ok);
+  EXPECT_EQ(m.role, ApiRole::reader);
+
+  store_->revoke_api_key("adm", clock.now());
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  m = reg.check(admin_key);
+  EXPECT_EQ(m.kind, ApiKeyMatch::Kind::revoked);
+  EXPECT_EQ(m.name, "adm");
+
+  // Used keys get last_used_at on the next reload.
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  reg.check(reader_key);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  reg.check(reader_key);
+  bool touched = false;
+  for (const auto& k : store_->list_api_keys()) {
+    if (k.name == "rdr") touched = k.last_used_at.has_value();
+  }
+  EXPECT_TRUE(touched);
+}
+
+}  // namespace
+}  // namespace mediax::test
