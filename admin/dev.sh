@@ -2,7 +2,8 @@
 # Developer and CI entry point. Both subcommands are idempotent and work from any cwd, as root or not.
 #   admin/dev.sh run    install what is missing, build, start a private PostgreSQL under var/pg,
 #                       create and migrate the `mediax` database, then run mediaxd in the foreground
-#   admin/dev.sh test   the same set-up without the daemon, then the whole ctest suite
+#   admin/dev.sh test   the same set-up without the daemon, the fuzz targets (clang), then the whole
+#                       ctest suite (MEDIAX_FUZZ_SECONDS: how long each fuzz target runs, default 10)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,7 +14,7 @@ PORT=5432  # only names the socket file: the cluster listens on no TCP port
 
 PACKAGES=(build-essential cmake pkg-config libpqxx-dev libboost-dev libboost-system-dev libcpp-httplib-dev
           libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev libssl-dev libgtest-dev libgmock-dev
-          postgresql nodejs npm wrk chromium)
+          postgresql nodejs npm wrk chromium python3 clang-14 libclang-rt-14-dev)
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -60,6 +61,19 @@ build() {
   [[ "${CI:-}" == true ]] && args+=(-DMEDIAX_WERROR=ON)
   cmake "${args[@]}"
   cmake --build "$BUILD" -j2
+}
+
+# The libFuzzer targets (tests/fuzz) need clang while the main build uses g++: a CMake project of their
+# own in $BUILD/fuzz, built from the few sources the parsers need; ctest runs each briefly (fuzz_smoke_*).
+build_fuzzers() {
+  local cxx
+  cxx="$(command -v clang++-14 || command -v clang++ || true)"
+  if [[ -z "$cxx" ]]; then
+    log "no clang++: the fuzz_smoke tests will be skipped"
+    return 0
+  fi
+  cmake -S "$ROOT/tests/fuzz" -B "$BUILD/fuzz" -DCMAKE_CXX_COMPILER="$cxx"
+  cmake --build "$BUILD/fuzz" -j2
 }
 
 pg_bindir() {
@@ -141,6 +155,19 @@ create_database() {
   fi
 }
 
+# The encryption key of stored secrets, made once (32 random bytes, mode 600) and kept: without it
+# the dev database's secrets cannot be read.
+ensure_dev_key() {
+  DEV_KEY="$VAR/dev.key"
+  if [[ ! -s "$DEV_KEY" ]]; then
+    log "creating the encryption key $DEV_KEY"
+    mkdir -p "$VAR"
+    (umask 077 && head -c 32 /dev/urandom >"$DEV_KEY.tmp")
+    mv "$DEV_KEY.tmp" "$DEV_KEY"
+  fi
+  chmod 600 "$DEV_KEY"
+}
+
 write_config() {
   CONFIG="$VAR/dev.toml"
   cat >"$CONFIG.tmp" <<EOF
@@ -151,6 +178,9 @@ url = "host=$PG_SOCKET port=$PORT dbname=mediax user=postgres"
 [admin]
 listen = "127.0.0.1:8080"
 public_url = "http://127.0.0.1:8080"
+
+[security]
+key_file = "$DEV_KEY"
 
 [log]
 level = "debug"
@@ -163,6 +193,7 @@ setup() {
   build
   start_postgres
   create_database
+  ensure_dev_key
   write_config
   "$BUILD/bin/mediaxd" migrate --config "$CONFIG"
 }
@@ -207,6 +238,9 @@ case "$cmd" in
   run)
     setup
     ensure_dev_api_key
+    # A dev database from before encryption at rest holds plain-text secrets: seal them (a no-op
+    # when there is nothing to do).
+    "$BUILD/bin/mediaxd" rotate-key --config "$CONFIG" >/dev/null || log "rotate-key reported problems (see above)"
     log "mediaxd on http://127.0.0.1:8080 (config $CONFIG)"
     exec "$BUILD/bin/mediaxd" --config "$CONFIG"
     ;;
@@ -214,6 +248,7 @@ case "$cmd" in
     trap stop_postgres_if_started EXIT
     setup
     install_oidc_harness
+    build_fuzzers
     status=0
     ctest --test-dir "$BUILD" --output-on-failure || status=$?
     exit "$status"

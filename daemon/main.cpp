@@ -10,6 +10,7 @@
 #include "runtime/api_keys_cli.hpp"
 #include "runtime/daemon.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/rotate_key.hpp"
 
 namespace {
 
@@ -21,6 +22,10 @@ constexpr const char* kUsage = R"(usage:
                                         create an admin API key; prints it once on stdout
   mediaxd list-api-keys --config FILE   list API keys (names, roles, use; never the keys)
   mediaxd revoke-api-key --name N --config FILE
+  mediaxd rotate-key --config FILE [--batch N]
+                                        re-encrypt every stored secret with security.key_file
+                                        (old keys in security.previous_key_files); safe while
+                                        daemons run; also encrypts values stored in plain text
   mediaxd --print-default-config         print every config key with its default, as TOML
   mediaxd --version | --help
 
@@ -37,6 +42,7 @@ int main(int argc, char** argv) {
   std::string key_name;
   std::string key_role;
   std::string command = "run";
+  int batch = 100;
   bool check_only = false;
   std::vector<std::string> args(argv + 1, argv + argc);
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -69,8 +75,19 @@ int main(int argc, char** argv) {
       key_name = value("--name");
     } else if (a == "--role") {
       key_role = value("--role");
+    } else if (a == "--batch") {
+      const std::string v = value("--batch");
+      try {
+        batch = std::stoi(v);
+      } catch (const std::exception&) {
+        batch = 0;
+      }
+      if (batch < 1 || batch > 10000) {
+        std::cerr << "mediaxd: --batch must be a number of rows, 1..10000\n";
+        return 2;
+      }
     } else if (a == "migrate" || a == "run" || a == "create-api-key" || a == "list-api-keys" ||
-               a == "revoke-api-key") {
+               a == "revoke-api-key" || a == "rotate-key") {
       command = a;
     } else {
       std::cerr << "mediaxd: unknown argument '" << a << "'\n" << kUsage;
@@ -100,6 +117,7 @@ int main(int argc, char** argv) {
   if (command == "create-api-key") return mediax::run_create_api_key(config, key_name, key_role, std::cout, std::cerr);
   if (command == "list-api-keys") return mediax::run_list_api_keys(config, std::cout, std::cerr);
   if (command == "revoke-api-key") return mediax::run_revoke_api_key(config, key_name, std::cout, std::cerr);
+  if (command == "rotate-key") return mediax::run_rotate_key(config, batch, std::cout, std::cerr);
   try {
     return mediax::run_daemon(config, dir);
   } catch (const std::exception& e) {

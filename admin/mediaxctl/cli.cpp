@@ -24,6 +24,8 @@ const std::map<std::string, bool>& known_options() {
       {"--issuer", true},        {"--authorize-url", true}, {"--token-url", true},
       {"--revocation-url", true}, {"--client-credentials", false}, {"--auth-method", true},
       {"--redirect-uri", true},  {"--from-json", true},
+      {"--webhook-url", true},   {"--webhook-secret-file", true}, {"--webhook-secret-env", true},
+      {"--secret-file", true},   {"--secret-env", true},
   };
   return opts;
 }
@@ -188,6 +190,7 @@ Api::~Api() = default;
 json Api::get(const std::string& path) { return call("GET", path, nullptr); }
 json Api::post(const std::string& path, const json& body) { return call("POST", path, &body); }
 json Api::del(const std::string& path) { return call("DELETE", path, nullptr); }
+json Api::put(const std::string& path, const json& body) { return call("PUT", path, &body); }
 
 namespace {
 

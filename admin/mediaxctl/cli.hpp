@@ -67,6 +67,7 @@ class Api {
   json get(const std::string& path);
   json post(const std::string& path, const json& body = json::object());
   json del(const std::string& path);
+  json put(const std::string& path, const json& body);
   // One request without error mapping (except "cannot connect"): {status, parsed body or null}.
   std::pair<int, json> raw_get(const std::string& path);
 

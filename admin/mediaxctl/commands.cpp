@@ -30,6 +30,7 @@ Commands:
   token get APP [--grant ID]     print the current access token (the app's own, or a grant's)
   connect APP                    print the URL that connects an account (open it in a browser)
   refresh APP [--grant ID]       refresh a token now
+  webhook show|set|rm APP        an app's webhook (see `mediaxctl webhook --help`)
   status                         daemon health, readiness and counts
 
 Global options (anywhere on the line):
@@ -74,6 +75,9 @@ Options:
   --client-credentials      also keep an app token (client credentials grant)
   --auth-method M           client_secret_post (default) or client_secret_basic
   --redirect-uri URL        override the default {public_url}/oauth/callback
+  --webhook-url URL         POST signed events (needs re-authorization, misconfigured) to URL ...
+  --webhook-secret-file F   ... signed with the secret in file F (16+ characters) ...
+  --webhook-secret-env VAR  ... or in environment variable VAR
   --from-json FILE          the whole request body as JSON ("-" reads stdin); NAME and the
                             secret options fill in "name" and "client_secret" when given
 )";
@@ -91,6 +95,21 @@ constexpr const char* kConnectHelp =
 constexpr const char* kRefreshHelp =
     "usage: mediaxctl refresh APP [--grant ID] [--json]\n\nRefreshes the app's own token, or with --grant that grant's token, now.\n"
     "Exit 1 with the platform's code and class when the platform refuses.\n";
+constexpr const char* kWebhookHelp = R"(usage: mediaxctl webhook show APP [--json]
+       mediaxctl webhook set APP URL (--secret-file F | --secret-env VAR) [--json]
+       mediaxctl webhook rm APP [--json]
+
+An app's webhook: mediaxd POSTs a small signed JSON event to URL when a grant needs
+re-authorization (grant.needs_reauth) or the app is misconfigured (app.misconfigured), and
+retries with backoff until the receiver answers 2xx. Each request carries
+X-Mediax-Signature: sha256=HEX(HMAC-SHA256(secret, X-Mediax-Timestamp + "." + body)).
+
+  show   the URL (never the secret) and the latest events with their delivery state
+  set    set or replace the URL and secret; the secret (16+ characters) is never taken on the
+         command line: --secret-file F (trailing newline dropped) or --secret-env VAR
+  rm     remove the webhook; events not yet delivered are dropped
+Exit 4 when the app (or, for show and rm, its webhook) does not exist.
+)";
 constexpr const char* kStatusHelp =
     "usage: mediaxctl status [--json]\n\nShows /healthz, /readyz and the number of apps and grants by status.\n"
     "Exit 1 when the daemon is not ready, 3 when it cannot be reached.\n";
@@ -159,22 +178,36 @@ std::string read_all(const std::string& path, const char* what) {
   return ss.str();
 }
 
-std::string secret_from_options(const Args& a) {
-  if (a.has("--client-secret-file") && a.has("--client-secret-env")) {
-    throw UsageError("give --client-secret-file or --client-secret-env, not both");
-  }
-  if (a.has("--client-secret-file")) {
-    std::string s = read_all(a.value("--client-secret-file"), "--client-secret-file");
+// A secret from `file_opt` FILE or `env_opt` VAR; "" when neither is given.
+std::string secret_from(const Args& a, const std::string& file_opt, const std::string& env_opt) {
+  if (a.has(file_opt) && a.has(env_opt)) throw UsageError("give " + file_opt + " or " + env_opt + ", not both");
+  if (a.has(file_opt)) {
+    std::string s = read_all(a.value(file_opt), file_opt.c_str());
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    if (s.empty()) throw UsageError("--client-secret-file: the file is empty");
+    if (s.empty()) throw UsageError(file_opt + ": the file is empty");
     return s;
   }
-  if (a.has("--client-secret-env")) {
-    const char* v = std::getenv(a.value("--client-secret-env").c_str());
-    if (!v || !*v) throw UsageError("--client-secret-env: $" + a.value("--client-secret-env") + " is not set");
+  if (a.has(env_opt)) {
+    const char* v = std::getenv(a.value(env_opt).c_str());
+    if (!v || !*v) throw UsageError(env_opt + ": $" + a.value(env_opt) + " is not set");
     return v;
   }
   return "";
+}
+
+std::string secret_from_options(const Args& a) {
+  return secret_from(a, "--client-secret-file", "--client-secret-env");
+}
+
+// --webhook-url with its secret into body["webhook"].
+void add_webhook(const Args& a, json& body) {
+  const std::string secret = secret_from(a, "--webhook-secret-file", "--webhook-secret-env");
+  if (!a.has("--webhook-url")) {
+    if (!secret.empty()) throw UsageError("--webhook-secret-file/--webhook-secret-env need --webhook-url");
+    return;
+  }
+  if (secret.empty()) throw UsageError("--webhook-url needs --webhook-secret-file FILE or --webhook-secret-env VAR");
+  body["webhook"] = {{"url", a.value("--webhook-url")}, {"secret", secret}};
 }
 
 json app_body(const Ctx& c) {
@@ -193,6 +226,7 @@ json app_body(const Ctx& c) {
     if (!body.contains("name")) throw UsageError("the app NAME is missing (argument or \"name\" in the file)");
     std::string secret = secret_from_options(a);
     if (!secret.empty()) body["client_secret"] = secret;
+    add_webhook(a, body);
     return body;
   }
   if (ops.empty()) throw UsageError("expected the app NAME");
@@ -213,6 +247,7 @@ json app_body(const Ctx& c) {
   if (!endpoints.empty()) body["endpoints"] = endpoints;
   if (a.has("--auth-method")) body["token_auth_method"] = a.value("--auth-method");
   if (a.has("--redirect-uri")) body["redirect_uri"] = a.value("--redirect-uri");
+  add_webhook(a, body);
   return body;
 }
 
@@ -234,6 +269,7 @@ void show_app(const Ctx& c, const json& app) {
   for (const char* k : {"failure_count", "last_error", "next_refresh_at", "created_at"}) {
     if (app.contains(k) && !app[k].is_null()) f.emplace_back(k, k == std::string("next_refresh_at") ? when(app, k) : str(app, k));
   }
+  f.emplace_back("webhook", app.contains("webhook") && app["webhook"].is_object() ? str(app["webhook"], "url") : "none");
   c.out << render_fields(f);
 }
 
@@ -286,7 +322,8 @@ int apps(Ctx& c) {
   if (sub == "add") {
     c.args.allow_only({"--platform", "--client-id", "--client-secret-file", "--client-secret-env", "--scope", "--issuer",
                        "--authorize-url", "--token-url", "--revocation-url", "--client-credentials", "--auth-method",
-                       "--redirect-uri", "--from-json"});
+                       "--redirect-uri", "--from-json", "--webhook-url", "--webhook-secret-file",
+                       "--webhook-secret-env"});
     json body = app_body(c);
     json app = c.api().post("/v1/apps", body);
     if (c.json_out()) return c.print_json(app), kExitOk;
@@ -334,6 +371,45 @@ int grants(Ctx& c) {
     return kExitOk;
   }
   throw UsageError(sub.empty() ? "grants: expected list, show or revoke" : "grants: unknown subcommand '" + sub + "'");
+}
+
+int webhook(Ctx& c) {
+  const auto& p = c.args.positional;
+  const std::string sub = p.size() > 1 ? p[1] : "";
+  if (sub == "show") {
+    c.args.allow_only({});
+    const auto& ops = operands(c, 2, 1, "one APP");
+    json r = c.api().get("/v1/apps/" + seg(ops[0]) + "/webhook");
+    if (c.json_out()) return c.print_json(r), kExitOk;
+    c.out << render_fields({{"url", str(r, "url")}, {"updated", str(r, "updated_at")}});
+    std::vector<Row> rows;
+    for (const auto& d : r.value("deliveries", json::array())) {
+      rows.push_back({str(d, "id"), str(d, "event"), str(d, "state"), str(d, "attempts"), str(d, "last_error"),
+                      str(d, "created_at"), short_when(d, "next_attempt_at")});
+    }
+    c.out << "\n" << render_table({"ID", "EVENT", "STATE", "ATTEMPTS", "LAST ERROR", "CREATED", "NEXT ATTEMPT"}, rows);
+    return kExitOk;
+  }
+  if (sub == "set") {
+    c.args.allow_only({"--secret-file", "--secret-env"});
+    const auto& ops = operands(c, 2, 2, "APP and URL");
+    const std::string app = ops[0], url = ops[1];
+    const std::string secret = secret_from(c.args, "--secret-file", "--secret-env");
+    if (secret.empty()) throw UsageError("the webhook secret is required: --secret-file FILE or --secret-env VAR");
+    json r = c.api().put("/v1/apps/" + seg(app) + "/webhook", {{"url", url}, {"secret", secret}});
+    if (c.json_out()) return c.print_json(r), kExitOk;
+    c.out << "app " << app << ": events go to " << url << "\n";
+    return kExitOk;
+  }
+  if (sub == "rm") {
+    c.args.allow_only({});
+    const auto& ops = operands(c, 2, 1, "one APP");
+    json r = c.api().del("/v1/apps/" + seg(ops[0]) + "/webhook");
+    if (c.json_out()) return c.print_json(r), kExitOk;
+    c.out << "app " << ops[0] << ": webhook removed\n";
+    return kExitOk;
+  }
+  throw UsageError(sub.empty() ? "webhook: expected show, set or rm" : "webhook: unknown subcommand '" + sub + "'");
 }
 
 std::string token_path(const Ctx& c, const std::string& app) {
@@ -427,6 +503,7 @@ const char* help_for(const std::vector<std::string>& p) {
   if (cmd == "connect") return kConnectHelp;
   if (cmd == "refresh") return kRefreshHelp;
   if (cmd == "status") return kStatusHelp;
+  if (cmd == "webhook") return kWebhookHelp;
   return kMainHelp;
 }
 
@@ -462,6 +539,7 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
     if (cmd == "connect") return connect(c);
     if (cmd == "refresh") return refresh(c);
     if (cmd == "status") return status(c);
+    if (cmd == "webhook") return webhook(c);
     throw UsageError("unknown command '" + cmd + "'");
   } catch (const UsageError& e) {
     err << "mediaxctl: " << e.what() << "\n(see mediaxctl --help)\n";

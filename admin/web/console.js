@@ -152,7 +152,8 @@ function renderApps() {
     $('.app-name', node).textContent = app.name;
     const scopes = (app.scopes || []).join(' ') || 'no scopes';
     $('.meta', node).textContent =
-      `${app.platform} · client ${app.client_id} · ${scopes}${app.client_credentials ? ' · app token' : ''}`;
+      `${app.platform} · client ${app.client_id} · ${scopes}${app.client_credentials ? ' · app token' : ''}` +
+      ` · webhook ${app.webhook && app.webhook.url ? app.webhook.url : 'none'}`;
     $('.connect', node).addEventListener('click', () => connect(app.name));
     const tbody = $('tbody', node);
     if (error) {

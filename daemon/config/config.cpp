@@ -169,6 +169,47 @@ std::string check_http_url(const std::string& s) {
   return "";
 }
 
+std::vector<std::string> split_paths(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    std::string part = s.substr(start, end - start);
+    while (!part.empty() && std::isspace(static_cast<unsigned char>(part.back()))) part.pop_back();
+    std::size_t lead = 0;
+    while (lead < part.size() && std::isspace(static_cast<unsigned char>(part[lead]))) ++lead;
+    if (lead < part.size()) out.push_back(part.substr(lead));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool has_control_chars(const std::string& s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+// Key files are checked for existence when they are loaded (mediaxd run / rotate-key), not here:
+// --check-config may run on another machine.
+std::string check_key_file(const std::string& s) {
+  if (has_control_chars(s)) return "must not contain control characters";
+  if (s.find(',') != std::string::npos) return "is one file; older keys go in security.previous_key_files";
+  return "";
+}
+
+std::string check_key_file_list(const std::string& s) {
+  if (has_control_chars(s)) return "must not contain control characters";
+  std::set<std::string> seen;
+  for (const auto& p : split_paths(s)) {
+    if (!seen.insert(p).second) return "names the file " + p + " twice";
+  }
+  return "";
+}
+
 std::string check_not_empty(const std::string& s) { return s.empty() ? "must not be empty" : ""; }
 
 std::function<std::string(const std::string&)> one_of(std::vector<std::string> allowed) {
@@ -291,8 +332,36 @@ const std::vector<KeySpec>& key_table() {
                             false, "connect timeout for platform calls"));
     t.push_back(integer_key("refresh.request_timeout_ms", &C::refresh, &RefreshConfig::request_timeout_ms, 100,
                             300000, false, "timeout of a whole platform call"));
+    t.push_back(integer_key("refresh.breaker_failures", &C::refresh, &RefreshConfig::breaker_failures, 1, 1000, true,
+                            "consecutive failed calls (no answer, 5xx, garbage) that open a platform endpoint's circuit"));
+    t.push_back(integer_key("refresh.breaker_cooldown_seconds", &C::refresh, &RefreshConfig::breaker_cooldown_seconds, 1,
+                            3600, true, "how long an open circuit first pauses calls to its platform endpoint"));
+    t.push_back(integer_key("refresh.breaker_max_cooldown_seconds", &C::refresh,
+                            &RefreshConfig::breaker_max_cooldown_seconds, 1, 86400, true,
+                            "longest pause of an open circuit (the pause doubles after each failed probe)"));
+    t.push_back(integer_key("refresh.max_in_flight_per_endpoint", &C::refresh,
+                            &RefreshConfig::max_in_flight_per_endpoint, 0, 1024, true,
+                            "platform calls in flight to one endpoint at once; 0 = max_concurrent - 1 while it answers, half of max_concurrent while it fails"));
     t.push_back(integer_key("oauth.state_ttl_seconds", &C::oauth, &OAuthConfig::state_ttl_seconds, 60, 3600, false,
                             "authorization requests expire after this"));
+    t.push_back(integer_key("webhook.max_attempts", &C::webhook, &WebhookConfig::max_attempts, 1, 100, false,
+                            "a webhook event is given up after this many failed attempts"));
+    t.push_back(integer_key("webhook.retry_min_seconds", &C::webhook, &WebhookConfig::retry_min_seconds, 1, 3600,
+                            false, "wait after the first failed webhook attempt; doubles per attempt"));
+    t.push_back(integer_key("webhook.retry_max_seconds", &C::webhook, &WebhookConfig::retry_max_seconds, 1, 86400,
+                            false, "longest wait between webhook attempts, >= retry_min_seconds"));
+    t.push_back(integer_key("webhook.timeout_ms", &C::webhook, &WebhookConfig::timeout_ms, 100, 60000, false,
+                            "connect and read timeout of one webhook POST"));
+    t.push_back(integer_key("webhook.poll_seconds", &C::webhook, &WebhookConfig::poll_seconds, 1, 3600, false,
+                            "look for due webhook events (also those other instances queued) at least this often"));
+    t.push_back(string_key("security.key_file", &C::security, &SecurityConfig::key_file, false,
+                           "file of the key that encrypts stored secrets (32 raw bytes or 64 hex characters); "
+                           "empty: $CREDENTIALS_DIRECTORY/mediax.key (systemd LoadCredential)",
+                           check_key_file));
+    t.push_back(string_key("security.previous_key_files", &C::security, &SecurityConfig::previous_key_files, false,
+                           "comma-separated older key files: still decrypted, never used to encrypt (key rotation); "
+                           "under systemd a relative path names a credential",
+                           check_key_file_list));
     t.push_back(string_key("log.level", &C::log, &LogConfig::level, true,
                            "trace, debug, info, warn, error, critical or off",
                            one_of({"trace", "debug", "info", "warn", "error", "critical", "off"})));
@@ -348,6 +417,13 @@ class Parser {
   }
 
   void cross_checks() {
+    const auto& sec = out_.security;
+    for (const auto& p : sec.previous_key_file_list()) {
+      if (!sec.key_file.empty() && p == sec.key_file) {
+        fail(region("security.previous_key_files"), "security.previous_key_files",
+             "must not name security.key_file (" + p + "): the current key is read anyway");
+      }
+    }
     const auto& a = out_.admin;
     if (a.tls_cert_file.empty() != a.tls_key_file.empty()) {
       const std::string missing = a.tls_cert_file.empty() ? "admin.tls_cert_file" : "admin.tls_key_file";
@@ -365,6 +441,14 @@ class Parser {
       fail(region("refresh.retry_min_seconds"), "refresh.retry_min_seconds",
            "must be <= refresh.retry_max_seconds (" + std::to_string(r.retry_max_seconds) + "), got " +
                std::to_string(r.retry_min_seconds));
+    }
+    const auto& w = out_.webhook;
+    if (w.retry_max_seconds < w.retry_min_seconds) {
+      const bool max_given = seen_.count("webhook.retry_max_seconds") || !seen_.count("webhook.retry_min_seconds");
+      const std::string key = max_given ? "webhook.retry_max_seconds" : "webhook.retry_min_seconds";
+      fail(region(key), key,
+           "webhook.retry_max_seconds (" + std::to_string(w.retry_max_seconds) +
+               ") must be >= webhook.retry_min_seconds (" + std::to_string(w.retry_min_seconds) + ")");
     }
   }
 
@@ -453,6 +537,8 @@ class Parser {
 };
 
 }  // namespace
+
+std::vector<std::string> SecurityConfig::previous_key_file_list() const { return split_paths(previous_key_files); }
 
 std::string Config::public_url_trimmed() const {
   std::string url = admin.public_url;

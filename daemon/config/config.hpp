@@ -42,6 +42,13 @@ struct RefreshConfig {
   std::int64_t shutdown_grace_seconds = 10;   // SIGTERM: how long refreshes in flight may finish, 0..600
   std::int64_t connect_timeout_ms = 5000;     // to platforms, 100..60000
   std::int64_t request_timeout_ms = 15000;    // whole call, 100..300000
+  // Per platform endpoint (schedule/circuit_breaker.hpp): this many consecutive failed calls
+  // (no answer, 5xx, garbage) open its circuit for breaker_cooldown_seconds, doubling on each
+  // failed probe up to breaker_max_cooldown_seconds.
+  int breaker_failures = 5;                   // 1..1000
+  std::int64_t breaker_cooldown_seconds = 30; // 1..3600
+  std::int64_t breaker_max_cooldown_seconds = 600;  // 1..86400 (never below the cool-down)
+  int max_in_flight_per_endpoint = 0;         // calls to one endpoint at once; 0 = see circuit_breaker.hpp
 
   friend bool operator==(const RefreshConfig&, const RefreshConfig&) = default;
 };
@@ -50,6 +57,31 @@ struct OAuthConfig {
   std::int64_t state_ttl_seconds = 600;       // authorization requests expire, 60..3600
 
   friend bool operator==(const OAuthConfig&, const OAuthConfig&) = default;
+};
+
+struct WebhookConfig {
+  int max_attempts = 10;                      // a delivery is given up after this many attempts, 1..100
+  std::int64_t retry_min_seconds = 10;        // first retry after a failed attempt, 1..3600
+  std::int64_t retry_max_seconds = 3600;      // longest gap between attempts, 1..86400, >= retry_min_seconds
+  std::int64_t timeout_ms = 5000;             // connect and read timeout of one POST, 100..60000
+  std::int64_t poll_seconds = 5;              // look for due events (also other instances'), 1..3600
+
+  friend bool operator==(const WebhookConfig&, const WebhookConfig&) = default;
+};
+
+// Encryption at rest of stored secrets (client secrets, refresh tokens, PKCE verifiers).
+struct SecurityConfig {
+  // File of 32 raw bytes or 64 hex characters: the current key, which seals. Empty: the systemd
+  // credential $CREDENTIALS_DIRECTORY/mediax.key.
+  std::string key_file;
+  // Comma-separated key files still read but no longer used to seal (rotation: the old keys
+  // until `mediaxd rotate-key` has re-sealed everything).
+  std::string previous_key_files;
+
+  // previous_key_files split at commas, blanks around each path trimmed, empty parts dropped.
+  std::vector<std::string> previous_key_file_list() const;
+
+  friend bool operator==(const SecurityConfig&, const SecurityConfig&) = default;
 };
 
 struct LogConfig {
@@ -79,6 +111,8 @@ struct Config {
   AdminConfig admin;
   RefreshConfig refresh;
   OAuthConfig oauth;
+  WebhookConfig webhook;
+  SecurityConfig security;
   LogConfig log;
   // platforms["douyin"]["base_url"]; platforms["wechat"]["open_base_url"|"api_base_url"];
   // platforms["google"]["auth_url"|"token_url"|"revoke_url"]. http(s) URLs.

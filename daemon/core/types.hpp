@@ -46,6 +46,7 @@ struct App {
   std::string last_error;
   std::optional<TimePoint> next_refresh_at;
   TimePoint created_at{};
+  std::string webhook_url;        // empty: no webhook (its secret never leaves the store)
 };
 
 // One authorized account of an app.

@@ -106,6 +106,13 @@ std::string Sealer::open(std::string_view sealed, std::string_view ad) const {
   return out;
 }
 
+bool Sealer::has_key(std::string_view id) const {
+  for (const auto& k : keys_) {
+    if (k.id == id) return true;
+  }
+  return false;
+}
+
 bool Sealer::is_sealed(std::string_view value) { return value.substr(0, kVersion.size()) == kVersion; }
 
 std::optional<std::string> Sealer::key_id_of(std::string_view sealed) {
@@ -144,6 +151,25 @@ SealKey load_seal_key_file(const std::string& path, const std::string& id) {
     }
   }
   return key;
+}
+
+std::string key_id_for(std::string_view key_bytes) {
+  std::string input = "mediax seal key id\n";
+  input.append(key_bytes);
+  return "k" + to_hex(sha256(input)).substr(0, 8);
+}
+
+SealKey load_seal_key(const std::string& path) {
+  SealKey key = load_seal_key_file(path, "file");
+  key.id = key_id_for(key.bytes);
+  return key;
+}
+
+std::string seal_context(std::string_view column, std::string_view row_key) {
+  std::string ad(column);
+  ad += ':';
+  ad.append(row_key);
+  return ad;
 }
 
 }  // namespace mediax::crypto

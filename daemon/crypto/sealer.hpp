@@ -2,7 +2,7 @@
 //
 // A sealed value is "v1:<key id>:<base64url(nonce | ciphertext | tag)>" with a fresh 96-bit
 // random nonce per value and a 128-bit tag. The associated data is the row's identity
-// ("apps.client_secret:<app name>", ...), so a ciphertext copied into another row or column
+// ("apps.client_secret:<app id>", see seal_context), so a ciphertext copied into another row or column
 // does not open. Several keys may be loaded (rotation): the first is current and seals; any
 // loaded key opens what it sealed.
 #pragma once
@@ -35,6 +35,8 @@ class Sealer {
   // Throws SealError (never says anything about the plaintext).
   std::string open(std::string_view sealed, std::string_view associated_data) const;
 
+  // Whether a key with this id is loaded.
+  bool has_key(std::string_view id) const;
   static bool is_sealed(std::string_view value);  // starts with "v1:"
   // The key id of a sealed value; nullopt when not sealed.
   static std::optional<std::string> key_id_of(std::string_view sealed);
@@ -48,5 +50,16 @@ class Sealer {
 // The id is the file name without directory and extension unless given. Throws
 // std::runtime_error naming the file (never its content) when unreadable or malformed.
 SealKey load_seal_key_file(const std::string& path, const std::string& id = "");
+
+// The id a key gets from its content: "k" and 8 hex characters of a SHA-256 of the key. The
+// same key in two files (or as a systemd credential) has one id; two keys practically never
+// share one. Reveals nothing usable about the key.
+std::string key_id_for(std::string_view key_bytes);
+// A key file with the id from its content (key_id_for).
+SealKey load_seal_key(const std::string& path);
+
+// The associated data of a column of a row: seal_context("grants.refresh_token", "42") is
+// "grants.refresh_token:42". Tools that write sealed values (bench/) use it with Sealer::seal.
+std::string seal_context(std::string_view column, std::string_view row_key);
 
 }  // namespace mediax::crypto

@@ -8,8 +8,10 @@
 
 #include "http/auth.hpp"
 #include "http/console_routes.hpp"
+#include "http/json_body.hpp"
 #include "http/json_mapping.hpp"
 #include "http/metrics_routes.hpp"
+#include "service/app_request.hpp"
 #include "service/token_service.hpp"
 
 namespace mediax {
@@ -20,7 +22,9 @@ constexpr const char* kJson = "application/json";
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  res.set_content(body.dump(), kJson);
+  // A path or a platform's text may carry bytes that are not UTF-8 (GET /v1/apps/%FF): replaced with
+  // U+FFFD rather than letting dump() throw while reporting an error.
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJson);
 }
 
 void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message,
@@ -28,6 +32,29 @@ void send_error(httplib::Response& res, int status, const std::string& code, con
   nlohmann::json body = {{"error", code}, {"message", message}};
   if (details.is_object()) body.update(details);
   send_json(res, status, body);
+}
+
+// httplib applies admin.max_body_bytes to Content-Length only: a chunked body is read whole whatever
+// its size, and a gzip or brotli body is inflated without a limit (a 1 MiB bomb becomes 1 GiB).
+// Such requests are refused before their body is read; the connection is closed after the answer.
+bool refuse_unbounded_body(const httplib::Request& req, httplib::Response& res) {
+  int status = 0;
+  const char* code = "";
+  const char* message = "";
+  if (req.has_header("Transfer-Encoding")) {
+    status = 411;
+    code = "length_required";
+    message = "a request body needs Content-Length; chunked transfer encoding is not accepted";
+  } else if (req.has_header("Content-Encoding") && req.get_header_value("Content-Encoding") != "identity") {
+    status = 415;
+    code = "unsupported_encoding";
+    message = "compressed request bodies (Content-Encoding) are not accepted";
+  } else {
+    return false;
+  }
+  res.set_header("Connection", "close");
+  send_error(res, status, code, message);
+  return true;
 }
 
 std::string html_escape(const std::string& s) {
@@ -55,14 +82,7 @@ std::string page(const std::string& title, const std::string& message, bool ok) 
 }
 
 // Parses a JSON request body; throws ApiError 400 with the parser's position on bad JSON.
-nlohmann::json parse_body(const httplib::Request& req) {
-  if (req.body.empty()) throw ApiError(400, "invalid_json", "the request body is empty; a JSON object is expected");
-  try {
-    return nlohmann::json::parse(req.body);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ApiError(400, "invalid_json", "the request body is not valid JSON (at byte " + std::to_string(e.byte) + ")");
-  }
-}
+nlohmann::json parse_body(const httplib::Request& req) { return parse_json_body(req.body); }
 
 std::int64_t parse_id(const std::string& s) {
   std::int64_t v = 0;
@@ -77,6 +97,8 @@ struct AdminServer::Impl {
   TokenService& service;
   AdminConfig config;
   std::function<bool()> ready;
+  std::function<bool()> database_reachable;  // empty: assumed reachable
+  ApiKeyRegistry* api_keys = nullptr;         // set: every non-public route needs a key
   std::unique_ptr<httplib::Server> server_holder;  // an SSLServer when admin.tls_cert_file is set
   httplib::Server& server;
   std::string host;
@@ -103,6 +125,10 @@ struct AdminServer::Impl {
         f(req, res);
       } catch (const ApiError& e) {
         send_error(res, e.status(), e.code(), e.what(), e.details());
+      } catch (const StoreError& e) {
+        // Whatever route reached the database while it was away.
+        spdlog::warn("{} {}: database unavailable: {}", req.method, req.path, e.what());
+        send_error(res, 503, "database_unavailable", "the database is unavailable; try again shortly");
       } catch (const std::exception& e) {
         spdlog::error("{} {}: internal error: {}", req.method, req.path, e.what());
         send_error(res, 500, "internal_error", "internal error; see the daemon's log");
@@ -110,11 +136,33 @@ struct AdminServer::Impl {
     };
   }
 
+  // A token answered from memory while the database is unreachable: another instance may have
+  // refreshed it since (it is never expired: token reads refuse expired tokens).
+  void send_token(httplib::Response& res, const Token& t) {
+    bool reachable = true;
+    try {
+      reachable = !database_reachable || database_reachable();
+    } catch (const std::exception&) {
+      reachable = false;
+    }
+    if (!reachable) {
+      res.set_header("Warning", "110 - \"Response is stale\"");
+      res.set_header("X-Mediax-Stale", "database-unreachable");
+    }
+    send_json(res, 200, to_json(t));
+  }
+
   std::optional<TimePoint> grant_token_expiry(const Grant& g) {
     return service.token_expiry(RefreshKey{g.app_id, g.id});
   }
 
   void routes() {
+    server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      using R = httplib::Server::HandlerResponse;
+      if (refuse_unbounded_body(req, res)) return R::Handled;
+      if (api_keys != nullptr && refuse_without_api_key(req, res, *api_keys)) return R::Handled;
+      return R::Unhandled;
+    });
     auto& s = service;
     server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, {{"status", "ok"}});
@@ -144,6 +192,19 @@ struct AdminServer::Impl {
     server.Delete(R"(/v1/apps/([^/]+))", guarded([&s](const httplib::Request& req, httplib::Response& res) {
       s.delete_app(req.matches[1]);
       send_json(res, 200, {{"deleted", true}});
+    }));
+    server.Put(R"(/v1/apps/([^/]+)/webhook)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      send_json(res, 200, to_json(s.set_webhook(req.matches[1], parse_body(req))));
+    }));
+    server.Delete(R"(/v1/apps/([^/]+)/webhook)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      send_json(res, 200, to_json(s.delete_webhook(req.matches[1])));
+    }));
+    server.Get(R"(/v1/apps/([^/]+)/webhook)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      const auto [hook, deliveries] = s.get_webhook(req.matches[1], 20);
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& d : deliveries) list.push_back(to_json(d));
+      send_json(res, 200, {{"url", hook.url}, {"created_at", format_time(hook.created_at)},
+                           {"updated_at", format_time(hook.updated_at)}, {"deliveries", list}});
     }));
     server.Post(R"(/v1/apps/([^/]+)/authorize)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
       auto a = s.start_authorization(req.matches[1]);
@@ -187,28 +248,20 @@ struct AdminServer::Impl {
       send_json(res, 200, {{"revoked", true}, {"platform_revocation", r}});
     }));
 
-    server.Get(R"(/v1/apps/([^/]+)/token)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      send_json(res, 200, to_json(s.current_token(s.app_token_key(req.matches[1]))));
+    server.Get(R"(/v1/apps/([^/]+)/token)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
+      send_token(res, s.current_token(s.app_token_key(req.matches[1])));
     }));
-    server.Get(R"(/v1/grants/([^/]+)/token)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      send_json(res, 200, to_json(s.current_token(s.grant_key(parse_id(req.matches[1])))));
+    server.Get(R"(/v1/grants/([^/]+)/token)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
+      send_token(res, s.current_token(s.grant_key(parse_id(req.matches[1]))));
     }));
-    server.Post(R"(/v1/apps/([^/]+)/refresh)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      send_json(res, 200, to_json(s.force_refresh(s.app_token_key(req.matches[1]))));
+    server.Post(R"(/v1/apps/([^/]+)/refresh)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
+      send_token(res, s.force_refresh(s.app_token_key(req.matches[1])));
     }));
-    server.Post(R"(/v1/grants/([^/]+)/refresh)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      send_json(res, 200, to_json(s.force_refresh(s.grant_key(parse_id(req.matches[1])))));
+    server.Post(R"(/v1/grants/([^/]+)/refresh)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
+      send_token(res, s.force_refresh(s.grant_key(parse_id(req.matches[1]))));
     }));
-    auto rejected = [&s](const httplib::Request& req, const RefreshKey& key, httplib::Response& res) {
-      auto body = parse_body(req);
-      if (!body.is_object() || !body.contains("access_token") || !body["access_token"].is_string() ||
-          body["access_token"].get<std::string>().empty()) {
-        throw ApiError(400, "invalid_field", "access_token: is required (the token the platform refused)");
-      }
-      for (const auto& [k, v] : body.items()) {
-        if (k != "access_token") throw ApiError(400, "invalid_field", k + ": unknown field");
-      }
-      send_json(res, 200, to_json(s.token_rejected(key, body["access_token"].get<std::string>())));
+    auto rejected = [this, &s](const httplib::Request& req, const RefreshKey& key, httplib::Response& res) {
+      send_token(res, s.token_rejected(key, rejected_token_from_request(parse_body(req))));
     };
     server.Post(R"(/v1/apps/([^/]+)/token/rejected)",
                 guarded([&s, rejected](const httplib::Request& req, httplib::Response& res) {
@@ -267,6 +320,9 @@ AdminServer::AdminServer(TokenService& service, const AdminConfig& config, std::
   impl_->server.set_read_timeout(10, 0);
   impl_->server.set_write_timeout(10, 0);
   impl_->server.set_keep_alive_max_count(1000);
+  // Headers and body go out in separate writes: with Nagle's algorithm the body waits for the
+  // client's delayed ACK (40 ms per request on Linux, bench/RESULTS.md token reads).
+  impl_->server.set_tcp_nodelay(true);
   impl_->routes();
 }
 
@@ -291,7 +347,11 @@ void AdminServer::bind() {
 
 int AdminServer::port() const { return impl_->port; }
 
-void AdminServer::require_api_keys(ApiKeyRegistry& keys) { install_api_key_auth(impl_->server, keys); }
+void AdminServer::set_database_reachable(std::function<bool()> reachable) {
+  impl_->database_reachable = std::move(reachable);
+}
+
+void AdminServer::require_api_keys(ApiKeyRegistry& keys) { impl_->api_keys = &keys; }
 
 void AdminServer::serve() { impl_->server.listen_after_bind(); }
 

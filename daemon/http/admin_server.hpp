@@ -25,6 +25,9 @@ class AdminServer {
   // Every route but the public ones (health, metrics, OAuth callback, console files) then needs
   // a bearer API key known to `keys` (see http/auth.hpp). Call before serve().
   void require_api_keys(ApiKeyRegistry& keys);
+  // Whether the database answers now. While it does not, tokens served from memory carry
+  // "Warning: 110 - \"Response is stale\"" and "X-Mediax-Stale: database-unreachable". Call before serve().
+  void set_database_reachable(std::function<bool()> reachable);
   int port() const;
   // Serves until stop(); blocks the calling thread.
   void serve();

@@ -53,41 +53,38 @@ std::string bearer_key(const std::string& authorization) {
   return key;
 }
 
-void install_api_key_auth(httplib::Server& server, ApiKeyRegistry& keys) {
-  server.set_pre_routing_handler([&keys](const httplib::Request& req, httplib::Response& res) {
-    using R = httplib::Server::HandlerResponse;
-    if (is_public_route(req.method, req.path)) return R::Unhandled;
-    const std::string key = bearer_key(req.get_header_value("Authorization"));
-    if (key.empty()) {
-      spdlog::warn("auth: {} {} refused: no API key (Authorization: Bearer ...)", req.method, req.path);
-      refuse(res, 401, "unauthorized", "an API key is required: Authorization: Bearer <key>");
-      return R::Handled;
-    }
-    ApiKeyMatch m;
-    try {
-      m = keys.check(key);
-    } catch (const std::exception& e) {
-      spdlog::error("auth: {} {}: cannot check the API key: {}", req.method, req.path, e.what());
-      refuse(res, 503, "unavailable", "API keys cannot be checked right now");
-      return R::Handled;
-    }
-    if (m.kind == ApiKeyMatch::Kind::unknown) {
-      spdlog::warn("auth: {} {} refused: unknown API key", req.method, req.path);
-      refuse(res, 401, "invalid_token", "the API key is not valid");
-      return R::Handled;
-    }
-    if (m.kind == ApiKeyMatch::Kind::revoked) {
-      spdlog::warn("auth: {} {} refused: API key '{}' is revoked", req.method, req.path, m.name);
-      refuse(res, 401, "invalid_token", "the API key is not valid");
-      return R::Handled;
-    }
-    if (m.role == ApiRole::reader && !reader_may(req.method, req.path)) {
-      spdlog::warn("auth: {} {} refused: API key '{}' has role reader", req.method, req.path, m.name);
-      refuse(res, 403, "forbidden", "this API key (role reader) may only read tokens and report rejected tokens");
-      return R::Handled;
-    }
-    return R::Unhandled;
-  });
+bool refuse_without_api_key(const httplib::Request& req, httplib::Response& res, ApiKeyRegistry& keys) {
+  if (is_public_route(req.method, req.path)) return false;
+  const std::string key = bearer_key(req.get_header_value("Authorization"));
+  if (key.empty()) {
+    spdlog::warn("auth: {} {} refused: no API key (Authorization: Bearer ...)", req.method, req.path);
+    refuse(res, 401, "unauthorized", "an API key is required: Authorization: Bearer <key>");
+    return true;
+  }
+  ApiKeyMatch m;
+  try {
+    m = keys.check(key);
+  } catch (const std::exception& e) {
+    spdlog::error("auth: {} {}: cannot check the API key: {}", req.method, req.path, e.what());
+    refuse(res, 503, "unavailable", "API keys cannot be checked right now");
+    return true;
+  }
+  if (m.kind == ApiKeyMatch::Kind::unknown) {
+    spdlog::warn("auth: {} {} refused: unknown API key", req.method, req.path);
+    refuse(res, 401, "invalid_token", "the API key is not valid");
+    return true;
+  }
+  if (m.kind == ApiKeyMatch::Kind::revoked) {
+    spdlog::warn("auth: {} {} refused: API key '{}' is revoked", req.method, req.path, m.name);
+    refuse(res, 401, "invalid_token", "the API key is not valid");
+    return true;
+  }
+  if (m.role == ApiRole::reader && !reader_may(req.method, req.path)) {
+    spdlog::warn("auth: {} {} refused: API key '{}' has role reader", req.method, req.path, m.name);
+    refuse(res, 403, "forbidden", "this API key (role reader) may only read tokens and report rejected tokens");
+    return true;
+  }
+  return false;
 }
 
 }  // namespace mediax

@@ -5,7 +5,8 @@
 #include <string>
 
 namespace httplib {
-class Server;
+struct Request;
+struct Response;
 }
 
 namespace mediax {
@@ -21,9 +22,10 @@ bool reader_may(const std::string& method, const std::string& path);
 // The key of an "Authorization: Bearer <key>" header value; "" when it is not one.
 std::string bearer_key(const std::string& authorization);
 
-// Installs the check on every request: 401 (WWW-Authenticate: Bearer) without a valid key,
-// 403 when the key's role may not call the route. Refusals are logged with the route and the
-// key's name when known, never the key.
-void install_api_key_auth(httplib::Server& server, ApiKeyRegistry& keys);
+// The check AdminServer runs before routing every request: answers 401 (WWW-Authenticate: Bearer)
+// without a valid key, 403 when the key's role may not call the route, 503 when keys cannot be
+// checked, and returns true then; false lets the request through. Refusals are logged with the
+// route and the key's name when known, never the key.
+bool refuse_without_api_key(const httplib::Request& req, httplib::Response& res, ApiKeyRegistry& keys);
 
 }  // namespace mediax

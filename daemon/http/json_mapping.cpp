@@ -24,6 +24,8 @@ nlohmann::json to_json(const App& app) {
       {"redirect_uri", app.redirect_uri},
       {"options", app.options},
       {"created_at", format_time(app.created_at)},
+      // The URL only: the webhook's secret is never shown.
+      {"webhook", app.webhook_url.empty() ? nlohmann::json(nullptr) : nlohmann::json{{"url", app.webhook_url}}},
   };
   if (!app.issuer.empty()) j["issuer"] = app.issuer;
   if (app.client_credentials) {
@@ -60,6 +62,22 @@ nlohmann::json to_json(const Token& t) {
       {"token_type", t.token_type},
       {"expires_at", format_time(t.expires_at)},
       {"scopes", t.scopes},
+  };
+}
+
+nlohmann::json to_json(const WebhookDelivery& d) {
+  std::string state = d.delivered_at ? "delivered" : d.failed_at ? "failed" : "pending";
+  return {
+      {"id", d.id},
+      {"event", d.event},
+      {"state", state},
+      {"attempts", d.attempts},
+      {"last_error", d.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.last_error)},
+      {"created_at", format_time(d.created_at)},
+      {"next_attempt_at", time_or_null(d.next_attempt_at)},
+      {"delivered_at", time_or_null(d.delivered_at)},
+      {"failed_at", time_or_null(d.failed_at)},
+      {"payload", d.payload},
   };
 }
 

@@ -4,11 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/types.hpp"
+#include "store/store.hpp"
 
 namespace mediax {
 
 nlohmann::json to_json(const App& app);
 nlohmann::json to_json(const Grant& g, const std::string& app_name, std::optional<TimePoint> token_expires_at);
 nlohmann::json to_json(const Token& t);
+nlohmann::json to_json(const WebhookDelivery& d);  // an outbox entry, without URL or secret
 
 }  // namespace mediax

@@ -243,9 +243,7 @@ Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const st
     t.account_id = platform_util::id_member(data, "open_id");
     t.scopes = platform_util::split(platform_util::string_member(data, "scope"), ", ");
   }
-  Outcome o = Outcome::success(std::move(t));
-  o.http_status = r.status;
-  return o;
+  return platform_util::checked_success(std::move(t), r.status, what);
 }
 
 int renewals_of(const Grant& grant) {

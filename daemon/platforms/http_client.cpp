@@ -4,8 +4,12 @@
 
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string_view>
+#include <thread>
 
 #include <httplib.h>
 
@@ -49,9 +53,83 @@ std::string error_name(httplib::Error e) {
   }
 }
 
+// Enforces the whole-call deadline: cpp-httplib only limits each read. One thread for every
+// call of a client; when a call's deadline passes it shuts the call's socket down
+// (ClientImpl::stop), again every 50 ms until the call returns: a stop before the socket exists
+// does nothing.
+class Watchdog {
+ public:
+  Watchdog() : thread_([this] { loop(); }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  std::uint64_t watch(httplib::ClientImpl* cli, std::chrono::steady_clock::time_point deadline) {
+    std::lock_guard lk(mu_);
+    const auto id = ++next_id_;
+    entries_.emplace(id, Entry{cli, deadline, false});
+    cv_.notify_all();
+    return id;
+  }
+  // Stops watching; true when the deadline had passed and the call was cut off.
+  bool unwatch(std::uint64_t id) {
+    std::lock_guard lk(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return false;
+    const bool fired = it->second.fired;
+    entries_.erase(it);
+    return fired;
+  }
+
+ private:
+  struct Entry {
+    httplib::ClientImpl* cli;
+    std::chrono::steady_clock::time_point deadline;
+    bool fired;
+  };
+
+  void loop() {
+    std::unique_lock lk(mu_);
+    while (!stop_) {
+      const auto now = std::chrono::steady_clock::now();
+      auto next = std::chrono::steady_clock::time_point::max();
+      for (auto& [id, e] : entries_) {
+        if (now >= e.deadline) {
+          e.fired = true;
+          e.cli->stop();
+          next = std::min(next, now + std::chrono::milliseconds(50));
+        } else {
+          next = std::min(next, e.deadline);
+        }
+      }
+      if (next == std::chrono::steady_clock::time_point::max()) {
+        cv_.wait(lk);
+      } else {
+        cv_.wait_until(lk, next);
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::uint64_t, Entry> entries_;
+  std::uint64_t next_id_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class HttplibClient final : public HttpClient {
  public:
-  explicit HttplibClient(HttpClientOptions opts) : opts_(std::move(opts)) {}
+  explicit HttplibClient(HttpClientOptions opts) : opts_(std::move(opts)) {
+    if (opts_.total_timeout.count() > 0) watchdog_ = std::make_unique<Watchdog>();
+  }
 
   HttpResponse send(const HttpRequest& req) override {
     HttpResponse out;
@@ -60,7 +138,7 @@ class HttplibClient final : public HttpClient {
       out.error = "bad_url";
       return out;
     }
-    if (req.method != "GET" && req.method != "POST" && req.method != "DELETE") {
+    if (req.method != "GET" && req.method != "POST" && req.method != "PUT" && req.method != "DELETE") {
       out.error = "bad_method";
       return out;
     }
@@ -87,7 +165,7 @@ class HttplibClient final : public HttpClient {
     hr.set_header("Host", host_header(*url));
     hr.set_header("User-Agent", opts_.user_agent);
     for (const auto& [name, value] : req.headers) hr.headers.emplace(name, value);
-    if (req.method == "POST") {
+    if (req.method == "POST" || req.method == "PUT") {
       hr.set_header("Content-Type", req.content_type.empty() ? "application/x-www-form-urlencoded" : req.content_type);
       hr.body = req.body;
     }
@@ -104,7 +182,16 @@ class HttplibClient final : public HttpClient {
 
     httplib::Response hres;
     httplib::Error err = httplib::Error::Success;
+    std::uint64_t watch_id = 0;
+    if (watchdog_) watch_id = watchdog_->watch(cli.get(), std::chrono::steady_clock::now() + opts_.total_timeout);
     bool ok = cli->send(hr, hres, err);
+    const bool cut_off = watchdog_ && watchdog_->unwatch(watch_id);
+    // An answer that was complete when the deadline struck is kept: it may carry a rotated
+    // refresh token that the platform already counts as given out.
+    if (cut_off && !(ok && err == httplib::Error::Success)) {
+      out.error = "timeout";
+      return out;
+    }
     if (too_large) {
       out.error = "too_large";
       return out;
@@ -128,6 +215,7 @@ class HttplibClient final : public HttpClient {
   }
 
   HttpClientOptions opts_;
+  std::unique_ptr<Watchdog> watchdog_;  // when total_timeout is set
 };
 
 int hex_value(char c) {

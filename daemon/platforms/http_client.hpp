@@ -14,10 +14,10 @@ namespace mediax {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
-  std::string method = "GET";  // GET, POST or DELETE (mediaxctl)
+  std::string method = "GET";  // GET, POST, PUT or DELETE (the last two: mediaxctl)
   std::string url;             // absolute: scheme://host[:port]/path?query
   HeaderList headers;
-  std::string content_type;    // for POST
+  std::string content_type;    // for POST and PUT
   std::string body;
 };
 
@@ -40,6 +40,10 @@ class HttpClient {
 struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds read_timeout{15000};
+  // The whole call (connect, send, every byte of the answer); 0 = no limit but the per-read one.
+  // A server that trickles its answer a byte at a time never trips a read timeout: this does.
+  // An exceeded deadline comes back as error "timeout".
+  std::chrono::milliseconds total_timeout{0};
   std::string user_agent = "mediaxd";
   bool verify_tls = true;
   std::string ca_file;         // empty: system default

@@ -255,9 +255,7 @@ Outcome parse_token_response(const HttpResponse& r, Flow flow, TimePoint now, co
     if (!t.account_id.empty()) break;
     t.account_id = id_member(*j, key);
   }
-  Outcome o = Outcome::success(std::move(t));
-  o.http_status = r.status;
-  return o;
+  return platform_util::checked_success(std::move(t), r.status, std::string("the ") + endpoint_name(flow));
 }
 
 Outcome parse_revoke_response(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
@@ -400,6 +398,10 @@ Outcome OAuth2Platform::exchange_code(const App& app, const std::string& code, c
 }
 
 AppCheck OAuth2Platform::prepare_app(App& app) {
+  // The generic dialect's only option: {"pkce": false} for a provider that refuses PKCE.
+  if (auto err = platform_util::unknown_option(app.options, {"pkce"})) return AppCheck::fail(*err);
+  bool pkce = true;
+  if (auto err = platform_util::bool_option(app.options, "pkce", pkce)) return AppCheck::fail(*err);
   if (app.client_id.empty()) return AppCheck::fail("client_id: is required");
   if (app.client_secret.empty()) return AppCheck::fail("client_secret: is required");
   if (!app.issuer.empty()) {

@@ -80,7 +80,8 @@ std::optional<Seconds> seconds_member(const json& j, const char* key) {
     v = static_cast<std::int64_t>(std::min<std::uint64_t>(it->get<std::uint64_t>(), kMaxSeconds));
   } else if (it->is_number_float()) {
     double d = it->get<double>();
-    if (!std::isfinite(d)) return std::nullopt;
+    // Checked before the cast: converting a double outside int64's range is undefined (-1e300).
+    if (!std::isfinite(d) || d < 1) return std::nullopt;
     v = d >= static_cast<double>(kMaxSeconds) ? kMaxSeconds : static_cast<std::int64_t>(d);
   } else if (it->is_string()) {
     std::string s = trim(it->get<std::string>());
@@ -199,6 +200,50 @@ std::string join_url(const std::string& base_url, const std::string& path) {
   return b + path;
 }
 
+namespace {
+
+bool vschar_only(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+bool has_nul(const json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (k.find('\0') != std::string::npos || has_nul(v)) return true;
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j) {
+      if (has_nul(v)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> token_result_problem(const TokenResult& t) {
+  if (!vschar_only(t.access_token)) return "access_token";
+  if (t.refresh_token && !vschar_only(*t.refresh_token)) return "refresh_token";
+  if (!vschar_only(t.token_type)) return "token_type";
+  if (t.account_id.find('\0') != std::string::npos) return "account id";
+  for (const auto& s : t.scopes) {
+    if (s.find('\0') != std::string::npos) return "scope";
+  }
+  if (has_nul(t.extra)) return "extra";
+  return std::nullopt;
+}
+
+Outcome checked_success(TokenResult t, int http_status, const std::string& what) {
+  if (auto field = token_result_problem(t)) {
+    return Outcome::failure(OutcomeKind::retry_later, "bad_response",
+                            what + " answered with characters not allowed in " + *field, http_status);
+  }
+  Outcome o = Outcome::success(std::move(t));
+  o.http_status = http_status;
+  return o;
+}
+
 Outcome http_failure(const HttpResponse& r, const std::string& what, TimePoint now) {
   if (r.status == 0) {
     std::string err = r.error.empty() ? "unknown" : r.error;
@@ -231,7 +276,8 @@ std::optional<std::string> unknown_option(const json& options, const std::vector
   if (options.is_null()) return std::nullopt;
   if (!options.is_object()) return "options: must be an object";
   for (const auto& [key, value] : options.items()) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) return "options." + key + ": unknown option";
+    // The key is quoted cleaned (found by fuzz_douyin: a "\u0000" in it reached the message).
+    if (std::find(known.begin(), known.end(), key) == known.end()) return "options." + clean_text(key) + ": unknown option";
   }
   return std::nullopt;
 }

@@ -53,6 +53,14 @@ std::string join_url(const std::string& base_url, const std::string& path);
 // Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3); nullopt when absent or unreadable.
 std::optional<Seconds> parse_retry_after(const std::string& value, TimePoint now);
 
+// What a platform's successful answer may carry into the store and to readers: access token, refresh
+// token and token type of RFC 6749 VSCHARs (%x20-7E; Appendix A.12, A.13, A.17), account id, scopes
+// and extra without NUL (PostgreSQL text and jsonb refuse it). nullopt when fine, else the field's name.
+std::optional<std::string> token_result_problem(const TokenResult& t);
+// Outcome::success(t) with http_status; when token_result_problem finds something, retry_later
+// "bad_response" naming the field (never its value): `what` names the endpoint.
+Outcome checked_success(TokenResult t, int http_status, const std::string& what);
+
 // A failure that is not a platform's own error answer: no HTTP answer, HTTP 429, 5xx, a 3xx, 4xx
 // or a body that is not JSON. `what` names the endpoint for the message ("Douyin's token endpoint").
 // Never copies the body into the message.

@@ -310,9 +310,7 @@ Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const st
   std::string unionid = platform_util::id_member(*j, "unionid");
   if (!unionid.empty()) t.extra["unionid"] = unionid;
   if (platform_util::int_member(*j, "is_snapshotuser").value_or(0) == 1) t.extra["is_snapshotuser"] = true;
-  Outcome o = Outcome::success(std::move(t));
-  o.http_status = r.status;
-  return o;
+  return platform_util::checked_success(std::move(t), r.status, what);
 }
 
 }  // namespace wechat

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,6 +20,10 @@
 #include "runtime/cluster_sync.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics_collector.hpp"
+#include "runtime/webhook_dispatcher.hpp"
+#include "runtime/rotate_key.hpp"
+#include "runtime/seal_keys.hpp"
+#include "schedule/circuit_breaker.hpp"
 #include "schedule/refresh_policy.hpp"
 #include "schedule/refresher.hpp"
 #include "schedule/scheduler.hpp"
@@ -89,18 +94,43 @@ bool wait_for_migrated_database(Migrator& m, const std::atomic<bool>& stopping) 
 
 int run_daemon(const Config& config, const std::string& migrations_dir) {
   std::atomic<bool> stopping{false};
+  // No key, no start: every secret the daemon stores is sealed with it.
+  LoadedSealKeys keys;
+  try {
+    keys = load_seal_keys(config.security);
+  } catch (const SealKeyError& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+  for (const auto& w : keys.warnings) spdlog::warn("{}", w);
+  for (const auto& d : keys.described) spdlog::info("encryption key {}", d);
   Migrator migrator(config.database.url, migrations_dir);
   if (!wait_for_migrated_database(migrator, stopping)) return 1;
+  try {
+    long long plain = 0;
+    if (auto problem = check_stored_key_ids(config.database.url, *keys.sealer, plain); !problem.empty()) {
+      spdlog::critical("{}", problem);
+      return 1;
+    }
+    if (plain > 0) {
+      spdlog::warn("{} stored secret(s) are in plain text (stored before encryption at rest): run `mediaxd rotate-key "
+                   "--config FILE` to encrypt them", plain);
+    }
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot check the stored secrets' keys: {}", e.what());
+    return 1;
+  }
 
   SystemClock clock;
   // Every connection of this instance carries its name, so NOTIFY payloads say who wrote.
   const std::string instance = crypto::to_hex(crypto::random_bytes(4));
   const std::string app_name = "mediaxd/" + instance;
   const std::string db_url = with_application_name(config.database.url, app_name);
-  auto store = make_pg_store(db_url, config.database.pool_size);
+  auto store = make_pg_store(db_url, config.database.pool_size, keys.sealer);
   HttpClientOptions http_opts;
   http_opts.connect_timeout = std::chrono::milliseconds(config.refresh.connect_timeout_ms);
   http_opts.read_timeout = std::chrono::milliseconds(config.refresh.request_timeout_ms);
+  http_opts.total_timeout = std::chrono::milliseconds(config.refresh.request_timeout_ms);
   http_opts.user_agent = std::string("mediaxd/") + MEDIAX_VERSION;
   auto http = make_http_client(http_opts);
   PlatformSettings platform_settings;
@@ -111,15 +141,25 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   TokenCache cache;
   RefreshPolicy policy(config.refresh);
   const std::string owner = make_owner_id(instance);
+  PlatformGuards guards(breaker_settings(config.refresh));  // circuit breakers per platform endpoint
   Refresher refresher(*store, platforms, cache, policy, clock, owner);
+  refresher.set_platform_guards(&guards);
 
   boost::asio::io_context io;
   Scheduler scheduler(io, refresher, clock, config.refresh.max_concurrent);
-  refresher.set_next_listener([&scheduler](const RefreshKey& key, std::optional<TimePoint> next) {
+  // Webhooks: their own HTTP client (webhook.timeout_ms), sent from the outbox in the database.
+  HttpClientOptions hook_opts = http_opts;
+  hook_opts.connect_timeout = std::chrono::milliseconds(config.webhook.timeout_ms);
+  hook_opts.read_timeout = std::chrono::milliseconds(config.webhook.timeout_ms);
+  auto hook_http = make_http_client(hook_opts);
+  webhooks::Sender hook_sender(*store, *hook_http, clock, config.webhook, owner);
+  WebhookDispatcher hooks(io, hook_sender, *store, clock, Seconds(config.webhook.poll_seconds));
+  refresher.set_next_listener([&scheduler, &hooks](const RefreshKey& key, std::optional<TimePoint> next) {
     if (next) {
       scheduler.schedule(key, *next);
     } else {
       scheduler.cancel(key);
+      hooks.poke();  // it stopped (e.g. needs_reauth): an event may have been queued
     }
   });
 
@@ -131,15 +171,25 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
     scheduler.load(entries);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     spdlog::info("loaded {} tokens and {} schedule entries in {} ms", cache.size(), entries.size(), ms);
+    // The query results and vectors of the load are freed now; without a trim glibc keeps their
+    // pages, and a million grants leave hundreds of MB resident that nothing uses (bench/RESULTS.md).
+    std::vector<ScheduleEntry>().swap(entries);
+    malloc_trim(0);
   } catch (const StoreError& e) {
     spdlog::critical("cannot load the schedule: {}", e.what());
     return 1;
   }
 
-  TokenService service(*store, platforms, *http, cache, refresher, scheduler, policy, config, clock);
+  TokenService service(*store, platforms, cache, refresher, scheduler, policy, config, clock);
   MetricsCollector metrics_collector(*store, cache, scheduler, clock);
 
-  // Readiness: database reachable and migrations current, checked at most every 2 s.
+  ClusterSync sync(*store, cache, scheduler, clock, db_url, app_name, Seconds(config.refresh.sweep_seconds));
+  // Whether the database answers, pinged every second from a thread of its own. While it does
+  // not, token reads are served from memory marked as possibly stale.
+  std::atomic<bool> db_reachable{true};
+
+  // Readiness: database reachable (pool and LISTEN connection) and migrations current, checked
+  // at most every 2 s.
   std::mutex ready_mu;
   auto ready_checked = std::chrono::steady_clock::time_point{};
   bool ready_value = false;
@@ -148,7 +198,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
     auto now = std::chrono::steady_clock::now();
     if (now - ready_checked > std::chrono::seconds(2)) {
       try {
-        ready_value = store->ping() && migrator.pending().empty();
+        ready_value = store->ping() && sync.listening() && migrator.pending().empty();
       } catch (const std::exception&) {
         ready_value = false;
       }
@@ -171,6 +221,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
 
   AdminServer server(service, config.admin, ready);
   server.require_api_keys(api_keys);
+  server.set_database_reachable([&db_reachable] { return db_reachable.load(); });
   try {
     server.bind();
   } catch (const std::exception& e) {
@@ -179,8 +230,26 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   }
   std::thread http_thread([&server] { server.serve(); });
   scheduler.start();
-  ClusterSync sync(*store, cache, scheduler, clock, db_url, app_name, Seconds(config.refresh.sweep_seconds));
+  hooks.start();
   sync.start();
+  std::thread db_monitor([&] {
+    while (!stopping) {
+      bool up = false;
+      try {
+        up = store->ping();
+      } catch (const std::exception&) {
+        up = false;
+      }
+      if (db_reachable.exchange(up) != up) {
+        if (up) {
+          spdlog::info("database reachable again");
+        } else {
+          spdlog::error("database unreachable: serving the tokens in memory (marked stale), refreshes wait");
+        }
+      }
+      for (int i = 0; i < 10 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION,
                config.admin.listen.substr(0, config.admin.listen.rfind(':')) + ":" + std::to_string(server.port()), owner);
 
@@ -224,6 +293,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
           }
           set_log_level(fresh.log.level);
           policy.update(fresh.refresh);
+          guards.update(breaker_settings(fresh.refresh));
           spdlog::info("configuration reloaded: log level {}, refresh settings", fresh.log.level);
         } catch (const std::exception& e) {
           spdlog::error("reload failed, keeping the running configuration: {}", e.what());
@@ -246,8 +316,11 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
 
   server.stop();
   if (http_thread.joinable()) http_thread.join();
+  stopping = true;
+  if (db_monitor.joinable()) db_monitor.join();
   sync.stop();
   scheduler.stop(Seconds(config.refresh.shutdown_grace_seconds));
+  hooks.stop();
   try {
     store->release_leases(owner);
   } catch (const std::exception& e) {

@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <random>
 #include <thread>
 
+#include "platforms/http_client.hpp"
 #include "platforms/registry.hpp"
 #include "service/metrics.hpp"
 
@@ -37,6 +40,17 @@ void count_platform_call(const std::string& platform, const Outcome& o, std::chr
       .observe(std::chrono::duration<double>(took).count());
 }
 
+// How much life the current token had left when its refresh went to the platform: the
+// punctuality of the schedule (bench/run.sh punctuality). Negative: it had expired already.
+void observe_validity_left(const std::optional<Token>& current, TimePoint now) {
+  if (!current) return;
+  metrics::registry()
+      .histogram("mediax_refresh_validity_left_seconds",
+                 "Seconds of validity the current token had left when its refresh started",
+                 {0, 1, 5, 10, 15, 20, 25, 30, 45, 60, 120, 300, 600, 1800})
+      .observe(std::chrono::duration<double>(current->expires_at - now).count());
+}
+
 void count_lease(bool acquired) {
   metrics::registry()
       .counter("mediax_lease_attempts_total", "Attempts to take the refresh lease on a token, by result",
@@ -44,11 +58,123 @@ void count_lease(bool acquired) {
       .inc();
 }
 
+// A platform is grouped by the host of its token endpoint (oauth2 apps on different providers
+// are different endpoints; built-in platforms without an override share their default one).
+PlatformGuards::Endpoint endpoint_of(const App& app) {
+  PlatformGuards::Endpoint e;
+  e.platform = app.platform;
+  if (auto u = parse_url(app.endpoints.token_url)) e.host = u->host + ":" + std::to_string(u->port);
+  return e;
+}
+
+metrics::Labels endpoint_labels(const PlatformGuards::Endpoint& e) {
+  return {{"platform", e.platform}, {"endpoint", e.host.empty() ? "default" : e.host}};
+}
+
+Outcome refusal_outcome(const PlatformGuards::Permit& p, TimePoint now) {
+  const auto id = p.endpoint().id();
+  std::string message = p.refusal() == PlatformGuards::Refusal::circuit_open
+                            ? "calls to " + id + " are paused after repeated failures (circuit open) until " +
+                                  format_time(p.retry_at())
+                            : "too many calls to " + id + " are in flight; deferred";
+  auto wait = std::chrono::duration_cast<Seconds>(p.retry_at() - now);
+  return Outcome::failure(OutcomeKind::retry_later, to_string(p.refusal()), message, 0,
+                          std::max(wait, Seconds(1)));
+}
+
 }  // namespace
 
 Refresher::Refresher(Store& store, PlatformRegistry& platforms, TokenCache& cache, RefreshPolicy& policy,
                      const Clock& clock, std::string owner)
     : store_(store), platforms_(platforms), cache_(cache), policy_(policy), clock_(clock), owner_(std::move(owner)) {}
+
+Refresher::~Refresher() {
+  if (metrics_collector_ != 0) metrics::registry().remove_collector(metrics_collector_);
+}
+
+void Refresher::set_platform_guards(PlatformGuards* guards) {
+  guards_ = guards;
+  if (metrics_collector_ != 0) metrics::registry().remove_collector(metrics_collector_);
+  metrics_collector_ = 0;
+  if (!guards) return;
+  metrics_collector_ = metrics::registry().add_collector([this](metrics::Registry& reg) {
+    reg.clear_gauge("mediax_circuit_state");
+    reg.clear_gauge("mediax_platform_calls_in_flight");
+    for (const auto& s : guards_->snapshot(clock_.now())) {
+      const auto labels = endpoint_labels(s.endpoint);
+      reg.gauge("mediax_circuit_state", "Circuit breaker per platform endpoint: 0 closed, 1 open, 2 half-open", labels)
+          .set(s.state == CircuitState::closed ? 0 : s.state == CircuitState::open ? 1 : 2);
+      reg.gauge("mediax_platform_calls_in_flight", "Platform calls in flight per platform endpoint", labels)
+          .set(s.in_flight);
+    }
+  });
+}
+
+std::optional<PlatformGuards::Endpoint> Refresher::known_endpoint(const RefreshKey& key) {
+  std::int64_t app_id = key.app_id;
+  if (!key.is_app_token()) {
+    if (auto t = cache_.get(key)) app_id = t->app_id;
+  }
+  std::lock_guard lk(endpoints_mu_);
+  if (!key.is_app_token() && app_id == 0) {
+    auto g = grant_apps_.find(key.grant_id);
+    if (g == grant_apps_.end()) return std::nullopt;
+    app_id = g->second;
+  }
+  auto it = app_endpoints_.find(app_id);
+  if (it == app_endpoints_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Refresher::learn_endpoint(const RefreshJob& job) {
+  std::lock_guard lk(endpoints_mu_);
+  app_endpoints_[job.app.id] = endpoint_of(job.app);
+  if (!job.key.is_app_token()) grant_apps_[job.key.grant_id] = job.app.id;
+}
+
+bool Refresher::holds_result(const RefreshKey& key) {
+  std::lock_guard lk(pending_mu_);
+  return pending_.count(key.pack()) > 0;
+}
+
+RefreshResult Refresher::deferred(const RefreshKey& key, const PlatformGuards::Permit& p, TimePoint now) {
+  metrics::registry()
+      .counter("mediax_refreshes_deferred_total",
+               "Refreshes put off without calling the platform (circuit open, or too many calls in flight)",
+               {{"platform", p.endpoint().platform}, {"reason", to_string(p.refusal())}})
+      .inc();
+  RefreshResult r;
+  r.status = RefreshResult::Status::failed;
+  r.outcome = refusal_outcome(p, now);
+  r.token = cache_.get(key);
+  r.next_at = p.retry_at();
+  r.message = to_string(OutcomeKind::retry_later) + ": " + r.outcome.code + ": " + r.outcome.message;
+  spdlog::debug("refresh of {} deferred to {}: {}", describe(key), format_time(p.retry_at()), r.outcome.message);
+  return r;
+}
+
+TimePoint Refresher::store_retry_at(TimePoint now) {
+  TimePoint since;
+  {
+    std::lock_guard lk(db_mu_);
+    if (!db_down_since_) db_down_since_ = now;
+    since = *db_down_since_;
+  }
+  // Half the outage so far, between retry_min and a minute (or retry_max when shorter): a long
+  // outage is not hammered, and the daemon is back at work soon after the database is.
+  const auto cfg = policy_.config();
+  const auto lo = Seconds(cfg.retry_min_seconds);
+  const auto hi = std::max(lo, std::min(Seconds(cfg.retry_max_seconds), Seconds(60)));
+  const auto base = std::clamp(std::chrono::duration_cast<Seconds>(now - since) / 2, lo, hi);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const double f = std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+  return now + std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(base.count()) * f * 1000.0));
+}
+
+void Refresher::database_answered() {
+  std::lock_guard lk(db_mu_);
+  db_down_since_.reset();
+}
 
 void Refresher::notify(const RefreshKey& key, std::optional<TimePoint> next) {
   if (listener_) listener_(key, next);
@@ -86,7 +212,7 @@ RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger, const s
 
   RefreshResult result;
   try {
-    result = run(key, trigger);
+    result = run(key, trigger, trigger == Trigger::rejected ? expected_token : std::nullopt);
   } catch (const std::exception& e) {
     result.status = RefreshResult::Status::store_error;
     result.message = e.what();
@@ -104,18 +230,36 @@ RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger, const s
   return result;
 }
 
-RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger) {
+RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::optional<std::string>& rejected_token) {
   RefreshResult r;
   const auto now = clock_.now();
   const auto lease_for = Seconds(policy_.config().lease_seconds);
   std::optional<RefreshJob> job;
+  // A platform endpoint that keeps failing, or has too many calls hanging, is not called now
+  // (schedule/circuit_breaker.hpp). Known once a job of the app was seen; a held result is
+  // stored first whatever the platform's state.
+  PlatformGuards::Permit permit;
+  bool guarded = false;
+  if (guards_ && !holds_result(key)) {
+    if (auto ep = known_endpoint(key)) {
+      auto cur = cache_.get(key);
+      permit = guards_->admit(*ep, now, cur ? std::optional<TimePoint>(cur->expires_at) : std::nullopt);
+      guarded = true;
+      if (!permit.ok()) return deferred(key, permit, now);
+    }
+  }
   try {
     // A scheduled refresh only runs while the row is still due: another instance may have
     // refreshed it since this one's timer was set.
     std::optional<TimePoint> due_by;
     if (trigger == Trigger::scheduled) due_by = now + std::chrono::seconds(1);
-    job = store_.acquire_lease(key, owner_, now, now + lease_for, due_by);
+    job = store_.acquire_lease(key, owner_, now, now + lease_for, due_by, rejected_token);
+    database_answered();
     count_lease(job.has_value());
+    if (!job && rejected_token) {
+      job = await_other_refresh(key, *rejected_token, r);
+      if (!job) return r;
+    }
     if (!job) {
       // Another instance holds the lease or already refreshed it, or the grant/app was deleted
       // or stopped. Follow what the database says.
@@ -140,7 +284,14 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger) {
     r.message = e.what();
     r.token = cache_.get(key);
     r.next_at = now + Seconds(policy_.config().retry_min_seconds);
-    spdlog::warn("refresh of {} postponed: database unavailable", describe(key));
+    if (dynamic_cast<const SecretUnreadableError*>(&e) != nullptr) {
+      // Sealed with a key this instance has not loaded: a restart with the right keys fixes it.
+      r.next_at = now + Seconds(policy_.config().retry_max_seconds);
+      spdlog::error("refresh of {} postponed: {}", describe(key), e.what());
+    } else {
+      r.next_at = store_retry_at(now);
+      spdlog::warn("refresh of {} postponed to {}: database unavailable", describe(key), format_time(*r.next_at));
+    }
     return r;
   }
 
@@ -167,11 +318,24 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger) {
       r.status = RefreshResult::Status::store_error;
       r.message = e.what();
       r.token = held->token;
-      r.next_at = clock_.now() + Seconds(policy_.config().retry_min_seconds);
+      r.next_at = store_retry_at(clock_.now());
       return r;
     }
   }
 
+  if (!job->unreadable.empty()) {
+    // The stored secret was changed or copied from another row: no platform call can succeed.
+    return on_failure(*job, Outcome::failure(OutcomeKind::app_misconfigured, "secret_unreadable", job->unreadable),
+                      clock_.now());
+  }
+  learn_endpoint(*job);
+  if (guards_ && !guarded) {
+    // First job of this app since start: its endpoint is known only now.
+    permit = guards_->admit(endpoint_of(job->app), now,
+                            job->current ? std::optional<TimePoint>(job->current->expires_at) : std::nullopt);
+    if (!permit.ok()) return on_failure(*job, refusal_outcome(permit, now), now);
+  }
+  observe_validity_left(job->current, clock_.now());
   Platform* platform = platforms_.get(job->app.platform);
   Outcome o;
   const auto call_started = std::chrono::steady_clock::now();
@@ -184,7 +348,52 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger) {
   }
   count_platform_call(job->app.platform, o, std::chrono::steady_clock::now() - call_started);
   const auto received = clock_.now();
+  // The breaker counts only answers that are not answers: no connection, timeout, 5xx, garbage.
+  permit.done(o.kind != OutcomeKind::retry_later, received);
   return o.ok() ? on_success(*job, o, received) : on_failure(*job, o, received);
+}
+
+std::optional<RefreshJob> Refresher::await_other_refresh(const RefreshKey& key, const std::string& rejected_token,
+                                                         RefreshResult& r) {
+  // Another instance was told about the same refused token (or refreshes this key for another
+  // reason) and holds the lease. Its new token is what this caller needs too: poll the row
+  // until the stored token changes. If that instance dies, its lease runs out and the
+  // acquire below takes over, still only while the refused token is the stored one.
+  const auto lease_for = Seconds(policy_.config().lease_seconds);
+  const auto give_up = std::chrono::steady_clock::now() + lease_for + std::chrono::seconds(2);
+  auto pause = std::chrono::milliseconds(50);
+  for (;;) {
+    auto t = store_.get_token(key);
+    if (t && t->access_token != rejected_token) {
+      cache_.put(*t);
+      r.status = RefreshResult::Status::refreshed;
+      r.outcome = Outcome::success({});
+      r.token = t;
+      auto state = store_.schedule_of(key);
+      r.next_at = state && state->next_refresh_at ? *state->next_refresh_at : clock_.now() + lease_for;
+      r.message = "token already replaced";
+      return std::nullopt;
+    }
+    auto state = store_.schedule_of(key);
+    if (!state || state->status != GrantStatus::active) {
+      r.status = RefreshResult::Status::gone;
+      r.token = cache_.get(key);
+      r.message = "no longer active";
+      return std::nullopt;
+    }
+    if (std::chrono::steady_clock::now() >= give_up) {
+      r.status = RefreshResult::Status::not_acquired;
+      r.next_at = clock_.now() + lease_for;
+      r.message = "another instance is still refreshing this token";
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(500));
+    const auto now = clock_.now();
+    auto job = store_.acquire_lease(key, owner_, now, now + lease_for, std::nullopt, rejected_token);
+    count_lease(job.has_value());
+    if (job) return job;
+  }
 }
 
 RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, TimePoint received_at) {
@@ -226,7 +435,7 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
         r.status = RefreshResult::Status::store_error;
         r.outcome = o;
         r.token = s.token;
-        r.next_at = clock_.now() + Seconds(policy_.config().retry_min_seconds);
+        r.next_at = store_retry_at(clock_.now());
         r.message = std::string("refreshed but not stored: ") + e.what();
         spdlog::error("{}: refreshed at the platform but could not store the result after {} attempts: {}",
                       describe(job.key), attempt, e.what());

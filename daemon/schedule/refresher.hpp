@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "core/types.hpp"
+#include "schedule/circuit_breaker.hpp"
 #include "schedule/refresh_policy.hpp"
 #include "service/token_cache.hpp"
 #include "store/store.hpp"
@@ -45,7 +46,14 @@ class Refresher {
   Refresher(Store& store, PlatformRegistry& platforms, TokenCache& cache, RefreshPolicy& policy, const Clock& clock,
             std::string owner);
 
+  ~Refresher();
+  Refresher(const Refresher&) = delete;
+  Refresher& operator=(const Refresher&) = delete;
+
   void set_next_listener(NextListener l) { listener_ = std::move(l); }
+  // Circuit breakers and in-flight caps per platform endpoint (outlives the refresher); without
+  // them every call goes to the platform. Also exports their state as metrics.
+  void set_platform_guards(PlatformGuards* guards);
   // Refreshes key now on the calling thread, or waits for the refresh already in flight for it.
   // With expected_token (a consumer's rejected token): if the current token is already another
   // one, returns it at once without calling the platform.
@@ -54,10 +62,23 @@ class Refresher {
   const std::string& owner() const { return owner_; }
 
  private:
-  RefreshResult run(const RefreshKey& key, Trigger trigger);
+  RefreshResult run(const RefreshKey& key, Trigger trigger, const std::optional<std::string>& rejected_token);
+  // A rejected token's lease is held by another instance: wait for its result (or for the lease
+  // to run out) instead of refreshing a second time. Returns the job when this instance got the
+  // lease after all, else fills r.
+  std::optional<RefreshJob> await_other_refresh(const RefreshKey& key, const std::string& rejected_token,
+                                                RefreshResult& r);
   RefreshResult on_success(const RefreshJob& job, const Outcome& o, TimePoint received_at);
   RefreshResult on_failure(const RefreshJob& job, const Outcome& o, TimePoint now);
   void notify(const RefreshKey& key, std::optional<TimePoint> next);
+  // Platform guards: the endpoint of a key learnt from earlier jobs (none before the first).
+  std::optional<PlatformGuards::Endpoint> known_endpoint(const RefreshKey& key);
+  void learn_endpoint(const RefreshJob& job);
+  RefreshResult deferred(const RefreshKey& key, const PlatformGuards::Permit& p, TimePoint now);
+  bool holds_result(const RefreshKey& key);
+  // When to try again while the database is unreachable: grows with the outage, with jitter.
+  TimePoint store_retry_at(TimePoint now);
+  void database_answered();
 
   Store& store_;
   PlatformRegistry& platforms_;
@@ -72,6 +93,13 @@ class Refresher {
   // stored before the platform is called again: a rotated refresh token must not be lost.
   std::mutex pending_mu_;
   std::unordered_map<std::uint64_t, RefreshSuccess> pending_;
+  PlatformGuards* guards_ = nullptr;
+  std::uint64_t metrics_collector_ = 0;
+  std::mutex endpoints_mu_;  // guards the two maps below
+  std::unordered_map<std::int64_t, PlatformGuards::Endpoint> app_endpoints_;  // app id -> endpoint
+  std::unordered_map<std::int64_t, std::int64_t> grant_apps_;                // grant id -> app id
+  std::mutex db_mu_;
+  std::optional<TimePoint> db_down_since_;  // first store error of the current outage
 };
 
 std::string to_string(RefreshResult::Status s);

@@ -9,55 +9,28 @@
 #include "platforms/oauth2_platform.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/scheduler.hpp"
+#include "service/app_request.hpp"
+#include "service/webhooks.hpp"
 
 namespace mediax {
 
-bool valid_app_name(const std::string& name) {
-  static const std::regex re("[a-z0-9][a-z0-9_-]{0,62}");
-  return std::regex_match(name, re);
-}
-
 namespace {
 
-ApiError bad_field(const std::string& field, const std::string& why) {
-  return ApiError(400, "invalid_field", field + ": " + why);
-}
-
-ApiError unavailable(const StoreError&) {
-  return ApiError(503, "database_unavailable", "the database is unavailable; try again shortly");
-}
-
-bool is_http_url(const std::string& s) {
-  return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
-}
-
-std::string get_string(const nlohmann::json& body, const std::string& field, bool required, std::size_t max_len = 2048) {
-  auto it = body.find(field);
-  if (it == body.end() || it->is_null()) {
-    if (required) throw bad_field(field, "is required");
-    return {};
+ApiError unavailable(const StoreError& e) {
+  if (dynamic_cast<const SecretUnreadableError*>(&e) != nullptr) {
+    // Names the row and why (key not loaded, value changed or moved), never the value.
+    return ApiError(500, "secret_unreadable", e.what());
   }
-  if (!it->is_string()) throw bad_field(field, "must be a string");
-  auto v = it->get<std::string>();
-  if (required && v.empty()) throw bad_field(field, "must not be empty");
-  if (v.size() > max_len) throw bad_field(field, "is longer than " + std::to_string(max_len) + " characters");
-  return v;
-}
-
-std::string get_url(const nlohmann::json& obj, const std::string& field, const std::string& label, bool required) {
-  auto v = get_string(obj, field, required);
-  if (!v.empty() && !is_http_url(v)) throw bad_field(label, "must be an http:// or https:// URL");
-  return v;
+  return ApiError(503, "database_unavailable", "the database is unavailable; try again shortly");
 }
 
 }  // namespace
 
-TokenService::TokenService(Store& store, PlatformRegistry& platforms, HttpClient& http, TokenCache& cache,
-                           Refresher& refresher, Scheduler& scheduler, RefreshPolicy& policy, const Config& config,
+TokenService::TokenService(Store& store, PlatformRegistry& platforms, TokenCache& cache, Refresher& refresher,
+                           Scheduler& scheduler, RefreshPolicy& policy, const Config& config,
                            const Clock& clock)
     : store_(store),
       platforms_(platforms),
-      http_(http),
       cache_(cache),
       refresher_(refresher),
       scheduler_(scheduler),
@@ -80,59 +53,16 @@ void TokenService::record_event(std::optional<std::int64_t> app_id, std::optiona
 }
 
 App TokenService::register_app(const nlohmann::json& body) {
-  if (!body.is_object()) throw ApiError(400, "invalid_json", "the body must be a JSON object");
-  static const std::set<std::string> known = {"name",     "platform",  "client_id",         "client_secret",
-                                              "scopes",   "client_credentials", "issuer",     "endpoints",
-                                              "token_auth_method", "redirect_uri", "options"};
-  for (const auto& [k, v] : body.items()) {
-    if (!known.count(k)) throw bad_field(k, "unknown field");
-  }
+  // "webhook" is ours; the rest is the app (validated strictly by app_from_request).
+  std::optional<webhooks::Setting> hook;
   App app;
-  app.name = get_string(body, "name", true, 63);
-  if (!valid_app_name(app.name)) throw bad_field("name", "must match [a-z0-9][a-z0-9_-]{0,62}");
-  app.platform = get_string(body, "platform", true, 32);
-  if (!platforms_.get(app.platform)) {
-    std::string list;
-    for (const auto& p : platforms_.names()) list += (list.empty() ? "" : ", ") + p;
-    throw ApiError(400, "unknown_platform", "platform '" + app.platform + "' is not supported (known: " + list + ")");
-  }
-  app.client_id = get_string(body, "client_id", false, 512);
-  app.client_secret = get_string(body, "client_secret", false, 4096);
-  if (auto it = body.find("scopes"); it != body.end() && !it->is_null()) {
-    if (!it->is_array()) throw bad_field("scopes", "must be an array of strings");
-    for (const auto& s : *it) {
-      if (!s.is_string() || s.get<std::string>().empty()) throw bad_field("scopes", "must be an array of non-empty strings");
-      if (s.get<std::string>().find_first_of(" \t\r\n") != std::string::npos) throw bad_field("scopes", "a scope may not contain spaces");
-      app.scopes.push_back(s.get<std::string>());
-    }
-  }
-  if (auto it = body.find("client_credentials"); it != body.end() && !it->is_null()) {
-    if (!it->is_boolean()) throw bad_field("client_credentials", "must be true or false");
-    app.client_credentials = it->get<bool>();
-  }
-  app.token_auth_method = get_string(body, "token_auth_method", false, 32);
-  if (app.token_auth_method.empty()) app.token_auth_method = "client_secret_post";
-  if (app.token_auth_method != "client_secret_post" && app.token_auth_method != "client_secret_basic") {
-    throw bad_field("token_auth_method", "must be client_secret_post or client_secret_basic");
-  }
-  app.redirect_uri = get_url(body, "redirect_uri", "redirect_uri", false);
-  if (app.redirect_uri.empty()) app.redirect_uri = config_.callback_url();
-  if (auto it = body.find("options"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) throw bad_field("options", "must be an object");
-    app.options = *it;
-  }
-  app.issuer = get_url(body, "issuer", "issuer", false);
-  if (auto it = body.find("endpoints"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) throw bad_field("endpoints", "must be an object");
-    for (const auto& [k, v] : it->items()) {
-      if (k != "authorize_url" && k != "token_url" && k != "revocation_url") throw bad_field("endpoints." + k, "unknown field");
-    }
-    app.endpoints.authorize_url = get_url(*it, "authorize_url", "endpoints.authorize_url", false);
-    app.endpoints.token_url = get_url(*it, "token_url", "endpoints.token_url", false);
-    app.endpoints.revocation_url = get_url(*it, "revocation_url", "endpoints.revocation_url", false);
-  }
-  if (body.contains("issuer") && body.contains("endpoints")) {
-    throw bad_field("issuer", "give either issuer (discovery) or endpoints, not both");
+  if (body.is_object() && body.contains("webhook")) {
+    if (!body["webhook"].is_null()) hook = webhooks::setting_from_request(body["webhook"], "webhook.");
+    nlohmann::json rest = body;
+    rest.erase("webhook");
+    app = app_from_request(rest, platforms_.names(), config_.callback_url());
+  } else {
+    app = app_from_request(body, platforms_.names(), config_.callback_url());
   }
   auto check = platforms_.get(app.platform)->prepare_app(app);
   if (!check.ok) throw ApiError(check.status, check.code, check.message);
@@ -143,6 +73,20 @@ App TokenService::register_app(const nlohmann::json& body) {
     throw ApiError(409, "duplicate", "an app named '" + app.name + "' already exists");
   } catch (const StoreError& e) {
     throw unavailable(e);
+  }
+  if (hook) {
+    // Before the first token is scheduled, so its failure already reaches the webhook.
+    try {
+      store_.set_webhook(app.id, hook->url, hook->secret);
+      app.webhook_url = hook->url;
+    } catch (const StoreError& e) {
+      try {
+        store_.delete_app(app.name);  // all or nothing
+      } catch (const StoreError&) {
+        spdlog::error("app '{}' was registered without its webhook (database failed)", app.name);
+      }
+      throw unavailable(e);
+    }
   }
   record_event(app.id, std::nullopt, "app_registered", {{"name", app.name}, {"platform", app.platform}});
   spdlog::info("app '{}' registered (platform {}, client credentials {})", app.name, app.platform, app.client_credentials);
@@ -162,7 +106,11 @@ App TokenService::register_app(const nlohmann::json& body) {
 
 std::vector<App> TokenService::list_apps() {
   try {
-    return store_.list_apps();
+    auto apps = store_.list_apps();
+    for (auto& a : apps) {
+      if (auto w = store_.get_webhook(a.id)) a.webhook_url = w->url;
+    }
+    return apps;
   } catch (const StoreError& e) {
     throw unavailable(e);
   }
@@ -172,11 +120,55 @@ App TokenService::get_app(const std::string& name) {
   std::optional<App> app;
   try {
     if (valid_app_name(name)) app = store_.get_app(name);
+    if (app) {
+      if (auto w = store_.get_webhook(app->id)) app->webhook_url = w->url;
+    }
   } catch (const StoreError& e) {
     throw unavailable(e);
   }
   if (!app) throw ApiError(404, "not_found", "no app named '" + name + "'");
   return *app;
+}
+
+App TokenService::set_webhook(const std::string& app_name, const nlohmann::json& body) {
+  auto app = get_app(app_name);
+  const auto hook = webhooks::setting_from_request(body, "");
+  try {
+    store_.set_webhook(app.id, hook.url, hook.secret);
+  } catch (const StoreError& e) {
+    throw unavailable(e);
+  }
+  const bool replaced = !app.webhook_url.empty();
+  app.webhook_url = hook.url;
+  record_event(app.id, std::nullopt, "webhook_set", {{"url", redact_url(hook.url)}});
+  spdlog::info("app '{}': webhook {} ({})", app.name, replaced ? "replaced" : "set", redact_url(hook.url));
+  return app;
+}
+
+App TokenService::delete_webhook(const std::string& app_name) {
+  auto app = get_app(app_name);
+  bool had = false;
+  try {
+    had = store_.delete_webhook(app.id);
+  } catch (const StoreError& e) {
+    throw unavailable(e);
+  }
+  if (!had) throw ApiError(404, "not_found", "app '" + app.name + "' has no webhook");
+  app.webhook_url.clear();
+  record_event(app.id, std::nullopt, "webhook_removed", nlohmann::json::object());
+  spdlog::info("app '{}': webhook removed", app.name);
+  return app;
+}
+
+std::pair<Webhook, std::vector<WebhookDelivery>> TokenService::get_webhook(const std::string& app_name, int limit) {
+  auto app = get_app(app_name);
+  try {
+    auto hook = store_.get_webhook(app.id);
+    if (!hook) throw ApiError(404, "not_found", "app '" + app.name + "' has no webhook");
+    return {*hook, store_.list_webhook_deliveries(app.id, limit)};
+  } catch (const StoreError& e) {
+    throw unavailable(e);
+  }
 }
 
 void TokenService::delete_app(const std::string& name) {
@@ -188,6 +180,10 @@ void TokenService::delete_app(const std::string& name) {
   }
   scheduler_.cancel(RefreshKey{app.id, 0});
   cache_.erase_app(app.id);
+  {
+    std::lock_guard lk(known_apps_mu_);
+    known_app_tokens_.erase(app.name);
+  }
   record_event(app.id, std::nullopt, "app_deleted", {{"name", app.name}});
   spdlog::info("app '{}' deleted", app.name);
 }
@@ -239,6 +235,12 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
   ConsumeResult cr;
   try {
     cr = store_.consume_auth_request(state, clock_.now(), req);
+  } catch (const SecretUnreadableError& e) {
+    spdlog::error("oauth callback refused: {}", e.what());
+    res.status = 500;
+    res.title = "Connection request unreadable";
+    res.message = "The stored connection request cannot be decrypted (see the daemon's log). Start the connection again.";
+    return res;
   } catch (const StoreError&) {
     res.status = 503;
     res.title = "Database unavailable";
@@ -257,7 +259,17 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
     spdlog::warn("oauth callback refused: {}", res.title);
     return res;
   }
-  auto app = store_.get_app_by_id(req.app_id, true);
+  std::optional<App> app;
+  try {
+    app = store_.get_app_by_id(req.app_id, true);
+  } catch (const StoreError& e) {
+    spdlog::error("oauth callback: cannot read the app: {}", e.what());
+    res.status = dynamic_cast<const SecretUnreadableError*>(&e) != nullptr ? 500 : 503;
+    res.title = res.status == 500 ? "App secret unreadable" : "Database unavailable";
+    res.message = res.status == 500 ? "The app's stored client secret cannot be decrypted (see the daemon's log)."
+                                    : "The token daemon cannot reach its database. Start the connection again in a minute.";
+    return res;
+  }
   if (!app) {
     res.status = 400;
     res.title = "App deleted";
@@ -373,8 +385,15 @@ std::string TokenService::revoke_grant(std::int64_t id) {
   std::optional<Grant> g;
   std::optional<App> app;
   try {
-    g = store_.get_grant(id, true);
-    if (g) app = store_.get_app_by_id(g->app_id, true);
+    try {
+      g = store_.get_grant(id, true);
+      if (g) app = store_.get_app_by_id(g->app_id, true);
+    } catch (const SecretUnreadableError& e) {
+      // Revoking must work even then: only the platform is not told (no usable refresh token).
+      spdlog::warn("grant {}: revoking without telling the platform: {}", id, e.what());
+      g = store_.get_grant(id, false);
+      if (g) app = store_.get_app_by_id(g->app_id, false);
+    }
   } catch (const StoreError& e) {
     throw unavailable(e);
   }
@@ -403,7 +422,25 @@ std::string TokenService::revoke_grant(std::int64_t id) {
 }
 
 RefreshKey TokenService::app_token_key(const std::string& app_name) {
-  auto app = get_app(app_name);
+  std::optional<App> found;
+  try {
+    if (valid_app_name(app_name)) found = store_.get_app(app_name);
+  } catch (const StoreError& e) {
+    std::lock_guard lk(known_apps_mu_);
+    auto it = known_app_tokens_.find(app_name);
+    if (it == known_app_tokens_.end()) throw unavailable(e);
+    return RefreshKey{it->second, 0};
+  }
+  if (!found) {
+    std::lock_guard lk(known_apps_mu_);
+    known_app_tokens_.erase(app_name);
+    throw ApiError(404, "not_found", "no app named '" + app_name + "'");
+  }
+  const App& app = *found;
+  if (app.client_credentials) {
+    std::lock_guard lk(known_apps_mu_);
+    known_app_tokens_[app.name] = app.id;
+  }
   if (!app.client_credentials) {
     throw ApiError(404, "no_app_token", "app '" + app.name + "' does not use client credentials; read a grant's token instead");
   }
@@ -471,7 +508,13 @@ Token TokenService::force_refresh(const RefreshKey& key) {
 }
 
 Token TokenService::token_rejected(const RefreshKey& key, const std::string& access_token) {
-  return token_from(refresher_.refresh(key, Trigger::rejected, access_token), key);
+  const auto r = refresher_.refresh(key, Trigger::rejected, access_token);
+  if (r.status == RefreshResult::Status::not_acquired) {
+    // Another instance held the lease for longer than a lease lasts: never hand back the
+    // token the caller just said was refused.
+    throw ApiError(409, "refresh_in_progress", "another instance is refreshing this token; try again shortly");
+  }
+  return token_from(r, key);
 }
 
 }  // namespace mediax

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -20,7 +22,6 @@
 namespace mediax {
 
 class PlatformRegistry;
-class HttpClient;
 class Scheduler;
 
 struct AuthorizeStart {
@@ -39,8 +40,8 @@ struct CallbackResult {
 
 class TokenService {
  public:
-  TokenService(Store& store, PlatformRegistry& platforms, HttpClient& http, TokenCache& cache, Refresher& refresher,
-               Scheduler& scheduler, RefreshPolicy& policy, const Config& config, const Clock& clock);
+  TokenService(Store& store, PlatformRegistry& platforms, TokenCache& cache, Refresher& refresher, Scheduler& scheduler,
+               RefreshPolicy& policy, const Config& config, const Clock& clock);
 
   // Validates the POST /v1/apps body strictly (unknown fields are errors), resolves discovery,
   // stores the app and, for client credentials, schedules its first token now.
@@ -48,6 +49,13 @@ class TokenService {
   std::vector<App> list_apps();
   App get_app(const std::string& name);
   void delete_app(const std::string& name);
+
+  // Webhooks (PUT/DELETE/GET /v1/apps/{name}/webhook): PUT body {"url", "secret"}, validated like the
+  // "webhook" field of POST /v1/apps. Return the app (with webhook_url).
+  App set_webhook(const std::string& app_name, const nlohmann::json& body);
+  App delete_webhook(const std::string& app_name);
+  // The app's webhook (without secret) and its latest events; ApiError 404 when it has none.
+  std::pair<Webhook, std::vector<WebhookDelivery>> get_webhook(const std::string& app_name, int limit);
 
   AuthorizeStart start_authorization(const std::string& app_name);
   // Handles the platform's redirect (query parameters). Never throws.
@@ -79,13 +87,16 @@ class TokenService {
 
   Store& store_;
   PlatformRegistry& platforms_;
-  HttpClient& http_;
   TokenCache& cache_;
   Refresher& refresher_;
   Scheduler& scheduler_;
   RefreshPolicy& policy_;
   const Config& config_;
   const Clock& clock_;
+  // Client-credentials apps by name, as last read from the database: the app token route
+  // keeps serving from memory while the database is unreachable.
+  std::mutex known_apps_mu_;
+  std::map<std::string, std::int64_t> known_app_tokens_;
 };
 
 // Names of apps: [a-z0-9][a-z0-9_-]{0,62}

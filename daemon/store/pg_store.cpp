@@ -62,24 +62,28 @@ std::optional<App> select_app_by_id(pqxx::work& tx, std::int64_t id, bool with_s
 App PgStore::create_app(const App& app) {
   return pool_.run("create_app", [&](pqxx::connection& c) {
     pqxx::work tx(c);
+    // The id is taken first: the sealed client secret names its row.
+    const auto id = tx.exec("SELECT nextval(pg_get_serial_sequence('mediax.apps', 'id'))")[0][0].as<std::int64_t>();
+    const std::string sealed = seal_field("apps.client_secret", std::to_string(id), app.client_secret);
     pqxx::row row;
     try {
       row = tx.exec_params1(
-          "INSERT INTO mediax.apps (name, platform, client_id, client_secret, scopes, client_credentials, issuer,"
+          "INSERT INTO mediax.apps (id, name, platform, client_id, client_secret, scopes, client_credentials, issuer,"
           " authorize_url, token_url, revocation_url, token_auth_method, redirect_uri, options, status,"
           " failure_count, last_error, next_refresh_at)"
-          " VALUES ($1, $2, $3, $4, " MEDIAX_TEXT_ARRAY("$5") ", $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14,"
+          " VALUES ($18, $1, $2, $3, $4, " MEDIAX_TEXT_ARRAY("$5") ", $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14,"
           " $15, $16, to_timestamp($17)) RETURNING id",
-          app.name, app.platform, app.client_id, app.client_secret, text_array_param(app.scopes),
+          app.name, app.platform, app.client_id, sealed, text_array_param(app.scopes),
           app.client_credentials, app.issuer, app.endpoints.authorize_url, app.endpoints.token_url,
           app.endpoints.revocation_url, app.token_auth_method, app.redirect_uri,
           (app.options.is_null() ? nlohmann::json::object() : app.options).dump(), to_string(app.status),
-          app.failure_count, app.last_error, nullable(time_param(app.next_refresh_at)));
+          app.failure_count, app.last_error, nullable(time_param(app.next_refresh_at)), id);
     } catch (const pqxx::unique_violation&) {
       throw DuplicateError("an app named '" + app.name + "' exists already");
     }
-    auto stored = select_app_by_id(tx, row[0].as<std::int64_t>(), !app.client_secret.empty());
+    auto stored = select_app_by_id(tx, row[0].as<std::int64_t>(), false);
     tx.commit();
+    stored->client_secret = app.client_secret;
     return *stored;
   });
 }
@@ -100,7 +104,9 @@ std::optional<App> PgStore::get_app(const std::string& name, bool with_secret) {
     const auto res = tx.exec_params(app_select(with_secret) + "WHERE name = $1", name);
     tx.commit();
     if (res.empty()) return std::nullopt;
-    return app_from_row(res[0]);
+    auto app = app_from_row(res[0]);
+    if (with_secret) open_app_secret(app);
+    return std::optional<App>(std::move(app));
   });
 }
 
@@ -109,6 +115,7 @@ std::optional<App> PgStore::get_app_by_id(std::int64_t id, bool with_secret) {
     pqxx::work tx(c);
     auto app = select_app_by_id(tx, id, with_secret);
     tx.commit();
+    if (app && with_secret) open_app_secret(*app);
     return app;
   });
 }
@@ -128,7 +135,8 @@ void PgStore::create_auth_request(const AuthRequest& r) {
     tx.exec_params(
         "INSERT INTO mediax.auth_requests (state, app_id, code_verifier, redirect_uri, expires_at)"
         " VALUES ($1, $2, $3, $4, to_timestamp($5))",
-        r.state, r.app_id, r.code_verifier, r.redirect_uri, time_param(r.expires_at));
+        r.state, r.app_id, seal_field("auth_requests.code_verifier", r.state, r.code_verifier), r.redirect_uri,
+        time_param(r.expires_at));
     tx.commit();
   });
 }
@@ -143,10 +151,12 @@ ConsumeResult PgStore::consume_auth_request(const std::string& state, TimePoint 
         " RETURNING app_id, code_verifier, redirect_uri, " MEDIAX_EPOCH_US("expires_at") " AS expires_us",
         state, time_param(now));
     if (!res.empty()) {
+      // Opened before COMMIT: a verifier that does not decrypt leaves the request unused.
+      const std::string verifier = open_verifier(state, res[0]["code_verifier"].as<std::string>());
       tx.commit();
       out.state = state;
       out.app_id = res[0]["app_id"].as<std::int64_t>();
-      out.code_verifier = res[0]["code_verifier"].as<std::string>();
+      out.code_verifier = verifier;
       out.redirect_uri = res[0]["redirect_uri"].as<std::string>();
       out.expires_at = from_epoch_us(res[0]["expires_us"].as<std::int64_t>());
       return ConsumeResult::ok;
@@ -197,8 +207,7 @@ int PgStore::calls_today(std::int64_t app_id, const std::string& kind, TimePoint
 }
 
 void PgStore::add_event(const Event& e) {
-  pool_.run("add_event", [&](pqxx::connection& c) {
-    pqxx::work tx(c);
+  group_.run("add_event", [&](pqxx::work& tx) {  // committed with other events (group commit)
     const std::optional<std::string> at =
         e.at == TimePoint{} ? std::nullopt : std::optional<std::string>(time_param(e.at));
     tx.exec_params(
@@ -206,7 +215,6 @@ void PgStore::add_event(const Event& e) {
         " VALUES ($1, $2, $3, $4::jsonb, COALESCE(to_timestamp($5), now()))",
         nullable(id_param(e.app_id)), nullable(id_param(e.grant_id)), e.kind,
         (e.detail.is_null() ? nlohmann::json::object() : e.detail).dump(), nullable(at));
-    tx.commit();
   });
 }
 
@@ -244,8 +252,9 @@ bool PgStore::ping() {
 
 namespace mediax {
 
-std::unique_ptr<Store> make_pg_store(const std::string& db_url, int pool_size) {
-  return std::make_unique<pg::PgStore>(db_url, pool_size);
+std::unique_ptr<Store> make_pg_store(const std::string& db_url, int pool_size,
+                                     std::shared_ptr<const crypto::Sealer> sealer) {
+  return std::make_unique<pg::PgStore>(db_url, pool_size, std::move(sealer));
 }
 
 }  // namespace mediax

@@ -1,19 +1,70 @@
 // PgStore: the Store interface on PostgreSQL (schema "mediax", see migrations/). Every method
 // is one transaction on a pooled connection and uses parameterized statements only.
 // Split over pg_store.cpp (apps, auth requests, events), pg_store_grants.cpp (grants, tokens)
-// and pg_store_refresh.cpp (schedule, leases).
+// and pg_store_refresh.cpp (schedule, leases); secrets at rest in pg_store_seal.cpp.
+//
+// Secrets are sealed (crypto/sealer.hpp, AES-256-GCM) before they are written and opened after
+// they are read; the associated data is "<table>.<column>:<row key>" (seal_context), so a value
+// copied to another row or column does not open. Empty values stay empty. A value without the
+// "v1:" prefix is plain text from before encryption: it is read as is until `mediaxd rotate-key`
+// seals it.
 #pragma once
+
+#include <memory>
+#include <string_view>
 
 #include <pqxx/pqxx>
 
+#include "store/group_commit.hpp"
 #include "store/pg_pool.hpp"
 #include "store/store.hpp"
 
 namespace mediax::pg {
 
+// A column that holds sealed secrets: rotation, the start-up key check and the census walk
+// this list. A table that does not exist (yet) is skipped.
+struct SealedColumn {
+  std::string table;       // in schema mediax: "grants"
+  std::string key_column;  // the row identity in the associated data: "id"
+  std::string key_type;    // its SQL type: "int8" or "text"
+  std::string column;      // "refresh_token"
+  std::string name() const { return table + "." + column; }  // "grants.refresh_token"
+};
+const std::vector<SealedColumn>& sealed_columns();
+
+// How many non-empty values of a column are sealed with a key (key_id empty: plain text).
+struct SealedValueCount {
+  std::string column;  // "grants.refresh_token"
+  std::string key_id;
+  std::int64_t count = 0;
+};
+
+// What `reseal_all` did to one column.
+struct ResealCounts {
+  std::string column;
+  std::int64_t resealed = 0;              // were sealed under another key, now under the current one
+  std::int64_t sealed_plain = 0;          // were plain text, now sealed
+  std::int64_t changed_concurrently = 0;  // a daemon rewrote the value meanwhile under the current key
+  std::vector<std::string> unreadable;    // rows whose value does not open: "grants.refresh_token of row 12: why"
+};
+
 class PgStore final : public Store {
  public:
-  PgStore(const std::string& db_url, int pool_size) : pool_(db_url, pool_size) {}
+  PgStore(const std::string& db_url, int pool_size, std::shared_ptr<const crypto::Sealer> sealer = nullptr);
+  ~PgStore() override;
+
+  // Seals `plaintext` for column `column` ("webhooks.secret") of the row `row_key` under the
+  // current key; "" stays "". Throws StoreError when no key is loaded.
+  std::string seal_field(std::string_view column, std::string_view row_key, std::string_view plaintext) const;
+  // Opens what seal_field stored; plain text (no "v1:") is returned as is. Throws
+  // SecretUnreadableError naming column and row (never the value) when it does not open.
+  std::string open_field(std::string_view column, std::string_view row_key, std::string_view stored) const;
+  // Non-empty values per column and key id.
+  std::vector<SealedValueCount> count_sealed_values();
+  // Re-seals every value of every sealed column that is not under the current key (plain text
+  // included), in small transactions, each row with a compare-and-set on its old value so a
+  // daemon writing at the same time is never overwritten. Safe while daemons run.
+  std::vector<ResealCounts> reseal_all(int batch_size = 100);
 
   App create_app(const App& app) override;
   std::vector<App> list_apps() override;
@@ -39,7 +90,8 @@ class PgStore final : public Store {
   std::vector<ScheduleEntry> load_schedule() override;
   void set_next_refresh(const RefreshKey& key, TimePoint at) override;
   std::optional<RefreshJob> acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
-                                          TimePoint lease_until, std::optional<TimePoint> due_by) override;
+                                          TimePoint lease_until, std::optional<TimePoint> due_by,
+                                          const std::optional<std::string>& rejected_token) override;
   void complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) override;
   void fail_refresh(const RefreshKey& key, const std::string& owner, const RefreshFailure& f) override;
   void release_leases(const std::string& owner) override;
@@ -53,6 +105,18 @@ class PgStore final : public Store {
   bool revoke_api_key(const std::string& name, TimePoint at) override;
   void touch_api_keys(const std::vector<std::string>& names, TimePoint at) override;
 
+  void set_webhook(std::int64_t app_id, const std::string& url, const std::string& secret) override;
+  bool delete_webhook(std::int64_t app_id) override;  // pg_store_webhooks.cpp
+  std::optional<Webhook> get_webhook(std::int64_t app_id, bool with_secret) override;
+  std::optional<std::int64_t> enqueue_webhook(std::int64_t app_id, const std::string& event,
+                                              const nlohmann::json& payload) override;
+  std::vector<WebhookDelivery> claim_webhook_deliveries(const std::string& owner, TimePoint now, TimePoint lease_until,
+                                                        int limit) override;
+  bool finish_webhook_delivery(std::int64_t id, const std::string& owner, TimePoint at, const std::string& error,
+                               std::optional<TimePoint> retry_at) override;
+  std::optional<TimePoint> next_webhook_due() override;
+  std::vector<WebhookDelivery> list_webhook_deliveries(std::int64_t app_id, int limit) override;
+
   bool ping() override;
   std::vector<StatusCount> count_grants_by_platform_status() override;  // pg_store_metrics.cpp
   std::vector<TokenCount> count_tokens_by_platform() override;
@@ -62,7 +126,19 @@ class PgStore final : public Store {
   std::optional<ScheduleChange> schedule_of(const RefreshKey& key) override;
 
  private:
+  // Open the secret of a row read with it; throw SecretUnreadableError.
+  void open_app_secret(App& a) const;
+  void open_grant_token(Grant& g) const;
+  std::string open_verifier(const std::string& state, const std::string& stored) const;
+  // The value is sealed with a key this store has not loaded (a daemon with a newer key wrote
+  // it): opening may work after a restart with the right keys, so it is not the row's fault.
+  bool key_missing(std::string_view stored) const;
+
   Pool pool_;
+  // complete_refresh and add_event of concurrent refreshes share transactions (one COMMIT for
+  // many): what bounds a catch-up after an outage otherwise is the disk's flush rate.
+  GroupCommit group_{pool_};
+  std::shared_ptr<const crypto::Sealer> sealer_;
 };
 
 // Reads shared by the three source files; all run inside the caller's transaction.
@@ -74,5 +150,10 @@ extern const char* const kTokenSelect;
 Token token_from_row(const pqxx::row& r);
 // Inserts or replaces the token of an app (grant_id empty) or grant.
 void upsert_token(pqxx::work& tx, std::int64_t app_id, std::optional<std::int64_t> grant_id, const Token& t);
+// Queues the webhook event a failed refresh that stops the key causes (grant.needs_reauth or
+// app.misconfigured) when the app has a webhook, in the caller's transaction (pg_store_webhooks.cpp).
+void enqueue_refresh_failure_webhook(pqxx::work& tx, const RefreshKey& key, const RefreshFailure& f);
+// The app's webhook URL, "" when none.
+std::string select_webhook_url(pqxx::work& tx, std::int64_t app_id);
 
 }  // namespace mediax::pg

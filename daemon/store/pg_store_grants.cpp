@@ -94,22 +94,35 @@ void upsert_token(pqxx::work& tx, std::int64_t app_id, std::optional<std::int64_
 Grant PgStore::upsert_grant(const Grant& g, const Token& token) {
   return pool_.run("upsert_grant", [&](pqxx::connection& c) {
     pqxx::work tx(c);
+    // The sealed refresh token names its row, so the id comes first: the row of this account if
+    // there is one, else a new one. Should another connect of the same account insert in
+    // between, the row keeps that one's id and the token is sealed again for it below.
+    const auto existing = tx.exec_params(
+        "SELECT id FROM mediax.grants WHERE app_id = $1 AND account_id = $2", g.app_id, g.account_id);
+    const auto guess = existing.empty()
+                           ? tx.exec("SELECT nextval(pg_get_serial_sequence('mediax.grants', 'id'))")[0][0].as<std::int64_t>()
+                           : existing[0][0].as<std::int64_t>();
     // A reconnected account starts afresh: new refresh token, failures and reason cleared, and
     // any lease dropped so a refresh still running with the old refresh token cannot store.
     const auto row = tx.exec_params1(
-        "INSERT INTO mediax.grants AS g (app_id, account_id, scopes, refresh_token, refresh_expires_at,"
+        "INSERT INTO mediax.grants AS g (id, app_id, account_id, scopes, refresh_token, refresh_expires_at,"
         " next_refresh_at, extra)"
-        " VALUES ($1, $2, " MEDIAX_TEXT_ARRAY("$3") ", $4, to_timestamp($5), to_timestamp($6), $7::jsonb)"
+        " VALUES ($8, $1, $2, " MEDIAX_TEXT_ARRAY("$3") ", $4, to_timestamp($5), to_timestamp($6), $7::jsonb)"
         " ON CONFLICT (app_id, account_id) DO UPDATE SET scopes = EXCLUDED.scopes,"
         " refresh_token = EXCLUDED.refresh_token, refresh_expires_at = EXCLUDED.refresh_expires_at,"
         " status = 'active', status_reason = '', failure_count = 0, last_error = '',"
         " next_refresh_at = EXCLUDED.next_refresh_at, extra = EXCLUDED.extra, lease_owner = NULL,"
         " lease_until = NULL, refresh_in_flight = false, updated_at = now()"
         " RETURNING id",
-        g.app_id, g.account_id, text_array_param(g.scopes), g.refresh_token,
+        g.app_id, g.account_id, text_array_param(g.scopes),
+        seal_field("grants.refresh_token", std::to_string(guess), g.refresh_token),
         nullable(time_param(g.refresh_expires_at)), nullable(time_param(g.next_refresh_at)),
-        object_or_empty(g.extra).dump());
+        object_or_empty(g.extra).dump(), guess);
     const auto id = row[0].as<std::int64_t>();
+    if (id != guess) {
+      tx.exec_params("UPDATE mediax.grants SET refresh_token = $2 WHERE id = $1", id,
+                     seal_field("grants.refresh_token", std::to_string(id), g.refresh_token));
+    }
     upsert_token(tx, g.app_id, id, token);
     auto stored = select_grant(tx, id, false);
     tx.commit();
@@ -134,6 +147,7 @@ std::optional<Grant> PgStore::get_grant(std::int64_t id, bool with_refresh_token
     pqxx::work tx(c);
     auto g = select_grant(tx, id, with_refresh_token);
     tx.commit();
+    if (g && with_refresh_token) open_grant_token(*g);
     return g;
   });
 }

@@ -60,11 +60,15 @@ void PgStore::set_next_refresh(const RefreshKey& key, TimePoint at) {
 }
 
 std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
-                                                 TimePoint lease_until, std::optional<TimePoint> due_by) {
+                                                 TimePoint lease_until, std::optional<TimePoint> due_by,
+                                                 const std::optional<std::string>& rejected_token) {
   return pool_.run("acquire_lease", [&](pqxx::connection& c) -> std::optional<RefreshJob> {
     pqxx::work tx(c);
     // $5 (due_by) NULL: any time (a forced refresh). Otherwise the row must still be due; an app
     // that never had a token (next_refresh_at NULL) is due.
+    // $6 (rejected_token) not NULL: only while the stored access token is still that one (or
+    // there is none) — checked in the same statement, so of several instances told about one
+    // refused token, one refreshes and the others see the new token afterwards.
     // The old row's refresh_in_flight says whether an earlier holder stopped mid-refresh (crash):
     // the platform may have rotated the refresh token without it being stored.
     const char* table_update =
@@ -75,6 +79,8 @@ std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const st
               " WHERE x.id = o.id AND x.status = 'active'"
               " AND (x.lease_until IS NULL OR x.lease_until <= to_timestamp($3) OR x.lease_owner = $2)"
               " AND ($5::float8 IS NULL OR x.next_refresh_at IS NULL OR x.next_refresh_at <= to_timestamp($5::float8))"
+              " AND ($6::text IS NULL OR NOT EXISTS (SELECT 1 FROM mediax.tokens t"
+              "      WHERE t.app_id = x.id AND t.grant_id IS NULL AND t.access_token IS DISTINCT FROM $6::text))"
               " RETURNING x.id, o.was_in_flight"
             : "UPDATE mediax.grants x SET lease_owner = $2, lease_until = to_timestamp($4), refresh_in_flight = true"
               " FROM (SELECT id, refresh_in_flight AND lease_owner IS DISTINCT FROM $2 AS was_in_flight"
@@ -82,9 +88,20 @@ std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const st
               " WHERE x.id = o.id AND x.status = 'active'"
               " AND (x.lease_until IS NULL OR x.lease_until <= to_timestamp($3) OR x.lease_owner = $2)"
               " AND ($5::float8 IS NULL OR x.next_refresh_at <= to_timestamp($5::float8))"
+              " AND ($6::text IS NULL OR NOT EXISTS (SELECT 1 FROM mediax.tokens t"
+              "      WHERE t.grant_id = x.id AND t.access_token IS DISTINCT FROM $6::text))"
               " RETURNING x.app_id, o.was_in_flight";
+    if (rejected_token) {
+      // Lock the row first so that the UPDATE below runs with a snapshot taken after any
+      // refresh that held the row has committed: its check of mediax.tokens (another table)
+      // would otherwise see the token as it was when the statement started.
+      tx.exec_params(key.is_app_token() ? "SELECT 1 FROM mediax.apps WHERE id = $1 FOR UPDATE"
+                                        : "SELECT 1 FROM mediax.grants WHERE id = $1 FOR UPDATE",
+                     key.is_app_token() ? key.app_id : key.grant_id);
+    }
     const auto res = tx.exec_params(table_update, key.is_app_token() ? key.app_id : key.grant_id, owner,
-                                    time_param(now), time_param(lease_until), nullable(time_param(due_by)));
+                                    time_param(now), time_param(lease_until), nullable(time_param(due_by)),
+                                    nullable(rejected_token));
     if (res.empty()) return std::nullopt;
     RefreshJob job;
     job.key.app_id = res[0][0].as<std::int64_t>();
@@ -98,14 +115,25 @@ std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const st
     if (!app) return std::nullopt;
     job.app = std::move(*app);
     job.current = select_token(tx, job.key);
+    // A secret sealed with a key this instance lacks (a newer daemon wrote it) may open after a
+    // restart: throw, nothing is leased, the refresh is postponed. One that does not open with
+    // its own key was changed or moved: the job says so and the refresher gives up on the row.
+    try {
+      if (job.grant) open_grant_token(*job.grant);
+      open_app_secret(job.app);
+    } catch (const SecretUnreadableError& e) {
+      if (key_missing(job.grant ? job.grant->refresh_token : "") || key_missing(job.app.client_secret)) throw;
+      job.unreadable = e.what();
+      if (job.grant) job.grant->refresh_token.clear();
+      job.app.client_secret.clear();
+    }
     tx.commit();
     return job;
   });
 }
 
 void PgStore::complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) {
-  pool_.run("complete_refresh", [&](pqxx::connection& c) {
-    pqxx::work tx(c);
+  group_.run("complete_refresh", [&](pqxx::work& tx) {  // committed with other refreshes' results
     if (key.is_app_token()) {
       const auto res = tx.exec_params(
           "UPDATE mediax.apps SET failure_count = 0, last_error = '', status_reason = '',"
@@ -116,6 +144,10 @@ void PgStore::complete_refresh(const RefreshKey& key, const std::string& owner, 
       upsert_token(tx, key.app_id, std::nullopt, s.token);
     } else {
       const nlohmann::json patch = s.grant_extra_patch.is_object() ? s.grant_extra_patch : nlohmann::json::object();
+      std::optional<std::string> sealed_refresh_token;
+      if (s.new_refresh_token) {
+        sealed_refresh_token = seal_field("grants.refresh_token", std::to_string(key.grant_id), *s.new_refresh_token);
+      }
       const auto res = tx.exec_params(
           "UPDATE mediax.grants SET refresh_token = COALESCE($3::text, refresh_token),"
           " refresh_expires_at = CASE WHEN $3::text IS NULL THEN refresh_expires_at ELSE to_timestamp($4) END,"
@@ -123,12 +155,11 @@ void PgStore::complete_refresh(const RefreshKey& key, const std::string& owner, 
           " status_reason = '', next_refresh_at = to_timestamp($6), extra = extra || $7::jsonb,"
           " lease_owner = NULL, lease_until = NULL, refresh_in_flight = false, updated_at = now()"
           " WHERE id = $1 AND lease_owner = $2 AND status = 'active' RETURNING app_id",
-          key.grant_id, owner, nullable(s.new_refresh_token), nullable(time_param(s.refresh_expires_at)),
+          key.grant_id, owner, nullable(sealed_refresh_token), nullable(time_param(s.refresh_expires_at)),
           nullable(s.account_id), time_param(s.next_refresh_at), patch.dump());
       if (res.empty()) lease_lost();
       upsert_token(tx, res[0][0].as<std::int64_t>(), key.grant_id, s.token);
     }
-    tx.commit();
   });
 }
 
@@ -149,6 +180,7 @@ void PgStore::fail_refresh(const RefreshKey& key, const std::string& owner, cons
                                     error_text(f.code, f.message), nullable(time_param(f.next_refresh_at)),
                                     nullable(status));
     if (res.empty()) lease_lost();
+    enqueue_refresh_failure_webhook(tx, key, f);  // in this transaction: the event goes with the change
     tx.commit();
   });
 }

@@ -13,6 +13,10 @@
 
 namespace mediax {
 
+namespace crypto {
+class Sealer;
+}
+
 class StoreError : public std::runtime_error {  // database unreachable or failed
  public:
   using std::runtime_error::runtime_error;
@@ -20,6 +24,13 @@ class StoreError : public std::runtime_error {  // database unreachable or faile
 class DuplicateError : public std::runtime_error {  // unique constraint, e.g. app name taken
  public:
   using std::runtime_error::runtime_error;
+};
+// A stored secret (client secret, refresh token, PKCE verifier) does not decrypt: its key is not
+// loaded, or the value was changed or copied from another row. what() names the row, never the
+// value. A StoreError, so callers that only know StoreError still fail cleanly.
+class SecretUnreadableError : public StoreError {
+ public:
+  using StoreError::StoreError;
 };
 
 struct AuthRequest {
@@ -80,6 +91,10 @@ struct RefreshJob {
   // An earlier holder of the lease stopped in the middle of a refresh (crashed): the platform
   // may have rotated the refresh token without the new one being stored.
   bool interrupted = false;
+  // Not empty: a secret of this job (the app's client secret or the grant's refresh token) was
+  // changed or copied from another row and does not decrypt; says which row, never the value.
+  // The refresh cannot run: the key needs a human (re-register the app or reconnect the account).
+  std::string unreadable;
 };
 
 // The result of a refresh to be stored and published in one transaction.
@@ -109,6 +124,31 @@ struct ApiKeyRecord {
   TimePoint created_at{};
   std::optional<TimePoint> last_used_at;
   std::optional<TimePoint> revoked_at;
+};
+
+// The webhook of an app (mediax.webhooks). secret is only filled when the store was asked for it.
+struct Webhook {
+  std::int64_t app_id = 0;
+  std::string url;
+  std::string secret;
+  TimePoint created_at{};
+  TimePoint updated_at{};
+};
+
+// One event in the webhook outbox (mediax.webhook_deliveries).
+struct WebhookDelivery {
+  std::int64_t id = 0;
+  std::int64_t app_id = 0;
+  std::string event;                        // "grant.needs_reauth", "app.misconfigured"
+  nlohmann::json payload;                   // the body without delivery_id; never a token or secret
+  int attempts = 0;                         // made so far (a claim counts one)
+  std::string url;                          // claimed deliveries: the app's webhook URL now
+  std::string secret;                       // claimed deliveries: the HMAC key
+  TimePoint created_at{};
+  std::optional<TimePoint> next_attempt_at; // empty once delivered or given up
+  std::optional<TimePoint> delivered_at;
+  std::optional<TimePoint> failed_at;       // given up after the last attempt
+  std::string last_error;                   // "http_500", "timeout", ... no response bodies
 };
 
 class Store {
@@ -153,9 +193,13 @@ class Store {
   // grant/app is active; returns the job, or nothing when another owner holds it or it is gone.
   // With due_by, also only when next_refresh_at <= due_by: a scheduled refresh whose time was
   // moved by another instance (it refreshed first) is not repeated.
+  // With rejected_token (a consumer's refused access token), only while the stored access token
+  // is still that one (or there is none): reports of one refused token arriving on several
+  // instances refresh once; the others find the newer token with get_token.
   virtual std::optional<RefreshJob> acquire_lease(const RefreshKey& key, const std::string& owner,
                                                   TimePoint now, TimePoint lease_until,
-                                                  std::optional<TimePoint> due_by = std::nullopt) = 0;
+                                                  std::optional<TimePoint> due_by = std::nullopt,
+                                                  const std::optional<std::string>& rejected_token = std::nullopt) = 0;
   // Stores the new token (and rotated refresh token), resets failures, sets next refresh,
   // releases the lease and sends NOTIFY, in one transaction.
   virtual void complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) = 0;
@@ -192,6 +236,29 @@ class Store {
   // Sets last_used_at of the named keys.
   virtual void touch_api_keys(const std::vector<std::string>& names, TimePoint at) = 0;
 
+  // --- webhooks: one per app, and a durable outbox of events (pg_store_webhooks.cpp) ---
+  // Sets or replaces the app's webhook.
+  virtual void set_webhook(std::int64_t app_id, const std::string& url, const std::string& secret) = 0;
+  // Removes the app's webhook and its undelivered events; false when it had none.
+  virtual bool delete_webhook(std::int64_t app_id) = 0;
+  virtual std::optional<Webhook> get_webhook(std::int64_t app_id, bool with_secret = false) = 0;
+  // Queues an event for the app's webhook; its id, or nothing when the app has no webhook.
+  virtual std::optional<std::int64_t> enqueue_webhook(std::int64_t app_id, const std::string& event,
+                                                      const nlohmann::json& payload) = 0;
+  // Leases up to `limit` undelivered events due at `now` to owner until lease_until and counts an
+  // attempt for each; rows another instance is claiming are skipped (FOR UPDATE SKIP LOCKED), so
+  // each attempt is made by one instance. Returned with the webhook's URL and secret.
+  virtual std::vector<WebhookDelivery> claim_webhook_deliveries(const std::string& owner, TimePoint now,
+                                                                TimePoint lease_until, int limit) = 0;
+  // Records the outcome of a claimed attempt: delivered (error empty), to retry at retry_at, or
+  // given up (error and no retry_at). False when owner no longer holds the lease.
+  virtual bool finish_webhook_delivery(std::int64_t id, const std::string& owner, TimePoint at,
+                                       const std::string& error, std::optional<TimePoint> retry_at) = 0;
+  // When the earliest undelivered event may be claimed; empty when there is none.
+  virtual std::optional<TimePoint> next_webhook_due() = 0;
+  // The app's latest events, newest first (without secrets).
+  virtual std::vector<WebhookDelivery> list_webhook_deliveries(std::int64_t app_id, int limit) = 0;
+
   // --- health ---
   virtual bool ping() = 0;  // database reachable
   // --- metrics (cheap aggregate counts; the defaults report nothing) ---
@@ -216,7 +283,10 @@ class Migrator {
   std::string dir_;
 };
 
-// A pool of libpqxx connections behind the Store interface.
-std::unique_ptr<Store> make_pg_store(const std::string& db_url, int pool_size);
+// A pool of libpqxx connections behind the Store interface. Secrets are sealed with `sealer`
+// (crypto/sealer.hpp) on write and opened on read; without one (tools that never touch secrets)
+// storing or reading a secret throws StoreError.
+std::unique_ptr<Store> make_pg_store(const std::string& db_url, int pool_size,
+                                     std::shared_ptr<const crypto::Sealer> sealer = nullptr);
 
 }  // namespace mediax

@@ -92,11 +92,18 @@ class Daemon {
 };
 
 // Writes a daemon config for `db_url` listening on `port` into `path`, `extra_config` (TOML) at
-// the end, `admin_extra` (TOML lines) inside [admin].
-// `refresh_extra` (TOML lines) inside [refresh].
+// the end, `admin_extra` (TOML lines) inside [admin]. Unless extra_config has a [security] table,
+// [security] key_file names the key of the database (seal_key_file_for).
+// `refresh_extra` (TOML lines) inside [refresh]; a key it sets replaces the harness's default.
 void write_daemon_config(const std::string& path, const std::string& db_url, int port,
                          const std::string& extra_config = "", const std::string& admin_extra = "",
                          const std::string& refresh_extra = "");
+
+// 32 random bytes written to `path` (mode 600); returns path.
+std::string write_seal_key_file(const std::string& path);
+// The encryption key file of a database in this run: made in `dir` the first time, shared by
+// every daemon on that database afterwards (they must read each other's secrets).
+std::string seal_key_file_for(const std::string& db_url, const std::string& dir);
 
 class FakeOAuth2 {
  public:
@@ -104,6 +111,7 @@ class FakeOAuth2 {
     int expires_in = 3600;
     bool rotate_refresh = false;
     std::string issuer_path;
+    int latency_ms = 0;  // every /token answer waits this long (--latency-ms)
   };
   FakeOAuth2(const Flags& flags, const std::string& dir);
 
@@ -136,6 +144,9 @@ std::optional<TokenRow> published_token(const std::string& db_url, const std::st
                                         std::optional<std::int64_t> grant_id);
 std::int64_t count_published(const std::string& db_url, const std::string& app);
 
+// The secrets of at least 8 characters that occur in text (fast for very many secrets).
+std::vector<std::string> secrets_in(const std::string& text, const std::set<std::string>& secrets);
+
 class E2ETest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -147,6 +158,8 @@ class E2ETest : public ::testing::Test {
   virtual std::string prepare_daemon_config() { return ""; }
   FakeOAuth2& start_fake(const FakeOAuth2::Flags& flags);
   void remember_secret(const std::string& s);
+  // Every secret the test and its fakes know, and the fixture daemon's API key: none may be logged.
+  std::set<std::string> known_secrets() const;
 
   // Registers a client at the fake (redirect URI: the daemon's callback) and an oauth2 app for it
   // in the daemon, with explicit endpoints or, when `discovery`, only the issuer. Returns the app JSON.

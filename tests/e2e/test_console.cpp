@@ -1,6 +1,7 @@
 // The web console: its static files as the daemon serves them (content types, CSP, caching, path
 // traversal), and the whole operator flow in headless Chromium (tests/e2e/console/console.test.mjs)
 // against the oidc-provider harness.
+#include <cstdlib>
 #include <filesystem>
 
 #include "harness.hpp"
@@ -93,16 +94,22 @@ TEST_F(ConsoleInBrowser, OperatorRegistersConnectsThroughLoginAndConsentRefreshe
       popts);
   const std::string issuer = "http://127.0.0.1:" + std::to_string(provider_->wait_for_listening(30s));
 
+  // Screenshots go to the test's directory; the committed ones in admin/web/screenshots are only
+  // replaced when asked: MEDIAX_UPDATE_SCREENSHOTS=1.
+  const char* update = std::getenv("MEDIAX_UPDATE_SCREENSHOTS");
+  const bool update_committed = update != nullptr && std::string(update) == "1";
+  const std::string shots = update_committed ? source_dir() + "/admin/web/screenshots" : dir_ + "/screenshots";
+  std::filesystem::create_directories(shots);
   test::ProcessOptions opts;
   opts.cwd = console_dir_;
   opts.log_dir = dir_;
   opts.name = "console-test";
   opts.env = {"MEDIAX_URL=" + daemon().url(""), "OIDC_ISSUER=" + issuer, "OIDC_WEB_SECRET=" + web_secret,
-              "MEDIAX_API_KEY=" + api_key(), "SCREENSHOT_DIR=" + source_dir() + "/admin/web/screenshots",
-              "FAILURE_DIR=" + dir_};
+              "MEDIAX_API_KEY=" + api_key(), "SCREENSHOT_DIR=" + shots, "FAILURE_DIR=" + dir_};
   auto r = test::run_process(node_, {"console.test.mjs"}, opts, 180s);
   ASSERT_EQ(r.exit_code, 0) << "stdout:\n" << r.out << "\nstderr:\n" << r.err;
   EXPECT_NE(r.out.find("all steps passed"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(shots + "/console.png")) << "no screenshot in " << shots;
 
   // What the browser did is what the daemon holds.
   json list = grants("web");

@@ -251,7 +251,7 @@ TEST_F(Mediaxctl, EveryCommandHasHelp) {
   for (const auto& cmd : std::vector<std::vector<std::string>>{{"apps", "list"},   {"apps", "show"},     {"apps", "add"},
                                                                {"apps", "rm"},     {"grants", "list"},   {"grants", "show"},
                                                                {"grants", "revoke"}, {"token", "get"}, {"connect"},
-                                                               {"refresh"},        {"status"}}) {
+                                                               {"refresh"},        {"status"},           {"webhook"}}) {
     auto args = cmd;
     args.push_back("--help");
     auto r = ctl(args);

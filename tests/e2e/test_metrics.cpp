@@ -75,6 +75,10 @@ TEST_F(Metrics, ParsesAndCountsRefreshesByPlatformAndOutcome) {
     s = scrape(daemon());
     return value(s, success) >= 1;
   }, 10s)) << "the first client-credentials fetch was not counted";
+  // The first fetch is counted when the platform answers and stored a moment later (group
+  // commit): a forced refresh before that would join it instead of calling the platform again.
+  ASSERT_TRUE(eventually([&] { return daemon().get("/v1/apps/metered/token").status == 200; }, 10s));
+  s = scrape(daemon());
   const double before = value(s, success);
   EXPECT_EQ(s.types["mediax_refreshes_total"], "counter");
   EXPECT_EQ(s.types["mediax_refresh_duration_seconds"], "histogram");

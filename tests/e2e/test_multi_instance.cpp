@@ -111,5 +111,64 @@ TEST_F(MultiInstance, ThreeDaemonsRefreshEveryGrantOncePerCycleAndTakeOverFromAK
   }
 }
 
+// Consumers that find a token refused report it to whichever instance they talk to; reports of
+// one token arriving on two daemons at once must refresh it once, and everyone gets that token.
+TEST_F(MultiInstance, RejectedTokenReportedOnTwoDaemonsAtOnceRefreshesOnce) {
+  FakeOAuth2::Flags flags;
+  flags.rotate_refresh = true;
+  flags.latency_ms = 300;  // a slow platform: the reports overlap with the refresh
+  auto& fake = start_fake(flags);
+  register_fake_app(fake, "shared");
+  register_fake_app(fake, "service", "client_secret_post", false, true);
+  const auto id = connect("shared", "user-1");
+  auto b = start_instance("b");
+  std::vector<const Daemon*> both{&daemon(), b.get()};
+
+  // Reports of `refused` at `path`, half on each daemon, all at once; returns the tokens answered.
+  auto report_concurrently = [&](const std::string& path, const std::string& refused) {
+    constexpr int kReports = 12;
+    std::vector<std::string> answers(kReports);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kReports; ++i) {
+      threads.emplace_back([&, i] {
+        auto r = both[i % 2]->post(path, json{{"access_token", refused}});
+        answers[i] = r.status == 200 ? r.json().value("access_token", "") : "HTTP " + r.describe();
+      });
+    }
+    for (auto& t : threads) t.join();
+    return answers;
+  };
+
+  // A grant.
+  auto t0 = daemon().get("/v1/grants/" + std::to_string(id) + "/token");
+  ASSERT_EQ(t0.status, 200) << t0.describe();
+  const std::string refused = t0.json().at("access_token").get<std::string>();
+  const auto before = fake.refreshes_of("user-1");
+  auto answers = report_concurrently("/v1/grants/" + std::to_string(id) + "/token/rejected", refused);
+  EXPECT_EQ(fake.refreshes_of("user-1") - before, 1) << "the platform saw more than one refresh";
+  EXPECT_EQ(fake.stat("dead_refresh_token_uses"), 0);
+  const std::string fresh = answers[0];
+  EXPECT_NE(fresh, refused);
+  EXPECT_TRUE(fake.token_active(fresh)) << fresh.substr(0, 4);
+  for (const auto& a : answers) EXPECT_EQ(a, fresh);
+  // A late report of the refused token, on either daemon, gets the new one without a refresh.
+  for (const Daemon* d : both) {
+    auto r = d->post("/v1/grants/" + std::to_string(id) + "/token/rejected", json{{"access_token", refused}});
+    ASSERT_EQ(r.status, 200) << r.describe();
+    EXPECT_EQ(r.json().value("access_token", ""), fresh);
+  }
+  EXPECT_EQ(fake.refreshes_of("user-1") - before, 1);
+
+  // An app's client-credentials token.
+  ASSERT_TRUE(eventually([&] { return daemon().get("/v1/apps/service/token").status == 200; }, 20s));
+  const std::string app_refused = daemon().get("/v1/apps/service/token").json().at("access_token").get<std::string>();
+  const auto issued_before = fake.stat("client_credentials_issued");
+  auto app_answers = report_concurrently("/v1/apps/service/token/rejected", app_refused);
+  EXPECT_EQ(fake.stat("client_credentials_issued") - issued_before, 1);
+  EXPECT_NE(app_answers[0], app_refused);
+  EXPECT_TRUE(fake.token_active(app_answers[0]));
+  for (const auto& a : app_answers) EXPECT_EQ(a, app_answers[0]);
+}
+
 }  // namespace
 }  // namespace mediax::e2e

@@ -15,6 +15,7 @@ HttpResult call(Daemon& d, const std::string& method, const std::string& path) {
   if (method == "GET") return d.get(path);
   if (method == "POST") return d.post(path, json::object());
   if (method == "DELETE") return d.del(path);
+  if (method == "PUT") return d.request("PUT", path, d.api_key(), "{}", "application/json");
   throw std::runtime_error("no probe for method " + method);
 }
 

@@ -94,6 +94,8 @@ Reply Provider::stats() const {
       {"refreshes_by_account", stats_.refreshes_by_account},
       {"refreshes_by_grant", stats_.refreshes_by_grant},
       {"dead_refresh_token_uses", stats_.dead_refresh_token_uses},
+      {"quick_refreshes", stats_.quick_refreshes},
+      {"min_refresh_gap_ms", stats_.min_refresh_gap_ms},
       {"client_credentials_issued", stats_.client_credentials_issued},
       {"revocations", stats_.revocations},
       {"revocation_requests", stats_.revocation_requests},
@@ -101,6 +103,7 @@ Reply Provider::stats() const {
       {"token_errors", stats_.token_errors},
       {"failures_injected", stats_.failures_injected},
       {"failures_pending", failures_.size()},
+      {"token_request_ms", stats_.token_request_ms},
       {"valid_access_tokens", valid},
       {"live_refresh_tokens", live_refresh},
   };
@@ -118,8 +121,8 @@ Reply Provider::inject_failure(const std::string& json_body) {
     f.mode = mode.get<std::string>();
   }
   if (f.mode != "500" && f.mode != "429" && f.mode != "invalid_grant" && f.mode != "invalid_client" &&
-      f.mode != "garbage" && f.mode != "hang") {
-    return bad_request("mode must be one of 500, 429, invalid_grant, invalid_client, garbage, hang");
+      f.mode != "garbage" && f.mode != "hang" && f.mode != "trickle" && f.mode != "close") {
+    return bad_request("mode must be one of 500, 429, invalid_grant, invalid_client, garbage, hang, trickle, close");
   }
   try {
     f.remaining = j->value("count", 1);

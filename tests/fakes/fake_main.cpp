@@ -2,12 +2,17 @@
 // end-to-end tests (and for trying mediaxd by hand). See fake_provider.hpp for the rules it enforces.
 //
 //   mediax-fake-oauth2 --port 0 [--host 127.0.0.1] [--expires-in 4] [--rotate-refresh] [--issuer-path /x]
+//                      [--latency-ms 20] [--bulk] [--threads 32]
+// --latency-ms delays every /token answer; --bulk accepts any client (with a secret) and any refresh
+// token, for benchmarks whose grants were written straight into the database (bench/).
 //
 // Prints "LISTENING <port>" on stdout once bound. Control endpoints under /_fake/:
 //   POST   /_fake/clients     {"client_id","client_secret","auth_method","redirect_uris":[...]}
-//   GET    /_fake/stats       counters
-//   POST   /_fake/fail        {"mode":"500|429|invalid_grant|invalid_client|garbage|hang","count":N,
+//   GET    /_fake/stats       counters (quick_refreshes: a grant refreshed again within a quarter of
+//                              the token lifetime, i.e. a double refresh; min_refresh_gap_ms)
+//   POST   /_fake/fail        {"mode":"500|429|invalid_grant|invalid_client|garbage|hang|trickle|close","count":N,
 //                              "retry_after":S,"seconds":S,"grant_type":"refresh_token"} for the next N /token calls
+//                              (trickle: the body at one byte per second; close: headers, then the connection closes)
 //   DELETE /_fake/fail        drops pending failures
 //   GET    /_fake/introspect?token=T   {"active": bool, ...}
 //   GET    /_fake/secrets     every code, token and client secret it knows (to check logs for leaks)
@@ -18,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -34,7 +40,7 @@ using mediax::fake::Reply;
 void usage(std::FILE* to) {
   std::fprintf(to,
                "usage: mediax-fake-oauth2 [--port N] [--host ADDR] [--expires-in SECONDS] [--rotate-refresh]\n"
-               "                          [--issuer-path /PATH]\n");
+               "                          [--issuer-path /PATH] [--latency-ms MS] [--bulk] [--threads N]\n");
 }
 
 bool parse_int(const char* s, long lo, long hi, long& out) {
@@ -62,6 +68,16 @@ bool parse_args(int argc, char** argv, Options& o) {
       const char* s = next();
       if (s == nullptr || !parse_int(s, 1, 100000000, v)) return false;
       o.expires_in = v;
+    } else if (a == "--latency-ms") {
+      const char* s = next();
+      if (s == nullptr || !parse_int(s, 0, 60000, v)) return false;
+      o.latency_ms = static_cast<int>(v);
+    } else if (a == "--threads") {
+      const char* s = next();
+      if (s == nullptr || !parse_int(s, 1, 4096, v)) return false;
+      o.threads = static_cast<int>(v);
+    } else if (a == "--bulk") {
+      o.bulk = true;
     } else if (a == "--rotate-refresh") {
       o.rotate_refresh = true;
     } else if (a == "--issuer-path") {
@@ -80,6 +96,21 @@ void send(const Reply& r, httplib::Response& res) {
   if (r.delay_seconds > 0) std::this_thread::sleep_for(std::chrono::seconds(r.delay_seconds));
   res.status = r.status;
   for (const auto& [k, v] : r.headers) res.set_header(k, v);
+  if (r.transport == "trickle") {
+    auto body = std::make_shared<std::string>(r.body);
+    res.set_content_provider(body->size(), r.content_type.c_str(),
+                             [body](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+                               std::this_thread::sleep_for(std::chrono::seconds(1));
+                               return sink.write(body->data() + offset, 1);
+                             });
+    return;
+  }
+  if (r.transport == "close") {
+    // Promises a body, then gives up: the client sees the connection close mid-answer.
+    res.set_content_provider(1024, "application/json",
+                             [](std::size_t, std::size_t, httplib::DataSink&) { return false; });
+    return;
+  }
   res.set_content(r.body, r.content_type.c_str());
 }
 
@@ -104,7 +135,8 @@ int main(int argc, char** argv) {
   Provider provider(opts);
   httplib::Server svr;
   // Injected hangs hold a worker each; keep enough for concurrent tests.
-  svr.new_task_queue = [] { return new httplib::ThreadPool(32); };
+  const auto threads = static_cast<std::size_t>(opts.threads);
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
 
   const std::string p = opts.issuer_path;
   auto discovery = [&](const httplib::Request&, httplib::Response& res) { send(provider.discovery(), res); };
@@ -116,6 +148,7 @@ int main(int argc, char** argv) {
     send(provider.authorize(query_of(req)), res);
   });
   svr.Post(p + "/token", [&](const httplib::Request& req, httplib::Response& res) {
+    if (opts.latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.latency_ms));
     send(provider.token(form_request(req)), res);
   });
   svr.Post(p + "/revoke", [&](const httplib::Request& req, httplib::Response& res) {
@@ -146,8 +179,8 @@ int main(int argc, char** argv) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
 
-  // Logs the path only: queries and bodies carry codes and tokens.
-  svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+  // Logs the path only: queries and bodies carry codes and tokens. Benchmarks log nothing per request.
+  if (!opts.bulk) svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     std::fprintf(stderr, "fake-oauth2: %s %s -> %d\n", req.method.c_str(), req.path.c_str(), res.status);
   });
 

@@ -198,6 +198,10 @@ std::optional<Provider::Failure> Provider::take_failure(const std::string& grant
 Reply Provider::token(const FormRequest& req) {
   std::unique_lock lock(mu_);
   ++stats_.token_requests;
+  if (stats_.token_request_ms.size() < 100000) {
+    stats_.token_request_ms.push_back(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count());
+  }
   auto finish = [&](Reply r) {
     if (r.status != 200) ++stats_.token_errors;
     return r;
@@ -231,6 +235,11 @@ Reply Provider::token(const FormRequest& req) {
     } else if (failure->mode == "garbage") {
       r.status = 200;
       r.body = "<<this is not json>>";
+    } else if (failure->mode == "trickle") {
+      r = oauth_error(503, "temporarily_unavailable", "the server answers one byte per second");
+      r.transport = "trickle";
+    } else if (failure->mode == "close") {
+      r.transport = "close";
     } else {  // hang
       r = oauth_error(503, "temporarily_unavailable", "the server hung");
       r.delay_seconds = failure->seconds;
@@ -239,6 +248,7 @@ Reply Provider::token(const FormRequest& req) {
   }
 
   Reply error;
+  if (opts_.bulk) return finish(bulk_token(*form, grant_type));
   const Client* client = authenticate(req, *form, error);
   if (client == nullptr) return finish(error);
   if (grant_type.empty()) return finish(oauth_error(400, "invalid_request", "grant_type is missing"));
@@ -309,6 +319,26 @@ Reply Provider::grant_code(const Client& c, const Form& form) {
   return r;
 }
 
+Reply Provider::bulk_token(const Form& form, const std::string& grant_type) {
+  if (!form_value(form, "client_id") || form_value(form, "client_secret").value_or("").empty()) {
+    return oauth_error(401, "invalid_client", "client authentication is required");
+  }
+  if (grant_type == "refresh_token") {
+    if (form_value(form, "refresh_token").value_or("").empty()) {
+      return oauth_error(400, "invalid_request", "refresh_token is missing");
+    }
+    ++stats_.refreshes;
+  } else if (grant_type == "client_credentials") {
+    ++stats_.client_credentials_issued;
+  } else {
+    return oauth_error(400, "unsupported_grant_type", "bulk mode answers refresh_token and client_credentials only");
+  }
+  json out{{"access_token", random_token()}, {"token_type", "Bearer"}, {"expires_in", opts_.expires_in}};
+  Reply r = json_reply(200, out);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
 Reply Provider::grant_refresh(const Client& c, const Form& form) {
   auto value = form_value(form, "refresh_token");
   if (!value) return oauth_error(400, "invalid_request", "refresh_token is missing");
@@ -328,6 +358,16 @@ Reply Provider::grant_refresh(const Client& c, const Form& form) {
   ++stats_.refreshes;
   ++stats_.refreshes_by_account[old.account];
   ++stats_.refreshes_by_grant[std::to_string(old.grant_id)];
+  {
+    const auto now = Clock::now();
+    auto [last, first] = stats_.last_refresh_of_grant.try_emplace(old.grant_id, now);
+    if (!first) {
+      const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(now - last->second).count();
+      if (stats_.min_refresh_gap_ms < 0 || gap < stats_.min_refresh_gap_ms) stats_.min_refresh_gap_ms = gap;
+      if (gap * 4 < opts_.expires_in * 1000) ++stats_.quick_refreshes;
+      last->second = now;
+    }
+  }
   json out = issue_access(c.id, old.account, old.grant_id, scope);
   if (opts_.rotate_refresh) {
     // Rotation: the old refresh token dies at once.

@@ -32,6 +32,12 @@ struct Options {
   std::int64_t expires_in = 3600;  // access token lifetime, seconds
   bool rotate_refresh = false;
   std::string issuer_path;         // "" or "/x": issuer is http://host:port/x and endpoints live under it
+  // Benchmarks (bench/): every /token call waits this long before answering (a remote platform's latency).
+  int latency_ms = 0;
+  // Benchmarks: any client_id with a non-empty secret and any refresh token are accepted (grants
+  // written straight into the database were never issued here); nothing is remembered per token.
+  bool bulk = false;
+  int threads = 32;                // HTTP worker threads
 };
 
 struct Reply {
@@ -40,6 +46,9 @@ struct Reply {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   int delay_seconds = 0;  // the transport sleeps this long before answering (injected hang)
+  // How the transport misbehaves: "" answers normally; "trickle" sends the body one byte per
+  // second (defeats a per-read timeout); "close" sends the headers and closes the connection.
+  std::string transport;
 };
 
 // What arrives at /token and /revoke.
@@ -106,7 +115,7 @@ class Provider {
     bool alive = true;
   };
   struct Failure {
-    std::string mode;        // 500 | 429 | invalid_grant | garbage | hang
+    std::string mode;        // 500 | 429 | invalid_grant | invalid_client | garbage | hang | trickle | close
     int remaining = 1;
     int retry_after = 1;     // 429
     int seconds = 5;         // hang
@@ -125,6 +134,12 @@ class Provider {
     std::int64_t token_requests = 0;
     std::int64_t token_errors = 0;
     std::int64_t failures_injected = 0;
+    std::vector<std::int64_t> token_request_ms;  // when each /token request came, ms since start
+    // Double-refresh detection (soak tests): a grant refreshed again less than a quarter of the
+    // access token lifetime after its previous refresh; no schedule refreshes that early.
+    std::map<std::int64_t, Clock::time_point> last_refresh_of_grant;
+    std::int64_t quick_refreshes = 0;
+    std::int64_t min_refresh_gap_ms = -1;  // smallest gap between two refreshes of one grant; -1: none yet
   };
 
   // Authenticates the client of a /token or /revoke request; on failure fills `error`.
@@ -136,6 +151,7 @@ class Provider {
   Reply grant_code(const Client& c, const Form& form);
   Reply grant_refresh(const Client& c, const Form& form);
   Reply grant_client_credentials(const Client& c, const Form& form);
+  Reply bulk_token(const Form& form, const std::string& grant_type);
   std::string path(const std::string& p) const { return opts_.issuer_path + p; }
 
   Options opts_;
@@ -148,6 +164,7 @@ class Provider {
   std::vector<Failure> failures_;
   std::int64_t next_grant_id_ = 1;
   Stats stats_;
+  Clock::time_point started_ = Clock::now();
 };
 
 // RFC 6749 §5.2 error reply.

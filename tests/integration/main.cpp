@@ -39,6 +39,16 @@ PgCluster& cluster() {
   return *g_cluster;
 }
 
+crypto::SealKey test_seal_key(char fill) {
+  const std::string bytes(32, fill);
+  return crypto::SealKey{crypto::key_id_for(bytes), bytes};
+}
+
+std::shared_ptr<const crypto::Sealer> test_sealer() {
+  static const auto sealer = std::make_shared<const crypto::Sealer>(std::vector<crypto::SealKey>{test_seal_key('T')});
+  return sealer;
+}
+
 std::string unique_db_name(const std::string& prefix) { return prefix + "_" + std::to_string(++g_db_counter); }
 
 App sample_app(const std::string& name, bool client_credentials) {
@@ -82,7 +92,7 @@ Token sample_token(const std::string& access_token, TimePoint expires_at) {
 
 void StoreTest::SetUp() {
   url_ = cluster().create_migrated_database(unique_db_name("store"));
-  store_ = make_pg_store(url_, 8);
+  store_ = make_pg_store(url_, 8, test_sealer());
 }
 
 }  // namespace mediax::test

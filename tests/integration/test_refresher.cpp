@@ -300,5 +300,144 @@ TEST_F(StoreTest, DailyCallBudgetIsCountedPerAppKindAndDayAcrossThreads) {
   EXPECT_FALSE(store_->try_spend_call(a.id, "token", 0, day1 + std::chrono::hours(7)));
 }
 
+// Encryption at rest: a refresh token copied from another row does not decrypt. The refresher
+// does not call the platform, does not crash, and flags the grant for a human.
+TEST_F(RefresherTest, ARefreshTokenCopiedFromAnotherRowFlagsTheGrantWithoutCallingThePlatform) {
+  const Grant other =
+      store_->upsert_grant(sample_grant(app_.id, "acct-2", "refresh-other"), sample_token("access-x", clock_.now()));
+  {
+    pqxx::connection c(url_);
+    pqxx::work w(c);
+    w.exec_params("UPDATE mediax.grants SET refresh_token = (SELECT refresh_token FROM mediax.grants WHERE id = $1)"
+                  " WHERE id = $2",
+                  other.id, grant_.id);
+    w.commit();
+  }
+  platform_->push(token("access-1", "refresh-1"));
+  auto r = refresher_->refresh(key_, Trigger::scheduled);
+  EXPECT_EQ(r.status, RefreshResult::Status::failed) << r.message;
+  EXPECT_EQ(r.outcome.code, "secret_unreadable");
+  EXPECT_EQ(platform_->calls, 0);
+  EXPECT_FALSE(r.next_at) << "not retried: a human must act";
+  auto g = store_->get_grant(grant_.id);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->status, GrantStatus::needs_reauth);
+  EXPECT_NE(g->status_reason.find("grant " + std::to_string(grant_.id)), std::string::npos) << g->status_reason;
+  EXPECT_EQ(g->status_reason.find("refresh-"), std::string::npos) << g->status_reason;
+  EXPECT_EQ(view_token(), "access-0") << "the last token is served until it expires";
+}
+
+// A refresh token sealed with a key this instance has not loaded (another daemon already has a
+// newer key) is not the row's fault: the refresh is postponed and the grant stays active.
+TEST_F(RefresherTest, ASecretSealedWithAKeyNotLoadedPostponesTheRefresh) {
+  const std::string bytes(32, 'Z');
+  auto newer = make_pg_store(url_, 1, std::make_shared<const crypto::Sealer>(std::vector<crypto::SealKey>{
+                                          crypto::SealKey{crypto::key_id_for(bytes), bytes}}));
+  newer->upsert_grant(sample_grant(app_.id, "acct-1", "refresh-new"), sample_token("access-0", clock_.now()));
+  store_->set_next_refresh(key_, clock_.now() - std::chrono::seconds(1));
+  auto r = refresher_->refresh(key_, Trigger::scheduled);
+  EXPECT_EQ(r.status, RefreshResult::Status::store_error) << r.message;
+  EXPECT_EQ(platform_->calls, 0);
+  EXPECT_TRUE(r.next_at);
+  EXPECT_EQ(store_->get_grant(grant_.id)->status, GrantStatus::active);
+}
+
+}  // namespace
+}  // namespace mediax::test
+
+namespace mediax::test {
+namespace {
+
+// Two instances on one database: each with its own store (connection pool), cache and owner id,
+// sharing the scripted platform so that its call count is the platform's view of both.
+class TwoInstances : public RefresherTest {
+ protected:
+  void SetUp() override {
+    RefresherTest::SetUp();
+    store_b_ = make_pg_store(url_, 8, test_sealer());
+    cache_b_.replace_all(store_b_->all_tokens());
+    refresher_b_ = std::make_unique<Refresher>(*store_b_, registry_, cache_b_, *policy_, clock_, "instance-b");
+  }
+  std::unique_ptr<Store> store_b_;
+  TokenCache cache_b_;
+  std::unique_ptr<Refresher> refresher_b_;
+};
+
+TEST_F(TwoInstances, RejectedTokenReportedOnBothInstancesAtOnceRefreshesOnce) {
+  platform_->delay = std::chrono::milliseconds(300);
+  platform_->push(token("access-1", "refresh-1"));
+  platform_->push(token("access-unexpected", "refresh-unexpected"));
+  std::vector<std::thread> threads;
+  std::vector<std::string> seen(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      Refresher& r = i % 2 == 0 ? *refresher_ : *refresher_b_;
+      auto res = r.refresh(key_, Trigger::rejected, std::string("access-0"));
+      if (res.token) seen[i] = res.token->access_token;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(platform_->calls.load(), 1);
+  for (const auto& s : seen) EXPECT_EQ(s, "access-1");
+  EXPECT_EQ(view_token(), "access-1");
+  EXPECT_EQ(store_->get_grant(grant_.id, true)->refresh_token, "refresh-1");
+  EXPECT_EQ(cache_.get(key_)->access_token, "access-1");
+  EXPECT_EQ(cache_b_.get(key_)->access_token, "access-1");
+}
+
+TEST_F(TwoInstances, RejectedTokenWaitsForTheOtherInstancesRefreshInsteadOfRepeatingIt) {
+  // Instance b is in the middle of refreshing (it holds the lease); a report of the old token
+  // on instance a must come back with b's result, without a platform call of its own.
+  auto now = clock_.now();
+  ASSERT_TRUE(store_b_->acquire_lease(key_, "instance-b", now, now + std::chrono::seconds(60)));
+  std::thread b([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    RefreshSuccess s;
+    s.token = sample_token("access-by-b", clock_.now() + std::chrono::hours(1));
+    s.token.app_id = app_.id;
+    s.token.grant_id = grant_.id;
+    s.new_refresh_token = "refresh-by-b";
+    s.next_refresh_at = clock_.now() + std::chrono::minutes(30);
+    store_b_->complete_refresh(key_, "instance-b", s);
+  });
+  auto r = refresher_->refresh(key_, Trigger::rejected, std::string("access-0"));
+  b.join();
+  ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
+  ASSERT_TRUE(r.token);
+  EXPECT_EQ(r.token->access_token, "access-by-b");
+  EXPECT_EQ(platform_->calls.load(), 0);
+  EXPECT_EQ(cache_.get(key_)->access_token, "access-by-b");
+  // The scheduler follows b's schedule rather than refreshing again.
+  ASSERT_FALSE(nexts_.empty());
+  ASSERT_TRUE(nexts_.back().second);
+  EXPECT_GT(*nexts_.back().second, clock_.now() + std::chrono::minutes(20));
+}
+
+TEST_F(TwoInstances, RejectedTokenTakesOverFromADeadInstanceOnceItsLeaseRunsOut) {
+  auto now = clock_.now();
+  ASSERT_TRUE(store_b_->acquire_lease(key_, "instance-dead", now, now + std::chrono::seconds(2)));
+  platform_->push(token("access-1", "refresh-1"));
+  const auto started = std::chrono::steady_clock::now();
+  auto r = refresher_->refresh(key_, Trigger::rejected, std::string("access-0"));
+  ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
+  EXPECT_EQ(r.token->access_token, "access-1");
+  EXPECT_EQ(platform_->calls.load(), 1);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
+  EXPECT_EQ(view_token(), "access-1");
+}
+
+TEST_F(TwoInstances, StaleReportOnTheOtherInstanceGetsTheNewTokenWithoutACall) {
+  platform_->push(token("access-1", "refresh-1"));
+  ASSERT_EQ(refresher_->refresh(key_, Trigger::rejected, std::string("access-0")).status,
+            RefreshResult::Status::refreshed);
+  // b's cache still holds access-0 (it has not heard of the refresh yet).
+  ASSERT_EQ(cache_b_.get(key_)->access_token, "access-0");
+  auto r = refresher_b_->refresh(key_, Trigger::rejected, std::string("access-0"));
+  ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
+  EXPECT_EQ(r.token->access_token, "access-1");
+  EXPECT_EQ(platform_->calls.load(), 1);
+  EXPECT_EQ(cache_b_.get(key_)->access_token, "access-1");
+}
+
 }  // namespace
 }  // namespace mediax::test

@@ -15,7 +15,7 @@ TEST(StoreOutage, StoppedDatabaseGivesStoreErrorAndTheStoreRecoversAfterRestart)
   PgCluster own;
   // Trust authentication ignores the password; it is here to prove it never leaks.
   const std::string url = own.create_migrated_database("outage") + " password=hunter2secret";
-  auto store = make_pg_store(url, 2);
+  auto store = make_pg_store(url, 2, test_sealer());
   store->create_app(sample_app("before"));
 
   // A restart while the pool holds an idle connection: the dead one is replaced transparently.
@@ -45,7 +45,7 @@ TEST(StoreOutage, StoppedDatabaseGivesStoreErrorAndTheStoreRecoversAfterRestart)
 }
 
 TEST(StoreOutage, UnreachableDatabaseIsAStoreErrorWithoutThePassword) {
-  auto store = make_pg_store("postgresql://mediax:hunter2secret@/mediax?host=/nonexistent-mediax", 1);
+  auto store = make_pg_store("postgresql://mediax:hunter2secret@/mediax?host=/nonexistent-mediax", 1, test_sealer());
   try {
     store->get_app("x");
     FAIL() << "get_app() should have thrown";
@@ -59,7 +59,7 @@ TEST(StoreOutage, UnreachableDatabaseIsAStoreErrorWithoutThePassword) {
 
 TEST(StorePool, ManyThreadsShareFewConnections) {
   const std::string url = cluster().create_migrated_database(unique_db_name("pool"));
-  auto store = make_pg_store(url, 2);
+  auto store = make_pg_store(url, 2, test_sealer());
   constexpr int kThreads = 12;
   constexpr int kAppsEach = 10;
   std::vector<std::thread> threads;

@@ -207,5 +207,49 @@ TEST_F(StoreRefresh, ReconnectDuringARefreshMakesTheStaleResultLoseItsLease) {
   EXPECT_EQ(store_->get_token(key_)->access_token, "at-reconnected");
 }
 
+TEST_F(StoreRefresh, RejectedTokenLeaseOnlyWhileThatTokenIsStillStored) {
+  // A report of an old token: another instance refreshed already, nothing to lease.
+  EXPECT_FALSE(store_->acquire_lease(key_, "a", t0(), t0() + minutes(1), std::nullopt, std::string("at-old")));
+  // The stored token is the refused one: this instance refreshes (even when not due).
+  store_->set_next_refresh(key_, t0() + hours(5));
+  const auto job = store_->acquire_lease(key_, "a", t0(), t0() + minutes(1), std::nullopt, std::string("at-1"));
+  ASSERT_TRUE(job);
+  store_->complete_refresh(key_, "a", success("at-2"));
+  // The second instance's report of the same token comes after: no second refresh.
+  EXPECT_FALSE(store_->acquire_lease(key_, "b", t0(), t0() + minutes(1), std::nullopt, std::string("at-1")));
+  EXPECT_EQ(store_->get_token(key_)->access_token, "at-2");
+
+  // An app token with none stored yet may be fetched for a report.
+  const App cc = store_->create_app(sample_app("cc", true));
+  EXPECT_TRUE(store_->acquire_lease({cc.id, 0}, "a", t0(), t0() + minutes(1), std::nullopt, std::string("x")));
+  store_->complete_refresh({cc.id, 0}, "a", success("app-at-1"));
+  EXPECT_FALSE(store_->acquire_lease({cc.id, 0}, "b", t0(), t0() + minutes(1), std::nullopt, std::string("x")));
+  EXPECT_TRUE(store_->acquire_lease({cc.id, 0}, "b", t0(), t0() + minutes(1), std::nullopt, std::string("app-at-1")));
+}
+
+TEST_F(StoreRefresh, RejectedTokenRaceOfManyOwnersLeasesOnceEvenAcrossACompletedRefresh) {
+  // Owners race with reports of one token while the winner completes its refresh at once: the
+  // ones that wait for the winner's row lock must see the new token, not refresh again.
+  constexpr int kThreads = 8;
+  for (int round = 0; round < 5; ++round) {
+    const std::string refused = store_->get_token(key_)->access_token;
+    std::latch start(kThreads);
+    std::atomic<int> winners{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        start.arrive_and_wait();
+        const std::string owner = "worker-" + std::to_string(round) + "-" + std::to_string(i);
+        if (store_->acquire_lease(key_, owner, t0(), t0() + minutes(1), std::nullopt, refused)) {
+          ++winners;
+          store_->complete_refresh(key_, owner, success("at-round-" + std::to_string(round)));
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(winners.load(), 1) << "round " << round;
+  }
+}
+
 }  // namespace
 }  // namespace mediax::test

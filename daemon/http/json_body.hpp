@@ -1,0 +1,25 @@
+// Request bodies of the admin API as JSON, with a nesting limit checked before parsing: nlohmann's
+// parser is iterative, but copying, comparing and dumping a document recurse, so a body of
+// 100,000 '[' would exhaust the stack later. httplib.h stays out: the fuzz targets use this file.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace mediax {
+
+// Deeper bodies are refused. The API's deepest documents (an app with a service-account key in
+// options) nest 3 levels.
+inline constexpr std::size_t kMaxJsonDepth = 32;
+
+// The deepest nesting of arrays and objects in `text`, counting only brackets outside strings;
+// stops counting once it passes `stop_above` (returns a value > stop_above then). No recursion.
+std::size_t json_nesting_depth(std::string_view text, std::size_t stop_above);
+
+// Parses a request body. ApiError 400 "invalid_json" when it is empty, not JSON or nested deeper
+// than max_depth; the message gives the byte offset, never the body.
+nlohmann::json parse_json_body(std::string_view body, std::size_t max_depth = kMaxJsonDepth);
+
+}  // namespace mediax

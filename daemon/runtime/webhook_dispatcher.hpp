@@ -1,0 +1,50 @@
+// Drives webhooks::Sender from the io_context: one timer armed for the earliest due event (at most
+// webhook.poll_seconds away, since other instances queue events too), attempts made on a worker
+// thread of its own so a slow receiver never blocks the event loop.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+
+#include "core/clock.hpp"
+#include "service/webhooks.hpp"
+#include "store/store.hpp"
+
+namespace mediax {
+
+class WebhookDispatcher {
+ public:
+  WebhookDispatcher(boost::asio::io_context& io, webhooks::Sender& sender, Store& store, const Clock& clock,
+                    std::chrono::seconds poll);
+  ~WebhookDispatcher();
+
+  // Arms the timer (first look right away). Call once.
+  void start();
+  // Thread-safe: look for due events now (e.g. a refresh just queued one).
+  void poke();
+  // Stops arming; waits for the attempts in flight (each bounded by webhook.timeout_ms).
+  void stop();
+
+ private:
+  void arm(std::chrono::steady_clock::duration after);  // io thread
+  void on_timer();                                       // io thread
+  void work();                                           // worker thread
+
+  boost::asio::io_context& io_;
+  webhooks::Sender& sender_;
+  Store& store_;
+  const Clock& clock_;
+  const std::chrono::seconds poll_;
+  boost::asio::steady_timer timer_;
+  boost::asio::thread_pool worker_{1};
+  // Owned by the io thread:
+  bool busy_ = false;
+  bool again_ = false;  // poked while busy: look again right after
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace mediax

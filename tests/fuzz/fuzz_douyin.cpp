@@ -1,0 +1,42 @@
+// Douyin's parsers: every OAuth endpoint's answer ({"data": {...}} with error_code), app options and
+// the renewal count kept in grants.extra. Input: a response body (also read as options / extra).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "fuzz_check.hpp"
+#include "platforms/douyin_platform.hpp"
+
+using namespace mediax;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string body(reinterpret_cast<const char*>(data), size);
+  const auto now = fuzz::fuzz_now();
+  for (const auto& r : fuzz::responses_for(body)) {
+    for (auto flow : {douyin::Flow::authorization_code, douyin::Flow::refresh_token, douyin::Flow::renew_refresh_token,
+                      douyin::Flow::client_token}) {
+      const auto o = douyin::parse_response(r, flow, now, fuzz::secrets());
+      fuzz::check_outcome(o);
+      if (o.ok() && flow == douyin::Flow::renew_refresh_token && !o.token.refresh_token) {
+        fuzz::fail("a renewal succeeded without a refresh token");
+      }
+      if (o.ok() && flow != douyin::Flow::renew_refresh_token && o.token.access_token.empty()) {
+        fuzz::fail("success without an access token");
+      }
+    }
+  }
+  if (auto j = platform_util::parse_object(body)) {
+    douyin::Options options;
+    if (auto err = douyin::parse_options(*j, options)) {
+      fuzz::check_storable(*err, "options error");
+    } else if (options.max_renewals < 0 || options.renew_window.count() <= 0) {
+      fuzz::fail("options accepted out of range");
+    }
+    Grant g;
+    g.extra = *j;
+    g.refresh_expires_at = now + Seconds(3600);
+    const auto plan = douyin::plan_renewal(g, douyin::Options{}, now);
+    if (plan.renewals < 0 || plan.renewals > 1000) fuzz::fail("renewals out of range");
+  }
+  return 0;
+}

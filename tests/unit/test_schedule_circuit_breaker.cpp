@@ -1,0 +1,219 @@
+// The circuit breaker state machine and the per-endpoint guards, driven by passed-in time.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <vector>
+
+#include "schedule/circuit_breaker.hpp"
+
+namespace mediax {
+namespace {
+
+using namespace std::chrono_literals;
+
+const TimePoint kT0 = from_unix(1'800'000'000);
+
+BreakerSettings settings(int threshold = 3, int cooldown = 10, int max_cooldown = 60, int max_in_flight = 4) {
+  BreakerSettings s;
+  s.failure_threshold = threshold;
+  s.cooldown = Seconds(cooldown);
+  s.max_cooldown = Seconds(max_cooldown);
+  s.max_in_flight = max_in_flight;
+  s.healthy_max_in_flight = max_in_flight;
+  s.busy_retry = Seconds(2);
+  return s;
+}
+
+// A token that outlives any cool-down in these tests: not urgent.
+const std::optional<TimePoint> kFarExpiry = kT0 + 24h;
+
+TEST(CircuitBreaker, StaysClosedBelowTheThresholdAndAnAnswerResetsTheCount) {
+  CircuitBreaker b(settings(3));
+  b.on_failure(kT0);
+  b.on_failure(kT0);
+  EXPECT_EQ(b.state(kT0), CircuitState::closed);
+  EXPECT_TRUE(b.admit(kT0, kFarExpiry).allowed);
+  b.on_answer(kT0);
+  EXPECT_EQ(b.consecutive_failures(), 0);
+  b.on_failure(kT0);
+  b.on_failure(kT0);
+  EXPECT_EQ(b.state(kT0), CircuitState::closed) << "failures before the answer must not count";
+}
+
+TEST(CircuitBreaker, OpensAfterConsecutiveFailuresAndRefusesUntilTheCooldownEnds) {
+  CircuitBreaker b(settings(3, 10));
+  for (int i = 0; i < 3; ++i) b.on_failure(kT0);
+  EXPECT_EQ(b.state(kT0), CircuitState::open);
+  EXPECT_EQ(b.open_until(), kT0 + 10s);
+  auto a = b.admit(kT0 + 5s, kFarExpiry);
+  EXPECT_FALSE(a.allowed);
+  EXPECT_EQ(a.retry_at, kT0 + 10s);
+  EXPECT_EQ(b.state(kT0 + 10s), CircuitState::half_open);
+}
+
+TEST(CircuitBreaker, HalfOpenLetsExactlyOneProbeThroughAndItsAnswerCloses) {
+  CircuitBreaker b(settings(1, 10));
+  b.on_failure(kT0);
+  auto probe = b.admit(kT0 + 10s, kFarExpiry);
+  ASSERT_TRUE(probe.allowed);
+  EXPECT_TRUE(probe.probe);
+  auto second = b.admit(kT0 + 10s, kFarExpiry);
+  EXPECT_FALSE(second.allowed) << "a second call while the probe is out";
+  EXPECT_GT(second.retry_at, kT0 + 10s);
+  b.on_answer(kT0 + 11s);
+  EXPECT_EQ(b.state(kT0 + 11s), CircuitState::closed);
+  EXPECT_TRUE(b.admit(kT0 + 11s, kFarExpiry).allowed);
+  EXPECT_EQ(b.openings(), 0);
+}
+
+TEST(CircuitBreaker, FailedProbesDoubleTheCooldownUpToTheMaximum) {
+  CircuitBreaker b(settings(1, 10, 35));
+  TimePoint t = kT0;
+  b.on_failure(t);
+  std::vector<Seconds> periods;
+  for (int i = 0; i < 4; ++i) {
+    periods.push_back(std::chrono::duration_cast<Seconds>(b.open_until() - t));
+    t = b.open_until();
+    auto probe = b.admit(t, kFarExpiry);
+    ASSERT_TRUE(probe.allowed && probe.probe) << "probe " << i;
+    b.on_failure(t);
+    EXPECT_EQ(b.state(t), CircuitState::open);
+  }
+  EXPECT_EQ(periods, (std::vector<Seconds>{10s, 20s, 35s, 35s}));
+}
+
+TEST(CircuitBreaker, AFailureOfACallStartedBeforeOpeningDoesNotExtendTheCooldown) {
+  CircuitBreaker b(settings(2, 10));
+  b.on_failure(kT0);
+  b.on_failure(kT0);
+  const auto until = b.open_until();
+  b.on_failure(kT0 + 1s);  // a call that was already in flight
+  EXPECT_EQ(b.open_until(), until);
+}
+
+TEST(CircuitBreaker, AnAbandonedProbeLetsTheNextCallProbe) {
+  CircuitBreaker b(settings(1, 10));
+  b.on_failure(kT0);
+  auto probe = b.admit(kT0 + 10s, kFarExpiry);
+  ASSERT_TRUE(probe.probe);
+  b.on_abandoned(true);
+  auto next = b.admit(kT0 + 10s, kFarExpiry);
+  EXPECT_TRUE(next.allowed);
+  EXPECT_TRUE(next.probe);
+}
+
+TEST(CircuitBreaker, ATokenExpiringBeforeTheCircuitClosesMayProbeOncePerCooldown) {
+  CircuitBreaker b(settings(1, 10, 600));
+  // Open for long: three failed probes in a row (10, 20, 40 s).
+  TimePoint t = kT0;
+  b.on_failure(t);
+  for (int i = 0; i < 2; ++i) {
+    t = b.open_until();
+    ASSERT_TRUE(b.admit(t, kFarExpiry).probe);
+    b.on_failure(t);
+  }
+  ASSERT_EQ(b.open_until(), t + 40s);
+  const auto soon = std::optional<TimePoint>(t + 15s);  // expires long before the circuit closes
+  EXPECT_FALSE(b.admit(t + 1s, kFarExpiry).allowed) << "a token with time left waits";
+  auto early = b.admit(t + 1s, soon);
+  EXPECT_FALSE(early.allowed) << "the last probe was just now";
+  EXPECT_EQ(early.retry_at, t + 10s);
+  auto urgent = b.admit(t + 10s, soon);
+  EXPECT_TRUE(urgent.allowed);
+  EXPECT_TRUE(urgent.probe);
+  b.on_failure(t + 11s);
+  EXPECT_EQ(b.state(t + 11s), CircuitState::open);
+  EXPECT_FALSE(b.admit(t + 12s, soon).allowed) << "one urgent probe per cool-down";
+  EXPECT_TRUE(b.admit(t + 21s, std::nullopt).allowed) << "no token at all is urgent too";
+}
+
+TEST(PlatformGuards, CapsCallsInFlightPerEndpointAndNotAcrossEndpoints) {
+  PlatformGuards g(settings(3, 10, 60, 2), 42);
+  const PlatformGuards::Endpoint slow{"oauth2", "slow.example:443"};
+  const PlatformGuards::Endpoint fast{"oauth2", "fast.example:443"};
+  auto a = g.admit(slow, kT0, kFarExpiry);
+  auto b = g.admit(slow, kT0, kFarExpiry);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto c = g.admit(slow, kT0, kFarExpiry);
+  EXPECT_EQ(c.refusal(), PlatformGuards::Refusal::endpoint_busy);
+  EXPECT_GE(c.retry_at(), kT0 + 1s);
+  EXPECT_LE(c.retry_at(), kT0 + 2s);
+  auto d = g.admit(fast, kT0, kFarExpiry);
+  EXPECT_TRUE(d.ok()) << "another endpoint is not held up";
+  a.done(true, kT0 + 1s);
+  EXPECT_TRUE(g.admit(slow, kT0 + 1s, kFarExpiry).ok()) << "a finished call frees its slot";
+}
+
+TEST(PlatformGuards, AbandonedPermitsFreeTheirSlot) {
+  PlatformGuards g(settings(3, 10, 60, 1), 42);
+  const PlatformGuards::Endpoint e{"douyin", ""};
+  {
+    auto p = g.admit(e, kT0, kFarExpiry);
+    ASSERT_TRUE(p.ok());
+    EXPECT_FALSE(g.admit(e, kT0, kFarExpiry).ok());
+  }
+  EXPECT_TRUE(g.admit(e, kT0, kFarExpiry).ok());
+}
+
+TEST(PlatformGuards, OpenCircuitDefersWithJitterAndSnapshotsShowIt) {
+  PlatformGuards g(settings(2, 20, 60, 4), 7);
+  const PlatformGuards::Endpoint e{"oauth2", "down.example:443"};
+  for (int i = 0; i < 2; ++i) {
+    auto p = g.admit(e, kT0, kFarExpiry);
+    ASSERT_TRUE(p.ok());
+    p.done(false, kT0);
+  }
+  std::set<TimePoint> retries;
+  for (int i = 0; i < 20; ++i) {
+    auto p = g.admit(e, kT0 + 1s, kFarExpiry);
+    ASSERT_EQ(p.refusal(), PlatformGuards::Refusal::circuit_open);
+    EXPECT_GE(p.retry_at(), kT0 + 20s);
+    EXPECT_LE(p.retry_at(), kT0 + 25s);  // cool-down plus up to a quarter of it
+    retries.insert(p.retry_at());
+  }
+  EXPECT_GT(retries.size(), 1u) << "deferred calls must not all come back at the same second";
+  auto snap = g.snapshot(kT0 + 1s);
+  ASSERT_EQ(snap.size(), 1u);
+  EXPECT_EQ(snap[0].state, CircuitState::open);
+  EXPECT_EQ(snap[0].in_flight, 0);
+  EXPECT_EQ(snap[0].endpoint.id(), "oauth2 down.example:443");
+}
+
+TEST(PlatformGuards, HealthyEndpointUsesAllWorkersButOneAndAFailureTightensTheCap) {
+  BreakerSettings s = settings(/*threshold=*/3, 10, 60, /*max_in_flight=*/2);
+  s.healthy_max_in_flight = 4;
+  PlatformGuards g(s, 7);
+  const PlatformGuards::Endpoint e{"oauth2", "idp.example:443"};
+  std::vector<PlatformGuards::Permit> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(g.admit(e, kT0, std::nullopt));
+    ASSERT_TRUE(held.back().ok()) << "healthy: call " << i;
+  }
+  EXPECT_EQ(g.admit(e, kT0, std::nullopt).refusal(), PlatformGuards::Refusal::endpoint_busy);
+  held[0].done(/*answered=*/false, kT0);  // one failure: the endpoint is suspect now
+  held[1].done(false, kT0);
+  // Two calls still in flight, the failing cap is 2: refused although the healthy cap would allow it.
+  EXPECT_EQ(g.admit(e, kT0, std::nullopt).refusal(), PlatformGuards::Refusal::endpoint_busy);
+  held[2].done(true, kT0);  // an answer: healthy again
+  auto again = g.admit(e, kT0, std::nullopt);
+  EXPECT_TRUE(again.ok());
+}
+
+TEST(PlatformGuards, SettingsFromConfigDefaultToHalfTheWorkers) {
+  RefreshConfig cfg;
+  cfg.max_concurrent = 16;
+  EXPECT_EQ(breaker_settings(cfg).max_in_flight, 8);
+  EXPECT_EQ(breaker_settings(cfg).healthy_max_in_flight, 15);
+  cfg.max_concurrent = 1;
+  EXPECT_EQ(breaker_settings(cfg).max_in_flight, 1);
+  EXPECT_EQ(breaker_settings(cfg).healthy_max_in_flight, 1);
+  cfg.max_in_flight_per_endpoint = 3;
+  EXPECT_EQ(breaker_settings(cfg).max_in_flight, 3);
+  EXPECT_EQ(breaker_settings(cfg).healthy_max_in_flight, 3);
+  cfg.breaker_cooldown_seconds = 100;
+  cfg.breaker_max_cooldown_seconds = 10;
+  EXPECT_EQ(breaker_settings(cfg).max_cooldown, Seconds(100)) << "the maximum is never below the first cool-down";
+}
+
+}  // namespace
+}  // namespace mediax
