@@ -600,12 +600,21 @@ def run_wrk(port, script, connections, seconds, threads=2):
     return v
 
 
+def default_setting(key):
+    """A default of mediaxd's configuration (the key without its section), from --print-default-config."""
+    cfg = subprocess.run([binary("mediaxd"), "--print-default-config"], capture_output=True, text=True).stdout
+    m = re.search(rf"^#?{re.escape(key)} = (\S+)", cfg, re.M)
+    if not m:
+        raise BenchError(f"mediaxd --print-default-config does not show {key}")
+    return m.group(1)
+
+
 def bench_reads(args):
     grants = args.grants or (300 if args.smoke else 100_000)
     apps = args.apps or (10 if args.smoke else 100)
     seconds = args.seconds or (2 if args.smoke else 10)
     connections = 64
-    threads = int(dict(x.split("=", 1) for x in args.set).get("admin.threads", 8))  # mediaxd's admin.threads
+    threads = int(dict(x.split("=", 1) for x in args.set).get("admin.threads") or default_setting("threads"))
     env = Env(args)
     fixed = None
     try:
@@ -734,15 +743,12 @@ def bench_catchup(args):
     env = Env(args)
     try:
         env.fake = Fake(env.workdir, latency_ms=20)
-        cfg = subprocess.run([binary("mediaxd"), "--print-default-config"], capture_output=True, text=True).stdout
         sets = dict(x.split("=", 1) for x in args.set)
-        concurrency = int(sets.get("refresh.max_concurrent") or re.search(r"^max_concurrent = (\d+)", cfg, re.M).group(1))
-        pool = int(sets.get("database.pool_size") or re.search(r"^pool_size = (\d+)", cfg, re.M).group(1))
-        per_endpoint = sets.get("refresh.max_in_flight_per_endpoint")
-        if per_endpoint is None:
-            m = re.search(r"^max_in_flight_per_endpoint = (\d+)", cfg, re.M)
-            per_endpoint = m.group(1) if m else "n/a"
-        per_endpoint = max(1, concurrency // 2) if per_endpoint == "0" else per_endpoint
+        concurrency = int(sets.get("refresh.max_concurrent") or default_setting("max_concurrent"))
+        pool = int(sets.get("database.pool_size") or default_setting("pool_size"))
+        per_endpoint = sets.get("refresh.max_in_flight_per_endpoint") or default_setting("max_in_flight_per_endpoint")
+        # 0: all workers but one while the endpoint answers (schedule/circuit_breaker.hpp).
+        per_endpoint = max(1, concurrency - 1) if per_endpoint == "0" else per_endpoint
         load = LoadMeter().start()
         rows = []
         ok = True

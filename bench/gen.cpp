@@ -7,12 +7,14 @@
 //
 // Grant g (ids first-id..first-id+M-1) belongs to app ((g - first-id) mod N) + 1 and is due at
 // now + due-from + (due-to - due-from) * u, u in [0, 1) spread evenly in a shuffled order; its token
-// expires valid-after-due seconds after that and was issued lifetime seconds before it expires.
+// expires valid-after-due seconds after that and was issued lifetime seconds before it expires
+// (or now, if that is earlier).
 // Apps use platform "oauth2", client_secret_post, the given token URL (the fake platform in --bulk
 // mode accepts every client and refresh token). Triggers (NOTIFY, foreign-key checks) are off
 // during the load (session_replication_role = replica, superuser only), so the script is fast.
 // With --seal-key (the daemon's security.key_file), client secrets and refresh tokens are sealed
 // the way PgStore seals them (crypto::Sealer, associated data crypto::seal_context(column, id)).
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -187,7 +189,9 @@ int main(int argc, char** argv) {
     const double u = n > 1 ? static_cast<double>(shuffled(i, n)) / static_cast<double>(n) : 0.0;
     const auto due = now_us + static_cast<std::int64_t>((o.due_from + (o.due_to - o.due_from) * u) * 1e6);
     const auto expires = due + static_cast<std::int64_t>(o.valid_after_due * 1e6);
-    const auto issued = expires - static_cast<std::int64_t>(o.lifetime * 1e6);
+    // Never issued in the future: a refreshed_at ahead of now would make every sweep of the
+    // daemons (refreshed since the last sweep) re-read the token, which no real row does.
+    const auto issued = std::min(now_us, expires - static_cast<std::int64_t>(o.lifetime * 1e6));
     std::fprintf(out, "%lld\t%lld\t%s\t%s\t%s\n", static_cast<long long>(static_cast<std::int64_t>(i) % o.apps + 1),
                  static_cast<long long>(id), token_value('a', id).c_str(), timestamp(expires).c_str(),
                  timestamp(issued).c_str());

@@ -302,7 +302,7 @@ const std::vector<KeySpec>& key_table() {
     t.push_back(integer_key("admin.max_body_bytes", &C::admin, &AdminConfig::max_body_bytes, 1024, 64 << 20, false,
                             "largest request body accepted (413 above)"));
     t.push_back(integer_key("admin.threads", &C::admin, &AdminConfig::threads, 1, 256, false,
-                            "HTTP worker threads"));
+                            "HTTP worker threads (a keep-alive connection holds one while open)"));
     t.push_back(string_key("admin.tls_cert_file", &C::admin, &AdminConfig::tls_cert_file, false,
                            "PEM certificate file; with tls_key_file the admin API is served over HTTPS (empty: plain HTTP)",
                            nullptr));

@@ -13,7 +13,7 @@ namespace mediax {
 
 struct DatabaseConfig {
   std::string url = "postgresql:///mediax";   // libpq connection string or URI
-  int pool_size = 4;                          // connections, 1..64
+  int pool_size = 8;                          // connections, 1..64
 
   friend bool operator==(const DatabaseConfig&, const DatabaseConfig&) = default;
 };
@@ -22,7 +22,7 @@ struct AdminConfig {
   std::string listen = "127.0.0.1:8080";      // host:port ("[::1]:8080" for IPv6); port 0 = any free port
   std::string public_url = "http://127.0.0.1:8080";  // callback is {public_url}/oauth/callback
   std::size_t max_body_bytes = 1 << 20;       // 413 above this, 1 KiB..64 MiB
-  int threads = 8;                            // HTTP worker threads, 1..256
+  int threads = 64;                           // HTTP worker threads, 1..256 (one per open connection)
   std::string tls_cert_file;                  // PEM certificate (chain); set with tls_key_file to serve HTTPS
   std::string tls_key_file;                   // PEM private key of tls_cert_file
 
@@ -33,7 +33,7 @@ struct RefreshConfig {
   double fraction = 0.2;                      // refresh when this fraction of the lifetime is left, 0..0.9
   std::int64_t min_margin_seconds = 60;       // ... but never later than this before expiry, 0..86400
   std::int64_t jitter_seconds = 15;           // random 0..jitter earlier, spreads load, 0..3600
-  int max_concurrent = 16;                    // refreshes in flight at once, 1..1024
+  int max_concurrent = 128;                   // refreshes in flight at once, 1..1024
   std::int64_t retry_min_seconds = 5;         // backoff bounds for failed refreshes, 1..3600
   std::int64_t retry_max_seconds = 600;       // 1..86400, >= retry_min_seconds
   std::int64_t default_expires_in = 3600;     // when a provider omits expires_in, 60..31536000

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <stdexcept>
+#include <string_view>
 
 #include "http/auth.hpp"
 #include "http/console_routes.hpp"
@@ -156,11 +157,33 @@ struct AdminServer::Impl {
     return service.token_expiry(RefreshKey{g.app_id, g.id});
   }
 
+  // GET /v1/grants/{id}/token with a numeric id, the one route other apps call all the time
+  // (bench/RESULTS.md, token reads): answered here, before cpp-httplib tries each route's regex
+  // in turn. Anything else, including a malformed id, goes on to the routes below.
+  bool serve_token_read(const httplib::Request& req, httplib::Response& res) {
+    static constexpr std::string_view kPrefix = "/v1/grants/";
+    static constexpr std::string_view kSuffix = "/token";
+    const std::string_view path = req.path;
+    if (req.method != "GET" || path.size() <= kPrefix.size() + kSuffix.size() || path.substr(0, kPrefix.size()) != kPrefix ||
+        path.substr(path.size() - kSuffix.size()) != kSuffix) {
+      return false;
+    }
+    const auto digits = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc() || end != digits.data() + digits.size() || id <= 0) return false;
+    guarded([this, id](const httplib::Request&, httplib::Response& r) {
+      send_token(r, service.current_token(service.grant_key(id)));
+    })(req, res);
+    return true;
+  }
+
   void routes() {
     server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       using R = httplib::Server::HandlerResponse;
       if (refuse_unbounded_body(req, res)) return R::Handled;
       if (api_keys != nullptr && refuse_without_api_key(req, res, *api_keys)) return R::Handled;
+      if (serve_token_read(req, res)) return R::Handled;
       return R::Unhandled;
     });
     auto& s = service;

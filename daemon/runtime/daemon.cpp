@@ -104,22 +104,33 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   }
   for (const auto& w : keys.warnings) spdlog::warn("{}", w);
   for (const auto& d : keys.described) spdlog::info("encryption key {}", d);
+  const auto started = std::chrono::steady_clock::now();
   Migrator migrator(config.database.url, migrations_dir);
   if (!wait_for_migrated_database(migrator, stopping)) return 1;
-  try {
-    long long plain = 0;
-    if (auto problem = check_stored_key_ids(config.database.url, *keys.sealer, plain); !problem.empty()) {
-      spdlog::critical("{}", problem);
-      return 1;
+  // Whether every stored secret is sealed with a loaded key: a scan of the grants, so it runs on
+  // its own connection while the tokens and the schedule load (below), and is waited for before
+  // anything else starts. A failure still stops the daemon before it serves or refreshes.
+  std::string key_problem;
+  long long key_plain = 0;
+  std::jthread key_check([&] {
+    try {
+      key_problem = check_stored_key_ids(config.database.url, *keys.sealer, key_plain);
+    } catch (const std::exception& e) {
+      key_problem = std::string("cannot check the stored secrets' keys: ") + e.what();
     }
-    if (plain > 0) {
+  });
+  auto checked_keys = [&] {
+    if (key_check.joinable()) key_check.join();
+    if (!key_problem.empty()) {
+      spdlog::critical("{}", key_problem);
+      return false;
+    }
+    if (key_plain > 0) {
       spdlog::warn("{} stored secret(s) are in plain text (stored before encryption at rest): run `mediaxd rotate-key "
-                   "--config FILE` to encrypt them", plain);
+                   "--config FILE` to encrypt them", key_plain);
     }
-  } catch (const std::exception& e) {
-    spdlog::critical("cannot check the stored secrets' keys: {}", e.what());
-    return 1;
-  }
+    return true;
+  };
 
   SystemClock clock;
   // Every connection of this instance carries its name, so NOTIFY payloads say who wrote.
@@ -163,22 +174,47 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
     }
   });
 
+  // The tokens (into the cache) and the schedule (into the timer wheel) load side by side, each
+  // on a pooled connection of its own, the tokens batch by batch through a cursor.
+  sd_notify(0, "STATUS=loading tokens and schedule");
+  const auto ms_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
+  };
+  const auto load_started = std::chrono::steady_clock::now();
+  std::string token_error;
+  std::jthread token_loader([&] {
+    try {
+      store->scan_tokens(20000, [&cache](std::vector<Token>&& batch) { cache.put_all(std::move(batch)); });
+      spdlog::info("loaded {} tokens in {} ms", cache.size(), ms_since(load_started));
+    } catch (const std::exception& e) {
+      token_error = e.what();
+    }
+  });
+  std::size_t scheduled = 0;
+  std::string schedule_error;
   try {
-    sd_notify(0, "STATUS=loading tokens and schedule");
-    auto t0 = std::chrono::steady_clock::now();
-    cache.replace_all(store->all_tokens());
     auto entries = store->load_schedule();
+    const auto read_ms = ms_since(load_started);
     scheduler.load(entries);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    spdlog::info("loaded {} tokens and {} schedule entries in {} ms", cache.size(), entries.size(), ms);
-    // The query results and vectors of the load are freed now; without a trim glibc keeps their
-    // pages, and a million grants leave hundreds of MB resident that nothing uses (bench/RESULTS.md).
-    std::vector<ScheduleEntry>().swap(entries);
-    malloc_trim(0);
-  } catch (const StoreError& e) {
-    spdlog::critical("cannot load the schedule: {}", e.what());
+    scheduled = entries.size();
+    const auto total_ms = ms_since(load_started);
+    spdlog::info("schedule of {} entries in {} ms (read {} ms, timer wheel {} ms)", scheduled, total_ms, read_ms,
+                 total_ms - read_ms);
+  } catch (const std::exception& e) {
+    schedule_error = e.what();
+  }
+  token_loader.join();
+  if (!checked_keys()) return 1;
+  if (!token_error.empty() || !schedule_error.empty()) {
+    spdlog::critical("cannot load the {}: {}", token_error.empty() ? "schedule" : "tokens",
+                     token_error.empty() ? schedule_error : token_error);
     return 1;
   }
+  spdlog::info("loaded {} tokens and {} schedule entries in {} ms ({} ms since start)", cache.size(), scheduled,
+               ms_since(load_started), ms_since(started));
+  // The query results and batches of the load are freed now; without a trim glibc keeps their
+  // pages, and a million grants leave hundreds of MB resident that nothing uses (bench/RESULTS.md).
+  malloc_trim(0);
 
   TokenService service(*store, platforms, cache, refresher, scheduler, policy, config, clock);
   MetricsCollector metrics_collector(*store, cache, scheduler, clock);

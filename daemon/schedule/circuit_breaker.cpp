@@ -141,17 +141,29 @@ Seconds PlatformGuards::jitter(Seconds up_to) {
 }
 
 PlatformGuards::Permit PlatformGuards::admit(const Endpoint& e, TimePoint now,
-                                             std::optional<TimePoint> token_expires_at) {
-  std::lock_guard lk(mu_);
+                                             std::optional<TimePoint> token_expires_at,
+                                             std::chrono::milliseconds slot_wait) {
+  std::unique_lock lk(mu_);
   Slot& s = slot(e);
   Permit p;
   p.endpoint_ = e;
-  const bool healthy = s.breaker.consecutive_failures() == 0 && s.breaker.state(now) == CircuitState::closed;
-  const int cap = healthy ? std::max(settings_.max_in_flight, settings_.healthy_max_in_flight) : settings_.max_in_flight;
-  if (s.in_flight >= std::max(1, cap)) {
+  auto healthy = [&] { return s.breaker.consecutive_failures() == 0 && s.breaker.state(now) == CircuitState::closed; };
+  auto cap = [&] {
+    return std::max(1, healthy() ? std::max(settings_.max_in_flight, settings_.healthy_max_in_flight)
+                                 : settings_.max_in_flight);
+  };
+  if (s.in_flight >= cap() && healthy() && slot_wait.count() > 0) {
+    // slots_ is a std::map: the reference to s stays valid while mu_ is released.
+    slot_freed_.wait_for(lk, slot_wait, [&] { return s.in_flight < cap() || !healthy(); });
+  }
+  if (s.in_flight >= cap()) {
     // Calls to this endpoint hang or crawl: do not let it take every worker.
+    // At least a second away: the scheduler fires by whole seconds, and a time within the
+    // current one is due at once (a busy_retry of 1 s halved in whole seconds was 0: a spin).
     p.refusal_ = Refusal::endpoint_busy;
-    p.retry_at_ = now + settings_.busy_retry / 2 + jitter(settings_.busy_retry / 2);
+    const auto half = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.busy_retry) / 2;
+    std::uniform_int_distribution<std::int64_t> d(0, half.count());
+    p.retry_at_ = now + std::max<std::chrono::milliseconds>(half, Seconds(1)) + std::chrono::milliseconds(d(rng_));
     return p;
   }
   auto a = s.breaker.admit(now, token_expires_at);
@@ -171,6 +183,7 @@ void PlatformGuards::finish(const Endpoint& e, bool probe, std::optional<bool> a
   std::lock_guard lk(mu_);
   Slot& s = slot(e);
   s.in_flight = std::max(0, s.in_flight - 1);
+  slot_freed_.notify_all();
   if (!answered) {
     s.breaker.on_abandoned(probe);
   } else if (*answered) {

@@ -16,6 +16,8 @@
 // retried more often than the growing cool-down alone would allow.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -134,7 +136,13 @@ class PlatformGuards {
   void update(const BreakerSettings& s);
   BreakerSettings settings() const;
 
-  Permit admit(const Endpoint& e, TimePoint now, std::optional<TimePoint> token_expires_at);
+  // slot_wait: while the endpoint answers but has its cap of calls in flight, wait up to this
+  // long (real time) for one of them to end before refusing with endpoint_busy. A worker that
+  // is refused takes the next due key at once, so without a wait a saturated endpoint makes the
+  // spare workers defer key after key (bench/RESULTS.md, catch-up). A failing endpoint is never
+  // waited for: deferring is the point there.
+  Permit admit(const Endpoint& e, TimePoint now, std::optional<TimePoint> token_expires_at,
+               std::chrono::milliseconds slot_wait = std::chrono::milliseconds(0));
   std::vector<Snapshot> snapshot(TimePoint now) const;
 
  private:
@@ -148,6 +156,7 @@ class PlatformGuards {
   Seconds jitter(Seconds up_to);  // mu_ held
 
   mutable std::mutex mu_;
+  std::condition_variable slot_freed_;
   BreakerSettings settings_;
   std::map<std::string, Slot> slots_;
   std::mt19937_64 rng_;

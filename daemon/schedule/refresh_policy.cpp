@@ -5,6 +5,15 @@
 
 namespace mediax {
 
+TimePoint retry_after_lease_refused(TimePoint now, std::optional<TimePoint> next_refresh_at,
+                                    std::optional<TimePoint> lease_until, Seconds lease_for) {
+  const auto second = std::chrono::seconds(1);
+  if (!next_refresh_at) return now + lease_for;
+  if (*next_refresh_at > now + second) return *next_refresh_at;
+  if (lease_until && *lease_until > now) return std::min(*lease_until, now + lease_for) + second;
+  return now + second;
+}
+
 RefreshPolicy::RefreshPolicy(const RefreshConfig& cfg, std::uint64_t seed) : cfg_(cfg), rng_(seed) {}
 
 RefreshConfig RefreshPolicy::config() const {

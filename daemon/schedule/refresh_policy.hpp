@@ -11,6 +11,15 @@
 
 namespace mediax {
 
+// When to look again at a key whose lease could not be taken (a scheduled refresh that found
+// the row leased or no longer due), from what the database says now: the row's new refresh time
+// when another instance moved it (it refreshed first); when the row is still due but leased,
+// just after the lease runs out (a dead holder is taken over within a lease, not two: the timer
+// wheel fires up to a second early, hence the second added); due and free again, in a second;
+// without a refresh time, after a lease.
+TimePoint retry_after_lease_refused(TimePoint now, std::optional<TimePoint> next_refresh_at,
+                                    std::optional<TimePoint> lease_until, Seconds lease_for);
+
 class RefreshPolicy {
  public:
   explicit RefreshPolicy(const RefreshConfig& cfg, std::uint64_t seed = std::random_device{}());

@@ -67,6 +67,10 @@ PlatformGuards::Endpoint endpoint_of(const App& app) {
   return e;
 }
 
+// How long a worker waits for a call to a busy but answering endpoint to end before it defers
+// the refresh (PlatformGuards::admit).
+constexpr std::chrono::milliseconds kSlotWait{1000};
+
 metrics::Labels endpoint_labels(const PlatformGuards::Endpoint& e) {
   return {{"platform", e.platform}, {"endpoint", e.host.empty() ? "default" : e.host}};
 }
@@ -243,7 +247,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
   if (guards_ && !holds_result(key)) {
     if (auto ep = known_endpoint(key)) {
       auto cur = cache_.get(key);
-      permit = guards_->admit(*ep, now, cur ? std::optional<TimePoint>(cur->expires_at) : std::nullopt);
+      permit = guards_->admit(*ep, now, cur ? std::optional<TimePoint>(cur->expires_at) : std::nullopt, kSlotWait);
       guarded = true;
       if (!permit.ok()) return deferred(key, permit, now);
     }
@@ -270,12 +274,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
       }
       r.status = active ? RefreshResult::Status::not_acquired : RefreshResult::Status::gone;
       r.token = cache_.get(key);
-      if (active) {
-        // Not due yet: its new time. Due but leased: look again when the lease runs out.
-        r.next_at = state->next_refresh_at && *state->next_refresh_at > now + std::chrono::seconds(1)
-                        ? *state->next_refresh_at
-                        : now + lease_for;
-      }
+      if (active) r.next_at = retry_after_lease_refused(now, state->next_refresh_at, state->lease_until, lease_for);
       r.message = active ? "refreshed or being refreshed by another instance" : "no longer active";
       return r;
     }
@@ -332,7 +331,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
   if (guards_ && !guarded) {
     // First job of this app since start: its endpoint is known only now.
     permit = guards_->admit(endpoint_of(job->app), now,
-                            job->current ? std::optional<TimePoint>(job->current->expires_at) : std::nullopt);
+                            job->current ? std::optional<TimePoint>(job->current->expires_at) : std::nullopt, kSlotWait);
     if (!permit.ok()) return on_failure(*job, refusal_outcome(permit, now), now);
   }
   observe_validity_left(job->current, clock_.now());

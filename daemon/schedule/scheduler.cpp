@@ -45,6 +45,7 @@ Scheduler::~Scheduler() {
 TimerWheel::Tick Scheduler::tick_of(TimePoint t) { return to_unix(t); }
 
 void Scheduler::load(const std::vector<ScheduleEntry>& entries) {
+  wheel_.reserve(wheel_.size() + entries.size());
   for (const auto& e : entries) wheel_.insert(e.key.pack(), tick_of(e.next_refresh_at));
   spdlog::info("schedule loaded: {} tokens to keep fresh", entries.size());
 }

@@ -368,6 +368,19 @@ bool TimerWheel::cancel(Id id) {
   return true;
 }
 
+void TimerWheel::reserve(std::size_t n) {
+  Impl& w = *impl_;
+  w.nodes.reserve(n);
+  std::size_t size = w.table.size();
+  while (size < 2 * n) size *= 2;  // load <= 1/2, as index_add keeps it
+  if (size == w.table.size()) return;
+  std::vector<std::uint32_t> old(size, kNil);
+  old.swap(w.table);
+  for (std::uint32_t m : old) {
+    if (m != kNil) w.place_in_table(m);
+  }
+}
+
 bool TimerWheel::contains(Id id) const { return impl_->find(id) != kNil; }
 
 std::optional<TimerWheel::Tick> TimerWheel::due_of(Id id) const {

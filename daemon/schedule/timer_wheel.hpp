@@ -27,6 +27,8 @@ class TimerWheel {
   void insert(Id id, Tick due);
   // Removes id; returns whether it was present.
   bool cancel(Id id);
+  // Makes room for n entries in all, so that a bulk load does not grow the index step by step.
+  void reserve(std::size_t n);
   bool contains(Id id) const;
   std::optional<Tick> due_of(Id id) const;
   // Moves time to now (never backwards) and returns every id whose due tick <= now, earliest first,

@@ -13,6 +13,11 @@ void TokenCache::put(const Token& t) {
   tokens_[key_of(t)] = t;
 }
 
+void TokenCache::put_all(std::vector<Token>&& tokens) {
+  std::unique_lock lk(mu_);
+  for (auto& t : tokens) tokens_.insert_or_assign(key_of(t), std::move(t));
+}
+
 void TokenCache::erase(const RefreshKey& key) {
   std::unique_lock lk(mu_);
   tokens_.erase(key.pack());

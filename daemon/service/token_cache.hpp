@@ -18,6 +18,8 @@ class TokenCache {
   void erase_app(std::int64_t app_id);  // the app token and every grant token of the app
   std::optional<Token> get(const RefreshKey& key) const;
   void replace_all(const std::vector<Token>& tokens);
+  // Puts every token of a batch (moved in) under one lock: the start-up load, batch by batch.
+  void put_all(std::vector<Token>&& tokens);
   std::size_t size() const;
   // The earliest expires_at of the tokens in memory; empty when there are none.
   std::optional<TimePoint> earliest_expiry() const;

@@ -59,6 +59,14 @@ std::optional<App> select_app_by_id(pqxx::work& tx, std::int64_t id, bool with_s
   return app_from_row(res[0]);
 }
 
+std::vector<App> select_apps_by_ids(pqxx::work& tx, const std::string& ids, bool with_secret) {
+  std::vector<App> out;
+  for (const auto& r : tx.exec_params(app_select(with_secret) + "WHERE id = ANY($1::int8[])", ids)) {
+    out.push_back(app_from_row(r));
+  }
+  return out;
+}
+
 App PgStore::create_app(const App& app) {
   return pool_.run("create_app", [&](pqxx::connection& c) {
     pqxx::work tx(c);
@@ -206,17 +214,7 @@ int PgStore::calls_today(std::int64_t app_id, const std::string& kind, TimePoint
   });
 }
 
-void PgStore::add_event(const Event& e) {
-  group_.run("add_event", [&](pqxx::work& tx) {  // committed with other events (group commit)
-    const std::optional<std::string> at =
-        e.at == TimePoint{} ? std::nullopt : std::optional<std::string>(time_param(e.at));
-    tx.exec_params(
-        "INSERT INTO mediax.events (app_id, grant_id, kind, detail, at)"
-        " VALUES ($1, $2, $3, $4::jsonb, COALESCE(to_timestamp($5), now()))",
-        nullable(id_param(e.app_id)), nullable(id_param(e.grant_id)), e.kind,
-        (e.detail.is_null() ? nlohmann::json::object() : e.detail).dump(), nullable(at));
-  });
-}
+void PgStore::add_event(const Event& e) { events_.run(&e); }  // with other threads' events: pg_store_batch.cpp
 
 std::vector<Event> PgStore::list_events(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,
                                         int limit) {

@@ -15,6 +15,7 @@
 
 #include <pqxx/pqxx>
 
+#include "store/batcher.hpp"
 #include "store/group_commit.hpp"
 #include "store/pg_pool.hpp"
 #include "store/store.hpp"
@@ -59,8 +60,10 @@ class PgStore final : public Store {
   // Opens what seal_field stored; plain text (no "v1:") is returned as is. Throws
   // SecretUnreadableError naming column and row (never the value) when it does not open.
   std::string open_field(std::string_view column, std::string_view row_key, std::string_view stored) const;
-  // Non-empty values per column and key id.
-  std::vector<SealedValueCount> count_sealed_values();
+  // Non-empty values per column and key id. With skip_key_id, values sealed with that key are
+  // left out (not counted): the start-up check, where the current key's values are nearly all
+  // and grouping a million of them by key id is most of the work.
+  std::vector<SealedValueCount> count_sealed_values(const std::string& skip_key_id = "");
   // Re-seals every value of every sealed column that is not under the current key (plain text
   // included), in small transactions, each row with a compare-and-set on its old value so a
   // daemon writing at the same time is never overwritten. Safe while daemons run.
@@ -86,6 +89,7 @@ class PgStore final : public Store {
 
   std::optional<Token> get_token(const RefreshKey& key) override;
   std::vector<Token> all_tokens() override;
+  void scan_tokens(std::size_t batch_rows, const std::function<void(std::vector<Token>&&)>& fn) override;
 
   std::vector<ScheduleEntry> load_schedule() override;
   void set_next_refresh(const RefreshKey& key, TimePoint at) override;
@@ -126,6 +130,12 @@ class PgStore final : public Store {
   std::optional<ScheduleChange> schedule_of(const RefreshKey& key) override;
 
  private:
+  // One row, its own transaction (pg_store_refresh.cpp): forced refreshes, rejected tokens and
+  // app tokens. acquire_lease / complete_refresh batch scheduled grant refreshes (pg_store_batch.cpp).
+  std::optional<RefreshJob> acquire_lease_one(const RefreshKey& key, const std::string& owner, TimePoint now,
+                                              TimePoint lease_until, std::optional<TimePoint> due_by,
+                                              const std::optional<std::string>& rejected_token);
+  void complete_refresh_one(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s);
   // Open the secret of a row read with it; throw SecretUnreadableError.
   void open_app_secret(App& a) const;
   void open_grant_token(Grant& g) const;
@@ -138,12 +148,41 @@ class PgStore final : public Store {
   // complete_refresh and add_event of concurrent refreshes share transactions (one COMMIT for
   // many): what bounds a catch-up after an outage otherwise is the disk's flush rate.
   GroupCommit group_{pool_};
+
+  // Scheduled refreshes of grants (the bulk of the work in a catch-up) take their leases and
+  // store their results (and events) in batches: one multi-row statement for all callers waiting at that
+  // moment (pg_store_batch.cpp). Forced refreshes, rejected tokens and app tokens go one by one.
+  struct LeaseRequest {
+    std::int64_t grant_id = 0;
+    std::string owner;
+    TimePoint now;
+    TimePoint lease_until;
+    std::optional<TimePoint> due_by;
+  };
+  struct CompleteRequest {
+    std::int64_t grant_id = 0;
+    std::string owner;
+    const RefreshSuccess* success = nullptr;
+  };
+  using LeaseBatcher = Batcher<LeaseRequest, std::optional<RefreshJob>>;
+  using CompleteBatcher = Batcher<CompleteRequest, bool>;
+  void flush_leases(std::vector<LeaseBatcher::Item*>& batch);
+  void flush_completions(std::vector<CompleteBatcher::Item*>& batch);
+  using EventBatcher = Batcher<const Event*, bool>;
+  void flush_events(std::vector<EventBatcher::Item*>& batch);
+  EventBatcher events_{[this](std::vector<EventBatcher::Item*>& b) { flush_events(b); }};
+  LeaseBatcher leases_{[this](std::vector<LeaseBatcher::Item*>& b) { flush_leases(b); }};
+  CompleteBatcher completions_{[this](std::vector<CompleteBatcher::Item*>& b) { flush_completions(b); }};
   std::shared_ptr<const crypto::Sealer> sealer_;
 };
 
 // Reads shared by the three source files; all run inside the caller's transaction.
 std::optional<App> select_app_by_id(pqxx::work& tx, std::int64_t id, bool with_secret);
 std::optional<Grant> select_grant(pqxx::work& tx, std::int64_t id, bool with_refresh_token);
+// The apps of a list of ids (an int8[] literal, see array_literal).
+std::vector<App> select_apps_by_ids(pqxx::work& tx, const std::string& ids, bool with_secret);
+// A row with the columns of a grant under the names grant_select gives them.
+Grant grant_from_row(const pqxx::row& r);
 std::optional<Token> select_token(pqxx::work& tx, const RefreshKey& key);
 // "SELECT <token columns> FROM mediax.tokens t " and the row reader that goes with it.
 extern const char* const kTokenSelect;

@@ -15,6 +15,8 @@ std::string grant_select(bool with_refresh_token) {
          " FROM mediax.grants ";
 }
 
+}  // namespace
+
 Grant grant_from_row(const pqxx::row& r) {
   Grant g;
   g.id = r["id"].as<std::int64_t>();
@@ -33,8 +35,6 @@ Grant grant_from_row(const pqxx::row& r) {
   g.updated_at = from_epoch_us(r["updated_us"].as<std::int64_t>());
   return g;
 }
-
-}  // namespace
 
 const char* const kTokenSelect =
     "SELECT t.app_id, t.grant_id, t.access_token, t.token_type, array_to_json(t.scopes)::text AS scopes, "
@@ -178,18 +178,65 @@ std::optional<Token> PgStore::get_token(const RefreshKey& key) {
   });
 }
 
+namespace {
+
+// The same rows as the mediax.access_tokens view (what may be served), for the cache at start:
+// a grant's token unless its grant is revoked or disabled (the foreign key ties a token to its
+// grant and the grant's app), an app's token while the app is active or needs re-authorization.
+// Shaped for a million rows: the grants are only searched for the few rows that are not
+// servable (an anti-join; a join would hash every grant), no ORDER BY (the cache is keyed),
+// times through float8 and empty scopes as NULL (the cheap conversions).
+constexpr const char* kLoadTokenColumns =
+    "SELECT t.app_id, t.grant_id, t.access_token, t.token_type,"
+    " CASE WHEN cardinality(t.scopes) = 0 THEN NULL ELSE array_to_json(t.scopes)::text END,"
+    " " MEDIAX_EPOCH_US_F8("t.expires_at") ", " MEDIAX_EPOCH_US_F8("t.refreshed_at") " FROM mediax.tokens t ";
+const std::string kLoadTokens =
+    std::string(kLoadTokenColumns) +
+    "WHERE t.grant_id IS NOT NULL AND NOT EXISTS (SELECT FROM mediax.grants g WHERE g.id = t.grant_id"
+    " AND g.status NOT IN ('active', 'needs_reauth'))"
+    " UNION ALL " +
+    kLoadTokenColumns +
+    "JOIN mediax.apps a ON a.id = t.app_id WHERE t.grant_id IS NULL AND a.status IN ('active', 'needs_reauth')";
+
+// A row of kLoadTokens, by position.
+Token loaded_token(const pqxx::row& r) {
+  Token t;
+  t.app_id = r[0].as<std::int64_t>();
+  t.grant_id = opt<std::int64_t>(r[1]);
+  t.access_token.assign(r[2].c_str(), r[2].size());
+  t.token_type.assign(r[3].c_str(), r[3].size());
+  if (!r[4].is_null()) t.scopes = parse_text_array(r[4].as<std::string>());
+  t.expires_at = from_epoch_us(r[5].as<std::int64_t>());
+  t.refreshed_at = from_epoch_us(r[6].as<std::int64_t>());
+  return t;
+}
+
+}  // namespace
+
 std::vector<Token> PgStore::all_tokens() {
-  // The same rows as the mediax.access_tokens view: what may be served.
   return pool_.run("all_tokens", [&](pqxx::connection& c) {
     pqxx::work tx(c);
     std::vector<Token> out;
-    const auto res = tx.exec(std::string(kTokenSelect) +
-                             "JOIN mediax.apps a ON a.id = t.app_id LEFT JOIN mediax.grants g ON g.id = t.grant_id"
-                             " WHERE (t.grant_id IS NULL AND a.status IN ('active', 'needs_reauth'))"
-                             " OR (t.grant_id IS NOT NULL AND g.status IN ('active', 'needs_reauth')) ORDER BY t.id");
-    for (const auto& r : res) out.push_back(token_from_row(r));
+    fetch_in_batches(tx, "mediax_load_tokens", kLoadTokens, 50000, [&](const pqxx::result& res) {
+      for (const auto& r : res) out.push_back(loaded_token(r));
+    });
     tx.commit();
     return out;
+  });
+}
+
+// A connection lost mid-way is retried once by the pool: fn may then see rows again (the
+// cache's put is idempotent).
+void PgStore::scan_tokens(std::size_t batch_rows, const std::function<void(std::vector<Token>&&)>& fn) {
+  pool_.run("all_tokens", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    fetch_in_batches(tx, "mediax_load_tokens", kLoadTokens, batch_rows, [&](const pqxx::result& res) {
+      std::vector<Token> batch;
+      batch.reserve(res.size());
+      for (const auto& r : res) batch.push_back(loaded_token(r));
+      fn(std::move(batch));
+    });
+    tx.commit();
   });
 }
 

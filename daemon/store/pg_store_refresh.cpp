@@ -23,24 +23,27 @@ std::string error_text(const std::string& code, const std::string& message) {
 std::vector<ScheduleEntry> PgStore::load_schedule() {
   return pool_.run("load_schedule", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    // An active client-credentials app without a time has never had a token: due now.
-    const auto res = tx.exec(
-        "SELECT id AS app_id, 0::int8 AS grant_id, " MEDIAX_EPOCH_US("COALESCE(next_refresh_at, now())") " AS due_us"
+    // An active client-credentials app without a time has never had a token: due now. No ORDER
+    // BY (the timer wheel orders); float8 times (MEDIAX_EPOCH_US_F8): a million rows at start.
+    // Read through a cursor in batches: the rows are never all held by libpq at once.
+    const char* sql =
+        "SELECT id AS app_id, 0::int8 AS grant_id, " MEDIAX_EPOCH_US_F8("COALESCE(next_refresh_at, now())") " AS due_us"
         " FROM mediax.apps WHERE status = 'active' AND (client_credentials OR next_refresh_at IS NOT NULL)"
         " UNION ALL"
-        " SELECT app_id, id, " MEDIAX_EPOCH_US("next_refresh_at") " FROM mediax.grants"
-        " WHERE status = 'active' AND next_refresh_at IS NOT NULL"
-        " ORDER BY due_us");
-    tx.commit();
+        " SELECT app_id, id, " MEDIAX_EPOCH_US_F8("next_refresh_at") " FROM mediax.grants"
+        " WHERE status = 'active' AND next_refresh_at IS NOT NULL";
     std::vector<ScheduleEntry> out;
-    out.reserve(res.size());
-    for (const auto& r : res) {
-      ScheduleEntry e;
-      e.key.app_id = r[0].as<std::int64_t>();
-      e.key.grant_id = r[1].as<std::int64_t>();
-      e.next_refresh_at = from_epoch_us(r[2].as<std::int64_t>());
-      out.push_back(e);
-    }
+    fetch_in_batches(tx, "mediax_load_schedule", sql, 100000, [&](const pqxx::result& res) {
+      out.reserve(out.size() + res.size());
+      for (const auto& r : res) {
+        ScheduleEntry e;
+        e.key.app_id = r[0].as<std::int64_t>();
+        e.key.grant_id = r[1].as<std::int64_t>();
+        e.next_refresh_at = from_epoch_us(r[2].as<std::int64_t>());
+        out.push_back(e);
+      }
+    });
+    tx.commit();
     return out;
   });
 }
@@ -59,8 +62,8 @@ void PgStore::set_next_refresh(const RefreshKey& key, TimePoint at) {
   });
 }
 
-std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
-                                                 TimePoint lease_until, std::optional<TimePoint> due_by,
+std::optional<RefreshJob> PgStore::acquire_lease_one(const RefreshKey& key, const std::string& owner, TimePoint now,
+                                                     TimePoint lease_until, std::optional<TimePoint> due_by,
                                                  const std::optional<std::string>& rejected_token) {
   return pool_.run("acquire_lease", [&](pqxx::connection& c) -> std::optional<RefreshJob> {
     pqxx::work tx(c);
@@ -132,34 +135,16 @@ std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const st
   });
 }
 
-void PgStore::complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) {
+void PgStore::complete_refresh_one(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) {
+  // An app token (grants go in batches, pg_store_batch.cpp).
   group_.run("complete_refresh", [&](pqxx::work& tx) {  // committed with other refreshes' results
-    if (key.is_app_token()) {
-      const auto res = tx.exec_params(
-          "UPDATE mediax.apps SET failure_count = 0, last_error = '', status_reason = '',"
-          " next_refresh_at = to_timestamp($3), lease_owner = NULL, lease_until = NULL, refresh_in_flight = false,"
-          " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND status = 'active' RETURNING id",
-          key.app_id, owner, time_param(s.next_refresh_at));
-      if (res.empty()) lease_lost();
-      upsert_token(tx, key.app_id, std::nullopt, s.token);
-    } else {
-      const nlohmann::json patch = s.grant_extra_patch.is_object() ? s.grant_extra_patch : nlohmann::json::object();
-      std::optional<std::string> sealed_refresh_token;
-      if (s.new_refresh_token) {
-        sealed_refresh_token = seal_field("grants.refresh_token", std::to_string(key.grant_id), *s.new_refresh_token);
-      }
-      const auto res = tx.exec_params(
-          "UPDATE mediax.grants SET refresh_token = COALESCE($3::text, refresh_token),"
-          " refresh_expires_at = CASE WHEN $3::text IS NULL THEN refresh_expires_at ELSE to_timestamp($4) END,"
-          " account_id = COALESCE(NULLIF($5::text, ''), account_id), failure_count = 0, last_error = '',"
-          " status_reason = '', next_refresh_at = to_timestamp($6), extra = extra || $7::jsonb,"
-          " lease_owner = NULL, lease_until = NULL, refresh_in_flight = false, updated_at = now()"
-          " WHERE id = $1 AND lease_owner = $2 AND status = 'active' RETURNING app_id",
-          key.grant_id, owner, nullable(sealed_refresh_token), nullable(time_param(s.refresh_expires_at)),
-          nullable(s.account_id), time_param(s.next_refresh_at), patch.dump());
-      if (res.empty()) lease_lost();
-      upsert_token(tx, res[0][0].as<std::int64_t>(), key.grant_id, s.token);
-    }
+    const auto res = tx.exec_params(
+        "UPDATE mediax.apps SET failure_count = 0, last_error = '', status_reason = '',"
+        " next_refresh_at = to_timestamp($3), lease_owner = NULL, lease_until = NULL, refresh_in_flight = false,"
+        " updated_at = now() WHERE id = $1 AND lease_owner = $2 AND status = 'active' RETURNING id",
+        key.app_id, owner, time_param(s.next_refresh_at));
+    if (res.empty()) lease_lost();
+    upsert_token(tx, key.app_id, std::nullopt, s.token);
   });
 }
 

@@ -89,7 +89,7 @@ std::string PgStore::open_verifier(const std::string& state, const std::string& 
   return open_field("auth_requests.code_verifier", state, stored);
 }
 
-std::vector<SealedValueCount> PgStore::count_sealed_values() {
+std::vector<SealedValueCount> PgStore::count_sealed_values(const std::string& skip_key_id) {
   return pool_.run("count_sealed_values", [&](pqxx::connection& c) {
     pqxx::work tx(c);
     std::vector<SealedValueCount> out;
@@ -97,9 +97,12 @@ std::vector<SealedValueCount> PgStore::count_sealed_values() {
       const auto exists = tx.exec_params1("SELECT to_regclass($1) IS NOT NULL", "mediax." + col.table);
       if (!exists[0].as<bool>()) continue;
       const std::string v = tx.quote_name(col.column);
+      const std::string skip =
+          skip_key_id.empty() ? "" : " AND NOT starts_with(" + v + ", " + tx.quote("v1:" + skip_key_id + ":") + ")";
       const auto res = tx.exec(
           "SELECT CASE WHEN " + v + " LIKE 'v1:%' THEN split_part(" + v + ", ':', 2) ELSE '' END AS key_id,"
-          " count(*) FROM mediax." + tx.quote_name(col.table) + " WHERE " + v + " <> '' GROUP BY 1 ORDER BY 1");
+          " count(*) FROM mediax." + tx.quote_name(col.table) + " WHERE " + v + " <> ''" + skip +
+          " GROUP BY 1 ORDER BY 1");
       for (const auto& r : res) out.push_back({col.name(), r[0].as<std::string>(), r[1].as<std::int64_t>()});
     }
     tx.commit();

@@ -12,16 +12,18 @@ ScheduleChange change_from_row(const pqxx::row& r) {
   c.key.grant_id = r["grant_id"].as<std::int64_t>();
   c.status = grant_status_from_string(r["status"].as<std::string>()).value_or(GrantStatus::disabled);
   if (auto us = opt<std::int64_t>(r["due_us"])) c.next_refresh_at = from_epoch_us(*us);
+  if (auto us = opt<std::int64_t>(r["lease_us"])) c.lease_until = from_epoch_us(*us);
   return c;
 }
 
 // Client-credentials apps (an app that never had a token is due now) and grants.
 constexpr const char* kAppSchedule =
     "SELECT id AS app_id, 0::int8 AS grant_id, status,"
-    " " MEDIAX_EPOCH_US("COALESCE(next_refresh_at, now())") " AS due_us"
+    " " MEDIAX_EPOCH_US("COALESCE(next_refresh_at, now())") " AS due_us, " MEDIAX_EPOCH_US("lease_until") " AS lease_us"
     " FROM mediax.apps WHERE client_credentials ";
 constexpr const char* kGrantSchedule =
-    "SELECT app_id, id AS grant_id, status, " MEDIAX_EPOCH_US("next_refresh_at") " AS due_us FROM mediax.grants ";
+    "SELECT app_id, id AS grant_id, status, " MEDIAX_EPOCH_US("next_refresh_at") " AS due_us,"
+    " " MEDIAX_EPOCH_US("lease_until") " AS lease_us FROM mediax.grants ";
 
 }  // namespace
 

@@ -1,8 +1,14 @@
 #include "store/pg_util.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include <pqxx/except>
 
@@ -32,7 +38,7 @@ std::string text_array_param(const std::vector<std::string>& v) { return nlohman
 
 std::vector<std::string> parse_text_array(const std::optional<std::string>& json_text) {
   std::vector<std::string> out;
-  if (!json_text) return out;
+  if (!json_text || *json_text == "[]") return out;  // the common case, without a JSON parser
   const auto j = nlohmann::json::parse(*json_text, nullptr, false);
   if (!j.is_array()) return out;
   for (const auto& e : j) {
@@ -122,6 +128,72 @@ std::string describe(const std::string& url) {
 }  // namespace
 
 std::string describe_db_url(const std::string& url) { return describe(url); }
+
+void fetch_in_batches(pqxx::transaction_base& tx, const std::string& cursor, const std::string& query,
+                      std::size_t batch_rows, const std::function<void(const pqxx::result&)>& fn) {
+  const std::size_t rows = std::max<std::size_t>(1, batch_rows);
+  const std::string name = tx.quote_name(cursor);
+  tx.exec("SET LOCAL cursor_tuple_fraction = 1.0");  // default 0.1 favours fast-start plans
+  tx.exec("DECLARE " + name + " NO SCROLL CURSOR FOR " + query);
+  const std::string fetch = "FETCH FORWARD " + std::to_string(rows) + " FROM " + name;
+  // A helper thread fetches the next batch while fn works on this one: the server produces rows
+  // while the client converts them. The transaction is used by the helper alone until it is
+  // joined; at most two batches wait.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<pqxx::result> ready;
+  bool done = false;
+  bool quit = false;
+  std::exception_ptr fetch_error;
+  std::thread fetcher([&] {
+    try {
+      for (;;) {
+        {
+          std::unique_lock lk(mu);
+          cv.wait(lk, [&] { return ready.size() < 2 || quit; });
+          if (quit) break;
+        }
+        pqxx::result res = tx.exec(fetch);
+        const bool last = res.size() < rows;
+        std::lock_guard lk(mu);
+        if (!res.empty()) ready.push_back(std::move(res));
+        if (last) break;
+        cv.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard lk(mu);
+      fetch_error = std::current_exception();
+    }
+    std::lock_guard lk(mu);
+    done = true;
+    cv.notify_all();
+  });
+  try {
+    for (;;) {
+      pqxx::result res;
+      {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return !ready.empty() || done; });
+        if (ready.empty()) break;
+        res = std::move(ready.front());
+        ready.pop_front();
+        cv.notify_all();
+      }
+      fn(res);
+    }
+  } catch (...) {
+    {
+      std::lock_guard lk(mu);
+      quit = true;
+    }
+    cv.notify_all();
+    fetcher.join();
+    throw;
+  }
+  fetcher.join();
+  if (fetch_error) std::rethrow_exception(fetch_error);
+  tx.exec("CLOSE " + name);
+}
 
 std::string primary_message(const std::string& what) {
   std::string line = what.substr(0, what.find('\n'));

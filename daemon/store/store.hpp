@@ -3,6 +3,7 @@
 // All methods are thread-safe and throw StoreError when the database cannot be reached.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -80,6 +81,9 @@ struct ScheduleChange {
   RefreshKey key;
   GrantStatus status = GrantStatus::active;
   std::optional<TimePoint> next_refresh_at;  // empty: nothing to schedule
+  // Until when an instance holds the refresh lease (empty: nobody). A due row that another
+  // instance leased is looked at again right after this: a dead holder is taken over promptly.
+  std::optional<TimePoint> lease_until;
 };
 
 // What a refresh needs, read under the lease.
@@ -182,10 +186,15 @@ class Store {
 
   // --- tokens ---
   virtual std::optional<Token> get_token(const RefreshKey& key) = 0;
-  virtual std::vector<Token> all_tokens() = 0;  // for the in-memory cache at start
+  virtual std::vector<Token> all_tokens() = 0;  // in no particular order
+  // The rows of all_tokens() handed to fn in batches of about batch_rows as they are read: the
+  // cache at start fills without a million rows sitting in memory twice.
+  virtual void scan_tokens(std::size_t /*batch_rows*/, const std::function<void(std::vector<Token>&&)>& fn) {
+    fn(all_tokens());
+  }
 
   // --- schedule and refresh bookkeeping ---
-  // Every active app token and grant with its next refresh time.
+  // Every active app token and grant with its next refresh time, in no particular order.
   virtual std::vector<ScheduleEntry> load_schedule() = 0;
   // Sets when an app's token must be fetched (e.g. right after registration).
   virtual void set_next_refresh(const RefreshKey& key, TimePoint at) = 0;

@@ -1,5 +1,6 @@
 // PgStore: grants, tokens, the mediax.access_tokens view and NOTIFY mediax_tokens.
 #include <chrono>
+#include <map>
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
@@ -148,6 +149,78 @@ TEST_F(StoreTokenView, ShowsAppAndGrantTokensOfActiveRowsOnly) {
   ASSERT_EQ(rows.size(), 2U);
   EXPECT_EQ(rows[1].grant_id, std::optional<std::int64_t>(g1.id));
   EXPECT_EQ(store_->all_tokens().size(), 2U);
+}
+
+// The start-up load (scan_tokens, all_tokens) takes its own, cheaper SQL path (anti-join,
+// float8 times, NULL for empty scopes): it must give exactly what get_token gives, row for row.
+TEST_F(StoreTokenView, StartUpLoadGivesEveryServableTokenExactlyOnceAndExactly) {
+  const App app = store_->create_app(sample_app("svc", true));
+  const App gone = store_->create_app(sample_app("gone", true));
+  std::vector<RefreshKey> servable, hidden;
+  for (const App& a : {app, gone}) {
+    ASSERT_TRUE(store_->acquire_lease({a.id, 0}, "w", t0(), t0() + hours(1)));
+    RefreshSuccess s;
+    s.token = sample_token("at-app-" + a.name, t0() + hours(2) + std::chrono::microseconds(1));
+    s.next_refresh_at = t0() + hours(1);
+    store_->complete_refresh({a.id, 0}, "w", s);
+  }
+  servable.push_back({app.id, 0});
+  hidden.push_back({gone.id, 0});
+  for (int i = 0; i < 7; ++i) {
+    Token t = sample_token("at-" + std::to_string(i), t0() + std::chrono::microseconds(999'999 * i + 7));
+    if (i % 2 == 0) t.scopes = {};  // stored as '{}'
+    if (i == 3) t.scopes = {"a b", "c\"d", "é"};
+    if (i == 5) t.expires_at = from_unix(4'102'444'799) + std::chrono::microseconds(999'999);  // 2099-12-31
+    const Grant g = store_->upsert_grant(sample_grant(app.id, "acct-" + std::to_string(i), "rt"), t);
+    (i == 1 || i == 4 ? hidden : servable).push_back({app.id, g.id});
+  }
+  // Grant 1 disabled (its token row stays), grant 4 revoked (token deleted), grant 6 needs
+  // re-authorization (still served), the app "gone" disabled: its app token is not served.
+  {
+    pqxx::connection c(url_);
+    pqxx::nontransaction tx(c);
+    tx.exec_params("UPDATE mediax.grants SET status = 'disabled' WHERE id = $1", hidden[1].grant_id);
+    tx.exec_params("UPDATE mediax.apps SET status = 'disabled' WHERE id = $1", gone.id);
+  }
+  ASSERT_TRUE(store_->revoke_grant(hidden[2].grant_id, "x"));
+  const RefreshKey reauth = servable.back();
+  ASSERT_TRUE(store_->acquire_lease(reauth, "w", t0(), t0() + hours(1)));
+  store_->fail_refresh(reauth, "w", {OutcomeKind::needs_reauth, "invalid_grant", "no", std::nullopt,
+                                     GrantStatus::needs_reauth});
+
+  std::map<std::uint64_t, Token> scanned;
+  std::size_t batches = 0;
+  store_->scan_tokens(2, [&](std::vector<Token>&& batch) {
+    ++batches;
+    EXPECT_LE(batch.size(), 2U);
+    for (auto& t : batch) {
+      const RefreshKey key{t.app_id, t.grant_id.value_or(0)};
+      EXPECT_TRUE(scanned.emplace(key.pack(), std::move(t)).second) << "twice: grant " << key.grant_id;
+    }
+  });
+  EXPECT_EQ(batches, (servable.size() + 1) / 2);
+  const auto all = store_->all_tokens();
+  ASSERT_EQ(all.size(), servable.size());
+  ASSERT_EQ(scanned.size(), servable.size());
+  for (const auto& t : all) EXPECT_TRUE(scanned.count(RefreshKey{t.app_id, t.grant_id.value_or(0)}.pack()));
+  for (const auto& key : servable) {
+    SCOPED_TRACE("grant " + std::to_string(key.grant_id));
+    const auto want = store_->get_token(key);
+    ASSERT_TRUE(want);
+    ASSERT_TRUE(scanned.count(key.pack()));
+    const Token& got = scanned.at(key.pack());
+    EXPECT_EQ(got.app_id, want->app_id);
+    EXPECT_EQ(got.grant_id, want->grant_id);
+    EXPECT_EQ(got.access_token, want->access_token);
+    EXPECT_EQ(got.token_type, want->token_type);
+    EXPECT_EQ(got.scopes, want->scopes);
+    EXPECT_EQ(got.expires_at, want->expires_at);
+    EXPECT_EQ(got.refreshed_at, want->refreshed_at);
+  }
+  for (const auto& key : hidden) EXPECT_FALSE(scanned.count(key.pack())) << "grant " << key.grant_id;
+  EXPECT_EQ(scanned.at(servable[3].pack()).scopes, (std::vector<std::string>{"a b", "c\"d", "é"}));
+  EXPECT_EQ(scanned.at(servable[4].pack()).expires_at,
+            from_unix(4'102'444'799) + std::chrono::microseconds(999'999));
 }
 
 TEST_F(StoreTokenView, AReaderWithSelectOnTheViewOnlyCanReadItButNotTheTables) {

@@ -1,5 +1,8 @@
 // PgStore: schedule, leases, completing and failing refreshes.
+#include <algorithm>
 #include <latch>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -150,9 +153,12 @@ TEST_F(StoreRefresh, ScheduleListsActiveAppTokensAndGrants) {
   const Grant revoked = store_->upsert_grant(sample_grant(app_.id, "gone", "rt"), sample_token("at", t0()));
   store_->revoke_grant(revoked.id, "x");
 
-  const auto entries = store_->load_schedule();
+  auto entries = store_->load_schedule();
   ASSERT_EQ(entries.size(), 3U);
-  // Ordered by due time; the never-fetched app is due at once (the database's now(), before t0).
+  // In no particular order (the timer wheel orders): sorted here by due time. The never-fetched
+  // app is due at once (the database's now(), before t0).
+  std::sort(entries.begin(), entries.end(),
+            [](const ScheduleEntry& a, const ScheduleEntry& b) { return a.next_refresh_at < b.next_refresh_at; });
   EXPECT_EQ(entries[0].key, (RefreshKey{fresh_cc.id, 0}));
   EXPECT_LT(entries[0].next_refresh_at, t0());
   EXPECT_EQ(entries[1].key, (RefreshKey{cc.id, 0}));
@@ -248,6 +254,92 @@ TEST_F(StoreRefresh, RejectedTokenRaceOfManyOwnersLeasesOnceEvenAcrossACompleted
     }
     for (auto& t : threads) t.join();
     EXPECT_EQ(winners.load(), 1) << "round " << round;
+  }
+}
+
+
+// Scheduled refreshes of grants take leases and store results in batches (pg_store_batch.cpp):
+// many threads at once, several owners racing for the same rows, one lease taken over before
+// its result arrives, values that need quoting in an array literal.
+TEST_F(StoreRefresh, ConcurrentBatchedLeasesAndResultsKeepOneOwnerPerRowAndLoseOnlyTheStolenOne) {
+  constexpr int kGrants = 60;
+  constexpr int kOwners = 3;
+  std::vector<RefreshKey> keys{key_};
+  for (int i = 1; i < kGrants; ++i) {
+    const auto g = store_->upsert_grant(sample_grant(app_.id, "acct-" + std::to_string(i), "rt-" + std::to_string(i)),
+                                        sample_token("at-old-" + std::to_string(i), t0()));
+    keys.push_back(RefreshKey::unpack(RefreshKey{app_.id, g.id}.pack()));
+  }
+  for (const auto& k : keys) store_->set_next_refresh(k, t0());  // all due
+  // Every owner tries every grant, all threads at once, as scheduled refreshes (due by t0 + 1 s).
+  std::latch start(kOwners * kGrants);
+  std::mutex mu;
+  std::map<std::int64_t, std::vector<std::string>> winners;
+  std::vector<std::thread> threads;
+  for (int o = 0; o < kOwners; ++o) {
+    for (int i = 0; i < kGrants; ++i) {
+      threads.emplace_back([&, o, i] {
+        const std::string owner = "owner-" + std::to_string(o);
+        start.arrive_and_wait();
+        auto job = store_->acquire_lease(keys[static_cast<std::size_t>(i)], owner, t0(), t0() + minutes(1),
+                                         t0() + seconds(1));
+        if (!job) return;
+        EXPECT_EQ(job->key.app_id, app_.id);
+        EXPECT_EQ(job->app.client_secret, "secret-of-app");
+        ASSERT_TRUE(job->grant);
+        EXPECT_EQ(job->grant->refresh_token, i == 0 ? "rt-1" : "rt-" + std::to_string(i));
+        ASSERT_TRUE(job->current);
+        std::lock_guard lk(mu);
+        winners[job->key.grant_id].push_back(owner);
+      });
+    }
+  }
+  for (auto& t : threads) t.join();
+  threads.clear();
+  ASSERT_EQ(winners.size(), static_cast<std::size_t>(kGrants));
+  for (const auto& [id, owners] : winners) EXPECT_EQ(owners.size(), 1u) << "grant " << id;
+
+  // The first grant's lease runs out and another owner takes it: its first owner's result is lost.
+  const auto stolen = keys[0];
+  const std::string stolen_from = winners[stolen.grant_id].front();
+  const std::string thief = "owner-late";
+  ASSERT_TRUE(store_->acquire_lease(stolen, thief, t0() + minutes(2), t0() + minutes(3)));
+
+  std::atomic<int> lost{0};
+  std::latch finish(kGrants);
+  for (int i = 0; i < kGrants; ++i) {
+    threads.emplace_back([&, i] {
+      const auto& key = keys[static_cast<std::size_t>(i)];
+      RefreshSuccess s = success("at-\"new\",{" + std::to_string(i) + "}\\");
+      s.token.scopes = {"read", "a \"quoted\", scope"};
+      s.new_refresh_token = "rt-new-" + std::to_string(i);
+      s.grant_extra_patch = {{"round", i}};
+      finish.arrive_and_wait();
+      try {
+        store_->complete_refresh(key, winners.at(key.grant_id).front(), s);
+      } catch (const StoreError&) {
+        ++lost;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(lost.load(), 1);
+  EXPECT_EQ(store_->get_token(stolen)->access_token, "at-1");  // keys[0] is key_ of SetUp
+  EXPECT_EQ(store_->get_grant(stolen.grant_id, true)->refresh_token, "rt-1");
+  EXPECT_FALSE(store_->acquire_lease(stolen, stolen_from, t0() + minutes(2), t0() + minutes(3)));  // the thief holds it
+  for (int i = 1; i < kGrants; ++i) {
+    const auto& key = keys[static_cast<std::size_t>(i)];
+    const auto tok = store_->get_token(key);
+    ASSERT_TRUE(tok);
+    EXPECT_EQ(tok->access_token, "at-\"new\",{" + std::to_string(i) + "}\\");
+    EXPECT_EQ(tok->scopes, (std::vector<std::string>{"read", "a \"quoted\", scope"}));
+    EXPECT_EQ(tok->expires_at, t0() + hours(2));
+    const auto g = store_->get_grant(key.grant_id, true);
+    EXPECT_EQ(g->refresh_token, "rt-new-" + std::to_string(i));  // sealed for its own row: it opens
+    EXPECT_EQ(g->next_refresh_at, t0() + hours(1));
+    EXPECT_EQ(g->extra["round"], i);
+    // Released: anyone may lease it once it is due again.
+    EXPECT_TRUE(store_->acquire_lease(key, "owner-next", t0() + hours(1), t0() + hours(1) + minutes(1), t0() + hours(1)));
   }
 }
 

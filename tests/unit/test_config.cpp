@@ -76,15 +76,15 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   const Config c = parse_config("", "empty.toml");
   EXPECT_EQ(c.path, "empty.toml");
   EXPECT_EQ(c.database.url, "postgresql:///mediax");
-  EXPECT_EQ(c.database.pool_size, 4);
+  EXPECT_EQ(c.database.pool_size, 8);
   EXPECT_EQ(c.admin.listen, "127.0.0.1:8080");
   EXPECT_EQ(c.admin.public_url, "http://127.0.0.1:8080");
   EXPECT_EQ(c.admin.max_body_bytes, 1048576u);
-  EXPECT_EQ(c.admin.threads, 8);
+  EXPECT_EQ(c.admin.threads, 64);
   EXPECT_DOUBLE_EQ(c.refresh.fraction, 0.2);
   EXPECT_EQ(c.refresh.min_margin_seconds, 60);
   EXPECT_EQ(c.refresh.jitter_seconds, 15);
-  EXPECT_EQ(c.refresh.max_concurrent, 16);
+  EXPECT_EQ(c.refresh.max_concurrent, 128);
   EXPECT_EQ(c.refresh.retry_min_seconds, 5);
   EXPECT_EQ(c.refresh.retry_max_seconds, 600);
   EXPECT_EQ(c.refresh.default_expires_in, 3600);
@@ -182,7 +182,7 @@ TEST(Config, KeyDocsDescribeEveryKeyWithItsDefault) {
   EXPECT_EQ(doc("refresh.fraction").type, "float");
   EXPECT_TRUE(doc("refresh.fraction").reloadable);
   EXPECT_NE(doc("refresh.fraction").description.find("0.0..0.9"), std::string::npos);
-  EXPECT_EQ(doc("database.pool_size").default_value, "4");
+  EXPECT_EQ(doc("database.pool_size").default_value, "8");
   EXPECT_FALSE(doc("database.pool_size").reloadable);
   EXPECT_EQ(doc("log.level").default_value, "\"info\"");
   EXPECT_TRUE(doc("log.level").reloadable);

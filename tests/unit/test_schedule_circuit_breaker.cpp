@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "schedule/circuit_breaker.hpp"
@@ -142,6 +143,59 @@ TEST(PlatformGuards, CapsCallsInFlightPerEndpointAndNotAcrossEndpoints) {
   EXPECT_TRUE(d.ok()) << "another endpoint is not held up";
   a.done(true, kT0 + 1s);
   EXPECT_TRUE(g.admit(slow, kT0 + 1s, kFarExpiry).ok()) << "a finished call frees its slot";
+}
+
+// request_timeout_ms 3000 gives a busy_retry of 1 s. Halved in whole seconds that was 0: every
+// deferred refresh came back at once and the scheduler spun (the soak, tests/e2e/test_soak.cpp,
+// logged millions of deferrals and starved the platform). A deferral is at least a second away:
+// the scheduler fires by whole seconds.
+TEST(PlatformGuards, AWorkerWaitsForASlotOfAnAnsweringEndpointButNotOfAFailingOne) {
+  PlatformGuards g(settings(3, 10, 60, 1));
+  const PlatformGuards::Endpoint ep{"oauth2", "idp:443"};
+  auto held = g.admit(ep, kT0, kFarExpiry);
+  ASSERT_TRUE(held.ok());
+  // No wait: refused at once, as before.
+  EXPECT_EQ(g.admit(ep, kT0, kFarExpiry).refusal(), PlatformGuards::Refusal::endpoint_busy);
+  // A wait long enough for the call in flight to end: the slot is handed over.
+  std::thread ends([&] {
+    std::this_thread::sleep_for(100ms);
+    held.done(true, kT0);
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto next = g.admit(ep, kT0, kFarExpiry, 10s);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ends.join();
+  EXPECT_TRUE(next.ok());
+  EXPECT_GE(waited, 90ms);
+  EXPECT_LT(waited, 5s);
+  // Still busy after the wait: refused once it is over.
+  EXPECT_EQ(g.admit(ep, kT0, kFarExpiry, 50ms).refusal(), PlatformGuards::Refusal::endpoint_busy);
+  // Failing: no waiting at all, whatever the caller allows.
+  next.done(false, kT0);
+  auto failing = g.admit(ep, kT0, kFarExpiry);
+  ASSERT_TRUE(failing.ok());
+  const auto t = std::chrono::steady_clock::now();
+  EXPECT_EQ(g.admit(ep, kT0, kFarExpiry, 10s).refusal(), PlatformGuards::Refusal::endpoint_busy);
+  EXPECT_LT(std::chrono::steady_clock::now() - t, 1s);
+}
+
+TEST(PlatformGuards, ABusyEndpointIsLookedAtAgainNoSoonerThanASecondLater) {
+  auto s = settings(3, 10, 60, 1);
+  s.busy_retry = Seconds(1);
+  PlatformGuards g(s, 7);
+  const PlatformGuards::Endpoint e{"oauth2", "busy.example:443"};
+  auto held = g.admit(e, kT0, kFarExpiry);
+  ASSERT_TRUE(held.ok());
+  for (int i = 0; i < 50; ++i) {
+    const auto now = kT0 + std::chrono::milliseconds(37 * i);
+    auto p = g.admit(e, now, kFarExpiry);
+    ASSERT_EQ(p.refusal(), PlatformGuards::Refusal::endpoint_busy);
+    EXPECT_GE(p.retry_at(), now + 1s);
+    EXPECT_LE(p.retry_at(), now + 1500ms);
+  }
+  RefreshConfig cfg;
+  cfg.request_timeout_ms = 3000;
+  EXPECT_EQ(breaker_settings(cfg).busy_retry, Seconds(1));
 }
 
 TEST(PlatformGuards, AbandonedPermitsFreeTheirSlot) {

@@ -342,3 +342,31 @@ TEST(TimerWheel, RandomOperationsMatchTheReferenceModel) {
     EXPECT_EQ(wheel.size(), 0u);
   }
 }
+
+TEST(TimerWheel, ReserveKeepsEveryEntryAndTheirOrder) {
+  TimerWheel wheel(0);
+  ReferenceWheel ref(0);
+  std::unordered_map<Id, Tick> dues;
+  // Entries before and after a reserve (which rebuilds the id index), then a reserve that is
+  // smaller than what is held (a no-op).
+  for (Id i = 1; i <= 100; ++i) {
+    wheel.insert(i * 7919, static_cast<Tick>(i % 13) * 50);
+    ref.insert(i * 7919, static_cast<Tick>(i % 13) * 50);
+    dues[i * 7919] = static_cast<Tick>(i % 13) * 50;
+  }
+  wheel.reserve(10'000);
+  EXPECT_GE(wheel.memory_bytes(), 10'000 * sizeof(std::uint32_t) * 2);
+  for (Id i = 101; i <= 5'000; ++i) {
+    wheel.insert(i * 7919, static_cast<Tick>(i % 97) * 3);
+    ref.insert(i * 7919, static_cast<Tick>(i % 97) * 3);
+    dues[i * 7919] = static_cast<Tick>(i % 97) * 3;
+  }
+  wheel.reserve(10);
+  EXPECT_EQ(wheel.size(), 5'000u);
+  for (Id i = 1; i <= 5'000; ++i) ASSERT_EQ(wheel.due_of(i * 7919), dues[i * 7919]);
+  EXPECT_TRUE(wheel.cancel(42 * 7919));
+  ref.cancel(42 * 7919);
+  dues.erase(42 * 7919);
+  EXPECT_EQ(advance_checked(wheel, 1'000, dues), ref.advance(1'000));
+  EXPECT_EQ(wheel.size(), 0u);
+}

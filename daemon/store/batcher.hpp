@@ -1,0 +1,89 @@
+// Batcher: requests of the same kind from many threads answered by one statement. A catch-up
+// after an outage takes thousands of refresh leases and stores thousands of results a second;
+// a transaction (and parsed statements) per refresh makes the database's CPU and the disk's
+// flush rate the limit (bench/RESULTS.md, catch-up). GroupCommit shares the COMMIT only; this
+// shares the statements too: the flush function gets the whole batch and runs multi-row SQL.
+//
+// run() queues its request; a caller that finds fewer than max_flushers batches in progress
+// takes everything queued (up to max_batch) and calls flush(batch) on its own thread. flush
+// sets each item's result or error; if it throws, every item of the batch that has neither gets
+// that exception. run() returns the item's result or rethrows its error. A lone request is
+// flushed at once (no waiting for company): batches form only while earlier ones are running.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace mediax::pg {
+
+template <class Request, class Result>
+class Batcher {
+ public:
+  struct Item {
+    Request request;
+    std::optional<Result> result;
+    std::exception_ptr error;
+    bool done = false;
+  };
+  using Flush = std::function<void(std::vector<Item*>& batch)>;
+
+  explicit Batcher(Flush flush, int max_flushers = 2, std::size_t max_batch = 256)
+      : flush_(std::move(flush)), max_flushers_(max_flushers), max_batch_(max_batch) {}
+
+  Result run(Request request) {
+    Item item{std::move(request), std::nullopt, nullptr, false};
+    std::unique_lock lock(mu_);
+    queue_.push_back(&item);
+    while (!item.done) {
+      if (flushing_ < max_flushers_ && !queue_.empty()) {
+        std::vector<Item*> batch;
+        while (!queue_.empty() && batch.size() < max_batch_) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+        ++flushing_;
+        lock.unlock();
+        try {
+          flush_(batch);
+        } catch (...) {
+          const auto e = std::current_exception();
+          for (auto* i : batch) {
+            if (!i->result && !i->error) i->error = e;
+          }
+        }
+        for (auto* i : batch) {
+          if (!i->result && !i->error) i->error = std::make_exception_ptr(std::logic_error("batch flush gave no result"));
+        }
+        lock.lock();
+        --flushing_;
+        for (auto* i : batch) i->done = true;
+        cv_.notify_all();
+      } else {
+        cv_.wait(lock);
+      }
+    }
+    lock.unlock();
+    if (item.error) std::rethrow_exception(item.error);
+    return std::move(*item.result);
+  }
+
+ private:
+  Flush flush_;
+  const int max_flushers_;
+  const std::size_t max_batch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item*> queue_;
+  int flushing_ = 0;
+};
+
+}  // namespace mediax::pg

@@ -1,0 +1,286 @@
+// PgStore: leases and results of scheduled grant refreshes, and events, in batches
+// (store/batcher.hpp).
+//
+// Of a catch-up's work, most is the same two steps for thousands of grants: take the lease
+// (and read grant, app and current token), then store the new tokens and release the lease.
+// One transaction with five statements per refresh made PostgreSQL's parser and the disk's
+// flush rate the limit (bench/RESULTS.md). Here each step is one statement for the whole batch,
+// with the same conditions as the one-row statements of pg_store_refresh.cpp, row for row:
+//  - lease: the row is active, not leased by another owner (or its lease ran out), still due;
+//    the old refresh_in_flight tells whether an earlier holder stopped mid-refresh;
+//  - result: only while this owner holds the lease and the row is active; else "lease lost".
+// Rows are locked in id order, so two instances' batches (and one-row statements) never wait on
+// each other in a cycle.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "store/pg_store.hpp"
+
+namespace mediax::pg {
+
+namespace {
+
+// A PostgreSQL array literal of the values ("{"a","b",NULL}"), every element quoted.
+std::string array_literal(const std::vector<std::optional<std::string>>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    if (!values[i]) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (char ch : *values[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+#define MEDIAX_X_EPOCH(col) MEDIAX_EPOCH_US("x." col) " AS "
+
+const char* const kLeaseBatch =
+    "WITH i AS (SELECT * FROM unnest($1::int8[], $2::text[], $3::float8[], $4::float8[], $5::float8[])"
+    "           AS i(id, owner, now_s, until_s, due_s)),"
+    " o AS (SELECT g.id, g.refresh_in_flight AS old_in_flight,"
+    "              g.refresh_in_flight AND g.lease_owner IS DISTINCT FROM i.owner AS was_in_flight"
+    "       FROM mediax.grants g JOIN i ON i.id = g.id ORDER BY g.id FOR UPDATE OF g)"
+    " UPDATE mediax.grants x SET lease_owner = i.owner, lease_until = to_timestamp(i.until_s), refresh_in_flight = true"
+    " FROM o JOIN i ON i.id = o.id"
+    " WHERE x.id = o.id AND x.status = 'active'"
+    " AND (x.lease_until IS NULL OR x.lease_until <= to_timestamp(i.now_s) OR x.lease_owner = i.owner)"
+    " AND (i.due_s IS NULL OR x.next_refresh_at <= to_timestamp(i.due_s))"
+    " RETURNING o.was_in_flight, o.old_in_flight, x.id, x.app_id, x.account_id,"
+    " array_to_json(x.scopes)::text AS scopes, x.refresh_token, " MEDIAX_X_EPOCH("refresh_expires_at") "refresh_expires_us,"
+    " x.status, x.status_reason, x.failure_count, x.last_error, " MEDIAX_X_EPOCH("next_refresh_at") "next_refresh_us,"
+    " x.extra::text AS extra, " MEDIAX_X_EPOCH("created_at") "created_us, " MEDIAX_X_EPOCH("updated_at") "updated_us";
+
+const char* const kCompleteBatch =
+    "WITH i AS (SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[],"
+    "                                $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[], $12::float8[])"
+    "           AS i(id, owner, rt, rt_exp, account, next_s, patch, access_token, token_type, scopes, expires_s,"
+    "                refreshed_s)),"
+    " l AS (SELECT g.id FROM mediax.grants g JOIN i ON i.id = g.id ORDER BY g.id FOR UPDATE OF g),"
+    " u AS (UPDATE mediax.grants x SET refresh_token = COALESCE(i.rt, x.refresh_token),"
+    "         refresh_expires_at = CASE WHEN i.rt IS NULL THEN x.refresh_expires_at ELSE to_timestamp(i.rt_exp) END,"
+    "         account_id = COALESCE(NULLIF(i.account, ''), x.account_id), failure_count = 0, last_error = '',"
+    "         status_reason = '', next_refresh_at = to_timestamp(i.next_s), extra = x.extra || i.patch::jsonb,"
+    "         lease_owner = NULL, lease_until = NULL, refresh_in_flight = false, updated_at = now()"
+    "       FROM i JOIN l ON l.id = i.id"
+    "       WHERE x.id = i.id AND x.lease_owner = i.owner AND x.status = 'active' RETURNING x.id, x.app_id)"
+    " INSERT INTO mediax.tokens AS t (app_id, grant_id, access_token, token_type, scopes, expires_at, refreshed_at)"
+    " SELECT u.app_id, i.id, i.access_token, i.token_type, ARRAY(SELECT jsonb_array_elements_text(i.scopes::jsonb)),"
+    "        to_timestamp(i.expires_s), COALESCE(to_timestamp(i.refreshed_s), now())"
+    " FROM u JOIN i ON i.id = u.id ORDER BY i.id"
+    " ON CONFLICT (grant_id) WHERE grant_id IS NOT NULL"
+    " DO UPDATE SET access_token = EXCLUDED.access_token, token_type = EXCLUDED.token_type,"
+    " scopes = CASE WHEN cardinality(EXCLUDED.scopes) = 0 THEN t.scopes ELSE EXCLUDED.scopes END,"
+    " expires_at = EXCLUDED.expires_at, refreshed_at = EXCLUDED.refreshed_at"
+    " RETURNING t.grant_id";
+
+#undef MEDIAX_X_EPOCH
+
+std::optional<std::string> id_text(std::int64_t id) { return std::to_string(id); }
+
+}  // namespace
+
+std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
+                                                 TimePoint lease_until, std::optional<TimePoint> due_by,
+                                                 const std::optional<std::string>& rejected_token) {
+  if (key.is_app_token() || rejected_token) return acquire_lease_one(key, owner, now, lease_until, due_by, rejected_token);
+  return leases_.run(LeaseRequest{key.grant_id, owner, now, lease_until, due_by});
+}
+
+void PgStore::complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) {
+  if (key.is_app_token()) return complete_refresh_one(key, owner, s);
+  completions_.run(CompleteRequest{key.grant_id, owner, &s});
+}
+
+void PgStore::flush_leases(std::vector<LeaseBatcher::Item*>& batch) {
+  // Ids are unique per batch: the refresher runs one refresh per key at a time. Should one come
+  // twice, the later one waits for the next batch's answer by being told "not acquired" (the
+  // refresher then follows what the database says, as when another instance holds the lease).
+  std::vector<std::optional<std::string>> ids, owners, nows, untils, dues;
+  std::set<std::int64_t> seen;
+  for (auto* it : batch) {
+    const auto& r = it->request;
+    if (!seen.insert(r.grant_id).second) {
+      it->result = std::optional<RefreshJob>();
+      continue;
+    }
+    ids.push_back(id_text(r.grant_id));
+    owners.push_back(r.owner);
+    nows.push_back(time_param(r.now));
+    untils.push_back(time_param(r.lease_until));
+    dues.push_back(time_param(r.due_by));
+  }
+  if (ids.empty()) return;
+  std::unordered_map<std::int64_t, RefreshJob> jobs;
+  std::unordered_map<std::int64_t, std::exception_ptr> key_missing_errors;
+  pool_.run("acquire_lease", [&](pqxx::connection& c) {
+    jobs.clear();
+    key_missing_errors.clear();
+    pqxx::work tx(c);
+    const auto leased = tx.exec_params(kLeaseBatch, array_literal(ids), array_literal(owners), array_literal(nows),
+                                       array_literal(untils), array_literal(dues));
+    if (leased.empty()) {
+      tx.commit();
+      return;
+    }
+    std::map<std::int64_t, bool> old_in_flight;
+    std::vector<std::optional<std::string>> app_ids, grant_ids;
+    std::set<std::int64_t> apps_seen;
+    for (const auto& row : leased) {
+      RefreshJob job;
+      job.grant = grant_from_row(row);
+      job.interrupted = row["was_in_flight"].as<bool>();
+      job.key.app_id = job.grant->app_id;
+      job.key.grant_id = job.grant->id;
+      old_in_flight[job.grant->id] = row["old_in_flight"].as<bool>();
+      grant_ids.push_back(id_text(job.grant->id));
+      if (apps_seen.insert(job.key.app_id).second) app_ids.push_back(id_text(job.key.app_id));
+      jobs.emplace(job.grant->id, std::move(job));
+    }
+    std::unordered_map<std::int64_t, App> apps;
+    for (auto& a : select_apps_by_ids(tx, array_literal(app_ids), true)) apps.emplace(a.id, std::move(a));
+    for (const auto& row : tx.exec_params(std::string(kTokenSelect) + "WHERE t.grant_id = ANY($1::int8[])",
+                                          array_literal(grant_ids))) {
+      auto t = token_from_row(row);
+      if (auto j = jobs.find(t.grant_id.value_or(0)); j != jobs.end()) j->second.current = std::move(t);
+    }
+    // Open the secrets now, while the leases can still be given back: a value sealed with a key
+    // this instance lacks (a newer daemon wrote it) may open after a restart, so that row is
+    // not leased (as the one-row statement rolls back). One that does not open with its own key
+    // was changed or moved: the job says so and the refresher gives up on the row.
+    std::vector<std::optional<std::string>> give_back, give_back_in_flight;
+    for (auto it = jobs.begin(); it != jobs.end();) {
+      auto& job = it->second;
+      auto app = apps.find(job.key.app_id);
+      bool keep = app != apps.end();
+      if (keep) {
+        job.app = app->second;
+        try {
+          open_grant_token(*job.grant);
+          open_app_secret(job.app);
+        } catch (const SecretUnreadableError& e) {
+          if (key_missing(job.grant->refresh_token) || key_missing(job.app.client_secret)) {
+            keep = false;
+            key_missing_errors[it->first] = std::current_exception();
+          } else {
+            job.unreadable = e.what();
+            job.grant->refresh_token.clear();
+            job.app.client_secret.clear();
+          }
+        }
+      }
+      if (keep) {
+        ++it;
+        continue;
+      }
+      give_back.push_back(id_text(it->first));
+      give_back_in_flight.push_back(old_in_flight[it->first] ? "true" : "false");
+      it = jobs.erase(it);
+    }
+    if (!give_back.empty()) {
+      tx.exec_params(
+          "UPDATE mediax.grants x SET lease_owner = NULL, lease_until = NULL, refresh_in_flight = i.f"
+          " FROM unnest($1::int8[], $2::bool[]) AS i(id, f) WHERE x.id = i.id",
+          array_literal(give_back), array_literal(give_back_in_flight));
+    }
+    tx.commit();
+  });
+  for (auto* it : batch) {
+    if (it->result) continue;
+    if (auto e = key_missing_errors.find(it->request.grant_id); e != key_missing_errors.end()) {
+      it->error = e->second;
+      continue;
+    }
+    auto j = jobs.find(it->request.grant_id);
+    if (j == jobs.end()) {
+      it->result = std::optional<RefreshJob>();
+    } else {
+      it->result = std::optional<RefreshJob>(std::move(j->second));
+      jobs.erase(j);
+    }
+  }
+}
+
+void PgStore::flush_completions(std::vector<CompleteBatcher::Item*>& batch) {
+  std::vector<std::optional<std::string>> ids, owners, rts, rt_exps, accounts, nexts, patches, access, types, scopes,
+      expires, refreshed;
+  std::set<std::int64_t> seen;
+  for (auto* it : batch) {
+    const auto& r = it->request;
+    const RefreshSuccess& s = *r.success;
+    if (!seen.insert(r.grant_id).second) {
+      it->error = std::make_exception_ptr(StoreError("complete_refresh: the result of this grant is being stored already"));
+      continue;
+    }
+    ids.push_back(id_text(r.grant_id));
+    owners.push_back(r.owner);
+    rts.push_back(s.new_refresh_token
+                      ? std::optional<std::string>(seal_field("grants.refresh_token", std::to_string(r.grant_id),
+                                                              *s.new_refresh_token))
+                      : std::nullopt);
+    rt_exps.push_back(time_param(s.refresh_expires_at));
+    accounts.push_back(s.account_id);
+    nexts.push_back(time_param(s.next_refresh_at));
+    patches.push_back((s.grant_extra_patch.is_object() ? s.grant_extra_patch : nlohmann::json::object()).dump());
+    access.push_back(s.token.access_token);
+    types.push_back(s.token.token_type.empty() ? std::string("Bearer") : s.token.token_type);
+    scopes.push_back(text_array_param(s.token.scopes));
+    expires.push_back(time_param(s.token.expires_at));
+    refreshed.push_back(s.token.refreshed_at == TimePoint{} ? std::nullopt
+                                                            : std::optional<std::string>(time_param(s.token.refreshed_at)));
+  }
+  if (ids.empty()) return;
+  std::set<std::int64_t> stored;
+  pool_.run("complete_refresh", [&](pqxx::connection& c) {
+    stored.clear();
+    pqxx::work tx(c);
+    const auto res = tx.exec_params(kCompleteBatch, array_literal(ids), array_literal(owners), array_literal(rts),
+                                    array_literal(rt_exps), array_literal(accounts), array_literal(nexts),
+                                    array_literal(patches), array_literal(access), array_literal(types),
+                                    array_literal(scopes), array_literal(expires), array_literal(refreshed));
+    for (const auto& row : res) stored.insert(row[0].as<std::int64_t>());
+    tx.commit();
+  });
+  for (auto* it : batch) {
+    if (it->error) continue;
+    if (stored.count(it->request.grant_id) > 0) {
+      it->result = true;
+    } else {
+      it->error = std::make_exception_ptr(StoreError("lease lost"));
+    }
+  }
+}
+
+void PgStore::flush_events(std::vector<EventBatcher::Item*>& batch) {
+  std::vector<std::optional<std::string>> apps, grants, kinds, details, ats;
+  for (auto* it : batch) {
+    const Event& e = *it->request;
+    apps.push_back(id_param(e.app_id));
+    grants.push_back(id_param(e.grant_id));
+    kinds.push_back(e.kind);
+    details.push_back((e.detail.is_null() ? nlohmann::json::object() : e.detail).dump());
+    ats.push_back(e.at == TimePoint{} ? std::nullopt : std::optional<std::string>(time_param(e.at)));
+  }
+  pool_.run("add_event", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    tx.exec_params(
+        "INSERT INTO mediax.events (app_id, grant_id, kind, detail, at)"
+        " SELECT a, g, k, d::jsonb, COALESCE(to_timestamp(t), now())"
+        " FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::float8[]) WITH ORDINALITY AS i(a, g, k, d, t, n)"
+        " ORDER BY n",
+        array_literal(apps), array_literal(grants), array_literal(kinds), array_literal(details), array_literal(ats));
+    tx.commit();
+  });
+  for (auto* it : batch) it->result = true;
+}
+
+}  // namespace mediax::pg
