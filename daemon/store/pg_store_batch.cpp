@@ -85,8 +85,6 @@ const char* const kCompleteBatch =
 
 #undef MEDIAX_X_EPOCH
 
-std::optional<std::string> id_text(std::int64_t id) { return std::to_string(id); }
-
 }  // namespace
 
 std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
@@ -113,7 +111,7 @@ void PgStore::flush_leases(std::vector<LeaseBatcher::Item*>& batch) {
       it->result = std::optional<RefreshJob>();
       continue;
     }
-    ids.push_back(id_text(r.grant_id));
+    ids.push_back(id_param(r.grant_id));
     owners.push_back(r.owner);
     nows.push_back(time_param(r.now));
     untils.push_back(time_param(r.lease_until));
@@ -142,8 +140,8 @@ void PgStore::flush_leases(std::vector<LeaseBatcher::Item*>& batch) {
       job.key.app_id = job.grant->app_id;
       job.key.grant_id = job.grant->id;
       old_in_flight[job.grant->id] = row["old_in_flight"].as<bool>();
-      grant_ids.push_back(id_text(job.grant->id));
-      if (apps_seen.insert(job.key.app_id).second) app_ids.push_back(id_text(job.key.app_id));
+      grant_ids.push_back(id_param(job.grant->id));
+      if (apps_seen.insert(job.key.app_id).second) app_ids.push_back(id_param(job.key.app_id));
       jobs.emplace(job.grant->id, std::move(job));
     }
     std::unordered_map<std::int64_t, App> apps;
@@ -182,7 +180,7 @@ void PgStore::flush_leases(std::vector<LeaseBatcher::Item*>& batch) {
         ++it;
         continue;
       }
-      give_back.push_back(id_text(it->first));
+      give_back.push_back(id_param(it->first));
       give_back_in_flight.push_back(old_in_flight[it->first] ? "true" : "false");
       it = jobs.erase(it);
     }
@@ -221,7 +219,7 @@ void PgStore::flush_completions(std::vector<CompleteBatcher::Item*>& batch) {
       it->error = std::make_exception_ptr(StoreError("complete_refresh: the result of this grant is being stored already"));
       continue;
     }
-    ids.push_back(id_text(r.grant_id));
+    ids.push_back(id_param(r.grant_id));
     owners.push_back(r.owner);
     rts.push_back(s.new_refresh_token
                       ? std::optional<std::string>(seal_field("grants.refresh_token", std::to_string(r.grant_id),

@@ -64,7 +64,7 @@ void PgStore::set_next_refresh(const RefreshKey& key, TimePoint at) {
 
 std::optional<RefreshJob> PgStore::acquire_lease_one(const RefreshKey& key, const std::string& owner, TimePoint now,
                                                      TimePoint lease_until, std::optional<TimePoint> due_by,
-                                                 const std::optional<std::string>& rejected_token) {
+                                                     const std::optional<std::string>& rejected_token) {
   return pool_.run("acquire_lease", [&](pqxx::connection& c) -> std::optional<RefreshJob> {
     pqxx::work tx(c);
     // $5 (due_by) NULL: any time (a forced refresh). Otherwise the row must still be due; an app
