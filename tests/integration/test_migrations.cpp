@@ -76,8 +76,8 @@ TEST(Migrations, InitCreatesTablesViewAndTrigger) {
     EXPECT_NE(std::find(tables.begin(), tables.end(), t), tables.end()) << "no table mediax." << t;
   }
   EXPECT_EQ(query_column(url, "SELECT tgname FROM pg_trigger WHERE tgrelid = 'mediax.tokens'::regclass"
-                              " AND NOT tgisinternal"),
-            std::vector<std::string>{"tokens_notify"});
+                              " AND NOT tgisinternal ORDER BY tgname"),
+            (std::vector<std::string>{"tokens_notify_delete", "tokens_notify_insert", "tokens_notify_update"}));
 }
 
 TEST(Migrations, FilesRunInNumericOrderAndOtherFilesAreIgnored) {

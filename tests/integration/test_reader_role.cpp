@@ -172,7 +172,7 @@ TEST_F(ReaderRole, CannotExecuteFunctionsOfTheSchemaNowOrLater) {
                                  "       has_function_privilege(" + tx.quote(login_) + ", p.oid, 'EXECUTE')"
                                  "  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
                                  " WHERE n.nspname = 'mediax'");
-  EXPECT_GE(functions.size(), 2U);  // notify_token_change and the one above at least
+  EXPECT_GE(functions.size(), 2U);  // notify_token_rows and the one above at least
   for (const auto& f : functions) EXPECT_FALSE(f[1].as<bool>()) << f[0].as<std::string>();
 }
 
