@@ -332,6 +332,8 @@ const std::vector<KeySpec>& key_table() {
                             false, "connect timeout for platform calls"));
     t.push_back(integer_key("refresh.request_timeout_ms", &C::refresh, &RefreshConfig::request_timeout_ms, 100,
                             300000, false, "timeout of a whole platform call"));
+    t.push_back(integer_key("refresh.keep_alive_seconds", &C::refresh, &RefreshConfig::keep_alive_seconds, 0, 300,
+                            false, "how long an idle connection to a platform endpoint is kept for the next call; 0 = a new connection per call"));
     t.push_back(integer_key("refresh.breaker_failures", &C::refresh, &RefreshConfig::breaker_failures, 1, 1000, true,
                             "consecutive failed calls (no answer, 5xx, garbage) that open a platform endpoint's circuit"));
     t.push_back(integer_key("refresh.breaker_cooldown_seconds", &C::refresh, &RefreshConfig::breaker_cooldown_seconds, 1,

@@ -42,6 +42,7 @@ struct RefreshConfig {
   std::int64_t shutdown_grace_seconds = 10;   // SIGTERM: how long refreshes in flight may finish, 0..600
   std::int64_t connect_timeout_ms = 5000;     // to platforms, 100..60000
   std::int64_t request_timeout_ms = 15000;    // whole call, 100..300000
+  std::int64_t keep_alive_seconds = 4;        // reuse an idle connection to a platform this long, 0 (never)..300
   // Per platform endpoint (schedule/circuit_breaker.hpp): this many consecutive failed calls
   // (no answer, 5xx, garbage) open its circuit for breaker_cooldown_seconds, doubling on each
   // failed probe up to breaker_max_cooldown_seconds.

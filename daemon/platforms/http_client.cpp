@@ -1,5 +1,6 @@
 // The real HttpClient over cpp-httplib (built with CPPHTTPLIB_OPENSSL_SUPPORT by Debian; the define comes
-// from the cpp-httplib pkg-config flags). One connection per call: no shared state, so send() is thread-safe.
+// from the cpp-httplib pkg-config flags). A call has a connection to itself (new, or an idle kept one taken
+// under a lock), so send() is thread-safe.
 #include "platforms/http_client.hpp"
 
 #include <cctype>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <httplib.h>
 
@@ -125,10 +127,62 @@ class Watchdog {
   std::thread thread_;
 };
 
+// Connections whose last call succeeded, per origin, newest last. A connection idle longer than
+// keep_alive is closed when the next call to its origin looks for one; cpp-httplib itself checks
+// that a taken connection is still open (peer closed: it connects again) before sending.
+class IdleConnections {
+ public:
+  IdleConnections(std::chrono::seconds keep_alive, std::size_t max_per_origin)
+      : keep_alive_(keep_alive), max_per_origin_(max_per_origin) {}
+
+  std::unique_ptr<httplib::ClientImpl> take(const std::string& origin) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::unique_ptr<httplib::ClientImpl>> stale;  // closed outside the lock
+    std::unique_ptr<httplib::ClientImpl> out;
+    {
+      std::lock_guard lk(mu_);
+      auto it = idle_.find(origin);
+      if (it == idle_.end()) return nullptr;
+      auto& list = it->second;
+      // The oldest are at the front: drop those past keep_alive, take the newest.
+      std::size_t fresh = 0;
+      while (fresh < list.size() && now - list[fresh].since > keep_alive_) ++fresh;
+      for (std::size_t i = 0; i < fresh; ++i) stale.push_back(std::move(list[i].cli));
+      list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(fresh));
+      if (!list.empty()) {
+        out = std::move(list.back().cli);
+        list.pop_back();
+      }
+      if (list.empty()) idle_.erase(it);
+    }
+    return out;
+  }
+
+  void give(const std::string& origin, std::unique_ptr<httplib::ClientImpl> cli) {
+    std::lock_guard lk(mu_);
+    auto& list = idle_[origin];
+    if (list.size() >= max_per_origin_) return;  // closed as cli goes out of scope
+    list.push_back(Idle{std::move(cli), std::chrono::steady_clock::now()});
+  }
+
+ private:
+  struct Idle {
+    std::unique_ptr<httplib::ClientImpl> cli;
+    std::chrono::steady_clock::time_point since;
+  };
+  const std::chrono::seconds keep_alive_;
+  const std::size_t max_per_origin_;
+  std::mutex mu_;
+  std::map<std::string, std::vector<Idle>> idle_;
+};
+
 class HttplibClient final : public HttpClient {
  public:
   explicit HttplibClient(HttpClientOptions opts) : opts_(std::move(opts)) {
     if (opts_.total_timeout.count() > 0) watchdog_ = std::make_unique<Watchdog>();
+    if (opts_.keep_alive.count() > 0 && opts_.max_idle_per_origin > 0) {
+      idle_ = std::make_unique<IdleConnections>(opts_.keep_alive, opts_.max_idle_per_origin);
+    }
   }
 
   HttpResponse send(const HttpRequest& req) override {
@@ -143,21 +197,10 @@ class HttplibClient final : public HttpClient {
       return out;
     }
 
-    std::unique_ptr<httplib::ClientImpl> cli;
-    if (url->scheme == "https") {
-      auto ssl = std::make_unique<httplib::SSLClient>(url->host, url->port);
-      ssl->enable_server_certificate_verification(opts_.verify_tls);
-      if (!opts_.ca_file.empty()) ssl->set_ca_cert_path(opts_.ca_file);
-      cli = std::move(ssl);
-    } else {
-      cli = std::make_unique<httplib::ClientImpl>(url->host, url->port);
-    }
-    cli->set_connection_timeout(opts_.connect_timeout);
-    cli->set_read_timeout(opts_.read_timeout);
-    cli->set_write_timeout(opts_.read_timeout);
-    // A token endpoint that redirects is misconfigured; following it could send the secret elsewhere.
-    cli->set_follow_location(false);
-    cli->set_keep_alive(false);
+    const std::string origin = url->scheme + "://" + host_header(*url);
+    std::unique_ptr<httplib::ClientImpl> cli = idle_ ? idle_->take(origin) : nullptr;
+    const bool reused = cli != nullptr;
+    if (!cli) cli = connect(*url);
 
     httplib::Request hr;
     hr.method = req.method;
@@ -182,10 +225,19 @@ class HttplibClient final : public HttpClient {
 
     httplib::Response hres;
     httplib::Error err = httplib::Error::Success;
-    std::uint64_t watch_id = 0;
-    if (watchdog_) watch_id = watchdog_->watch(cli.get(), std::chrono::steady_clock::now() + opts_.total_timeout);
-    bool ok = cli->send(hr, hres, err);
-    const bool cut_off = watchdog_ && watchdog_->unwatch(watch_id);
+    const auto deadline = std::chrono::steady_clock::now() + opts_.total_timeout;
+    bool cut_off = false;
+    bool ok = attempt(*cli, hr, hres, err, deadline, cut_off);
+    // A kept connection the server closed as the request went out: the request never reached it
+    // whole, so it goes once more on a new connection. (Not after a read error: the server may
+    // have acted on the request, and a refresh token must not be sent twice.)
+    if (reused && !ok && err == httplib::Error::Write && !cut_off) {
+      cli = connect(*url);
+      hres = httplib::Response{};
+      body.clear();
+      err = httplib::Error::Success;
+      ok = attempt(*cli, hr, hres, err, deadline, cut_off);
+    }
     // An answer that was complete when the deadline struck is kept: it may carry a rotated
     // refresh token that the platform already counts as given out.
     if (cut_off && !(ok && err == httplib::Error::Success)) {
@@ -203,10 +255,41 @@ class HttplibClient final : public HttpClient {
     out.status = hres.status;
     for (const auto& [name, value] : hres.headers) out.headers.emplace_back(name, value);
     out.body = body.empty() ? std::move(hres.body) : std::move(body);
+    // cpp-httplib has closed the socket when the server said "Connection: close".
+    if (idle_ && !cut_off && cli->is_socket_open()) idle_->give(origin, std::move(cli));
     return out;
   }
 
  private:
+  std::unique_ptr<httplib::ClientImpl> connect(const ParsedUrl& url) const {
+    std::unique_ptr<httplib::ClientImpl> cli;
+    if (url.scheme == "https") {
+      auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port);
+      ssl->enable_server_certificate_verification(opts_.verify_tls);
+      if (!opts_.ca_file.empty()) ssl->set_ca_cert_path(opts_.ca_file);
+      cli = std::move(ssl);
+    } else {
+      cli = std::make_unique<httplib::ClientImpl>(url.host, url.port);
+    }
+    cli->set_connection_timeout(opts_.connect_timeout);
+    cli->set_read_timeout(opts_.read_timeout);
+    cli->set_write_timeout(opts_.read_timeout);
+    // A token endpoint that redirects is misconfigured; following it could send the secret elsewhere.
+    cli->set_follow_location(false);
+    cli->set_keep_alive(idle_ != nullptr);
+    return cli;
+  }
+
+  // One send under the whole-call deadline; cut_off: the watchdog stopped it.
+  bool attempt(httplib::ClientImpl& cli, httplib::Request& hr, httplib::Response& hres, httplib::Error& err,
+               std::chrono::steady_clock::time_point deadline, bool& cut_off) {
+    std::uint64_t watch_id = 0;
+    if (watchdog_) watch_id = watchdog_->watch(&cli, deadline);
+    const bool ok = cli.send(hr, hres, err);
+    cut_off = watchdog_ && watchdog_->unwatch(watch_id);
+    return ok;
+  }
+
   static std::string host_header(const ParsedUrl& u) {
     std::string h = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
     bool default_port = (u.scheme == "https" && u.port == 443) || (u.scheme == "http" && u.port == 80);
@@ -215,7 +298,8 @@ class HttplibClient final : public HttpClient {
   }
 
   HttpClientOptions opts_;
-  std::unique_ptr<Watchdog> watchdog_;  // when total_timeout is set
+  std::unique_ptr<Watchdog> watchdog_;         // when total_timeout is set
+  std::unique_ptr<IdleConnections> idle_;      // when keep_alive is set
 };
 
 int hex_value(char c) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,12 +45,18 @@ struct HttpClientOptions {
   // A server that trickles its answer a byte at a time never trips a read timeout: this does.
   // An exceeded deadline comes back as error "timeout".
   std::chrono::milliseconds total_timeout{0};
+  // Keep-alive: a connection whose call succeeded waits this long for the next call to the same
+  // origin (scheme, host, port) instead of being closed; 0 = a new connection for every call.
+  // Shorter than the usual server idle timeouts (5 s and up), so the server rarely closes first.
+  std::chrono::seconds keep_alive{0};
+  std::size_t max_idle_per_origin = 256;  // idle connections kept per origin; the rest are closed
   std::string user_agent = "mediaxd";
   bool verify_tls = true;
   std::string ca_file;         // empty: system default
 };
 
-// The real client (cpp-httplib, OpenSSL). Thread-safe: each call opens its own connection.
+// The real client (cpp-httplib, OpenSSL). Thread-safe: a call has a connection to itself, new or
+// taken from the idle ones (keep_alive).
 std::unique_ptr<HttpClient> make_http_client(const HttpClientOptions& opts);
 
 // URL helpers shared by platform classes.

@@ -142,6 +142,8 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   http_opts.connect_timeout = std::chrono::milliseconds(config.refresh.connect_timeout_ms);
   http_opts.read_timeout = std::chrono::milliseconds(config.refresh.request_timeout_ms);
   http_opts.total_timeout = std::chrono::milliseconds(config.refresh.request_timeout_ms);
+  http_opts.keep_alive = std::chrono::seconds(config.refresh.keep_alive_seconds);
+  http_opts.max_idle_per_origin = static_cast<std::size_t>(config.refresh.max_concurrent);
   http_opts.user_agent = std::string("mediaxd/") + MEDIAX_VERSION;
   auto http = make_http_client(http_opts);
   PlatformSettings platform_settings;

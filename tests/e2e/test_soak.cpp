@@ -66,8 +66,9 @@ struct SoakSettings {
 // expire (a token is refreshed with half its lifetime left; takeover needs a lease and a second).
 // A platform call must end well within the lease (request_timeout_ms), or a slow answer could
 // overlap a takeover.
-// Eight workers an instance: three instances then keep at most 24 calls in flight, below the
-// fake's 32 HTTP threads, and 8 workers share the 4 database connections of an instance. One
+// Eight workers an instance: three instances then keep at most 24 connections open (in flight or
+// kept alive between calls; each holds one of the fake's 64 HTTP threads, a replaced instance's
+// until the kernel closes them), and 8 workers share the 4 database connections of an instance. One
 // platform only, so its in-flight cap is all workers: the default (all but one, kept for other
 // platforms) defers the due keys that find every other worker busy by a second, again and
 // again while the instance is saturated, and a deferred key loses its place to keys due later.

@@ -2,7 +2,7 @@
 // end-to-end tests (and for trying mediaxd by hand). See fake_provider.hpp for the rules it enforces.
 //
 //   mediax-fake-oauth2 --port 0 [--host 127.0.0.1] [--expires-in 4] [--rotate-refresh] [--issuer-path /x]
-//                      [--latency-ms 20] [--bulk] [--threads 32]
+//                      [--latency-ms 20] [--bulk] [--threads 64]
 // --latency-ms delays every /token answer; --bulk accepts any client (with a secret) and any refresh
 // token, for benchmarks whose grants were written straight into the database (bench/).
 //
@@ -137,6 +137,9 @@ int main(int argc, char** argv) {
   // Injected hangs hold a worker each; keep enough for concurrent tests.
   const auto threads = static_cast<std::size_t>(opts.threads);
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Benchmarks: a kept-alive connection serves many refreshes, as nginx's 1,000 per connection
+  // (cpp-httplib's default closes after 5). A kept connection holds a worker thread while open.
+  if (opts.bulk) svr.set_keep_alive_max_count(1000);
 
   const std::string p = opts.issuer_path;
   auto discovery = [&](const httplib::Request&, httplib::Response& res) { send(provider.discovery(), res); };

@@ -193,7 +193,7 @@ TEST(Config, UnknownKeysAndTablesAreErrorsWithTheirLine) {
   EXPECT_EQ(error_of("[refresh]\nfraction = 0.3\nspeed = 5\n"),
             "test.toml:3:1: refresh.speed: unknown key (expected one of: breaker_cooldown_seconds breaker_failures "
             "breaker_max_cooldown_seconds connect_timeout_ms default_expires_in fraction jitter_seconds "
-            "lease_seconds max_concurrent max_in_flight_per_endpoint min_margin_seconds request_timeout_ms "
+            "keep_alive_seconds lease_seconds max_concurrent max_in_flight_per_endpoint min_margin_seconds request_timeout_ms "
             "retry_max_seconds retry_min_seconds shutdown_grace_seconds sweep_seconds)");
   EXPECT_EQ(error_of("\n\nverbose = true\n").rfind("test.toml:3:1: verbose: unknown key", 0), 0u);
   EXPECT_EQ(error_of("[log]\nlevel = \"info\"\n\n[metrics]\nport = 9\n").rfind("test.toml:4:2: metrics: unknown table", 0),
@@ -260,7 +260,7 @@ TEST(Config, EveryNumericKeyEnforcesItsDocumentedBounds) {
       {"refresh", "default_expires_in", 60, 31536000}, {"refresh", "lease_seconds", 5, 3600},
       {"refresh", "connect_timeout_ms", 100, 60000},   {"refresh", "request_timeout_ms", 100, 300000},
       {"oauth", "state_ttl_seconds", 60, 3600},      {"refresh", "sweep_seconds", 1, 3600},
-      {"refresh", "shutdown_grace_seconds", 0, 600},
+      {"refresh", "shutdown_grace_seconds", 0, 600}, {"refresh", "keep_alive_seconds", 0, 300},
   };
   for (const auto& b : bounds) {
     // Keep the retry pair consistent so only the bound under test can fail.
