@@ -311,7 +311,7 @@ const std::vector<KeySpec>& key_table() {
     t.push_back(float_key("refresh.fraction", &C::refresh, &RefreshConfig::fraction, 0.0, 0.9, true,
                           "refresh when this fraction of a token's lifetime is left"));
     t.push_back(integer_key("refresh.min_margin_seconds", &C::refresh, &RefreshConfig::min_margin_seconds, 0, 86400,
-                            true, "refresh at least this long before expiry"));
+                            true, "refresh at least this long before expiry (at most half the token's lifetime)"));
     t.push_back(integer_key("refresh.jitter_seconds", &C::refresh, &RefreshConfig::jitter_seconds, 0, 3600, true,
                             "refresh up to this much earlier at random, to spread load"));
     t.push_back(integer_key("refresh.max_concurrent", &C::refresh, &RefreshConfig::max_concurrent, 1, 1024, false,

@@ -36,10 +36,10 @@ TimePoint RefreshPolicy::next_refresh(TimePoint issued_at, TimePoint expires_at,
   auto lifetime = std::chrono::duration_cast<Seconds>(expires_at - issued_at);
   if (lifetime.count() < 0) lifetime = Seconds(0);
   auto by_fraction = Seconds(static_cast<std::int64_t>(std::llround(cfg.fraction * static_cast<double>(lifetime.count()))));
-  auto margin = std::max(Seconds(cfg.min_margin_seconds), by_fraction);
-  // The margin can never exceed the lifetime: a token that lives 10 s with a 60 s margin
-  // would otherwise be refreshed in a tight loop.
-  if (margin > lifetime) margin = lifetime / 2;
+  // min_margin_seconds counts up to half the lifetime: a token that lives 60 s (or 10 s) with a
+  // 60 s margin would otherwise be due the moment it arrives and be refreshed in a tight loop,
+  // and one of 61 s every second.
+  auto margin = std::max(by_fraction, std::min(Seconds(cfg.min_margin_seconds), lifetime / 2));
   Seconds jitter(0);
   if (cfg.jitter_seconds > 0) {
     std::uniform_int_distribution<std::int64_t> d(0, cfg.jitter_seconds);

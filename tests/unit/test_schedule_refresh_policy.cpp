@@ -22,14 +22,23 @@ TEST(RefreshPolicy, RefreshesAtTheLargerOfMarginAndFraction) {
   RefreshPolicy p(cfg(0.2, 60, 0));
   // 2 h token: 20 % is 1440 s, larger than 60 s.
   EXPECT_EQ(p.next_refresh(kNow, kNow + seconds(7200), kNow), kNow + seconds(7200 - 1440));
-  // 100 s token: 20 % is 20 s, the 60 s margin wins.
-  EXPECT_EQ(p.next_refresh(kNow, kNow + seconds(100), kNow), kNow + seconds(40));
+  // 150 s token: 20 % is 30 s, the 60 s margin wins.
+  EXPECT_EQ(p.next_refresh(kNow, kNow + seconds(150), kNow), kNow + seconds(90));
 }
 
-TEST(RefreshPolicy, MarginNeverExceedsTheLifetime) {
+TEST(RefreshPolicy, MarginCountsUpToHalfTheLifetime) {
   RefreshPolicy p(cfg(0.2, 60, 0));
   // A 10 s token with a 60 s margin would be refreshed immediately, forever: use half its life.
   EXPECT_EQ(p.next_refresh(kNow, kNow + seconds(10), kNow), kNow + seconds(5));
+  // Exactly the margin (a 60 s token and the default 60 s): half its life too, not at once.
+  EXPECT_EQ(p.next_refresh(kNow, kNow + seconds(60), kNow), kNow + seconds(30));
+  // Just over it: not a refresh every second.
+  EXPECT_EQ(p.next_refresh(kNow, kNow + seconds(61), kNow), kNow + seconds(31));
+  EXPECT_EQ(p.next_refresh(kNow, kNow + seconds(100), kNow), kNow + seconds(50));
+  EXPECT_EQ(p.next_refresh(kNow, kNow + seconds(120), kNow), kNow + seconds(60));
+  // A fraction above one half is taken as configured.
+  RefreshPolicy eager(cfg(0.75, 60, 0));
+  EXPECT_EQ(eager.next_refresh(kNow, kNow + seconds(100), kNow), kNow + seconds(25));
 }
 
 TEST(RefreshPolicy, JitterOnlyMakesItEarlierAndStaysBounded) {
