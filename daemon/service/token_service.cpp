@@ -106,11 +106,7 @@ App TokenService::register_app(const nlohmann::json& body) {
 
 std::vector<App> TokenService::list_apps() {
   try {
-    auto apps = store_.list_apps();
-    for (auto& a : apps) {
-      if (auto w = store_.get_webhook(a.id)) a.webhook_url = w->url;
-    }
-    return apps;
+    return store_.list_apps();
   } catch (const StoreError& e) {
     throw unavailable(e);
   }
@@ -466,8 +462,10 @@ RefreshKey TokenService::grant_key(std::int64_t grant_id) {
 Token TokenService::current_token(const RefreshKey& key) {
   auto t = cache_.get(key);
   if (!t) throw ApiError(404, "no_token", "there is no token yet");
-  if (t->expires_at <= clock_.now()) {
-    // Never hand out an expired token: the caller must see that something is wrong.
+  // Never hand out an expired token: the caller must see that something is wrong. expires_at goes
+  // out in whole seconds (truncated): a token with under a second left could show an expires_at
+  // that is already past when it arrives, and is of no use to the caller anyway.
+  if (t->expires_at - clock_.now() < std::chrono::seconds(1)) {
     throw ApiError(503, "token_expired",
                    "the token expired at " + format_time(t->expires_at) +
                        " and has not been refreshed yet; see the grant's or app's last_error");
