@@ -2,6 +2,7 @@
 #include "store/pg_store.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace mediax::pg {
 
@@ -101,6 +102,14 @@ std::vector<App> PgStore::list_apps() {
     pqxx::work tx(c);
     std::vector<App> out;
     for (const auto& r : tx.exec(app_select(false) + "ORDER BY id")) out.push_back(app_from_row(r));
+    // Webhook URLs in one more query (not one per app), from the same snapshot.
+    std::unordered_map<std::int64_t, std::string> urls;
+    for (const auto& r : tx.exec("SELECT app_id, url FROM mediax.webhooks")) {
+      urls.emplace(r[0].as<std::int64_t>(), r[1].as<std::string>());
+    }
+    for (auto& a : out) {
+      if (auto it = urls.find(a.id); it != urls.end()) a.webhook_url = std::move(it->second);
+    }
     tx.commit();
     return out;
   });

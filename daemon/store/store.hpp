@@ -162,7 +162,7 @@ class Store {
   // --- apps ---
   // Inserts an app (id, created_at filled in); DuplicateError when the name is taken.
   virtual App create_app(const App& app) = 0;
-  virtual std::vector<App> list_apps() = 0;  // without secrets
+  virtual std::vector<App> list_apps() = 0;  // without secrets; webhook_url filled
   virtual std::optional<App> get_app(const std::string& name, bool with_secret = false) = 0;
   virtual std::optional<App> get_app_by_id(std::int64_t id, bool with_secret = false) = 0;
   // Deletes the app with its grants, tokens and auth requests; false when unknown.

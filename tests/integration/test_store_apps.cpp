@@ -55,6 +55,21 @@ TEST_F(StoreApps, SecretsAreOnlyReturnedWhenAskedFor) {
   EXPECT_EQ(store_->get_app_by_id(all[1].id, true)->client_secret, "secret-of-b");
 }
 
+TEST_F(StoreApps, ListingCarriesEachAppsWebhookUrlButNoSecret) {
+  const auto a = store_->create_app(sample_app("a"));
+  store_->create_app(sample_app("b"));
+  const auto c = store_->create_app(sample_app("c"));
+  store_->set_webhook(a.id, "https://hooks.example/a", "hook-secret-a");
+  store_->set_webhook(c.id, "http://10.0.0.1:9000/c", "hook-secret-c");
+  const auto all = store_->list_apps();
+  ASSERT_EQ(all.size(), 3U);
+  EXPECT_EQ(all[0].webhook_url, "https://hooks.example/a");
+  EXPECT_EQ(all[1].webhook_url, "");
+  EXPECT_EQ(all[2].webhook_url, "http://10.0.0.1:9000/c");
+  EXPECT_TRUE(store_->delete_webhook(a.id));
+  EXPECT_EQ(store_->list_apps()[0].webhook_url, "");
+}
+
 TEST_F(StoreApps, DuplicateNameIsRejected) {
   store_->create_app(sample_app("dup"));
   App again = sample_app("dup");
