@@ -70,7 +70,7 @@ void ClusterSync::apply(const ScheduleChange& c) {
 
 void ClusterSync::resync(const RefreshKey& key) {
   if (auto t = store_.get_token(key)) {
-    cache_.put(*t);
+    cache_.put_if_newer(*t);
   } else {
     cache_.erase(key);
   }
@@ -87,7 +87,8 @@ void ClusterSync::sweep() {
   const auto since = last_sweep_ - kSweepOverlap;
   auto tokens = store_.tokens_refreshed_since(since);
   auto changes = store_.schedule_changes_since(since);
-  for (const auto& t : tokens) cache_.put(t);
+  // Rows read before a refresh of this instance finished must not overwrite its newer token.
+  for (const auto& t : tokens) cache_.put_if_newer(t);
   for (const auto& c : changes) apply(c);
   last_sweep_ = started;
   if (!tokens.empty() || !changes.empty()) {

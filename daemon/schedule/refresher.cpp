@@ -270,7 +270,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
       auto state = store_.schedule_of(key);
       const bool active = state && state->status == GrantStatus::active;
       if (auto t = store_.get_token(key)) {
-        cache_.put(*t);
+        cache_.put_if_newer(*t);
       }
       r.status = active ? RefreshResult::Status::not_acquired : RefreshResult::Status::gone;
       r.token = cache_.get(key);

@@ -13,6 +13,15 @@ void TokenCache::put(const Token& t) {
   tokens_[key_of(t)] = t;
 }
 
+bool TokenCache::put_if_newer(const Token& t) {
+  std::unique_lock lk(mu_);
+  auto [it, inserted] = tokens_.try_emplace(key_of(t), t);
+  if (inserted) return true;
+  if (it->second.refreshed_at > t.refreshed_at) return false;
+  it->second = t;
+  return true;
+}
+
 void TokenCache::put_all(std::vector<Token>&& tokens) {
   std::unique_lock lk(mu_);
   for (auto& t : tokens) tokens_.insert_or_assign(key_of(t), std::move(t));

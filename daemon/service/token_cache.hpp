@@ -14,6 +14,10 @@ namespace mediax {
 class TokenCache {
  public:
   void put(const Token& t);
+  // Puts t unless the cache holds a token of the same key refreshed later: what a database read
+  // brings in (the sweep, a NOTIFY, a lost lease race) may be older than the token a refresh of
+  // this instance put there while the read was on its way. false: kept the newer one.
+  bool put_if_newer(const Token& t);
   void erase(const RefreshKey& key);
   void erase_app(std::int64_t app_id);  // the app token and every grant token of the app
   std::optional<Token> get(const RefreshKey& key) const;

@@ -1,4 +1,4 @@
-// TokenCache::put_all, the batch insert of the start-up load.
+// TokenCache: put_if_newer (database reads never undo a newer refresh) and put_all (the start-up batch insert).
 #include <gtest/gtest.h>
 
 #include "service/token_cache.hpp"
@@ -18,6 +18,27 @@ Token token(std::int64_t app_id, std::optional<std::int64_t> grant_id, const std
 }
 
 }  // namespace
+
+TEST(TokenCache, PutIfNewerKeepsATokenRefreshedLater) {
+  TokenCache cache;
+  Token fresh = token(1, 10, "new");
+  fresh.refreshed_at = from_unix(1'800'000'030);
+  Token stale = token(1, 10, "old");
+  stale.refreshed_at = from_unix(1'800'000'000);
+  EXPECT_TRUE(cache.put_if_newer(stale));  // nothing there yet
+  EXPECT_EQ(cache.get({1, 10})->access_token, "old");
+  cache.put(fresh);  // a refresh of this instance
+  // The sweep's read from before that refresh arrives late: the fresh token stays.
+  EXPECT_FALSE(cache.put_if_newer(stale));
+  EXPECT_EQ(cache.get({1, 10})->access_token, "new");
+  // Another instance's later refresh replaces it, as does the same row read again.
+  Token later = token(1, 10, "later");
+  later.refreshed_at = from_unix(1'800'000'060);
+  EXPECT_TRUE(cache.put_if_newer(later));
+  EXPECT_TRUE(cache.put_if_newer(later));
+  EXPECT_EQ(cache.get({1, 10})->access_token, "later");
+  EXPECT_EQ(cache.size(), 1u);
+}
 
 TEST(TokenCache, PutAllAddsABatchAndReplacesTokensOfTheSameKey) {
   TokenCache cache;
