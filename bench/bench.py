@@ -701,12 +701,16 @@ INSERT INTO mediax.events (app_id, grant_id, kind, detail) VALUES (:app, :id, 'r
 
 
 class TokenReader(threading.Thread):
-    """Reads random grants' tokens over HTTP all along; counts answers that are not a valid token."""
+    """Reads random grants' tokens over HTTP all along; counts answers that are not a valid token.
+
+    expired: an expired token was served (must never happen); refused: the daemon answered 503
+    token_expired instead (its token ran out before the refresh came: a throughput miss, not a
+    wrong answer); bad: any other failure."""
 
     def __init__(self, port, api_key, grants):
         super().__init__(daemon=True)
         self.port, self.key, self.grants = port, api_key, grants
-        self.reads = self.bad = self.expired = 0
+        self.reads = self.bad = self.expired = self.refused = 0
         self.stopping = False
 
     def run(self):
@@ -714,6 +718,9 @@ class TokenReader(threading.Thread):
         rnd = random.Random(7)
         while not self.stopping:
             gid = rnd.randint(1, self.grants)
+            # expires_at has whole seconds; the daemon refuses a token with under a second left, so
+            # a served token's expires_at (truncated) is always later than the asking second.
+            asked = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             try:
                 conn.request("GET", f"/v1/grants/{gid}/token", headers={"Authorization": f"Bearer {self.key}"})
                 resp = conn.getresponse()
@@ -725,12 +732,13 @@ class TokenReader(threading.Thread):
                 continue
             self.reads += 1
             if resp.status != 200:
-                self.bad += 1
-                if b"expired" in body:
-                    self.expired += 1
+                if resp.status == 503 and b"token_expired" in body:
+                    self.refused += 1
+                else:
+                    self.bad += 1
                 continue
             exp = json.loads(body).get("expires_at", "")
-            if exp and time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) >= exp:
+            if not exp or asked >= exp:
                 self.expired += 1
             time.sleep(0.002)
 
@@ -791,11 +799,11 @@ def bench_catchup(args):
             pg_pool = env.pg.pgbench(REFRESH_SQL.format(n=grants, apps=apps), pool, pg_seconds)
             rows.append({"done": done, "elapsed": elapsed, "ready": ready_s, "rate": rate, "steady": steady,
                          "pg_c": pg_c, "pg_pool": pg_pool, "reads": reader.reads, "bad": reader.bad,
-                         "expired": reader.expired, "expired_rows": expired_rows, "calls": calls,
+                         "expired": reader.expired, "refused": reader.refused, "expired_rows": expired_rows, "calls": calls,
                          "deferred": int(deferred)})
             log(f"catchup run {run + 1}: {done}/{grants} refreshed in {elapsed:.1f} s after READY ({rate:.0f}/s, steady "
                 f"{steady:.0f}/s); pgbench same work {pg_c:.0f}/s at -c {concurrency}, {pg_pool:.0f}/s at -c {pool}; "
-                f"reads {reader.reads} bad {reader.bad} expired {reader.expired}; expired rows {expired_rows}; "
+                f"reads {reader.reads} bad {reader.bad} expired {reader.expired} refused (token_expired) {reader.refused}; expired rows {expired_rows}; "
                 f"deferred (endpoint busy / circuit) {int(deferred)}")
             if done < grants or reader.bad or reader.expired or calls < grants:
                 ok = False
@@ -811,11 +819,11 @@ def bench_catchup(args):
               f"bench/bench.py REFRESH_SQL) at -c {concurrency} (the refresh concurrency) and -c {pool} (the daemon's "
               f"connections). {load.text()}.\n",
               f"| run | refreshed | seconds | refreshes/s | steady 10–90 % | pgbench -c {concurrency} | pgbench -c {pool} | "
-              f"ratio (vs -c {concurrency}) | reads / bad / expired |",
+              f"ratio (vs -c {concurrency}) | reads / failed / expired served / refused as expired |",
               "|---|---|---|---|---|---|---|---|---|"]
         for i, r in enumerate(rows):
             md.append(f"| {i + 1} | {r['done']:,} | {r['elapsed']:.1f} | {r['rate']:.0f} | {r['steady']:.0f} | {r['pg_c']:.0f} | "
-                      f"{r['pg_pool']:.0f} | {r['rate'] / r['pg_c']:.2f} | {r['reads']} / {r['bad']} / {r['expired']} |")
+                      f"{r['pg_pool']:.0f} | {r['rate'] / r['pg_c']:.2f} | {r['reads']} / {r['bad']} / {r['expired']} / {r['refused']} |")
         md.append(f"| **median** | | **{median([r['elapsed'] for r in rows]):.1f}** | **{median([r['rate'] for r in rows]):.0f}** | "
                   f"{median([r['steady'] for r in rows]):.0f} | {median([r['pg_c'] for r in rows]):.0f} | "
                   f"{median([r['pg_pool'] for r in rows]):.0f} | **{median([r['rate'] / r['pg_c'] for r in rows]):.2f}** | |")
@@ -875,7 +883,8 @@ def bench_punctuality(args):
               f"measured over {duration} s (`--duration 600` for the full 10 minutes). {load.text()}.\n",
               f"- refreshes done: {calls:,} ({calls / duration:,.0f}/s)",
               f"- token rows expired (max over samples every 2 s): **{expired_max}**; smallest validity left seen in the table: {min_left:.1f} s",
-              f"- HTTP reads during the run: {reader.reads:,}, refused/failed {reader.bad}, expired {reader.expired}",
+              f"- HTTP reads during the run: {reader.reads:,}; failed {reader.bad}; expired token served {reader.expired}; "
+              f"refused as expired (503 token_expired) {reader.refused}",
               "\nSeconds of validity left when a refresh started (`mediax_refresh_validity_left_seconds`):\n",
               histogram_table(left) if left[2] > 0 else "(metric not available in this build)",
               "\nScheduler lag (`mediax_scheduler_lag_seconds`: how late the timer wheel fired after the due time it waited for):\n",
