@@ -65,7 +65,13 @@ CircuitBreaker::Admission CircuitBreaker::admit(TimePoint now, std::optional<Tim
     // Someone is finding out whether the platform is back; its answer comes within a call's
     // timeout. Look again a little later.
     a.allowed = false;
-    a.retry_at = now + std::min(settings_.cooldown, Seconds(5));
+    auto wait = std::min(settings_.cooldown, Seconds(5));
+    // A token that would expire before then looks again sooner: the probe may close the circuit
+    // (at least a second away: the scheduler counts whole seconds).
+    if (token_expires_at && *token_expires_at > now) {
+      wait = std::min(wait, std::max(Seconds(1), std::chrono::duration_cast<Seconds>((*token_expires_at - now) / 2)));
+    }
+    a.retry_at = now + wait;
     return a;
   }
   if (now >= open_until_) {
@@ -168,9 +174,17 @@ PlatformGuards::Permit PlatformGuards::admit(const Endpoint& e, TimePoint now,
   }
   auto a = s.breaker.admit(now, token_expires_at);
   if (!a.allowed) {
-    // Spread the deferred keys over a quarter of the cool-down so they do not all come back at once.
+    // Spread the deferred keys over a quarter of the cool-down so they do not all come back at once,
+    // but never a token past its expiry: one expiring just after the circuit reopens is spread over
+    // at most half the time it has left then (none when it has under 2 s).
     p.refusal_ = Refusal::circuit_open;
-    p.retry_at_ = std::max(a.retry_at, now) + jitter(std::max(Seconds(1), settings_.cooldown / 4));
+    const auto base = std::max(a.retry_at, now);
+    auto spread = std::max(Seconds(1), settings_.cooldown / 4);
+    if (token_expires_at) {
+      const auto room = std::chrono::duration_cast<Seconds>(*token_expires_at - base);
+      spread = std::min(spread, room >= Seconds(2) ? room / 2 : Seconds(0));
+    }
+    p.retry_at_ = base + jitter(spread);
     return p;
   }
   ++s.in_flight;

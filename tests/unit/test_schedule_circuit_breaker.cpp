@@ -233,6 +233,53 @@ TEST(PlatformGuards, OpenCircuitDefersWithJitterAndSnapshotsShowIt) {
   EXPECT_EQ(snap[0].endpoint.id(), "oauth2 down.example:443");
 }
 
+TEST(PlatformGuards, TheJitterOfADeferralNeverCarriesATokenPastItsExpiry) {
+  // Found by bench/run.sh punctuality: a burst of failures at start opened the circuit for 30 s;
+  // tokens expiring a few seconds after it reopened came back up to 7 s later, already expired.
+  PlatformGuards g(settings(2, 20, 60, 4), 11);
+  const PlatformGuards::Endpoint e{"oauth2", "down.example:443"};
+  for (int i = 0; i < 2; ++i) {
+    auto p = g.admit(e, kT0, kFarExpiry);
+    ASSERT_TRUE(p.ok());
+    p.done(false, kT0);
+  }
+  // Open until kT0 + 20 s. Tokens expiring 1..6 s after that are not urgent (they outlive the
+  // open circuit) and wait for it, but come back before they expire.
+  std::set<TimePoint> spread;
+  for (int left_after_open = 1; left_after_open <= 6; ++left_after_open) {
+    const auto expires = kT0 + 20s + Seconds(left_after_open);
+    for (int i = 0; i < 30; ++i) {
+      auto p = g.admit(e, kT0 + 1s, expires);
+      ASSERT_EQ(p.refusal(), PlatformGuards::Refusal::circuit_open);
+      EXPECT_GE(p.retry_at(), kT0 + 20s);
+      EXPECT_LE(p.retry_at(), kT0 + 20s + Seconds(left_after_open / 2)) << left_after_open << " s left at reopening";
+      EXPECT_LT(p.retry_at(), expires);
+      if (left_after_open == 6) spread.insert(p.retry_at());
+    }
+  }
+  EXPECT_GT(spread.size(), 1u) << "with room to spare, deferrals are still spread";
+}
+
+TEST(PlatformGuards, WhileAProbeIsInFlightATokenAboutToExpireLooksAgainSooner) {
+  PlatformGuards g(settings(1, 10, 60, 4), 3);
+  const PlatformGuards::Endpoint e{"oauth2", "down.example:443"};
+  auto first = g.admit(e, kT0, kFarExpiry);
+  ASSERT_TRUE(first.ok());
+  first.done(false, kT0);
+  auto probe = g.admit(e, kT0 + 10s, kFarExpiry);  // half-open: this call probes
+  ASSERT_TRUE(probe.ok());
+  auto far = g.admit(e, kT0 + 10s, kFarExpiry);
+  ASSERT_EQ(far.refusal(), PlatformGuards::Refusal::circuit_open);
+  EXPECT_GE(far.retry_at(), kT0 + 15s) << "a token with time left waits for the probe's answer";
+  auto soon = g.admit(e, kT0 + 10s, kT0 + 14s);
+  ASSERT_EQ(soon.refusal(), PlatformGuards::Refusal::circuit_open);
+  EXPECT_GE(soon.retry_at(), kT0 + 12s) << "half of the 4 s it has left";
+  EXPECT_LT(soon.retry_at(), kT0 + 14s) << "jitter included";
+  auto last_second = g.admit(e, kT0 + 10s, kT0 + 10s + 500ms);
+  EXPECT_EQ(last_second.retry_at(), kT0 + 11s) << "never sooner than a second";
+  probe.done(true, kT0 + 11s);
+}
+
 TEST(PlatformGuards, HealthyEndpointUsesAllWorkersButOneAndAFailureTightensTheCap) {
   BreakerSettings s = settings(/*threshold=*/3, 10, 60, /*max_in_flight=*/2);
   s.healthy_max_in_flight = 4;
