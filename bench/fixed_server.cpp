@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "http/listen_backlog.hpp"
+
 int main(int argc, char** argv) {
   int threads = 8;  // mediaxd's admin.threads default
   int port = 0;
@@ -45,6 +47,12 @@ int main(int argc, char** argv) {
   svr.Get(R"(/.*)", [&body](const httplib::Request&, httplib::Response& res) {
     res.set_content(body, "application/json");
   });
+  // A burst of connections must not overflow httplib's accept queue of 5 (http/listen_backlog.hpp).
+  mediax::ListenBacklog backlog;
+  svr.set_socket_options([&backlog](socket_t sock) {
+    mediax::reuse_address(sock);
+    backlog.remember(sock);
+  });
   if (port == 0) {
     port = svr.bind_to_any_port("127.0.0.1");
   } else if (!svr.bind_to_port("127.0.0.1", port)) {
@@ -54,6 +62,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mediax-bench-fixed: cannot bind\n");
     return 1;
   }
+  backlog.widen();
   std::printf("LISTENING %d\n", port);
   std::fflush(stdout);
   return svr.listen_after_bind() ? 0 : 1;

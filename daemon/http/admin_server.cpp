@@ -11,6 +11,7 @@
 #include "http/console_routes.hpp"
 #include "http/json_body.hpp"
 #include "http/json_mapping.hpp"
+#include "http/listen_backlog.hpp"
 #include "http/metrics_routes.hpp"
 #include "service/app_request.hpp"
 #include "service/token_service.hpp"
@@ -104,6 +105,7 @@ struct AdminServer::Impl {
   httplib::Server& server;
   std::string host;
   int port = 0;
+  ListenBacklog backlog;  // httplib listens with a backlog of 5 (http/listen_backlog.hpp)
 
   Impl(TokenService& s, const AdminConfig& c, std::function<bool()> r)
       : service(s), config(c), ready(std::move(r)), server_holder(make_server(c)), server(*server_holder) {}
@@ -336,9 +338,9 @@ AdminServer::AdminServer(TokenService& service, const AdminConfig& config, std::
   impl_->server.set_payload_max_length(config.max_body_bytes);
   // cpp-httplib sets SO_REUSEPORT by default, which lets a second daemon bind the same port
   // silently. SO_REUSEADDR only: a busy port is an error at start.
-  impl_->server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+  impl_->server.set_socket_options([impl = impl_.get()](socket_t sock) {
+    reuse_address(sock);
+    impl->backlog.remember(sock);
   });
   impl_->server.set_read_timeout(10, 0);
   impl_->server.set_write_timeout(10, 0);
@@ -364,6 +366,7 @@ void AdminServer::bind() {
     port = -1;
   }
   if (port <= 0) throw std::runtime_error("cannot listen on " + listen + " (address in use or not available)");
+  if (!impl_->backlog.widen()) spdlog::warn("admin.listen {}: could not widen the listen backlog (stays at 5)", listen);
   impl_->host = host;
   impl_->port = port;
 }

@@ -1,5 +1,10 @@
 // What goes wrong: bad admin requests, forged and replayed callbacks, a user who says no,
 // platform failures on refresh, a storm of "token rejected" reports, revocation, an unmigrated database.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <latch>
 #include <thread>
@@ -240,6 +245,34 @@ TEST(Startup, DaemonRefusesAnUnmigratedDatabase) {
   auto r = test::run_process(mediaxd_bin(), {"--config", config}, opts, 30s);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE((r.err + r.out).find("mediaxd migrate"), std::string::npos) << r.err;
+  if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
+}
+
+TEST(Startup, DaemonRefusesAnAdminPortAlreadyInUse) {
+  // The listener sets SO_REUSEADDR only (not httplib's SO_REUSEPORT) and then widens its backlog:
+  // a second server on the port must still be an error at start, not a silent shared port.
+  std::string dir = test::make_temp_dir("mediax-e2e-port-in-use");
+  std::string db_url = cluster().create_database(random_hex("e2e_port_in_use_", 8));
+  const int port = test::free_port();
+  std::string config = dir + "/mediaxd.toml";
+  write_daemon_config(config, db_url, port);
+  test::ProcessOptions opts;
+  opts.log_dir = dir;
+  ASSERT_EQ(test::run_process(mediaxd_bin(), {"migrate", "--config", config}, opts, 60s).exit_code, 0);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int yes = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof(yes));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 5), 0);
+  auto r = test::run_process(mediaxd_bin(), {"--config", config}, opts, 30s);
+  ::close(fd);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE((r.err + r.out).find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos) << r.err;
   if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
 }
 

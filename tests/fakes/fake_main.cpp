@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "fake_provider.hpp"
+#include "http/listen_backlog.hpp"
 
 namespace {
 
@@ -188,6 +189,12 @@ int main(int argc, char** argv) {
   });
 
   int port = opts.port;
+  // A burst of connections must not overflow httplib's accept queue of 5 (http/listen_backlog.hpp).
+  mediax::ListenBacklog backlog;
+  svr.set_socket_options([&backlog](socket_t sock) {
+    mediax::reuse_address(sock);
+    backlog.remember(sock);
+  });
   if (port == 0) {
     port = svr.bind_to_any_port(opts.host);
     if (port < 0) {
@@ -199,6 +206,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   provider.set_base_url("http://" + opts.host + ":" + std::to_string(port));
+  backlog.widen();
   std::printf("LISTENING %d\n", port);
   std::fflush(stdout);
   return svr.listen_after_bind() ? 0 : 1;

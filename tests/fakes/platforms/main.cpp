@@ -19,6 +19,7 @@
 
 #include "fake_platform.hpp"
 #include "platforms/http_client.hpp"
+#include "http/listen_backlog.hpp"
 
 namespace {
 
@@ -122,6 +123,12 @@ int main(int argc, char** argv) {
   });
 
   int port = opts.port;
+  // A burst of connections must not overflow httplib's accept queue of 5 (http/listen_backlog.hpp).
+  mediax::ListenBacklog backlog;
+  svr.set_socket_options([&backlog](socket_t sock) {
+    mediax::reuse_address(sock);
+    backlog.remember(sock);
+  });
   if (port == 0) {
     port = svr.bind_to_any_port(opts.host);
     if (port < 0) {
@@ -133,6 +140,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   platform->set_base_url("http://" + opts.host + ":" + std::to_string(port));
+  backlog.widen();
   std::printf("LISTENING %d\n", port);
   std::fflush(stdout);
   return svr.listen_after_bind() ? 0 : 1;
