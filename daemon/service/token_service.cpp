@@ -465,10 +465,11 @@ Token TokenService::current_token(const RefreshKey& key) {
   // Never hand out an expired token: the caller must see that something is wrong. expires_at goes
   // out in whole seconds (truncated): a token with under a second left could show an expires_at
   // that is already past when it arrives, and is of no use to the caller anyway.
-  if (t->expires_at - clock_.now() < std::chrono::seconds(1)) {
+  if (const auto now = clock_.now(); t->expires_at - now < std::chrono::seconds(1)) {
+    const std::string when = t->expires_at <= now ? "expired at " + format_time(t->expires_at)
+                                                  : "expires at " + format_time(t->expires_at) + " (less than a second left)";
     throw ApiError(503, "token_expired",
-                   "the token expired at " + format_time(t->expires_at) +
-                       " and has not been refreshed yet; see the grant's or app's last_error");
+                   "the token " + when + " and has not been refreshed yet; see the grant's or app's last_error");
   }
   return *t;
 }

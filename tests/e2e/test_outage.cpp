@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -48,6 +49,7 @@ struct Reads {
   std::map<std::string, std::int64_t> errors;  // "503 token_expired" -> count
   std::set<std::string> tokens;                // to search the log for at teardown
   std::string bad_example;
+  std::string bad_message;  // a token_expired message of neither form
 };
 
 TEST_F(Outage, DatabaseStoppedUnderLoadServesStaleTokensAndRecoversWithoutLosingARotation) {
@@ -77,7 +79,15 @@ TEST_F(Outage, DatabaseStoppedUnderLoadServesStaleTokensAndRecoversWithoutLosing
       auto r = daemon().get(path);
       std::lock_guard lk(reads.mu);
       if (r.status != 200) {
-        ++reads.errors[std::to_string(r.status) + " " + (r.json().is_object() ? r.json().value("error", "") : "")];
+        const std::string code = r.json().is_object() ? r.json().value("error", "") : "";
+        ++reads.errors[std::to_string(r.status) + " " + code];
+        // Past: "expired at T"; under a second left: "expires at T (less than a second left)".
+        if (code == "token_expired") {
+          static const std::regex kMessage(
+              "the token (expired at \\S+|expires at \\S+ \\(less than a second left\\)) and has not been refreshed yet;.*");
+          const std::string msg = r.json().value("message", "");
+          if (!std::regex_match(msg, kMessage)) reads.bad_message = msg;
+        }
         continue;
       }
       ++reads.ok;
@@ -160,6 +170,7 @@ TEST_F(Outage, DatabaseStoppedUnderLoadServesStaleTokensAndRecoversWithoutLosing
   EXPECT_GT(reads.stale, 0) << "no token was served marked stale during the outage";
   EXPECT_GT(reads.stale_app_token, 0) << "the app token route did not serve from memory during the outage";
   EXPECT_EQ(reads.expired_served, 0) << "an expired token was served: " << reads.bad_example;
+  EXPECT_EQ(reads.bad_message, "") << "unexpected token_expired message";
   for (const auto& [what, n] : reads.errors) {
     // While the database is down, a token that expired is refused (503 token_expired); nothing else fails.
     EXPECT_EQ(what, "503 token_expired") << n << " reads answered " << what;
