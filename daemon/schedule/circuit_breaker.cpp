@@ -159,8 +159,13 @@ PlatformGuards::Permit PlatformGuards::admit(const Endpoint& e, TimePoint now,
                                  : settings_.max_in_flight);
   };
   if (s.in_flight >= cap() && healthy() && slot_wait.count() > 0) {
-    // slots_ is a std::map: the reference to s stays valid while mu_ is released.
-    slot_freed_.wait_for(lk, slot_wait, [&] { return s.in_flight < cap() || !healthy(); });
+    // Only while the endpoint moves (header): calls ending now and then, or just started.
+    const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_progress);
+    if (since < slot_wait) {
+      // slots_ is a std::map: the reference to s stays valid while mu_ is released.
+      slot_freed_.wait_for(lk, slot_wait - std::max(since, std::chrono::milliseconds(0)),
+                           [&] { return s.in_flight < cap() || !healthy(); });
+    }
   }
   if (s.in_flight >= cap()) {
     // Calls to this endpoint hang or crawl: do not let it take every worker.
@@ -176,7 +181,9 @@ PlatformGuards::Permit PlatformGuards::admit(const Endpoint& e, TimePoint now,
   if (!a.allowed) {
     // Spread the deferred keys over a quarter of the cool-down so they do not all come back at once,
     // but never a token past its expiry: one expiring just after the circuit reopens is spread over
-    // at most half the time it has left then (none when it has under 2 s).
+    // at most half the time it has left then (none when it has under 2 s). At least a second away:
+    // the scheduler fires by whole seconds, and a circuit reopening later within the current one
+    // would make the key due at once, again and again (a spin) until it does.
     p.refusal_ = Refusal::circuit_open;
     const auto base = std::max(a.retry_at, now);
     auto spread = std::max(Seconds(1), settings_.cooldown / 4);
@@ -184,9 +191,10 @@ PlatformGuards::Permit PlatformGuards::admit(const Endpoint& e, TimePoint now,
       const auto room = std::chrono::duration_cast<Seconds>(*token_expires_at - base);
       spread = std::min(spread, room >= Seconds(2) ? room / 2 : Seconds(0));
     }
-    p.retry_at_ = base + jitter(spread);
+    p.retry_at_ = std::max(base + jitter(spread), now + Seconds(1));
     return p;
   }
+  if (s.in_flight == 0) s.last_progress = now;
   ++s.in_flight;
   p.guards_ = this;
   p.probe_ = a.probe;
@@ -197,6 +205,7 @@ void PlatformGuards::finish(const Endpoint& e, bool probe, std::optional<bool> a
   std::lock_guard lk(mu_);
   Slot& s = slot(e);
   s.in_flight = std::max(0, s.in_flight - 1);
+  s.last_progress = std::max(s.last_progress, now);
   slot_freed_.notify_all();
   if (!answered) {
     s.breaker.on_abandoned(probe);

@@ -140,7 +140,10 @@ class PlatformGuards {
   // long (real time) for one of them to end before refusing with endpoint_busy. A worker that
   // is refused takes the next due key at once, so without a wait a saturated endpoint makes the
   // spare workers defer key after key (bench/RESULTS.md, catch-up). A failing endpoint is never
-  // waited for: deferring is the point there.
+  // waited for: deferring is the point there. Nor is one that has made no progress (no call
+  // ended, no first call started) for slot_wait: calls that all hang look healthy until the first
+  // times out, and waiting on them would hold the last free worker too, one slot_wait per key,
+  // while other platforms' keys wait behind (the wait is cut to what is left of that window).
   Permit admit(const Endpoint& e, TimePoint now, std::optional<TimePoint> token_expires_at,
                std::chrono::milliseconds slot_wait = std::chrono::milliseconds(0));
   std::vector<Snapshot> snapshot(TimePoint now) const;
@@ -150,6 +153,7 @@ class PlatformGuards {
     CircuitBreaker breaker;
     Endpoint endpoint;
     int in_flight = 0;
+    TimePoint last_progress{};  // a call ended, or the first of a burst started
   };
   void finish(const Endpoint& e, bool probe, std::optional<bool> answered, TimePoint now);
   Slot& slot(const Endpoint& e);  // mu_ held

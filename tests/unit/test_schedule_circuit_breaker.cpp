@@ -179,6 +179,32 @@ TEST(PlatformGuards, AWorkerWaitsForASlotOfAnAnsweringEndpointButNotOfAFailingOn
   EXPECT_LT(std::chrono::steady_clock::now() - t, 1s);
 }
 
+TEST(PlatformGuards, AnEndpointWhoseCallsAllHangIsNotWaitedForOnceItHasMadeNoProgressForTheWait) {
+  // Found by the e2e Breaker test: calls to a hanging platform look healthy until the first times
+  // out; the last free worker waited a second per key of that platform, and another platform's
+  // keys, queued behind, expired.
+  PlatformGuards g(settings(3, 10, 60, 1));
+  const PlatformGuards::Endpoint ep{"oauth2", "hangs:443"};
+  auto held = g.admit(ep, kT0, kFarExpiry);  // started at kT0, never ends in this test
+  ASSERT_TRUE(held.ok());
+  // 400 ms after it started: wait what is left of the window (600 ms), then refuse.
+  auto t = std::chrono::steady_clock::now();
+  EXPECT_EQ(g.admit(ep, kT0 + 400ms, kFarExpiry, 1000ms).refusal(), PlatformGuards::Refusal::endpoint_busy);
+  auto waited = std::chrono::steady_clock::now() - t;
+  EXPECT_GE(waited, 550ms);
+  EXPECT_LT(waited, 950ms);
+  // 1.5 s after it started with nothing ended since: no wait at all.
+  t = std::chrono::steady_clock::now();
+  EXPECT_EQ(g.admit(ep, kT0 + 1500ms, kFarExpiry, 1000ms).refusal(), PlatformGuards::Refusal::endpoint_busy);
+  EXPECT_LT(std::chrono::steady_clock::now() - t, 300ms);
+  // A call that ends is progress: the next caller waits for a slot again, and gets it.
+  auto second = g.admit(PlatformGuards::Endpoint{"oauth2", "other:443"}, kT0, kFarExpiry);
+  ASSERT_TRUE(second.ok()) << "endpoints are counted apart";
+  held.done(true, kT0 + 2s);
+  auto next = g.admit(ep, kT0 + 2s + 100ms, kFarExpiry, 1000ms);
+  EXPECT_TRUE(next.ok());
+}
+
 TEST(PlatformGuards, ABusyEndpointIsLookedAtAgainNoSoonerThanASecondLater) {
   auto s = settings(3, 10, 60, 1);
   s.busy_retry = Seconds(1);
@@ -258,6 +284,22 @@ TEST(PlatformGuards, TheJitterOfADeferralNeverCarriesATokenPastItsExpiry) {
     }
   }
   EXPECT_GT(spread.size(), 1u) << "with room to spare, deferrals are still spread";
+}
+
+TEST(PlatformGuards, ADeferralIsNeverDueWithinTheCurrentSecond) {
+  // The circuit reopens 300 ms into a second; a key deferred earlier in that second to the
+  // reopening (no spread: its token expires soon after) would be due at once, again and again.
+  // Found by the e2e Breaker test, where such keys spun and starved a healthy platform's refreshes.
+  PlatformGuards g(settings(1, 10, 60, 4), 5);
+  const PlatformGuards::Endpoint e{"oauth2", "down.example:443"};
+  auto first = g.admit(e, kT0 + 300ms, kFarExpiry);
+  ASSERT_TRUE(first.ok());
+  first.done(false, kT0 + 300ms);  // open until kT0 + 10.3 s
+  for (int i = 0; i < 20; ++i) {
+    auto p = g.admit(e, kT0 + 10s + 100ms, kT0 + 10s + 800ms);
+    ASSERT_EQ(p.refusal(), PlatformGuards::Refusal::circuit_open);
+    EXPECT_GE(p.retry_at(), kT0 + 11s + 100ms);
+  }
 }
 
 TEST(PlatformGuards, WhileAProbeIsInFlightATokenAboutToExpireLooksAgainSooner) {
