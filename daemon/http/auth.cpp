@@ -13,13 +13,10 @@ namespace mediax {
 
 namespace {
 
-void refuse(httplib::Response& res, int status, const std::string& code, const std::string& message) {
-  res.status = status;
-  if (status == 401) {
-    res.set_header("WWW-Authenticate", code == "invalid_token" ? "Bearer realm=\"mediaxd\", error=\"invalid_token\""
-                                                                : "Bearer realm=\"mediaxd\"");
-  }
-  res.set_content(nlohmann::json{{"error", code}, {"message", message}}.dump(), "application/json");
+void refuse(httplib::Response& res, const AuthRefusal& r) {
+  res.status = r.status;
+  if (r.status == 401) res.set_header("WWW-Authenticate", r.www_authenticate());
+  res.set_content(nlohmann::json{{"error", r.code}, {"message", r.message}}.dump(), "application/json");
 }
 
 }  // namespace
@@ -53,35 +50,53 @@ std::string bearer_key(const std::string& authorization) {
   return key;
 }
 
+std::string AuthRefusal::www_authenticate() const {
+  if (status != 401) return "";
+  return code == "invalid_token" ? "Bearer realm=\"mediaxd\", error=\"invalid_token\"" : "Bearer realm=\"mediaxd\"";
+}
+
+AuthRefusal refuse_no_key(const std::string& method, const std::string& path) {
+  spdlog::warn("auth: {} {} refused: no API key (Authorization: Bearer ...)", method, path);
+  return {401, "unauthorized", "an API key is required: Authorization: Bearer <key>"};
+}
+
+AuthRefusal refuse_unchecked(const std::string& method, const std::string& path, const std::exception& e) {
+  spdlog::error("auth: {} {}: cannot check the API key: {}", method, path, e.what());
+  return {503, "unavailable", "API keys cannot be checked right now"};
+}
+
+std::optional<AuthRefusal> refuse_match(const std::string& method, const std::string& path, const ApiKeyMatch& m) {
+  if (m.kind == ApiKeyMatch::Kind::unknown) {
+    spdlog::warn("auth: {} {} refused: unknown API key", method, path);
+    return AuthRefusal{401, "invalid_token", "the API key is not valid"};
+  }
+  if (m.kind == ApiKeyMatch::Kind::revoked) {
+    spdlog::warn("auth: {} {} refused: API key '{}' is revoked", method, path, m.name);
+    return AuthRefusal{401, "invalid_token", "the API key is not valid"};
+  }
+  if (m.role == ApiRole::reader && !reader_may(method, path)) {
+    spdlog::warn("auth: {} {} refused: API key '{}' has role reader", method, path, m.name);
+    return AuthRefusal{403, "forbidden", "this API key (role reader) may only read tokens and report rejected tokens"};
+  }
+  return std::nullopt;
+}
+
 bool refuse_without_api_key(const httplib::Request& req, httplib::Response& res, ApiKeyRegistry& keys) {
   if (is_public_route(req.method, req.path)) return false;
   const std::string key = bearer_key(req.get_header_value("Authorization"));
   if (key.empty()) {
-    spdlog::warn("auth: {} {} refused: no API key (Authorization: Bearer ...)", req.method, req.path);
-    refuse(res, 401, "unauthorized", "an API key is required: Authorization: Bearer <key>");
+    refuse(res, refuse_no_key(req.method, req.path));
     return true;
   }
   ApiKeyMatch m;
   try {
     m = keys.check(key);
   } catch (const std::exception& e) {
-    spdlog::error("auth: {} {}: cannot check the API key: {}", req.method, req.path, e.what());
-    refuse(res, 503, "unavailable", "API keys cannot be checked right now");
+    refuse(res, refuse_unchecked(req.method, req.path, e));
     return true;
   }
-  if (m.kind == ApiKeyMatch::Kind::unknown) {
-    spdlog::warn("auth: {} {} refused: unknown API key", req.method, req.path);
-    refuse(res, 401, "invalid_token", "the API key is not valid");
-    return true;
-  }
-  if (m.kind == ApiKeyMatch::Kind::revoked) {
-    spdlog::warn("auth: {} {} refused: API key '{}' is revoked", req.method, req.path, m.name);
-    refuse(res, 401, "invalid_token", "the API key is not valid");
-    return true;
-  }
-  if (m.role == ApiRole::reader && !reader_may(req.method, req.path)) {
-    spdlog::warn("auth: {} {} refused: API key '{}' has role reader", req.method, req.path, m.name);
-    refuse(res, 403, "forbidden", "this API key (role reader) may only read tokens and report rejected tokens");
+  if (auto r = refuse_match(req.method, req.path, m)) {
+    refuse(res, *r);
     return true;
   }
   return false;

@@ -107,6 +107,18 @@ ApiKeyMatch ApiKeyRegistry::check(const std::string& presented_key) {
   return m.value_or(ApiKeyMatch{});
 }
 
+std::optional<ApiKeyMatch> ApiKeyRegistry::check_if_loaded(const std::string& presented_key) {
+  const std::string hash = hash_api_key(presented_key);
+  std::lock_guard lk(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  auto m = find_locked(hash);
+  const bool stale = now - loaded_at_ >= refresh_every_ && now - tried_at_ >= miss_reload_min_;
+  const bool miss_retry = !m && now - tried_at_ >= miss_reload_min_;
+  if (!reloading_ && (stale || miss_retry)) return std::nullopt;
+  if (m && m->kind == ApiKeyMatch::Kind::ok) used_since_flush_.insert(m->name);
+  return m.value_or(ApiKeyMatch{});
+}
+
 std::size_t ApiKeyRegistry::size() const {
   std::lock_guard lk(mu_);
   return entries_.size();

@@ -48,6 +48,10 @@ class ApiKeyRegistry {
   // Checks a presented key. Every stored hash is compared with crypto::constant_time_equals
   // (no early exit), so the time taken does not depend on which key, if any, matched.
   ApiKeyMatch check(const std::string& presented_key);
+  // The same answer as check() when it needs no store round trip; std::nullopt when check() would
+  // reload the keys first (they are due, or the key is unknown and a reload may bring it). For
+  // callers that must not block (the event-driven token listener, http/token_listener.hpp).
+  std::optional<ApiKeyMatch> check_if_loaded(const std::string& presented_key);
   std::size_t size() const;
 
  private:

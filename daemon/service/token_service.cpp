@@ -462,16 +462,26 @@ RefreshKey TokenService::grant_key(std::int64_t grant_id) {
 Token TokenService::current_token(const RefreshKey& key) {
   auto t = cache_.get(key);
   if (!t) throw ApiError(404, "no_token", "there is no token yet");
+  refuse_expiring(*t);
+  return *t;
+}
+
+std::optional<Token> TokenService::cached_grant_token(std::int64_t grant_id) {
+  auto t = cache_.get(RefreshKey{0, grant_id});
+  if (t) refuse_expiring(*t);
+  return t;
+}
+
+void TokenService::refuse_expiring(const Token& t) const {
   // Never hand out an expired token: the caller must see that something is wrong. expires_at goes
   // out in whole seconds (truncated): a token with under a second left could show an expires_at
   // that is already past when it arrives, and is of no use to the caller anyway.
-  if (const auto now = clock_.now(); t->expires_at - now < std::chrono::seconds(1)) {
-    const std::string when = t->expires_at <= now ? "expired at " + format_time(t->expires_at)
-                                                  : "expires at " + format_time(t->expires_at) + " (less than a second left)";
+  if (const auto now = clock_.now(); t.expires_at - now < std::chrono::seconds(1)) {
+    const std::string when = t.expires_at <= now ? "expired at " + format_time(t.expires_at)
+                                                  : "expires at " + format_time(t.expires_at) + " (less than a second left)";
     throw ApiError(503, "token_expired",
                    "the token " + when + " and has not been refreshed yet; see the grant's or app's last_error");
   }
-  return *t;
 }
 
 std::optional<TimePoint> TokenService::token_expiry(const RefreshKey& key) const {

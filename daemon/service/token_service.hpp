@@ -72,6 +72,9 @@ class TokenService {
   RefreshKey grant_key(std::int64_t grant_id);
   // The current token from memory; ApiError 404 when there is none.
   Token current_token(const RefreshKey& key);
+  // A grant's token when it is in memory, checked as current_token() checks it (ApiError 503
+  // token_expired); std::nullopt when it is not in memory. Never reaches the database.
+  std::optional<Token> cached_grant_token(std::int64_t grant_id);
   // Forces a refresh now (coalesced with one in flight). ApiError 502 when the platform fails.
   Token force_refresh(const RefreshKey& key);
   // A consumer reports that the platform refused access_token.
@@ -81,6 +84,8 @@ class TokenService {
   const Config& config() const { return config_; }
 
  private:
+  // ApiError 503 token_expired when t has under a second left.
+  void refuse_expiring(const Token& t) const;
   Token token_from(const RefreshResult& r, const RefreshKey& key);
   void record_event(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id, const std::string& kind,
                     nlohmann::json detail);

@@ -61,6 +61,12 @@ TEST_F(StoreApiKeys, RegistryFindsKeysAndSeesRevocationAfterItsRefreshInterval) 
   EXPECT_EQ(m.role, ApiRole::admin);
   EXPECT_EQ(reg.check("mxk_wrong").kind, ApiKeyMatch::Kind::unknown);
 
+  // check_if_loaded answers the same from memory, and declines where check() would reload.
+  ASSERT_TRUE(reg.check_if_loaded(admin_key).has_value());
+  EXPECT_EQ(reg.check_if_loaded(admin_key)->name, "adm");
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  EXPECT_FALSE(reg.check_if_loaded(reader_key).has_value()) << "unknown key, a reload may bring it";
+
   // A key created after the load works at once (reload on a miss).
   std::this_thread::sleep_for(std::chrono::milliseconds(60));
   store_->create_api_key("rdr", "reader", hash_api_key(reader_key));
