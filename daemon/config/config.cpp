@@ -308,6 +308,12 @@ const std::vector<KeySpec>& key_table() {
                            nullptr));
     t.push_back(string_key("admin.tls_key_file", &C::admin, &AdminConfig::tls_key_file, false,
                            "PEM private key file of admin.tls_cert_file", nullptr));
+    t.push_back(string_key("admin.token_listen", &C::admin, &AdminConfig::token_listen, false,
+                           "token-read listener, host:port (GET /v1/grants/{id}/token and /v1/apps/{name}/token only, "
+                           "event-driven, plain HTTP; empty: off)",
+                           [](const std::string& v) { return v.empty() ? std::string() : check_listen(v); }));
+    t.push_back(integer_key("admin.token_threads", &C::admin, &AdminConfig::token_threads, 1, 64, false,
+                            "event-loop threads of admin.token_listen"));
     t.push_back(float_key("refresh.fraction", &C::refresh, &RefreshConfig::fraction, 0.0, 0.9, true,
                           "refresh when this fraction of a token's lifetime is left"));
     t.push_back(integer_key("refresh.min_margin_seconds", &C::refresh, &RefreshConfig::min_margin_seconds, 0, 86400,
@@ -431,6 +437,17 @@ class Parser {
       const std::string missing = a.tls_cert_file.empty() ? "admin.tls_cert_file" : "admin.tls_key_file";
       const std::string given = a.tls_cert_file.empty() ? "admin.tls_key_file" : "admin.tls_cert_file";
       fail(region(given), given, "needs " + missing + " as well (both or neither)");
+    }
+    if (!a.token_listen.empty()) {
+      const std::string token_host = a.token_listen.substr(0, a.token_listen.rfind(':'));
+      const auto port_of = [](const std::string& l) { return l.substr(l.rfind(':') + 1); };
+      if (a.token_listen == a.listen && port_of(a.listen) != "0") {
+        fail(region("admin.token_listen"), "admin.token_listen", "must differ from admin.listen (" + a.listen + ")");
+      } else if (!a.tls_cert_file.empty() && token_host != "127.0.0.1" && token_host != "[::1]" && token_host != "localhost") {
+        fail(region("admin.token_listen"), "admin.token_listen",
+             "serves plain HTTP: with the admin API on HTTPS (admin.tls_cert_file) it may only listen on a loopback "
+             "address (127.0.0.1, [::1] or localhost), got " + a.token_listen);
+      }
     }
     const auto& r = out_.refresh;
     if (r.retry_max_seconds < r.retry_min_seconds) {

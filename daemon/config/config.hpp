@@ -25,6 +25,10 @@ struct AdminConfig {
   int threads = 64;                           // HTTP worker threads, 1..256 (one per open connection)
   std::string tls_cert_file;                  // PEM certificate (chain); set with tls_key_file to serve HTTPS
   std::string tls_key_file;                   // PEM private key of tls_cert_file
+  // Token reads only (GET /v1/grants/{id}/token, /v1/apps/{name}/token, /healthz), event-driven
+  // (http/token_listener.hpp), plain HTTP: for apps reading tokens at a high rate. "" = off.
+  std::string token_listen;
+  int token_threads = 2;                      // its event-loop threads, 1..64
 
   friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };

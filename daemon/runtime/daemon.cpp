@@ -11,11 +11,13 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/clock.hpp"
 #include "crypto/crypto.hpp"
 #include "http/admin_server.hpp"
+#include "http/token_listener.hpp"
 #include "platforms/registry.hpp"
 #include "runtime/cluster_sync.hpp"
 #include "runtime/logging.hpp"
@@ -266,7 +268,18 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
     spdlog::critical("{}", e.what());
     return 1;
   }
+  std::optional<TokenListener> token_listener;
+  if (!config.admin.token_listen.empty()) {
+    token_listener.emplace(service, api_keys, config.admin, [&db_reachable] { return db_reachable.load(); });
+    try {
+      token_listener->bind();
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      return 1;
+    }
+  }
   std::thread http_thread([&server] { server.serve(); });
+  if (token_listener) token_listener->start();
   scheduler.start();
   hooks.start();
   sync.start();
@@ -290,6 +303,11 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   });
   spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION,
                config.admin.listen.substr(0, config.admin.listen.rfind(':')) + ":" + std::to_string(server.port()), owner);
+  if (token_listener) {
+    const auto& tl = config.admin.token_listen;
+    spdlog::info("token reads on {} ({} threads)", tl.substr(0, tl.rfind(':')) + ":" + std::to_string(token_listener->port()),
+                 config.admin.token_threads);
+  }
 
   // Janitor: watchdog pings, expired authorization requests.
   std::uint64_t watchdog_usec = 0;
@@ -352,6 +370,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   sd_notifyf(0, "READY=1\nSTATUS=serving %zu tokens", cache.size());
   io.run();
 
+  if (token_listener) token_listener->stop();
   server.stop();
   if (http_thread.joinable()) http_thread.join();
   stopping = true;

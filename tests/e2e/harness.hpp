@@ -48,6 +48,9 @@ std::string random_hex(const std::string& prefix, std::size_t n = 24);
 std::int64_t as_id(const json& v);  // a number or a numeric string
 // Throws std::runtime_error(message) unless cond.
 void require(bool cond, const std::string& message);
+// Sends `raw` over a fresh connection to base_url's port on 127.0.0.1 and returns everything the
+// server answers until it closes the connection (or 10 s pass).
+std::string raw_exchange(const std::string& base_url, const std::string& raw);
 
 class Daemon {
  public:

@@ -1,11 +1,5 @@
 // Hostile input on the admin API of a running daemon: nesting bombs, bodies that dodge the size limit
 // (chunked, compressed), bytes that are not UTF-8. Each gets a JSON error and the daemon stays up.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <sstream>
 
 #include "harness.hpp"
@@ -14,35 +8,6 @@ namespace mediax::e2e {
 namespace {
 
 using HostileInput = E2ETest;
-
-// Sends `raw` over a fresh connection to the daemon and returns everything it answers until it
-// closes the connection (or 10 s pass).
-std::string raw_exchange(const std::string& base_url, const std::string& raw) {
-  const auto url = test::parse_url(base_url);
-  require(url.has_value(), "bad daemon URL " + base_url);
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  require(fd >= 0, "socket failed");
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(url->port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    throw std::runtime_error("cannot connect to " + base_url);
-  }
-  (void)send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
-  std::string answer;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    answer.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fd);
-  return answer;
-}
 
 json minimal_app(const std::string& name) {
   return {{"name", name}, {"platform", "oauth2"}, {"client_id", "c"}, {"client_secret", "s"},

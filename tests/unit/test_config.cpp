@@ -325,6 +325,29 @@ TEST(Config, ListenMustBeHostColonPort) {
   }
 }
 
+TEST(Config, TokenListenIsOffByDefaultAndChecked) {
+  EXPECT_EQ(parse_config("", "t").admin.token_listen, "");
+  EXPECT_EQ(parse_config("", "t").admin.token_threads, 2);
+  const auto c = parse_config("[admin]\ntoken_listen = \"127.0.0.1:8091\"\ntoken_threads = 4\n", "t");
+  EXPECT_EQ(c.admin.token_listen, "127.0.0.1:8091");
+  EXPECT_EQ(c.admin.token_threads, 4);
+  EXPECT_EQ(error_of("[admin]\ntoken_listen = \"8091\"\n").rfind("test.toml:2:16: admin.token_listen: must be host:port", 0), 0u);
+  EXPECT_EQ(error_of("[admin]\ntoken_threads = 0\n").rfind("test.toml:2:17: admin.token_threads:", 0), 0u)
+      << error_of("[admin]\ntoken_threads = 0\n");
+  EXPECT_EQ(error_of("[admin]\nlisten = \"127.0.0.1:8080\"\ntoken_listen = \"127.0.0.1:8080\"\n"),
+            "test.toml:3:16: admin.token_listen: must differ from admin.listen (127.0.0.1:8080)");
+  EXPECT_EQ(error_of("[admin]\nlisten = \"127.0.0.1:0\"\ntoken_listen = \"127.0.0.1:0\"\n"), "")
+      << "port 0 twice: two different free ports";
+  // Plain HTTP beside an HTTPS admin API: loopback only.
+  const std::string tls = "[admin]\ntls_cert_file = \"/c.pem\"\ntls_key_file = \"/k.pem\"\n";
+  EXPECT_EQ(error_of(tls + "token_listen = \"0.0.0.0:8091\"\n").rfind("test.toml:4:16: admin.token_listen: serves plain HTTP", 0), 0u)
+      << error_of(tls + "token_listen = \"0.0.0.0:8091\"\n");
+  for (const char* ok : {"127.0.0.1:8091", "[::1]:8091", "localhost:8091"}) {
+    EXPECT_EQ(error_of(tls + "token_listen = \"" + ok + "\"\n"), "") << ok;
+  }
+  EXPECT_EQ(error_of("[admin]\ntoken_listen = \"0.0.0.0:8091\"\n"), "") << "plain HTTP everywhere: the operator's choice";
+}
+
 TEST(Config, PlatformUrlsMustBeHttpUrls) {
   EXPECT_EQ(error_of("[platforms.google]\ntoken_url = \"oauth2.googleapis.com/token\"\n"),
             "test.toml:2:13: platforms.google.token_url: must be an http:// or https:// URL");
