@@ -282,6 +282,7 @@ class Daemon:
     def __init__(self, workdir, pg, settings=None):
         self.workdir = workdir
         self.port = free_port()
+        self.token_port = free_port()  # admin.token_listen, the event-driven token-read listener
         self.key_file = os.path.join(workdir, "bench.key")
         if not os.path.exists(self.key_file):
             with open(self.key_file, "w") as f:
@@ -290,7 +291,8 @@ class Daemon:
         self.config = os.path.join(workdir, "mediaxd.toml")
         # --set section.key=value overrides (TOML values as written, e.g. refresh.max_concurrent=128).
         tables = {"database": {"url": f'"{pg.url}"'},
-                  "admin": {"listen": f'"127.0.0.1:{self.port}"', "public_url": f'"http://127.0.0.1:{self.port}"'},
+                  "admin": {"listen": f'"127.0.0.1:{self.port}"', "public_url": f'"http://127.0.0.1:{self.port}"',
+                            "token_listen": f'"127.0.0.1:{self.token_port}"'},
                   "security": {"key_file": f'"{self.key_file}"'},
                   "log": {"level": '"info"'}}
         for item in settings or []:
@@ -299,6 +301,8 @@ class Daemon:
             if not section or not name or not value:
                 raise BenchError(f"--set wants section.key=value, got {item!r}")
             tables.setdefault(section, {})[name] = value
+        listen = tables["admin"].get("token_listen", '""').strip('"')
+        self.token_port = int(listen.rpartition(":")[2]) if listen else None
         with open(self.config, "w") as f:
             for section, kv in tables.items():
                 f.write(f"[{section}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items()) + "\n")
@@ -632,50 +636,64 @@ def bench_reads(args):
         fixed_proc = subprocess.Popen([binary("mediax-bench-fixed"), "--threads", str(threads), "--nodelay", "1"], stdout=subprocess.PIPE, text=True)
         fixed = fixed_proc
         fixed_port = int(re.match(r"LISTENING (\d+)", fixed_proc.stdout.readline()).group(1))
+        if env.daemon.token_port is None:
+            raise BenchError("reads needs admin.token_listen (do not --set it empty)")
         time.sleep(1 if args.smoke else 3)
         load = LoadMeter().start()
-        daemon_runs, fixed_runs, refreshes = [], [], []
+        # Three servers, alternating in each run: mediaxd's token listener (admin.token_listen, the
+        # figure for the target), mediaxd's admin API (cpp-httplib) and the fixed-string baseline.
+        servers = [("token", env.daemon.token_port), ("admin", env.daemon.port), ("fixed", fixed_port)]
+        runs = {name: [] for name, _ in servers}
+        refreshes = []
         ok = True
         for i in range(args.runs):
             before = env.fake.stats()["refreshes"]
-            d = run_wrk(env.daemon.port, script, connections, seconds)
+            for name, port in servers:
+                runs[name].append(run_wrk(port, script, connections, seconds))
             refreshes.append(env.fake.stats()["refreshes"] - before)
-            b = run_wrk(fixed_port, script, connections, seconds)
-            daemon_runs.append(d)
-            fixed_runs.append(b)
-            log(f"reads run {i + 1}: mediaxd {d['rps']:.0f} req/s p99 {d['p99_us'] / 1000:.2f} ms "
-                f"(non-2xx {d['non2xx']}, socket errors {d['socket_errors']}, {refreshes[-1]} refreshes meanwhile); "
-                f"fixed {b['rps']:.0f} req/s p99 {b['p99_us'] / 1000:.2f} ms")
+            log(f"reads run {i + 1}: " + "; ".join(
+                f"{name} {runs[name][-1]['rps']:.0f} req/s p99 {runs[name][-1]['p99_us'] / 1000:.2f} ms "
+                f"(non-2xx {runs[name][-1]['non2xx']}, socket errors {runs[name][-1]['socket_errors']})"
+                for name, _ in servers) + f"; {refreshes[-1]} refreshes meanwhile")
             # Socket errors (wrk's 5 s timeouts: connections waiting for a server thread) are load,
             # reported but not a wrong count; a refused or failed token read is.
-            if d["requests"] <= 0 or d["non2xx"] != 0 or b["requests"] <= 0:
-                ok = False
+            for name, _ in servers:
+                if runs[name][-1]["requests"] <= 0 or (name != "fixed" and runs[name][-1]["non2xx"] != 0):
+                    ok = False
         load.stop()
         if sum(refreshes) <= 0:
             log("reads: no refresh ran during the measurement")
             ok = False
-        rps = median([r["rps"] for r in daemon_runs])
-        frps = median([r["rps"] for r in fixed_runs])
-        p99 = median([r["p99_us"] / 1000 for r in daemon_runs])
-        fp99 = median([r["p99_us"] / 1000 for r in fixed_runs])
+        rps = {name: median([r["rps"] for r in runs[name]]) for name, _ in servers}
+        p99 = {name: median([r["p99_us"] / 1000 for r in runs[name]]) for name, _ in servers}
+        p50 = {name: median([r["p50_us"] / 1000 for r in runs[name]]) for name, _ in servers}
+        p99_runs = {name: ", ".join(f"{r['p99_us'] / 1000:.2f}" for r in runs[name]) for name, _ in servers}
+        token_threads = dict(x.split("=", 1) for x in args.set).get("admin.token_threads") or default_setting("token_threads")
+        label = {"token": f"mediaxd, token listener (`admin.token_listen`, Asio, {token_threads} threads)",
+                 "admin": f"mediaxd, admin API (`admin.listen`, cpp-httplib, {threads} threads)",
+                 "fixed": "fixed-string cpp-httplib (baseline)"}
         md = [f"### 3. Token reads\n",
               f"`bench/run.sh reads` — `wrk -t 2 -c {connections} -d {seconds}s` on `GET /v1/grants/{{id}}/token` with an admin "
               f"API key, cycling over {grants:,} grants (bench/bench.py writes the Lua script), while the daemon refreshes "
               f"(grants due all through the run, fake platform at 20 ms): {', '.join(str(x) for x in refreshes)} refreshes "
-              f"during the {args.runs} mediaxd runs. Baseline in the same run, alternating with it: `mediax-bench-fixed` "
-              f"(cpp-httplib with mediaxd's server settings: {threads} threads like admin.threads, keep-alive, TCP_NODELAY; a fixed "
-              f"~150-byte JSON answer), same wrk settings. "
+              f"during the {args.runs} runs. Each run measures, one after the other, mediaxd's token listener "
+              f"(`admin.token_listen`), mediaxd's admin API on the same daemon, and `mediax-bench-fixed` "
+              f"(cpp-httplib with the admin API's server settings: {threads} threads like admin.threads, keep-alive, "
+              f"TCP_NODELAY; a fixed ~150-byte JSON answer), same wrk settings. "
               f"wrk runs on the same 2 cores. {load.text()}.\n",
-              "| server | median req/s | p50 ms | p99 ms | runs (req/s) | target |", "|---|---|---|---|---|---|",
-              f"| mediaxd | {fmt(rps, 0)} | {median([r['p50_us'] / 1000 for r in daemon_runs]):.2f} | {p99:.2f} | "
-              f"{', '.join(fmt(r['rps'], 0) for r in daemon_runs)} | ≥ 20,000 req/s, p99 ≤ 5 ms |",
-              f"| fixed-string cpp-httplib | {fmt(frps, 0)} | {median([r['p50_us'] / 1000 for r in fixed_runs]):.2f} | {fp99:.2f} | "
-              f"{', '.join(fmt(r['rps'], 0) for r in fixed_runs)} | |",
-              f"| ratio mediaxd ÷ fixed | {rps / frps:.2f} | | | | |",
-              f"\nNon-2xx answers from mediaxd: {sum(r['non2xx'] for r in daemon_runs)}; socket errors (wrk's 5 s timeout: a "
-              f"connection waited that long for a free server thread): mediaxd {sum(r['socket_errors'] for r in daemon_runs)}, "
-              f"fixed {sum(r['socket_errors'] for r in fixed_runs)}."]
-        return "\n".join(md) + "\n", ok, {"rps": rps, "p99": p99, "fixed_rps": frps}
+              "| server | median req/s | p50 ms | p99 ms | runs (req/s) | runs (p99 ms) | target |", "|---|---|---|---|---|---|---|"]
+        for name, _ in servers:
+            md.append(f"| {label[name]} | {fmt(rps[name], 0)} | {p50[name]:.2f} | {p99[name]:.2f} | "
+                      f"{', '.join(fmt(r['rps'], 0) for r in runs[name])} | "
+                      f"{p99_runs[name]} | "
+                      f"{'≥ 20,000 req/s, p99 ≤ 5 ms' if name == 'token' else ''} |")
+        md += [f"| ratio token listener ÷ fixed | {rps['token'] / rps['fixed']:.2f} | | | | | |",
+               f"| ratio admin API ÷ fixed | {rps['admin'] / rps['fixed']:.2f} | | | | | |",
+               f"\nNon-2xx answers: token listener {sum(r['non2xx'] for r in runs['token'])}, admin API "
+               f"{sum(r['non2xx'] for r in runs['admin'])}; socket errors (wrk's 5 s timeout: a connection waited that long "
+               f"for a free server thread): " + ", ".join(f"{name} {sum(r['socket_errors'] for r in runs[name])}" for name, _ in servers) + "."]
+        return "\n".join(md) + "\n", ok, {"rps": rps["token"], "p99": p99["token"], "admin_rps": rps["admin"],
+                                           "fixed_rps": rps["fixed"]}
     finally:
         if fixed is not None:
             stop_process(fixed)
