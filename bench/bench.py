@@ -624,8 +624,11 @@ def bench_reads(args):
     try:
         env.fake = Fake(env.workdir, latency_ms=20)
         # Due times spread over the next minutes: refreshes run all through the measurement.
+        # --no-refresh: every grant due in 1-2 h instead, the same reads with no refresh competing for
+        # the cores (what the refresh load adds to the tail).
         spread = 20 if args.smoke else 900
-        generate(env.pg, env.daemon, apps, grants, env.fake.token_url, 1, 1 + spread, 300, 3600)
+        due_from, due_to = (3600, 7200) if args.no_refresh else (1, 1 + spread)
+        generate(env.pg, env.daemon, apps, grants, env.fake.token_url, due_from, due_to, 300, 3600)
         env.daemon.start()
         status, body = env.daemon.get("/v1/grants/1/token")
         if status != 200 or "access_token" not in body:
@@ -661,7 +664,10 @@ def bench_reads(args):
                 if runs[name][-1]["requests"] <= 0 or (name != "fixed" and runs[name][-1]["non2xx"] != 0):
                     ok = False
         load.stop()
-        if sum(refreshes) <= 0:
+        if args.no_refresh and sum(refreshes) != 0:
+            log(f"reads --no-refresh: {sum(refreshes)} refreshes ran during the measurement")
+            ok = False
+        if not args.no_refresh and sum(refreshes) <= 0:
             log("reads: no refresh ran during the measurement")
             ok = False
         rps = {name: median([r["rps"] for r in runs[name]]) for name, _ in servers}
@@ -674,9 +680,12 @@ def bench_reads(args):
                  "fixed": "fixed-string cpp-httplib (baseline)"}
         md = [f"### 3. Token reads\n",
               f"`bench/run.sh reads` — `wrk -t 2 -c {connections} -d {seconds}s` on `GET /v1/grants/{{id}}/token` with an admin "
-              f"API key, cycling over {grants:,} grants (bench/bench.py writes the Lua script), while the daemon refreshes "
-              f"(grants due all through the run, fake platform at 20 ms): {', '.join(str(x) for x in refreshes)} refreshes "
-              f"during the {args.runs} runs. Each run measures, one after the other, mediaxd's token listener "
+              f"API key, cycling over {grants:,} grants (bench/bench.py writes the Lua script), " +
+              ("with `--no-refresh`: every grant due in 1-2 h, no refresh during the runs (0 counted at the fake platform). "
+               if args.no_refresh else
+               f"while the daemon refreshes (grants due all through the run, fake platform at 20 ms): "
+               f"{', '.join(str(x) for x in refreshes)} refreshes during the {args.runs} runs. ") +
+              f"Each run measures, one after the other, mediaxd's token listener "
               f"(`admin.token_listen`), mediaxd's admin API on the same daemon, and `mediax-bench-fixed` "
               f"(cpp-httplib with the admin API's server settings: {threads} threads like admin.threads, keep-alive, "
               f"TCP_NODELAY; a fixed ~150-byte JSON answer), same wrk settings. "
@@ -956,6 +965,8 @@ def main():
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="mediaxd setting instead of its default (TOML value), e.g. --set refresh.max_concurrent=128")
     p.add_argument("--tag", default="", help="suffix of the RESULTS.md section name (e.g. a tuned variant)")
+    p.add_argument("--no-refresh", action="store_true",
+                   help="reads: no grant due during the runs (the same reads without refreshes competing)")
     p.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
     args = p.parse_args()
     if args.runs is None:
@@ -969,7 +980,8 @@ def main():
         md, ok, figures = result
         if args.tag:
             name = f"{name}-{args.tag}"
-            md = md.replace("\n", f" — **variant `{args.tag}`: {' '.join('--set ' + x for x in args.set) or 'defaults'}**\n", 1)
+            flags = ["--set " + x for x in args.set] + (["--no-refresh"] if args.no_refresh else [])
+            md = md.replace("\n", f" — **variant `{args.tag}`: {' '.join(flags) or 'defaults'}**\n", 1)
         sections[name] = md
         all_ok = all_ok and ok
         log(f"{name}: {'ok' if ok else 'COUNTS WRONG'} {json.dumps(figures)}")
