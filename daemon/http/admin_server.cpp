@@ -3,10 +3,10 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <stdexcept>
 #include <string_view>
 
+#include "http/answers.hpp"
 #include "http/auth.hpp"
 #include "http/console_routes.hpp"
 #include "http/json_body.hpp"
@@ -24,16 +24,12 @@ constexpr const char* kJson = "application/json";
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  // A path or a platform's text may carry bytes that are not UTF-8 (GET /v1/apps/%FF): replaced with
-  // U+FFFD rather than letting dump() throw while reporting an error.
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJson);
+  res.set_content(json_text(body), kJson);
 }
 
 void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message,
                 const nlohmann::json& details = nlohmann::json::object()) {
-  nlohmann::json body = {{"error", code}, {"message", message}};
-  if (details.is_object()) body.update(details);
-  send_json(res, status, body);
+  send_json(res, status, error_body(code, message, details));
 }
 
 // httplib applies admin.max_body_bytes to Content-Length only: a chunked body is read whole whatever
@@ -86,13 +82,6 @@ std::string page(const std::string& title, const std::string& message, bool ok) 
 // Parses a JSON request body; throws ApiError 400 with the parser's position on bad JSON.
 nlohmann::json parse_body(const httplib::Request& req) { return parse_json_body(req.body); }
 
-std::int64_t parse_id(const std::string& s) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) throw ApiError(404, "not_found", "no grant '" + s + "'");
-  return v;
-}
-
 }  // namespace
 
 struct AdminServer::Impl {
@@ -126,31 +115,17 @@ struct AdminServer::Impl {
     return [f](const httplib::Request& req, httplib::Response& res) {
       try {
         f(req, res);
-      } catch (const ApiError& e) {
-        send_error(res, e.status(), e.code(), e.what(), e.details());
-      } catch (const StoreError& e) {
-        // Whatever route reached the database while it was away.
-        spdlog::warn("{} {}: database unavailable: {}", req.method, req.path, e.what());
-        send_error(res, 503, "database_unavailable", "the database is unavailable; try again shortly");
-      } catch (const std::exception& e) {
-        spdlog::error("{} {}: internal error: {}", req.method, req.path, e.what());
-        send_error(res, 500, "internal_error", "internal error; see the daemon's log");
+      } catch (const std::exception&) {
+        const auto e = error_for_current_exception(req.method, req.path);
+        send_json(res, e.status, e.body);
       }
     };
   }
 
-  // A token answered from memory while the database is unreachable: another instance may have
-  // refreshed it since (it is never expired: token reads refuse expired tokens).
+  // Marked stale while the database is unreachable (http/answers.hpp).
   void send_token(httplib::Response& res, const Token& t) {
-    bool reachable = true;
-    try {
-      reachable = !database_reachable || database_reachable();
-    } catch (const std::exception&) {
-      reachable = false;
-    }
-    if (!reachable) {
-      res.set_header("Warning", "110 - \"Response is stale\"");
-      res.set_header("X-Mediax-Stale", "database-unreachable");
+    if (serving_stale(database_reachable)) {
+      for (const auto& [name, value] : kStaleHeaders) res.set_header(std::string(name), std::string(value));
     }
     send_json(res, 200, to_json(t));
   }
@@ -170,11 +145,9 @@ struct AdminServer::Impl {
         path.substr(path.size() - kSuffix.size()) != kSuffix) {
       return false;
     }
-    const auto digits = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
-    std::int64_t id = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-    if (ec != std::errc() || end != digits.data() + digits.size() || id <= 0) return false;
-    guarded([this, id](const httplib::Request&, httplib::Response& r) {
+    const auto id = grant_id_of(path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()));
+    if (!id) return false;
+    guarded([this, id = *id](const httplib::Request&, httplib::Response& r) {
       send_token(r, service.current_token(service.grant_key(id)));
     })(req, res);
     return true;
@@ -264,12 +237,12 @@ struct AdminServer::Impl {
       send_json(res, 200, {{"grants", grants}});
     }));
     server.Get(R"(/v1/grants/([^/]+))", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
-      auto g = s.get_grant(parse_id(req.matches[1]));
+      auto g = s.get_grant(parse_grant_id(req.matches[1].str()));
       auto app = s.get_app_name(g.app_id);
       send_json(res, 200, to_json(g, app, grant_token_expiry(g)));
     }));
     server.Delete(R"(/v1/grants/([^/]+))", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      auto r = s.revoke_grant(parse_id(req.matches[1]));
+      auto r = s.revoke_grant(parse_grant_id(req.matches[1].str()));
       send_json(res, 200, {{"revoked", true}, {"platform_revocation", r}});
     }));
 
@@ -277,13 +250,13 @@ struct AdminServer::Impl {
       send_token(res, s.current_token(s.app_token_key(req.matches[1])));
     }));
     server.Get(R"(/v1/grants/([^/]+)/token)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
-      send_token(res, s.current_token(s.grant_key(parse_id(req.matches[1]))));
+      send_token(res, s.current_token(s.grant_key(parse_grant_id(req.matches[1].str()))));
     }));
     server.Post(R"(/v1/apps/([^/]+)/refresh)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
       send_token(res, s.force_refresh(s.app_token_key(req.matches[1])));
     }));
     server.Post(R"(/v1/grants/([^/]+)/refresh)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
-      send_token(res, s.force_refresh(s.grant_key(parse_id(req.matches[1]))));
+      send_token(res, s.force_refresh(s.grant_key(parse_grant_id(req.matches[1].str()))));
     }));
     auto rejected = [this, &s](const httplib::Request& req, const RefreshKey& key, httplib::Response& res) {
       send_token(res, s.token_rejected(key, rejected_token_from_request(parse_body(req))));
@@ -294,7 +267,7 @@ struct AdminServer::Impl {
                 }));
     server.Post(R"(/v1/grants/([^/]+)/token/rejected)",
                 guarded([&s, rejected](const httplib::Request& req, httplib::Response& res) {
-                  rejected(req, s.grant_key(parse_id(req.matches[1])), res);
+                  rejected(req, s.grant_key(parse_grant_id(req.matches[1].str())), res);
                 }));
 
     register_console_routes(server);  // GET /console/: the web console's static files

@@ -14,12 +14,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/answers.hpp"
 #include "http/auth.hpp"
 #include "http/json_mapping.hpp"
 #include "service/api_error.hpp"
 #include "service/api_keys.hpp"
 #include "service/token_service.hpp"
-#include "store/store.hpp"
 
 namespace mediax {
 
@@ -116,15 +116,12 @@ struct Answer {
 Answer json_answer(int status, const nlohmann::json& body) {
   Answer a;
   a.status = status;
-  a.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  a.body = json_text(body);
   return a;
 }
 
-Answer error_answer(int status, const std::string& code, const std::string& message,
-                    const nlohmann::json& details = nlohmann::json::object()) {
-  nlohmann::json body = {{"error", code}, {"message", message}};
-  if (details.is_object()) body.update(details);
-  return json_answer(status, body);
+Answer error_answer(int status, const std::string& code, const std::string& message) {
+  return json_answer(status, error_body(code, message));
 }
 
 Answer refusal_answer(const AuthRefusal& r) {
@@ -201,13 +198,11 @@ struct TokenListener::Impl {
   Answer token_answer(const Token& t) {
     auto a = json_answer(200, to_json(t));
     a.headers = "Cache-Control: no-store\r\n";
-    bool reachable = true;
-    try {
-      reachable = !database_reachable || database_reachable();
-    } catch (const std::exception&) {
-      reachable = false;
+    if (serving_stale(database_reachable)) {
+      for (const auto& [name, value] : kStaleHeaders) {
+        a.headers.append(name).append(": ").append(value).append("\r\n");
+      }
     }
-    if (!reachable) a.headers += "Warning: 110 - \"Response is stale\"\r\nX-Mediax-Stale: database-unreachable\r\n";
     return a;
   }
 
@@ -233,15 +228,10 @@ struct TokenListener::Impl {
     if (!match) return std::nullopt;
     if (auto refused = refuse_match(req.method, req.path, *match)) return refusal_answer(*refused);
     if (r.route == Route::app_token) return std::nullopt;
-    std::int64_t id = 0;
-    const auto [end, ec] = std::from_chars(r.id.data(), r.id.data() + r.id.size(), id);
-    if (ec != std::errc() || end != r.id.data() + r.id.size() || id <= 0) {
-      return error_answer(404, "not_found", "no grant '" + std::string(r.id) + "'");
-    }
     try {
-      if (auto t = service.cached_grant_token(id)) return token_answer(*t);
+      if (auto t = service.cached_grant_token(parse_grant_id(r.id))) return token_answer(*t);
     } catch (const ApiError& e) {
-      return error_answer(e.status(), e.code(), e.what(), e.details());
+      return json_answer(e.status(), error_body(e.code(), e.what(), e.details()));
     }
     return std::nullopt;
   }
@@ -261,20 +251,10 @@ struct TokenListener::Impl {
       if (r.route == Route::app_token) {
         return token_answer(service.current_token(service.app_token_key(std::string(r.id))));
       }
-      std::int64_t id = 0;
-      const auto [end, ec] = std::from_chars(r.id.data(), r.id.data() + r.id.size(), id);
-      if (ec != std::errc() || end != r.id.data() + r.id.size() || id <= 0) {
-        return error_answer(404, "not_found", "no grant '" + std::string(r.id) + "'");
-      }
-      return token_answer(service.current_token(service.grant_key(id)));
-    } catch (const ApiError& e) {
-      return error_answer(e.status(), e.code(), e.what(), e.details());
-    } catch (const StoreError& e) {
-      spdlog::warn("{} {} (token listener): database unavailable: {}", req.method, req.path, e.what());
-      return error_answer(503, "database_unavailable", "the database is unavailable; try again shortly");
-    } catch (const std::exception& e) {
-      spdlog::error("{} {} (token listener): internal error: {}", req.method, req.path, e.what());
-      return error_answer(500, "internal_error", "internal error; see the daemon's log");
+      return token_answer(service.current_token(service.grant_key(parse_grant_id(r.id))));
+    } catch (const std::exception&) {
+      const auto e = error_for_current_exception(req.method, req.path, " (token listener)");
+      return json_answer(e.status, e.body);
     }
   }
 

@@ -301,11 +301,13 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
       for (int i = 0; i < 10 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
-  spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION,
-               config.admin.listen.substr(0, config.admin.listen.rfind(':')) + ":" + std::to_string(server.port()), owner);
+  // host:port as bound (a configured port 0 becomes the one the kernel chose).
+  const auto bound = [](const std::string& listen, int port) {
+    return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
+  };
+  spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION, bound(config.admin.listen, server.port()), owner);
   if (token_listener) {
-    const auto& tl = config.admin.token_listen;
-    spdlog::info("token reads on {} ({} threads)", tl.substr(0, tl.rfind(':')) + ":" + std::to_string(token_listener->port()),
+    spdlog::info("token reads on {} ({} threads)", bound(config.admin.token_listen, token_listener->port()),
                  config.admin.token_threads);
   }
 

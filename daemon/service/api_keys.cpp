@@ -79,17 +79,23 @@ std::optional<ApiKeyMatch> ApiKeyRegistry::find_locked(const std::string& hash_h
   return m;
 }
 
+bool ApiKeyRegistry::reload_due_locked(bool found) const {
+  const auto now = std::chrono::steady_clock::now();
+  // Due every refresh_every_, and for an unknown key (it may have just been created), but never
+  // more often than miss_reload_min_, and not while another caller reloads.
+  const bool stale = now - loaded_at_ >= refresh_every_ && now - tried_at_ >= miss_reload_min_;
+  const bool miss_retry = !found && now - tried_at_ >= miss_reload_min_;
+  return !reloading_ && (stale || miss_retry);
+}
+
 ApiKeyMatch ApiKeyRegistry::check(const std::string& presented_key) {
   const std::string hash = hash_api_key(presented_key);
   bool must_reload = false;
   std::optional<ApiKeyMatch> m;
   {
     std::lock_guard lk(mu_);
-    const auto now = std::chrono::steady_clock::now();
     m = find_locked(hash);
-    const bool stale = now - loaded_at_ >= refresh_every_ && now - tried_at_ >= miss_reload_min_;
-    const bool miss_retry = !m && now - tried_at_ >= miss_reload_min_;
-    if (!reloading_ && (stale || miss_retry)) {
+    if (reload_due_locked(m.has_value())) {
       reloading_ = true;
       must_reload = true;
     }
@@ -110,11 +116,8 @@ ApiKeyMatch ApiKeyRegistry::check(const std::string& presented_key) {
 std::optional<ApiKeyMatch> ApiKeyRegistry::check_if_loaded(const std::string& presented_key) {
   const std::string hash = hash_api_key(presented_key);
   std::lock_guard lk(mu_);
-  const auto now = std::chrono::steady_clock::now();
   auto m = find_locked(hash);
-  const bool stale = now - loaded_at_ >= refresh_every_ && now - tried_at_ >= miss_reload_min_;
-  const bool miss_retry = !m && now - tried_at_ >= miss_reload_min_;
-  if (!reloading_ && (stale || miss_retry)) return std::nullopt;
+  if (reload_due_locked(m.has_value())) return std::nullopt;
   if (m && m->kind == ApiKeyMatch::Kind::ok) used_since_flush_.insert(m->name);
   return m.value_or(ApiKeyMatch{});
 }

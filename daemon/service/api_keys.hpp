@@ -62,6 +62,8 @@ class ApiKeyRegistry {
     bool revoked;
   };
   std::optional<ApiKeyMatch> find_locked(const std::string& hash_hex) const;
+  // Whether check() must reload the keys before answering (mu_ held).
+  bool reload_due_locked(bool found) const;
   // Reads the store without holding mu_ (other requests keep using the old keys meanwhile).
   void reload();
 
