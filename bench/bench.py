@@ -182,13 +182,16 @@ class Postgres:
     def scalar(self, sql):
         return self.psql("mediax", sql)
 
-    def pgbench(self, script_text, clients, seconds, threads=2):
+    def pgbench(self, script_text, clients, seconds, threads=2, transactions=None):
+        """tps of script_text over seconds; with transactions, each client runs that many instead
+        (however long it takes: the smoke runs, which check the script, not the speed)."""
         path = os.path.join(tempfile.gettempdir(), f"mediax-bench-{os.getpid()}-{random.randrange(1 << 30)}.sql")
         with open(path, "w") as f:
             f.write(script_text)
         try:
-            argv = (["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(threads, clients)), "-T",
-                     str(seconds), "-f", path] + self.conn_args()[:-2] + ["mediax"])
+            length = ["-t", str(transactions)] if transactions else ["-T", str(seconds)]
+            argv = (["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(threads, clients))] + length +
+                    ["-f", path] + self.conn_args()[:-2] + ["mediax"])
             r = subprocess.run(argv, capture_output=True, text=True)
             if r.returncode != 0:
                 raise BenchError(f"pgbench failed: {r.stderr.strip()[-2000:]}")
@@ -613,12 +616,17 @@ def default_setting(key):
     return m.group(1)
 
 
+def setting(args, key):
+    """mediaxd's value of section.key in this run: the --set one, else the default (as TOML text)."""
+    return dict(x.split("=", 1) for x in args.set).get(key) or default_setting(key.partition(".")[2])
+
+
 def bench_reads(args):
     grants = args.grants or (300 if args.smoke else 100_000)
     apps = args.apps or (10 if args.smoke else 100)
     seconds = args.seconds or (2 if args.smoke else 10)
     connections = 64
-    threads = int(dict(x.split("=", 1) for x in args.set).get("admin.threads") or default_setting("threads"))
+    threads = int(setting(args, "admin.threads"))
     env = Env(args)
     fixed = None
     try:
@@ -674,7 +682,7 @@ def bench_reads(args):
         p99 = {name: median([r["p99_us"] / 1000 for r in runs[name]]) for name, _ in servers}
         p50 = {name: median([r["p50_us"] / 1000 for r in runs[name]]) for name, _ in servers}
         p99_runs = {name: ", ".join(f"{r['p99_us'] / 1000:.2f}" for r in runs[name]) for name, _ in servers}
-        token_threads = dict(x.split("=", 1) for x in args.set).get("admin.token_threads") or default_setting("token_threads")
+        token_threads = setting(args, "admin.token_threads")
         label = {"token": f"mediaxd, token listener (`admin.token_listen`, Asio, {token_threads} threads)",
                  "admin": f"mediaxd, admin API (`admin.listen`, cpp-httplib, {threads} threads)",
                  "fixed": "fixed-string cpp-httplib (baseline)"}
@@ -778,10 +786,9 @@ def bench_catchup(args):
     env = Env(args)
     try:
         env.fake = Fake(env.workdir, latency_ms=20)
-        sets = dict(x.split("=", 1) for x in args.set)
-        concurrency = int(sets.get("refresh.max_concurrent") or default_setting("max_concurrent"))
-        pool = int(sets.get("database.pool_size") or default_setting("pool_size"))
-        per_endpoint = sets.get("refresh.max_in_flight_per_endpoint") or default_setting("max_in_flight_per_endpoint")
+        concurrency = int(setting(args, "refresh.max_concurrent"))
+        pool = int(setting(args, "database.pool_size"))
+        per_endpoint = setting(args, "refresh.max_in_flight_per_endpoint")
         # 0: all workers but one while the endpoint answers (schedule/circuit_breaker.hpp).
         per_endpoint = max(1, concurrency - 1) if per_endpoint == "0" else per_endpoint
         load = LoadMeter().start()
@@ -822,8 +829,11 @@ def bench_catchup(args):
             n90 = next((n for t, n in samples if n >= 0.9 * grants), 0)
             steady = (n90 - n10) / (t90 - t10) if t10 is not None and t90 is not None and t90 > t10 else float("nan")
             rate = done / elapsed
-            pg_c = env.pg.pgbench(REFRESH_SQL.format(n=grants, apps=apps), concurrency, pg_seconds)
-            pg_pool = env.pg.pgbench(REFRESH_SQL.format(n=grants, apps=apps), pool, pg_seconds)
+            # The smoke runs a fixed number of transactions: 2 s of 128 clients on a loaded machine
+            # (a build beside it) could finish none, and pgbench then prints no tps.
+            per_client = 2 if args.smoke else None
+            pg_c = env.pg.pgbench(REFRESH_SQL.format(n=grants, apps=apps), concurrency, pg_seconds, transactions=per_client)
+            pg_pool = env.pg.pgbench(REFRESH_SQL.format(n=grants, apps=apps), pool, pg_seconds, transactions=per_client)
             rows.append({"done": done, "elapsed": elapsed, "ready": ready_s, "rate": rate, "steady": steady,
                          "pg_c": pg_c, "pg_pool": pg_pool, "reads": reader.reads, "bad": reader.bad,
                          "expired": reader.expired, "refused": reader.refused, "expired_rows": expired_rows, "calls": calls,
