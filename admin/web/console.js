@@ -154,6 +154,14 @@ function renderApps() {
     $('.meta', node).textContent =
       `${app.platform} · client ${app.client_id} · ${scopes}${app.client_credentials ? ' · app token' : ''}` +
       ` · webhook ${app.webhook && app.webhook.url ? app.webhook.url : 'none'}`;
+    if (app.renew_not_permitted_at) {
+      // Douyin 10004: the platform refuses to renew this app's refresh tokens; grants end at their reauth date.
+      const warn = document.createElement('span');
+      warn.className = 'error renew-not-permitted';
+      warn.textContent = ` · may not renew refresh tokens (since ${app.renew_not_permitted_at}): ` +
+        'grant the app the renew permission at the platform';
+      $('.meta', node).append(warn);
+    }
     $('.connect', node).addEventListener('click', () => connect(app.name));
     const tbody = $('tbody', node);
     if (error) {
@@ -176,7 +184,15 @@ function renderApps() {
       state.className = `state ${g.status}`;
       state.textContent = g.status;
       if (g.status_reason) state.title = g.status_reason;
-      cell(tr, state, 'state-cell');
+      const stateCell = cell(tr, state, 'state-cell');
+      if (g.reauth_due_at && g.status === 'active') {
+        // No renewal left or allowed: the account must be connected again before this date.
+        const due = document.createElement('small');
+        due.className = 'reauth-due';
+        due.textContent = ` reconnect by ${g.reauth_due_at}`;
+        state.title = `the refresh token ends at ${g.reauth_due_at}: connect the account again before`;
+        stateCell.append(due);
+      }
       timeCell(tr, g.token_expires_at, 'countdown', 'expires');
       timeCell(tr, g.last_refresh_at || g.updated_at, 'ago', 'refreshed');
       cell(tr, g.last_error ? `${g.last_error}${g.failure_count ? ` (${g.failure_count} failures)` : ''}` : '', g.last_error ? 'error' : '');

@@ -362,6 +362,8 @@ const std::vector<KeySpec>& key_table() {
                             "connect and read timeout of one webhook POST"));
     t.push_back(integer_key("webhook.poll_seconds", &C::webhook, &WebhookConfig::poll_seconds, 1, 3600, false,
                             "look for due webhook events (also those other instances queued) at least this often"));
+    t.push_back(integer_key("webhook.reauth_notice_days", &C::webhook, &WebhookConfig::reauth_notice_days, 0, 60,
+                            false, "send grant.reauth_due this many days before a grant's refresh token dies for good"));
     t.push_back(string_key("security.key_file", &C::security, &SecurityConfig::key_file, false,
                            "file of the key that encrypts stored secrets (32 raw bytes or 64 hex characters); "
                            "empty: $CREDENTIALS_DIRECTORY/mediax.key (systemd LoadCredential)",

@@ -70,6 +70,7 @@ struct WebhookConfig {
   std::int64_t retry_max_seconds = 3600;      // longest gap between attempts, 1..86400, >= retry_min_seconds
   std::int64_t timeout_ms = 5000;             // connect and read timeout of one POST, 100..60000
   std::int64_t poll_seconds = 5;              // look for due events (also other instances'), 1..3600
+  std::int64_t reauth_notice_days = 7;        // grant.reauth_due this long before reauth_due_at, 0..60
 
   friend bool operator==(const WebhookConfig&, const WebhookConfig&) = default;
 };

@@ -47,6 +47,9 @@ struct App {
   std::optional<TimePoint> next_refresh_at;
   TimePoint created_at{};
   std::string webhook_url;        // empty: no webhook (its secret never leaves the store)
+  // Since when the platform refuses to renew this app's refresh tokens (Douyin 10004 on
+  // renew_refresh_token: the app lacks the permission). Empty: not known to be refused.
+  std::optional<TimePoint> renew_not_permitted_at;
 };
 
 // One authorized account of an app.
@@ -65,6 +68,9 @@ struct Grant {
   nlohmann::json extra = nlohmann::json::object();  // platform-specific (e.g. unionid, renewals left)
   TimePoint created_at{};
   TimePoint updated_at{};
+  // The refresh token can no longer be renewed and dies then: the account must be connected
+  // again before. The grant stays active until then. Empty: not known (or renewals are left).
+  std::optional<TimePoint> reauth_due_at;
 };
 
 // The current access token of an app (grant_id empty) or of a grant.
@@ -88,6 +94,21 @@ struct TokenResult {
   std::optional<Seconds> refresh_expires_in;
   std::string account_id;                 // from the token response when the platform gives one
   nlohmann::json extra = nlohmann::json::object();
+  // The platform's own bound on the schedule: call refresh() again no later than this (Douyin:
+  // the refresh token's renewal, or its last refresh before it dies). The next refresh is the
+  // earlier of this and the refresh policy's time.
+  std::optional<TimePoint> call_again_by;
+  // The platform hands out this same token until it expires (Douyin's stable_client_token): once
+  // it comes back unchanged, no call can replace it before it expires, so the next is right after.
+  bool same_until_expiry = false;
+  // Grants: when the refresh token dies for good (no renewal left or allowed); empty clears it.
+  std::optional<TimePoint> reauth_due_at;
+  // The platform refused to renew refresh tokens for the app (Douyin 10004): recorded on the app.
+  bool renew_not_permitted = false;
+  // A step after the token was obtained failed (Douyin: renewing the refresh token). The token is
+  // good and stored; this is recorded as the grant's last_error and retried by call_again_by.
+  std::string warning_code;
+  std::string warning_message;  // never a token or secret
 };
 
 // Every outcome of every platform call is classified once, by the platform class.

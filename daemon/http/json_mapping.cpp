@@ -28,6 +28,8 @@ nlohmann::json to_json(const App& app) {
       {"webhook", app.webhook_url.empty() ? nlohmann::json(nullptr) : nlohmann::json{{"url", app.webhook_url}}},
   };
   if (!app.issuer.empty()) j["issuer"] = app.issuer;
+  // Since when the platform refuses to renew this app's refresh tokens (Douyin 10004).
+  j["renew_not_permitted_at"] = time_or_null(app.renew_not_permitted_at);
   if (app.client_credentials) {
     j["status"] = to_string(app.status);
     j["failure_count"] = app.failure_count;
@@ -49,6 +51,7 @@ nlohmann::json to_json(const Grant& g, const std::string& app_name, std::optiona
       {"last_error", g.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.last_error)},
       {"next_refresh_at", time_or_null(g.next_refresh_at)},
       {"refresh_expires_at", time_or_null(g.refresh_expires_at)},
+      {"reauth_due_at", time_or_null(g.reauth_due_at)},
       {"token_expires_at", time_or_null(token_expires_at)},
       {"extra", g.extra},
       {"created_at", format_time(g.created_at)},

@@ -1,5 +1,7 @@
 #include "platforms/douyin_platform.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "platforms/platform_util.hpp"
@@ -80,6 +82,23 @@ const char* meaning(std::int64_t code, Flow flow) {
       return "Douyin is busy";
     case 28001008:
       return "the access token expired";
+    case 28001014:
+      return "the app lacks the capability this call needs";
+    case 28001016:
+      return "the app is banned or offline at Douyin";
+    case 28001018:
+    case 28001019:
+      return "the app's capability is blocked or not granted";
+    case 28001020:
+      return "the user is not bound to this test app";
+    case 28001021:
+      return "the test app has expired";
+    case 28001045:
+      return "the user's account is deactivated: connect the account again";
+    case 28001046:
+      return "the user's account is banned: connect the account again";
+    case 28001047:
+      return "the user's account is private: connect the account again";
     case 28003017:
       return "quota used up";
     case 28003018:
@@ -105,12 +124,20 @@ HttpRequest form_post(const std::string& url, const Form& fields) {
 
 std::optional<std::string> parse_options(const json& options, Options& out) {
   out = Options{};
-  if (auto e = platform_util::unknown_option(options, {"renew_window_seconds", "max_renewals", "client_token"}))
+  if (auto e = platform_util::unknown_option(options, {"renew_before_seconds", "renew_window_seconds", "max_renewals",
+                                                       "client_token", "optional_scopes", "base_url"})) {
     return e;
-  std::int64_t window = out.renew_window.count();
-  if (auto e = platform_util::integer_option(options, "renew_window_seconds", 60, kRefreshTokenLifetime, window))
-    return e;
-  out.renew_window = Seconds(window);
+  }
+  // renew_window_seconds is the name of apps registered before renewal had its own schedule; it
+  // is read as renew_before_seconds (and cut to half the refresh token's lifetime like it).
+  const bool old_name = options.is_object() && options.contains("renew_window_seconds");
+  if (old_name && options.contains("renew_before_seconds")) {
+    return std::string("options.renew_window_seconds: the old name of renew_before_seconds; give only one");
+  }
+  const char* before_key = old_name ? "renew_window_seconds" : "renew_before_seconds";
+  std::int64_t before = out.renew_before.count();
+  if (auto e = platform_util::integer_option(options, before_key, 60, kRefreshTokenLifetime, before)) return e;
+  out.renew_before = Seconds(before);
   std::int64_t max = out.max_renewals;
   if (auto e = platform_util::integer_option(options, "max_renewals", 0, 100, max)) return e;
   out.max_renewals = static_cast<int>(max);
@@ -120,15 +147,48 @@ std::optional<std::string> parse_options(const json& options, Options& out) {
     return e;
   }
   out.stable_client_token = endpoint == "stable_client_token";
+  if (options.is_object() && options.contains("optional_scopes")) {
+    const json& o = options["optional_scopes"];
+    if (!o.is_object()) {
+      return std::string("options.optional_scopes: an object of scope: true|false (ticked at first or not)");
+    }
+    for (const auto& [scope, ticked] : o.items()) {
+      if (scope.empty() || scope.find(',') != std::string::npos || scope.find(' ') != std::string::npos) {
+        return "options.optional_scopes: '" + scope.substr(0, 64) + "' is not a Douyin scope (no ',' or space)";
+      }
+      if (!ticked.is_boolean()) return "options.optional_scopes." + scope + ": true or false";
+      out.optional_scopes.emplace_back(scope, ticked.get<bool>());
+    }
+  }
+  if (options.is_object() && options.contains("base_url")) {
+    const json& u = options["base_url"];
+    auto parsed = u.is_string() ? parse_url(u.get<std::string>()) : std::nullopt;
+    if (!parsed || parsed->target.find('?') != std::string::npos) {
+      return std::string("options.base_url: an http(s) URL without credentials or query, e.g. "
+                         "https://open-sandbox.douyin.com");
+    }
+    out.base_url = u.get<std::string>();
+    while (!out.base_url.empty() && out.base_url.back() == '/') out.base_url.pop_back();
+  }
   return std::nullopt;
 }
 
-std::string build_authorize_url(const std::string& base_url, const App& app, const AuthorizeParams& p) {
+std::string build_authorize_url(const std::string& base_url, const App& app, const AuthorizeParams& p,
+                                const Options& options) {
   Form q{{"client_key", app.client_id},
          {"response_type", "code"},
-         {"scope", platform_util::join(app.scopes, ",")},
-         {"redirect_uri", p.redirect_uri.empty() ? app.redirect_uri : p.redirect_uri},
-         {"state", p.state}};
+         {"scope", platform_util::join(app.scopes, ",")}};
+  if (!options.optional_scopes.empty()) {
+    // optionalScope=scope,1,scope2,0: the user may untick these; 1 = ticked at first.
+    std::vector<std::string> pairs;
+    for (const auto& [scope, ticked] : options.optional_scopes) {
+      pairs.push_back(scope);
+      pairs.push_back(ticked ? "1" : "0");
+    }
+    q.emplace_back("optionalScope", platform_util::join(pairs, ","));
+  }
+  q.emplace_back("redirect_uri", p.redirect_uri.empty() ? app.redirect_uri : p.redirect_uri);
+  q.emplace_back("state", p.state);
   return platform_util::append_query(with_path(base_url, "/platform/oauth/connect/"), q);
 }
 
@@ -176,10 +236,22 @@ OutcomeKind kind_for_error_code(std::int64_t code, Flow flow) {
     case 10015:
     case 10017:
     case 2100005:
+    // The app is banned or offline, lacks or is blocked from a capability, or is a test app the
+    // user is not bound to or that expired: an admin must act at Douyin, retrying cannot help.
+    case 28001014:
+    case 28001016:
+    case 28001018:
+    case 28001019:
+    case 28001020:
+    case 28001021:
       return OutcomeKind::app_misconfigured;
     case 10007:  // this code is dead; a new authorization gives a new one
     case 10014:
     case 10010:
+    // The user's account is deactivated, banned or private: only the user can change that.
+    case 28001045:
+    case 28001046:
+    case 28001047:
       return OutcomeKind::needs_reauth;
     case 10020:
       // On renew: the renewal limit is reached, the user must authorize again. Elsewhere: too many calls.
@@ -252,13 +324,54 @@ int renewals_of(const Grant& grant) {
   return *n > 1000 ? 1000 : static_cast<int>(*n);
 }
 
-RenewPlan plan_renewal(const Grant& grant, const Options& options, TimePoint now) {
-  RenewPlan plan;
-  plan.renewals = renewals_of(grant);
-  if (!grant.refresh_expires_at) return plan;
-  if (*grant.refresh_expires_at - now > options.renew_window) return plan;
-  plan.action = plan.renewals < options.max_renewals ? RenewPlan::Action::renew : RenewPlan::Action::exhausted;
-  return plan;
+RefreshTokenState refresh_token_state(const Grant& grant) {
+  RefreshTokenState rt;
+  rt.expires_at = grant.refresh_expires_at;
+  rt.renewals = renewals_of(grant);
+  if (auto l = platform_util::int_member(grant.extra, "refresh_lifetime"); l && *l > 0) rt.lifetime = Seconds(*l);
+  auto ex = grant.extra.find("renewals_exhausted");
+  rt.exhausted = ex != grant.extra.end() && ex->is_boolean() && ex->get<bool>();
+  return rt;
+}
+
+Seconds renew_lead(const Options& options, Seconds lifetime) { return std::min(options.renew_before, lifetime / 2); }
+
+Seconds last_refresh_lead(Seconds lifetime) {
+  return std::max(Seconds(1), std::min(Seconds(kLastRefreshLead), lifetime / 10));
+}
+
+bool may_renew(const RefreshTokenState& rt, const Options& options, bool app_may_renew) {
+  return app_may_renew && !rt.exhausted && rt.renewals < options.max_renewals;
+}
+
+RefreshAction plan_refresh(const RefreshTokenState& rt, const Options& options, bool app_may_renew, TimePoint now) {
+  if (!rt.expires_at) return RefreshAction::refresh;
+  if (now >= *rt.expires_at) return RefreshAction::expired;
+  if (may_renew(rt, options, app_may_renew) && now >= *rt.expires_at - renew_lead(options, rt.lifetime)) {
+    return RefreshAction::refresh_and_renew;
+  }
+  return RefreshAction::refresh;
+}
+
+FollowUp follow_up(const RefreshTokenState& rt, const Options& options, bool app_may_renew, TimePoint now) {
+  FollowUp f;
+  if (!rt.expires_at) return f;
+  const TimePoint end = *rt.expires_at;
+  const TimePoint last = end - last_refresh_lead(rt.lifetime);
+  // Until the last refresh, that one; after it, the end itself (refresh() then says expired).
+  f.call_again_by = last > now ? last : end;
+  if (may_renew(rt, options, app_may_renew)) {
+    TimePoint renew_at = end - renew_lead(options, rt.lifetime);
+    if (renew_at <= now) {
+      // Due already, so the renewal just failed: try again after a while, more often near the end.
+      const auto left = std::chrono::duration_cast<Seconds>(end - now);
+      renew_at = now + std::clamp(left / 8, Seconds(1), Seconds(3600));
+    }
+    f.call_again_by = std::min(*f.call_again_by, renew_at);
+  } else {
+    f.reauth_due_at = end;
+  }
+  return f;
 }
 
 }  // namespace douyin
@@ -306,8 +419,14 @@ AppCheck DouyinPlatform::prepare_app(App& app) {
   return {};
 }
 
+std::string DouyinPlatform::base_url_for(const douyin::Options& options) const {
+  return options.base_url.empty() ? base_url_ : options.base_url;
+}
+
 std::string DouyinPlatform::authorize_url(const App& app, const AuthorizeParams& p) const {
-  return douyin::build_authorize_url(base_url_, app, p);
+  douyin::Options options;
+  douyin::parse_options(app.options, options);  // checked at registration; defaults if not
+  return douyin::build_authorize_url(base_url_for(options), app, p, options);
 }
 
 Outcome DouyinPlatform::call(const HttpRequest& req, douyin::Flow flow, const std::vector<std::string>& secrets) {
@@ -317,27 +436,42 @@ Outcome DouyinPlatform::call(const HttpRequest& req, douyin::Flow flow, const st
 
 Outcome DouyinPlatform::exchange_code(const App& app, const std::string& code, const std::string& /*code_verifier*/,
                                       const std::string& /*redirect_uri*/) {
-  Outcome o = call(douyin::build_code_request(base_url_, app, code), douyin::Flow::authorization_code,
+  douyin::Options options;
+  if (auto e = douyin::parse_options(app.options, options)) return bad_options(*e);
+  Outcome o = call(douyin::build_code_request(base_url_for(options), app, code), douyin::Flow::authorization_code,
                    {app.client_secret, code});
   if (!o.ok()) return o;
+  const TimePoint now = SysClock::now();
   if (o.token.refresh_token && !o.token.refresh_expires_in)
     o.token.refresh_expires_in = Seconds(douyin::kRefreshTokenLifetime);
   // A new authorization starts a new chain of renewals.
   o.token.extra["renewals"] = 0;
+  o.token.extra["renewals_exhausted"] = false;
+  if (o.token.refresh_expires_in) {
+    o.token.extra["refresh_lifetime"] = o.token.refresh_expires_in->count();
+    douyin::RefreshTokenState rt;
+    rt.expires_at = now + *o.token.refresh_expires_in;
+    rt.lifetime = *o.token.refresh_expires_in;
+    auto next = douyin::follow_up(rt, options, !app.renew_not_permitted_at.has_value(), now);
+    o.token.call_again_by = next.call_again_by;
+    o.token.reauth_due_at = next.reauth_due_at;
+  }
   return o;
 }
 
 // Douyin's refresh token lives 30 days and refreshing the access token does not extend it; only
-// oauth/renew_refresh_token/ does, at most 5 times, and the old refresh token dies at once. So:
-//  1. renewals used up and the refresh token close to its end: needs_reauth now, ahead of time, so
-//     an admin learns it before the token dies (code renewals_exhausted);
+// oauth/renew_refresh_token/ does, 30 days from the renewal, at most 5 times, and the old refresh
+// token dies at once. So:
+//  1. a refresh token past its end: needs_reauth, without a call Douyin would refuse (10010);
 //  2. refresh the access token with the stored refresh token;
-//  3. if the refresh token is within the renew window, renew it and hand the new one back in the
-//     TokenResult: the old one is dead from the moment Douyin answers, so the new one must reach
-//     the store with this success.
+//  3. when the renewal is due (renew_lead before the end), renew and hand the new refresh token
+//     back in the TokenResult: the old one is dead from the moment Douyin answers, so the new one
+//     must reach the store with this success;
+//  4. say when to call again (the renewal, the last refresh, the end) and the reauth date.
 // The renewal comes after the refresh so that a failed refresh can never strand a renewed refresh
-// token (a failure Outcome stores nothing); a failed renewal only costs the refreshed access token,
-// which Douyin keeps valid anyway (an unexpired token comes back unchanged with a later expiry).
+// token (a failure Outcome stores nothing); a failed renewal never throws the refreshed access
+// token away: it is a warning on a success, retried by call_again_by. 10004 on renewal means the
+// app lacks the permission: the app is flagged and its grants refresh to their refresh token's end.
 Outcome DouyinPlatform::refresh(const App& app, const Grant& grant) {
   if (grant.refresh_token.empty()) {
     return Outcome::failure(OutcomeKind::needs_reauth, "no_refresh_token",
@@ -345,16 +479,18 @@ Outcome DouyinPlatform::refresh(const App& app, const Grant& grant) {
   }
   douyin::Options options;
   if (auto e = douyin::parse_options(app.options, options)) return bad_options(*e);
+  const std::string base = base_url_for(options);
   const TimePoint now = SysClock::now();
-  auto plan = douyin::plan_renewal(grant, options, now);
-  if (plan.action == douyin::RenewPlan::Action::exhausted) {
-    return Outcome::failure(OutcomeKind::needs_reauth, "renewals_exhausted",
-                            "the refresh token expires at " + format_time(*grant.refresh_expires_at) +
-                                " and Douyin allows no more renewals (" + std::to_string(plan.renewals) + " of " +
-                                std::to_string(options.max_renewals) + " used): connect the account again");
+  bool app_may_renew = !app.renew_not_permitted_at.has_value();
+  douyin::RefreshTokenState rt = douyin::refresh_token_state(grant);
+  const auto action = douyin::plan_refresh(rt, options, app_may_renew, now);
+  if (action == douyin::RefreshAction::expired) {
+    return Outcome::failure(OutcomeKind::needs_reauth, "refresh_token_expired",
+                            "the refresh token expired at " + format_time(*rt.expires_at) + " (" +
+                                std::to_string(rt.renewals) + " renewals made): connect the account again");
   }
 
-  Outcome o = call(douyin::build_refresh_request(base_url_, app, grant.refresh_token), douyin::Flow::refresh_token,
+  Outcome o = call(douyin::build_refresh_request(base, app, grant.refresh_token), douyin::Flow::refresh_token,
                    {grant.refresh_token, app.client_secret});
   if (!o.ok()) return o;
   TokenResult& t = o.token;
@@ -368,27 +504,49 @@ Outcome DouyinPlatform::refresh(const App& app, const Grant& grant) {
     t.refresh_token.reset();
     t.refresh_expires_in.reset();
   }
-  if (plan.action != douyin::RenewPlan::Action::renew) return o;
 
-  const std::string current = t.refresh_token.value_or(grant.refresh_token);
-  Outcome renewed = call(douyin::build_renew_request(base_url_, app, current), douyin::Flow::renew_refresh_token,
-                         {current, app.client_secret, t.access_token});
-  if (!renewed.ok()) {
-    renewed.message = "renewing the refresh token failed: " + renewed.message;
-    return renewed;
+  if (action == douyin::RefreshAction::refresh_and_renew) {
+    const std::string current = t.refresh_token.value_or(grant.refresh_token);
+    Outcome renewed = call(douyin::build_renew_request(base, app, current), douyin::Flow::renew_refresh_token,
+                           {current, app.client_secret, t.access_token});
+    if (renewed.ok() && renewed.token.refresh_token) {
+      // The old refresh token is dead now: the new one leaves with this success so that it is stored.
+      t.refresh_token = renewed.token.refresh_token;
+      t.refresh_expires_in = renewed.token.refresh_expires_in.value_or(Seconds(douyin::kRefreshTokenLifetime));
+      t.extra["renewals"] = rt.renewals + 1;
+      t.extra["refresh_lifetime"] = t.refresh_expires_in->count();
+      rt.renewals += 1;
+      rt.expires_at = now + *t.refresh_expires_in;
+      rt.lifetime = *t.refresh_expires_in;
+    } else {
+      if (renewed.code == "10004") {
+        // The app lacks Douyin's renew_refresh_token permission: a fact about the app, not this grant.
+        t.renew_not_permitted = true;
+        app_may_renew = false;
+      } else if (renewed.code == "10020") {
+        // Douyin allows this authorization no more renewals, whatever max_renewals says.
+        t.extra["renewals_exhausted"] = true;
+        rt.exhausted = true;
+      }
+      t.warning_code = renewed.code;
+      t.warning_message = "renewing the refresh token failed: " + renewed.message;
+    }
   }
-  // The old refresh token is dead now: the new one leaves with this success so that it is stored.
-  t.refresh_token = renewed.token.refresh_token;
-  t.refresh_expires_in = renewed.token.refresh_expires_in;
-  t.extra["renewals"] = plan.renewals + 1;
+  auto next = douyin::follow_up(rt, options, app_may_renew, now);
+  t.call_again_by = next.call_again_by;
+  t.reauth_due_at = next.reauth_due_at;
   return o;
 }
 
 Outcome DouyinPlatform::client_token(const App& app, bool /*force*/) {
   douyin::Options options;
   if (auto e = douyin::parse_options(app.options, options)) return bad_options(*e);
-  return call(douyin::build_client_token_request(base_url_, app, options.stable_client_token),
-              douyin::Flow::client_token, {app.client_secret});
+  Outcome o = call(douyin::build_client_token_request(base_url_for(options), app, options.stable_client_token),
+                   douyin::Flow::client_token, {app.client_secret});
+  // stable_client_token answers with the same token until it expires (a new one only after): the
+  // refresher then waits for its end instead of asking again and again in its last seconds.
+  if (o.ok()) o.token.same_until_expiry = options.stable_client_token;
+  return o;
 }
 
 Outcome DouyinPlatform::revoke(const App& /*app*/, const Grant& /*grant*/) {

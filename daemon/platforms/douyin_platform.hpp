@@ -3,16 +3,25 @@
 // - The client id is `client_key`; scopes are comma-separated; no PKCE.
 // - Every answer is wrapped, {"data": {..., "error_code": N, "description": ...}, "message": ...},
 //   errors come with HTTP 200 and numbers may be strings.
-// - The refresh token lives 30 days and does not move when the access token is refreshed. It is
-//   renewed at oauth/renew_refresh_token/ at most 5 times; the old one dies at once. The number
-//   of renewals made is kept in grants.extra {"renewals": n}.
+// - The access token lives 15 days and is refreshed on its own schedule (RefreshPolicy). The
+//   refresh token lives 30 days from its issue and refreshing does not move that; only
+//   oauth/renew_refresh_token/ gives a new one, 30 days from the renewal, at most 5 times, and the
+//   old one dies at once. So a grant lives longest when each renewal is made once, late:
+//   renew_before (default 3 days, at most half the refresh token's lifetime) before it dies.
+// - When no renewal is left (or the app lacks Douyin's renew permission: 10004), the grant stays
+//   active with reauth_due_at = the refresh token's end, gets one last refresh just before it so
+//   the final access token lasts as long as Douyin allows, and needs re-authorization only once
+//   the refresh token is dead (10010, or its expiry passed).
+// grants.extra keeps {"renewals": n, "refresh_lifetime": s, "renewals_exhausted": true}.
 //
-// The decisions are pure functions in namespace douyin; DouyinPlatform glues them to an HttpClient.
+// The decisions are pure functions of the time in namespace douyin; DouyinPlatform glues them to
+// an HttpClient.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "platforms/http_client.hpp"
@@ -27,25 +36,38 @@ enum class Flow { authorization_code, refresh_token, renew_refresh_token, client
 inline constexpr const char* kDefaultBaseUrl = "https://open.douyin.com";
 // Douyin's documented numbers.
 inline constexpr std::int64_t kRefreshTokenLifetime = 30LL * 24 * 3600;
+inline constexpr std::int64_t kClientTokenLifetime = 7200;
 inline constexpr int kMaxRenewals = 5;
-// Renew when the refresh token has less than this left. It must be longer than the time between two
-// refreshes, which is at most the access token's lifetime (15 days): a shorter window could let the
-// refresh token die between two refreshes.
-inline constexpr std::int64_t kDefaultRenewWindow = 16LL * 24 * 3600;
+// Renew this long before the refresh token dies: late, so each renewal's 30 days count from as
+// late as possible, with a few days to retry a failing renewal before it is too late.
+inline constexpr std::int64_t kDefaultRenewBefore = 3LL * 24 * 3600;
+// The last refresh of a refresh token that cannot be renewed comes this long before it dies (a
+// tenth of its lifetime when that is shorter): late, so the final access token ends as late as
+// Douyin allows, with time left for a retry.
+inline constexpr std::int64_t kLastRefreshLead = 600;
 
 // app.options, all optional:
-//   renew_window_seconds  integer 60..2592000   renew when the refresh token expires within this
+//   renew_before_seconds  integer 60..2592000   renew the refresh token once this much of it is left
+//                                               (used: at most half its lifetime); the old name
+//                                               renew_window_seconds is read as an alias
 //   max_renewals          integer 0..100        renewals Douyin allows (documented: 5; 0: never renew)
 //   client_token          "client_token" | "stable_client_token"   endpoint for the app's own token
+//   optional_scopes       {"scope": true|false, ...}   scopes the creator may untick (Douyin's
+//                                               optionalScope); true: ticked at first
+//   base_url              http(s) URL           this app's Douyin host (e.g. the sandbox),
+//                                               instead of [platforms.douyin] base_url
 struct Options {
-  Seconds renew_window{kDefaultRenewWindow};
+  Seconds renew_before{kDefaultRenewBefore};
   int max_renewals = kMaxRenewals;
   bool stable_client_token = false;
+  std::vector<std::pair<std::string, bool>> optional_scopes;  // scope, ticked at first
+  std::string base_url;                                       // empty: the daemon's
 };
 // Reads and checks app.options; on a problem returns "options.X: why" and leaves `out` unspecified.
 std::optional<std::string> parse_options(const nlohmann::json& options, Options& out);
 
-std::string build_authorize_url(const std::string& base_url, const App& app, const AuthorizeParams& p);
+std::string build_authorize_url(const std::string& base_url, const App& app, const AuthorizeParams& p,
+                                const Options& options = {});
 // POST oauth/access_token/, form: client_key, client_secret, code, grant_type=authorization_code.
 HttpRequest build_code_request(const std::string& base_url, const App& app, const std::string& code);
 // POST oauth/refresh_token/, form: client_key, grant_type=refresh_token, refresh_token (no secret).
@@ -66,21 +88,50 @@ Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const st
 // Renewals made so far, from grant.extra["renewals"] (number or string); 0 when absent.
 int renewals_of(const Grant& grant);
 
-// What refresh() must do about the refresh token before it can expire.
-struct RenewPlan {
-  enum class Action { none, renew, exhausted };
-  Action action = Action::none;
-  int renewals = 0;  // made so far
+// What is known of a grant's refresh token.
+struct RefreshTokenState {
+  std::optional<TimePoint> expires_at;           // empty: unknown (nothing is planned then)
+  Seconds lifetime{kRefreshTokenLifetime};       // what it was issued with
+  int renewals = 0;                              // made so far
+  bool exhausted = false;                        // Douyin answered 10020 to a renewal
 };
-// renew: the refresh token expires within the window and renewals are left; exhausted: it expires
-// within the window and none are left; none: otherwise, or when its expiry is unknown.
-RenewPlan plan_renewal(const Grant& grant, const Options& options, TimePoint now);
+// From grant.refresh_expires_at and grant.extra.
+RefreshTokenState refresh_token_state(const Grant& grant);
+
+// How long before its end the refresh token is renewed: renew_before, at most half its lifetime.
+Seconds renew_lead(const Options& options, Seconds lifetime);
+// How long before its end a refresh token that will not be renewed gets its last refresh.
+Seconds last_refresh_lead(Seconds lifetime);
+// Whether another renewal may be tried: the app is not known to lack the permission, and
+// renewals are left (by max_renewals and by what Douyin said).
+bool may_renew(const RefreshTokenState& rt, const Options& options, bool app_may_renew);
+
+// What refresh() does now.
+enum class RefreshAction {
+  refresh,            // refresh the access token only
+  refresh_and_renew,  // refresh it, then renew the refresh token (its renewal is due)
+  expired,            // the refresh token is dead: the account must be connected again
+};
+RefreshAction plan_refresh(const RefreshTokenState& rt, const Options& options, bool app_may_renew, TimePoint now);
+
+// After a refresh (or a renewal, or a code exchange): when Douyin must be called again at the
+// latest, and when the account must be connected again, for a refresh token in state `rt`.
+//  - renewals possible: by its renewal time (a renewal that is due already but failed: again
+//    after an eighth of what is left, 1 s..1 h), no reauth date;
+//  - none: reauth_due_at = its end; by the last refresh just before it, and after that by its end
+//    (when plan_refresh says expired).
+struct FollowUp {
+  std::optional<TimePoint> call_again_by;
+  std::optional<TimePoint> reauth_due_at;
+};
+FollowUp follow_up(const RefreshTokenState& rt, const Options& options, bool app_may_renew, TimePoint now);
 
 }  // namespace douyin
 
 class DouyinPlatform : public Platform {
  public:
-  // settings.urls["douyin"]["base_url"] overrides https://open.douyin.com.
+  // settings.urls["douyin"]["base_url"] overrides https://open.douyin.com; an app's
+  // options.base_url overrides both.
   DouyinPlatform(HttpClient& http, PlatformSettings settings);
 
   std::string name() const override { return "douyin"; }
@@ -90,15 +141,18 @@ class DouyinPlatform : public Platform {
   std::string authorize_url(const App& app, const AuthorizeParams& p) const override;
   Outcome exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                         const std::string& redirect_uri) override;
-  // Refreshes the access token and, when the refresh token nears its end, renews it (see .cpp).
+  // Refreshes the access token and, when its renewal is due, renews the refresh token (see .cpp);
+  // token.call_again_by and token.reauth_due_at say what comes next.
   Outcome refresh(const App& app, const Grant& grant) override;
   // `force` changes nothing: each client_token call issues a new token (stable_client_token: the same
-  // one while it is valid).
+  // one while it is valid: token.same_until_expiry).
   Outcome client_token(const App& app, bool force) override;
   // Douyin has no revocation endpoint for the app: the user revokes in the Douyin app.
   Outcome revoke(const App& app, const Grant& grant) override;
 
   const std::string& base_url() const { return base_url_; }
+  // The host an app talks to: its options.base_url, else the daemon's.
+  std::string base_url_for(const douyin::Options& options) const;
 
  private:
   Outcome call(const HttpRequest& req, douyin::Flow flow, const std::vector<std::string>& secrets);

@@ -168,7 +168,8 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   hook_opts.read_timeout = std::chrono::milliseconds(config.webhook.timeout_ms);
   auto hook_http = make_http_client(hook_opts);
   webhooks::Sender hook_sender(*store, *hook_http, clock, config.webhook, owner);
-  WebhookDispatcher hooks(io, hook_sender, *store, clock, Seconds(config.webhook.poll_seconds));
+  WebhookDispatcher hooks(io, hook_sender, *store, clock, Seconds(config.webhook.poll_seconds),
+                          Seconds(config.webhook.reauth_notice_days * 24 * 3600));
   refresher.set_next_listener([&scheduler, &hooks](const RefreshKey& key, std::optional<TimePoint> next) {
     if (next) {
       scheduler.schedule(key, *next);

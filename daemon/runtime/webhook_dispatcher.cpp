@@ -8,9 +8,9 @@
 namespace mediax {
 
 WebhookDispatcher::WebhookDispatcher(boost::asio::io_context& io, webhooks::Sender& sender, Store& store,
-                                     const Clock& clock, std::chrono::seconds poll)
+                                     const Clock& clock, std::chrono::seconds poll, std::chrono::seconds reauth_notice)
     : io_(io), sender_(sender), store_(store), clock_(clock), poll_(std::max(poll, std::chrono::seconds(1))),
-      timer_(io) {}
+      reauth_notice_(reauth_notice), timer_(io) {}
 
 WebhookDispatcher::~WebhookDispatcher() { stop(); }
 
@@ -54,6 +54,13 @@ void WebhookDispatcher::on_timer() {
 void WebhookDispatcher::work() {
   std::chrono::steady_clock::duration next = poll_;
   try {
+    const auto steady = std::chrono::steady_clock::now();
+    if (notices_at_ == std::chrono::steady_clock::time_point{} || steady - notices_at_ >= poll_) {
+      notices_at_ = steady;
+      if (int n = store_.queue_reauth_notices(clock_.now(), reauth_notice_); n > 0) {
+        spdlog::info("webhooks: {} grant.reauth_due notice(s) queued", n);
+      }
+    }
     const int batch = 10;
     // A full batch may mean more is due: take the next one at once, until stopping.
     while (!stopping_ && sender_.run_once(batch) == batch) {

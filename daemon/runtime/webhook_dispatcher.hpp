@@ -1,6 +1,8 @@
 // Drives webhooks::Sender from the io_context: one timer armed for the earliest due event (at most
 // webhook.poll_seconds away, since other instances queue events too), attempts made on a worker
-// thread of its own so a slow receiver never blocks the event loop.
+// thread of its own so a slow receiver never blocks the event loop. The same worker queues the
+// grant.reauth_due notices (Store::queue_reauth_notices) at most once per poll: they are webhook
+// events that come from the passing of time, not from a refresh.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -19,7 +21,7 @@ namespace mediax {
 class WebhookDispatcher {
  public:
   WebhookDispatcher(boost::asio::io_context& io, webhooks::Sender& sender, Store& store, const Clock& clock,
-                    std::chrono::seconds poll);
+                    std::chrono::seconds poll, std::chrono::seconds reauth_notice = std::chrono::hours(24 * 7));
   ~WebhookDispatcher();
 
   // Arms the timer (first look right away). Call once.
@@ -39,6 +41,8 @@ class WebhookDispatcher {
   Store& store_;
   const Clock& clock_;
   const std::chrono::seconds poll_;
+  const std::chrono::seconds reauth_notice_;  // webhook.reauth_notice_days
+  std::chrono::steady_clock::time_point notices_at_{};  // worker thread: the last notice scan
   boost::asio::steady_timer timer_;
   boost::asio::thread_pool worker_{1};
   // Owned by the io thread:

@@ -14,6 +14,18 @@ TimePoint retry_after_lease_refused(TimePoint now, std::optional<TimePoint> next
   return now + second;
 }
 
+TimePoint next_refresh_after(RefreshPolicy& policy, const TokenResult& t, TimePoint received_at, TimePoint expires_at,
+                             const std::optional<std::string>& previous) {
+  TimePoint at;
+  if (t.same_until_expiry && previous && *previous == t.access_token) {
+    at = std::max(expires_at, received_at) + std::chrono::seconds(1);
+  } else {
+    at = policy.next_refresh(received_at, expires_at, received_at);
+  }
+  if (t.call_again_by) at = std::min(at, std::max(*t.call_again_by, received_at));
+  return at;
+}
+
 RefreshPolicy::RefreshPolicy(const RefreshConfig& cfg, std::uint64_t seed) : cfg_(cfg), rng_(seed) {}
 
 RefreshConfig RefreshPolicy::config() const {

@@ -44,4 +44,16 @@ class RefreshPolicy {
   std::mt19937_64 rng_;
 };
 
+// When to refresh after a success that gave a token expiring at expires_at:
+//  - policy.next_refresh over the token's lifetime as received (a new token: the lifetime it was
+//    issued with);
+//  - a token the platform keeps until it expires (t.same_until_expiry) that came back unchanged
+//    (equal to `previous`) cannot be replaced before it expires: it is served to its end and the
+//    next one fetched a second after. A lifetime costs two calls at most, never a burst of calls
+//    in its last seconds;
+//  - never later than the platform's t.call_again_by (Douyin: a renewal or the last refresh
+//    before the refresh token dies), nor earlier than received_at.
+TimePoint next_refresh_after(RefreshPolicy& policy, const TokenResult& t, TimePoint received_at, TimePoint expires_at,
+                             const std::optional<std::string>& previous);
+
 }  // namespace mediax

@@ -413,7 +413,13 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
   if (t.refresh_token && t.refresh_expires_in) s.refresh_expires_at = received_at + *t.refresh_expires_in;
   if (!t.account_id.empty()) s.account_id = t.account_id;
   s.grant_extra_patch = t.extra.is_object() ? t.extra : nlohmann::json::object();
-  s.next_refresh_at = policy_.next_refresh(received_at, s.token.expires_at, received_at);
+  s.next_refresh_at = next_refresh_after(
+      policy_, t, received_at, s.token.expires_at,
+      job.current ? std::optional<std::string>(job.current->access_token) : std::nullopt);
+  if (!job.key.is_app_token()) {
+    s.reauth_due_at = t.reauth_due_at;
+    if (!t.warning_code.empty()) s.last_error = t.warning_code + ": " + t.warning_message;
+  }
 
   // The platform may already have invalidated the old refresh token: storing the new one is
   // the most important write this daemon makes. Retry it while the lease lasts.
@@ -444,6 +450,7 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
     }
   }
   cache_.put(s.token);
+  record_platform_notes(job, t, received_at);
   try {
     Event ev;
     ev.app_id = job.app.id;
@@ -462,6 +469,40 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
   r.next_at = s.next_refresh_at;
   r.message = "refreshed";
   return r;
+}
+
+void Refresher::record_platform_notes(const RefreshJob& job, const TokenResult& t, TimePoint at) {
+  if (!t.warning_code.empty()) {
+    spdlog::warn("{} of app '{}' (platform {}) refreshed, but: {}: {}", describe(job.key), job.app.name,
+                 job.app.platform, t.warning_code, t.warning_message);
+    try {
+      Event ev;
+      ev.app_id = job.app.id;
+      if (!job.key.is_app_token()) ev.grant_id = job.key.grant_id;
+      ev.kind = "refresh_warning";
+      ev.detail = {{"code", t.warning_code}, {"message", t.warning_message}};
+      store_.add_event(ev);
+    } catch (const std::exception& e) {
+      spdlog::warn("could not record refresh warning event: {}", e.what());
+    }
+  }
+  if (!t.renew_not_permitted || job.app.renew_not_permitted_at) return;
+  // Once per app: the store sets the flag and queues app.renew_not_permitted only the first time.
+  try {
+    if (store_.flag_renew_not_permitted(job.app.id, at)) {
+      metrics::registry()
+          .counter("mediax_apps_renew_not_permitted_total",
+                   "Apps found to lack the platform's permission to renew refresh tokens (Douyin 10004)",
+                   {{"platform", job.app.platform}})
+          .inc();
+      spdlog::warn("app '{}' (platform {}) may not renew refresh tokens: its grants are refreshed until their "
+                   "refresh tokens expire; grant the app the renew permission at the platform",
+                   job.app.name, job.app.platform);
+    }
+  } catch (const std::exception& e) {
+    // The next refresh of one of the app's grants learns it again.
+    spdlog::warn("could not flag app '{}' as not permitted to renew: {}", job.app.name, e.what());
+  }
 }
 
 RefreshResult Refresher::on_failure(const RefreshJob& job, const Outcome& o, TimePoint now) {

@@ -70,6 +70,9 @@ class Refresher {
                                                 RefreshResult& r);
   RefreshResult on_success(const RefreshJob& job, const Outcome& o, TimePoint received_at);
   RefreshResult on_failure(const RefreshJob& job, const Outcome& o, TimePoint now);
+  // What a success said beside the token: a follow-up step that failed (an event and a log line;
+  // the store keeps it as last_error), and an app the platform refuses to renew for (flagged once).
+  void record_platform_notes(const RefreshJob& job, const TokenResult& t, TimePoint at);
   void notify(const RefreshKey& key, std::optional<TimePoint> next);
   // Platform guards: the endpoint of a key learnt from earlier jobs (none before the first).
   std::optional<PlatformGuards::Endpoint> known_endpoint(const RefreshKey& key);

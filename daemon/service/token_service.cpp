@@ -328,7 +328,8 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
   tok.refreshed_at = received;
   tok.expires_at = received + t.expires_in.value_or(policy_.lifetime_default());
   if (!g.refresh_token.empty()) {
-    g.next_refresh_at = policy_.next_refresh(received, tok.expires_at, received);
+    g.next_refresh_at = next_refresh_after(policy_, t, received, tok.expires_at, std::nullopt);
+    g.reauth_due_at = t.reauth_due_at;
   }
   try {
     g = store_.upsert_grant(g, tok);

@@ -14,7 +14,8 @@ std::string app_select(bool with_secret) {
          " AS client_secret, array_to_json(scopes)::text AS scopes, client_credentials, issuer, authorize_url,"
          " token_url, revocation_url, token_auth_method, redirect_uri, options::text AS options, status,"
          " failure_count, last_error, " MEDIAX_EPOCH_US("next_refresh_at") " AS next_refresh_us, "
-         MEDIAX_EPOCH_US("created_at") " AS created_us FROM mediax.apps ";
+         MEDIAX_EPOCH_US("created_at") " AS created_us, " MEDIAX_EPOCH_US("renew_not_permitted_at")
+         " AS renew_not_permitted_us FROM mediax.apps ";
 }
 
 App app_from_row(const pqxx::row& r) {
@@ -38,6 +39,7 @@ App app_from_row(const pqxx::row& r) {
   a.last_error = r["last_error"].as<std::string>();
   if (auto us = opt<std::int64_t>(r["next_refresh_us"])) a.next_refresh_at = from_epoch_us(*us);
   a.created_at = from_epoch_us(r["created_us"].as<std::int64_t>());
+  if (auto us = opt<std::int64_t>(r["renew_not_permitted_us"])) a.renew_not_permitted_at = from_epoch_us(*us);
   return a;
 }
 

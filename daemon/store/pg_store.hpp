@@ -99,6 +99,8 @@ class PgStore final : public Store {
   void complete_refresh(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s) override;
   void fail_refresh(const RefreshKey& key, const std::string& owner, const RefreshFailure& f) override;
   void release_leases(const std::string& owner) override;
+  bool flag_renew_not_permitted(std::int64_t app_id, TimePoint at) override;
+  int queue_reauth_notices(TimePoint now, Seconds notice) override;
 
   void add_event(const Event& e) override;
   std::vector<Event> list_events(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,

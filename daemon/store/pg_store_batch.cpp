@@ -58,17 +58,20 @@ const char* const kLeaseBatch =
     " RETURNING o.was_in_flight, o.old_in_flight, x.id, x.app_id, x.account_id,"
     " array_to_json(x.scopes)::text AS scopes, x.refresh_token, " MEDIAX_X_EPOCH("refresh_expires_at") "refresh_expires_us,"
     " x.status, x.status_reason, x.failure_count, x.last_error, " MEDIAX_X_EPOCH("next_refresh_at") "next_refresh_us,"
-    " x.extra::text AS extra, " MEDIAX_X_EPOCH("created_at") "created_us, " MEDIAX_X_EPOCH("updated_at") "updated_us";
+    " x.extra::text AS extra, " MEDIAX_X_EPOCH("created_at") "created_us, " MEDIAX_X_EPOCH("updated_at") "updated_us,"
+    " " MEDIAX_X_EPOCH("reauth_due_at") "reauth_due_us";
 
 const char* const kCompleteBatch =
     "WITH i AS (SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[],"
-    "                                $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[], $12::float8[])"
+    "                                $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[], $12::float8[],"
+    "                                $13::float8[], $14::text[])"
     "           AS i(id, owner, rt, rt_exp, account, next_s, patch, access_token, token_type, scopes, expires_s,"
-    "                refreshed_s)),"
+    "                refreshed_s, reauth_s, note)),"
     " l AS (SELECT g.id FROM mediax.grants g JOIN i ON i.id = g.id ORDER BY g.id FOR UPDATE OF g),"
     " u AS (UPDATE mediax.grants x SET refresh_token = COALESCE(i.rt, x.refresh_token),"
     "         refresh_expires_at = CASE WHEN i.rt IS NULL THEN x.refresh_expires_at ELSE to_timestamp(i.rt_exp) END,"
-    "         account_id = COALESCE(NULLIF(i.account, ''), x.account_id), failure_count = 0, last_error = '',"
+    "         account_id = COALESCE(NULLIF(i.account, ''), x.account_id), failure_count = 0,"
+    "         last_error = COALESCE(i.note, ''), reauth_due_at = to_timestamp(i.reauth_s),"
     "         status_reason = '', next_refresh_at = to_timestamp(i.next_s), extra = x.extra || i.patch::jsonb,"
     "         lease_owner = NULL, lease_until = NULL, refresh_in_flight = false, updated_at = now()"
     "       FROM i JOIN l ON l.id = i.id"
@@ -210,7 +213,7 @@ void PgStore::flush_leases(std::vector<LeaseBatcher::Item*>& batch) {
 
 void PgStore::flush_completions(std::vector<CompleteBatcher::Item*>& batch) {
   std::vector<std::optional<std::string>> ids, owners, rts, rt_exps, accounts, nexts, patches, access, types, scopes,
-      expires, refreshed;
+      expires, refreshed, reauths, notes;
   std::set<std::int64_t> seen;
   for (auto* it : batch) {
     const auto& r = it->request;
@@ -235,6 +238,8 @@ void PgStore::flush_completions(std::vector<CompleteBatcher::Item*>& batch) {
     expires.push_back(time_param(s.token.expires_at));
     refreshed.push_back(s.token.refreshed_at == TimePoint{} ? std::nullopt
                                                             : std::optional<std::string>(time_param(s.token.refreshed_at)));
+    reauths.push_back(time_param(s.reauth_due_at));
+    notes.push_back(s.last_error.substr(0, 2000));
   }
   if (ids.empty()) return;
   std::set<std::int64_t> stored;
@@ -244,7 +249,8 @@ void PgStore::flush_completions(std::vector<CompleteBatcher::Item*>& batch) {
     const auto res = tx.exec_params(kCompleteBatch, array_literal(ids), array_literal(owners), array_literal(rts),
                                     array_literal(rt_exps), array_literal(accounts), array_literal(nexts),
                                     array_literal(patches), array_literal(access), array_literal(types),
-                                    array_literal(scopes), array_literal(expires), array_literal(refreshed));
+                                    array_literal(scopes), array_literal(expires), array_literal(refreshed),
+                                    array_literal(reauths), array_literal(notes));
     for (const auto& row : res) stored.insert(row[0].as<std::int64_t>());
     tx.commit();
   });

@@ -11,8 +11,8 @@ std::string grant_select(bool with_refresh_token) {
          (with_refresh_token ? "refresh_token" : "''::text") +
          " AS refresh_token, " MEDIAX_EPOCH_US("refresh_expires_at") " AS refresh_expires_us, status, status_reason,"
          " failure_count, last_error, " MEDIAX_EPOCH_US("next_refresh_at") " AS next_refresh_us, extra::text AS extra, "
-         MEDIAX_EPOCH_US("created_at") " AS created_us, " MEDIAX_EPOCH_US("updated_at") " AS updated_us"
-         " FROM mediax.grants ";
+         MEDIAX_EPOCH_US("created_at") " AS created_us, " MEDIAX_EPOCH_US("updated_at") " AS updated_us, "
+         MEDIAX_EPOCH_US("reauth_due_at") " AS reauth_due_us FROM mediax.grants ";
 }
 
 }  // namespace
@@ -33,6 +33,7 @@ Grant grant_from_row(const pqxx::row& r) {
   g.extra = parse_json_object(opt<std::string>(r["extra"]));
   g.created_at = from_epoch_us(r["created_us"].as<std::int64_t>());
   g.updated_at = from_epoch_us(r["updated_us"].as<std::int64_t>());
+  if (auto us = opt<std::int64_t>(r["reauth_due_us"])) g.reauth_due_at = from_epoch_us(*us);
   return g;
 }
 
@@ -106,18 +107,20 @@ Grant PgStore::upsert_grant(const Grant& g, const Token& token) {
     // any lease dropped so a refresh still running with the old refresh token cannot store.
     const auto row = tx.exec_params1(
         "INSERT INTO mediax.grants AS g (id, app_id, account_id, scopes, refresh_token, refresh_expires_at,"
-        " next_refresh_at, extra)"
-        " VALUES ($8, $1, $2, " MEDIAX_TEXT_ARRAY("$3") ", $4, to_timestamp($5), to_timestamp($6), $7::jsonb)"
+        " next_refresh_at, extra, reauth_due_at)"
+        " VALUES ($8, $1, $2, " MEDIAX_TEXT_ARRAY("$3") ", $4, to_timestamp($5), to_timestamp($6), $7::jsonb,"
+        " to_timestamp($9::float8))"
         " ON CONFLICT (app_id, account_id) DO UPDATE SET scopes = EXCLUDED.scopes,"
         " refresh_token = EXCLUDED.refresh_token, refresh_expires_at = EXCLUDED.refresh_expires_at,"
         " status = 'active', status_reason = '', failure_count = 0, last_error = '',"
         " next_refresh_at = EXCLUDED.next_refresh_at, extra = EXCLUDED.extra, lease_owner = NULL,"
+        " reauth_due_at = EXCLUDED.reauth_due_at, reauth_notice_for = NULL,"  // a new refresh token"
         " lease_until = NULL, refresh_in_flight = false, updated_at = now()"
         " RETURNING id",
         g.app_id, g.account_id, text_array_param(g.scopes),
         seal_field("grants.refresh_token", std::to_string(guess), g.refresh_token),
         nullable(time_param(g.refresh_expires_at)), nullable(time_param(g.next_refresh_at)),
-        object_or_empty(g.extra).dump(), guess);
+        object_or_empty(g.extra).dump(), guess, nullable(time_param(g.reauth_due_at)));
     const auto id = row[0].as<std::int64_t>();
     if (id != guess) {
       tx.exec_params("UPDATE mediax.grants SET refresh_token = $2 WHERE id = $1", id,

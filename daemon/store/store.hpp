@@ -109,6 +109,8 @@ struct RefreshSuccess {
   std::optional<std::string> account_id;
   nlohmann::json grant_extra_patch = nlohmann::json::object();  // merged into grants.extra
   TimePoint next_refresh_at{};
+  std::optional<TimePoint> reauth_due_at;  // grants: set (or cleared when empty) with the result
+  std::string last_error;                  // grants: a follow-up step that failed ("" clears)
 };
 
 struct RefreshFailure {
@@ -215,6 +217,12 @@ class Store {
   // Records a failure (failure_count+1, last_error, next retry or new status) and releases the lease.
   virtual void fail_refresh(const RefreshKey& key, const std::string& owner, const RefreshFailure& f) = 0;
   virtual void release_leases(const std::string& owner) = 0;
+  // Records that the platform refuses to renew the app's refresh tokens (apps.renew_not_permitted_at)
+  // and queues the app.renew_not_permitted webhook, once: true only for the call that set it.
+  virtual bool flag_renew_not_permitted(std::int64_t app_id, TimePoint at) = 0;
+  // Queues grant.reauth_due for active grants whose reauth_due_at is within `notice` of now, once
+  // per reauth_due_at (a new refresh token's date is noticed again); the number queued.
+  virtual int queue_reauth_notices(TimePoint now, Seconds notice) = 0;
 
   // --- keeping several instances in step ---
   // Apps (client credentials) and grants whose row changed at or after `since`, any status.

@@ -29,14 +29,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     douyin::Options options;
     if (auto err = douyin::parse_options(*j, options)) {
       fuzz::check_storable(*err, "options error");
-    } else if (options.max_renewals < 0 || options.renew_window.count() <= 0) {
+    } else if (options.max_renewals < 0 || options.renew_before.count() <= 0) {
       fuzz::fail("options accepted out of range");
     }
     Grant g;
     g.extra = *j;
     g.refresh_expires_at = now + Seconds(3600);
-    const auto plan = douyin::plan_renewal(g, douyin::Options{}, now);
-    if (plan.renewals < 0 || plan.renewals > 1000) fuzz::fail("renewals out of range");
+    const auto rt = douyin::refresh_token_state(g);
+    if (rt.renewals < 0 || rt.renewals > 1000) fuzz::fail("renewals out of range");
+    if (rt.lifetime.count() <= 0) fuzz::fail("refresh token lifetime not positive");
+    const auto next = douyin::follow_up(rt, douyin::Options{}, true, now);
+    if (next.call_again_by && *next.call_again_by < now) fuzz::fail("called back in the past");
   }
   return 0;
 }

@@ -98,6 +98,7 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(c.refresh.breaker_max_cooldown_seconds, 600);
   EXPECT_EQ(c.refresh.max_in_flight_per_endpoint, 0);
   EXPECT_EQ(c.oauth.state_ttl_seconds, 600);
+  EXPECT_EQ(c.webhook.reauth_notice_days, 7);
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.log.format, "text");
   EXPECT_EQ(c.callback_url(), "http://127.0.0.1:8080/oauth/callback");
@@ -261,6 +262,7 @@ TEST(Config, EveryNumericKeyEnforcesItsDocumentedBounds) {
       {"refresh", "connect_timeout_ms", 100, 60000},   {"refresh", "request_timeout_ms", 100, 300000},
       {"oauth", "state_ttl_seconds", 60, 3600},      {"refresh", "sweep_seconds", 1, 3600},
       {"refresh", "shutdown_grace_seconds", 0, 600}, {"refresh", "keep_alive_seconds", 0, 300},
+      {"webhook", "reauth_notice_days", 0, 60},
   };
   for (const auto& b : bounds) {
     // Keep the retry pair consistent so only the bound under test can fail.

@@ -107,6 +107,16 @@ TEST(DouyinAuthorizeUrl, UsesClientKeyAndCommaSeparatedScopesWithoutPkce) {
   EXPECT_TRUE(http.requests.empty());
 }
 
+TEST(DouyinAuthorizeUrl, OptionalScopesBecomeOptionalScopeWithTheirTickedFlag) {
+  FakeHttpClient http;
+  DouyinPlatform p(http, settings());
+  App app = make_app();
+  app.options = {{"optional_scopes", {{"friend_relation", true}, {"message", false}}}};
+  auto q = query_fields(p.authorize_url(app, {"s", "", ""}));
+  EXPECT_EQ(q["scope"], "user_info,video.list") << "the required scopes stay in scope";
+  EXPECT_EQ(q["optionalScope"], "friend_relation,1,message,0");
+}
+
 TEST(DouyinAuthorizeUrl, DefaultsToTheRealHostAndTheAppsRedirectUri) {
   FakeHttpClient http;
   DouyinPlatform p(http, {});
@@ -264,6 +274,15 @@ TEST(DouyinParse, EveryDocumentedErrorCodeHasItsClass) {
       {28003017, F::client_token, K::rate_limited},
       {28001005, F::refresh_token, K::retry_later},
       {2100004, F::refresh_token, K::retry_later},
+      {28001014, F::client_token, K::app_misconfigured},
+      {28001016, F::refresh_token, K::app_misconfigured},
+      {28001018, F::client_token, K::app_misconfigured},
+      {28001019, F::refresh_token, K::app_misconfigured},
+      {28001020, F::refresh_token, K::app_misconfigured},
+      {28001021, F::authorization_code, K::app_misconfigured},
+      {28001045, F::refresh_token, K::needs_reauth},
+      {28001046, F::refresh_token, K::needs_reauth},
+      {28001047, F::authorization_code, K::needs_reauth},
       {99999999, F::refresh_token, K::retry_later},
   };
   for (const auto& c : cases) {
@@ -317,33 +336,72 @@ TEST(DouyinParse, EchoedSecretsAreScrubbedFromMessages) {
   EXPECT_NE(o.message.find("[redacted]"), std::string::npos) << o.message;
 }
 
-// ---- renewal planning
+// ---- renewal planning (pure, fixed time)
 
-TEST(DouyinRenewPlan, RenewsOnlyInsideTheWindowAndWhileRenewalsAreLeft) {
-  douyin::Options o;
-  o.renew_window = Seconds(5 * kDay);
-  auto at = [&](std::int64_t seconds_left, int renewals) {
-    return douyin::plan_renewal(make_grant(kNow + Seconds(seconds_left), renewals), o, kNow).action;
-  };
-  using A = douyin::RenewPlan::Action;
-  EXPECT_EQ(at(5 * kDay + 1, 0), A::none);
-  EXPECT_EQ(at(5 * kDay, 0), A::renew);
-  EXPECT_EQ(at(60, 4), A::renew);
-  EXPECT_EQ(at(-10, 0), A::renew) << "an expired one is still tried: Douyin's clock decides";
-  EXPECT_EQ(at(5 * kDay, 5), A::exhausted);
-  EXPECT_EQ(at(5 * kDay + 1, 5), A::none) << "exhausted is only reported inside the window";
-  Grant unknown = make_grant(std::nullopt, 0);
-  EXPECT_EQ(douyin::plan_renewal(unknown, o, kNow).action, A::none);
+namespace {
+
+douyin::RefreshTokenState rt_state(std::int64_t seconds_left, int renewals = 0, std::int64_t lifetime = 30 * kDay) {
+  douyin::RefreshTokenState rt;
+  rt.expires_at = kNow + Seconds(seconds_left);
+  rt.lifetime = Seconds(lifetime);
+  rt.renewals = renewals;
+  return rt;
 }
 
-TEST(DouyinRenewPlan, DefaultWindowIsLongerThanTheAccessTokenLifetime) {
+}  // namespace
+
+TEST(DouyinRenewPlan, RenewsOnceLateWhenRenewBeforeIsLeft) {
+  douyin::Options o;  // renew_before 3 days
+  using A = douyin::RefreshAction;
+  auto at = [&](std::int64_t left, int renewals) { return douyin::plan_refresh(rt_state(left, renewals), o, true, kNow); };
+  EXPECT_EQ(at(20 * kDay, 0), A::refresh) << "refreshing the access token does not renew";
+  EXPECT_EQ(at(3 * kDay + 1, 0), A::refresh);
+  EXPECT_EQ(at(3 * kDay, 0), A::refresh_and_renew);
+  EXPECT_EQ(at(60, 4), A::refresh_and_renew);
+  EXPECT_EQ(at(3 * kDay, 5), A::refresh) << "no renewal left: refresh on to the end";
+  EXPECT_EQ(at(0, 0), A::expired);
+  EXPECT_EQ(at(-10, 5), A::expired);
+  douyin::RefreshTokenState unknown;
+  EXPECT_EQ(douyin::plan_refresh(unknown, o, true, kNow), A::refresh);
+}
+
+TEST(DouyinRenewPlan, RenewLeadIsRenewBeforeButAtMostHalfTheLifetime) {
   douyin::Options o;
-  EXPECT_GT(o.renew_window.count(), 1296000);
-  EXPECT_EQ(o.max_renewals, 5);
-  using A = douyin::RenewPlan::Action;
-  // 15 days left: the next refresh (at most 15 days away) could come too late, so renew now.
-  EXPECT_EQ(douyin::plan_renewal(make_grant(kNow + Seconds(15 * kDay), 0), o, kNow).action, A::renew);
-  EXPECT_EQ(douyin::plan_renewal(make_grant(kNow + Seconds(20 * kDay), 0), o, kNow).action, A::none);
+  EXPECT_EQ(o.renew_before, Seconds(3 * kDay));
+  EXPECT_EQ(douyin::renew_lead(o, Seconds(30 * kDay)), Seconds(3 * kDay));
+  // Short lifetimes (tests, sandboxes) renew at half their life, the same late-renewal shape.
+  EXPECT_EQ(douyin::renew_lead(o, Seconds(40)), Seconds(20));
+  o.renew_before = Seconds(20 * kDay);
+  EXPECT_EQ(douyin::renew_lead(o, Seconds(30 * kDay)), Seconds(15 * kDay));
+  EXPECT_EQ(douyin::last_refresh_lead(Seconds(30 * kDay)), Seconds(600));
+  EXPECT_EQ(douyin::last_refresh_lead(Seconds(40)), Seconds(4));
+  EXPECT_EQ(douyin::last_refresh_lead(Seconds(5)), Seconds(1));
+}
+
+TEST(DouyinRenewPlan, NoRenewalWithoutPermissionOrWhenExhausted) {
+  douyin::Options o;
+  EXPECT_TRUE(douyin::may_renew(rt_state(kDay, 4), o, true));
+  EXPECT_FALSE(douyin::may_renew(rt_state(kDay, 4), o, false)) << "the app lacks the permission (10004)";
+  EXPECT_FALSE(douyin::may_renew(rt_state(kDay, 5), o, true));
+  auto told = rt_state(kDay, 1);
+  told.exhausted = true;
+  EXPECT_FALSE(douyin::may_renew(told, o, true)) << "Douyin said 10020";
+  o.max_renewals = 0;
+  EXPECT_FALSE(douyin::may_renew(rt_state(kDay, 0), o, true));
+}
+
+TEST(DouyinRenewPlan, StateIsReadFromTheGrant) {
+  Grant g = make_grant(kNow + Seconds(100), 2);
+  g.extra["refresh_lifetime"] = 40;
+  g.extra["renewals_exhausted"] = true;
+  auto rt = douyin::refresh_token_state(g);
+  EXPECT_EQ(rt.expires_at, kNow + Seconds(100));
+  EXPECT_EQ(rt.lifetime, Seconds(40));
+  EXPECT_EQ(rt.renewals, 2);
+  EXPECT_TRUE(rt.exhausted);
+  auto plain = douyin::refresh_token_state(make_grant(std::nullopt, 0));
+  EXPECT_EQ(plain.lifetime, Seconds(douyin::kRefreshTokenLifetime));
+  EXPECT_FALSE(plain.exhausted);
 }
 
 TEST(DouyinRenewPlan, RenewalCountIsReadFromNumbersOrStrings) {
@@ -360,13 +418,118 @@ TEST(DouyinRenewPlan, RenewalCountIsReadFromNumbersOrStrings) {
   EXPECT_EQ(douyin::renewals_of(g), 0);
 }
 
+TEST(DouyinFollowUp, WithRenewalsLeftCallBackByTheRenewal) {
+  douyin::Options o;
+  auto f = douyin::follow_up(rt_state(30 * kDay), o, true, kNow);
+  EXPECT_EQ(f.call_again_by, kNow + Seconds(27 * kDay));
+  EXPECT_FALSE(f.reauth_due_at.has_value());
+}
+
+TEST(DouyinFollowUp, ADueRenewalThatFailedIsRetriedAfterAnEighthOfWhatIsLeft) {
+  douyin::Options o;
+  EXPECT_EQ(douyin::follow_up(rt_state(2 * kDay), o, true, kNow).call_again_by, kNow + Seconds(3600)) << "at most 1 h";
+  EXPECT_EQ(douyin::follow_up(rt_state(16, 0, 40), o, true, kNow).call_again_by, kNow + Seconds(2));
+  EXPECT_EQ(douyin::follow_up(rt_state(3, 0, 40), o, true, kNow).call_again_by, kNow + Seconds(1)) << "at least 1 s";
+}
+
+TEST(DouyinFollowUp, WithoutRenewalsTheGrantGetsAReauthDateAndALastRefreshJustBeforeIt) {
+  douyin::Options o;
+  auto f = douyin::follow_up(rt_state(10 * kDay, 5), o, true, kNow);
+  EXPECT_EQ(f.reauth_due_at, kNow + Seconds(10 * kDay));
+  EXPECT_EQ(f.call_again_by, kNow + Seconds(10 * kDay - 600));
+  // That last refresh done: nothing more until the refresh token's end (then: expired).
+  auto after = douyin::follow_up(rt_state(300, 5), o, true, kNow);
+  EXPECT_EQ(after.call_again_by, kNow + Seconds(300));
+  EXPECT_EQ(after.reauth_due_at, kNow + Seconds(300));
+  // Not permitted: the same, whatever renewals are left.
+  auto denied = douyin::follow_up(rt_state(20 * kDay, 0), o, false, kNow);
+  EXPECT_EQ(denied.reauth_due_at, kNow + Seconds(20 * kDay));
+  EXPECT_EQ(denied.call_again_by, kNow + Seconds(20 * kDay - 600));
+  douyin::RefreshTokenState unknown;
+  EXPECT_FALSE(douyin::follow_up(unknown, o, true, kNow).call_again_by.has_value());
+}
+
+namespace {
+
+// A grant's whole life with a fake clock: the platform is asked at the earlier of the access
+// token's refresh time (every 12 days of its 15) and what follow_up says, as the refresher does.
+struct Life {
+  TimePoint end;                   // when the grant needed re-authorization
+  int renewals = 0;
+  int calls = 0;
+  std::optional<TimePoint> reauth_due_at;  // first seen
+  TimePoint last_refresh{};
+};
+
+Life live(bool permitted, int douyin_max_renewals = 5) {
+  douyin::Options o;
+  TimePoint now = kNow;
+  douyin::RefreshTokenState rt;
+  rt.expires_at = now + Seconds(30 * kDay);
+  Life life;
+  auto next = std::min(now + Seconds(12 * kDay), *douyin::follow_up(rt, o, permitted, now).call_again_by);
+  for (int guard = 0; guard < 1000; ++guard) {
+    now = next;
+    auto action = douyin::plan_refresh(rt, o, permitted, now);
+    if (action == douyin::RefreshAction::expired) {
+      life.end = now;
+      return life;
+    }
+    ++life.calls;
+    life.last_refresh = now;
+    if (action == douyin::RefreshAction::refresh_and_renew) {
+      if (rt.renewals < douyin_max_renewals) {
+        rt.expires_at = now + Seconds(30 * kDay);  // 30 days from the renewal
+        ++rt.renewals;
+        life.renewals = rt.renewals;
+      } else {
+        rt.exhausted = true;  // 10020
+      }
+    }
+    auto f = douyin::follow_up(rt, o, permitted, now);
+    if (f.reauth_due_at && !life.reauth_due_at) life.reauth_due_at = f.reauth_due_at;
+    next = std::min(now + Seconds(12 * kDay), *f.call_again_by);
+  }
+  ADD_FAILURE() << "the grant never ended";
+  return life;
+}
+
+}  // namespace
+
+TEST(DouyinWholeLife, WithThePermissionAGrantLivesThirtyPlusFiveTimesTwentySevenDays) {
+  Life life = live(true);
+  EXPECT_EQ(life.renewals, 5);
+  // 30 days, then 5 renewals each 3 days before the end: 30 + 5 x 27 = 165 days.
+  EXPECT_EQ(life.end, kNow + Seconds(165 * kDay));
+  ASSERT_TRUE(life.reauth_due_at.has_value());
+  EXPECT_EQ(*life.reauth_due_at, life.end) << "reauth_due_at is the refresh token's real end";
+  EXPECT_EQ(life.last_refresh, life.end - Seconds(600)) << "the last refresh comes just before the end";
+  EXPECT_LT(life.calls, 40) << "no refresh storm";
+}
+
+TEST(DouyinWholeLife, WithoutThePermissionAGrantLivesThirtyDaysAndStaysActiveToTheEnd) {
+  Life life = live(false);
+  EXPECT_EQ(life.renewals, 0);
+  EXPECT_EQ(life.end, kNow + Seconds(30 * kDay));
+  EXPECT_EQ(life.reauth_due_at, life.end);
+  EXPECT_EQ(life.last_refresh, life.end - Seconds(600));
+}
+
+TEST(DouyinWholeLife, DouyinSayingNoMoreRenewalsEndsTheChainWithoutEndingTheGrantEarly) {
+  Life life = live(true, 2);
+  EXPECT_EQ(life.renewals, 2);
+  EXPECT_EQ(life.end, kNow + Seconds((30 + 2 * 27) * kDay));
+  EXPECT_EQ(life.reauth_due_at, life.end);
+}
+
 // ---- the class
 
 TEST(DouyinPlatformRefresh, FarFromExpiryRefreshesOnlyAndKeepsTheRefreshToken) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh, true));
   DouyinPlatform p(http, settings());
-  auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(25 * kDay), 0));
+  const auto expires = SysClock::now() + Seconds(25 * kDay);
+  auto o = p.refresh(make_app(), make_grant(expires, 0));
   ASSERT_TRUE(o.ok()) << o.message;
   ASSERT_EQ(http.requests.size(), 1u);
   EXPECT_EQ(http.requests[0].url, kBase + "/oauth/refresh_token/");
@@ -374,6 +537,8 @@ TEST(DouyinPlatformRefresh, FarFromExpiryRefreshesOnlyAndKeepsTheRefreshToken) {
   EXPECT_FALSE(o.token.refresh_token.has_value()) << "the same refresh token is not stored again";
   EXPECT_FALSE(o.token.refresh_expires_in.has_value()) << "refreshing does not move the refresh token's expiry";
   EXPECT_FALSE(o.token.extra.contains("renewals"));
+  EXPECT_EQ(o.token.call_again_by, expires - Seconds(3 * kDay)) << "called again for the renewal";
+  EXPECT_FALSE(o.token.reauth_due_at.has_value());
 }
 
 TEST(DouyinPlatformRefresh, ADifferentRefreshTokenInTheAnswerIsStoredWithTheOldExpiry) {
@@ -387,15 +552,15 @@ TEST(DouyinPlatformRefresh, ADifferentRefreshTokenInTheAnswerIsStoredWithTheOldE
   EXPECT_NEAR(static_cast<double>(o.token.refresh_expires_in->count()), 25.0 * kDay, 5.0);
 }
 
-TEST(DouyinPlatformRefresh, InsideTheWindowRefreshesThenRenewsAndReturnsTheNewRefreshToken) {
+TEST(DouyinPlatformRefresh, WhenTheRenewalIsDueRefreshesThenRenewsAndReturnsTheNewRefreshToken) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
   http.respond(
       200, wrapped({{"description", ""}, {"error_code", 0}, {"expires_in", "2592000"}, {"refresh_token", kRenewed}}));
   DouyinPlatform p(http, settings());
   App app = make_app();
-  app.options = {{"renew_window_seconds", 3 * kDay}};
-  auto o = p.refresh(app, make_grant(SysClock::now() + Seconds(2 * kDay), 2));
+  const auto before = SysClock::now();
+  auto o = p.refresh(app, make_grant(before + Seconds(2 * kDay), 2));
   ASSERT_TRUE(o.ok()) << o.message;
   ASSERT_EQ(http.requests.size(), 2u);
   EXPECT_EQ(http.requests[0].url, kBase + "/oauth/refresh_token/");
@@ -406,52 +571,109 @@ TEST(DouyinPlatformRefresh, InsideTheWindowRefreshesThenRenewsAndReturnsTheNewRe
   EXPECT_EQ(o.token.refresh_token.value_or(""), kRenewed);
   EXPECT_EQ(o.token.refresh_expires_in, Seconds(2592000));
   EXPECT_EQ(o.token.extra.value("renewals", -1), 3);
+  EXPECT_EQ(o.token.extra.value("refresh_lifetime", -1), 2592000);
+  ASSERT_TRUE(o.token.call_again_by.has_value());
+  // The next renewal: 27 days from now, 3 days before the new refresh token's end.
+  EXPECT_GE(*o.token.call_again_by, before + Seconds(27 * kDay));
+  EXPECT_LE(*o.token.call_again_by, SysClock::now() + Seconds(27 * kDay));
+  EXPECT_TRUE(o.token.warning_code.empty());
 }
 
-TEST(DouyinPlatformRefresh, ExhaustedRenewalsAskForReauthorizationBeforeTheTokenDies) {
+TEST(DouyinPlatformRefresh, ExhaustedRenewalsRefreshOnToTheEndWithAReauthDate) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh));
+  DouyinPlatform p(http, settings());
+  auto expires = SysClock::now() + Seconds(2 * kDay);
+  auto o = p.refresh(make_app(), make_grant(expires, 5));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(http.requests.size(), 1u) << "no renewal is tried";
+  EXPECT_EQ(o.token.reauth_due_at, expires);
+  EXPECT_EQ(o.token.call_again_by, expires - Seconds(600)) << "the last refresh just before the end";
+}
+
+TEST(DouyinPlatformRefresh, APastRefreshTokenNeedsReauthorizationWithoutACall) {
   FakeHttpClient http;
   DouyinPlatform p(http, settings());
-  auto expires = SysClock::now() + Seconds(4 * kDay);
-  auto o = p.refresh(make_app(), make_grant(expires, 5));
+  auto expired = SysClock::now() - Seconds(1);
+  auto o = p.refresh(make_app(), make_grant(expired, 5));
   EXPECT_EQ(o.kind, OutcomeKind::needs_reauth);
-  EXPECT_EQ(o.code, "renewals_exhausted");
-  EXPECT_NE(o.message.find(format_time(expires)), std::string::npos) << o.message;
-  EXPECT_NE(o.message.find("5 of 5"), std::string::npos) << o.message;
-  EXPECT_TRUE(http.requests.empty()) << "nothing is sent once the outcome is known";
+  EXPECT_EQ(o.code, "refresh_token_expired");
+  EXPECT_NE(o.message.find(format_time(expired)), std::string::npos) << o.message;
+  EXPECT_TRUE(http.requests.empty());
   expect_no_leak(o, {kRefresh, kSecret});
 }
 
 TEST(DouyinPlatformRefresh, MaxRenewalsZeroNeverRenews) {
   FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh));
   DouyinPlatform p(http, settings());
   App app = make_app();
   app.options = {{"max_renewals", 0}};
-  auto o = p.refresh(app, make_grant(SysClock::now() + Seconds(kDay), 0));
-  EXPECT_EQ(o.code, "renewals_exhausted");
-  EXPECT_TRUE(http.requests.empty());
+  auto expires = SysClock::now() + Seconds(kDay);
+  auto o = p.refresh(app, make_grant(expires, 0));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(http.requests.size(), 1u);
+  EXPECT_EQ(o.token.reauth_due_at, expires);
 }
 
-TEST(DouyinPlatformRefresh, AFailedRenewalIsReportedAndStoresNothing) {
+TEST(DouyinPlatformRefresh, RenewNotPermittedKeepsTheRefreshedTokenAndFlagsTheApp) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
   http.respond(200, error_body(10004, "权限不足"));
   DouyinPlatform p(http, settings());
-  auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(kDay), 0));
-  EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured);
-  EXPECT_EQ(o.code, "10004");
-  EXPECT_NE(o.message.find("renewing the refresh token failed"), std::string::npos) << o.message;
-  EXPECT_NE(o.message.find("renew_refresh_token permission"), std::string::npos) << o.message;
-  expect_no_leak(o, {kAccess, kRefresh, kSecret});
+  auto expires = SysClock::now() + Seconds(kDay);
+  auto o = p.refresh(make_app(), make_grant(expires, 0));
+  ASSERT_TRUE(o.ok()) << "a failed renewal never throws the refreshed access token away";
+  EXPECT_EQ(o.token.access_token, kAccess);
+  EXPECT_FALSE(o.token.refresh_token.has_value()) << "the old refresh token is still the one";
+  EXPECT_TRUE(o.token.renew_not_permitted);
+  EXPECT_EQ(o.token.warning_code, "10004");
+  EXPECT_NE(o.token.warning_message.find("renewing the refresh token failed"), std::string::npos);
+  EXPECT_NE(o.token.warning_message.find("renew_refresh_token permission"), std::string::npos);
+  EXPECT_EQ(o.token.reauth_due_at, expires);
+  EXPECT_EQ(o.token.call_again_by, expires - Seconds(600));
+  expect_no_leak(o, {kRefresh, kSecret});
 }
 
-TEST(DouyinPlatformRefresh, RenewalLimitReachedAtDouyinNeedsReauthorization) {
+TEST(DouyinPlatformRefresh, AnAppFlaggedAsNotPermittedIsNotAskedToRenew) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh));
+  DouyinPlatform p(http, settings());
+  App app = make_app();
+  app.renew_not_permitted_at = SysClock::now() - Seconds(kDay);
+  auto expires = SysClock::now() + Seconds(kDay);
+  auto o = p.refresh(app, make_grant(expires, 0));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(http.requests.size(), 1u);
+  EXPECT_FALSE(o.token.renew_not_permitted) << "known already: nothing new to record";
+  EXPECT_EQ(o.token.reauth_due_at, expires);
+}
+
+TEST(DouyinPlatformRefresh, RenewalLimitReachedAtDouyinKeepsTheGrantUntilItsEnd) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
   http.respond(200, error_body(10020, "超过刷新次数限制"));
   DouyinPlatform p(http, settings());
-  auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(kDay), 1));
-  EXPECT_EQ(o.kind, OutcomeKind::needs_reauth);
-  EXPECT_EQ(o.code, "10020");
+  auto expires = SysClock::now() + Seconds(kDay);
+  auto o = p.refresh(make_app(), make_grant(expires, 1));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.warning_code, "10020");
+  EXPECT_EQ(o.token.extra.value("renewals_exhausted", false), true);
+  EXPECT_EQ(o.token.reauth_due_at, expires);
+}
+
+TEST(DouyinPlatformRefresh, ATransientRenewalFailureIsRetriedSoonAndStoresTheRefresh) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh));
+  http.respond(503, "busy");
+  DouyinPlatform p(http, settings());
+  auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(2 * kDay), 0));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_FALSE(o.token.warning_code.empty());
+  EXPECT_FALSE(o.token.renew_not_permitted);
+  EXPECT_FALSE(o.token.reauth_due_at.has_value());
+  ASSERT_TRUE(o.token.call_again_by.has_value());
+  EXPECT_LE(*o.token.call_again_by, SysClock::now() + Seconds(3600));
 }
 
 TEST(DouyinPlatformRefresh, AFailedRefreshDoesNotRenew) {
@@ -473,6 +695,21 @@ TEST(DouyinPlatformRefresh, WithoutARefreshTokenNeedsReauthorization) {
   EXPECT_TRUE(http.requests.empty());
 }
 
+TEST(DouyinPlatformRefresh, AnAppsBaseUrlOptionIsUsed) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh));
+  http.respond(200, wrapped({{"access_token", "clt.one"}, {"error_code", 0}, {"expires_in", 7200}}));
+  DouyinPlatform p(http, settings());
+  App app = make_app();
+  app.options = {{"base_url", "https://open-sandbox.douyin.com/"}};
+  ASSERT_TRUE(p.refresh(app, make_grant(SysClock::now() + Seconds(20 * kDay), 0)).ok());
+  EXPECT_EQ(http.requests.at(0).url, "https://open-sandbox.douyin.com/oauth/refresh_token/");
+  ASSERT_TRUE(p.client_token(app, false).ok());
+  EXPECT_EQ(http.requests.at(1).url, "https://open-sandbox.douyin.com/oauth/client_token/");
+  auto url = p.authorize_url(app, {"s", "", ""});
+  EXPECT_EQ(url.rfind("https://open-sandbox.douyin.com/platform/oauth/connect/?", 0), 0u) << url;
+}
+
 TEST(DouyinPlatformExchange, StartsTheRenewalCountAndNamesTheAccount) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
@@ -481,8 +718,26 @@ TEST(DouyinPlatformExchange, StartsTheRenewalCountAndNamesTheAccount) {
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_EQ(o.token.account_id, "open-1");
   EXPECT_EQ(o.token.extra.value("renewals", -1), 0);
+  EXPECT_EQ(o.token.extra.value("refresh_lifetime", -1), 2592000);
   EXPECT_EQ(o.token.refresh_expires_in, Seconds(2592000));
   EXPECT_EQ(fields_of(http.requests.at(0).body)["code"], kCode);
+  ASSERT_TRUE(o.token.call_again_by.has_value()) << "called again by the first renewal";
+  EXPECT_GT(*o.token.call_again_by, SysClock::now() + Seconds(26 * kDay));
+  EXPECT_FALSE(o.token.reauth_due_at.has_value());
+}
+
+TEST(DouyinPlatformExchange, AnAppWithoutTheRenewPermissionGetsAReauthDateAtOnce) {
+  FakeHttpClient http;
+  http.respond(200, token_data(kAccess, kRefresh));
+  DouyinPlatform p(http, settings());
+  App app = make_app();
+  app.renew_not_permitted_at = SysClock::now();
+  const auto before = SysClock::now();
+  auto o = p.exchange_code(app, kCode, "", "");
+  ASSERT_TRUE(o.ok()) << o.message;
+  ASSERT_TRUE(o.token.reauth_due_at.has_value());
+  EXPECT_GE(*o.token.reauth_due_at, before + Seconds(30 * kDay));
+  EXPECT_LE(*o.token.reauth_due_at, SysClock::now() + Seconds(30 * kDay));
 }
 
 TEST(DouyinPlatformExchange, UsedCodeIsReportedWithoutTheCode) {
@@ -506,9 +761,11 @@ TEST(DouyinPlatformClientToken, PostsJsonAndUsesStableEndpointWhenAsked) {
   EXPECT_EQ(a.token.access_token, "clt.one");
   EXPECT_EQ(http.requests.at(0).url, kBase + "/oauth/client_token/");
   app.options = {{"client_token", "stable_client_token"}};
+  EXPECT_FALSE(a.token.same_until_expiry) << "client_token: each call issues a new token";
   auto b = p.client_token(app, true);
   ASSERT_TRUE(b.ok()) << b.message;
   EXPECT_EQ(http.requests.at(1).url, kBase + "/oauth/stable_client_token/");
+  EXPECT_TRUE(b.token.same_until_expiry) << "stable_client_token: the same token until it expires";
 }
 
 TEST(DouyinPlatformRevoke, IsNotSupportedAndSendsNothing) {
@@ -526,8 +783,19 @@ TEST(DouyinPrepareApp, AcceptsDocumentedOptionsAndRejectsTheRest) {
   FakeHttpClient http;
   DouyinPlatform p(http, settings());
   App ok = make_app();
-  ok.options = {{"renew_window_seconds", 86400}, {"max_renewals", 5}, {"client_token", "stable_client_token"}};
-  EXPECT_TRUE(p.prepare_app(ok).ok);
+  ok.options = {{"renew_before_seconds", 86400},
+                {"max_renewals", 5},
+                {"client_token", "stable_client_token"},
+                {"optional_scopes", {{"friend_relation", true}, {"message", false}}},
+                {"base_url", "https://open-sandbox.douyin.com"}};
+  EXPECT_TRUE(p.prepare_app(ok).ok) << p.prepare_app(ok).message;
+  // The old option name is read as renew_before_seconds (apps registered before keep working).
+  App old = make_app();
+  old.options = {{"renew_window_seconds", 86400}};
+  EXPECT_TRUE(p.prepare_app(old).ok);
+  douyin::Options parsed;
+  ASSERT_FALSE(douyin::parse_options(old.options, parsed).has_value());
+  EXPECT_EQ(parsed.renew_before, Seconds(86400));
 
   auto fails = [&](App a, const std::string& needle) {
     auto c = p.prepare_app(a);
@@ -543,8 +811,24 @@ TEST(DouyinPrepareApp, AcceptsDocumentedOptionsAndRejectsTheRest) {
   fails(a, "options.renew_window_seconds");
   a.options = {{"renew_window_seconds", 10}};
   fails(a, "options.renew_window_seconds");
+  a.options = {{"renew_before_seconds", 10}};
+  fails(a, "options.renew_before_seconds");
+  a.options = {{"renew_before_seconds", 86400}, {"renew_window_seconds", 86400}};
+  fails(a, "give only one");
   a.options = {{"max_renewals", -1}};
   fails(a, "options.max_renewals");
+  a.options = {{"optional_scopes", {"friend_relation"}}};
+  fails(a, "options.optional_scopes");
+  a.options = {{"optional_scopes", {{"a,b", true}}}};
+  fails(a, "options.optional_scopes");
+  a.options = {{"optional_scopes", {{"message", 1}}}};
+  fails(a, "options.optional_scopes.message");
+  a.options = {{"base_url", "open-sandbox.douyin.com"}};
+  fails(a, "options.base_url");
+  a.options = {{"base_url", "https://user:pw@open.douyin.com"}};
+  fails(a, "options.base_url");
+  a.options = {{"base_url", 5}};
+  fails(a, "options.base_url");
   a.options = {{"client_token", "other"}};
   fails(a, "options.client_token");
   a = make_app();

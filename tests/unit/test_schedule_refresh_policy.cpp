@@ -89,3 +89,65 @@ TEST(RefreshPolicy, SettingsCanBeSwappedAtRunTime) {
   p.update(c);
   EXPECT_EQ(p.next_refresh(kNow, kNow + seconds(7200), kNow), kNow + seconds(3600));
 }
+
+// ---- next_refresh_after: the policy, a platform's call_again_by, tokens kept until they expire
+
+TEST(RefreshAfterSuccess, IsThePolicysTimeForANewToken) {
+  RefreshPolicy p(cfg(0.2, 60, 0));
+  TokenResult t;
+  t.access_token = "new";
+  EXPECT_EQ(next_refresh_after(p, t, kNow, kNow + seconds(7200), std::string("old")), kNow + seconds(7200 - 1440));
+}
+
+TEST(RefreshAfterSuccess, ThePlatformsCallAgainByWinsWhenEarlierAndIsNeverInThePast) {
+  RefreshPolicy p(cfg(0.2, 60, 0));
+  TokenResult t;
+  t.call_again_by = kNow + seconds(100);
+  EXPECT_EQ(next_refresh_after(p, t, kNow, kNow + seconds(7200), std::nullopt), kNow + seconds(100));
+  t.call_again_by = kNow + seconds(10000);
+  EXPECT_EQ(next_refresh_after(p, t, kNow, kNow + seconds(7200), std::nullopt), kNow + seconds(5760));
+  t.call_again_by = kNow - seconds(5);
+  EXPECT_EQ(next_refresh_after(p, t, kNow, kNow + seconds(7200), std::nullopt), kNow);
+}
+
+TEST(RefreshAfterSuccess, ATokenKeptUntilItExpiresIsFetchedAgainRightAfterItsEnd) {
+  RefreshPolicy p(cfg(0.2, 60, 15));
+  TokenResult t;
+  t.same_until_expiry = true;
+  t.access_token = "stable-1";
+  // It came back unchanged 1440 s before its end: no call can replace it before then.
+  EXPECT_EQ(next_refresh_after(p, t, kNow, kNow + seconds(1440), std::string("stable-1")), kNow + seconds(1441));
+  // A new one is scheduled by the policy over its whole life.
+  const auto next = next_refresh_after(p, t, kNow, kNow + seconds(7200), std::string("stable-0"));
+  EXPECT_LE(next, kNow + seconds(7200 - 1440));
+  EXPECT_GE(next, kNow + seconds(7200 - 1440 - 15));
+}
+
+TEST(RefreshAfterSuccess, AStableTokenCostsAtMostTwoCallsPerLifetime) {
+  // Douyin's stable_client_token over 10 lifetimes, with a fake clock: the same token until it
+  // expires, a new one (2 h) on the first call after.
+  RefreshPolicy p(cfg(0.2, 60, 15));
+  TimePoint now = kNow;
+  std::string current;
+  TimePoint expires = kNow;
+  int issued = 0, calls = 0;
+  std::optional<std::string> previous;
+  while (issued < 10) {
+    ++calls;
+    if (current.empty() || now >= expires) {
+      current = "stable-" + std::to_string(++issued);
+      expires = now + seconds(7200);
+    }
+    TokenResult t;
+    t.access_token = current;
+    t.same_until_expiry = true;
+    const auto next = next_refresh_after(p, t, now, expires, previous);
+    ASSERT_GT(next, now) << "never a call in a tight loop";
+    if (next > expires) {
+      EXPECT_LE(next, expires + seconds(1)) << "fetched right after its end";
+    }
+    previous = current;
+    now = next;
+  }
+  EXPECT_LE(calls, 2 * 10 + 1);
+}

@@ -1,13 +1,16 @@
 // The fake Douyin Open Platform (platforms.md §Douyin):
-//  - GET  /platform/oauth/connect/        browser authorization, comma-separated scopes, redirect with code
+//  - GET  /platform/oauth/connect/        browser authorization, comma-separated scopes, optionalScope pairs
+//                                         (ticked ones granted unless fake_untick names them), redirect with code
 //  - POST /oauth/access_token/            form only; codes single use, 10 minutes, bound to the client_key
 //  - POST /oauth/refresh_token/           form, no secret; an unexpired access token comes back unchanged with
 //                                         a later expiry; the refresh token's expiry does not move
-//  - POST /oauth/renew_refresh_token/     form; needs the renew permission; the old refresh token dies at once;
-//                                         at most --max-renewals (5) renewals per authorization
+//  - POST /oauth/renew_refresh_token/     form; needs the renew permission (else 10004, while refreshing goes
+//                                         on to the refresh token's own end); the old refresh token dies at
+//                                         once; the new one lives --refresh-expires-in from the renewal; at
+//                                         most --max-renewals (5) renewals per authorization, then 10020
 //  - POST /oauth/client_token/            JSON only; the previous token keeps 5 minutes, older ones die;
 //                                         more than --client-token-limit calls in 5 minutes -> 10020
-//  - POST /oauth/stable_client_token/     JSON; the same token while it is valid
+//  - POST /oauth/stable_client_token/     JSON; the same token while it is valid, a new one only after it expired
 // Every answer is wrapped; errors come with HTTP 200, some with error_code as a string; refresh answers
 // give their numbers as strings.
 //
@@ -167,6 +170,18 @@ class DouyinFake : public FakePlatform {
     return real();
   }
 
+  static std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    if (s.empty()) return out;
+    std::size_t start = 0;
+    for (;;) {
+      auto comma = s.find(',', start);
+      out.push_back(s.substr(start, comma - start));
+      if (comma == std::string::npos) return out;
+      start = comma + 1;
+    }
+  }
+
   static bool is_form(const Request& req) {
     return req.content_type.rfind("application/x-www-form-urlencoded", 0) == 0;
   }
@@ -188,6 +203,22 @@ class DouyinFake : public FakePlatform {
     std::string scope = req.param("scope").value_or("");
     if (scope.empty() || scope.find(' ') != std::string::npos) {
       return html_reply(400, "scope must be a comma-separated list");
+    }
+    // optionalScope=scope,1,scope2,0: scopes the user may untick, 1 = ticked at first. The fake
+    // user keeps the ticked ones (fake_untick=scope,... unticks some) and grants them with `scope`.
+    if (auto optional = req.param("optionalScope")) {
+      auto parts = split_commas(*optional);
+      if (parts.empty() || parts.size() % 2 != 0) return html_reply(400, "optionalScope must be scope,0|1 pairs");
+      auto untick = split_commas(req.param("fake_untick").value_or(""));
+      for (std::size_t i = 0; i + 1 < parts.size(); i += 2) {
+        if (parts[i].empty() || (parts[i + 1] != "0" && parts[i + 1] != "1")) {
+          return html_reply(400, "optionalScope must be scope,0|1 pairs");
+        }
+        if (parts[i + 1] == "1" && std::find(untick.begin(), untick.end(), parts[i]) == untick.end()) {
+          scope += "," + parts[i];
+        }
+      }
+      count("optional_scope_requests");
     }
     Form back;
     if (req.param("fake_decision").value_or("") == "deny") {
