@@ -101,8 +101,9 @@ struct TokenResult {
   // The platform hands out this same token until it expires (Douyin's stable_client_token): once
   // it comes back unchanged, no call can replace it before it expires, so the next is right after.
   bool same_until_expiry = false;
-  // Grants: when the refresh token dies for good (no renewal left or allowed); empty clears it.
-  std::optional<TimePoint> reauth_due_at;
+  // Grants: no renewal of the refresh token is left or allowed, so the account must be connected
+  // again when it ends: reauth_due_at is set to the stored refresh_expires_at (false clears it).
+  bool reauth_due = false;
   // The platform refused to renew refresh tokens for the app (Douyin 10004): recorded on the app.
   bool renew_not_permitted = false;
   // A step after the token was obtained failed (Douyin: renewing the refresh token). The token is

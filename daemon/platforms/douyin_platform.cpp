@@ -454,7 +454,7 @@ Outcome DouyinPlatform::exchange_code(const App& app, const std::string& code, c
     rt.lifetime = *o.token.refresh_expires_in;
     auto next = douyin::follow_up(rt, options, !app.renew_not_permitted_at.has_value(), now);
     o.token.call_again_by = next.call_again_by;
-    o.token.reauth_due_at = next.reauth_due_at;
+    o.token.reauth_due = next.reauth_due_at.has_value();
   }
   return o;
 }
@@ -534,7 +534,7 @@ Outcome DouyinPlatform::refresh(const App& app, const Grant& grant) {
   }
   auto next = douyin::follow_up(rt, options, app_may_renew, now);
   t.call_again_by = next.call_again_by;
-  t.reauth_due_at = next.reauth_due_at;
+  t.reauth_due = next.reauth_due_at.has_value();
   return o;
 }
 

@@ -142,7 +142,7 @@ class DouyinPlatform : public Platform {
   Outcome exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                         const std::string& redirect_uri) override;
   // Refreshes the access token and, when its renewal is due, renews the refresh token (see .cpp);
-  // token.call_again_by and token.reauth_due_at say what comes next.
+  // token.call_again_by and token.reauth_due say what comes next.
   Outcome refresh(const App& app, const Grant& grant) override;
   // `force` changes nothing: each client_token call issues a new token (stable_client_token: the same
   // one while it is valid: token.same_until_expiry).

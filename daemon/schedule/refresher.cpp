@@ -417,7 +417,9 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
       policy_, t, received_at, s.token.expires_at,
       job.current ? std::optional<std::string>(job.current->access_token) : std::nullopt);
   if (!job.key.is_app_token()) {
-    s.reauth_due_at = t.reauth_due_at;
+    // The stored end of the refresh token (a renewed one's as stored now): the same instant as
+    // refresh_expires_at, so grant.reauth_due is noticed once per refresh token.
+    if (t.reauth_due) s.reauth_due_at = s.refresh_expires_at ? s.refresh_expires_at : job.grant->refresh_expires_at;
     if (!t.warning_code.empty()) s.last_error = t.warning_code + ": " + t.warning_message;
   }
 

@@ -329,7 +329,7 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
   tok.expires_at = received + t.expires_in.value_or(policy_.lifetime_default());
   if (!g.refresh_token.empty()) {
     g.next_refresh_at = next_refresh_after(policy_, t, received, tok.expires_at, std::nullopt);
-    g.reauth_due_at = t.reauth_due_at;
+    if (t.reauth_due) g.reauth_due_at = g.refresh_expires_at;
   }
   try {
     g = store_.upsert_grant(g, tok);

@@ -18,11 +18,7 @@ class DouyinE2E : public PlatformE2ETest {
 
   // Webhook events are looked for every second; the receiver is absent, so they stay listed.
   std::string prepare_daemon_config() override {
-    return PlatformE2ETest::prepare_daemon_config() + "
-[webhook]
-poll_seconds = 1
-retry_min_seconds = 60
-";
+    return PlatformE2ETest::prepare_daemon_config() + "\n[webhook]\npoll_seconds = 1\nretry_min_seconds = 60\n";
   }
 
   void set_dead_webhook(const std::string& app) {

@@ -145,6 +145,47 @@ TEST_F(RefresherTest, StoresRotatedTokensAndPublishesThem) {
   EXPECT_EQ(store_->get_grant(grant_.id, true)->refresh_token, "refresh-1");
 }
 
+TEST_F(RefresherTest, ThePlatformsNotesAreStoredWithTheRefresh) {
+  // A success whose follow-up step failed (Douyin: renewal refused with 10004): the token is stored,
+  // the warning becomes last_error, the app is flagged once, the reauth date is the stored end of
+  // the refresh token, and the next refresh is due by the platform's call_again_by.
+  Outcome o = token("access-1", std::nullopt, 3600);
+  o.token.call_again_by = clock_.now() + std::chrono::seconds(120);
+  o.token.reauth_due = true;
+  o.token.renew_not_permitted = true;
+  o.token.warning_code = "10004";
+  o.token.warning_message = "renewing the refresh token failed: no permission";
+  platform_->push(o);
+  auto r = refresher_->refresh(key_, Trigger::scheduled);
+  ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
+  EXPECT_EQ(view_token(), "access-1");
+  auto g = store_->get_grant(grant_.id);
+  EXPECT_EQ(g->status, GrantStatus::active);
+  EXPECT_EQ(g->last_error, "10004: renewing the refresh token failed: no permission");
+  ASSERT_TRUE(g->refresh_expires_at.has_value());
+  EXPECT_EQ(g->reauth_due_at, g->refresh_expires_at);
+  ASSERT_TRUE(g->next_refresh_at.has_value());
+  EXPECT_LE(*g->next_refresh_at, clock_.now() + std::chrono::seconds(120));
+  const auto flagged = store_->get_app_by_id(app_.id)->renew_not_permitted_at;
+  ASSERT_TRUE(flagged.has_value());
+
+  // A renewed refresh token: its new end is the reauth date; a plain success clears the note.
+  Outcome renewed = token("access-2", "refresh-2", 3600);
+  renewed.token.refresh_expires_in = Seconds(7200);
+  renewed.token.reauth_due = true;
+  renewed.token.renew_not_permitted = true;  // known already: not flagged again
+  platform_->push(renewed);
+  ASSERT_EQ(refresher_->refresh(key_, Trigger::forced).status, RefreshResult::Status::refreshed);
+  g = store_->get_grant(grant_.id);
+  EXPECT_EQ(g->reauth_due_at, g->refresh_expires_at);
+  EXPECT_EQ(g->last_error, "");
+  EXPECT_EQ(store_->get_app_by_id(app_.id)->renew_not_permitted_at, flagged);
+
+  platform_->push(token("access-3"));
+  ASSERT_EQ(refresher_->refresh(key_, Trigger::forced).status, RefreshResult::Status::refreshed);
+  EXPECT_FALSE(store_->get_grant(grant_.id)->reauth_due_at);
+}
+
 TEST_F(RefresherTest, ConcurrentRequestsCoalesceIntoOnePlatformCall) {
   platform_->delay = std::chrono::milliseconds(300);
   platform_->push(token("access-1", "refresh-1"));
