@@ -1,6 +1,8 @@
 // Douyin against the fake Douyin: wrapped answers, errors with HTTP 200, numbers as strings, a
 // refresh token renewed once, late, per life (the old one dies at once) until the renewals run out,
 // then refreshed on to its real end; an app without the renew permission; the app's client token.
+#include <algorithm>
+
 #include "core/types.hpp"
 #include "platform_fixture.hpp"
 
@@ -177,6 +179,18 @@ TEST_F(DouyinE2E, WithoutTheRenewPermissionTheAppIsFlaggedOnceAndItsGrantsRefres
   EXPECT_EQ(fake().stat_in("errors_by_code", "10004"), 1) << "renewal is not tried again for a flagged app";
   EXPECT_EQ(events("norenew", "app.renew_not_permitted"), 1) << "the app is flagged once";
   EXPECT_GE(events("norenew", "grant.reauth_due"), 1);
+}
+
+TEST_F(DouyinSlowE2E, OptionalScopesTheCreatorKeepsAreGranted) {
+  register_douyin("dyopt", {{"optional_scopes", {{"friend_relation", true}, {"message", false}}}});
+  auto r = daemon().post("/v1/apps/dyopt/authorize");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  const std::string url = r.json().value("authorize_url", "");
+  EXPECT_EQ(test::query_param(url, "optionalScope").value_or(""), "friend_relation,1,message,0") << url;
+  const std::int64_t id = connect_account("dyopt", "erin", "open_erin");
+  const auto scopes = grant(id)["scopes"];
+  EXPECT_NE(std::find(scopes.begin(), scopes.end(), "friend_relation"), scopes.end()) << scopes.dump();
+  EXPECT_EQ(std::find(scopes.begin(), scopes.end(), "message"), scopes.end()) << scopes.dump();
 }
 
 TEST_F(DouyinSlowE2E, ErrorsWithHttp200AreClassifiedByTheirCode) {
