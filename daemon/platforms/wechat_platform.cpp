@@ -424,7 +424,8 @@ Outcome WeChatPlatform::refresh(const App& app, const Grant& grant) {
 // What the daily budget counts: every cgi-bin/token call (each one issues a new token; about 2,000
 // a day), and with stable_token only the forced calls (force_refresh kills the previous token at
 // once; 20 a day). Plain stable_token calls are not counted (500,000 a day).
-Outcome WeChatPlatform::client_token(const App& app, bool force) {
+Outcome WeChatPlatform::client_token(const App& app, const AppTokenCall& why) {
+  const bool force = why.reason != AppTokenReason::scheduled;
   wechat::Options o;
   if (auto e = wechat::parse_options(app.options, o)) return bad_options(*e);
   const bool counted = !o.stable_token || force;

@@ -98,7 +98,7 @@ class WeChatPlatform : public Platform {
                         const std::string& redirect_uri) override;
   Outcome refresh(const App& app, const Grant& grant) override;
   // The app token; see the .cpp for when WeChat issues a new one and what the budget counts.
-  Outcome client_token(const App& app, bool force) override;
+  Outcome client_token(const App& app, const AppTokenCall& why) override;
   // WeChat has no revocation endpoint.
   Outcome revoke(const App& app, const Grant& grant) override;
 

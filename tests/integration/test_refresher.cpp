@@ -36,8 +36,11 @@ class ScriptedPlatform final : public Platform {
     return next(nullptr);
   }
   Outcome refresh(const App&, const Grant& g) override { return next(&g); }
-  Outcome client_token(const App&, bool force) override {
-    last_force = force;
+  Outcome client_token(const App&, const AppTokenCall& call) override {
+    {
+      std::lock_guard lk(mu);
+      last_call = call;
+    }
     return next(nullptr);
   }
   Outcome revoke(const App&, const Grant&) override { return Outcome::success({}); }
@@ -47,7 +50,7 @@ class ScriptedPlatform final : public Platform {
     queue.push_back(std::move(o));
   }
   std::atomic<int> calls{0};
-  std::atomic<bool> last_force{false};
+  AppTokenCall last_call;  // guarded by mu
   std::chrono::milliseconds delay{0};
   std::string seen_refresh_token;
 
@@ -62,6 +65,14 @@ class ScriptedPlatform final : public Platform {
     queue.pop_front();
     return o;
   }
+
+ public:
+  AppTokenCall seen_call() {
+    std::lock_guard lk(mu);
+    return last_call;
+  }
+
+ private:
   std::mutex mu;
   std::deque<Outcome> queue;
 };
@@ -232,7 +243,7 @@ TEST_F(RefresherTest, LeaseHeldByAnotherInstanceMeansNoPlatformCall) {
   ASSERT_TRUE(r.next_at.has_value());
 }
 
-TEST_F(RefresherTest, AppTokenUsesClientCredentialsAndForceFlag) {
+TEST_F(RefresherTest, AppTokenUsesClientCredentialsAndTellsThePlatformWhyItIsAsked) {
   App a = sample_app("cc-app", true);
   a.platform = "scripted";
   a = store_->create_app(a);
@@ -241,14 +252,22 @@ TEST_F(RefresherTest, AppTokenUsesClientCredentialsAndForceFlag) {
   platform_->push(token("app-access-1"));
   auto r = refresher_->refresh(k, Trigger::scheduled);
   ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
-  EXPECT_FALSE(platform_->last_force.load());
+  EXPECT_EQ(platform_->seen_call().reason, AppTokenReason::scheduled);
+  EXPECT_FALSE(platform_->seen_call().rejected_token.has_value());
   platform_->push(token("app-access-2"));
   r = refresher_->refresh(k, Trigger::forced);
-  EXPECT_TRUE(platform_->last_force.load());
+  EXPECT_EQ(platform_->seen_call().reason, AppTokenReason::forced);
+  EXPECT_FALSE(platform_->seen_call().rejected_token.has_value());
+  // A consumer's report carries the refused token to the platform (WeChat asks in normal mode first).
+  platform_->push(token("app-access-3"));
+  r = refresher_->refresh(k, Trigger::rejected, std::string("app-access-2"));
+  ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
+  EXPECT_EQ(platform_->seen_call().reason, AppTokenReason::rejected);
+  EXPECT_EQ(platform_->seen_call().rejected_token.value_or(""), "app-access-2");
   pqxx::connection c(url_);
   pqxx::work w(c);
   auto row = w.exec_params1("SELECT access_token FROM mediax.access_tokens WHERE app_name = 'cc-app' AND grant_id IS NULL");
-  EXPECT_EQ(row[0].as<std::string>(), "app-access-2");
+  EXPECT_EQ(row[0].as<std::string>(), "app-access-3");
 }
 
 }  // namespace

@@ -501,12 +501,12 @@ TEST(DouyinPlatformClientToken, PostsJsonAndUsesStableEndpointWhenAsked) {
   DouyinPlatform p(http, settings());
   App app = make_app();
   app.client_credentials = true;
-  auto a = p.client_token(app, false);
+  auto a = p.client_token(app, {});
   ASSERT_TRUE(a.ok()) << a.message;
   EXPECT_EQ(a.token.access_token, "clt.one");
   EXPECT_EQ(http.requests.at(0).url, kBase + "/oauth/client_token/");
   app.options = {{"client_token", "stable_client_token"}};
-  auto b = p.client_token(app, true);
+  auto b = p.client_token(app, AppTokenCall::forced());
   ASSERT_TRUE(b.ok()) << b.message;
   EXPECT_EQ(http.requests.at(1).url, kBase + "/oauth/stable_client_token/");
 }

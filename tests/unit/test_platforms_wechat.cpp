@@ -389,11 +389,11 @@ TEST(WeChatPlatformAppToken, StableTokenByDefaultForcesOnlyWhenAsked) {
   WeChatPlatform p(http, settings(), &budget);
   App app = make_app();
   app.client_credentials = true;
-  auto a = p.client_token(app, false);
+  auto a = p.client_token(app, {});
   ASSERT_TRUE(a.ok()) << a.message;
   EXPECT_EQ(json::parse(http.requests.at(0).body).at("force_refresh"), false);
   EXPECT_TRUE(budget.calls.empty()) << "plain stable_token calls are not counted";
-  auto b = p.client_token(app, true);
+  auto b = p.client_token(app, AppTokenCall::forced());
   ASSERT_TRUE(b.ok()) << b.message;
   EXPECT_EQ(json::parse(http.requests.at(1).body).at("force_refresh"), true);
   ASSERT_EQ(budget.calls.size(), 1u);
@@ -406,8 +406,8 @@ TEST(WeChatPlatformAppToken, SpentForceBudgetRefusesWithoutCallingAndWithoutHold
   WeChatPlatform p(http, settings(), &budget);
   App app = make_app({{"daily_token_budget", 1}});
   http.respond(200, R"({"access_token":"STABLE-F","expires_in":7200})");
-  ASSERT_TRUE(p.client_token(app, true).ok());
-  auto refused = p.client_token(app, true);
+  ASSERT_TRUE(p.client_token(app, AppTokenCall::forced()).ok());
+  auto refused = p.client_token(app, AppTokenCall::forced());
   EXPECT_EQ(refused.kind, OutcomeKind::rate_limited);
   EXPECT_EQ(refused.code, "daily_budget");
   EXPECT_FALSE(refused.retry_after.has_value());
@@ -415,7 +415,7 @@ TEST(WeChatPlatformAppToken, SpentForceBudgetRefusesWithoutCallingAndWithoutHold
   EXPECT_EQ(http.requests.size(), 1u);
   // The scheduled (unforced) call still goes out.
   http.respond(200, R"({"access_token":"STABLE-F","expires_in":7000})");
-  EXPECT_TRUE(p.client_token(app, false).ok());
+  EXPECT_TRUE(p.client_token(app, {}).ok());
   EXPECT_EQ(http.requests.size(), 2u);
 }
 
@@ -426,9 +426,9 @@ TEST(WeChatPlatformAppToken, ClassicTokenCountsEveryCallAndStopsUntilTheNextUtcD
   App app = make_app({{"app_token", "token"}, {"daily_token_budget", 2}});
   http.respond(200, R"({"access_token":"CLASSIC-1","expires_in":7200})");
   http.respond(200, R"({"access_token":"CLASSIC-2","expires_in":7200})");
-  EXPECT_TRUE(p.client_token(app, false).ok());
-  EXPECT_TRUE(p.client_token(app, true).ok());
-  auto refused = p.client_token(app, false);
+  EXPECT_TRUE(p.client_token(app, {}).ok());
+  EXPECT_TRUE(p.client_token(app, AppTokenCall::forced()).ok());
+  auto refused = p.client_token(app, {});
   EXPECT_EQ(refused.kind, OutcomeKind::rate_limited);
   EXPECT_EQ(refused.code, "daily_budget");
   ASSERT_TRUE(refused.retry_after.has_value());
@@ -448,7 +448,7 @@ TEST(WeChatPlatformAppToken, ClassicTokenDefaultBudgetIsTwoThousand) {
   FakeBudget budget;
   WeChatPlatform p(http, settings(), &budget);
   http.respond(200, R"({"access_token":"CLASSIC-1","expires_in":7200})");
-  ASSERT_TRUE(p.client_token(make_app({{"app_token", "token"}}), false).ok());
+  ASSERT_TRUE(p.client_token(make_app({{"app_token", "token"}}), {}).ok());
   ASSERT_EQ(budget.calls.size(), 1u);
   EXPECT_EQ(std::get<2>(budget.calls[0]), 2000);
 }
@@ -458,7 +458,7 @@ TEST(WeChatPlatformAppToken, WithoutABudgetNothingIsCountedOrRefused) {
   WeChatPlatform p(http, settings(), nullptr);
   App app = make_app({{"app_token", "token"}, {"daily_token_budget", 0}});
   http.respond(200, R"({"access_token":"CLASSIC-1","expires_in":7200})");
-  EXPECT_TRUE(p.client_token(app, true).ok());
+  EXPECT_TRUE(p.client_token(app, AppTokenCall::forced()).ok());
 }
 
 TEST(WeChatPlatformAppToken, BudgetStoreFailureIsRetriedLater) {
@@ -466,7 +466,7 @@ TEST(WeChatPlatformAppToken, BudgetStoreFailureIsRetriedLater) {
   FakeBudget budget;
   budget.fail = true;
   WeChatPlatform p(http, settings(), &budget);
-  auto o = p.client_token(make_app({{"app_token", "token"}}), false);
+  auto o = p.client_token(make_app({{"app_token", "token"}}), {});
   EXPECT_EQ(o.kind, OutcomeKind::retry_later);
   EXPECT_EQ(o.code, "budget_unavailable");
   EXPECT_TRUE(http.requests.empty());
@@ -476,7 +476,7 @@ TEST(WeChatPlatformAppToken, WrongSecretIsAnAppProblem) {
   FakeHttpClient http;
   http.respond(200, error(40125, "invalid appsecret, view more at http://t.cn/RAEkdVq rid: 66"));
   WeChatPlatform p(http, settings());
-  auto o = p.client_token(make_app(), false);
+  auto o = p.client_token(make_app(), {});
   EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured);
   EXPECT_EQ(o.code, "40125");
 }
@@ -545,7 +545,7 @@ TEST(WeChatRegistry, IsRegisteredWithTheConfiguredUrlsAndTheBudget) {
   EXPECT_EQ(p->open_base_url(), kOpen);
   EXPECT_EQ(p->api_base_url(), kApi);
   http.respond(200, R"({"access_token":"CLASSIC-1","expires_in":7200})");
-  ASSERT_TRUE(p->client_token(make_app({{"app_token", "token"}}), false).ok());
+  ASSERT_TRUE(p->client_token(make_app({{"app_token", "token"}}), {}).ok());
   EXPECT_EQ(budget.calls.size(), 1u);
 
   WeChatPlatform defaults(http, {});
