@@ -49,6 +49,11 @@ struct AppTokenCall {
   static AppTokenCall rejected(std::string token) { return {AppTokenReason::rejected, std::move(token)}; }
 };
 
+// The code of a successful client_token answer to a `rejected` call whose token is the refused one:
+// the platform says it is still the app's current token, and the platform class chose not to force a
+// new one (others hold it). The message tells the consumer why and what an admin can do.
+inline constexpr const char* kTokenStillCurrent = "token_still_current";
+
 class Platform {
  public:
   virtual ~Platform() = default;

@@ -523,6 +523,11 @@ Token TokenService::token_rejected(const RefreshKey& key, const std::string& acc
     // token the caller just said was refused.
     throw ApiError(409, "refresh_in_progress", "another instance is refreshing this token; try again shortly");
   }
+  if (r.status == RefreshResult::Status::refreshed && r.outcome.code == kTokenStillCurrent && r.token) {
+    // The platform still calls the refused token current and no new one was forced (others hold
+    // it): handing it back as if new would only make the consumer fail again.
+    throw ApiError(409, kTokenStillCurrent, r.outcome.message, {{"expires_at", format_time(r.token->expires_at)}});
+  }
   return token_from(r, key);
 }
 

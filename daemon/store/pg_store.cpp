@@ -196,29 +196,43 @@ int PgStore::purge_auth_requests(TimePoint older_than) {
   });
 }
 
-bool PgStore::try_spend_call(std::int64_t app_id, const std::string& kind, int daily_limit, TimePoint now) {
-  if (daily_limit <= 0) return false;
+CallSpend PgStore::try_spend_call(std::int64_t app_id, const std::string& kind, const CallLimit& limit,
+                                  TimePoint now) {
+  const std::int64_t day = platform_day(now, limit.utc_offset_hours);
   return pool_.run("try_spend_call", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    // One statement: the row lock of ON CONFLICT serialises instances counting at once.
-    const auto res = tx.exec_params(
-        "INSERT INTO mediax.call_counts AS cc (app_id, kind, day, count)"
-        " VALUES ($1, $2, (to_timestamp($3) AT TIME ZONE 'UTC')::date, 1)"
-        " ON CONFLICT (app_id, kind, day) DO UPDATE SET count = cc.count + 1 WHERE cc.count < $4"
-        " RETURNING count",
-        app_id, kind, time_param(now), daily_limit);
+    // Instances counting the same app and kind take turns: the gap spans days, so no single row's
+    // lock covers it. The lock ends with the transaction.
+    tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('mediax.call_counts:' || $2, $1))", app_id, kind);
+    const auto row = tx.exec_params1(
+        "SELECT coalesce(max(count) FILTER (WHERE day = DATE '1970-01-01' + $3::integer), 0),"
+        " " MEDIAX_EPOCH_US("max(last_at)") " FROM mediax.call_counts WHERE app_id = $1 AND kind = $2",
+        app_id, kind, day);
+    CallSpend spend;
+    spend.count = row[0].as<int>();
+    if (!row[1].is_null()) spend.last_at = from_epoch_us(row[1].as<std::int64_t>());
+    spend.verdict = spend_verdict(spend.count, spend.last_at, limit, now);
+    if (spend.counted()) {
+      tx.exec_params(
+          "INSERT INTO mediax.call_counts AS cc (app_id, kind, day, count, last_at)"
+          " VALUES ($1, $2, DATE '1970-01-01' + $3::integer, 1, to_timestamp($4))"
+          " ON CONFLICT (app_id, kind, day) DO UPDATE SET count = cc.count + 1,"
+          " last_at = greatest(cc.last_at, excluded.last_at)",
+          app_id, kind, day, time_param(now));
+      ++spend.count;
+    }
     tx.commit();
-    return !res.empty();
+    return spend;
   });
 }
 
-int PgStore::calls_today(std::int64_t app_id, const std::string& kind, TimePoint now) {
+int PgStore::calls_today(std::int64_t app_id, const std::string& kind, TimePoint now, int utc_offset_hours) {
   return pool_.run("calls_today", [&](pqxx::connection& c) {
     pqxx::work tx(c);
     const auto res = tx.exec_params(
         "SELECT count FROM mediax.call_counts"
-        " WHERE app_id = $1 AND kind = $2 AND day = (to_timestamp($3) AT TIME ZONE 'UTC')::date",
-        app_id, kind, time_param(now));
+        " WHERE app_id = $1 AND kind = $2 AND day = DATE '1970-01-01' + $3::integer",
+        app_id, kind, platform_day(now, utc_offset_hours));
     return res.empty() ? 0 : res[0][0].as<int>();
   });
 }

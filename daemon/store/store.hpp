@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/call_limit.hpp"
 #include "core/types.hpp"
 
 namespace mediax {
@@ -225,11 +226,12 @@ class Store {
   virtual std::optional<ScheduleChange> schedule_of(const RefreshKey& key) = 0;
 
   // --- daily call budgets ---
-  // Counts one call of `kind` for the app on the UTC day of `now` when fewer than daily_limit
-  // were counted; false (nothing counted) when the budget is spent. Atomic across instances.
-  virtual bool try_spend_call(std::int64_t app_id, const std::string& kind, int daily_limit, TimePoint now) = 0;
-  // Calls counted for the app on the UTC day of `now`.
-  virtual int calls_today(std::int64_t app_id, const std::string& kind, TimePoint now) = 0;
+  // Counts one call of `kind` for the app on the platform's day of `now` (limit.utc_offset_hours)
+  // when spend_verdict allows it; otherwise counts nothing and says why. Atomic across instances.
+  virtual CallSpend try_spend_call(std::int64_t app_id, const std::string& kind, const CallLimit& limit,
+                                   TimePoint now) = 0;
+  // Calls counted for the app on the day of `now` at UTC+utc_offset_hours.
+  virtual int calls_today(std::int64_t app_id, const std::string& kind, TimePoint now, int utc_offset_hours) = 0;
 
   // --- events (audit trail) ---
   virtual void add_event(const Event& e) = 0;
