@@ -337,7 +337,8 @@ CallLimit budget_limit(const Options& o) {
 std::string budget_refusal(const CallSpend& spend, const Options& o) {
   if (spend.verdict == CallSpend::Verdict::too_soon && spend.last_at) {
     return "the previous forced stable_token call was at " + format_time(*spend.last_at) +
-           ", less than 30 s before, and WeChat ignores a forced call that soon (next possible at " +
+           ", less than " + std::to_string(kForceGap.count()) +
+           " s before, and WeChat ignores a forced call that soon (next possible at " +
            format_time(*spend.last_at + kForceGap) + ")";
   }
   const std::string calls = o.stable_token ? "forced stable_token calls" : "cgi-bin/token calls";
