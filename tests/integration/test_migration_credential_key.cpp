@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "pg_env.hpp"
 #include "platforms/credential_key.hpp"
@@ -79,7 +81,14 @@ TEST(Migration0009, DatabaseWithAppsSharingACredentialMigratesAndNamesThem) {
   }
 
   dir.add_rest(kMigration);
+  auto log = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
+  spdlog::default_logger()->sinks().push_back(log);
   EXPECT_NO_THROW(Migrator(url, dir.dir()).apply());
+  spdlog::default_logger()->sinks().pop_back();
+  std::string logged;
+  for (const auto& line : log->last_formatted()) logged += line;
+  EXPECT_NE(logged.find(R"(app "dy-third" fetches its app token with the credential of app "dy-first")"), std::string::npos)
+      << "the admin is told on `mediaxd migrate`: " << logged;
 
   pqxx::nontransaction tx(c);
   auto key_of = [&](const std::string& name) {
