@@ -411,7 +411,7 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
   s.token.app_id = job.app.id;
   if (!job.key.is_app_token()) s.token.grant_id = job.key.grant_id;
   s.token.access_token = t.access_token;
-  s.token.token_type = t.token_type.empty() ? "Bearer" : t.token_type;
+  s.token.token_type = t.token_type;  // empty when the platform names none (Douyin, WeChat)
   s.token.scopes = !t.scopes.empty() ? t.scopes
                    : job.grant      ? job.grant->scopes
                    : job.current    ? job.current->scopes

@@ -14,7 +14,7 @@ std::string app_select(bool with_secret) {
          " AS client_secret, array_to_json(scopes)::text AS scopes, client_credentials, issuer, authorize_url,"
          " token_url, revocation_url, token_auth_method, redirect_uri, options::text AS options, status,"
          " failure_count, last_error, " MEDIAX_EPOCH_US("next_refresh_at") " AS next_refresh_us, "
-         MEDIAX_EPOCH_US("created_at") " AS created_us FROM mediax.apps ";
+         MEDIAX_EPOCH_US("created_at") " AS created_us, token_usage, credential_key FROM mediax.apps ";
 }
 
 App app_from_row(const pqxx::row& r) {
@@ -38,6 +38,8 @@ App app_from_row(const pqxx::row& r) {
   a.last_error = r["last_error"].as<std::string>();
   if (auto us = opt<std::int64_t>(r["next_refresh_us"])) a.next_refresh_at = from_epoch_us(*us);
   a.created_at = from_epoch_us(r["created_us"].as<std::int64_t>());
+  a.token_usage = token_usage_from_string(r["token_usage"].as<std::string>()).value_or(TokenUsage::authorization_bearer);
+  a.credential_key = opt<std::string>(r["credential_key"]).value_or("");
   return a;
 }
 
@@ -79,16 +81,26 @@ App PgStore::create_app(const App& app) {
       row = tx.exec_params1(
           "INSERT INTO mediax.apps (id, name, platform, client_id, client_secret, scopes, client_credentials, issuer,"
           " authorize_url, token_url, revocation_url, token_auth_method, redirect_uri, options, status,"
-          " failure_count, last_error, next_refresh_at)"
+          " failure_count, last_error, next_refresh_at, token_usage, credential_key)"
           " VALUES ($18, $1, $2, $3, $4, " MEDIAX_TEXT_ARRAY("$5") ", $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14,"
-          " $15, $16, to_timestamp($17)) RETURNING id",
+          " $15, $16, to_timestamp($17), $19, $20) RETURNING id",
           app.name, app.platform, app.client_id, sealed, text_array_param(app.scopes),
           app.client_credentials, app.issuer, app.endpoints.authorize_url, app.endpoints.token_url,
           app.endpoints.revocation_url, app.token_auth_method, app.redirect_uri,
           (app.options.is_null() ? nlohmann::json::object() : app.options).dump(), to_string(app.status),
-          app.failure_count, app.last_error, nullable(time_param(app.next_refresh_at)), id);
-    } catch (const pqxx::unique_violation&) {
-      throw DuplicateError("an app named '" + app.name + "' exists already");
+          app.failure_count, app.last_error, nullable(time_param(app.next_refresh_at)), id, to_string(app.token_usage),
+          app.credential_key.empty() ? nullptr : app.credential_key.c_str());
+    } catch (const pqxx::unique_violation& e) {
+      // The index's name is the only way libpqxx tells which constraint it was.
+      if (std::string_view(e.what()).find("apps_credential_key") == std::string_view::npos) {
+        throw DuplicateError("an app named '" + app.name + "' exists already");
+      }
+      tx.abort();
+      pqxx::work again(c);
+      const auto holder = again.exec_params("SELECT name FROM mediax.apps WHERE credential_key = $1", app.credential_key);
+      again.commit();
+      std::string name = holder.empty() ? std::string() : holder[0][0].as<std::string>();
+      throw CredentialInUseError("app '" + name + "' fetches its app token with this credential already", name);
     }
     auto stored = select_app_by_id(tx, row[0].as<std::int64_t>(), false);
     tx.commit();

@@ -27,6 +27,12 @@ class DuplicateError : public std::runtime_error {  // unique constraint, e.g. a
  public:
   using std::runtime_error::runtime_error;
 };
+// create_app: another app fetches its app token with the same credential (App::credential_key).
+class CredentialInUseError : public DuplicateError {
+ public:
+  CredentialInUseError(const std::string& what, std::string holder_app) : DuplicateError(what), holder(std::move(holder_app)) {}
+  std::string holder;  // the app that holds the credential; empty if it went away meanwhile
+};
 // A stored secret (client secret, refresh token, PKCE verifier) does not decrypt: its key is not
 // loaded, or the value was changed or copied from another row. what() names the row, never the
 // value. A StoreError, so callers that only know StoreError still fail cleanly.
@@ -161,7 +167,8 @@ class Store {
   virtual ~Store() = default;
 
   // --- apps ---
-  // Inserts an app (id, created_at filled in); DuplicateError when the name is taken.
+  // Inserts an app (id, created_at filled in); DuplicateError when the name is taken,
+  // CredentialInUseError when a non-empty credential_key is another app's.
   virtual App create_app(const App& app) = 0;
   virtual std::vector<App> list_apps() = 0;  // without secrets; webhook_url filled
   virtual std::optional<App> get_app(const std::string& name, bool with_secret = false) = 0;
