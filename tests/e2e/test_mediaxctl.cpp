@@ -227,13 +227,14 @@ TEST_F(Mediaxctl, GrantsAddTakesACodeAndImportARefreshTokenFromAFileNeverTheComm
   fake.register_client(client_id, secret, "client_secret_post", {daemon().callback_url()});
   test::write_file(dir_ + "/secret", secret + "\n");
   auto add = ctl({"apps", "add", "crm", "--client-id", client_id, "--client-secret-file", dir_ + "/secret", "--scope",
-                  "profile", "--authorize-url", fake.issuer() + "/authorize", "--token-url", fake.issuer() + "/token"});
+                  "openid", "--scope", "profile", "--authorize-url", fake.issuer() + "/authorize", "--token-url",
+                  fake.issuer() + "/token"});
   ASSERT_EQ(add.exit_code, 0) << describe(add);
   // The creator's own app: it authorizes with its own PKCE and hands over the code.
   auto own_code = [&](const std::string& login, const std::string& verifier) {
     auto r = test::http_get(fake.issuer() + "/authorize?response_type=code&client_id=" + client_id +
                             "&redirect_uri=" + test::url_encode(daemon().callback_url()) +
-                            "&scope=profile&code_challenge=" + crypto::pkce_challenge_s256(verifier) +
+                            "&scope=openid%20profile&code_challenge=" + crypto::pkce_challenge_s256(verifier) +
                             "&code_challenge_method=S256&login_hint=" + login);
     require(r.status == 302, "the fake did not redirect: " + r.describe());
     const std::string code = test::query_param(r.header("location"), "code").value_or("");
