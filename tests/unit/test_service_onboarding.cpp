@@ -54,7 +54,7 @@ TEST(NewGrant, ACodeAnswerGivesTheGrantItsFirstTokenAndSchedule) {
   EXPECT_EQ(n.grant.scopes, std::vector<std::string>{"user_info"});
   EXPECT_EQ(n.grant.extra.value("renewals", -1), 0);
   EXPECT_EQ(n.token.access_token, "act.1");
-  EXPECT_EQ(n.token.token_type, "Bearer");
+  EXPECT_EQ(n.token.token_type, "");  // as the platform named it: none here
   EXPECT_EQ(n.token.expires_at, kNow + seconds(1000));
   EXPECT_EQ(n.token.refreshed_at, kNow);
   EXPECT_EQ(n.token.scopes, n.grant.scopes);
