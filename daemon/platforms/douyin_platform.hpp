@@ -144,9 +144,9 @@ class DouyinPlatform : public Platform {
   // Refreshes the access token and, when its renewal is due, renews the refresh token (see .cpp);
   // token.call_again_by and token.reauth_due say what comes next.
   Outcome refresh(const App& app, const Grant& grant) override;
-  // `force` changes nothing: each client_token call issues a new token (stable_client_token: the same
-  // one while it is valid: token.same_until_expiry).
-  Outcome client_token(const App& app, bool force) override;
+  // The reason changes nothing: each client_token call issues a new token (stable_client_token: the
+  // same one while it is valid: token.same_until_expiry).
+  Outcome client_token(const App& app, const AppTokenCall& call) override;
   // Douyin has no revocation endpoint for the app: the user revokes in the Douyin app.
   Outcome revoke(const App& app, const Grant& grant) override;
 

@@ -241,7 +241,7 @@ Outcome GooglePlatform::refresh(const App& app, const Grant& grant) {
               {app.client_secret, grant.refresh_token});
 }
 
-Outcome GooglePlatform::client_token(const App& app, bool /*force*/) {
+Outcome GooglePlatform::client_token(const App& app, const AppTokenCall& /*call*/) {
   google::Options o;
   if (auto e = google::parse_options(app.options, o)) {
     return Outcome::failure(OutcomeKind::app_misconfigured, "bad_options", *e);

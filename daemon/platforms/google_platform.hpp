@@ -105,8 +105,8 @@ class GooglePlatform : public Platform {
   Outcome exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                         const std::string& redirect_uri) override;
   Outcome refresh(const App& app, const Grant& grant) override;
-  // Signs a new assertion and exchanges it; `force` changes nothing (every call gives a new token).
-  Outcome client_token(const App& app, bool force) override;
+  // Signs a new assertion and exchanges it; the reason changes nothing (every call gives a new token).
+  Outcome client_token(const App& app, const AppTokenCall& call) override;
   Outcome revoke(const App& app, const Grant& grant) override;
 
   const google::Urls& urls() const { return urls_; }

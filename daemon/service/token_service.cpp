@@ -4,12 +4,16 @@
 
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "crypto/crypto.hpp"
+#include "platforms/credential_key.hpp"
 #include "platforms/oauth2_platform.hpp"
 #include "platforms/registry.hpp"
+#include "platforms/token_usage.hpp"
 #include "schedule/scheduler.hpp"
 #include "service/app_request.hpp"
+#include "service/new_grant.hpp"
 #include "service/webhooks.hpp"
 
 namespace mediax {
@@ -36,7 +40,14 @@ TokenService::TokenService(Store& store, PlatformRegistry& platforms, TokenCache
       scheduler_(scheduler),
       policy_(policy),
       config_(config),
-      clock_(clock) {}
+      clock_(clock),
+      usages_(store) {
+  try {
+    usages_.load_all();
+  } catch (const StoreError& e) {
+    spdlog::warn("apps not read yet ({}): each is read when its token is first asked for", e.what());
+  }
+}
 
 void TokenService::record_event(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,
                                 const std::string& kind, nlohmann::json detail) {
@@ -66,9 +77,20 @@ App TokenService::register_app(const nlohmann::json& body) {
   }
   auto check = platforms_.get(app.platform)->prepare_app(app);
   if (!check.ok) throw ApiError(check.status, check.code, check.message);
+  app.token_usage = token_usage_for(app.platform);
+  PlatformSettings urls;
+  urls.urls = config_.platforms;
+  app.credential_key = credential_key(app, urls);
 
   try {
     app = store_.create_app(app);
+  } catch (const CredentialInUseError& e) {
+    // One credential, one app token: a second fetcher would invalidate the first one's tokens.
+    throw ApiError(409, "credential_in_use",
+                   (e.holder.empty() ? std::string("another app") : "app '" + e.holder + "'") +
+                       " fetches its app token with this credential (platform, client_id, base URL) already;"
+                       " two fetchers invalidate each other's tokens: read that app's token instead",
+                   {{"app", e.holder.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.holder)}});
   } catch (const DuplicateError&) {
     throw ApiError(409, "duplicate", "an app named '" + app.name + "' already exists");
   } catch (const StoreError& e) {
@@ -88,6 +110,7 @@ App TokenService::register_app(const nlohmann::json& body) {
       throw unavailable(e);
     }
   }
+  usages_.remember(app);
   record_event(app.id, std::nullopt, "app_registered", {{"name", app.name}, {"platform", app.platform}});
   spdlog::info("app '{}' registered (platform {}, client credentials {})", app.name, app.platform, app.client_credentials);
   if (app.client_credentials) {
@@ -124,6 +147,19 @@ App TokenService::get_app(const std::string& name) {
   }
   if (!app) throw ApiError(404, "not_found", "no app named '" + name + "'");
   return *app;
+}
+
+std::pair<App, Platform*> TokenService::app_for_platform_call(const std::string& name) {
+  std::optional<App> app;
+  try {
+    if (valid_app_name(name)) app = store_.get_app(name, true);
+  } catch (const StoreError& e) {
+    throw unavailable(e);
+  }
+  if (!app) throw ApiError(404, "not_found", "no app named '" + name + "'");
+  Platform* platform = platforms_.get(app->platform);
+  if (!platform) throw ApiError(400, "unknown_platform", "platform '" + app->platform + "' is not supported");
+  return {std::move(*app), platform};
 }
 
 App TokenService::set_webhook(const std::string& app_name, const nlohmann::json& body) {
@@ -307,32 +343,9 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
     spdlog::warn("app '{}': code exchange failed: {} {}: {}", app->name, to_string(o.kind), o.code, o.message);
     return res;
   }
-  const auto& t = o.token;
   Grant g;
-  g.app_id = app->id;
-  g.account_id = t.account_id;
-  if (g.account_id.empty()) {
-    // The provider did not say who the account is (no id_token, no account field): each
-    // connection becomes its own grant.
-    g.account_id = "anonymous-" + crypto::to_hex(crypto::random_bytes(8));
-  }
-  g.scopes = t.scopes.empty() ? app->scopes : t.scopes;
-  g.refresh_token = t.refresh_token.value_or("");
-  if (t.refresh_expires_in) g.refresh_expires_at = received + *t.refresh_expires_in;
-  g.extra = t.extra.is_object() ? t.extra : nlohmann::json::object();
-  Token tok;
-  tok.app_id = app->id;
-  tok.access_token = t.access_token;
-  tok.token_type = t.token_type.empty() ? "Bearer" : t.token_type;
-  tok.scopes = g.scopes;
-  tok.refreshed_at = received;
-  tok.expires_at = received + t.expires_in.value_or(policy_.lifetime_default());
-  if (!g.refresh_token.empty()) {
-    g.next_refresh_at = next_refresh_after(policy_, t, received, tok.expires_at, std::nullopt);
-    if (t.reauth_due) g.reauth_due_at = g.refresh_expires_at;
-  }
   try {
-    g = store_.upsert_grant(g, tok);
+    g = store_new_grant(*app, o.token, received, Grant{}, "grant_connected", nlohmann::json::object());
   } catch (const StoreError&) {
     res.status = 503;
     res.title = "Database unavailable";
@@ -340,22 +353,46 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
     spdlog::error("app '{}': authorized account could not be stored: database unavailable", app->name);
     return res;
   }
-  tok.grant_id = g.id;
-  cache_.put(tok);
-  if (g.next_refresh_at) {
-    scheduler_.schedule(RefreshKey{app->id, g.id}, *g.next_refresh_at);
-  } else {
-    scheduler_.cancel(RefreshKey{app->id, g.id});
-  }
-  record_event(app->id, g.id, "grant_connected", {{"account_id", g.account_id}});
   spdlog::info("app '{}': account '{}' connected as grant {}{}", app->name, g.account_id, g.id,
-               t.refresh_token ? "" : " (no refresh token: it cannot be refreshed)");
+               o.token.refresh_token ? "" : " (no refresh token: it cannot be refreshed)");
   res.status = 200;
   res.title = "Connected";
   res.message = "Account '" + g.account_id + "' of app '" + app->name + "' is connected as grant " + std::to_string(g.id) + ".";
   g.refresh_token.clear();
   res.grant = g;
   return res;
+}
+
+Grant TokenService::store_new_grant(const App& app, const TokenResult& answer, TimePoint received,
+                                    const Grant& known, const std::string& event, nlohmann::json detail) {
+  auto n = new_grant_from(app, answer, received, known, policy_);
+  Grant g;
+  // The platform has spent the code, or rotated the refresh token (the old one may be dead
+  // already): this answer cannot be fetched again, so a brief database hiccup is waited out.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      g = store_.upsert_grant(n.grant, n.token);
+      break;
+    } catch (const SecretUnreadableError&) {
+      throw;
+    } catch (const StoreError& e) {
+      if (attempt >= 3) throw;
+      spdlog::warn("app '{}': storing the grant of account '{}' failed (attempt {}), retrying: {}", app.name,
+                   n.grant.account_id, attempt, e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
+    }
+  }
+  n.token.grant_id = g.id;
+  cache_.put(n.token);
+  if (g.next_refresh_at) {
+    scheduler_.schedule(RefreshKey{app.id, g.id}, *g.next_refresh_at);
+  } else {
+    scheduler_.cancel(RefreshKey{app.id, g.id});
+  }
+  detail["account_id"] = g.account_id;
+  record_event(app.id, g.id, event, std::move(detail));
+  g.refresh_token.clear();
+  return g;
 }
 
 std::vector<Grant> TokenService::list_grants(const std::string& app_name) {
@@ -464,12 +501,26 @@ Token TokenService::current_token(const RefreshKey& key) {
   auto t = cache_.get(key);
   if (!t) throw ApiError(404, "no_token", "there is no token yet");
   refuse_expiring(*t);
-  return *t;
+  return answered(std::move(*t));
 }
 
 std::optional<Token> TokenService::cached_grant_token(std::int64_t grant_id) {
   auto t = cache_.get(RefreshKey{0, grant_id});
-  if (t) refuse_expiring(*t);
+  if (!t) return t;
+  refuse_expiring(*t);
+  return answered(std::move(*t));
+}
+
+Token TokenService::answered(Token t) {
+  std::optional<TokenUsage> usage;
+  try {
+    usage = usages_.get(t.app_id);
+  } catch (const StoreError& e) {
+    // Not known in memory (an app registered on another instance since start) and not readable.
+    throw unavailable(e);
+  }
+  if (!usage) throw ApiError(404, "not_found", "the app of this token was deleted");
+  t.token_usage = *usage;
   return t;
 }
 
@@ -514,7 +565,7 @@ Token TokenService::token_from(const RefreshResult& r, const RefreshKey& key) {
 }
 
 Token TokenService::force_refresh(const RefreshKey& key) {
-  return token_from(refresher_.refresh(key, Trigger::forced), key);
+  return answered(token_from(refresher_.refresh(key, Trigger::forced), key));
 }
 
 Token TokenService::token_rejected(const RefreshKey& key, const std::string& access_token) {
@@ -524,7 +575,12 @@ Token TokenService::token_rejected(const RefreshKey& key, const std::string& acc
     // token the caller just said was refused.
     throw ApiError(409, "refresh_in_progress", "another instance is refreshing this token; try again shortly");
   }
-  return token_from(r, key);
+  if (r.status == RefreshResult::Status::refreshed && r.outcome.code == kTokenStillCurrent && r.token) {
+    // The platform still calls the refused token current and no new one was forced (others hold
+    // it): handing it back as if new would only make the consumer fail again.
+    throw ApiError(409, kTokenStillCurrent, r.outcome.message, {{"expires_at", format_time(r.token->expires_at)}});
+  }
+  return answered(token_from(r, key));
 }
 
 }  // namespace mediax

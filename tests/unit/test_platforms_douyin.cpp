@@ -186,7 +186,7 @@ TEST(DouyinParse, WrappedSuccessWithNumbers) {
   EXPECT_EQ(o.token.refresh_expires_in, Seconds(2592000));
   EXPECT_EQ(o.token.account_id, "open-1");
   EXPECT_EQ(o.token.scopes, (std::vector<std::string>{"user_info", "video.list"}));
-  EXPECT_EQ(o.token.token_type, "Bearer");
+  EXPECT_EQ(o.token.token_type, "") << "Douyin names no type; its tokens go in an access-token header";
 }
 
 TEST(DouyinParse, NumbersGivenAsStringsAreAccepted) {
@@ -704,7 +704,7 @@ TEST(DouyinPlatformRefresh, AnAppsBaseUrlOptionIsUsed) {
   app.options = {{"base_url", "https://open-sandbox.douyin.com/"}};
   ASSERT_TRUE(p.refresh(app, make_grant(SysClock::now() + Seconds(20 * kDay), 0)).ok());
   EXPECT_EQ(http.requests.at(0).url, "https://open-sandbox.douyin.com/oauth/refresh_token/");
-  ASSERT_TRUE(p.client_token(app, false).ok());
+  ASSERT_TRUE(p.client_token(app, {}).ok());
   EXPECT_EQ(http.requests.at(1).url, "https://open-sandbox.douyin.com/oauth/client_token/");
   auto url = p.authorize_url(app, {"s", "", ""});
   EXPECT_EQ(url.rfind("https://open-sandbox.douyin.com/platform/oauth/connect/?", 0), 0u) << url;
@@ -757,13 +757,13 @@ TEST(DouyinPlatformClientToken, PostsJsonAndUsesStableEndpointWhenAsked) {
   DouyinPlatform p(http, settings());
   App app = make_app();
   app.client_credentials = true;
-  auto a = p.client_token(app, false);
+  auto a = p.client_token(app, {});
   ASSERT_TRUE(a.ok()) << a.message;
   EXPECT_EQ(a.token.access_token, "clt.one");
   EXPECT_EQ(http.requests.at(0).url, kBase + "/oauth/client_token/");
   app.options = {{"client_token", "stable_client_token"}};
   EXPECT_FALSE(a.token.same_until_expiry) << "client_token: each call issues a new token";
-  auto b = p.client_token(app, true);
+  auto b = p.client_token(app, AppTokenCall::forced());
   ASSERT_TRUE(b.ok()) << b.message;
   EXPECT_EQ(http.requests.at(1).url, kBase + "/oauth/stable_client_token/");
   EXPECT_TRUE(b.token.same_until_expiry) << "stable_client_token: the same token until it expires";
