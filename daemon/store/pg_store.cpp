@@ -14,9 +14,8 @@ std::string app_select(bool with_secret) {
          " AS client_secret, array_to_json(scopes)::text AS scopes, client_credentials, issuer, authorize_url,"
          " token_url, revocation_url, token_auth_method, redirect_uri, options::text AS options, status,"
          " failure_count, last_error, " MEDIAX_EPOCH_US("next_refresh_at") " AS next_refresh_us, "
-         MEDIAX_EPOCH_US("created_at") " AS created_us, " MEDIAX_EPOCH_US("renew_not_permitted_at")
-         " AS renew_not_permitted_us FROM mediax.apps ";
-         MEDIAX_EPOCH_US("created_at") " AS created_us, token_usage, credential_key FROM mediax.apps ";
+         MEDIAX_EPOCH_US("created_at") " AS created_us, token_usage, credential_key, "
+         MEDIAX_EPOCH_US("renew_not_permitted_at") " AS renew_not_permitted_us FROM mediax.apps ";
 }
 
 App app_from_row(const pqxx::row& r) {
