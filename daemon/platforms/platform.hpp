@@ -18,10 +18,11 @@ struct AuthorizeParams {
   std::string code_challenge;  // S256 challenge; empty if the platform does not use PKCE
   std::string redirect_uri;
   // Per-connection choices (POST /v1/apps/{name}/authorize); only platforms whose check_authorize
-  // accepts them get any. Empty / false: the app's own settings.
-  std::vector<std::string> scopes;  // ask for these instead of the app's scopes (e.g. the missing ones)
-  std::string prompt;               // OpenID Connect prompt values, space-separated
-  std::string login_hint;           // which account the provider should offer (an email or a sub)
+  // accepts them get any. Empty / false: the app's own settings. The default member initializers
+  // keep {state, challenge, redirect_uri} aggregate initialization free of missing-field warnings.
+  std::vector<std::string> scopes{};  // ask for these instead of the app's scopes (e.g. the missing ones)
+  std::string prompt{};               // OpenID Connect prompt values, space-separated
+  std::string login_hint{};           // which account the provider should offer (an email or a sub)
   bool include_granted_scopes = false;  // Google: the new token also carries the scopes granted before
 
   bool has_choices() const { return !scopes.empty() || !prompt.empty() || !login_hint.empty() || include_granted_scopes; }

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "service/api_error.hpp"
+
 namespace mediax {
 
 struct AuthorizeChoices {

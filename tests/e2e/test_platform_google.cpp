@@ -197,7 +197,7 @@ TEST_F(GoogleE2E, PartialConsentIsStoredRefreshedAndCompletedByAskingAgainForThe
 
 TEST_F(GoogleSlowE2E, ForgedIdTokensAreRefusedAndKeyRotationIsFollowed) {
   register_google("gforge");
-  for (const std::string forge : {"signature", "audience", "issuer", "expired", "alg_none", "hs256", "unknown_kid"}) {
+  for (const char* forge : {"signature", "audience", "issuer", "expired", "alg_none", "hs256", "unknown_kid"}) {
     fake().control("/_fake/id_token", {{"forge", forge}, {"count", 1}}, 200);
     auto page = test::http_get(authorize_at_platform("gforge", "eve"));
     EXPECT_EQ(page.status, 502) << forge << ": " << page.describe();

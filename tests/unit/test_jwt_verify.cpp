@@ -140,7 +140,7 @@ TEST(JwtVerify, RefusesAlgNoneAndHs256) {
 }
 
 TEST(JwtVerify, MalformedTokensAreRefusedWithoutQuotingThem) {
-  for (const std::string t : {std::string(""), std::string("a.b"), std::string("a.b.c.d.e"), std::string("!!.??.##"),
+  for (const std::string& t : {std::string(""), std::string("a.b"), std::string("a.b.c.d.e"), std::string("!!.??.##"),
                               crypto::base64url_encode("[1]") + "." + crypto::base64url_encode("{}") + ".c2ln"}) {
     auto c = crypto::verify_jwt_rs256(t, jwks(), want());
     EXPECT_EQ(c.failure, crypto::JwtFailure::malformed) << t;

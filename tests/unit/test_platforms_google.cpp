@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.hpp"
+#include "crypto/jwt.hpp"
 #include "fake_http_client.hpp"
 #include "platform_test_util.hpp"
 #include "platforms/google_platform.hpp"
@@ -59,12 +60,6 @@ std::string google_jwks() {
   return json{{"keys", {mediax::testing::jwk_of(test_key().public_pem, "g1")}}}.dump();
 }
 
-// A code exchange answer with `scope` and an id_token.
-std::string exchange_answer(const std::string& scope, const std::string& id_token) {
-  return json{{"access_token", kAccess}, {"expires_in", 3599},    {"refresh_token", kRefresh},
-              {"scope", scope},          {"token_type", "Bearer"}, {"id_token", id_token}}
-      .dump();
-}
 
 google::Urls urls() { return google::urls_from(settings()); }
 
