@@ -184,7 +184,7 @@ TEST_F(GoogleE2E, PartialConsentIsStoredRefreshedAndCompletedByAskingAgainForThe
   EXPECT_EQ(grant(id)["missing_scopes"], json::array());
   auto nothing = daemon().post("/v1/apps/gpart/authorize", json{{"grant_id", id}});
   EXPECT_EQ(nothing.status, 409) << nothing.describe();
-  EXPECT_EQ(nothing.json().value("code", ""), "no_missing_scopes");
+  EXPECT_EQ(nothing.json().value("error", ""), "no_missing_scopes");
 
   // Later the user takes YouTube back in their Google account: the next refresh says so.
   fake().control("/_fake/revoke_scope", {{"login", "dana"}, {"scope", youtube}}, 200);
