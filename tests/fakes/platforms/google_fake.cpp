@@ -507,7 +507,10 @@ class GoogleFake : public FakePlatform {
                                           : sign_rs256(input, k.key.get());
     // A signature that is not the key's: one byte of a valid one changed.
     if (forge == "signature" && !sig.empty()) sig[sig.size() / 2] = static_cast<char>(sig[sig.size() / 2] ^ 0x5a);
-    return input + "." + crypto::base64url_encode(sig);
+    std::string token = input + "." + crypto::base64url_encode(sig);
+    // Listed with the secrets: the harness checks that the daemon's log never shows one.
+    remember("id_tokens", token);
+    return token;
   }
 
   Reply token(const Request& req) {
