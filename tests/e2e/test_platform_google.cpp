@@ -67,6 +67,26 @@ class GoogleSlowE2E : public GoogleE2E {
   GoogleSlowE2E() { fake_args_ = {"--expires-in", "3600"}; }
 };
 
+// A consent screen in "Testing": refresh tokens die 7 days after consent (here 6 s).
+class GoogleTestingModeE2E : public GoogleE2E {
+ protected:
+  GoogleTestingModeE2E() { fake_args_ = {"--expires-in", "2", "--refresh-expires-in", "6"}; }
+};
+
+TEST_F(GoogleTestingModeE2E, RefreshTokenExpiryEndsTheGrantAsNeedsReauth) {
+  register_google("gtesting");
+  const std::int64_t id = connect_account("gtesting", "hana", sub("hana"));
+  ASSERT_TRUE(eventually([&] { return fake().stat_in("refreshes_by_account", "hana") >= 1; }, 10s, 100ms));
+  EXPECT_EQ(grant(id).value("status", ""), "active");
+  ASSERT_TRUE(eventually([&] { return grant(id).value("status", "") == "needs_reauth"; }, 20s, 200ms))
+      << grant(id).dump();
+  json g = grant(id);
+  EXPECT_NE(g.value("status_reason", "").find("Token has been expired or revoked"), std::string::npos) << g.dump();
+  // Connecting the account again starts afresh on the same grant.
+  EXPECT_EQ(connect_account("gtesting", "hana", sub("hana")), id);
+  EXPECT_EQ(grant(id).value("status", ""), "active");
+}
+
 TEST_F(GoogleE2E, ConnectsWithPkceOfflineAccessAndKeepsTheRefreshToken) {
   register_google("guser", {{"include_granted_scopes", true}});
   auto r = daemon().post("/v1/apps/guser/authorize");
