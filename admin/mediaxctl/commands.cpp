@@ -261,6 +261,7 @@ void show_app(const Ctx& c, const json& app) {
       {"client credentials", str(app, "client_credentials")},
       {"token auth method", str(app, "token_auth_method")},
       {"redirect uri", str(app, "redirect_uri")},
+      {"token usage", str(app, "token_usage")},
       {"status", str(app, "status")},
   };
   if (app.contains("endpoints") && app["endpoints"].is_object()) {

@@ -20,6 +20,14 @@ enum class GrantStatus { active, needs_reauth, revoked, disabled };
 std::string to_string(GrantStatus s);
 std::optional<GrantStatus> grant_status_from_string(const std::string& s);
 
+// How a consumer sends an app's tokens to the platform's APIs (platforms/token_usage.hpp says which
+// platform takes which). As text, the token_usage of the API and of mediax.access_tokens:
+// "header:Authorization:Bearer" (RFC 6750), "header:access-token" (Douyin OpenAPI),
+// "query:access_token" (WeChat).
+enum class TokenUsage : std::uint8_t { authorization_bearer, access_token_header, access_token_query };
+std::string to_string(TokenUsage u);
+std::optional<TokenUsage> token_usage_from_string(const std::string& s);
+
 struct Endpoints {
   std::string authorize_url;
   std::string token_url;
@@ -47,6 +55,9 @@ struct App {
   std::optional<TimePoint> next_refresh_at;
   TimePoint created_at{};
   std::string webhook_url;        // empty: no webhook (its secret never leaves the store)
+  // Set at registration from the platform (platforms/token_usage.hpp, platforms/credential_key.hpp).
+  TokenUsage token_usage = TokenUsage::authorization_bearer;
+  std::string credential_key;     // empty: the app fetches no app token (client_credentials false)
 };
 
 // One authorized account of an app.
@@ -72,16 +83,18 @@ struct Token {
   std::int64_t app_id = 0;
   std::optional<std::int64_t> grant_id;
   std::string access_token;
-  std::string token_type = "Bearer";
+  std::string token_type;         // as the platform said ("Bearer"); empty when it names none (Douyin, WeChat)
   std::vector<std::string> scopes;
   TimePoint expires_at{};
   TimePoint refreshed_at{};
+  // Not stored with the token (it is the app's): TokenService sets it on the tokens it answers with.
+  TokenUsage token_usage = TokenUsage::authorization_bearer;
 };
 
 // What a platform answered with a token.
 struct TokenResult {
   std::string access_token;
-  std::string token_type = "Bearer";
+  std::string token_type;                 // empty: the platform names none (Douyin, WeChat)
   std::vector<std::string> scopes;        // empty: unchanged / as requested
   std::optional<Seconds> expires_in;      // empty: unknown, use the configured default
   std::optional<std::string> refresh_token;  // empty: keep the old one

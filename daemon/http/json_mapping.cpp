@@ -23,6 +23,7 @@ nlohmann::json to_json(const App& app) {
       {"token_auth_method", app.token_auth_method},
       {"redirect_uri", app.redirect_uri},
       {"options", app.options},
+      {"token_usage", to_string(app.token_usage)},
       {"created_at", format_time(app.created_at)},
       // The URL only: the webhook's secret is never shown.
       {"webhook", app.webhook_url.empty() ? nlohmann::json(nullptr) : nlohmann::json{{"url", app.webhook_url}}},
@@ -64,9 +65,11 @@ nlohmann::json to_json(const Grant& g, const std::string& app_name, std::optiona
 nlohmann::json to_json(const Token& t) {
   return {
       {"access_token", t.access_token},
-      {"token_type", t.token_type},
+      // null when the platform names none (Douyin, WeChat): token_usage says how to send it.
+      {"token_type", t.token_type.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.token_type)},
       {"expires_at", format_time(t.expires_at)},
       {"scopes", t.scopes},
+      {"token_usage", to_string(t.token_usage)},
   };
 }
 

@@ -384,7 +384,7 @@ Outcome DouyinPlatform::refresh(const App& app, const Grant& grant) {
   return o;
 }
 
-Outcome DouyinPlatform::client_token(const App& app, bool /*force*/) {
+Outcome DouyinPlatform::client_token(const App& app, const AppTokenCall& /*call*/) {
   douyin::Options options;
   if (auto e = douyin::parse_options(app.options, options)) return bad_options(*e);
   return call(douyin::build_client_token_request(base_url_, app, options.stable_client_token),

@@ -92,9 +92,9 @@ class DouyinPlatform : public Platform {
                         const std::string& redirect_uri) override;
   // Refreshes the access token and, when the refresh token nears its end, renews it (see .cpp).
   Outcome refresh(const App& app, const Grant& grant) override;
-  // `force` changes nothing: each client_token call issues a new token (stable_client_token: the same
-  // one while it is valid).
-  Outcome client_token(const App& app, bool force) override;
+  // The reason changes nothing: each client_token call issues a new token (stable_client_token: the
+  // same one while it is valid).
+  Outcome client_token(const App& app, const AppTokenCall& call) override;
   // Douyin has no revocation endpoint for the app: the user revokes in the Douyin app.
   Outcome revoke(const App& app, const Grant& grant) override;
 

@@ -336,7 +336,7 @@ Outcome GooglePlatform::refresh(const App& app, const Grant& grant) {
   return o;
 }
 
-Outcome GooglePlatform::client_token(const App& app, bool /*force*/) {
+Outcome GooglePlatform::client_token(const App& app, const AppTokenCall& /*call*/) {
   google::Options o;
   if (auto e = google::parse_options(app.options, o)) {
     return Outcome::failure(OutcomeKind::app_misconfigured, "bad_options", *e);

@@ -141,8 +141,8 @@ class GooglePlatform : public Platform {
                         const std::string& redirect_uri) override;
   // Records the granted scopes' verdict (missing_scopes) when the answer names them.
   Outcome refresh(const App& app, const Grant& grant) override;
-  // Signs a new assertion and exchanges it; `force` changes nothing (every call gives a new token).
-  Outcome client_token(const App& app, bool force) override;
+  // Signs a new assertion and exchanges it; the reason changes nothing (every call gives a new token).
+  Outcome client_token(const App& app, const AppTokenCall& call) override;
   Outcome revoke(const App& app, const Grant& grant) override;
 
   const google::Urls& urls() const { return urls_; }

@@ -484,7 +484,7 @@ Outcome OAuth2Platform::refresh(const App& app, const Grant& grant) {
               {app.client_secret, grant.refresh_token});
 }
 
-Outcome OAuth2Platform::client_token(const App& app, bool /*force*/) {
+Outcome OAuth2Platform::client_token(const App& app, const AppTokenCall& /*call*/) {
   return call(oauth2::build_client_credentials_request(app), oauth2::Flow::client_credentials, {app.client_secret});
 }
 

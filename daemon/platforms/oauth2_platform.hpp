@@ -107,8 +107,8 @@ class OAuth2Platform : public Platform {
   Outcome exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                         const std::string& redirect_uri) override;
   Outcome refresh(const App& app, const Grant& grant) override;
-  // `force` changes nothing: every client credentials call issues a new token.
-  Outcome client_token(const App& app, bool force) override;
+  // The reason changes nothing: every client credentials call issues a new token.
+  Outcome client_token(const App& app, const AppTokenCall& call) override;
   Outcome revoke(const App& app, const Grant& grant) override;
 
  private:

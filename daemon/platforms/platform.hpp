@@ -5,7 +5,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/types.hpp"
@@ -40,6 +42,28 @@ struct AppCheck {
   }
 };
 
+// Why the app's own token is asked for. A platform whose tokens other systems hold (WeChat's
+// stable_token) must tell an admin's forced refresh from a consumer's report that a token was
+// refused: only the first may invalidate the token everyone holds.
+enum class AppTokenReason {
+  scheduled,  // the stored token is due
+  forced,     // an admin asked for a new token (POST /v1/apps/{name}/refresh)
+  rejected,   // a consumer reported that the platform refused rejected_token (token/rejected)
+};
+
+struct AppTokenCall {
+  AppTokenReason reason = AppTokenReason::scheduled;
+  std::optional<std::string> rejected_token;  // with `rejected`: the token the consumer says was refused
+
+  static AppTokenCall forced() { return {AppTokenReason::forced, std::nullopt}; }
+  static AppTokenCall rejected(std::string token) { return {AppTokenReason::rejected, std::move(token)}; }
+};
+
+// The code of a successful client_token answer to a `rejected` call whose token is the refused one:
+// the platform says it is still the app's current token, and the platform class chose not to force a
+// new one (others hold it). The message tells the consumer why and what an admin can do.
+inline constexpr const char* kTokenStillCurrent = "token_still_current";
+
 class Platform {
  public:
   virtual ~Platform() = default;
@@ -64,8 +88,8 @@ class Platform {
                                 const std::string& redirect_uri) = 0;
   // Refreshes a grant's access token with its refresh token (grant.refresh_token is filled).
   virtual Outcome refresh(const App& app, const Grant& grant) = 0;
-  // Gets the app's own token (client credentials). force: the admin asked for a new token.
-  virtual Outcome client_token(const App& app, bool force) = 0;
+  // Gets the app's own token (client credentials); `call` says why it is asked for.
+  virtual Outcome client_token(const App& app, const AppTokenCall& call) = 0;
   // Revokes a grant at the platform, best effort. success when revoked or not supported.
   virtual Outcome revoke(const App& app, const Grant& grant) = 0;
 };

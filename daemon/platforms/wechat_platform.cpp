@@ -75,7 +75,8 @@ std::string meaning(std::int64_t code, Flow flow, const std::string& ip) {
     case 48001:
       return "the app is not authorized for this API";
     case 89501:
-      return "an administrator has yet to confirm calls from " + from + " (or whitelist it)";
+      return "an administrator has yet to confirm calls from " + from +
+             " in WeChat (or whitelist the IP); asking again every hour";
     case 89503:
       return "calls from " + from + " need an administrator's confirmation: confirm them or whitelist the IP";
     case 89506:
@@ -125,7 +126,8 @@ std::optional<std::string> parse_options(const json& options, Options& out) {
   out = Options{};
   if (auto e =
           platform_util::unknown_option(options, {"authorize", "scope_mode", "app_token", "daily_token_budget",
-                                                  "quota_reset_utc_offset_hours", "refresh_token_lifetime_seconds"})) {
+                                                  "quota_reset_utc_offset_hours", "refresh_token_lifetime_seconds",
+                                                  "force_on_reject"})) {
     return e;
   }
   std::string authorize = "qrconnect";
@@ -153,6 +155,10 @@ std::optional<std::string> parse_options(const json& options, Options& out) {
     return e;
   }
   out.refresh_token_lifetime = Seconds(lifetime);
+  if (auto e = platform_util::bool_option(options, "force_on_reject", out.force_on_reject)) return e;
+  if (out.force_on_reject && !out.stable_token) {
+    return "options.force_on_reject: only with app_token = \"stable_token\" (every cgi-bin/token call issues a new token)";
+  }
   return std::nullopt;
 }
 
@@ -214,8 +220,10 @@ OutcomeKind kind_for_errcode(std::int64_t errcode, Flow flow) {
     case 41002:
     case 41004:
     case 48001:
-    case 40164:  // IP not whitelisted, or an admin must confirm it: retrying blindly cannot help
-    case 89501:
+    // IP not whitelisted, or an admin must confirm it (89503), or refused it: retrying blindly cannot
+    // help. 89506/89507 block the IP for 24 h/1 h, but a retry after the block would only push the admin
+    // who refused another confirmation: whitelisting the IP is the fix.
+    case 40164:
     case 89503:
     case 89506:
     case 89507:
@@ -230,6 +238,9 @@ OutcomeKind kind_for_errcode(std::int64_t errcode, Flow flow) {
       return OutcomeKind::needs_reauth;
     case 45009:
     case 45011:
+    // An admin's confirmation is pending: WeChat answered, the app is fine, the answer comes later
+    // (retry_after kConfirmationRetry; not retry_later, which would count against the endpoint's breaker).
+    case 89501:
       return OutcomeKind::rate_limited;
     // -1 (busy), 40014 / 42001 (access token invalid or expired: refresh again) and codes we do not know.
     default:
@@ -289,6 +300,8 @@ Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const st
       retry_after = platform_util::until_next_midnight(now, quota_reset_utc_offset_hours) + Seconds(60);
     } else if (*errcode == 45011) {
       retry_after = Seconds(60);
+    } else if (*errcode == 89501) {
+      retry_after = kConfirmationRetry;
     }
     return Outcome::failure(kind_for_errcode(*errcode, flow), std::to_string(*errcode), std::move(message), r.status,
                             retry_after);
@@ -313,6 +326,54 @@ Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const st
   return platform_util::checked_success(std::move(t), r.status, what);
 }
 
+CallLimit budget_limit(const Options& o) {
+  CallLimit limit;
+  limit.daily_limit = o.daily_token_budget;
+  limit.utc_offset_hours = o.quota_reset_utc_offset_hours;
+  if (o.stable_token) limit.min_gap = kForceGap;
+  return limit;
+}
+
+std::string budget_refusal(const CallSpend& spend, const Options& o) {
+  if (spend.verdict == CallSpend::Verdict::too_soon && spend.last_at) {
+    return "the previous forced stable_token call was at " + format_time(*spend.last_at) +
+           ", less than " + std::to_string(kForceGap.count()) +
+           " s before, and WeChat ignores a forced call that soon (next possible at " +
+           format_time(*spend.last_at + kForceGap) + ")";
+  }
+  const std::string calls = o.stable_token ? "forced stable_token calls" : "cgi-bin/token calls";
+  const int h = o.quota_reset_utc_offset_hours;
+  return "the app's daily budget of " + std::to_string(o.daily_token_budget) + " " + calls +
+         " is spent (options.daily_token_budget; WeChat's day starts at midnight UTC" + (h < 0 ? "-" : "+") +
+         std::to_string(h < 0 ? -h : h) + ")";
+}
+
+Outcome refused_by_budget(const CallSpend& spend, const Options& o, TimePoint now) {
+  // cgi-bin/token: no call is possible before WeChat's next day. A refused forced stable_token call
+  // gets no retry_after: it must not hold back the next scheduled call, which is not forced.
+  std::optional<Seconds> retry_after;
+  if (!o.stable_token) retry_after = platform_util::until_next_midnight(now, o.quota_reset_utc_offset_hours);
+  return Outcome::failure(OutcomeKind::rate_limited,
+                          spend.verdict == CallSpend::Verdict::too_soon ? "force_too_soon" : "daily_budget",
+                          budget_refusal(spend, o) + "; the current token stays in use", 0, retry_after);
+}
+
+RejectedNext after_normal_answer(const Outcome& normal, const std::string& rejected_token, const Options& o) {
+  if (!normal.ok() || normal.token.access_token != rejected_token) return RejectedNext::answer;
+  return o.force_on_reject ? RejectedNext::force : RejectedNext::explain;
+}
+
+Outcome still_current(Outcome normal, const App& app, const std::string& why_not) {
+  std::string left;
+  if (normal.token.expires_in) left = ", valid " + std::to_string(normal.token.expires_in->count()) + " s more";
+  normal.code = kTokenStillCurrent;
+  normal.message = "WeChat still answers with the refused token: it is the app's current stable_token" + left +
+                   ", and other systems hold it too. No new token was forced: " + why_not +
+                   ". Check the refused call (the API's permissions, the IP whitelist); if the token has leaked, "
+                   "an admin can force a new one with POST /v1/apps/" + app.name + "/refresh";
+  return normal;
+}
+
 }  // namespace wechat
 
 namespace {
@@ -332,10 +393,11 @@ Outcome bad_options(const std::string& error) {
 
 }  // namespace
 
-WeChatPlatform::WeChatPlatform(HttpClient& http, PlatformSettings settings, CallBudget* budget)
+WeChatPlatform::WeChatPlatform(HttpClient& http, PlatformSettings settings, CallBudget* budget, const Clock* clock)
     : http_(http),
       settings_(std::move(settings)),
       budget_(budget),
+      clock_(clock),
       open_base_url_(url_from(settings_, "open_base_url", wechat::kDefaultOpenBaseUrl)),
       api_base_url_(url_from(settings_, "api_base_url", wechat::kDefaultApiBaseUrl)) {}
 
@@ -373,7 +435,7 @@ Outcome WeChatPlatform::call(const HttpRequest& req, wechat::Flow flow, const st
                              int reset_offset) {
   // req.url may hold the secret: it is never logged nor put into a message (see redact_url).
   HttpResponse r = http_.send(req);
-  return wechat::parse_response(r, flow, SysClock::now(), secrets, reset_offset);
+  return wechat::parse_response(r, flow, now(), secrets, reset_offset);
 }
 
 Outcome WeChatPlatform::exchange_code(const App& app, const std::string& code, const std::string& /*code_verifier*/,
@@ -397,7 +459,7 @@ Outcome WeChatPlatform::refresh(const App& app, const Grant& grant) {
   }
   wechat::Options o;
   if (auto e = wechat::parse_options(app.options, o)) return bad_options(*e);
-  const TimePoint now = SysClock::now();
+  const TimePoint before = now();
   Outcome out =
       call(wechat::build_refresh_request(api_base_url_, app, grant.refresh_token), wechat::Flow::refresh_token,
            {grant.refresh_token, app.client_secret}, o.quota_reset_utc_offset_hours);
@@ -407,8 +469,8 @@ Outcome WeChatPlatform::refresh(const App& app, const Grant& grant) {
   // it keeps the old expiry.
   if (t.refresh_token && *t.refresh_token != grant.refresh_token) {
     t.refresh_expires_in.reset();
-    if (grant.refresh_expires_at && *grant.refresh_expires_at > now) {
-      t.refresh_expires_in = std::chrono::duration_cast<Seconds>(*grant.refresh_expires_at - now);
+    if (grant.refresh_expires_at && *grant.refresh_expires_at > before) {
+      t.refresh_expires_in = std::chrono::duration_cast<Seconds>(*grant.refresh_expires_at - before);
     }
   } else {
     t.refresh_token.reset();
@@ -417,41 +479,74 @@ Outcome WeChatPlatform::refresh(const App& app, const Grant& grant) {
   return out;
 }
 
-// Never fetch a new app token while the current one is valid unless forced: the scheduler calls
-// this only when the stored token is due (force = an admin's refresh or a consumer's "rejected"
-// report), and stable_token without force_refresh returns the same token while it is valid, so a
-// due call cannot cut off other holders either.
-// What the daily budget counts: every cgi-bin/token call (each one issues a new token; about 2,000
-// a day), and with stable_token only the forced calls (force_refresh kills the previous token at
-// once; 20 a day). Plain stable_token calls are not counted (500,000 a day).
-Outcome WeChatPlatform::client_token(const App& app, bool force) {
+TimePoint WeChatPlatform::now() const { return clock_ != nullptr ? clock_->now() : SysClock::now(); }
+
+std::optional<CallSpend> WeChatPlatform::spend(const App& app, const wechat::Options& o, const char* kind) {
+  if (budget_ == nullptr) return CallSpend{};
+  try {
+    return budget_->try_spend(app.id, kind, wechat::budget_limit(o));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+namespace {
+
+Outcome budget_unavailable() {
+  return Outcome::failure(OutcomeKind::retry_later, "budget_unavailable",
+                          "the daily call count of the app could not be checked; trying again later");
+}
+
+}  // namespace
+
+Outcome WeChatPlatform::stable_call(const App& app, const wechat::Options& o, bool force) {
+  Outcome out = call(wechat::build_stable_token_request(api_base_url_, app, force), wechat::Flow::app_token,
+                     {app.client_secret}, o.quota_reset_utc_offset_hours);
+  // 45009 on a forced call: WeChat's 20 forced calls a day are spent (other systems with the AppSecret
+  // count too). Normal mode has its own quota (500,000 a day): waiting for midnight would let the
+  // current token expire unrenewed.
+  if (force && out.code == "45009") out.retry_after.reset();
+  return out;
+}
+
+// A new app token is fetched only when the stored one is due, an admin forces one, or a consumer
+// reports it refused. What the daily budget counts: every cgi-bin/token call (each one issues a new
+// token; about 2,000 a day), and with stable_token only the forced calls (force_refresh kills the
+// current token at once, for every holder; 20 a day, 30 s apart). Plain stable_token calls are not
+// counted (500,000 a day): they return the current token, or its successor in its last 5 minutes.
+Outcome WeChatPlatform::client_token(const App& app, const AppTokenCall& why) {
   wechat::Options o;
   if (auto e = wechat::parse_options(app.options, o)) return bad_options(*e);
-  const bool counted = !o.stable_token || force;
-  if (counted && budget_ != nullptr) {
-    const char* kind = o.stable_token ? wechat::kBudgetForce : wechat::kBudgetToken;
-    bool allowed = false;
-    try {
-      allowed = budget_->try_spend(app.id, kind, o.daily_token_budget);
-    } catch (const std::exception&) {
-      return Outcome::failure(OutcomeKind::retry_later, "budget_unavailable",
-                              "the daily call count of the app could not be checked; trying again later");
-    }
-    if (!allowed) {
-      std::string calls = o.stable_token ? "forced stable_token calls" : "cgi-bin/token calls";
-      // cgi-bin/token: no call is possible before the next (UTC) day. A refused forced stable_token call
-      // must not hold back the next scheduled one, which is not counted.
-      std::optional<Seconds> retry_after;
-      if (!o.stable_token) retry_after = platform_util::until_next_midnight(SysClock::now(), 0);
-      return Outcome::failure(OutcomeKind::rate_limited, "daily_budget",
-                              "the app's daily budget of " + std::to_string(o.daily_token_budget) + " " + calls +
-                                  " is spent (options.daily_token_budget); the current token stays in use",
-                              0, retry_after);
-    }
+  if (!o.stable_token || why.reason == AppTokenReason::forced) {
+    auto spent = spend(app, o, o.stable_token ? wechat::kBudgetForce : wechat::kBudgetToken);
+    if (!spent) return budget_unavailable();
+    if (!spent->counted()) return wechat::refused_by_budget(*spent, o, now());
+    if (o.stable_token) return stable_call(app, o, true);
+    return call(wechat::build_token_request(api_base_url_, app), wechat::Flow::app_token, {app.client_secret},
+                o.quota_reset_utc_offset_hours);
   }
-  HttpRequest req = o.stable_token ? wechat::build_stable_token_request(api_base_url_, app, force)
-                                   : wechat::build_token_request(api_base_url_, app);
-  return call(req, wechat::Flow::app_token, {app.client_secret}, o.quota_reset_utc_offset_hours);
+  Outcome normal = stable_call(app, o, false);
+  if (why.reason != AppTokenReason::rejected || !why.rejected_token) return normal;
+  // A consumer says the token was refused. WeChat's normal answer is the newer token when there is
+  // one; if it is still the refused token, forcing would cut off every other holder of a token WeChat
+  // calls valid: only when the app allows it, within the budget and 30 s after the last forced call.
+  switch (wechat::after_normal_answer(normal, *why.rejected_token, o)) {
+    case wechat::RejectedNext::answer:
+      return normal;
+    case wechat::RejectedNext::explain:
+      return wechat::still_current(std::move(normal), app, "options.force_on_reject is off");
+    case wechat::RejectedNext::force:
+      break;
+  }
+  auto spent = spend(app, o, wechat::kBudgetForce);
+  if (!spent) return budget_unavailable();
+  if (!spent->counted()) return wechat::still_current(std::move(normal), app, wechat::budget_refusal(*spent, o));
+  Outcome renewed = stable_call(app, o, true);
+  if (renewed.code == "45009") {
+    // WeChat did not force (its quota): the refused token is still the current one.
+    return wechat::still_current(std::move(normal), app, "WeChat refused the forced call: " + renewed.message);
+  }
+  return renewed;
 }
 
 Outcome WeChatPlatform::revoke(const App& /*app*/, const Grant& /*grant*/) {

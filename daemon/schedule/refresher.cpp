@@ -67,6 +67,15 @@ PlatformGuards::Endpoint endpoint_of(const App& app) {
   return e;
 }
 
+AppTokenCall app_token_call(Trigger trigger, const std::optional<std::string>& rejected_token) {
+  switch (trigger) {
+    case Trigger::scheduled: return {};
+    case Trigger::forced: return AppTokenCall::forced();
+    case Trigger::rejected: return AppTokenCall::rejected(rejected_token.value_or(""));
+  }
+  return {};
+}
+
 // How long a worker waits for a call to a busy but answering endpoint to end before it defers
 // the refresh (PlatformGuards::admit).
 constexpr std::chrono::milliseconds kSlotWait{1000};
@@ -341,7 +350,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
   if (!platform) {
     o = Outcome::failure(OutcomeKind::app_misconfigured, "unknown_platform", "platform '" + job->app.platform + "' is not supported");
   } else if (key.is_app_token()) {
-    o = platform->client_token(job->app, trigger != Trigger::scheduled);
+    o = platform->client_token(job->app, app_token_call(trigger, rejected_token));
   } else {
     o = platform->refresh(job->app, *job->grant);
   }
@@ -402,7 +411,7 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
   s.token.app_id = job.app.id;
   if (!job.key.is_app_token()) s.token.grant_id = job.key.grant_id;
   s.token.access_token = t.access_token;
-  s.token.token_type = t.token_type.empty() ? "Bearer" : t.token_type;
+  s.token.token_type = t.token_type;  // empty when the platform names none (Douyin, WeChat)
   s.token.scopes = !t.scopes.empty() ? t.scopes
                    : job.grant      ? job.grant->scopes
                    : job.current    ? job.current->scopes

@@ -10,8 +10,8 @@ namespace mediax {
 class StoreCallBudget final : public CallBudget {
  public:
   StoreCallBudget(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
-  bool try_spend(std::int64_t app_id, const std::string& kind, int daily_limit) override {
-    return store_.try_spend_call(app_id, kind, daily_limit, clock_.now());
+  CallSpend try_spend(std::int64_t app_id, const std::string& kind, const CallLimit& limit) override {
+    return store_.try_spend_call(app_id, kind, limit, clock_.now());
   }
 
  private:

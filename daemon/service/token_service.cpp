@@ -6,10 +6,12 @@
 #include <set>
 
 #include "crypto/crypto.hpp"
+#include "platforms/credential_key.hpp"
 #include "platforms/granted_scopes.hpp"
 #include "platforms/oauth2_platform.hpp"
 #include "platforms/platform_util.hpp"
 #include "platforms/registry.hpp"
+#include "platforms/token_usage.hpp"
 #include "schedule/scheduler.hpp"
 #include "service/app_request.hpp"
 #include "service/webhooks.hpp"
@@ -38,7 +40,14 @@ TokenService::TokenService(Store& store, PlatformRegistry& platforms, TokenCache
       scheduler_(scheduler),
       policy_(policy),
       config_(config),
-      clock_(clock) {}
+      clock_(clock),
+      usages_(store) {
+  try {
+    usages_.load_all();
+  } catch (const StoreError& e) {
+    spdlog::warn("apps not read yet ({}): each is read when its token is first asked for", e.what());
+  }
+}
 
 void TokenService::record_event(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,
                                 const std::string& kind, nlohmann::json detail) {
@@ -68,9 +77,20 @@ App TokenService::register_app(const nlohmann::json& body) {
   }
   auto check = platforms_.get(app.platform)->prepare_app(app);
   if (!check.ok) throw ApiError(check.status, check.code, check.message);
+  app.token_usage = token_usage_for(app.platform);
+  PlatformSettings urls;
+  urls.urls = config_.platforms;
+  app.credential_key = credential_key(app, urls);
 
   try {
     app = store_.create_app(app);
+  } catch (const CredentialInUseError& e) {
+    // One credential, one app token: a second fetcher would invalidate the first one's tokens.
+    throw ApiError(409, "credential_in_use",
+                   (e.holder.empty() ? std::string("another app") : "app '" + e.holder + "'") +
+                       " fetches its app token with this credential (platform, client_id, base URL) already;"
+                       " two fetchers invalidate each other's tokens: read that app's token instead",
+                   {{"app", e.holder.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.holder)}});
   } catch (const DuplicateError&) {
     throw ApiError(409, "duplicate", "an app named '" + app.name + "' already exists");
   } catch (const StoreError& e) {
@@ -90,6 +110,7 @@ App TokenService::register_app(const nlohmann::json& body) {
       throw unavailable(e);
     }
   }
+  usages_.remember(app);
   record_event(app.id, std::nullopt, "app_registered", {{"name", app.name}, {"platform", app.platform}});
   spdlog::info("app '{}' registered (platform {}, client credentials {})", app.name, app.platform, app.client_credentials);
   if (app.client_credentials) {
@@ -348,7 +369,7 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
   Token tok;
   tok.app_id = app->id;
   tok.access_token = t.access_token;
-  tok.token_type = t.token_type.empty() ? "Bearer" : t.token_type;
+  tok.token_type = t.token_type;
   tok.scopes = g.scopes;
   tok.refreshed_at = received;
   tok.expires_at = received + t.expires_in.value_or(policy_.lifetime_default());
@@ -496,12 +517,26 @@ Token TokenService::current_token(const RefreshKey& key) {
   auto t = cache_.get(key);
   if (!t) throw ApiError(404, "no_token", "there is no token yet");
   refuse_expiring(*t);
-  return *t;
+  return answered(std::move(*t));
 }
 
 std::optional<Token> TokenService::cached_grant_token(std::int64_t grant_id) {
   auto t = cache_.get(RefreshKey{0, grant_id});
-  if (t) refuse_expiring(*t);
+  if (!t) return t;
+  refuse_expiring(*t);
+  return answered(std::move(*t));
+}
+
+Token TokenService::answered(Token t) {
+  std::optional<TokenUsage> usage;
+  try {
+    usage = usages_.get(t.app_id);
+  } catch (const StoreError& e) {
+    // Not known in memory (an app registered on another instance since start) and not readable.
+    throw unavailable(e);
+  }
+  if (!usage) throw ApiError(404, "not_found", "the app of this token was deleted");
+  t.token_usage = *usage;
   return t;
 }
 
@@ -546,7 +581,7 @@ Token TokenService::token_from(const RefreshResult& r, const RefreshKey& key) {
 }
 
 Token TokenService::force_refresh(const RefreshKey& key) {
-  return token_from(refresher_.refresh(key, Trigger::forced), key);
+  return answered(token_from(refresher_.refresh(key, Trigger::forced), key));
 }
 
 Token TokenService::token_rejected(const RefreshKey& key, const std::string& access_token) {
@@ -556,7 +591,12 @@ Token TokenService::token_rejected(const RefreshKey& key, const std::string& acc
     // token the caller just said was refused.
     throw ApiError(409, "refresh_in_progress", "another instance is refreshing this token; try again shortly");
   }
-  return token_from(r, key);
+  if (r.status == RefreshResult::Status::refreshed && r.outcome.code == kTokenStillCurrent && r.token) {
+    // The platform still calls the refused token current and no new one was forced (others hold
+    // it): handing it back as if new would only make the consumer fail again.
+    throw ApiError(409, kTokenStillCurrent, r.outcome.message, {{"expires_at", format_time(r.token->expires_at)}});
+  }
+  return answered(token_from(r, key));
 }
 
 }  // namespace mediax

@@ -18,6 +18,7 @@
 #include "schedule/refresher.hpp"
 #include "service/authorize_choices.hpp"
 #include "service/api_error.hpp"
+#include "service/app_token_usages.hpp"
 #include "service/token_cache.hpp"
 #include "store/store.hpp"
 
@@ -94,6 +95,8 @@ class TokenService {
   // ApiError 503 token_expired when t has under a second left.
   void refuse_expiring(const Token& t) const;
   Token token_from(const RefreshResult& r, const RefreshKey& key);
+  // t with its app's token_usage, as every token answer carries it.
+  Token answered(Token t);
   void record_event(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id, const std::string& kind,
                     nlohmann::json detail);
 
@@ -109,6 +112,7 @@ class TokenService {
   // keeps serving from memory while the database is unreachable.
   std::mutex known_apps_mu_;
   std::map<std::string, std::int64_t> known_app_tokens_;
+  AppTokenUsages usages_;
 };
 
 // Names of apps: [a-z0-9][a-z0-9_-]{0,62}

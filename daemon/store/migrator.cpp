@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
 
 #include "store/pg_util.hpp"
 #include "store/store.hpp"
@@ -82,6 +83,23 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url) {
   }
 }
 
+// A migration's RAISE WARNING (client_min_messages is warning) goes to the log: it tells the admin
+// what a migration could not settle on its own (0009: apps sharing a credential). libpqxx drops
+// notices unless a handler takes them.
+class LogWarnings final : public pqxx::errorhandler {
+ public:
+  explicit LogWarnings(pqxx::connection& c) : pqxx::errorhandler(c) {}
+  bool operator()(const char msg[]) noexcept override {
+    try {
+      std::string line(msg);
+      while (!line.empty() && line.back() == '\n') line.pop_back();
+      spdlog::warn("migrate: {}", line);
+    } catch (...) {
+    }
+    return true;
+  }
+};
+
 std::set<std::string> applied_names(pqxx::connection& c) {
   pqxx::nontransaction tx(c);
   std::set<std::string> names;
@@ -139,6 +157,7 @@ std::vector<std::string> Migrator::apply() {
   }
 
   std::vector<std::string> done;
+  LogWarnings log_warnings(*conn);
   for (const auto& f : files) {
     if (applied.count(f.name)) continue;
     const std::string sql = read_file(f.path);

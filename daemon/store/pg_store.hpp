@@ -75,8 +75,9 @@ class PgStore final : public Store {
   std::optional<App> get_app_by_id(std::int64_t id, bool with_secret) override;
   bool delete_app(const std::string& name) override;
 
-  bool try_spend_call(std::int64_t app_id, const std::string& kind, int daily_limit, TimePoint now) override;
-  int calls_today(std::int64_t app_id, const std::string& kind, TimePoint now) override;
+  CallSpend try_spend_call(std::int64_t app_id, const std::string& kind, const CallLimit& limit,
+                           TimePoint now) override;
+  int calls_today(std::int64_t app_id, const std::string& kind, TimePoint now, int utc_offset_hours) override;
 
   void create_auth_request(const AuthRequest& r) override;
   ConsumeResult consume_auth_request(const std::string& state, TimePoint now, AuthRequest& out) override;

@@ -230,7 +230,7 @@ void PgStore::flush_completions(std::vector<CompleteBatcher::Item*>& batch) {
     nexts.push_back(time_param(s.next_refresh_at));
     patches.push_back((s.grant_extra_patch.is_object() ? s.grant_extra_patch : nlohmann::json::object()).dump());
     access.push_back(s.token.access_token);
-    types.push_back(s.token.token_type.empty() ? std::string("Bearer") : s.token.token_type);
+    types.push_back(s.token.token_type);
     scopes.push_back(text_array_param(s.token.scopes));
     expires.push_back(time_param(s.token.expires_at));
     refreshed.push_back(s.token.refreshed_at == TimePoint{} ? std::nullopt

@@ -87,7 +87,7 @@ void upsert_token(pqxx::work& tx, std::int64_t app_id, std::optional<std::int64_
           " DO UPDATE SET access_token = EXCLUDED.access_token, token_type = EXCLUDED.token_type,"
           " scopes = CASE WHEN cardinality(EXCLUDED.scopes) = 0 THEN t.scopes ELSE EXCLUDED.scopes END,"
           " expires_at = EXCLUDED.expires_at, refreshed_at = EXCLUDED.refreshed_at",
-      app_id, nullable(id_param(grant_id)), t.access_token, t.token_type.empty() ? std::string("Bearer") : t.token_type,
+      app_id, nullable(id_param(grant_id)), t.access_token, t.token_type,
       text_array_param(t.scopes), time_param(t.expires_at), nullable(refreshed));
 }
 

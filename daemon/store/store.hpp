@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/call_limit.hpp"
 #include "core/types.hpp"
 
 namespace mediax {
@@ -26,6 +27,12 @@ class StoreError : public std::runtime_error {  // database unreachable or faile
 class DuplicateError : public std::runtime_error {  // unique constraint, e.g. app name taken
  public:
   using std::runtime_error::runtime_error;
+};
+// create_app: another app fetches its app token with the same credential (App::credential_key).
+class CredentialInUseError : public DuplicateError {
+ public:
+  CredentialInUseError(const std::string& what, std::string holder_app) : DuplicateError(what), holder(std::move(holder_app)) {}
+  std::string holder;  // the app that holds the credential; empty if it went away meanwhile
 };
 // A stored secret (client secret, refresh token, PKCE verifier) does not decrypt: its key is not
 // loaded, or the value was changed or copied from another row. what() names the row, never the
@@ -161,7 +168,8 @@ class Store {
   virtual ~Store() = default;
 
   // --- apps ---
-  // Inserts an app (id, created_at filled in); DuplicateError when the name is taken.
+  // Inserts an app (id, created_at filled in); DuplicateError when the name is taken,
+  // CredentialInUseError when a non-empty credential_key is another app's.
   virtual App create_app(const App& app) = 0;
   virtual std::vector<App> list_apps() = 0;  // without secrets; webhook_url filled
   virtual std::optional<App> get_app(const std::string& name, bool with_secret = false) = 0;
@@ -226,11 +234,12 @@ class Store {
   virtual std::optional<ScheduleChange> schedule_of(const RefreshKey& key) = 0;
 
   // --- daily call budgets ---
-  // Counts one call of `kind` for the app on the UTC day of `now` when fewer than daily_limit
-  // were counted; false (nothing counted) when the budget is spent. Atomic across instances.
-  virtual bool try_spend_call(std::int64_t app_id, const std::string& kind, int daily_limit, TimePoint now) = 0;
-  // Calls counted for the app on the UTC day of `now`.
-  virtual int calls_today(std::int64_t app_id, const std::string& kind, TimePoint now) = 0;
+  // Counts one call of `kind` for the app on the platform's day of `now` (limit.utc_offset_hours)
+  // when spend_verdict allows it; otherwise counts nothing and says why. Atomic across instances.
+  virtual CallSpend try_spend_call(std::int64_t app_id, const std::string& kind, const CallLimit& limit,
+                                   TimePoint now) = 0;
+  // Calls counted for the app on the day of `now` at UTC+utc_offset_hours.
+  virtual int calls_today(std::int64_t app_id, const std::string& kind, TimePoint now, int utc_offset_hours) = 0;
 
   // --- events (audit trail) ---
   virtual void add_event(const Event& e) = 0;

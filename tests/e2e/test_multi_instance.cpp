@@ -170,5 +170,40 @@ TEST_F(MultiInstance, RejectedTokenReportedOnTwoDaemonsAtOnceRefreshesOnce) {
   for (const auto& a : app_answers) EXPECT_EQ(a, app_answers[0]);
 }
 
+// One credential, one app token, whichever instance is asked: two registrations of apps fetching
+// with the same client at the same moment on two daemons leave one app (the unique
+// apps.credential_key decides, not a check on either daemon).
+TEST_F(MultiInstance, OneCredentialRegisteredOnTwoDaemonsAtOnceBecomesOneApp) {
+  auto& fake = start_fake({});
+  auto b = start_instance("b");
+  const std::string secret = random_hex("csec-", 32);
+  remember_secret(secret);
+  for (int round = 0; round < 5; ++round) {
+    const std::string client_id = random_hex("cid-", 12);
+    fake.register_client(client_id, secret, "client_secret_post", {daemon().callback_url()});
+    auto body = [&](const std::string& name) {
+      return json{{"name", name},
+                  {"platform", "oauth2"},
+                  {"client_id", client_id},
+                  {"client_secret", secret},
+                  {"client_credentials", true},
+                  {"token_auth_method", "client_secret_post"},
+                  {"endpoints", {{"token_url", fake.issuer() + "/token"}}}};
+    };
+    const std::string names[2] = {"svc-a" + std::to_string(round), "svc-b" + std::to_string(round)};
+    test::HttpResult answers[2];
+    std::thread on_b([&] { answers[1] = b->post("/v1/apps", body(names[1])); });
+    answers[0] = daemon().post("/v1/apps", body(names[0]));
+    on_b.join();
+    ASSERT_TRUE((answers[0].status == 201) != (answers[1].status == 201))
+        << answers[0].describe() << " | " << answers[1].describe();
+    const int lost = answers[0].status == 201 ? 1 : 0;
+    EXPECT_EQ(answers[lost].status, 409) << answers[lost].describe();
+    EXPECT_EQ(answers[lost].json().value("error", ""), "credential_in_use");
+    EXPECT_EQ(answers[lost].json().value("app", ""), names[1 - lost]);
+    EXPECT_EQ(b->get("/v1/apps/" + names[lost]).status, 404);
+  }
+}
+
 }  // namespace
 }  // namespace mediax::e2e

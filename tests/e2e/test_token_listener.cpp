@@ -38,6 +38,8 @@ TEST_F(TokenListenerTest, AnswersTokenReadsAsTheAdminApiDoes) {
     ASSERT_EQ(admin.status, 200) << admin.describe();
     ASSERT_EQ(fast.status, 200) << path << ": " << fast.describe();
     EXPECT_EQ(fast.json(), admin.json()) << path;
+    EXPECT_EQ(fast.body, admin.body) << path;  // byte for byte: one to_json, one json_text
+    EXPECT_EQ(fast.json().value("token_usage", ""), "header:Authorization:Bearer") << path;
     EXPECT_FALSE(fast.json().value("access_token", "").empty());
     EXPECT_EQ(fast.header("content-type"), "application/json");
     EXPECT_EQ(fast.header("cache-control"), "no-store");

@@ -102,6 +102,34 @@ TEST_F(ReaderRole, ReadsTheAccessTokensView) {
   EXPECT_EQ(rows[0][3].as<std::string>(), "Bearer");
 }
 
+TEST_F(ReaderRole, ReadsHowToSendEachTokenInTheViewsLastColumn) {
+  App douyin = sample_app("dy", true);
+  douyin.platform = "douyin";
+  douyin.token_usage = TokenUsage::access_token_header;
+  douyin = store_->create_app(douyin);
+  {
+    // The app's own token as the refresher stores it: Douyin names no token_type.
+    pqxx::nontransaction owner(*owner_);
+    owner.exec_params("INSERT INTO mediax.tokens (app_id, access_token, token_type, expires_at)"
+                      " VALUES ($1, 'access-token-of-dy', '', now() + interval '1 hour')",
+                      douyin.id);
+  }
+
+  pqxx::work tx(*reader_);
+  // Added last (migrations/0009): readers selecting by position see what they saw before.
+  const auto all = tx.exec("SELECT * FROM mediax.access_tokens ORDER BY app_name");
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(std::string(all.column_name(all.columns() - 1)), "token_usage");
+  EXPECT_EQ(std::string(all.column_name(0)), "app_name");
+  const auto rows = tx.exec("SELECT app_name, token_type, token_usage FROM mediax.access_tokens ORDER BY app_name");
+  EXPECT_EQ(rows[0][0].as<std::string>(), "dy");
+  EXPECT_EQ(rows[0][1].as<std::string>(), "");
+  EXPECT_EQ(rows[0][2].as<std::string>(), "header:access-token");
+  EXPECT_EQ(rows[1][0].as<std::string>(), "shop");
+  EXPECT_EQ(rows[1][1].as<std::string>(), "Bearer");
+  EXPECT_EQ(rows[1][2].as<std::string>(), "header:Authorization:Bearer");
+}
+
 TEST_F(ReaderRole, MayListenForTokenChanges) {
   EXPECT_EQ(reader_sqlstate("LISTEN mediax_tokens"), "");
 }

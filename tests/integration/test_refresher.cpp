@@ -36,8 +36,11 @@ class ScriptedPlatform final : public Platform {
     return next(nullptr);
   }
   Outcome refresh(const App&, const Grant& g) override { return next(&g); }
-  Outcome client_token(const App&, bool force) override {
-    last_force = force;
+  Outcome client_token(const App&, const AppTokenCall& call) override {
+    {
+      std::lock_guard lk(mu);
+      last_call = call;
+    }
     return next(nullptr);
   }
   Outcome revoke(const App&, const Grant&) override { return Outcome::success({}); }
@@ -47,7 +50,7 @@ class ScriptedPlatform final : public Platform {
     queue.push_back(std::move(o));
   }
   std::atomic<int> calls{0};
-  std::atomic<bool> last_force{false};
+  AppTokenCall last_call;  // guarded by mu
   std::chrono::milliseconds delay{0};
   std::string seen_refresh_token;
 
@@ -62,6 +65,14 @@ class ScriptedPlatform final : public Platform {
     queue.pop_front();
     return o;
   }
+
+ public:
+  AppTokenCall seen_call() {
+    std::lock_guard lk(mu);
+    return last_call;
+  }
+
+ private:
   std::mutex mu;
   std::deque<Outcome> queue;
 };
@@ -232,7 +243,7 @@ TEST_F(RefresherTest, LeaseHeldByAnotherInstanceMeansNoPlatformCall) {
   ASSERT_TRUE(r.next_at.has_value());
 }
 
-TEST_F(RefresherTest, AppTokenUsesClientCredentialsAndForceFlag) {
+TEST_F(RefresherTest, AppTokenUsesClientCredentialsAndTellsThePlatformWhyItIsAsked) {
   App a = sample_app("cc-app", true);
   a.platform = "scripted";
   a = store_->create_app(a);
@@ -241,14 +252,22 @@ TEST_F(RefresherTest, AppTokenUsesClientCredentialsAndForceFlag) {
   platform_->push(token("app-access-1"));
   auto r = refresher_->refresh(k, Trigger::scheduled);
   ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
-  EXPECT_FALSE(platform_->last_force.load());
+  EXPECT_EQ(platform_->seen_call().reason, AppTokenReason::scheduled);
+  EXPECT_FALSE(platform_->seen_call().rejected_token.has_value());
   platform_->push(token("app-access-2"));
   r = refresher_->refresh(k, Trigger::forced);
-  EXPECT_TRUE(platform_->last_force.load());
+  EXPECT_EQ(platform_->seen_call().reason, AppTokenReason::forced);
+  EXPECT_FALSE(platform_->seen_call().rejected_token.has_value());
+  // A consumer's report carries the refused token to the platform (WeChat asks in normal mode first).
+  platform_->push(token("app-access-3"));
+  r = refresher_->refresh(k, Trigger::rejected, std::string("app-access-2"));
+  ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
+  EXPECT_EQ(platform_->seen_call().reason, AppTokenReason::rejected);
+  EXPECT_EQ(platform_->seen_call().rejected_token.value_or(""), "app-access-2");
   pqxx::connection c(url_);
   pqxx::work w(c);
   auto row = w.exec_params1("SELECT access_token FROM mediax.access_tokens WHERE app_name = 'cc-app' AND grant_id IS NULL");
-  EXPECT_EQ(row[0].as<std::string>(), "app-access-2");
+  EXPECT_EQ(row[0].as<std::string>(), "app-access-3");
 }
 
 }  // namespace
@@ -277,6 +296,14 @@ TEST_F(RefresherTest, ViewNeverServesAnExpiredToken) {
 namespace mediax::test {
 namespace {
 
+CallLimit daily(int limit, int utc_offset_hours = 0, int gap_seconds = 0) {
+  CallLimit l;
+  l.daily_limit = limit;
+  l.utc_offset_hours = utc_offset_hours;
+  l.min_gap = Seconds(gap_seconds);
+  return l;
+}
+
 TEST_F(StoreTest, DailyCallBudgetIsCountedPerAppKindAndDayAcrossThreads) {
   App a = store_->create_app(sample_app("budgeted", true));
   const auto day1 = from_unix(1'900'000'000);  // 2030-03-17T17:46:40Z
@@ -285,19 +312,68 @@ TEST_F(StoreTest, DailyCallBudgetIsCountedPerAppKindAndDayAcrossThreads) {
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       for (int j = 0; j < 5; ++j) {
-        if (store_->try_spend_call(a.id, "token", 25, day1)) ++granted;
+        if (store_->try_spend_call(a.id, "token", daily(25), day1).counted()) ++granted;
       }
     });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(granted.load(), 25);
-  EXPECT_EQ(store_->calls_today(a.id, "token", day1), 25);
-  EXPECT_FALSE(store_->try_spend_call(a.id, "token", 25, day1));
+  EXPECT_EQ(store_->calls_today(a.id, "token", day1, 0), 25);
+  auto spent = store_->try_spend_call(a.id, "token", daily(25), day1);
+  EXPECT_EQ(spent.verdict, CallSpend::Verdict::budget_spent);
+  EXPECT_EQ(spent.count, 25);
   // Another kind and the next UTC day have their own counts.
-  EXPECT_TRUE(store_->try_spend_call(a.id, "stable_token_force", 20, day1));
-  EXPECT_TRUE(store_->try_spend_call(a.id, "token", 25, day1 + std::chrono::hours(7)));
-  EXPECT_EQ(store_->calls_today(a.id, "token", day1 + std::chrono::hours(7)), 1);
-  EXPECT_FALSE(store_->try_spend_call(a.id, "token", 0, day1 + std::chrono::hours(7)));
+  EXPECT_TRUE(store_->try_spend_call(a.id, "stable_token_force", daily(20), day1).counted());
+  auto next_day = store_->try_spend_call(a.id, "token", daily(25), day1 + std::chrono::hours(7));
+  EXPECT_TRUE(next_day.counted());
+  EXPECT_EQ(next_day.count, 1);
+  EXPECT_EQ(store_->calls_today(a.id, "token", day1 + std::chrono::hours(7), 0), 1);
+  EXPECT_FALSE(store_->try_spend_call(a.id, "token", daily(0), day1 + std::chrono::hours(7)).counted());
+}
+
+TEST_F(StoreTest, DailyCallBudgetRestartsAtThePlatformsMidnight) {
+  App a = store_->create_app(sample_app("beijing", true));
+  const auto before = from_unix(1'777'651'199);  // 2026-05-01T15:59:59Z = 23:59:59 in Beijing
+  const auto after = before + Seconds(1);          // 00:00:00 in Beijing, still 2026-05-01 in UTC
+  ASSERT_TRUE(store_->try_spend_call(a.id, "force", daily(1, 8), before).counted());
+  EXPECT_EQ(store_->try_spend_call(a.id, "force", daily(1, 8), before).verdict, CallSpend::Verdict::budget_spent);
+  EXPECT_TRUE(store_->try_spend_call(a.id, "force", daily(1, 8), after).counted()) << "a new day in Beijing";
+  EXPECT_EQ(store_->calls_today(a.id, "force", before, 8), 1);
+  EXPECT_EQ(store_->calls_today(a.id, "force", after, 8), 1);
+  // The same instants counted by the UTC day are one day.
+  ASSERT_TRUE(store_->try_spend_call(a.id, "utc", daily(1, 0), before).counted());
+  EXPECT_EQ(store_->try_spend_call(a.id, "utc", daily(1, 0), after).verdict, CallSpend::Verdict::budget_spent);
+  pqxx::connection c(url_);
+  pqxx::work w(c);
+  auto days = w.exec("SELECT day::text FROM mediax.call_counts WHERE kind = 'force' ORDER BY day");
+  ASSERT_EQ(days.size(), 2u);
+  EXPECT_EQ(days[0][0].as<std::string>(), "2026-05-01");
+  EXPECT_EQ(days[1][0].as<std::string>(), "2026-05-02") << "the row names WeChat's day";
+}
+
+TEST_F(StoreTest, CallsOfAKindKeepTheirGapAcrossDaysAndInstances) {
+  App a = store_->create_app(sample_app("gap", true));
+  const auto t0 = from_unix(1'777'651'190);  // 10 s before Beijing midnight
+  auto first = store_->try_spend_call(a.id, "force", daily(20, 8, 30), t0);
+  ASSERT_TRUE(first.counted());
+  EXPECT_FALSE(first.last_at.has_value());
+  // 15 s later, on WeChat's next day: too soon all the same, and nothing counted.
+  auto soon = store_->try_spend_call(a.id, "force", daily(20, 8, 30), t0 + Seconds(15));
+  EXPECT_EQ(soon.verdict, CallSpend::Verdict::too_soon);
+  ASSERT_TRUE(soon.last_at.has_value());
+  EXPECT_EQ(to_unix(*soon.last_at), to_unix(t0));
+  EXPECT_EQ(store_->calls_today(a.id, "force", t0 + Seconds(15), 8), 0);
+  // Many instances at once after the gap: exactly one call is counted.
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&] {
+      if (store_->try_spend_call(a.id, "force", daily(20, 8, 30), t0 + Seconds(30)).counted()) ++granted;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 1);
+  EXPECT_EQ(store_->calls_today(a.id, "force", t0 + Seconds(30), 8), 1);
 }
 
 // Encryption at rest: a refresh token copied from another row does not decrypt. The refresher

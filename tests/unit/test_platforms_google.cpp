@@ -418,7 +418,7 @@ TEST(GoogleServiceAccount, ClientTokenPostsASignedJwtBearerAssertion) {
   GooglePlatform p(http, settings());
   App app = service_app("admin@example.com");
   const auto before = to_unix(SysClock::now());
-  auto o = p.client_token(app, false);
+  auto o = p.client_token(app, {});
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_EQ(o.token.access_token, "ya29.c.service-token");
   EXPECT_EQ(o.token.expires_in, Seconds(3599));
@@ -455,7 +455,7 @@ TEST(GoogleServiceAccount, RefusedAssertionIsAnAppProblemAndLeaksNothing) {
   http.respond(400, R"({"error":"invalid_grant","error_description":"Invalid JWT Signature."})");
   GooglePlatform p(http, settings());
   App app = service_app();
-  auto o = p.client_token(app, true);
+  auto o = p.client_token(app, AppTokenCall::forced());
   EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured);
   EXPECT_EQ(o.code, "invalid_grant");
   EXPECT_EQ(o.message, "Invalid JWT Signature.");
@@ -466,12 +466,12 @@ TEST(GoogleServiceAccount, RefusedAssertionIsAnAppProblemAndLeaksNothing) {
 TEST(GoogleServiceAccount, UserAppsAndBrokenStoredKeysGetNoToken) {
   FakeHttpClient http;
   GooglePlatform p(http, settings());
-  auto user = p.client_token(user_app(), false);
+  auto user = p.client_token(user_app(), {});
   EXPECT_EQ(user.kind, OutcomeKind::app_misconfigured);
   EXPECT_EQ(user.code, "no_service_account");
   App broken = service_app();
   broken.client_secret = "not json";
-  auto b = p.client_token(broken, false);
+  auto b = p.client_token(broken, {});
   EXPECT_EQ(b.kind, OutcomeKind::app_misconfigured);
   EXPECT_EQ(b.code, "bad_service_account");
   EXPECT_TRUE(http.requests.empty());

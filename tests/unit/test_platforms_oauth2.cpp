@@ -241,7 +241,7 @@ TEST(OAuth2ClientToken, AsksForClientCredentialsWithSpaceSeparatedScopes) {
   FakeHttpClient http;
   http.respond(200, R"({"access_token":")" + kAccess + R"(","expires_in":"7200"})");
   OAuth2Platform p(http, {});
-  auto o = p.client_token(make_app(), false);
+  auto o = p.client_token(make_app(), {});
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_EQ(o.token.expires_in, Seconds(7200));
   auto f = form_of(http.requests.at(0).body);
@@ -273,7 +273,7 @@ TEST(OAuth2Requests, MissingTokenEndpointIsAMisconfigurationWithoutARequest) {
   OAuth2Platform p(http, {});
   App app = make_app();
   app.endpoints.token_url.clear();
-  auto o = p.client_token(app, true);
+  auto o = p.client_token(app, AppTokenCall::forced());
   EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured);
   EXPECT_EQ(o.code, "no_endpoint");
   EXPECT_TRUE(http.requests.empty());
@@ -442,7 +442,7 @@ TEST(OAuth2Errors, TransportFailuresAreRetried) {
     FakeHttpClient http;
     http.fail(err);
     OAuth2Platform p(http, {});
-    auto o = p.client_token(make_app(), false);
+    auto o = p.client_token(make_app(), {});
     EXPECT_EQ(o.kind, OutcomeKind::retry_later) << err;
     EXPECT_EQ(o.code, std::string("transport_") + err);
     EXPECT_EQ(o.http_status, 0);

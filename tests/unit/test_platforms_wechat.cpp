@@ -72,23 +72,55 @@ Outcome parse(const std::string& body, wechat::Flow flow = wechat::Flow::refresh
   return wechat::parse_response(http_response(status, body), flow, kNow, {kSecret, kRefresh, kCode});
 }
 
-// Counts like the store does: per app, kind and day; the day is fixed here.
+class ManualClock : public Clock {
+ public:
+  explicit ManualClock(TimePoint t) : t_(t) {}
+  TimePoint now() const override { return t_; }
+  void advance(Seconds s) { t_ += s; }
+
+ private:
+  TimePoint t_;
+};
+
+// Counts as the store does (per app, kind and platform day, with the core rule spend_verdict), on
+// the test's clock.
 class FakeBudget : public CallBudget {
  public:
-  bool try_spend(std::int64_t app_id, const std::string& kind, int daily_limit) override {
-    calls.emplace_back(app_id, kind, daily_limit);
+  explicit FakeBudget(const Clock* clock = nullptr) : clock_(clock) {}
+  CallSpend try_spend(std::int64_t app_id, const std::string& kind, const CallLimit& limit) override {
+    calls.emplace_back(app_id, kind, limit.daily_limit);
+    limits.push_back(limit);
     if (fail) throw std::runtime_error("database unavailable");
-    int& used = used_[{app_id, kind}];
-    if (used >= daily_limit) return false;
-    ++used;
-    return true;
+    const TimePoint now = clock_ != nullptr ? clock_->now() : kNow;
+    auto& k = kinds_[{app_id, kind}];
+    CallSpend s;
+    s.count = k.per_day[platform_day(now, limit.utc_offset_hours)];
+    s.last_at = k.last_at;
+    s.verdict = spend_verdict(s.count, s.last_at, limit, now);
+    if (s.counted()) {
+      s.count = ++k.per_day[platform_day(now, limit.utc_offset_hours)];
+      k.last_at = now;
+    }
+    return s;
   }
   std::vector<std::tuple<std::int64_t, std::string, int>> calls;
+  std::vector<CallLimit> limits;
   bool fail = false;
 
  private:
-  std::map<std::pair<std::int64_t, std::string>, int> used_;
+  struct Kind {
+    std::map<std::int64_t, int> per_day;
+    std::optional<TimePoint> last_at;
+  };
+  const Clock* clock_;
+  std::map<std::pair<std::int64_t, std::string>, Kind> kinds_;
 };
+
+std::string stable(const std::string& token, int expires_in = 7200) {
+  return json{{"access_token", token}, {"expires_in", expires_in}}.dump();
+}
+
+bool forced(const HttpRequest& r) { return json::parse(r.body).at("force_refresh").get<bool>(); }
 
 }  // namespace
 
@@ -241,7 +273,7 @@ TEST(WeChatParse, EveryErrcodeOfTheTableHasItsClass) {
       {41004, F::authorization_code, K::app_misconfigured},
       {40243, F::app_token, K::app_misconfigured},
       {40164, F::app_token, K::app_misconfigured},
-      {89501, F::app_token, K::app_misconfigured},
+      {89501, F::app_token, K::rate_limited},
       {89503, F::app_token, K::app_misconfigured},
       {89506, F::app_token, K::app_misconfigured},
       {89507, F::app_token, K::app_misconfigured},
@@ -292,6 +324,21 @@ TEST(WeChatParse, IpNotWhitelistedNamesTheIp) {
   auto confirm = parse(error(89503, "risky ip 198.51.100.2 need admin confirm"), wechat::Flow::app_token);
   EXPECT_NE(confirm.message.find("198.51.100.2"), std::string::npos) << confirm.message;
   EXPECT_NE(confirm.message.find("confirm"), std::string::npos) << confirm.message;
+}
+
+TEST(WeChatParse, PendingAdminConfirmationIsAskedAgainHourlyTheOthersStopTheApp) {
+  auto pending = parse(error(89501, "risky ip 198.51.100.2 is pending admin confirm"), wechat::Flow::app_token);
+  EXPECT_EQ(pending.kind, OutcomeKind::rate_limited) << "the app is fine; an admin has yet to answer";
+  EXPECT_EQ(pending.retry_after, Seconds(3600));
+  EXPECT_NE(pending.message.find("198.51.100.2"), std::string::npos) << pending.message;
+  EXPECT_NE(pending.message.find("every hour"), std::string::npos) << pending.message;
+  for (std::int64_t code : {89503, 89506, 89507}) {
+    auto o = parse(error(code, "risky ip 198.51.100.2"), wechat::Flow::app_token);
+    EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured) << code;
+    EXPECT_NE(o.message.find("whitelist"), std::string::npos) << o.message;
+  }
+  EXPECT_NE(parse(error(89506, "x"), wechat::Flow::app_token).message.find("24 hours"), std::string::npos);
+  EXPECT_NE(parse(error(89507, "x"), wechat::Flow::app_token).message.find("1 hour"), std::string::npos);
 }
 
 TEST(WeChatParse, IpIsFoundInVariousErrmsgShapes) {
@@ -381,65 +428,260 @@ TEST(WeChatPlatformUser, ExpiredRefreshTokenNeedsReauthorization) {
 
 // ---- the class: app tokens and the daily budget
 
-TEST(WeChatPlatformAppToken, StableTokenByDefaultForcesOnlyWhenAsked) {
+TEST(WeChatPlatformAppToken, StableTokenByDefaultForcesOnlyWhenAnAdminAsks) {
   FakeHttpClient http;
-  http.respond(200, R"({"access_token":"STABLE-1","expires_in":7200})");
-  http.respond(200, R"({"access_token":"STABLE-2","expires_in":7200})");
+  http.respond(200, stable("STABLE-1"));
+  http.respond(200, stable("STABLE-2"));
   FakeBudget budget;
   WeChatPlatform p(http, settings(), &budget);
   App app = make_app();
   app.client_credentials = true;
-  auto a = p.client_token(app, false);
+  auto a = p.client_token(app, {});
   ASSERT_TRUE(a.ok()) << a.message;
-  EXPECT_EQ(json::parse(http.requests.at(0).body).at("force_refresh"), false);
+  EXPECT_FALSE(forced(http.requests.at(0)));
   EXPECT_TRUE(budget.calls.empty()) << "plain stable_token calls are not counted";
-  auto b = p.client_token(app, true);
+  auto b = p.client_token(app, AppTokenCall::forced());
   ASSERT_TRUE(b.ok()) << b.message;
-  EXPECT_EQ(json::parse(http.requests.at(1).body).at("force_refresh"), true);
+  EXPECT_TRUE(forced(http.requests.at(1)));
   ASSERT_EQ(budget.calls.size(), 1u);
   EXPECT_EQ(budget.calls[0], std::make_tuple(std::int64_t{21}, std::string(wechat::kBudgetForce), 20));
+  // Counted on WeChat's day (Beijing), 30 s apart.
+  EXPECT_EQ(budget.limits[0].utc_offset_hours, 8);
+  EXPECT_EQ(budget.limits[0].min_gap, Seconds(30));
 }
 
 TEST(WeChatPlatformAppToken, SpentForceBudgetRefusesWithoutCallingAndWithoutHoldingBackTheSchedule) {
   FakeHttpClient http;
-  FakeBudget budget;
-  WeChatPlatform p(http, settings(), &budget);
+  ManualClock clock(kNow);
+  FakeBudget budget(&clock);
+  WeChatPlatform p(http, settings(), &budget, &clock);
   App app = make_app({{"daily_token_budget", 1}});
-  http.respond(200, R"({"access_token":"STABLE-F","expires_in":7200})");
-  ASSERT_TRUE(p.client_token(app, true).ok());
-  auto refused = p.client_token(app, true);
+  http.respond(200, stable("STABLE-F"));
+  ASSERT_TRUE(p.client_token(app, AppTokenCall::forced()).ok());
+  clock.advance(Seconds(40));
+  auto refused = p.client_token(app, AppTokenCall::forced());
   EXPECT_EQ(refused.kind, OutcomeKind::rate_limited);
   EXPECT_EQ(refused.code, "daily_budget");
   EXPECT_FALSE(refused.retry_after.has_value());
   EXPECT_NE(refused.message.find("1 forced stable_token calls"), std::string::npos) << refused.message;
+  EXPECT_NE(refused.message.find("midnight UTC+8"), std::string::npos) << refused.message;
   EXPECT_EQ(http.requests.size(), 1u);
   // The scheduled (unforced) call still goes out.
-  http.respond(200, R"({"access_token":"STABLE-F","expires_in":7000})");
-  EXPECT_TRUE(p.client_token(app, false).ok());
+  http.respond(200, stable("STABLE-F", 7000));
+  EXPECT_TRUE(p.client_token(app, {}).ok());
   EXPECT_EQ(http.requests.size(), 2u);
 }
 
-TEST(WeChatPlatformAppToken, ClassicTokenCountsEveryCallAndStopsUntilTheNextUtcDay) {
+TEST(WeChatPlatformAppToken, AnAdminsForcedCallsAreThirtySecondsApart) {
+  FakeHttpClient http;
+  ManualClock clock(kNow);
+  FakeBudget budget(&clock);
+  WeChatPlatform p(http, settings(), &budget, &clock);
+  App app = make_app();
+  http.respond(200, stable("STABLE-1"));
+  ASSERT_TRUE(p.client_token(app, AppTokenCall::forced()).ok());
+  clock.advance(Seconds(29));
+  auto soon = p.client_token(app, AppTokenCall::forced());
+  EXPECT_EQ(soon.kind, OutcomeKind::rate_limited);
+  EXPECT_EQ(soon.code, "force_too_soon");
+  EXPECT_FALSE(soon.retry_after.has_value()) << "the next scheduled (normal) call is not held back";
+  EXPECT_NE(soon.message.find(format_time(kNow + Seconds(30))), std::string::npos)
+      << "says when forcing is possible again: " << soon.message;
+  EXPECT_EQ(http.requests.size(), 1u) << "WeChat would ignore it: not sent";
+  clock.advance(Seconds(1));
+  http.respond(200, stable("STABLE-2"));
+  auto again = p.client_token(app, AppTokenCall::forced());
+  ASSERT_TRUE(again.ok()) << again.message;
+  EXPECT_EQ(again.token.access_token, "STABLE-2");
+  ASSERT_EQ(http.requests.size(), 2u);
+  EXPECT_TRUE(forced(http.requests[1]));
+}
+
+TEST(WeChatPlatformAppToken, ForceBudgetRestartsAtBeijingMidnight) {
+  FakeHttpClient http;
+  ManualClock clock(kNow);  // 23:59:00 in Beijing, 15:59:00 UTC
+  FakeBudget budget(&clock);
+  WeChatPlatform p(http, settings(), &budget, &clock);
+  App app = make_app({{"daily_token_budget", 1}});
+  http.respond(200, stable("STABLE-1"));
+  ASSERT_TRUE(p.client_token(app, AppTokenCall::forced()).ok());
+  clock.advance(Seconds(59));  // 23:59:59 in Beijing: still WeChat's day
+  EXPECT_EQ(p.client_token(app, AppTokenCall::forced()).code, "daily_budget");
+  clock.advance(Seconds(1));  // 00:00:00 in Beijing, 16:00 UTC: a new day at WeChat, not in UTC
+  http.respond(200, stable("STABLE-2"));
+  auto next_day = p.client_token(app, AppTokenCall::forced());
+  ASSERT_TRUE(next_day.ok()) << next_day.message;
+  EXPECT_EQ(http.requests.size(), 2u);
+
+  // With quota_reset_utc_offset_hours = 0 the day is the UTC day: 16:00 UTC is the same day.
+  App utc = make_app({{"daily_token_budget", 1}, {"quota_reset_utc_offset_hours", 0}});
+  utc.id = 22;
+  clock.advance(Seconds(60));
+  http.respond(200, stable("STABLE-3"));
+  ASSERT_TRUE(p.client_token(utc, AppTokenCall::forced()).ok());
+  clock.advance(Seconds(3600));
+  EXPECT_EQ(p.client_token(utc, AppTokenCall::forced()).code, "daily_budget");
+}
+
+// ---- a consumer's token/rejected report on a stable_token app
+
+TEST(WeChatPlatformRejected, AsksInNormalModeAndServesTheNewerToken) {
   FakeHttpClient http;
   FakeBudget budget;
   WeChatPlatform p(http, settings(), &budget);
+  // WeChat has moved on (its own handover, or another system forced a new token).
+  http.respond(200, stable("STABLE-2", 7100));
+  auto o = p.client_token(make_app({{"force_on_reject", true}}), AppTokenCall::rejected("STABLE-1"));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.access_token, "STABLE-2");
+  EXPECT_TRUE(o.code.empty());
+  ASSERT_EQ(http.requests.size(), 1u);
+  EXPECT_FALSE(forced(http.requests[0]));
+  EXPECT_TRUE(budget.calls.empty()) << "nothing forced, nothing counted";
+}
+
+TEST(WeChatPlatformRejected, StillCurrentTokenIsExplainedNotForcedByDefault) {
+  FakeHttpClient http;
+  FakeBudget budget;
+  WeChatPlatform p(http, settings(), &budget);
+  http.respond(200, stable("STABLE-1", 5000));
+  auto o = p.client_token(make_app(), AppTokenCall::rejected("STABLE-1"));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.code, kTokenStillCurrent);
+  EXPECT_EQ(o.token.access_token, "STABLE-1");
+  EXPECT_NE(o.message.find("options.force_on_reject is off"), std::string::npos) << o.message;
+  EXPECT_NE(o.message.find("POST /v1/apps/wx/refresh"), std::string::npos) << o.message;
+  EXPECT_NE(o.message.find("valid 5000 s more"), std::string::npos) << o.message;
+  EXPECT_EQ(o.message.find("STABLE-1"), std::string::npos) << "never the token itself: " << o.message;
+  ASSERT_EQ(http.requests.size(), 1u);
+  EXPECT_FALSE(forced(http.requests[0]));
+  EXPECT_TRUE(budget.calls.empty());
+}
+
+TEST(WeChatPlatformRejected, WithForceOnRejectForcesOnlyWhenStillCurrentAndNotTwiceInThirtySeconds) {
+  FakeHttpClient http;
+  ManualClock clock(kNow);
+  FakeBudget budget(&clock);
+  WeChatPlatform p(http, settings(), &budget, &clock);
+  App app = make_app({{"force_on_reject", true}});
+  http.respond(200, stable("STABLE-1", 5000));  // normal mode: still the refused token
+  http.respond(200, stable("STABLE-2"));        // forced
+  auto o = p.client_token(app, AppTokenCall::rejected("STABLE-1"));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.access_token, "STABLE-2");
+  ASSERT_EQ(http.requests.size(), 2u);
+  EXPECT_FALSE(forced(http.requests[0]));
+  EXPECT_TRUE(forced(http.requests[1]));
+  ASSERT_EQ(budget.calls.size(), 1u);
+  EXPECT_EQ(std::get<1>(budget.calls[0]), wechat::kBudgetForce);
+
+  // The new token is refused too, 10 s later: WeChat would ignore a second forced call.
+  clock.advance(Seconds(10));
+  http.respond(200, stable("STABLE-2", 7190));
+  auto soon = p.client_token(app, AppTokenCall::rejected("STABLE-2"));
+  ASSERT_TRUE(soon.ok()) << soon.message;
+  EXPECT_EQ(soon.code, kTokenStillCurrent);
+  EXPECT_NE(soon.message.find("less than 30 s before"), std::string::npos) << soon.message;
+  EXPECT_EQ(http.requests.size(), 3u) << "only the normal-mode call";
+  EXPECT_FALSE(forced(http.requests[2]));
+
+  // After 30 s it may force again.
+  clock.advance(Seconds(20));
+  http.respond(200, stable("STABLE-2", 7170));
+  http.respond(200, stable("STABLE-3"));
+  auto later = p.client_token(app, AppTokenCall::rejected("STABLE-2"));
+  ASSERT_TRUE(later.ok()) << later.message;
+  EXPECT_EQ(later.token.access_token, "STABLE-3");
+  EXPECT_TRUE(forced(http.requests.at(4)));
+}
+
+TEST(WeChatPlatformRejected, WithForceOnRejectASpentBudgetIsExplained) {
+  FakeHttpClient http;
+  ManualClock clock(kNow);
+  FakeBudget budget(&clock);
+  WeChatPlatform p(http, settings(), &budget, &clock);
+  App app = make_app({{"force_on_reject", true}, {"daily_token_budget", 0}});
+  http.respond(200, stable("STABLE-1", 4000));
+  auto o = p.client_token(app, AppTokenCall::rejected("STABLE-1"));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.code, kTokenStillCurrent);
+  EXPECT_NE(o.message.find("daily budget of 0 forced stable_token calls is spent"), std::string::npos) << o.message;
+  EXPECT_EQ(http.requests.size(), 1u);
+}
+
+TEST(WeChatPlatformAppToken, WeChatsForceQuotaDoesNotHoldBackTheNormalSchedule) {
+  FakeHttpClient http;
+  FakeBudget budget;
+  WeChatPlatform p(http, settings(), &budget);
+  // Other systems with the AppSecret used WeChat's 20 forced calls of the day.
+  http.respond(200, error(45009, "reach max api daily quota limit"));
+  auto o = p.client_token(make_app(), AppTokenCall::forced());
+  EXPECT_EQ(o.kind, OutcomeKind::rate_limited);
+  EXPECT_EQ(o.code, "45009");
+  EXPECT_FALSE(o.retry_after.has_value()) << "normal mode has its own quota: the due token is still renewed";
+  // cgi-bin/token's 45009 waits for WeChat's midnight.
+  http.respond(200, error(45009, "reach max api daily quota limit"));
+  EXPECT_TRUE(p.client_token(make_app({{"app_token", "token"}}), {}).retry_after.has_value());
+}
+
+TEST(WeChatPlatformRejected, WeChatsForceQuotaIsExplainedAsStillCurrent) {
+  FakeHttpClient http;
+  FakeBudget budget;
+  WeChatPlatform p(http, settings(), &budget);
+  http.respond(200, stable("STABLE-1", 3000));
+  http.respond(200, error(45009, "reach max api daily quota limit"));
+  auto o = p.client_token(make_app({{"force_on_reject", true}}), AppTokenCall::rejected("STABLE-1"));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.code, kTokenStillCurrent);
+  EXPECT_NE(o.message.find("WeChat refused the forced call"), std::string::npos) << o.message;
+  EXPECT_EQ(o.token.access_token, "STABLE-1");
+}
+
+TEST(WeChatPlatformRejected, FailuresOfTheNormalCallAreTheAnswer) {
+  FakeHttpClient http;
+  FakeBudget budget;
+  WeChatPlatform p(http, settings(), &budget);
+  http.respond(200, error(-1, "system error"));
+  auto o = p.client_token(make_app({{"force_on_reject", true}}), AppTokenCall::rejected("STABLE-1"));
+  EXPECT_EQ(o.kind, OutcomeKind::retry_later);
+  EXPECT_EQ(http.requests.size(), 1u) << "a failed normal call is not followed by a forced one";
+  EXPECT_TRUE(budget.calls.empty());
+}
+
+TEST(WeChatPlatformRejected, ClassicTokenIsFetchedAgainWithinItsBudget) {
+  // cgi-bin/token has no normal mode: each call issues a new token (the old one lives 5 minutes).
+  FakeHttpClient http;
+  FakeBudget budget;
+  WeChatPlatform p(http, settings(), &budget);
+  http.respond(200, R"({"access_token":"CLASSIC-2","expires_in":7200})");
+  auto o = p.client_token(make_app({{"app_token", "token"}}), AppTokenCall::rejected("CLASSIC-1"));
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.access_token, "CLASSIC-2");
+  ASSERT_EQ(budget.calls.size(), 1u);
+  EXPECT_EQ(std::get<1>(budget.calls[0]), wechat::kBudgetToken);
+}
+
+TEST(WeChatPlatformAppToken, ClassicTokenCountsEveryCallAndStopsUntilBeijingMidnight) {
+  FakeHttpClient http;
+  ManualClock clock(kNow);  // 23:59:00 in Beijing
+  FakeBudget budget(&clock);
+  WeChatPlatform p(http, settings(), &budget, &clock);
   App app = make_app({{"app_token", "token"}, {"daily_token_budget", 2}});
   http.respond(200, R"({"access_token":"CLASSIC-1","expires_in":7200})");
   http.respond(200, R"({"access_token":"CLASSIC-2","expires_in":7200})");
-  EXPECT_TRUE(p.client_token(app, false).ok());
-  EXPECT_TRUE(p.client_token(app, true).ok());
-  auto refused = p.client_token(app, false);
+  EXPECT_TRUE(p.client_token(app, {}).ok());
+  EXPECT_TRUE(p.client_token(app, AppTokenCall::forced()).ok());
+  auto refused = p.client_token(app, {});
   EXPECT_EQ(refused.kind, OutcomeKind::rate_limited);
   EXPECT_EQ(refused.code, "daily_budget");
-  ASSERT_TRUE(refused.retry_after.has_value());
-  EXPECT_GT(refused.retry_after->count(), 0);
-  EXPECT_LE(refused.retry_after->count(), 86400);
+  EXPECT_EQ(refused.retry_after, Seconds(60)) << "until WeChat's midnight";
   EXPECT_EQ(http.requests.size(), 2u);
   EXPECT_EQ(http.requests[0].method, "GET");
   EXPECT_EQ(http.requests[0].url.rfind(kApi + "/cgi-bin/token?", 0), 0u);
   ASSERT_EQ(budget.calls.size(), 3u);
   EXPECT_EQ(std::get<1>(budget.calls[0]), wechat::kBudgetToken);
   EXPECT_EQ(std::get<2>(budget.calls[0]), 2);
+  EXPECT_EQ(budget.limits[0].min_gap, Seconds(0)) << "cgi-bin/token calls need no gap";
   expect_no_leak(refused, {kSecret});
 }
 
@@ -448,7 +690,7 @@ TEST(WeChatPlatformAppToken, ClassicTokenDefaultBudgetIsTwoThousand) {
   FakeBudget budget;
   WeChatPlatform p(http, settings(), &budget);
   http.respond(200, R"({"access_token":"CLASSIC-1","expires_in":7200})");
-  ASSERT_TRUE(p.client_token(make_app({{"app_token", "token"}}), false).ok());
+  ASSERT_TRUE(p.client_token(make_app({{"app_token", "token"}}), {}).ok());
   ASSERT_EQ(budget.calls.size(), 1u);
   EXPECT_EQ(std::get<2>(budget.calls[0]), 2000);
 }
@@ -458,7 +700,7 @@ TEST(WeChatPlatformAppToken, WithoutABudgetNothingIsCountedOrRefused) {
   WeChatPlatform p(http, settings(), nullptr);
   App app = make_app({{"app_token", "token"}, {"daily_token_budget", 0}});
   http.respond(200, R"({"access_token":"CLASSIC-1","expires_in":7200})");
-  EXPECT_TRUE(p.client_token(app, true).ok());
+  EXPECT_TRUE(p.client_token(app, AppTokenCall::forced()).ok());
 }
 
 TEST(WeChatPlatformAppToken, BudgetStoreFailureIsRetriedLater) {
@@ -466,7 +708,7 @@ TEST(WeChatPlatformAppToken, BudgetStoreFailureIsRetriedLater) {
   FakeBudget budget;
   budget.fail = true;
   WeChatPlatform p(http, settings(), &budget);
-  auto o = p.client_token(make_app({{"app_token", "token"}}), false);
+  auto o = p.client_token(make_app({{"app_token", "token"}}), {});
   EXPECT_EQ(o.kind, OutcomeKind::retry_later);
   EXPECT_EQ(o.code, "budget_unavailable");
   EXPECT_TRUE(http.requests.empty());
@@ -476,7 +718,7 @@ TEST(WeChatPlatformAppToken, WrongSecretIsAnAppProblem) {
   FakeHttpClient http;
   http.respond(200, error(40125, "invalid appsecret, view more at http://t.cn/RAEkdVq rid: 66"));
   WeChatPlatform p(http, settings());
-  auto o = p.client_token(make_app(), false);
+  auto o = p.client_token(make_app(), {});
   EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured);
   EXPECT_EQ(o.code, "40125");
 }
@@ -519,6 +761,10 @@ TEST(WeChatPrepareApp, ChecksOptionsStrictly) {
   fails(make_app({{"daily_token_budget", "20"}}), "options.daily_token_budget");
   fails(make_app({{"quota_reset_utc_offset_hours", 15}}), "options.quota_reset_utc_offset_hours");
   fails(make_app({{"secret", "x"}}), "options.secret: unknown option");
+  fails(make_app({{"force_on_reject", "yes"}}), "options.force_on_reject");
+  fails(make_app({{"force_on_reject", true}, {"app_token", "token"}}), "options.force_on_reject: only with");
+  App force_on_reject = make_app({{"force_on_reject", true}});
+  EXPECT_TRUE(p.prepare_app(force_on_reject).ok);
   App wrong_scope = make_app();
   wrong_scope.scopes = {"snsapi_userinfo"};
   fails(wrong_scope, "scopes: must be [\"snsapi_login\"]");
@@ -545,7 +791,7 @@ TEST(WeChatRegistry, IsRegisteredWithTheConfiguredUrlsAndTheBudget) {
   EXPECT_EQ(p->open_base_url(), kOpen);
   EXPECT_EQ(p->api_base_url(), kApi);
   http.respond(200, R"({"access_token":"CLASSIC-1","expires_in":7200})");
-  ASSERT_TRUE(p->client_token(make_app({{"app_token", "token"}}), false).ok());
+  ASSERT_TRUE(p->client_token(make_app({{"app_token", "token"}}), {}).ok());
   EXPECT_EQ(budget.calls.size(), 1u);
 
   WeChatPlatform defaults(http, {});

@@ -5,9 +5,13 @@
 //  - GET  /sns/oauth2/refresh_token       appid, grant_type, refresh_token; an unexpired access token comes
 //         back unchanged with a later expiry; the refresh token is never renewed
 //  - GET  /sns/auth                       access_token, openid
-//  - POST /cgi-bin/stable_token           JSON only; without force_refresh the same token while it is valid
-//         (a new one in its last 5 minutes); force_refresh kills the previous one at once, --daily-force-quota
-//         a day, and within --force-interval seconds of the last one it changes nothing
+//  - POST /cgi-bin/stable_token           JSON only; without force_refresh the same token while it is valid;
+//         WeChat renews it itself 5 minutes before it expires (the handover, a quarter of the lifetime when
+//         --client-expires-in is shorter): a call in the handover gets the successor, and the old and the new
+//         token are both valid until the old one expires, so a returned token always has at least the
+//         handover left. force_refresh kills the current token (and one in its handover) at once and issues a
+//         new one, --daily-force-quota a day (then 45009); within --force-interval seconds of the last
+//         effective one it changes nothing and returns the current token
 //  - GET  /cgi-bin/token                  every call a new token, the previous one lives 5 more minutes;
 //         --daily-token-quota calls a day, then 45009
 // Errors are {"errcode","errmsg"} with HTTP 200; calls from an IP outside a client's whitelist get 40164.
@@ -16,7 +20,8 @@
 //          POST /_fake/fail {"endpoint":"access_token|refresh_token|stable_token|token|any","errcode":N,
 //                            "errmsg":"...","status":200,"count":1}
 // Stats: authorizations, codes_exchanged, refreshes, refreshes_by_account, stable_token_calls,
-// stable_token_forced, stable_tokens_issued, token_calls, quota_refusals, token_errors, errors_by_code.
+// stable_token_forced (forced calls received), stable_token_forced_ignored (within the interval),
+// stable_tokens_issued, stable_tokens_repeated, token_calls, quota_refusals, token_errors, errors_by_code.
 #include <algorithm>
 
 #include "fake_platform.hpp"
@@ -102,6 +107,7 @@ class WeChatFake : public FakePlatform {
     std::vector<std::string> whitelist;
     // App tokens.
     std::string stable;              // current stable_token
+    std::string stable_previous;     // its predecessor, valid to its own expiry (the handover)
     Clock::time_point last_force{};  // last effective force_refresh
     std::string classic;             // newest cgi-bin/token
     std::int64_t day = -1;           // quota day (Beijing) of the counters below
@@ -307,13 +313,15 @@ class WeChatFake : public FakePlatform {
     auto now = Clock::now();
     auto cur = access_.find(c.stable);
     bool valid = cur != access_.end() && !cur->second.dead && now < cur->second.expires;
-    // The platform hands over a new token in the last 5 minutes (scaled down for short lifetimes).
-    const std::int64_t handover = std::min<std::int64_t>(300, opts_.client_expires_in / 4);
+    const std::int64_t lifetime = opts_.client_expires_in;
+    // WeChat hands over to the next token in the last 5 minutes (scaled down for short lifetimes).
+    const auto handover = std::chrono::seconds(std::min<std::int64_t>(300, lifetime / 4));
     if (force) {
       count("stable_token_forced");
       // Within the interval a forced call changes nothing.
-      if (valid && now - c.last_force < std::chrono::seconds(opts_.force_interval) &&
-          c.last_force != Clock::time_point{}) {
+      if (valid && c.last_force != Clock::time_point{} &&
+          now - c.last_force < std::chrono::seconds(opts_.force_interval)) {
+        count("stable_token_forced_ignored");
         return app_token_reply(c.stable);
       }
       if (c.forced_calls >= opts_.daily_force_quota) {
@@ -322,12 +330,29 @@ class WeChatFake : public FakePlatform {
       }
       ++c.forced_calls;
       c.last_force = now;
-      if (valid) cur->second.dead = true;  // the previous token dies at once
-    } else if (valid && seconds_left(cur->second.expires) > handover) {
+      // The previous token dies at once, and so does one still in its handover.
+      for (const std::string* t : {&c.stable, &c.stable_previous}) {
+        if (auto it = access_.find(*t); it != access_.end()) it->second.dead = true;
+      }
+      c.stable_previous.clear();
+      c.stable = issue_access(*appid, "", lifetime);
+      count("stable_tokens_issued");
+      return app_token_reply(c.stable);
+    }
+    if (valid && now < cur->second.expires - handover) {
       count("stable_tokens_repeated");
       return app_token_reply(c.stable);
     }
-    c.stable = issue_access(*appid, "", opts_.client_expires_in);
+    // WeChat renewed the token by itself when its handover began (and went on renewing while nobody
+    // asked): the successor's life runs from then, not from this call.
+    Clock::time_point expires = now + std::chrono::seconds(lifetime);
+    if (cur != access_.end() && !cur->second.dead) {
+      expires = cur->second.expires;
+      while (now >= expires - handover) expires += std::chrono::seconds(lifetime) - handover;
+    }
+    c.stable_previous = valid ? c.stable : std::string();
+    c.stable = issue_access(*appid, "", lifetime);
+    access_.at(c.stable).expires = expires;
     count("stable_tokens_issued");
     return app_token_reply(c.stable);
   }

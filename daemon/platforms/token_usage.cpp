@@ -1,0 +1,13 @@
+#include "platforms/token_usage.hpp"
+
+namespace mediax {
+
+TokenUsage token_usage_for(const std::string& platform) {
+  // Douyin: "调用 OpenAPI 时在 header 中传入 access-token" — not Authorization, and no token_type.
+  if (platform == "douyin") return TokenUsage::access_token_header;
+  // WeChat: https://api.weixin.qq.com/...?access_token=ACCESS_TOKEN on every API.
+  if (platform == "wechat") return TokenUsage::access_token_query;
+  return TokenUsage::authorization_bearer;
+}
+
+}  // namespace mediax

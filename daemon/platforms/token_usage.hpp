@@ -1,0 +1,15 @@
+// How each platform's APIs take a token: the one place that says so. Stored on the app at
+// registration (apps.token_usage), shown in the token answers and in mediax.access_tokens.
+#pragma once
+
+#include <string>
+
+#include "core/types.hpp"
+
+namespace mediax {
+
+// Douyin OpenAPI: an `access-token` header; WeChat: the `access_token` query parameter; Google
+// and every OAuth 2.0 provider: `Authorization: Bearer` (RFC 6750). platforms-detail.md §5.
+TokenUsage token_usage_for(const std::string& platform);
+
+}  // namespace mediax

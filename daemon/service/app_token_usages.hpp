@@ -1,0 +1,33 @@
+// How each app's tokens are sent (App::token_usage), by app id, in memory: token reads answer
+// from the TokenCache without a database round trip, and the cached tokens do not carry it (it is
+// the app's, not each token's; a million cached tokens need not repeat it). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "core/types.hpp"
+#include "store/store.hpp"
+
+namespace mediax {
+
+class AppTokenUsages {
+ public:
+  explicit AppTokenUsages(Store& store) : store_(store) {}
+  // Reads every app now (start-up, so tokens served while the database is down carry it too).
+  // StoreError: nothing read; get() asks again per app.
+  void load_all();
+  void remember(const App& app);
+  // The usage of the app's tokens; asks the store the first time an app is seen. StoreError when
+  // it must ask and cannot; nullopt when there is no such app (deleted meanwhile).
+  std::optional<TokenUsage> get(std::int64_t app_id);
+
+ private:
+  Store& store_;
+  std::shared_mutex mu_;
+  std::unordered_map<std::int64_t, TokenUsage> by_app_;
+};
+
+}  // namespace mediax
