@@ -201,7 +201,7 @@ TEST(GoogleConnectOptions, OtherPlatformsTakeNoChoices) {
     std::string authorize_url(const App&, const AuthorizeParams&) const override { return ""; }
     Outcome exchange_code(const App&, const std::string&, const std::string&, const std::string&) override { return {}; }
     Outcome refresh(const App&, const Grant&) override { return {}; }
-    Outcome client_token(const App&, bool) override { return {}; }
+    Outcome client_token(const App&, const AppTokenCall&) override { return {}; }
     Outcome revoke(const App&, const Grant&) override { return {}; }
   } plain;
   AuthorizeParams ap{"st", "ch", ""};
