@@ -26,6 +26,8 @@ const std::map<std::string, bool>& known_options() {
       {"--redirect-uri", true},  {"--from-json", true},
       {"--webhook-url", true},   {"--webhook-secret-file", true}, {"--webhook-secret-env", true},
       {"--secret-file", true},   {"--secret-env", true},
+      {"--code", true},          {"--code-verifier", true}, {"--account", true},
+      {"--refresh-token-file", true}, {"--refresh-expires-at", true},
   };
   return opts;
 }

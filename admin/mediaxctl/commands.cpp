@@ -26,6 +26,9 @@ Commands:
   apps rm NAME                   delete an app with its grants and tokens
   grants list APP                connected accounts of an app
   grants show ID                 one grant
+  grants add APP --code CODE     connect an account with a code the creator's own app obtained
+  grants import APP --account ID --refresh-token-file FILE
+                                 take over an account's refresh token from another system
   grants revoke ID               revoke a grant (at the platform when it can)
   token get APP [--grant ID]     print the current access token (the app's own, or a grant's)
   connect APP                    print the URL that connects an account (open it in a browser)
@@ -83,6 +86,36 @@ Options:
 )";
 constexpr const char* kGrantsListHelp = "usage: mediaxctl grants list APP [--json]\n\nLists the app's connected accounts.\n";
 constexpr const char* kGrantsShowHelp = "usage: mediaxctl grants show ID [--json]\n\nShows one grant (never its refresh token).\n";
+constexpr const char* kGrantsAddHelp = R"(usage: mediaxctl grants add APP --code CODE [--redirect-uri URI] [--code-verifier V] [--json]
+
+Connects an account with an authorization code the creator's own app obtained instead of the
+browser callback: Douyin's mobile (iOS/Android OpenSDK) and H5 authorization, WeChat's app
+login, or an OAuth 2.0 / Google app that ran its own authorization (with its own PKCE).
+mediaxd exchanges the code at the platform and stores the grant as the callback does.
+
+Options:
+  --code CODE            the code (single use, valid for minutes)
+  --redirect-uri URI     the redirect URI the code was obtained with, when the platform checks it
+                         (OAuth 2.0, Google); default: the app's redirect_uri
+  --code-verifier V      the PKCE code_verifier of that authorization (43-128 characters)
+
+Exit 1 when the platform refuses the code (a used or expired code: get a new one) or fails.
+)";
+constexpr const char* kGrantsImportHelp = R"(usage: mediaxctl grants import APP --account ID --refresh-token-file FILE [OPTIONS] [--json]
+
+Takes over an account from another system (an old token store) without asking the creator
+again: mediaxd refreshes the token at the platform at once to prove it works, then stores the
+grant (with the new refresh token when the platform rotates it: the old one may stop working
+at once, so stop using it in the old system). A refused token is not stored (exit 1).
+The refresh token is never taken on the command line.
+
+Options:
+  --account ID                the account id at the platform (Douyin/WeChat open_id, OpenID sub, ...)
+  --refresh-token-file FILE   read the refresh token from FILE ("-" reads stdin; trailing newline dropped)
+  --refresh-expires-at TIME   when the refresh token expires, ISO 8601 (2027-01-31T12:00:00Z)
+  --scope S                   a granted scope (repeat for several); default: as the platform says,
+                              else the app's scopes
+)";
 constexpr const char* kGrantsRevokeHelp =
     "usage: mediaxctl grants revoke ID [--json]\n\nRevokes the grant at the platform when it supports RFC 7009, marks it\n"
     "revoked and drops its token.\n";
@@ -343,9 +376,41 @@ int apps(Ctx& c) {
   throw UsageError(sub.empty() ? "apps: expected list, show, add or rm" : "apps: unknown subcommand '" + sub + "'");
 }
 
+// The answer of grants add / import: 201 a new grant, 200 the account's grant replaced.
+int show_added(const Ctx& c, const json& g, const char* how) {
+  if (c.json_out()) return c.print_json(g), kExitOk;
+  c.out << how << " account " << str(g, "account_id") << " as grant " << str(g, "id") << "\n";
+  show_grant(c, g);
+  return kExitOk;
+}
+
 int grants(Ctx& c) {
   const auto& p = c.args.positional;
   const std::string sub = p.size() > 1 ? p[1] : "";
+  if (sub == "add") {
+    c.args.allow_only({"--code", "--redirect-uri", "--code-verifier"});
+    const auto& ops = operands(c, 2, 1, "one APP");
+    if (!c.args.has("--code") || c.args.value("--code").empty()) throw UsageError("--code CODE is required");
+    json body{{"code", c.args.value("--code")}};
+    if (c.args.has("--redirect-uri")) body["redirect_uri"] = c.args.value("--redirect-uri");
+    if (c.args.has("--code-verifier")) body["code_verifier"] = c.args.value("--code-verifier");
+    return show_added(c, c.api().post("/v1/apps/" + seg(ops[0]) + "/grants", body), "connected");
+  }
+  if (sub == "import") {
+    c.args.allow_only({"--account", "--refresh-token-file", "--refresh-expires-at", "--scope"});
+    const auto& ops = operands(c, 2, 1, "one APP");
+    if (!c.args.has("--account")) throw UsageError("--account ID is required");
+    if (!c.args.has("--refresh-token-file")) {
+      throw UsageError("--refresh-token-file FILE is required (\"-\" reads stdin); the token is never taken on the command line");
+    }
+    std::string token = read_all(c.args.value("--refresh-token-file"), "--refresh-token-file");
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    if (token.empty()) throw UsageError("--refresh-token-file: no refresh token in " + c.args.value("--refresh-token-file"));
+    json body{{"account_id", c.args.value("--account")}, {"refresh_token", token}};
+    if (c.args.has("--refresh-expires-at")) body["refresh_expires_at"] = c.args.value("--refresh-expires-at");
+    if (c.args.has("--scope")) body["scopes"] = c.args.values("--scope");
+    return show_added(c, c.api().post("/v1/apps/" + seg(ops[0]) + "/grants/import", body), "imported");
+  }
   c.args.allow_only({});
   if (sub == "list") {
     const auto& ops = operands(c, 2, 1, "one APP");
@@ -371,7 +436,8 @@ int grants(Ctx& c) {
     c.out << "revoked grant " << ops[0] << " (revocation at the platform: " << str(r, "platform_revocation") << ")\n";
     return kExitOk;
   }
-  throw UsageError(sub.empty() ? "grants: expected list, show or revoke" : "grants: unknown subcommand '" + sub + "'");
+  throw UsageError(sub.empty() ? "grants: expected list, show, add, import or revoke"
+                               : "grants: unknown subcommand '" + sub + "'");
 }
 
 int webhook(Ctx& c) {
@@ -500,6 +566,8 @@ const char* help_for(const std::vector<std::string>& p) {
   if (cmd == "grants" && sub == "list") return kGrantsListHelp;
   if (cmd == "grants" && sub == "show") return kGrantsShowHelp;
   if (cmd == "grants" && sub == "revoke") return kGrantsRevokeHelp;
+  if (cmd == "grants" && sub == "add") return kGrantsAddHelp;
+  if (cmd == "grants" && sub == "import") return kGrantsImportHelp;
   if (cmd == "token") return kTokenGetHelp;
   if (cmd == "connect") return kConnectHelp;
   if (cmd == "refresh") return kRefreshHelp;

@@ -155,6 +155,7 @@ function renderApps() {
       `${app.platform} · client ${app.client_id} · ${scopes}${app.client_credentials ? ' · app token' : ''}` +
       ` · webhook ${app.webhook && app.webhook.url ? app.webhook.url : 'none'}`;
     $('.connect', node).addEventListener('click', () => connect(app.name));
+    $('.add-code', node).addEventListener('click', () => addWithCode(app.name));
     const tbody = $('tbody', node);
     if (error) {
       const tr = document.createElement('tr');
@@ -256,6 +257,21 @@ async function connect(name, choices) {
   } catch (e) {
     showError(e, `Connecting an account to ${name} failed`);
   }
+}
+
+// A code the creator's own app obtained (Douyin's mobile/H5 SDK, WeChat's app login): mediaxd
+// exchanges it and stores the grant as the callback would (POST /v1/apps/{name}/grants).
+async function addWithCode(name) {
+  const code = (window.prompt(`Authorization code for ${name} (from the creator's app; single use, valid for minutes):`) || '').trim();
+  if (!code) return;
+  clearMessage();
+  try {
+    const g = await api('POST', `/v1/apps/${encodeURIComponent(name)}/grants`, { code });
+    showMessage(`Account ${g.account_id} connected as grant #${g.id}.`, 'info');
+  } catch (e) {
+    showError(e, `Adding an account to ${name} with a code failed`);
+  }
+  await reload();
 }
 
 async function refreshGrant(id) {

@@ -240,6 +240,18 @@ struct AdminServer::Impl {
       for (const auto& g : s.list_grants(name)) grants.push_back(to_json(g, name, grant_token_expiry(g)));
       send_json(res, 200, {{"grants", grants}});
     }));
+    // A code the creator's own app obtained, or a refresh token from another system: 201 with the
+    // new grant, 200 when the account was connected already (its grant replaced).
+    auto send_added = [this](httplib::Response& res, const GrantAdded& a, const std::string& app) {
+      send_json(res, a.created ? 201 : 200, to_json(a.grant, app, grant_token_expiry(a.grant)));
+    };
+    server.Post(R"(/v1/apps/([^/]+)/grants)", guarded([&s, send_added](const httplib::Request& req, httplib::Response& res) {
+      send_added(res, s.add_grant_from_code(req.matches[1], parse_body(req)), req.matches[1]);
+    }));
+    server.Post(R"(/v1/apps/([^/]+)/grants/import)",
+                guarded([&s, send_added](const httplib::Request& req, httplib::Response& res) {
+                  send_added(res, s.import_grant(req.matches[1], parse_body(req)), req.matches[1]);
+                }));
     server.Get(R"(/v1/grants/([^/]+))", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
       auto g = s.get_grant(parse_grant_id(req.matches[1].str()));
       auto app = s.get_app_name(g.app_id);

@@ -23,6 +23,8 @@ bool valid_scope(const std::string& s) {
   });
 }
 
+}  // namespace
+
 void reject_unknown_fields(const nlohmann::json& obj, const std::set<std::string>& known, const std::string& prefix) {
   for (const auto& [k, v] : obj.items()) {
     if (known.count(k)) continue;
@@ -34,8 +36,6 @@ void reject_unknown_fields(const nlohmann::json& obj, const std::set<std::string
     throw bad_field(prefix + name, "unknown field");
   }
 }
-
-}  // namespace
 
 bool valid_app_name(const std::string& name) {
   static const std::regex re("[a-z0-9][a-z0-9_-]{0,62}");
@@ -68,6 +68,25 @@ std::string get_url(const nlohmann::json& obj, const std::string& field, const s
   return v;
 }
 
+std::vector<std::string> get_scopes(const nlohmann::json& obj, const std::string& field) {
+  std::vector<std::string> scopes;
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return scopes;
+  if (!it->is_array()) throw bad_field(field, "must be an array of strings");
+  if (it->size() > kMaxScopes) throw bad_field(field, "at most " + std::to_string(kMaxScopes) + " scopes");
+  for (const auto& s : *it) {
+    if (!s.is_string() || s.get<std::string>().empty()) throw bad_field(field, "must be an array of non-empty strings");
+    const auto& scope = s.get_ref<const std::string&>();
+    if (scope.find_first_of(" \t\r\n") != std::string::npos) throw bad_field(field, "a scope may not contain spaces");
+    if (!valid_scope(scope)) {
+      throw bad_field(field, "a scope is at most " + std::to_string(kMaxScopeLength) +
+                                 " printable ASCII characters other than '\"' and '\\' (RFC 6749 §3.3)");
+    }
+    scopes.push_back(scope);
+  }
+  return scopes;
+}
+
 App app_from_request(const nlohmann::json& body, const std::vector<std::string>& platforms,
                      const std::string& default_redirect_uri) {
   if (!body.is_object()) throw ApiError(400, "invalid_json", "the body must be a JSON object");
@@ -86,20 +105,7 @@ App app_from_request(const nlohmann::json& body, const std::vector<std::string>&
   }
   app.client_id = get_string(body, "client_id", false, 512);
   app.client_secret = get_string(body, "client_secret", false, 4096);
-  if (auto it = body.find("scopes"); it != body.end() && !it->is_null()) {
-    if (!it->is_array()) throw bad_field("scopes", "must be an array of strings");
-    if (it->size() > kMaxScopes) throw bad_field("scopes", "at most " + std::to_string(kMaxScopes) + " scopes");
-    for (const auto& s : *it) {
-      if (!s.is_string() || s.get<std::string>().empty()) throw bad_field("scopes", "must be an array of non-empty strings");
-      const auto& scope = s.get_ref<const std::string&>();
-      if (scope.find_first_of(" \t\r\n") != std::string::npos) throw bad_field("scopes", "a scope may not contain spaces");
-      if (!valid_scope(scope)) {
-        throw bad_field("scopes", "a scope is at most " + std::to_string(kMaxScopeLength) +
-                                      " printable ASCII characters other than '\"' and '\\' (RFC 6749 §3.3)");
-      }
-      app.scopes.push_back(scope);
-    }
-  }
+  app.scopes = get_scopes(body, "scopes");
   if (auto it = body.find("client_credentials"); it != body.end() && !it->is_null()) {
     if (!it->is_boolean()) throw bad_field("client_credentials", "must be true or false");
     app.client_credentials = it->get<bool>();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,11 +27,17 @@ std::string get_string(const nlohmann::json& obj, const std::string& field, bool
 // The same, and when not empty an http:// or https:// URL; errors name `label`.
 std::string get_url(const nlohmann::json& obj, const std::string& field, const std::string& label, bool required);
 
+// ApiError 400 invalid_field naming the first field of obj not in `known` (prefixed with `prefix`),
+// its name cut short and without control characters.
+void reject_unknown_fields(const nlohmann::json& obj, const std::set<std::string>& known, const std::string& prefix);
+
 // Limits of the scopes list (each scope is RFC 6749 §3.3 scope-token: printable ASCII but space, '"', '\').
 inline constexpr std::size_t kMaxScopes = 100;
 inline constexpr std::size_t kMaxScopeLength = 256;
 // Longest access token a consumer may report as refused.
 inline constexpr std::size_t kMaxReportedTokenLength = 16384;
+// obj[field] as a list of scopes within the limits above; empty when absent or null.
+std::vector<std::string> get_scopes(const nlohmann::json& obj, const std::string& field);
 
 // POST /v1/apps: the app to register, before its platform's own checks (Platform::prepare_app).
 // `platforms` are the supported platform names (ApiError 400 unknown_platform otherwise);

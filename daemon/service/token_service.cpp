@@ -4,6 +4,7 @@
 
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "crypto/crypto.hpp"
 #include "platforms/credential_key.hpp"
@@ -14,6 +15,7 @@
 #include "platforms/token_usage.hpp"
 #include "schedule/scheduler.hpp"
 #include "service/app_request.hpp"
+#include "service/new_grant.hpp"
 #include "service/webhooks.hpp"
 
 namespace mediax {
@@ -147,6 +149,19 @@ App TokenService::get_app(const std::string& name) {
   }
   if (!app) throw ApiError(404, "not_found", "no app named '" + name + "'");
   return *app;
+}
+
+std::pair<App, Platform*> TokenService::app_for_platform_call(const std::string& name) {
+  std::optional<App> app;
+  try {
+    if (valid_app_name(name)) app = store_.get_app(name, true);
+  } catch (const StoreError& e) {
+    throw unavailable(e);
+  }
+  if (!app) throw ApiError(404, "not_found", "no app named '" + name + "'");
+  Platform* platform = platforms_.get(app->platform);
+  if (!platform) throw ApiError(400, "unknown_platform", "platform '" + app->platform + "' is not supported");
+  return {std::move(*app), platform};
 }
 
 App TokenService::set_webhook(const std::string& app_name, const nlohmann::json& body) {
@@ -353,31 +368,10 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
     spdlog::warn("app '{}': code exchange failed: {} {}: {}", app->name, to_string(o.kind), o.code, o.message);
     return res;
   }
-  const auto& t = o.token;
   Grant g;
-  g.app_id = app->id;
-  g.account_id = t.account_id;
-  if (g.account_id.empty()) {
-    // The provider did not say who the account is (no id_token, no account field): each
-    // connection becomes its own grant.
-    g.account_id = "anonymous-" + crypto::to_hex(crypto::random_bytes(8));
-  }
-  g.scopes = t.scopes.empty() ? app->scopes : t.scopes;
-  g.refresh_token = t.refresh_token.value_or("");
-  if (t.refresh_expires_in) g.refresh_expires_at = received + *t.refresh_expires_in;
-  g.extra = t.extra.is_object() ? t.extra : nlohmann::json::object();
-  Token tok;
-  tok.app_id = app->id;
-  tok.access_token = t.access_token;
-  tok.token_type = t.token_type;
-  tok.scopes = g.scopes;
-  tok.refreshed_at = received;
-  tok.expires_at = received + t.expires_in.value_or(policy_.lifetime_default());
-  if (!g.refresh_token.empty()) {
-    g.next_refresh_at = policy_.next_refresh(received, tok.expires_at, received);
-  }
   try {
-    g = store_.upsert_grant(g, tok);
+    g = store_new_grant(*app, o.token, received, Grant{}, "grant_connected",
+                        {{"missing_scopes", granted_scopes::missing_of(o.token.extra)}});
   } catch (const StoreError&) {
     res.status = 503;
     res.title = "Database unavailable";
@@ -385,17 +379,9 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
     spdlog::error("app '{}': authorized account could not be stored: database unavailable", app->name);
     return res;
   }
-  tok.grant_id = g.id;
-  cache_.put(tok);
-  if (g.next_refresh_at) {
-    scheduler_.schedule(RefreshKey{app->id, g.id}, *g.next_refresh_at);
-  } else {
-    scheduler_.cancel(RefreshKey{app->id, g.id});
-  }
   const auto missing = granted_scopes::missing_of(g.extra);
-  record_event(app->id, g.id, "grant_connected", {{"account_id", g.account_id}, {"missing_scopes", missing}});
   spdlog::info("app '{}': account '{}' connected as grant {}{}{}", app->name, g.account_id, g.id,
-               t.refresh_token ? "" : " (no refresh token: it cannot be refreshed)",
+               o.token.refresh_token ? "" : " (no refresh token: it cannot be refreshed)",
                missing.empty() ? "" : " without the scopes " + platform_util::join(missing, " "));
   res.status = 200;
   res.title = "Connected";
@@ -409,6 +395,38 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
   g.refresh_token.clear();
   res.grant = g;
   return res;
+}
+
+Grant TokenService::store_new_grant(const App& app, const TokenResult& answer, TimePoint received,
+                                    const Grant& known, const std::string& event, nlohmann::json detail) {
+  auto n = new_grant_from(app, answer, received, known, policy_);
+  Grant g;
+  // The platform has spent the code, or rotated the refresh token (the old one may be dead
+  // already): this answer cannot be fetched again, so a brief database hiccup is waited out.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      g = store_.upsert_grant(n.grant, n.token);
+      break;
+    } catch (const SecretUnreadableError&) {
+      throw;
+    } catch (const StoreError& e) {
+      if (attempt >= 3) throw;
+      spdlog::warn("app '{}': storing the grant of account '{}' failed (attempt {}), retrying: {}", app.name,
+                   n.grant.account_id, attempt, e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
+    }
+  }
+  n.token.grant_id = g.id;
+  cache_.put(n.token);
+  if (g.next_refresh_at) {
+    scheduler_.schedule(RefreshKey{app.id, g.id}, *g.next_refresh_at);
+  } else {
+    scheduler_.cancel(RefreshKey{app.id, g.id});
+  }
+  detail["account_id"] = g.account_id;
+  record_event(app.id, g.id, event, std::move(detail));
+  g.refresh_token.clear();
+  return g;
 }
 
 std::vector<Grant> TokenService::list_grants(const std::string& app_name) {

@@ -24,6 +24,7 @@
 
 namespace mediax {
 
+class Platform;
 class PlatformRegistry;
 class Scheduler;
 
@@ -31,6 +32,12 @@ struct AuthorizeStart {
   std::string authorize_url;
   std::string state;
   TimePoint expires_at{};
+};
+
+// A grant stored by POST /v1/apps/{name}/grants or .../grants/import.
+struct GrantAdded {
+  Grant grant;           // as GET /v1/grants/{id} shows it (no refresh token)
+  bool created = false;  // false: the account was connected already and its grant was replaced
 };
 
 struct CallbackResult {
@@ -67,6 +74,16 @@ class TokenService {
   // Handles the platform's redirect (query parameters). Never throws.
   CallbackResult handle_callback(const std::map<std::string, std::string>& params);
 
+  // POST /v1/apps/{name}/grants {"code", "redirect_uri"?, "code_verifier"?}: exchanges a code the
+  // creator's own app obtained (Douyin mobile/H5 SDK, WeChat app login, an app doing its own PKCE)
+  // and stores the grant as the callback does. Platform refusals ApiError 422, failures 502/503.
+  GrantAdded add_grant_from_code(const std::string& app_name, const nlohmann::json& body);
+  // POST /v1/apps/{name}/grants/import {"account_id", "refresh_token", "refresh_expires_at"?,
+  // "scopes"?}: refreshes at once to prove the token works, then stores the grant with what the
+  // platform answered (a rotated refresh token replaces the imported one). Nothing is stored
+  // when the platform refuses (422) or fails (502/503).
+  GrantAdded import_grant(const std::string& app_name, const nlohmann::json& body);
+
   std::vector<Grant> list_grants(const std::string& app_name);
   Grant get_grant(std::int64_t id);
   // Revokes at the platform when it can, then marks the grant revoked and drops its token.
@@ -97,6 +114,14 @@ class TokenService {
   Token token_from(const RefreshResult& r, const RefreshKey& key);
   // t with its app's token_usage, as every token answer carries it.
   Token answered(Token t);
+  // The app with its client secret and its platform; ApiError 404/503/500 otherwise.
+  std::pair<App, Platform*> app_for_platform_call(const std::string& app_name);
+  // Stores a grant newly connected from a platform's token answer (service/new_grant.hpp: `known`
+  // is what the caller knew before it), puts its first token in memory, schedules its refresh and
+  // records `event` with `detail` (plus account_id). The one way every connected grant is stored.
+  // Throws StoreError when the database fails even after a short retry.
+  Grant store_new_grant(const App& app, const TokenResult& answer, TimePoint received, const Grant& known,
+                        const std::string& event, nlohmann::json detail);
   void record_event(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id, const std::string& kind,
                     nlohmann::json detail);
 

@@ -2,6 +2,7 @@
 // output, the settings precedence (flags > environment > ctl.toml) and the exit codes scripts rely on.
 #include <filesystem>
 
+#include "crypto/crypto.hpp"
 #include "harness.hpp"
 
 namespace mediax::e2e {
@@ -218,6 +219,76 @@ TEST_F(Mediaxctl, PlatformFailureOnRefreshExitsOneWithThePlatformCode) {
   EXPECT_EQ(none.exit_code, 4) << "an app without client credentials has no app token: " << describe(none);
 }
 
+TEST_F(Mediaxctl, GrantsAddTakesACodeAndImportARefreshTokenFromAFileNeverTheCommandLine) {
+  FakeOAuth2& fake = start_fake({.expires_in = 3600, .rotate_refresh = true, .issuer_path = ""});
+  const std::string client_id = random_hex("cid-", 12);
+  const std::string secret = random_hex("csec-", 32);
+  remember_secret(secret);
+  fake.register_client(client_id, secret, "client_secret_post", {daemon().callback_url()});
+  test::write_file(dir_ + "/secret", secret + "\n");
+  auto add = ctl({"apps", "add", "crm", "--client-id", client_id, "--client-secret-file", dir_ + "/secret", "--scope",
+                  "openid", "--scope", "profile", "--authorize-url", fake.issuer() + "/authorize", "--token-url",
+                  fake.issuer() + "/token"});
+  ASSERT_EQ(add.exit_code, 0) << describe(add);
+  // The creator's own app: it authorizes with its own PKCE and hands over the code.
+  auto own_code = [&](const std::string& login, const std::string& verifier) {
+    auto r = test::http_get(fake.issuer() + "/authorize?response_type=code&client_id=" + client_id +
+                            "&redirect_uri=" + test::url_encode(daemon().callback_url()) +
+                            "&scope=openid%20profile&code_challenge=" + crypto::pkce_challenge_s256(verifier) +
+                            "&code_challenge_method=S256&login_hint=" + login);
+    require(r.status == 302, "the fake did not redirect: " + r.describe());
+    const std::string code = test::query_param(r.header("location"), "code").value_or("");
+    remember_secret(code);
+    return code;
+  };
+
+  const std::string verifier = crypto::pkce_verifier();
+  auto added = ctl({"grants", "add", "crm", "--code", own_code("alice", verifier), "--code-verifier", verifier});
+  ASSERT_EQ(added.exit_code, 0) << describe(added);
+  EXPECT_NE(added.out.find("connected account alice as grant"), std::string::npos) << added.out;
+  ASSERT_EQ(grants("crm").size(), 1u);
+
+  // The old system's refresh token of bob, in a file.
+  const std::string v2 = crypto::pkce_verifier();
+  auto tr = test::http_post_form(fake.issuer() + "/token", {{"grant_type", "authorization_code"},
+                                                            {"code", own_code("bob", v2)},
+                                                            {"redirect_uri", daemon().callback_url()},
+                                                            {"code_verifier", v2},
+                                                            {"client_id", client_id},
+                                                            {"client_secret", secret}});
+  ASSERT_EQ(tr.status, 200) << tr.describe();
+  const std::string rt = tr.json().value("refresh_token", "");
+  remember_secret(rt);
+  remember_secret(tr.json().value("access_token", ""));
+  test::write_file(dir_ + "/rt", rt + "\n");
+  auto imported = ctl_json({"grants", "import", "crm", "--account", "bob", "--refresh-token-file", dir_ + "/rt",
+                            "--refresh-expires-at", "2099-01-01T00:00:00Z", "--scope", "profile"});
+  EXPECT_EQ(imported.value("account_id", ""), "bob");
+  EXPECT_EQ(imported.value("refresh_expires_at", ""), "2099-01-01T00:00:00Z");
+  EXPECT_EQ(imported.dump().find(rt), std::string::npos);
+  EXPECT_EQ(grants("crm").size(), 2u);
+
+  // The imported token was rotated at the platform: importing it again is refused, exit 1.
+  auto dead = ctl({"grants", "import", "crm", "--account", "bob", "--refresh-token-file", dir_ + "/rt"});
+  EXPECT_EQ(dead.exit_code, 1) << describe(dead);
+  EXPECT_NE(dead.err.find("refresh_token_refused"), std::string::npos) << dead.err;
+  EXPECT_EQ(dead.err.find(rt), std::string::npos) << dead.err;
+
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"grants", "import", "crm", "--account", "bob", "--refresh-token", rt},
+           {"grants", "import", "crm", "--account", "bob"},
+           {"grants", "import", "crm", "--refresh-token-file", dir_ + "/rt"},
+           {"grants", "add", "crm"},
+           {"grants", "add", "--code", "c"},
+       }) {
+    auto r = ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_EQ(r.err.find(rt), std::string::npos) << r.err;
+  }
+  auto missing = ctl({"grants", "add", "nope", "--code", "c"});
+  EXPECT_EQ(missing.exit_code, 4) << describe(missing);
+}
+
 TEST_F(Mediaxctl, SettingsComeFromFlagsThenEnvironmentThenConfigFile) {
   const std::string dead = "http://127.0.0.1:" + std::to_string(test::free_port());
   std::filesystem::create_directories(dir_ + "/home/.config/mediax");
@@ -251,7 +322,8 @@ TEST_F(Mediaxctl, EveryCommandHasHelp) {
   for (const auto& cmd : std::vector<std::vector<std::string>>{{"apps", "list"},   {"apps", "show"},     {"apps", "add"},
                                                                {"apps", "rm"},     {"grants", "list"},   {"grants", "show"},
                                                                {"grants", "revoke"}, {"token", "get"}, {"connect"},
-                                                               {"refresh"},        {"status"},           {"webhook"}}) {
+                                                               {"refresh"},        {"status"},           {"webhook"},
+                                                               {"grants", "add"},  {"grants", "import"}}) {
     auto args = cmd;
     args.push_back("--help");
     auto r = ctl(args);

@@ -1,7 +1,8 @@
 // The admin API's JSON input as the server reads it: the body through the nesting limit and the
-// parser, then POST /v1/apps (strict fields, then the platform's own checks with discovery failing)
-// and POST .../token/rejected. Only ApiError may leave; no message may quote the client secret;
-// what would be stored and answered must serialise.
+// parser, then POST /v1/apps (strict fields, then the platform's own checks with discovery failing),
+// POST .../token/rejected and POST .../grants and .../grants/import. Only ApiError may leave; no
+// message may quote the client secret, the code or the refresh token; what would be stored and
+// answered must serialise.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "platforms/oauth2_platform.hpp"
 #include "platforms/wechat_platform.hpp"
 #include "service/app_request.hpp"
+#include "service/grant_request.hpp"
 
 using namespace mediax;
 
@@ -49,6 +51,19 @@ void check_error(const ApiError& e, const std::string& secret) {
   }
 }
 
+// body[field] when it is a recognisable secret ("mx" prefix, 12+ characters) that appears nowhere
+// else in the body.
+std::string marked_secret(const nlohmann::json& body, const std::string& field) {
+  if (!body.is_object()) return "";
+  auto it = body.find(field);
+  if (it == body.end() || !it->is_string()) return "";
+  const std::string s = it->get<std::string>();
+  if (s.size() < 12 || s.rfind("mx", 0) != 0) return "";
+  nlohmann::json rest = body;
+  rest.erase(field);
+  return rest.dump().find(s) == std::string::npos ? s : "";
+}
+
 // The client secret when it is recognisably one (the seeds use "mxsecret-...") and appears nowhere
 // else in the body: a message may quote another field that happens to contain it.
 std::string secret_of(const nlohmann::json& body) {
@@ -80,6 +95,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)rejected_token_from_request(body);
   } catch (const ApiError& e) {
     check_error(e, "");
+  }
+  try {
+    (void)code_grant_from_request(body);
+  } catch (const ApiError& e) {
+    check_error(e, marked_secret(body, "code"));
+  }
+  try {
+    const auto imported = import_grant_from_request(body, from_unix(1'900'000'000));
+    if (imported.account_id.empty() || imported.refresh_token.empty()) fuzz::fail("an import without account or token");
+    if (imported.refresh_expires_at) (void)format_time(*imported.refresh_expires_at);
+  } catch (const ApiError& e) {
+    check_error(e, marked_secret(body, "refresh_token"));
   }
   App app;
   try {

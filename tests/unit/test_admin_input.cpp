@@ -1,5 +1,5 @@
 // Hostile input on the admin API, without HTTP: the JSON nesting limit (http/json_body) and the
-// strict reading of request bodies (service/app_request).
+// strict reading of request bodies (service/app_request, service/grant_request).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -8,6 +8,7 @@
 #include "http/json_body.hpp"
 #include "platforms/oauth2_platform.hpp"
 #include "service/app_request.hpp"
+#include "service/grant_request.hpp"
 
 namespace mediax {
 namespace {
@@ -194,6 +195,143 @@ TEST(RejectedTokenRequest, OverlongOrControlCharacterTokensAreRefusedWithoutQuot
   EXPECT_EQ(e.status(), 400);
   EXPECT_EQ(std::string(e.what()).find("secret-"), std::string::npos);
   EXPECT_EQ(error_of([] { rejected_token_from_request({{"access_token", "secret\nx"}}); }).code(), "invalid_field");
+}
+
+// --- POST /v1/apps/{name}/grants and /grants/import (service/grant_request) ---
+
+const TimePoint kNow = from_unix(1'900'000'000);  // 2030-03-17T17:46:40Z
+const std::string kVerifier(43, 'v');
+
+json import_body() { return {{"account_id", "open_alice"}, {"refresh_token", "rft.secret-imported-1"}}; }
+
+TEST(CodeGrantRequest, TakesTheCodeAndOptionallyRedirectUriAndVerifier) {
+  auto r = code_grant_from_request({{"code", "dyc_abc"}});
+  EXPECT_EQ(r.code, "dyc_abc");
+  EXPECT_EQ(r.redirect_uri, "");
+  EXPECT_EQ(r.code_verifier, "");
+  // A mobile app's own scheme and Google's "postmessage" are redirect URIs too.
+  r = code_grant_from_request(
+      {{"code", "4/0Ab"}, {"redirect_uri", "com.example.app:/oauth2redirect"}, {"code_verifier", kVerifier}});
+  EXPECT_EQ(r.redirect_uri, "com.example.app:/oauth2redirect");
+  EXPECT_EQ(r.code_verifier, kVerifier);
+  EXPECT_EQ(code_grant_from_request({{"code", "c"}, {"redirect_uri", "postmessage"}, {"code_verifier", nullptr}})
+                .redirect_uri,
+            "postmessage");
+}
+
+TEST(CodeGrantRequest, MissingWrongOrUnknownFieldsAreRefusedNamingThem) {
+  const std::vector<std::pair<json, std::string>> cases = {
+      {json::object(), "code: is required"},
+      {{{"code", ""}}, "code: must not be empty"},
+      {{{"code", 42}}, "code: must be a string"},
+      {{{"code", "c"}, {"redirect_uri", 1}}, "redirect_uri: must be a string"},
+      {{{"code", "c"}, {"state", "x"}}, "state: unknown field"},
+      {{{"code", "c"}, {"code_verifier", "short"}}, "code_verifier: must be 43 to 128"},
+      {{{"code", "c"}, {"code_verifier", std::string(129, 'v')}}, "code_verifier:"},
+      {{{"code", "c"}, {"code_verifier", std::string(42, 'v') + "+"}}, "code_verifier: must be 43 to 128"},
+      {{{"code", "c"}, {"redirect_uri", "https://x/\r\nSet-Cookie: a"}}, "redirect_uri: must not contain control"},
+  };
+  for (const auto& [body, prefix] : cases) {
+    const auto e = error_of([&] { code_grant_from_request(body); });
+    EXPECT_EQ(e.status(), 400) << body.dump();
+    EXPECT_EQ(e.code(), "invalid_field") << body.dump();
+    EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0U) << body.dump() << " -> " << e.what();
+  }
+  for (const json& body : {json::array(), json("code"), json(nullptr)}) {
+    EXPECT_EQ(error_of([&] { code_grant_from_request(body); }).code(), "invalid_json");
+  }
+}
+
+TEST(CodeGrantRequest, OverlongOrControlCharacterCodesAreRefusedWithoutQuotingThem) {
+  for (const std::string& code : {"secret-code-" + std::string(kMaxCodeLength, 'c'), std::string("secret-code\n1")}) {
+    const auto e = error_of([&] { code_grant_from_request({{"code", code}}); });
+    EXPECT_EQ(e.code(), "invalid_field");
+    EXPECT_EQ(std::string(e.what()).find("secret-code"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(valid_code_verifier(std::string(128, 'a')));
+  EXPECT_TRUE(valid_code_verifier("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123-._~"));
+  EXPECT_FALSE(valid_code_verifier(std::string(43, ' ')));
+}
+
+TEST(ImportGrantRequest, TakesAccountRefreshTokenAndOptionallyExpiryAndScopes) {
+  auto r = import_grant_from_request(import_body(), kNow);
+  EXPECT_EQ(r.account_id, "open_alice");
+  EXPECT_EQ(r.refresh_token, "rft.secret-imported-1");
+  EXPECT_FALSE(r.refresh_expires_at.has_value());
+  EXPECT_TRUE(r.scopes.empty());
+  json body = import_body();
+  body["refresh_expires_at"] = "2030-04-01T08:00:00+08:00";
+  body["scopes"] = {"user_info", "video.list"};
+  r = import_grant_from_request(body, kNow);
+  ASSERT_TRUE(r.refresh_expires_at.has_value());
+  EXPECT_EQ(format_time(*r.refresh_expires_at), "2030-04-01T00:00:00Z");
+  EXPECT_EQ(r.scopes, (std::vector<std::string>{"user_info", "video.list"}));
+  body["refresh_expires_at"] = nullptr;
+  body["scopes"] = nullptr;
+  EXPECT_FALSE(import_grant_from_request(body, kNow).refresh_expires_at.has_value());
+}
+
+TEST(ImportGrantRequest, EveryFieldIsCheckedStrictly) {
+  const std::vector<std::pair<std::string, json>> cases = {
+      {"account_id", nullptr},          {"account_id", ""},
+      {"account_id", 7},                {"account_id", std::string(kMaxAccountIdLength + 1, 'a')},
+      {"account_id", "a\tb"},           {"refresh_token", nullptr},
+      {"refresh_token", ""},            {"refresh_token", json::array()},
+      {"refresh_expires_at", 1'900'000'000}, {"refresh_expires_at", "2030-04-01"},
+      {"refresh_expires_at", "2030-04-01T08:00:00"}, {"refresh_expires_at", "2030-02-30T08:00:00Z"},
+      {"refresh_expires_at", "2030-04-01 08:00:00Z"}, {"refresh_expires_at", "2030-04-01T25:00:00Z"},
+      {"refresh_expires_at", "2030-04-01T08:00:00Zjunk"}, {"refresh_expires_at", "tomorrow"},
+      {"refresh_expires_at", "2030-03-17T17:46:40Z"},  // = now: already dead
+      {"refresh_expires_at", "2020-01-01T00:00:00Z"},
+      {"scopes", "user_info"},          {"scopes", json{"a b"}},
+      {"scopes", json{1}},
+  };
+  for (const auto& [field, value] : cases) {
+    json body = import_body();
+    if (value.is_null()) {
+      body.erase(field);
+    } else {
+      body[field] = value;
+    }
+    const auto e = error_of([&] { import_grant_from_request(body, kNow); });
+    EXPECT_EQ(e.status(), 400) << field << "=" << value.dump();
+    EXPECT_EQ(std::string(e.what()).rfind(field + ":", 0), 0U) << field << "=" << value.dump() << " -> " << e.what();
+  }
+  json body = import_body();
+  body["grant_id"] = 3;
+  EXPECT_STREQ(error_of([&] { import_grant_from_request(body, kNow); }).what(), "grant_id: unknown field");
+  body = import_body();
+  body["access_token"] = "at";
+  EXPECT_STREQ(error_of([&] { import_grant_from_request(body, kNow); }).what(), "access_token: unknown field");
+  for (const json& bad : {json::array(), json(1), json(nullptr)}) {
+    EXPECT_EQ(error_of([&] { import_grant_from_request(bad, kNow); }).code(), "invalid_json");
+  }
+}
+
+TEST(ImportGrantRequest, TheRefreshTokenIsNeverQuotedBack) {
+  for (const std::string& token :
+       {"rft.secret-" + std::string(kMaxImportedTokenLength, 't'), std::string("rft.secret-\x01")}) {
+    json body = import_body();
+    body["refresh_token"] = token;
+    const auto e = error_of([&] { import_grant_from_request(body, kNow); });
+    EXPECT_EQ(std::string(e.what()).rfind("refresh_token:", 0), 0U) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("rft.secret"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Iso8601, ZonesAndFractionsAreHonouredAndImpossibleTimesRefused) {
+  EXPECT_EQ(parse_iso8601("2027-01-31T12:00:00Z"), from_unix(1'801'396'800));
+  EXPECT_EQ(parse_iso8601("2027-01-31T20:00:00+08:00"), from_unix(1'801'396'800));
+  EXPECT_EQ(parse_iso8601("2027-01-31T07:30:00-04:30"), from_unix(1'801'396'800));
+  EXPECT_EQ(parse_iso8601("2027-01-31t12:00:00.123456z"), from_unix(1'801'396'800));
+  EXPECT_EQ(parse_iso8601("2028-02-29T00:00:00Z"), from_unix(1'835'395'200));  // a leap day
+  EXPECT_EQ(parse_iso8601("2200-12-31T23:59:59Z"), from_unix(7'289'654'399));  // the last year taken
+  for (const char* bad : {"2027-02-29T00:00:00Z", "2027-13-01T00:00:00Z", "2027-01-31T12:00:60Z", "2027-01-31T12:00Z",
+                          "2027-01-31T12:00:00", "2027-01-31T12:00:00+0800", "2027-01-31T12:00:00+24:00",
+                          "2027-01-31T12:00:00.Z", "27-01-31T12:00:00Z", "2027-01-31T12:00:00Z ", "",
+                          "4062-01-31T20:00:00+08:00", "2201-01-01T00:00:00Z", "1969-12-31T23:59:59Z"}) {
+    EXPECT_FALSE(parse_iso8601(bad).has_value()) << bad;
+  }
 }
 
 TEST(OAuth2Options, OnlyABooleanPkceIsAccepted) {
