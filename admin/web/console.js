@@ -194,6 +194,14 @@ function renderApps() {
         state.title = `the refresh token ends at ${g.reauth_due_at}: connect the account again before`;
         stateCell.append(due);
       }
+      const missing = g.missing_scopes || [];
+      if (missing.length > 0) {
+        // Granular consent: the user did not grant these; the grant works for the others.
+        const note = document.createElement('div');
+        note.className = 'missing-scopes';
+        note.textContent = `without: ${missing.join(', ')}`;
+        stateCell.append(note);
+      }
       timeCell(tr, g.token_expires_at, 'countdown', 'expires');
       timeCell(tr, g.last_refresh_at || g.updated_at, 'ago', 'refreshed');
       cell(tr, g.last_error ? `${g.last_error}${g.failure_count ? ` (${g.failure_count} failures)` : ''}` : '', g.last_error ? 'error' : '');
@@ -201,6 +209,9 @@ function renderApps() {
       actions.textContent = '';
       if (g.status === 'active' || g.status === 'needs_reauth') {
         actions.append(button('Refresh', 'secondary refresh', () => refreshGrant(g.id)));
+        if (missing.length > 0) {
+          actions.append(button('Ask again', 'secondary ask-again', () => connect(app.name, { grant_id: g.id })));
+        }
         actions.append(button('Revoke', 'danger revoke', () => revokeGrant(g.id, g.account_id)));
       }
       tbody.append(tr);
@@ -250,13 +261,14 @@ async function reload() {
 
 // ---- actions -------------------------------------------------------------------------------
 
-async function connect(name) {
+async function connect(name, choices) {
   clearMessage();
   try {
     // The key cannot ride along a plain navigation to /v1/apps/{name}/connect, so ask for the
     // authorization URL with it and navigate the whole tab there; the platform sends the browser
-    // back to /oauth/callback, whose page links back here.
-    const a = await api('POST', `/v1/apps/${encodeURIComponent(name)}/authorize`);
+    // back to /oauth/callback, whose page links back here. choices: {grant_id} asks that grant's
+    // account again for the scopes it lacks.
+    const a = await api('POST', `/v1/apps/${encodeURIComponent(name)}/authorize`, choices);
     window.location.assign(a.authorize_url);
   } catch (e) {
     showError(e, `Connecting an account to ${name} failed`);

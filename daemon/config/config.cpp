@@ -383,6 +383,8 @@ const std::vector<KeySpec>& key_table() {
     t.push_back(platform_url_key("google", "auth_url", "Google authorization endpoint"));
     t.push_back(platform_url_key("google", "token_url", "Google token endpoint"));
     t.push_back(platform_url_key("google", "revoke_url", "Google revocation endpoint"));
+    t.push_back(platform_url_key("google", "jwks_url", "Google's id_token signing keys (JWKS)"));
+    t.push_back(platform_url_key("google", "issuer", "the iss of Google's id_tokens"));
     return t;
   }();
   return table;

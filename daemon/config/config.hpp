@@ -107,7 +107,9 @@ inline PlatformUrls default_platform_urls() {
       {"google",
        {{"auth_url", "https://accounts.google.com/o/oauth2/v2/auth"},
         {"token_url", "https://oauth2.googleapis.com/token"},
-        {"revoke_url", "https://oauth2.googleapis.com/revoke"}}},
+        {"revoke_url", "https://oauth2.googleapis.com/revoke"},
+        {"jwks_url", "https://www.googleapis.com/oauth2/v3/certs"},
+        {"issuer", "https://accounts.google.com"}}},
   };
 }
 

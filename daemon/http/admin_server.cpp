@@ -205,11 +205,15 @@ struct AdminServer::Impl {
                            {"updated_at", format_time(hook.updated_at)}, {"deliveries", list}});
     }));
     server.Post(R"(/v1/apps/([^/]+)/authorize)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      auto a = s.start_authorization(req.matches[1]);
+      // The body is optional: none (or {}) connects with the app's own settings.
+      const auto choices = authorize_choices_from_request(req.body.empty() ? nlohmann::json() : parse_body(req));
+      auto a = s.start_authorization(req.matches[1], choices);
       send_json(res, 200, {{"authorize_url", a.authorize_url}, {"state", a.state}, {"expires_at", format_time(a.expires_at)}});
     }));
     server.Get(R"(/v1/apps/([^/]+)/connect)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      auto a = s.start_authorization(req.matches[1]);
+      std::map<std::string, std::string> query;
+      for (const auto& [k, v] : req.params) query.emplace(k, v);
+      auto a = s.start_authorization(req.matches[1], authorize_choices_from_query(query));
       res.set_redirect(a.authorize_url, 302);
     }));
     server.Get("/oauth/callback", [&s](const httplib::Request& req, httplib::Response& res) {

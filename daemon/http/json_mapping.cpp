@@ -55,6 +55,11 @@ nlohmann::json to_json(const Grant& g, const std::string& app_name, std::optiona
       {"reauth_due_at", time_or_null(g.reauth_due_at)},
       {"token_expires_at", time_or_null(token_expires_at)},
       {"extra", g.extra},
+      // Granular consent: scopes the app requires that this grant's token lacks (recorded by the
+      // platform class in extra on each answer naming the granted scopes); [] when none.
+      {"missing_scopes", g.extra.is_object() && g.extra.contains("missing_scopes") && g.extra["missing_scopes"].is_array()
+                             ? g.extra["missing_scopes"]
+                             : nlohmann::json::array()},
       {"created_at", format_time(g.created_at)},
       {"updated_at", format_time(g.updated_at)},
   };

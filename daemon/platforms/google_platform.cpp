@@ -1,6 +1,9 @@
 #include "platforms/google_platform.hpp"
 
+#include <algorithm>
+
 #include "crypto/jwt.hpp"
+#include "platforms/granted_scopes.hpp"
 #include "platforms/platform_util.hpp"
 
 namespace mediax {
@@ -39,7 +42,47 @@ Urls urls_from(const PlatformSettings& settings) {
   u.auth_url = url_or(p->second, "auth_url", u.auth_url);
   u.token_url = url_or(p->second, "token_url", u.token_url);
   u.revoke_url = url_or(p->second, "revoke_url", u.revoke_url);
+  u.jwks_url = url_or(p->second, "jwks_url", u.jwks_url);
+  u.issuer = url_or(p->second, "issuer", u.issuer);
   return u;
+}
+
+std::vector<std::string> accepted_issuers(const Urls& urls) {
+  std::vector<std::string> out{urls.issuer};
+  if (urls.issuer == kDefaultIssuer) out.emplace_back("accounts.google.com");
+  return out;
+}
+
+crypto::JwtExpectations id_token_expectations(const Urls& urls, const App& app, TimePoint now) {
+  crypto::JwtExpectations want;
+  want.issuers = accepted_issuers(urls);
+  want.audience = app.client_id;
+  want.now = now;
+  return want;
+}
+
+std::optional<std::string> effective_prompt(const std::string& prompt, std::string& why) {
+  bool select_account = false;
+  for (const auto& v : platform_util::split(prompt, " ")) {
+    if (v == "select_account") {
+      select_account = true;
+    } else if (v == "none") {
+      why = "prompt: \"none\" shows no consent screen, so Google would issue no refresh token";
+      return std::nullopt;
+    } else if (v != "consent") {
+      why = "prompt: \"" + v.substr(0, 40) + "\" is not one of select_account, consent";
+      return std::nullopt;
+    }
+  }
+  // consent always: Google issues a refresh token only from a consent screen, and an account
+  // connected again needs a new one (its grant is replaced).
+  return select_account ? std::string("select_account consent") : std::string("consent");
+}
+
+std::vector<std::string> with_openid(std::vector<std::string> scopes) {
+  scopes.erase(std::remove(scopes.begin(), scopes.end(), "openid"), scopes.end());
+  scopes.insert(scopes.begin(), "openid");
+  return scopes;
 }
 
 std::optional<std::string> parse_service_account_key(const json& key, ServiceAccountKey& out) {
@@ -67,10 +110,21 @@ std::optional<std::string> parse_service_account_key(const json& key, ServiceAcc
 
 std::optional<std::string> parse_options(const json& options, Options& out) {
   out = Options{};
-  if (auto e = platform_util::unknown_option(options, {"include_granted_scopes", "service_account", "subject"}))
+  if (auto e = platform_util::unknown_option(options, {"include_granted_scopes", "service_account", "subject",
+                                                       "required_scopes", "prompt", "login_hint"}))
     return e;
   if (auto e = platform_util::bool_option(options, "include_granted_scopes", out.include_granted_scopes)) return e;
   if (!options.is_object()) return std::nullopt;
+  for (auto [key, target] : {std::pair{"prompt", &out.prompt}, std::pair{"login_hint", &out.login_hint}}) {
+    auto it = options.find(key);
+    if (it == options.end() || it->is_null()) continue;
+    if (!it->is_string()) return std::string("options.") + key + ": must be a string";
+    *target = it->get<std::string>();
+  }
+  if (!out.prompt.empty()) {
+    std::string why;
+    if (!effective_prompt(out.prompt, why)) return "options." + why;
+  }
   if (auto it = options.find("service_account"); it != options.end() && !it->is_null()) {
     if (!it->is_object()) return "options.service_account: must be the key file's JSON object";
     out.service_account = true;
@@ -103,6 +157,9 @@ AppCheck prepare(App& app) {
     if (app.client_id.empty()) return AppCheck::fail("client_id: is required (the OAuth client id)");
     if (app.client_secret.empty()) return AppCheck::fail("client_secret: is required (the OAuth client secret)");
     if (app.scopes.empty()) return AppCheck::fail("scopes: Google needs at least one scope (e.g. openid, email)");
+    // Every connection asks for openid: the id_token's sub is the account's stable id.
+    app.scopes = with_openid(app.scopes);
+    if (auto e = granted_scopes::check_required_option(app)) return AppCheck::fail(*e);
     return {};
   }
   if (!app.client_secret.empty()) {
@@ -111,8 +168,8 @@ AppCheck prepare(App& app) {
   ServiceAccountKey key;
   if (auto e = parse_service_account_key(app.options["service_account"], key)) return AppCheck::fail("options." + *e);
   if (app.scopes.empty()) return AppCheck::fail("scopes: a service account needs at least one scope");
-  if (o.include_granted_scopes) {
-    return AppCheck::fail("options.include_granted_scopes: not used with a service account");
+  for (const char* option : {"include_granted_scopes", "required_scopes", "prompt", "login_hint"}) {
+    if (app.options.contains(option)) return AppCheck::fail(std::string("options.") + option + ": not used with a service account");
   }
   // The key file is a secret: it is stored as the client secret (sealed, never shown). Only what
   // identifies the key stays visible in the options.
@@ -126,13 +183,21 @@ AppCheck prepare(App& app) {
   return {};
 }
 
-std::string build_authorize_url(const Urls& urls, const App& app, const AuthorizeParams& p,
-                                bool include_granted_scopes) {
-  std::string url = oauth2::build_authorize_url(with_endpoints(app, urls), p, /*pkce=*/true);
-  // offline: the code exchange returns a refresh token; consent: it does so on every connection, not
-  // only on the first one (an account connected again replaces its grant and needs one too).
-  platform_util::Form extra{{"access_type", "offline"}, {"prompt", "consent"}};
-  if (include_granted_scopes) extra.emplace_back("include_granted_scopes", "true");
+std::string build_authorize_url(const Urls& urls, const App& app, const AuthorizeParams& p, const Options& o) {
+  // The generic builder writes the standard part; prompt and login_hint are Google's to decide.
+  AuthorizeParams q = p;
+  q.scopes = with_openid(p.scopes.empty() ? app.scopes : p.scopes);
+  q.prompt.clear();
+  q.login_hint.clear();
+  std::string url = oauth2::build_authorize_url(with_endpoints(app, urls), q, /*pkce=*/true);
+  std::string why;
+  // offline: the code exchange returns a refresh token; consent (always in the prompt): it does so
+  // on every connection, not only on the first one (an account connected again needs one too).
+  platform_util::Form extra{{"access_type", "offline"},
+                            {"prompt", effective_prompt(p.prompt.empty() ? o.prompt : p.prompt, why).value_or("consent")}};
+  if (o.include_granted_scopes || p.include_granted_scopes) extra.emplace_back("include_granted_scopes", "true");
+  const std::string& hint = p.login_hint.empty() ? o.login_hint : p.login_hint;
+  if (!hint.empty()) extra.emplace_back("login_hint", hint);
   return platform_util::append_query(url, extra);
 }
 
@@ -208,14 +273,23 @@ Outcome parse_token_response(const HttpResponse& r, oauth2::Flow flow, TimePoint
 }  // namespace google
 
 GooglePlatform::GooglePlatform(HttpClient& http, PlatformSettings settings)
-    : http_(http), settings_(std::move(settings)), urls_(google::urls_from(settings_)) {}
+    : http_(http), settings_(std::move(settings)), urls_(google::urls_from(settings_)), id_tokens_(http) {}
 
 AppCheck GooglePlatform::prepare_app(App& app) { return google::prepare(app); }
 
 std::string GooglePlatform::authorize_url(const App& app, const AuthorizeParams& p) const {
   google::Options o;
   if (google::parse_options(app.options, o) || o.service_account) return "";
-  return google::build_authorize_url(urls_, app, p, o.include_granted_scopes);
+  return google::build_authorize_url(urls_, app, p, o);
+}
+
+std::string GooglePlatform::check_authorize(const App& app, const AuthorizeParams& p) const {
+  google::Options o;
+  if (auto e = google::parse_options(app.options, o)) return *e;
+  if (o.service_account) return p.has_choices() ? "a service-account app connects no accounts" : "";
+  std::string why;
+  if (!p.prompt.empty() && !google::effective_prompt(p.prompt, why)) return why;
+  return "";
 }
 
 Outcome GooglePlatform::call(const HttpRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets) {
@@ -227,8 +301,24 @@ Outcome GooglePlatform::call(const HttpRequest& req, oauth2::Flow flow, const st
 
 Outcome GooglePlatform::exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                                       const std::string& redirect_uri) {
-  return call(google::build_code_request(urls_, app, code, code_verifier, redirect_uri),
-              oauth2::Flow::authorization_code, {app.client_secret, code, code_verifier});
+  const std::vector<std::string> secrets{app.client_secret, code, code_verifier};
+  HttpResponse r = http_.send(google::build_code_request(urls_, app, code, code_verifier, redirect_uri));
+  const TimePoint now = SysClock::now();
+  Outcome o = google::parse_token_response(r, oauth2::Flow::authorization_code, now, secrets);
+  if (!o.ok()) return o;
+  // The account is whoever the id_token says, once it has been shown to come from Google for this
+  // client: a grant's account_id is what a second connection of the same account is matched by.
+  auto body = platform_util::parse_object(r.body);
+  const std::string id_token = body ? platform_util::string_member(*body, "id_token") : std::string();
+  if (id_token.empty()) {
+    return Outcome::failure(OutcomeKind::app_misconfigured, "no_id_token",
+                            "Google's answer has no id_token although openid was asked for", r.status);
+  }
+  auto who = id_tokens_.verify(id_token, urls_.jwks_url, google::id_token_expectations(urls_, app, now));
+  if (!who.ok()) return *who.failure;
+  o.token.account_id = who.subject;
+  granted_scopes::record_missing(app, o.token);
+  return o;
 }
 
 Outcome GooglePlatform::refresh(const App& app, const Grant& grant) {
@@ -237,8 +327,13 @@ Outcome GooglePlatform::refresh(const App& app, const Grant& grant) {
                             "the grant has no refresh token; connect the account again");
   }
   // Google does not rotate refresh tokens: an answer without one keeps the stored one.
-  return call(google::build_refresh_request(urls_, app, grant.refresh_token), oauth2::Flow::refresh_token,
-              {app.client_secret, grant.refresh_token});
+  Outcome o = call(google::build_refresh_request(urls_, app, grant.refresh_token), oauth2::Flow::refresh_token,
+                   {app.client_secret, grant.refresh_token});
+  // The account never changes on a refresh (the answer's id_token, if any, is not needed).
+  if (o.ok()) o.token.account_id.clear();
+  // A refresh answer names the scopes the token carries now (fewer when the user took some back).
+  if (o.ok()) granted_scopes::record_missing(app, o.token);
+  return o;
 }
 
 Outcome GooglePlatform::client_token(const App& app, const AppTokenCall& /*call*/) {

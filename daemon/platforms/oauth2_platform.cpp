@@ -94,9 +94,12 @@ std::string build_authorize_url(const App& app, const AuthorizeParams& p, bool p
   Form q{{"response_type", "code"},
          {"client_id", app.client_id},
          {"redirect_uri", p.redirect_uri.empty() ? app.redirect_uri : p.redirect_uri}};
-  std::string scope = join_scopes(app.scopes);
+  std::string scope = join_scopes(p.scopes.empty() ? app.scopes : p.scopes);
   if (!scope.empty()) q.emplace_back("scope", scope);
   q.emplace_back("state", p.state);
+  // OpenID Connect Core §3.1.2.1.
+  if (!p.prompt.empty()) q.emplace_back("prompt", p.prompt);
+  if (!p.login_hint.empty()) q.emplace_back("login_hint", p.login_hint);
   if (pkce && !p.code_challenge.empty()) {
     q.emplace_back("code_challenge", p.code_challenge);
     q.emplace_back("code_challenge_method", "S256");
@@ -247,8 +250,10 @@ Outcome parse_token_response(const HttpResponse& r, Flow flow, TimePoint now, co
   if (!t.refresh_expires_in) t.refresh_expires_in = seconds_member(*j, "refresh_token_expires_in");
 
   if (flow == Flow::authorization_code) {
-    // The id_token came straight from the token endpoint over TLS, in answer to our own authenticated
-    // request, so its claims can be used without checking the signature (OpenID Connect Core §3.1.3.7, 6.).
+    // A first reading only: the platform classes check the id_token (signature with the provider's
+    // JWKS, iss, aud, exp) and replace or refuse this where they know the provider's keys (Google,
+    // discovered providers with a jwks_uri). Without keys the answer is trusted as having come
+    // straight from the token endpoint over TLS (OpenID Connect Core §3.1.3.7, 6.).
     t.account_id = jwt_subject(string_member(*j, "id_token"));
   }
   for (const char* key : {"account_id", "user_id", "sub", "open_id", "openid"}) {
@@ -321,6 +326,10 @@ Discovery parse_discovery_document(const std::string& body, const std::string& i
   // Optional: an unusable revocation endpoint only means revocation is not supported.
   std::string revocation = string_member(*j, "revocation_endpoint");
   if (parse_url(revocation)) d.endpoints.revocation_url = revocation;
+  d.issuer = got;
+  // Optional too: without it id_tokens cannot be verified (and are read as sent).
+  std::string jwks = string_member(*j, "jwks_uri");
+  if (parse_url(jwks)) d.jwks_uri = jwks;
   for (auto [key, target] : {std::pair{"token_endpoint_auth_methods_supported", &d.token_endpoint_auth_methods},
                              std::pair{"code_challenge_methods_supported", &d.code_challenge_methods}}) {
     auto it = j->find(key);
@@ -371,7 +380,33 @@ Endpoints discover_endpoints(HttpClient& http, const std::string& issuer, std::s
 }
 
 OAuth2Platform::OAuth2Platform(HttpClient& http, PlatformSettings settings)
-    : http_(http), settings_(settings) {}
+    : http_(http), settings_(settings), id_tokens_(http) {}
+
+std::string OAuth2Platform::check_authorize(const App&, const AuthorizeParams& p) const {
+  if (p.include_granted_scopes) return "include_granted_scopes: only Google has incremental authorization";
+  for (const auto& v : platform_util::split(p.prompt, " ")) {
+    if (v != "none" && v != "login" && v != "consent" && v != "select_account") {
+      return "prompt: \"" + v.substr(0, 40) + "\" is not one of none, login, consent, select_account";
+    }
+  }
+  return "";
+}
+
+std::optional<oauth2::Discovery> OAuth2Platform::keys_of(const std::string& issuer, std::string& error) {
+  {
+    std::lock_guard lk(discovered_mu_);
+    if (auto it = discovered_.find(issuer); it != discovered_.end()) return it->second;
+  }
+  auto d = discover(http_, issuer);
+  if (!d.ok()) {
+    error = d.error;
+    return std::nullopt;
+  }
+  // Kept for the daemon's life: a provider's jwks_uri does not move (its keys do, and the verifier
+  // fetches those again on an unknown key id).
+  std::lock_guard lk(discovered_mu_);
+  return discovered_.insert_or_assign(issuer, d).first->second;
+}
 
 bool OAuth2Platform::uses_pkce(const App& app) const { return oauth2::pkce_enabled(app); }
 
@@ -393,8 +428,30 @@ Outcome OAuth2Platform::call(const HttpRequest& req, oauth2::Flow flow, const st
 
 Outcome OAuth2Platform::exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                                       const std::string& redirect_uri) {
-  return call(oauth2::build_code_request(app, code, code_verifier, redirect_uri), oauth2::Flow::authorization_code,
-              {app.client_secret, code, code_verifier});
+  const auto req = oauth2::build_code_request(app, code, code_verifier, redirect_uri);
+  if (req.url.empty()) return call(req, oauth2::Flow::authorization_code, {});
+  HttpResponse r = http_.send(req);
+  const TimePoint now = SysClock::now();
+  Outcome o = oauth2::parse_token_response(r, oauth2::Flow::authorization_code, now,
+                                           {app.client_secret, code, code_verifier});
+  if (!o.ok() || app.issuer.empty()) return o;
+  auto body = platform_util::parse_object(r.body);
+  const std::string id_token = body ? platform_util::string_member(*body, "id_token") : std::string();
+  if (id_token.empty()) return o;
+  // An OpenID provider found by discovery: its id_token names the account only once it is shown
+  // to be the provider's, for this client, and current.
+  std::string error;
+  auto d = keys_of(app.issuer, error);
+  if (!d) return Outcome::failure(OutcomeKind::retry_later, "jwks_unavailable", error);
+  if (d->jwks_uri.empty()) return o;
+  crypto::JwtExpectations want;
+  want.issuers = {d->issuer, app.issuer};
+  want.audience = app.client_id;
+  want.now = now;
+  auto who = id_tokens_.verify(id_token, d->jwks_uri, want);
+  if (!who.ok()) return *who.failure;
+  o.token.account_id = who.subject;
+  return o;
 }
 
 AppCheck OAuth2Platform::prepare_app(App& app) {

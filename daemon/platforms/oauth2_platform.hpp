@@ -7,12 +7,15 @@
 // a provider may echo a token or a secret back in either.
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "platforms/http_client.hpp"
+#include "platforms/id_token_verifier.hpp"
 #include "platforms/platform.hpp"
 #include "platforms/platform_util.hpp"
 
@@ -71,6 +74,8 @@ struct Discovery {
   Endpoints endpoints;
   std::vector<std::string> token_endpoint_auth_methods;  // as advertised; empty when absent
   std::vector<std::string> code_challenge_methods;       // as advertised; empty when absent
+  std::string issuer;                                    // as the document spells it
+  std::string jwks_uri;                                  // the id_token signing keys; empty when absent
   std::string error;                                     // empty on success
   bool ok() const { return error.empty(); }
 };
@@ -94,7 +99,11 @@ class OAuth2Platform : public Platform {
   // Needs a client id and secret and a token endpoint, given or found by discovery at `issuer`.
   AppCheck prepare_app(App& app) override;
   bool uses_pkce(const App& app) const override;
+  // Scopes, prompt (OpenID Connect's values) and login_hint; not include_granted_scopes (Google's).
+  std::string check_authorize(const App& app, const AuthorizeParams& p) const override;
   std::string authorize_url(const App& app, const AuthorizeParams& p) const override;
+  // For an app found by discovery whose provider publishes a jwks_uri, an id_token in the answer is
+  // verified (signature, iss, aud, exp) and its sub becomes the account; one that fails is refused.
   Outcome exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                         const std::string& redirect_uri) override;
   Outcome refresh(const App& app, const Grant& grant) override;
@@ -105,8 +114,14 @@ class OAuth2Platform : public Platform {
  private:
   Outcome call(const HttpRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets);
 
+  // The discovery document of `issuer`, fetched once and kept; nullopt and `error` when unreachable.
+  std::optional<oauth2::Discovery> keys_of(const std::string& issuer, std::string& error);
+
   HttpClient& http_;
   [[maybe_unused]] PlatformSettings settings_;  // the generic dialect needs none yet
+  IdTokenVerifier id_tokens_;
+  std::mutex discovered_mu_;
+  std::map<std::string, oauth2::Discovery> discovered_;
 };
 
 }  // namespace mediax

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/types.hpp"
 #include "platforms/http_client.hpp"
@@ -18,6 +19,15 @@ struct AuthorizeParams {
   std::string state;
   std::string code_challenge;  // S256 challenge; empty if the platform does not use PKCE
   std::string redirect_uri;
+  // Per-connection choices (POST /v1/apps/{name}/authorize); only platforms whose check_authorize
+  // accepts them get any. Empty / false: the app's own settings. The default member initializers
+  // keep {state, challenge, redirect_uri} aggregate initialization free of missing-field warnings.
+  std::vector<std::string> scopes{};  // ask for these instead of the app's scopes (e.g. the missing ones)
+  std::string prompt{};               // OpenID Connect prompt values, space-separated
+  std::string login_hint{};           // which account the provider should offer (an email or a sub)
+  bool include_granted_scopes = false;  // Google: the new token also carries the scopes granted before
+
+  bool has_choices() const { return !scopes.empty() || !prompt.empty() || !login_hint.empty() || include_granted_scopes; }
 };
 
 // The verdict on an app's registration body as far as the platform is concerned.
@@ -64,6 +74,13 @@ class Platform {
   virtual AppCheck prepare_app(App& app) = 0;
   // Whether this platform's authorization code flow uses PKCE for this app.
   virtual bool uses_pkce(const App& app) const = 0;
+  // "" when this platform can honour p's per-connection choices for this app, else why not. The
+  // platforms that take none refuse any.
+  virtual std::string check_authorize(const App& app, const AuthorizeParams& p) const {
+    (void)app;
+    return p.has_choices() ? "the " + name() + " platform takes no scopes, prompt, login_hint or grant_id per connection"
+                           : std::string();
+  }
   // The URL the user's browser is sent to.
   virtual std::string authorize_url(const App& app, const AuthorizeParams& p) const = 0;
   // Exchanges an authorization code. On success token.account_id names the account when known.

@@ -87,6 +87,13 @@ void MetricsCollector::collect_database() {
                 {{"platform", c.platform}, {"state", c.state}})
           .set(static_cast<double>(c.count));
     }
+    auto missing = store_.count_grants_missing_scopes();
+    reg.clear_gauge("mediax_grants_missing_scopes");
+    for (const auto& [app, n] : missing) {
+      reg.gauge("mediax_grants_missing_scopes",
+                "Active grants that lack scopes their app requires (the user unticked them), by app", {{"app", app}})
+          .set(static_cast<double>(n));
+    }
   } catch (const std::exception& e) {
     spdlog::debug("metrics: database counts skipped: {}", e.what());
   }

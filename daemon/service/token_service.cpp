@@ -8,7 +8,9 @@
 
 #include "crypto/crypto.hpp"
 #include "platforms/credential_key.hpp"
+#include "platforms/granted_scopes.hpp"
 #include "platforms/oauth2_platform.hpp"
+#include "platforms/platform_util.hpp"
 #include "platforms/registry.hpp"
 #include "platforms/token_usage.hpp"
 #include "schedule/scheduler.hpp"
@@ -220,17 +222,18 @@ void TokenService::delete_app(const std::string& name) {
   spdlog::info("app '{}' deleted", app.name);
 }
 
-AuthorizeStart TokenService::start_authorization(const std::string& app_name) {
+AuthorizeStart TokenService::start_authorization(const std::string& app_name, const AuthorizeChoices& choices) {
   auto app = get_app(app_name);
   Platform* platform = platforms_.get(app.platform);
   if (!platform) throw ApiError(400, "unknown_platform", "platform '" + app.platform + "' is not supported");
+  AuthorizeParams p = authorize_params_for(app, choices);
+  if (auto why = platform->check_authorize(app, p); !why.empty()) throw ApiError(400, "invalid_field", why);
   AuthRequest req;
   // 256 random bits as hex: WeChat's authorize page accepts only letters and digits in state.
   req.state = crypto::to_hex(crypto::random_bytes(32));
   req.app_id = app.id;
   req.redirect_uri = app.redirect_uri;
   req.expires_at = clock_.now() + Seconds(config_.oauth.state_ttl_seconds);
-  AuthorizeParams p;
   p.state = req.state;
   p.redirect_uri = app.redirect_uri;
   if (platform->uses_pkce(app)) {
@@ -248,6 +251,28 @@ AuthorizeStart TokenService::start_authorization(const std::string& app_name) {
     throw unavailable(e);
   }
   return {url, req.state, req.expires_at};
+}
+
+AuthorizeParams TokenService::authorize_params_for(const App& app, const AuthorizeChoices& c) {
+  AuthorizeParams p;
+  p.scopes = c.scopes;
+  p.prompt = c.prompt;
+  p.login_hint = c.login_hint;
+  p.include_granted_scopes = c.include_granted_scopes.value_or(false);
+  if (!c.grant_id) return p;
+  auto g = get_grant(*c.grant_id);
+  if (g.app_id != app.id) {
+    throw ApiError(400, "invalid_field", "grant_id: grant " + std::to_string(g.id) + " is not one of app '" + app.name + "'s");
+  }
+  // Incremental authorization: ask the same account for what it lacks; the new token carries the
+  // scopes granted before as well, and the connection updates this grant (same account id).
+  if (p.scopes.empty()) p.scopes = granted_scopes::missing_of(g.extra);
+  if (p.scopes.empty()) {
+    throw ApiError(409, "no_missing_scopes", "grant " + std::to_string(g.id) + " has every scope the app requires");
+  }
+  p.include_granted_scopes = c.include_granted_scopes.value_or(true);
+  if (p.login_hint.empty() && g.account_id.rfind("anonymous-", 0) != 0) p.login_hint = g.account_id;
+  return p;
 }
 
 CallbackResult TokenService::handle_callback(const std::map<std::string, std::string>& params) {
@@ -345,7 +370,8 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
   }
   Grant g;
   try {
-    g = store_new_grant(*app, o.token, received, Grant{}, "grant_connected", nlohmann::json::object());
+    g = store_new_grant(*app, o.token, received, Grant{}, "grant_connected",
+                        {{"missing_scopes", granted_scopes::missing_of(o.token.extra)}});
   } catch (const StoreError&) {
     res.status = 503;
     res.title = "Database unavailable";
@@ -353,11 +379,19 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
     spdlog::error("app '{}': authorized account could not be stored: database unavailable", app->name);
     return res;
   }
-  spdlog::info("app '{}': account '{}' connected as grant {}{}", app->name, g.account_id, g.id,
-               o.token.refresh_token ? "" : " (no refresh token: it cannot be refreshed)");
+  const auto missing = granted_scopes::missing_of(g.extra);
+  spdlog::info("app '{}': account '{}' connected as grant {}{}{}", app->name, g.account_id, g.id,
+               o.token.refresh_token ? "" : " (no refresh token: it cannot be refreshed)",
+               missing.empty() ? "" : " without the scopes " + platform_util::join(missing, " "));
   res.status = 200;
   res.title = "Connected";
   res.message = "Account '" + g.account_id + "' of app '" + app->name + "' is connected as grant " + std::to_string(g.id) + ".";
+  if (!missing.empty()) {
+    // Granular consent: the user unticked some scopes. The grant works for the others.
+    res.message += " It is connected, but without: " + platform_util::join(missing, ", ") +
+                   ". Ask again for just those with POST /v1/apps/" + app->name + "/authorize {\"grant_id\": " +
+                   std::to_string(g.id) + "}.";
+  }
   g.refresh_token.clear();
   res.grant = g;
   return res;

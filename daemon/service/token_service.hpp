@@ -14,7 +14,9 @@
 
 #include "config/config.hpp"
 #include "core/clock.hpp"
+#include "platforms/platform.hpp"
 #include "schedule/refresher.hpp"
+#include "service/authorize_choices.hpp"
 #include "service/api_error.hpp"
 #include "service/app_token_usages.hpp"
 #include "service/token_cache.hpp"
@@ -65,7 +67,10 @@ class TokenService {
   // The app's webhook (without secret) and its latest events; ApiError 404 when it has none.
   std::pair<Webhook, std::vector<WebhookDelivery>> get_webhook(const std::string& app_name, int limit);
 
-  AuthorizeStart start_authorization(const std::string& app_name);
+  // `choices`: POST /v1/apps/{name}/authorize's body (see service/authorize_choices.hpp): with a
+  // grant_id, asks that grant's account again for its missing scopes (ApiError 409
+  // no_missing_scopes when it lacks none); choices the platform cannot honour are ApiError 400.
+  AuthorizeStart start_authorization(const std::string& app_name, const AuthorizeChoices& choices = {});
   // Handles the platform's redirect (query parameters). Never throws.
   CallbackResult handle_callback(const std::map<std::string, std::string>& params);
 
@@ -102,6 +107,8 @@ class TokenService {
   const Config& config() const { return config_; }
 
  private:
+  // The platform parameters for `choices` (a grant_id's missing scopes, account and include_granted_scopes).
+  AuthorizeParams authorize_params_for(const App& app, const AuthorizeChoices& choices);
   // ApiError 503 token_expired when t has under a second left.
   void refuse_expiring(const Token& t) const;
   Token token_from(const RefreshResult& r, const RefreshKey& key);

@@ -127,6 +127,7 @@ class PgStore final : public Store {
   bool ping() override;
   std::vector<StatusCount> count_grants_by_platform_status() override;  // pg_store_metrics.cpp
   std::vector<TokenCount> count_tokens_by_platform() override;
+  std::vector<std::pair<std::string, std::int64_t>> count_grants_missing_scopes() override;
 
   std::vector<ScheduleChange> schedule_changes_since(TimePoint since) override;
   std::vector<Token> tokens_refreshed_since(TimePoint since) override;

@@ -43,4 +43,21 @@ std::vector<TokenCount> PgStore::count_tokens_by_platform() {
   });
 }
 
+std::vector<std::pair<std::string, std::int64_t>> PgStore::count_grants_missing_scopes() {
+  return pool_.run("count_grants_missing_scopes", [](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    // Every app appears (0 when none lacks anything) so a gauge goes back to 0 once fixed.
+    auto res = tx.exec(
+        "SELECT a.name, count(g.id) FILTER (WHERE g.status = 'active'"
+        "         AND jsonb_typeof(g.extra->'missing_scopes') = 'array'"
+        "         AND jsonb_array_length(g.extra->'missing_scopes') > 0)"
+        "  FROM mediax.apps a LEFT JOIN mediax.grants g ON g.app_id = a.id"
+        " WHERE NOT a.client_credentials OR EXISTS (SELECT 1 FROM mediax.grants x WHERE x.app_id = a.id)"
+        " GROUP BY a.name ORDER BY a.name");
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (const auto& r : res) out.emplace_back(r[0].as<std::string>(), r[1].as<std::int64_t>());
+    return out;
+  });
+}
+
 }  // namespace mediax::pg

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/call_limit.hpp"
@@ -290,6 +291,8 @@ class Store {
   // --- metrics (cheap aggregate counts; the defaults report nothing) ---
   virtual std::vector<StatusCount> count_grants_by_platform_status() { return {}; }
   virtual std::vector<TokenCount> count_tokens_by_platform() { return {}; }
+  // Active grants whose extra records missing scopes (granular consent), by app name.
+  virtual std::vector<std::pair<std::string, std::int64_t>> count_grants_missing_scopes() { return {}; }
 };
 
 // Applies migrations/NNNN_name.sql files in order, each inside a transaction, recorded in

@@ -99,7 +99,8 @@ std::string PlatformE2ETest::prepare_daemon_config() {
     return "[platforms.wechat]\nopen_base_url = \"" + b + "\"\napi_base_url = \"" + b + "\"\n";
   }
   return "[platforms.google]\nauth_url = \"" + b + "/o/oauth2/v2/auth\"\ntoken_url = \"" + b +
-         "/token\"\nrevoke_url = \"" + b + "/revoke\"\n";
+         "/token\"\nrevoke_url = \"" + b + "/revoke\"\njwks_url = \"" + b + "/oauth2/v3/certs\"\nissuer = \"" + b +
+         "\"\n";
 }
 
 void PlatformE2ETest::TearDown() {

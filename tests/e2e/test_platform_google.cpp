@@ -1,6 +1,8 @@
-// Google against the fake Google: PKCE with offline access and forced consent, a refresh token kept
-// across refreshes, invalid_grant, revocation, and a service account whose RS256 assertion, signed
-// by the daemon, the fake checks with the matching public key.
+// Google against the fake Google: PKCE with offline access and forced consent, the account as the
+// verified id_token's sub, granular consent (missing_scopes, asking again with include_granted_scopes),
+// forged id_tokens refused, a refresh token kept across refreshes, invalid_grant, revocation, and a
+// service account whose RS256 assertion, signed by the daemon, the fake checks with the matching
+// public key.
 #include "platform_fixture.hpp"
 
 namespace mediax::e2e {
@@ -28,6 +30,11 @@ class GoogleE2E : public PlatformE2ETest {
                          {"client_secret", secret_},
                          {"scopes", {"openid", "email"}},
                          {"options", options}});
+  }
+
+  // The fake Google's stable sub for a login name (what the grant's account_id must be).
+  std::string sub(const std::string& login) {
+    return fake().control("/_fake/accounts", {{"login", login}}, 200).value("sub", "");
   }
 
   // A service-account key file for `key`, registered at the fake with `registered_public_pem`.
@@ -60,6 +67,26 @@ class GoogleSlowE2E : public GoogleE2E {
   GoogleSlowE2E() { fake_args_ = {"--expires-in", "3600"}; }
 };
 
+// A consent screen in "Testing": refresh tokens die 7 days after consent (here 6 s).
+class GoogleTestingModeE2E : public GoogleE2E {
+ protected:
+  GoogleTestingModeE2E() { fake_args_ = {"--expires-in", "2", "--refresh-expires-in", "6"}; }
+};
+
+TEST_F(GoogleTestingModeE2E, RefreshTokenExpiryEndsTheGrantAsNeedsReauth) {
+  register_google("gtesting");
+  const std::int64_t id = connect_account("gtesting", "hana", sub("hana"));
+  ASSERT_TRUE(eventually([&] { return fake().stat_in("refreshes_by_account", "hana") >= 1; }, 10s, 100ms));
+  EXPECT_EQ(grant(id).value("status", ""), "active");
+  ASSERT_TRUE(eventually([&] { return grant(id).value("status", "") == "needs_reauth"; }, 20s, 200ms))
+      << grant(id).dump();
+  json g = grant(id);
+  EXPECT_NE(g.value("status_reason", "").find("Token has been expired or revoked"), std::string::npos) << g.dump();
+  // Connecting the account again starts afresh on the same grant.
+  EXPECT_EQ(connect_account("gtesting", "hana", sub("hana")), id);
+  EXPECT_EQ(grant(id).value("status", ""), "active");
+}
+
 TEST_F(GoogleE2E, ConnectsWithPkceOfflineAccessAndKeepsTheRefreshToken) {
   register_google("guser", {{"include_granted_scopes", true}});
   auto r = daemon().post("/v1/apps/guser/authorize");
@@ -69,7 +96,7 @@ TEST_F(GoogleE2E, ConnectsWithPkceOfflineAccessAndKeepsTheRefreshToken) {
   EXPECT_EQ(test::query_param(url, "code_challenge_method").value_or(""), "S256");
   EXPECT_EQ(test::query_param(url, "scope").value_or(""), "openid email");
 
-  const std::int64_t id = connect_account("guser", "alice", "alice");
+  const std::int64_t id = connect_account("guser", "alice", sub("alice"));
   json last = fake().stats()["last_authorize"];
   EXPECT_EQ(last.value("access_type", ""), "offline");
   EXPECT_EQ(last.value("prompt", ""), "consent");
@@ -82,7 +109,7 @@ TEST_F(GoogleE2E, ConnectsWithPkceOfflineAccessAndKeepsTheRefreshToken) {
   EXPECT_TRUE(fake().token_active(published("guser", id)));
 
   // A second connection of the same account also gets a refresh token (prompt=consent) and replaces the grant.
-  EXPECT_EQ(connect_account("guser", "alice", "alice"), id);
+  EXPECT_EQ(connect_account("guser", "alice", sub("alice")), id);
   auto again = daemon().post("/v1/grants/" + std::to_string(id) + "/refresh");
   ASSERT_EQ(again.status, 200) << again.describe();
   remember_secret(again.json().value("access_token", ""));
@@ -90,7 +117,7 @@ TEST_F(GoogleE2E, ConnectsWithPkceOfflineAccessAndKeepsTheRefreshToken) {
 
 TEST_F(GoogleSlowE2E, InvalidGrantNeedsReauthorizationAndRevocationEndsTheGrant) {
   register_google("gfail");
-  const std::int64_t id = connect_account("gfail", "bob", "bob");
+  const std::int64_t id = connect_account("gfail", "bob", sub("bob"));
   auto token = published("gfail", id);
   ASSERT_TRUE(fake().token_active(token));
 
@@ -100,7 +127,7 @@ TEST_F(GoogleSlowE2E, InvalidGrantNeedsReauthorizationAndRevocationEndsTheGrant)
   EXPECT_EQ(fake().stat("revocations"), 1);
   EXPECT_FALSE(fake().token_active(token)) << "revoking the refresh token ends its access tokens";
 
-  const std::int64_t id2 = connect_account("gfail", "carl", "carl");
+  const std::int64_t id2 = connect_account("gfail", "carl", sub("carl"));
   fake().fail(
       {{"endpoint", "token"}, {"error", "invalid_grant"}, {"description", "Token has been expired or revoked."}});
   auto r = daemon().post("/v1/grants/" + std::to_string(id2) + "/refresh");
@@ -108,6 +135,106 @@ TEST_F(GoogleSlowE2E, InvalidGrantNeedsReauthorizationAndRevocationEndsTheGrant)
   EXPECT_EQ(r.json().value("platform_code", ""), "invalid_grant");
   EXPECT_EQ(r.json().value("class", ""), "needs_reauth");
   EXPECT_EQ(grant(id2).value("status", ""), "needs_reauth");
+}
+
+TEST_F(GoogleE2E, PartialConsentIsStoredRefreshedAndCompletedByAskingAgainForTheMissingScopes) {
+  const std::string drive = "https://www.googleapis.com/auth/drive.readonly";
+  const std::string youtube = "https://www.googleapis.com/auth/youtube.readonly";
+  client_id_ = random_hex("gcid-", 12) + ".apps.googleusercontent.com";
+  secret_ = random_hex("GOCSPX-", 28);
+  remember_secret(secret_);
+  fake().control("/_fake/clients",
+                 {{"client_id", client_id_}, {"client_secret", secret_}, {"redirect_uris", {daemon().callback_url()}}});
+  json app = register_app({{"name", "gpart"},
+                           {"platform", "google"},
+                           {"client_id", client_id_},
+                           {"client_secret", secret_},
+                           {"scopes", {"email", drive, youtube}},
+                           {"options", {{"prompt", "select_account"}}}});
+  EXPECT_EQ(app["scopes"], json::array({"openid", "email", drive, youtube})) << "openid is always asked for";
+
+  // The user unticks Drive on Google's consent screen.
+  fake().control("/_fake/consent", {{"untick", {drive}}, {"count", 1}}, 200);
+  auto page = test::http_get(authorize_at_platform("gpart", "dana"));
+  ASSERT_EQ(page.status, 200) << page.describe();
+  EXPECT_NE(page.body.find("connected, but without: " + drive), std::string::npos) << page.body;
+  EXPECT_EQ(fake().stats()["last_authorize"].value("prompt", ""), "select_account consent");
+  const std::string dana = sub("dana");
+  auto list = grants("gpart");
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0].value("account_id", ""), dana) << "the account is the id_token's sub";
+  EXPECT_EQ(list[0]["missing_scopes"], json::array({drive}));
+  const std::int64_t id = as_id(list[0].at("id"));
+
+  // It works for what was granted and keeps refreshing; the refresh answers (which name the scopes
+  // again) keep the verdict.
+  ASSERT_TRUE(eventually([&] { return fake().stat_in("refreshes_by_account", "dana") >= 2; }, 20s, 200ms));
+  json g = grant(id);
+  EXPECT_EQ(g.value("status", ""), "active");
+  EXPECT_EQ(g["missing_scopes"], json::array({drive}));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto m = test::http_get(daemon().url("/metrics"));
+        return m.body.find("mediax_grants_missing_scopes{app=\"gpart\"} 1") != std::string::npos;
+      },
+      10s, 200ms))
+      << test::http_get(daemon().url("/metrics")).body;
+
+  // Asking again: just the missing scope, the grant's account, incremental authorization.
+  auto again = daemon().post("/v1/apps/gpart/authorize", json{{"grant_id", id}});
+  ASSERT_EQ(again.status, 200) << again.describe();
+  const std::string url = again.json().value("authorize_url", "");
+  EXPECT_EQ(test::query_param(url, "scope").value_or(""), "openid " + drive);
+  EXPECT_EQ(test::query_param(url, "include_granted_scopes").value_or(""), "true");
+  EXPECT_EQ(test::query_param(url, "login_hint").value_or(""), dana);
+  EXPECT_EQ(test::query_param(url, "prompt").value_or(""), "select_account consent");
+  auto at_google = test::http_get(url);
+  ASSERT_EQ(at_google.status, 302) << at_google.describe();
+  auto done = test::http_get(at_google.header("location"));
+  ASSERT_EQ(done.status, 200) << done.describe();
+  EXPECT_EQ(done.body.find("without"), std::string::npos) << done.body;
+
+  list = grants("gpart");
+  ASSERT_EQ(list.size(), 1u) << "the same account updated its one grant: " << list.dump();
+  EXPECT_EQ(as_id(list[0].at("id")), id);
+  EXPECT_EQ(list[0]["missing_scopes"], json::array());
+  auto r = daemon().post("/v1/grants/" + std::to_string(id) + "/refresh");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  remember_secret(r.json().value("access_token", ""));
+  EXPECT_EQ(grant(id)["missing_scopes"], json::array());
+  auto nothing = daemon().post("/v1/apps/gpart/authorize", json{{"grant_id", id}});
+  EXPECT_EQ(nothing.status, 409) << nothing.describe();
+  EXPECT_EQ(nothing.json().value("error", ""), "no_missing_scopes");
+
+  // Later the user takes YouTube back in their Google account: the next refresh says so.
+  fake().control("/_fake/revoke_scope", {{"login", "dana"}, {"scope", youtube}}, 200);
+  r = daemon().post("/v1/grants/" + std::to_string(id) + "/refresh");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  remember_secret(r.json().value("access_token", ""));
+  EXPECT_EQ(grant(id)["missing_scopes"], json::array({youtube}));
+  EXPECT_EQ(grant(id).value("status", ""), "active");
+}
+
+TEST_F(GoogleSlowE2E, ForgedIdTokensAreRefusedAndKeyRotationIsFollowed) {
+  register_google("gforge");
+  for (const char* forge : {"signature", "audience", "issuer", "expired", "alg_none", "hs256", "unknown_kid"}) {
+    fake().control("/_fake/id_token", {{"forge", forge}, {"count", 1}}, 200);
+    auto page = test::http_get(authorize_at_platform("gforge", "eve"));
+    EXPECT_EQ(page.status, 502) << forge << ": " << page.describe();
+    EXPECT_NE(page.body.find("invalid_id_token"), std::string::npos) << forge << ": " << page.body;
+    EXPECT_TRUE(grants("gforge").empty()) << forge;
+  }
+  const std::int64_t id = connect_account("gforge", "frank", sub("frank"));
+  const auto fetches = fake().stat("jwks_fetches");
+  // Google starts signing with a new key: the daemon fetches the set again for the unknown kid.
+  fake().control("/_fake/rotate_key", json::object(), 200);
+  const std::int64_t id2 = connect_account("gforge", "gina", sub("gina"));
+  EXPECT_NE(id, id2);
+  EXPECT_EQ(fake().stat("jwks_fetches"), fetches + 1);
+  // The same account connected again: its one grant, by sub.
+  EXPECT_EQ(connect_account("gforge", "frank", sub("frank")), id);
+  EXPECT_EQ(fake().stat("jwks_fetches"), fetches + 1) << "the key set is cached";
+  EXPECT_EQ(grants("gforge").size(), 2u);
 }
 
 TEST_F(GoogleE2E, ServiceAccountTokenIsSignedByTheDaemonAndAcceptedByThePlatform) {

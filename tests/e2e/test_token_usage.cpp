@@ -140,7 +140,9 @@ TEST_F(GoogleTokenUsageE2E, TokensGoInAnAuthorizationBearerHeader) {
                            {"client_secret", secret},
                            {"scopes", {"openid", "email"}}});
   EXPECT_EQ(app.value("token_usage", ""), "header:Authorization:Bearer");
-  const std::int64_t id = connect_account("guser", "alice", "alice");
+  // The grant's account is the stable sub of the id_token the fake signs for "alice".
+  const std::string sub = fake().control("/_fake/accounts", {{"login", "alice"}}, 200).value("sub", "");
+  const std::int64_t id = connect_account("guser", "alice", sub);
   expect_token_answers("/v1/grants/" + std::to_string(id), "header:Authorization:Bearer", "Bearer");
   EXPECT_EQ(view_usage(daemon().db_url(), "guser", id), "header:Authorization:Bearer");
 }

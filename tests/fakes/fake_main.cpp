@@ -161,9 +161,7 @@ int main(int argc, char** argv) {
   svr.Get(p + "/userinfo", [&](const httplib::Request& req, httplib::Response& res) {
     send(provider.resource(req.get_header_value("Authorization")), res);
   });
-  svr.Get(p + "/jwks", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"keys":[]})", "application/json");
-  });
+  svr.Get(p + "/jwks", [&](const httplib::Request&, httplib::Response& res) { send(provider.jwks(), res); });
 
   svr.Post("/_fake/clients", [&](const httplib::Request& req, httplib::Response& res) {
     send(provider.register_client(req.body), res);

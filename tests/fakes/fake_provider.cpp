@@ -270,12 +270,12 @@ nlohmann::json Provider::issue_access(const std::string& client_id, const std::s
 
 std::string Provider::id_token(const Client& c, const std::string& account) const {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-  json header{{"alg", "HS256"}, {"typ", "JWT"}};
-  json claims{{"iss", issuer()}, {"sub", account}, {"aud", c.id}, {"iat", now.count()},
-              {"exp", now.count() + opts_.expires_in}};
-  std::string signing_input = base64url_encode(header.dump()) + "." + base64url_encode(claims.dump());
-  return signing_input + "." + base64url_encode(hmac_sha256(c.secret, signing_input));
+  // RS256 with the key published at jwks_uri (OpenID Connect Core §3.1.3.7); an hour, as providers do.
+  json claims{{"iss", issuer()}, {"sub", account}, {"aud", c.id}, {"iat", now.count()}, {"exp", now.count() + 3600}};
+  return signer_.sign_jwt(claims);
 }
+
+Reply Provider::jwks() const { return json_reply(200, signer_.jwks()); }
 
 Reply Provider::grant_code(const Client& c, const Form& form) {
   auto code_value = form_value(form, "code");

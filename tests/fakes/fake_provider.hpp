@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fake_signing.hpp"
 #include "fake_util.hpp"
 
 namespace mediax::fake {
@@ -66,6 +67,7 @@ class Provider {
   std::string issuer() const;
 
   Reply discovery() const;
+  Reply jwks() const;  // the id_token signing key (discovery's jwks_uri)
   Reply authorize(const Form& query);
   Reply token(const FormRequest& req);
   Reply revoke(const FormRequest& req);
@@ -155,6 +157,7 @@ class Provider {
   std::string path(const std::string& p) const { return opts_.issuer_path + p; }
 
   Options opts_;
+  RsaSigner signer_;  // signs id_tokens; immutable after construction
   std::string base_url_;
   mutable std::mutex mu_;
   std::map<std::string, Client> clients_;

@@ -1,6 +1,7 @@
 // PgStore: the aggregate counts behind GET /metrics.
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
@@ -71,6 +72,28 @@ TEST_F(StoreMetrics, TokensAreCountedAsValidOrExpired) {
   const auto counts = store_->count_tokens_by_platform();
   EXPECT_EQ(find(counts, "valid"), 1);
   EXPECT_EQ(find(counts, "expired"), 1);
+}
+
+TEST_F(StoreMetrics, GrantsMissingScopesAreCountedPerAppIncludingZeros) {
+  const App app = store_->create_app(sample_app("partial"));
+  const App other = store_->create_app(sample_app("complete"));
+  Grant partial = sample_grant(app.id, "p1", "rt-1");
+  partial.extra = {{"missing_scopes", {"https://www.googleapis.com/auth/drive.readonly"}}};
+  store_->upsert_grant(partial, sample_token("at-1", t0()));
+  Grant full = sample_grant(app.id, "p2", "rt-2");
+  full.extra = {{"missing_scopes", nlohmann::json::array()}};
+  store_->upsert_grant(full, sample_token("at-2", t0()));
+  Grant revoked = sample_grant(app.id, "p3", "rt-3");
+  revoked.extra = partial.extra;
+  const Grant r = store_->upsert_grant(revoked, sample_token("at-3", t0()));
+  ASSERT_TRUE(store_->revoke_grant(r.id, "test"));
+  store_->upsert_grant(sample_grant(other.id, "c1", "rt-4"), sample_token("at-4", t0()));
+
+  auto counts = store_->count_grants_missing_scopes();
+  std::map<std::string, std::int64_t> by_app(counts.begin(), counts.end());
+  EXPECT_EQ(by_app["partial"], 1) << "active grants only";
+  ASSERT_EQ(by_app.count("complete"), 1u) << "an app with none shows 0, so the gauge goes back down";
+  EXPECT_EQ(by_app["complete"], 0);
 }
 
 }  // namespace

@@ -12,6 +12,11 @@
 #include <stdexcept>
 #include <string>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+
+#include <nlohmann/json.hpp>
+
 #include "crypto/crypto.hpp"
 
 namespace mediax::testing {
@@ -87,6 +92,25 @@ inline std::optional<std::string> jwt_part(const std::string& jwt, int index) {
   auto end = jwt.find('.', begin);
   if (end == std::string::npos) return std::nullopt;
   return crypto::base64url_decode(std::string_view(jwt).substr(begin, end - begin));
+}
+
+// The public half of a PEM key as a JWK (RFC 7517), as a provider publishes it at its jwks_uri.
+inline nlohmann::json jwk_of(const std::string& public_pem, const std::string& kid) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(public_pem.data(), static_cast<int>(public_pem.size())),
+                                                BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr),
+                                                          EVP_PKEY_free);
+  if (!key) throw std::runtime_error("not a public key");
+  auto param = [&](const char* name) {
+    BIGNUM* bn = nullptr;
+    if (EVP_PKEY_get_bn_param(key.get(), name, &bn) != 1) throw std::runtime_error("no RSA parameter");
+    std::string out(static_cast<std::size_t>(BN_num_bytes(bn)), '\0');
+    BN_bn2bin(bn, reinterpret_cast<unsigned char*>(out.data()));
+    BN_free(bn);
+    return crypto::base64url_encode(out);
+  };
+  return nlohmann::json{{"kty", "RSA"}, {"alg", "RS256"}, {"use", "sig"}, {"kid", kid},
+                        {"n", param(OSSL_PKEY_PARAM_RSA_N)}, {"e", param(OSSL_PKEY_PARAM_RSA_E)}};
 }
 
 }  // namespace mediax::testing

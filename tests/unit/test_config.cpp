@@ -113,7 +113,9 @@ TEST(Config, PlatformUrlsDefaultToTheRealHostsEvenWhenOtherPlatformKeysAreSet) {
   EXPECT_EQ(c.platforms.at("google").at("token_url"), "https://oauth2.googleapis.com/token");
   EXPECT_EQ(c.platforms.at("google").at("revoke_url"), "https://oauth2.googleapis.com/revoke");
   EXPECT_EQ(c.platforms.size(), 3u);
-  EXPECT_EQ(c.platforms.at("google").size(), 3u);
+  EXPECT_EQ(c.platforms.at("google").at("jwks_url"), "https://www.googleapis.com/oauth2/v3/certs");
+  EXPECT_EQ(c.platforms.at("google").at("issuer"), "https://accounts.google.com");
+  EXPECT_EQ(c.platforms.at("google").size(), 5u);
 }
 
 TEST(Config, FullFileSetsEveryKey) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.hpp"
+#include "crypto/jwt.hpp"
 #include "fake_http_client.hpp"
 #include "platform_test_util.hpp"
 #include "platforms/google_platform.hpp"
@@ -33,11 +34,32 @@ const std::string kVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const std::string kEmail = "mediax@demo-project.iam.gserviceaccount.com";
 const TimePoint kNow = from_unix(1780000000);
 
+const std::string kJwks = "http://127.0.0.1:18004/oauth2/v3/certs";
+const std::string kClientId = "1234-abc.apps.googleusercontent.com";
+
 PlatformSettings settings() {
   PlatformSettings s;
-  s.urls["google"] = {{"auth_url", kAuth}, {"token_url", kToken}, {"revoke_url", kRevoke}};
+  s.urls["google"] = {{"auth_url", kAuth}, {"token_url", kToken}, {"revoke_url", kRevoke}, {"jwks_url", kJwks}};
   return s;
 }
+
+// An id_token as Google signs it: RS256 with test_key() as key "g1", for kClientId, current.
+std::string signed_id_token(const std::string& sub, nlohmann::json overrides = json::object(),
+                            const std::string& kid = "g1") {
+  const auto now = to_unix(SysClock::now());
+  json claims{{"iss", "https://accounts.google.com"}, {"azp", kClientId}, {"aud", kClientId},
+              {"sub", sub},  {"iat", now},  {"exp", now + 3600}};
+  claims.update(overrides);
+  auto r = crypto::sign_jwt_rs256(json{{"alg", "RS256"}, {"kid", kid}, {"typ", "JWT"}}.dump(), claims.dump(),
+                                  test_key().private_pem);
+  EXPECT_TRUE(r.ok()) << r.error;
+  return r.token;
+}
+
+std::string google_jwks() {
+  return json{{"keys", {mediax::testing::jwk_of(test_key().public_pem, "g1")}}}.dump();
+}
+
 
 google::Urls urls() { return google::urls_from(settings()); }
 
@@ -262,8 +284,9 @@ TEST(GooglePlatformUser, ExchangeRefreshAndRevokeGoToTheConfiguredUrls) {
   http.respond(200, json{{"access_token", kAccess},
                          {"expires_in", 3599},
                          {"refresh_token", kRefresh},
-                         {"id_token", id_token("alice-sub")}}
+                         {"id_token", signed_id_token("alice-sub")}}
                         .dump());
+  http.respond(200, google_jwks());
   http.respond(200, json{{"access_token", "ya29.second"}, {"expires_in", 3599}}.dump());
   http.respond(200, "");
   GooglePlatform p(http, settings());
@@ -277,11 +300,12 @@ TEST(GooglePlatformUser, ExchangeRefreshAndRevokeGoToTheConfiguredUrls) {
   auto rv = p.revoke(app, make_grant());
   EXPECT_TRUE(rv.ok()) << rv.message;
   EXPECT_NE(rv.code, "not_supported");
-  ASSERT_EQ(http.requests.size(), 3u);
+  ASSERT_EQ(http.requests.size(), 4u);
   EXPECT_EQ(http.requests[0].url, kToken);
-  EXPECT_EQ(http.requests[1].url, kToken);
-  EXPECT_EQ(http.requests[2].url, kRevoke);
-  EXPECT_EQ(fields_of(http.requests[2].body)["token"], kRefresh);
+  EXPECT_EQ(http.requests[1].url, kJwks);
+  EXPECT_EQ(http.requests[2].url, kToken);
+  EXPECT_EQ(http.requests[3].url, kRevoke);
+  EXPECT_EQ(fields_of(http.requests[3].body)["token"], kRefresh);
 }
 
 TEST(GooglePlatformUser, RevokingAnAlreadyDeadTokenCountsAsRevoked) {
