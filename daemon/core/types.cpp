@@ -28,12 +28,14 @@ std::string to_string(TokenUsage u) {
     case TokenUsage::authorization_bearer: return "header:Authorization:Bearer";
     case TokenUsage::access_token_header: return "header:access-token";
     case TokenUsage::access_token_query: return "query:access_token";
+    case TokenUsage::component_access_token_query: return "query:component_access_token";
   }
   return "header:Authorization:Bearer";
 }
 
 std::optional<TokenUsage> token_usage_from_string(const std::string& s) {
-  for (auto u : {TokenUsage::authorization_bearer, TokenUsage::access_token_header, TokenUsage::access_token_query}) {
+  for (auto u : {TokenUsage::authorization_bearer, TokenUsage::access_token_header, TokenUsage::access_token_query,
+                 TokenUsage::component_access_token_query}) {
     if (s == to_string(u)) return u;
   }
   return std::nullopt;

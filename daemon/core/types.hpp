@@ -23,8 +23,14 @@ std::optional<GrantStatus> grant_status_from_string(const std::string& s);
 // How a consumer sends an app's tokens to the platform's APIs (platforms/token_usage.hpp says which
 // platform takes which). As text, the token_usage of the API and of mediax.access_tokens:
 // "header:Authorization:Bearer" (RFC 6750), "header:access-token" (Douyin OpenAPI),
-// "query:access_token" (WeChat).
-enum class TokenUsage : std::uint8_t { authorization_bearer, access_token_header, access_token_query };
+// "query:access_token" (WeChat), "query:component_access_token" (a WeChat third-party platform's own
+// token on the component APIs).
+enum class TokenUsage : std::uint8_t {
+  authorization_bearer,
+  access_token_header,
+  access_token_query,
+  component_access_token_query,
+};
 std::string to_string(TokenUsage u);
 std::optional<TokenUsage> token_usage_from_string(const std::string& s);
 
@@ -38,9 +44,13 @@ struct Endpoints {
 struct App {
   std::int64_t id = 0;
   std::string name;
-  std::string platform;           // "oauth2", "douyin", "wechat", "google"
+  std::string platform;           // "oauth2", "douyin", "wechat", "wechat_component", "google"
   std::string client_id;
   std::string client_secret;
+  // Options that are secrets (wechat_component: message_token, encoding_aes_key,
+  // previous_encoding_aes_key): sealed like client_secret, only filled when the store was asked for
+  // secrets, never shown. Platform::prepare_app moves them here out of `options`.
+  nlohmann::json secret_options = nlohmann::json::object();
   std::vector<std::string> scopes;
   bool client_credentials = false;
   std::string issuer;             // oauth2: discovery issuer, if endpoints came from discovery

@@ -26,8 +26,19 @@ struct AuthorizeParams {
   std::string prompt{};               // OpenID Connect prompt values, space-separated
   std::string login_hint{};           // which account the provider should offer (an email or a sub)
   bool include_granted_scopes = false;  // Google: the new token also carries the scopes granted before
+  // WeChat third-party platform (wechat_component): the mobile (H5) authorization link instead of the
+  // PC page; which accounts the page offers (1 official accounts, 2 mini programs, 3 both; 0: the
+  // app's option or WeChat's default); one account only (its appid). Empty: the app's options.
+  bool mobile = false;
+  int auth_type = 0;
+  std::string biz_appid{};
+  // Filled by Platform::prepare_authorize (wechat_component: the pre_auth_code); never logged.
+  std::string pre_auth_code{};
 
-  bool has_choices() const { return !scopes.empty() || !prompt.empty() || !login_hint.empty() || include_granted_scopes; }
+  bool has_choices() const {
+    return !scopes.empty() || !prompt.empty() || !login_hint.empty() || include_granted_scopes || mobile ||
+           auth_type != 0 || !biz_appid.empty();
+  }
 };
 
 // The verdict on an app's registration body as far as the platform is concerned.
@@ -81,6 +92,14 @@ class Platform {
     return p.has_choices() ? "the " + name() + " platform takes no scopes, prompt, login_hint or grant_id per connection"
                            : std::string();
   }
+  // What the authorization page needs from the platform before its URL can be built (the WeChat
+  // third-party platform: a single-use pre_auth_code, stored in p). Called after check_authorize,
+  // with the app's secrets; success (with an empty token) when there is nothing to fetch.
+  virtual Outcome prepare_authorize(const App& app, AuthorizeParams& p) {
+    (void)app;
+    (void)p;
+    return Outcome::success({});
+  }
   // The URL the user's browser is sent to.
   virtual std::string authorize_url(const App& app, const AuthorizeParams& p) const = 0;
   // Exchanges an authorization code. On success token.account_id names the account when known.
@@ -92,6 +111,16 @@ class Platform {
   virtual Outcome client_token(const App& app, const AppTokenCall& call) = 0;
   // Revokes a grant at the platform, best effort. success when revoked or not supported.
   virtual Outcome revoke(const App& app, const Grant& grant) = 0;
+  // Gets a grant going again when its refresh token is lost or refused, without the account's owner
+  // (WeChat third-party platform: api_get_authorizer_info hands out the authorizer's refresh token,
+  // which then refreshes). Success carries a new access token and the refresh token to store.
+  // Platforms without such a call answer failure(app_misconfigured, "not_supported").
+  virtual Outcome recover_grant(const App& app, const Grant& grant) {
+    (void)app;
+    (void)grant;
+    return Outcome::failure(OutcomeKind::app_misconfigured, "not_supported",
+                            "the " + name() + " platform cannot recover a grant: connect the account again");
+  }
 };
 
 // Platform configuration the daemon passes to every platform class.
