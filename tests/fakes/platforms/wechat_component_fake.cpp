@@ -161,6 +161,7 @@ class WeChatComponentFake : public FakePlatform {
   }
 
   json introspect(const std::string& token) const override {
+    if (token.empty()) return json{{"active", false}, {"kind", "unknown"}};
     if (auto it = component_tokens_.find(token); it != component_tokens_.end()) {
       auto left = seconds_left(it->second);
       return json{{"active", left > 0}, {"kind", "component"}, {"expires_in", std::max<std::int64_t>(left, 0)}};
