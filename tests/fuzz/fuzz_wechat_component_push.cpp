@@ -1,7 +1,8 @@
-// The WeChat third-party platform's push receiver (open_component_push). The input is used three
-// ways, so that every stage is reached: as the request body (envelope parsing; the signature then
-// fails), as the <Encrypt> value of a correctly signed push (base64, AES, padding, length field),
-// and as the plaintext XML of a correctly signed and encrypted push (inner XML and InfoType fields).
+// The WeChat third-party platform's push receiver, open_component_push (the platform's API answers
+// are fuzz_wechat_component's). The input is used three ways, so that every stage is reached: as the
+// request body (envelope parsing; the signature then fails), as the <Encrypt> value of a correctly
+// signed push (base64, AES, padding, length field), and as the plaintext XML of a correctly signed
+// and encrypted push (inner XML and InfoType fields).
 #include <cstddef>
 #include <cstdint>
 #include <string>
