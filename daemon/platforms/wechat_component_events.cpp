@@ -26,11 +26,12 @@ std::optional<std::int64_t> to_int(std::string_view s) {
   return v;
 }
 
-// Unix seconds as a time point; nullopt outside 0..10^11 (so the conversion to the clock's
-// nanoseconds cannot overflow).
+// Unix seconds as a time point; nullopt outside 1970..2100 (the clock counts nanoseconds in 64 bits,
+// which end in 2262: a larger value must not reach the conversion).
 std::optional<TimePoint> unix_time(std::string_view s) {
+  constexpr std::int64_t kYear2100 = 4'102'444'800;
   auto v = to_int(s);
-  if (!v || *v < 0 || *v > 100'000'000'000) return std::nullopt;
+  if (!v || *v < 0 || *v > kYear2100) return std::nullopt;
   return TimePoint(Seconds(*v));
 }
 

@@ -138,6 +138,12 @@ TEST(WeChatComponentPush, RefusesMissingParameters) {
   p = make_push(ticket_xml());
   p.query["timestamp"] = "-5";
   EXPECT_EQ(open(p).refusal, PushRefusal::missing_parameters);
+  // Beyond what the clock can hold (found by fuzz_wechat_component_push): refused, not overflowed.
+  for (const char* ts : {"17600020000", "9223372036854775807", "99999999999999999999"}) {
+    p = make_push(ticket_xml());
+    p.query["timestamp"] = ts;
+    EXPECT_EQ(open(p).refusal, PushRefusal::missing_parameters) << ts;
+  }
   p = make_push(ticket_xml());
   p.body = "<xml><AppId>" + kAppId + "</AppId></xml>";
   EXPECT_EQ(open(p).refusal, PushRefusal::missing_parameters);
@@ -247,6 +253,8 @@ TEST(WeChatComponentPush, RefusesAnEventWithoutWhatItsInfoTypeNeeds) {
            head + "<InfoType>unauthorized</InfoType></xml>",
            "<xml><AppId>" + kAppId + "</AppId><InfoType>unauthorized</InfoType>"
                "<AuthorizerAppid>a</AuthorizerAppid></xml>",                            // no CreateTime
+           "<xml><AppId>" + kAppId + "</AppId><CreateTime>17600020000</CreateTime><InfoType>unauthorized"
+               "</InfoType><AuthorizerAppid>a</AuthorizerAppid></xml>",                 // CreateTime past 2100
        }) {
     auto r = open(make_push(inner));
     EXPECT_EQ(r.refusal, PushRefusal::bad_message) << inner;
