@@ -273,9 +273,9 @@ TEST_F(WeChatComponentE2E, WholeLifeFromTicketToUnauthorized) {
   EXPECT_EQ(grant(id1).value("status", ""), "active");
   EXPECT_GE(fake().stat("authorizer_info_calls"), 1);
   // ... and automatically, by the next scheduled refresh.
-  fake().control("/_fake/component/lose_refresh_token", {{"authorizer_appid", "wx_acct_1"}}, 200);
   const std::int64_t refused_before = fake().stat_in("errors_by_code", "61023");
   const std::int64_t refreshes_before = fake().stat_in("refreshes_by_account", "wx_acct_1");
+  fake().control("/_fake/component/lose_refresh_token", {{"authorizer_appid", "wx_acct_1"}}, 200);
   ASSERT_TRUE(eventually(
       [&] {
         return fake().stat_in("errors_by_code", "61023") > refused_before &&
