@@ -315,5 +315,33 @@ TEST_F(WeChatComponentE2E, WholeLifeFromTicketToUnauthorized) {
   EXPECT_EQ(fake().stat("ticket_refusals"), 0) << fake().stats().dump();
 }
 
+
+// Every component API checks the caller's IP: outside the whitelist, the app token stops (no retry
+// loop against WeChat) and says which IP to whitelist.
+TEST_F(WeChatComponentE2E, AnIpOutsideTheWhitelistStopsTheAppAndNamesTheIp) {
+  register_app({{"name", "wxcomp"},
+                {"platform", "wechat_component"},
+                {"client_id", component_appid_},
+                {"client_secret", secret_},
+                {"options", {{"message_token", message_token_}, {"encoding_aes_key", aes_key_}}}});
+  fake().control("/_fake/component/config",
+                 {{"component_appid", component_appid_},
+                  {"component_appsecret", secret_},
+                  {"message_token", message_token_},
+                  {"encoding_aes_key", aes_key_},
+                  {"event_url", daemon().url(events_path())},
+                  {"ip_whitelist", {"192.0.2.10"}}},
+                 200);
+  ASSERT_TRUE(eventually([&] { return fake().stat_in("errors_by_code", "61004") >= 1; }, 15s)) << fake().stats().dump();
+  ASSERT_TRUE(eventually([&] { return app_json().value("last_error", "").find("127.0.0.1") != std::string::npos; }, 5s))
+      << app_json().dump(2);
+  EXPECT_NE(app_json().value("last_error", "").find("61004"), std::string::npos) << app_json().dump(2);
+  EXPECT_EQ(published("wxcomp"), "");
+  const std::int64_t refused = fake().stat_in("errors_by_code", "61004");
+  std::this_thread::sleep_for(3s);  // several retry intervals of this harness: nothing is asked again
+  EXPECT_EQ(fake().stat_in("errors_by_code", "61004"), refused) << "a configuration error is not retried in a loop";
+  EXPECT_EQ(fake().stat("pushes_delivered"), fake().stats().value("push_attempts", 0)) << "the ticket was stored";
+}
+
 }  // namespace
 }  // namespace mediax::e2e
