@@ -26,7 +26,7 @@ using Form = std::vector<std::pair<std::string, std::string>>;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string platform;  // douyin | wechat | google
+  std::string platform;  // douyin | wechat | google | wechat_component
   std::string host = "127.0.0.1";
   int port = 0;
   std::int64_t expires_in = 0;          // access token lifetime; 0: the platform's documented one
@@ -123,5 +123,6 @@ class FakePlatform {
 std::unique_ptr<FakePlatform> make_douyin_fake(const Options& opts);
 std::unique_ptr<FakePlatform> make_wechat_fake(const Options& opts);
 std::unique_ptr<FakePlatform> make_google_fake(const Options& opts);
+std::unique_ptr<FakePlatform> make_wechat_component_fake(const Options& opts);  // wechat_component_fake.cpp
 
 }  // namespace mediax::fakep

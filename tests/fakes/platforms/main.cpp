@@ -1,7 +1,7 @@
 // mediax-fake-platforms: a real HTTP server acting as Douyin, WeChat or Google for the end-to-end
 // tests (and for trying mediaxd by hand). See fake_platform.hpp and the file of each platform.
 //
-//   mediax-fake-platforms --platform douyin|wechat|google --port 0 [--host 127.0.0.1]
+//   mediax-fake-platforms --platform douyin|wechat|google|wechat_component --port 0 [--host 127.0.0.1]
 //       [--expires-in S] [--refresh-expires-in S] [--client-expires-in S] [--max-renewals N]
 //       [--daily-token-quota N] [--daily-force-quota N] [--force-interval S] [--client-token-limit N]
 //
@@ -27,7 +27,7 @@ using namespace mediax::fakep;
 
 void usage(std::FILE* to) {
   std::fprintf(to,
-               "usage: mediax-fake-platforms --platform douyin|wechat|google [--port N] [--host ADDR]\n"
+               "usage: mediax-fake-platforms --platform douyin|wechat|google|wechat_component [--port N] [--host ADDR]\n"
                "         [--expires-in S] [--refresh-expires-in S] [--client-expires-in S] [--max-renewals N]\n"
                "         [--daily-token-quota N] [--daily-force-quota N] [--force-interval S]\n"
                "         [--client-token-limit N]\n");
@@ -74,7 +74,8 @@ bool parse_args(int argc, char** argv, Options& o) {
     }
     ++i;
   }
-  return o.platform == "douyin" || o.platform == "wechat" || o.platform == "google";
+  return o.platform == "douyin" || o.platform == "wechat" || o.platform == "google" ||
+         o.platform == "wechat_component";
 }
 
 Request to_request(const httplib::Request& req) {
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<FakePlatform> platform = opts.platform == "douyin"   ? make_douyin_fake(opts)
                                            : opts.platform == "wechat" ? make_wechat_fake(opts)
+                                           : opts.platform == "wechat_component" ? make_wechat_component_fake(opts)
                                                                        : make_google_fake(opts);
   httplib::Server svr;
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
