@@ -20,32 +20,6 @@ ComponentEventAnswer answer(int status, std::string body) {
   return a;
 }
 
-// The metric's and the log's names; the same words as wechat_component::to_string.
-std::string name_of(wc::EventType t) {
-  switch (t) {
-    case wc::EventType::verify_ticket: return "component_verify_ticket";
-    case wc::EventType::authorized: return "authorized";
-    case wc::EventType::updateauthorized: return "updateauthorized";
-    case wc::EventType::unauthorized: return "unauthorized";
-    case wc::EventType::other: break;
-  }
-  return "other";
-}
-
-std::string name_of(wc::PushRefusal r) {
-  switch (r) {
-    case wc::PushRefusal::none: return "none";
-    case wc::PushRefusal::missing_parameters: return "missing_parameters";
-    case wc::PushRefusal::not_xml: return "not_xml";
-    case wc::PushRefusal::bad_signature: return "bad_signature";
-    case wc::PushRefusal::stale: return "stale";
-    case wc::PushRefusal::undecryptable: return "undecryptable";
-    case wc::PushRefusal::wrong_appid: return "wrong_appid";
-    case wc::PushRefusal::bad_message: return "bad_message";
-  }
-  return "refused";
-}
-
 ComponentEventAnswer database_unavailable() { return answer(503, "database unavailable"); }
 
 // 403: the push is not WeChat's (or not this app's, or too old); 400: it is malformed.
@@ -138,22 +112,22 @@ ComponentEventAnswer ComponentEventReceiver::handle(const std::string& app_name,
   }
   try {
     auto a = dispatch(*app, opened.event, now);
-    count(*app, a.status == 200 ? name_of(opened.event.type) : "error");
+    count(*app, a.status == 200 ? wc::to_string(opened.event.type) : "error");
     return a;
   } catch (const StoreError&) {
     count(*app, "error");
     spdlog::warn("app '{}': {} push not taken: database unavailable (WeChat retries)", app->name,
-                 name_of(opened.event.type));
+                 wc::to_string(opened.event.type));
     return database_unavailable();
   } catch (const std::exception& e) {
     count(*app, "error");
-    spdlog::error("app '{}': {} push not taken: {}", app->name, name_of(opened.event.type), e.what());
+    spdlog::error("app '{}': {} push not taken: {}", app->name, wc::to_string(opened.event.type), e.what());
     return answer(500, "internal error");
   }
 }
 
 ComponentEventAnswer ComponentEventReceiver::refused(const App& app, const wc::OpenedPush& p, TimePoint now) {
-  const std::string kind = name_of(p.refusal);
+  const std::string kind = wc::to_string(p.refusal);
   count(app, kind);
   spdlog::warn("app '{}': push to the event URL refused: {}{}", app.name, kind, p.detail.empty() ? "" : ": " + p.detail);
   bool due = false;

@@ -1,13 +1,15 @@
 // The WeChat third-party platform's event receiver (service/component_events.hpp) on a real
 // store: what each push type stores, schedules and answers, and that nothing but `success` is
 // answered when the push was not taken. The push's signature and decryption are
-// wechat_component::open_component_push's (its own unit tests); here a stand-in opener hands
-// the receiver an opened push or a refusal.
+// wechat_component::open_component_push's (its own unit tests): a stand-in opener hands the
+// receiver an opened push or a refusal, and one test sends real pushes (encrypted and signed as
+// WeChat does) through the real opener with the app's sealed keys.
 #include <deque>
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "crypto/wechat_msg_crypt.hpp"
 #include "pg_env.hpp"
 #include "service/api_error.hpp"
 #include "service/component_events.hpp"
@@ -308,6 +310,40 @@ TEST_F(ComponentReceiver, OtherInfoTypesAreAcknowledgedAndCounted) {
   EXPECT_EQ(pushes_counted("other") - before, 1);
   ASSERT_EQ(events("component_event_ignored").size(), 1U);
   EXPECT_EQ(events("component_event_ignored")[0].detail["info_type"], "notify_third_fasteregister");
+}
+
+TEST_F(ComponentReceiver, ARealPushOpensWithTheAppsSealedKeysAndTheCurrentOrPreviousEncodingAesKey) {
+  const App real = store_->create_app(component_app("real"));
+  ComponentEventReceiver receiver(*store_, cache_, {}, kMaxAge, &wc::open_component_push);
+  const auto now = from_unix(1'900'000'000);
+  const auto push = [&](const std::string& ticket, std::int64_t created, const std::string& aes_key,
+                        const std::string& token) {
+    const std::string inner = "<xml><AppId><![CDATA[" + real.client_id + "]]></AppId><CreateTime>" +
+                              std::to_string(created) +
+                              "</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType>"
+                              "<ComponentVerifyTicket><![CDATA[" + ticket + "]]></ComponentVerifyTicket></xml>";
+    const std::string enc = wxcrypt::encrypt(*wxcrypt::aes_key(aes_key), inner, real.client_id);
+    const std::string ts = std::to_string(to_unix(now));
+    const std::map<std::string, std::string> query = {{"timestamp", ts},
+                                                      {"nonce", "2718281828"},
+                                                      {"encrypt_type", "aes"},
+                                                      {"msg_signature", wxcrypt::signature(token, ts, "2718281828", enc)}};
+    return receiver.handle("real", query, wc::push_envelope(real.client_id, enc), now);
+  };
+  const auto created = to_unix(now) - 2;
+  auto a = push("ticket@@@current", created, std::string(43, 'a'), "msgtoken-real");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body, "success");
+  EXPECT_EQ(store_->latest_component_ticket(real.id)->ticket, "ticket@@@current");
+  // During a key rotation WeChat may still encrypt with the previous EncodingAESKey.
+  a = push("ticket@@@previous-key", created + 1, std::string(43, 'b'), "msgtoken-real");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(store_->latest_component_ticket(real.id)->ticket, "ticket@@@previous-key");
+  // Signed with another message token: refused, nothing stored.
+  a = push("ticket@@@forged", created + 2, std::string(43, 'a'), "msgtoken-platform");
+  EXPECT_EQ(a.status, 403);
+  EXPECT_EQ(a.body, "refused: bad_signature");
+  EXPECT_EQ(store_->latest_component_ticket(real.id)->ticket, "ticket@@@previous-key");
 }
 
 }  // namespace
