@@ -6,6 +6,7 @@
 #include "service/component_status.hpp"
 #include "service/metrics.hpp"
 #include "service/token_cache.hpp"
+#include "service/token_service.hpp"
 
 namespace mediax {
 
@@ -81,14 +82,18 @@ void ComponentEventReceiver::log_unknown_app(const std::string& name) {
     // Bounded: a scan of made-up names must not grow memory without end.
     if (unknown_logged_.size() >= 1000 || !unknown_logged_.insert(name).second) return;
   }
-  spdlog::warn("wechat component event for '{}' refused: no wechat_component app of that name",
-               name.substr(0, 64));
+  spdlog::warn("wechat component event for '{}' refused: no wechat_component app of that name", name);
 }
 
 ComponentEventAnswer ComponentEventReceiver::handle(const std::string& app_name,
                                                     const std::map<std::string, std::string>& query,
                                                     const std::string& body, TimePoint now) {
   if (body.size() > kMaxBody) return answer(413, "too large");
+  // Not a name an app can have: no database read, and nothing from the URL in the log.
+  if (!valid_app_name(app_name)) {
+    log_unknown_app("(not an app name)");
+    return answer(404, "unknown app");
+  }
   std::optional<App> app;
   try {
     app = store_.get_app(app_name, true);

@@ -169,6 +169,7 @@ TEST_F(ComponentReceiver, UnknownAppsAndAppsOfOtherPlatformsAre404WithoutOpening
   store_->create_app(sample_app("oauth"));
   EXPECT_EQ(receiver_->handle("nobody", {}, "<xml/>", t0()).status, 404);
   EXPECT_EQ(receiver_->handle("oauth", {}, "<xml/>", t0()).status, 404);
+  EXPECT_EQ(receiver_->handle("Bad\nName", {}, "<xml/>", t0()).status, 404);
   EXPECT_EQ(receiver_->handle("platform", {}, std::string(ComponentEventReceiver::kMaxBody + 1, 'x'), t0()).status, 413);
   EXPECT_EQ(seen_body_, "") << "the opener was never called";
 }
