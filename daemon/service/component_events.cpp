@@ -176,9 +176,17 @@ ComponentEventAnswer ComponentEventReceiver::on_ticket(const App& app, const wc:
   }
   // The component token waited for a ticket (or had none): fetch it now, not at the next retry.
   const RefreshKey key{app.id, 0};
-  const bool no_token = !cache_.get(key).has_value();
+  const auto live = [now](const std::optional<Token>& token) { return token && token->expires_at > now; };
+  bool has_token = live(cache_.get(key));
+  if (!has_token) {
+    // Another instance may have fetched it (its NOTIFY on the way): minting another would only
+    // end that one's life early.
+    const auto stored = store_.get_token(key);
+    if (stored) cache_.put_if_newer(*stored);
+    has_token = live(stored);
+  }
   if (app.client_credentials && app.status == GrantStatus::active &&
-      (no_token || component_status::blocked_on_ticket(app))) {
+      (!has_token || component_status::blocked_on_ticket(app))) {
     // The database first: a scheduled refresh only runs while the row is due.
     store_.set_next_refresh(key, now);
     if (actions_.schedule) actions_.schedule(key, now);

@@ -210,9 +210,24 @@ TEST_F(ComponentReceiver, TheFirstTicketIsStoredRecordedAndFetchesTheComponentTo
   EXPECT_EQ(store_->latest_component_ticket(app_.id)->ticket, "ticket@@@2");
   EXPECT_EQ(scheduled_.size(), 1U);
   EXPECT_EQ(events("component_ticket_received").size(), 1U) << "only the first ticket is an event";
+  // Another instance fetched the token (this one's cache has none yet, or an expired one): the
+  // stored token counts, nothing is fetched.
+  cache_.erase({app_.id, 0});
+  ASSERT_TRUE(store_->acquire_lease({app_.id, 0}, "other-instance", now, now + minutes(1)));
+  RefreshSuccess s;
+  s.token = sample_token("component-token-of-another-instance", t0() + hours(2));
+  s.next_refresh_at = t0() + hours(1);
+  store_->complete_refresh({app_.id, 0}, "other-instance", s);
+  ASSERT_EQ(post(ticket_push("ticket@@@3", t0() + minutes(20)), t0() + minutes(20)).body, "success");
+  EXPECT_EQ(scheduled_.size(), 1U);
+  EXPECT_EQ(cache_.get({app_.id, 0})->access_token, "component-token-of-another-instance");
+  // Tokens that expired (the cached one, the stored one) are none.
+  put_app_token(t0() + hours(2) + minutes(30));
+  ASSERT_EQ(post(ticket_push("ticket@@@4", t0() + hours(3)), t0() + hours(3)).body, "success");
+  EXPECT_EQ(scheduled_.size(), 2U);
   // A retried older push is acknowledged and changes nothing.
-  ASSERT_EQ(post(ticket_push("ticket@@@old", t0() + minutes(5)), t0() + minutes(11)).body, "success");
-  EXPECT_EQ(store_->latest_component_ticket(app_.id)->ticket, "ticket@@@2");
+  ASSERT_EQ(post(ticket_push("ticket@@@old", t0() + minutes(5)), t0() + hours(3)).body, "success");
+  EXPECT_EQ(store_->latest_component_ticket(app_.id)->ticket, "ticket@@@4");
 }
 
 TEST_F(ComponentReceiver, ANewTicketFetchesAtOnceWhenTheTokenWaitedForOneOrTheTicketWasRefused) {
@@ -229,7 +244,7 @@ TEST_F(ComponentReceiver, ANewTicketFetchesAtOnceWhenTheTokenWaitedForOneOrTheTi
   // Another failure (the platform was down) has its own retry time.
   scheduled_.clear();
   fail_app_token("http_503");
-  ASSERT_EQ(post(ticket_push("ticket@@@later", t0() + hours(3)), t0() + hours(3)).body, "success");
+  ASSERT_EQ(post(ticket_push("ticket@@@later", t0() + minutes(40)), t0() + minutes(40)).body, "success");
   EXPECT_TRUE(scheduled_.empty());
 }
 
