@@ -380,6 +380,10 @@ const std::vector<KeySpec>& key_table() {
     t.push_back(platform_url_key("douyin", "base_url", "Douyin Open Platform base URL"));
     t.push_back(platform_url_key("wechat", "open_base_url", "WeChat browser authorization base URL"));
     t.push_back(platform_url_key("wechat", "api_base_url", "WeChat API base URL"));
+    t.push_back(integer_key("platforms.wechat.event_max_age_seconds", &C::wechat, &WeChatConfig::event_max_age_seconds,
+                            30, 3600, false,
+                            "WeChat third-party platform pushes older (or newer) than this by their timestamp are "
+                            "refused as replays"));
     t.push_back(platform_url_key("google", "auth_url", "Google authorization endpoint"));
     t.push_back(platform_url_key("google", "token_url", "Google token endpoint"));
     t.push_back(platform_url_key("google", "revoke_url", "Google revocation endpoint"));

@@ -97,6 +97,15 @@ struct LogConfig {
   friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
+// [platforms.wechat] settings that are not URLs.
+struct WeChatConfig {
+  // A pushed event (WeChat third-party platform) whose timestamp is further than this from now
+  // is refused as a replay, 30..3600.
+  std::int64_t event_max_age_seconds = 300;
+
+  friend bool operator==(const WeChatConfig&, const WeChatConfig&) = default;
+};
+
 // Base URLs of the built-in platforms, [platforms.<name>] in the file; every key is always present
 // (the real hosts by default). Tests point them at fake servers.
 using PlatformUrls = std::map<std::string, std::map<std::string, std::string>>;
@@ -125,6 +134,7 @@ struct Config {
   // platforms["douyin"]["base_url"]; platforms["wechat"]["open_base_url"|"api_base_url"];
   // platforms["google"]["auth_url"|"token_url"|"revoke_url"]. http(s) URLs.
   PlatformUrls platforms = default_platform_urls();
+  WeChatConfig wechat;                        // [platforms.wechat] event_max_age_seconds
 
   std::string callback_url() const { return public_url_trimmed() + "/oauth/callback"; }
   // admin.public_url without trailing slashes.

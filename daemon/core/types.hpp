@@ -71,6 +71,9 @@ struct App {
   // Set at registration from the platform (platforms/token_usage.hpp, platforms/credential_key.hpp).
   TokenUsage token_usage = TokenUsage::authorization_bearer;
   std::string credential_key;     // empty: the app fetches no app token (client_credentials false)
+  // wechat_component: CreateTime of the latest component_verify_ticket stored (the store fills it
+  // on reads); empty: none has come yet.
+  std::optional<TimePoint> component_ticket_at;
 };
 
 // One authorized account of an app.

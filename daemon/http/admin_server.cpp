@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <stdexcept>
 #include <string_view>
 
@@ -13,6 +14,7 @@
 #include "http/json_mapping.hpp"
 #include "http/listen_backlog.hpp"
 #include "http/metrics_routes.hpp"
+#include "http/wechat_component_routes.hpp"
 #include "service/app_request.hpp"
 #include "service/token_service.hpp"
 
@@ -90,6 +92,7 @@ struct AdminServer::Impl {
   std::function<bool()> ready;
   std::function<bool()> database_reachable;  // empty: assumed reachable
   ApiKeyRegistry* api_keys = nullptr;         // set: every non-public route needs a key
+  std::atomic<ComponentEventReceiver*> component_events{nullptr};  // POST /wechat/component/{app}/events
   std::unique_ptr<httplib::Server> server_holder;  // an SSLServer when admin.tls_cert_file is set
   httplib::Server& server;
   std::string host;
@@ -287,6 +290,7 @@ struct AdminServer::Impl {
                 }));
 
     register_console_routes(server);  // GET /console/: the web console's static files
+    add_wechat_component_routes(server, [this] { return component_events.load(); });
 
     // Everything not routed above, and httplib's own errors (413, 400), as JSON.
     server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
@@ -361,6 +365,8 @@ void AdminServer::bind() {
 }
 
 int AdminServer::port() const { return impl_->port; }
+
+void AdminServer::set_component_events(ComponentEventReceiver& receiver) { impl_->component_events = &receiver; }
 
 void AdminServer::set_database_reachable(std::function<bool()> reachable) {
   impl_->database_reachable = std::move(reachable);

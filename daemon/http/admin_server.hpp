@@ -11,6 +11,7 @@ namespace mediax {
 
 class TokenService;
 class ApiKeyRegistry;
+class ComponentEventReceiver;
 
 class AdminServer {
  public:
@@ -28,6 +29,9 @@ class AdminServer {
   // Whether the database answers now. While it does not, tokens served from memory carry
   // "Warning: 110 - \"Response is stale\"" and "X-Mediax-Stale: database-unreachable". Call before serve().
   void set_database_reachable(std::function<bool()> reachable);
+  // Serves POST /wechat/component/{app}/events with `receiver` (outlives the server). Without
+  // one that route answers 404. Call before serve().
+  void set_component_events(ComponentEventReceiver& receiver);
   int port() const;
   // Serves until stop(); blocks the calling thread.
   void serve();

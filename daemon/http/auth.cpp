@@ -21,7 +21,15 @@ void refuse(httplib::Response& res, const AuthRefusal& r) {
 
 }  // namespace
 
+bool is_wechat_component_event_path(const std::string& path) {
+  static const std::regex events(R"(/wechat/component/[^/]+/events)");
+  return std::regex_match(path, events);
+}
+
 bool is_public_route(const std::string& method, const std::string& path) {
+  // The WeChat third-party platform's event URL: WeChat calls it, signing what it sends (checked
+  // by the receiver, service/component_events.hpp).
+  if (method == "POST" && is_wechat_component_event_path(path)) return true;
   if (method != "GET" && method != "HEAD") return false;
   if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/oauth/callback") return true;
   // The console's static files (the console's API calls carry a key like any other client).

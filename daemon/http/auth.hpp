@@ -18,6 +18,8 @@ class ApiKeyRegistry;
 // Routes anyone may call: /healthz, /readyz, /metrics, /oauth/callback and the console's static
 // files under /console/.
 bool is_public_route(const std::string& method, const std::string& path);
+// POST /wechat/component/{app}/events (http/wechat_component_routes.hpp).
+bool is_wechat_component_event_path(const std::string& path);
 // What a `reader` key may do: GET /v1/apps/{name}/token, GET /v1/grants/{id}/token and
 // POST .../token/rejected of either.
 bool reader_may(const std::string& method, const std::string& path);

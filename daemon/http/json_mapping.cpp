@@ -1,5 +1,7 @@
 #include "http/json_mapping.hpp"
 
+#include "service/component_status.hpp"
+
 namespace mediax {
 
 namespace {
@@ -31,6 +33,12 @@ nlohmann::json to_json(const App& app) {
   if (!app.issuer.empty()) j["issuer"] = app.issuer;
   // Since when the platform refuses to renew this app's refresh tokens (Douyin 10004).
   j["renew_not_permitted_at"] = time_or_null(app.renew_not_permitted_at);
+  if (app.platform == component_status::kPlatform) {
+    // WeChat third-party platform: when the latest component_verify_ticket was pushed (its
+    // CreateTime), and whether the component token waits for one.
+    j["component_ticket_at"] = time_or_null(app.component_ticket_at);
+    j["waiting_for_ticket"] = component_status::waiting_for_ticket(app);
+  }
   if (app.client_credentials) {
     j["status"] = to_string(app.status);
     j["failure_count"] = app.failure_count;

@@ -7,7 +7,9 @@
 
 namespace mediax {
 
-PlatformRegistry::PlatformRegistry(HttpClient& http, PlatformSettings settings, CallBudget* call_budget) {
+PlatformRegistry::PlatformRegistry(HttpClient& http, PlatformSettings settings, CallBudget* call_budget,
+                                   ComponentCredentials* component_credentials) {
+  (void)component_credentials;  // the wechat_component platform's (added with it)
   platforms_.emplace("oauth2", std::make_unique<OAuth2Platform>(http, settings));
   // Each reads its base URLs from settings.urls[name], the real hosts where absent.
   platforms_.emplace("douyin", std::make_unique<DouyinPlatform>(http, settings));

@@ -10,4 +10,9 @@ TokenUsage token_usage_for(const std::string& platform) {
   return TokenUsage::authorization_bearer;
 }
 
+TokenUsage app_token_usage_for(const std::string& platform) {
+  if (platform == "wechat_component") return TokenUsage::component_access_token_query;
+  return token_usage_for(platform);
+}
+
 }  // namespace mediax

@@ -20,7 +20,9 @@ ClusterSync::ClusterSync(Store& store, TokenCache& cache, Scheduler& scheduler, 
       self_(std::move(self)),
       sweep_every_(sweep_every),
       listener_(
-          db_url, {"mediax_tokens"}, [this](const std::string&, const std::string& payload) { on_notify(payload); },
+          // mediax_component_tickets: a WeChat third-party platform's app got a new ticket
+          // (store/pg_store_component.cpp); its app token's state is read again like a token's.
+          db_url, {"mediax_tokens", "mediax_component_tickets"}, [this](const std::string&, const std::string& payload) { on_notify(payload); },
           [this] {
             std::lock_guard lk(mu_);
             sweep_requested_ = true;

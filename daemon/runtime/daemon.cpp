@@ -29,7 +29,10 @@
 #include "schedule/refresh_policy.hpp"
 #include "schedule/refresher.hpp"
 #include "schedule/scheduler.hpp"
+#include "platforms/wechat_component_events.hpp"
 #include "service/api_keys.hpp"
+#include "service/component_events.hpp"
+#include "service/store_component_credentials.hpp"
 #include "service/store_call_budget.hpp"
 #include "service/token_cache.hpp"
 #include "service/token_service.hpp"
@@ -152,13 +155,17 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   platform_settings.default_expires_in = Seconds(config.refresh.default_expires_in);
   platform_settings.urls = config.platforms;
   StoreCallBudget call_budget(*store, clock);
-  PlatformRegistry platforms(*http, platform_settings, &call_budget);
+  // The WeChat third-party platform's ticket and component token: the platform needs them, and
+  // the refresher that fetches the token needs the platforms; bound to the refresher below.
+  StoreComponentCredentials component_credentials(*store, clock);
+  PlatformRegistry platforms(*http, platform_settings, &call_budget, &component_credentials);
   TokenCache cache;
   RefreshPolicy policy(config.refresh);
   const std::string owner = make_owner_id(instance);
   PlatformGuards guards(breaker_settings(config.refresh));  // circuit breakers per platform endpoint
   Refresher refresher(*store, platforms, cache, policy, clock, owner);
   refresher.set_platform_guards(&guards);
+  component_credentials.bind(cache, refresher);
 
   boost::asio::io_context io;
   Scheduler scheduler(io, refresher, clock, config.refresh.max_concurrent);
@@ -260,8 +267,20 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
                  "`mediaxd create-api-key --name NAME --role admin --config FILE`");
   }
 
+  // POST /wechat/component/{app}/events: tickets and authorization events WeChat pushes.
+  ComponentEventActions component_actions;
+  component_actions.schedule = [&scheduler](const RefreshKey& k, TimePoint at) { scheduler.schedule(k, at); };
+  component_actions.cancel = [&scheduler](const RefreshKey& k) { scheduler.cancel(k); };
+  component_actions.connect = [&service](const App& app, const std::string& code, const std::string& event) {
+    return service.connect_with_code(app, code, event);
+  };
+  ComponentEventReceiver component_events(*store, cache, std::move(component_actions),
+                                          Seconds(config.wechat.event_max_age_seconds),
+                                          &wechat_component::open_component_push);
+
   AdminServer server(service, config.admin, ready);
   server.require_api_keys(api_keys);
+  server.set_component_events(component_events);
   server.set_database_reachable([&db_reachable] { return db_reachable.load(); });
   try {
     server.bind();

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "schedule/scheduler.hpp"
+#include "service/component_status.hpp"
 #include "service/metrics.hpp"
 #include "service/token_cache.hpp"
 #include "store/store.hpp"
@@ -86,6 +87,16 @@ void MetricsCollector::collect_database() {
       reg.gauge("mediax_stored_tokens", "Access tokens in the database by platform and state (valid or expired)",
                 {{"platform", c.platform}, {"state", c.state}})
           .set(static_cast<double>(c.count));
+    }
+    // WeChat third-party platforms whose component token waits for a component_verify_ticket.
+    reg.clear_gauge("mediax_component_waiting_for_ticket");
+    for (const auto& app : store_.list_apps()) {
+      if (app.platform != component_status::kPlatform) continue;
+      reg.gauge("mediax_component_waiting_for_ticket",
+                "1 while a WeChat third-party platform app has no stored component_verify_ticket or its component "
+                "token last failed for want of one, else 0",
+                {{"app", app.name}})
+          .set(component_status::waiting_for_ticket(app) ? 1 : 0);
     }
     auto missing = store_.count_grants_missing_scopes();
     reg.clear_gauge("mediax_grants_missing_scopes");

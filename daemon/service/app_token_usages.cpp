@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include "platforms/token_usage.hpp"
+
 namespace mediax {
 
 void AppTokenUsages::load_all() {
@@ -10,18 +12,20 @@ void AppTokenUsages::load_all() {
 
 void AppTokenUsages::remember(const App& app) {
   std::unique_lock lk(mu_);
-  by_app_[app.id] = app.token_usage;  // an app's platform never changes: nothing goes stale
+  // An app's platform never changes: nothing goes stale.
+  by_app_[app.id] = Usages{app_token_usage_for(app.platform), app.token_usage};
 }
 
-std::optional<TokenUsage> AppTokenUsages::get(std::int64_t app_id) {
+std::optional<TokenUsage> AppTokenUsages::get(const RefreshKey& key) {
+  const auto pick = [&key](const Usages& u) { return key.is_app_token() ? u.app_token : u.grants; };
   {
     std::shared_lock lk(mu_);
-    if (auto it = by_app_.find(app_id); it != by_app_.end()) return it->second;
+    if (auto it = by_app_.find(key.app_id); it != by_app_.end()) return pick(it->second);
   }
-  auto app = store_.get_app_by_id(app_id);
+  auto app = store_.get_app_by_id(key.app_id);
   if (!app) return std::nullopt;
   remember(*app);
-  return app->token_usage;
+  return pick(Usages{app_token_usage_for(app->platform), app->token_usage});
 }
 
 }  // namespace mediax

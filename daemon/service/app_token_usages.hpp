@@ -20,14 +20,20 @@ class AppTokenUsages {
   // StoreError: nothing read; get() asks again per app.
   void load_all();
   void remember(const App& app);
-  // The usage of the app's tokens; asks the store the first time an app is seen. StoreError when
-  // it must ask and cannot; nullopt when there is no such app (deleted meanwhile).
-  std::optional<TokenUsage> get(std::int64_t app_id);
+  // How the token of `key` is sent: the app's own token as app_token_usage_for(platform) says (a
+  // WeChat third-party platform's component token differs from its grants'), a grant's as the
+  // app's token_usage. Asks the store the first time an app is seen. StoreError when it must ask
+  // and cannot; nullopt when there is no such app (deleted meanwhile).
+  std::optional<TokenUsage> get(const RefreshKey& key);
 
  private:
+  struct Usages {
+    TokenUsage app_token;
+    TokenUsage grants;
+  };
   Store& store_;
   std::shared_mutex mu_;
-  std::unordered_map<std::int64_t, TokenUsage> by_app_;
+  std::unordered_map<std::int64_t, Usages> by_app_;
 };
 
 }  // namespace mediax

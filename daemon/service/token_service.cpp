@@ -429,6 +429,21 @@ Grant TokenService::store_new_grant(const App& app, const TokenResult& answer, T
   return g;
 }
 
+Grant TokenService::connect_with_code(const App& app, const std::string& code, const std::string& event) {
+  Platform* platform = platforms_.get(app.platform);
+  if (!platform) throw ApiError(400, "unknown_platform", "platform '" + app.platform + "' is not supported");
+  Outcome o = platform->exchange_code(app, code, "", app.redirect_uri);
+  const auto received = clock_.now();
+  if (!o.ok()) {
+    record_event(app.id, std::nullopt, "code_exchange_failed",
+                 {{"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});
+    throw ApiError(502, "platform_error", to_string(o.kind) + ": " + o.code + (o.message.empty() ? "" : ": " + o.message),
+                   {{"platform_code", o.code}, {"class", to_string(o.kind)}});
+  }
+  return store_new_grant(app, o.token, received, Grant{}, event,
+                         {{"missing_scopes", granted_scopes::missing_of(o.token.extra)}, {"via", "platform_event"}});
+}
+
 std::vector<Grant> TokenService::list_grants(const std::string& app_name) {
   auto app = get_app(app_name);
   try {
@@ -548,7 +563,7 @@ std::optional<Token> TokenService::cached_grant_token(std::int64_t grant_id) {
 Token TokenService::answered(Token t) {
   std::optional<TokenUsage> usage;
   try {
-    usage = usages_.get(t.app_id);
+    usage = usages_.get(RefreshKey{t.app_id, t.grant_id.value_or(0)});
   } catch (const StoreError& e) {
     // Not known in memory (an app registered on another instance since start) and not readable.
     throw unavailable(e);

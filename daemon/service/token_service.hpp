@@ -84,6 +84,13 @@ class TokenService {
   // when the platform refuses (422) or fails (502/503).
   GrantAdded import_grant(const std::string& app_name, const nlohmann::json& body);
 
+  // An authorization code the platform pushed (WeChat third-party platform `authorized` /
+  // `updateauthorized` events): exchanged now and stored as the callback stores a grant, `event`
+  // ("grant_connected", "grant_updated") recorded. Upserts by account, so a code of an account
+  // connected already updates its grant. ApiError 502 (details platform_code, class) when the
+  // platform refuses or fails; StoreError when the database does.
+  Grant connect_with_code(const App& app, const std::string& code, const std::string& event);
+
   std::vector<Grant> list_grants(const std::string& app_name);
   Grant get_grant(std::int64_t id);
   // Revokes at the platform when it can, then marks the grant revoked and drops its token.

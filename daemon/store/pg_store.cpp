@@ -4,18 +4,25 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "platforms/token_usage.hpp"
+
 namespace mediax::pg {
 
 namespace {
 
 // The secret column is only read when asked for, so it never sits in memory by accident.
+// The stored ticket's CreateTime comes along (LEFT JOIN, wechat_component apps only have one);
+// never the ticket.
 std::string app_select(bool with_secret) {
   return std::string("SELECT id, name, platform, client_id, ") + (with_secret ? "client_secret" : "''::text") +
-         " AS client_secret, array_to_json(scopes)::text AS scopes, client_credentials, issuer, authorize_url,"
+         " AS client_secret, " + (with_secret ? "secret_options" : "''::text") +
+         " AS secret_options, array_to_json(scopes)::text AS scopes, client_credentials, issuer, authorize_url,"
          " token_url, revocation_url, token_auth_method, redirect_uri, options::text AS options, status,"
          " failure_count, last_error, " MEDIAX_EPOCH_US("next_refresh_at") " AS next_refresh_us, "
          MEDIAX_EPOCH_US("created_at") " AS created_us, token_usage, credential_key, "
-         MEDIAX_EPOCH_US("renew_not_permitted_at") " AS renew_not_permitted_us FROM mediax.apps ";
+         MEDIAX_EPOCH_US("renew_not_permitted_at") " AS renew_not_permitted_us, "
+         MEDIAX_EPOCH_US("ct.create_time") " AS ticket_create_us"
+         " FROM mediax.apps LEFT JOIN mediax.component_tickets ct ON ct.app_id = apps.id ";
 }
 
 App app_from_row(const pqxx::row& r) {
@@ -25,6 +32,8 @@ App app_from_row(const pqxx::row& r) {
   a.platform = r["platform"].as<std::string>();
   a.client_id = r["client_id"].as<std::string>();
   a.client_secret = r["client_secret"].as<std::string>();
+  // Still sealed here: open_app_secret parses it (see there). Held as a JSON string meanwhile.
+  if (const auto sealed = r["secret_options"].as<std::string>(); !sealed.empty()) a.secret_options = sealed;
   a.scopes = parse_text_array(opt<std::string>(r["scopes"]));
   a.client_credentials = r["client_credentials"].as<bool>();
   a.issuer = r["issuer"].as<std::string>();
@@ -42,6 +51,7 @@ App app_from_row(const pqxx::row& r) {
   if (auto us = opt<std::int64_t>(r["renew_not_permitted_us"])) a.renew_not_permitted_at = from_epoch_us(*us);
   a.token_usage = token_usage_from_string(r["token_usage"].as<std::string>()).value_or(TokenUsage::authorization_bearer);
   a.credential_key = opt<std::string>(r["credential_key"]).value_or("");
+  if (auto us = opt<std::int64_t>(r["ticket_create_us"])) a.component_ticket_at = from_epoch_us(*us);
   return a;
 }
 
@@ -78,20 +88,27 @@ App PgStore::create_app(const App& app) {
     // The id is taken first: the sealed client secret names its row.
     const auto id = tx.exec("SELECT nextval(pg_get_serial_sequence('mediax.apps', 'id'))")[0][0].as<std::int64_t>();
     const std::string sealed = seal_field("apps.client_secret", std::to_string(id), app.client_secret);
+    const bool has_secret_options = app.secret_options.is_object() && !app.secret_options.empty();
+    const std::string sealed_options =
+        has_secret_options ? seal_field("apps.secret_options", std::to_string(id), app.secret_options.dump()) : "";
+    // NULL: the app token is sent as the grants' tokens (every platform but wechat_component).
+    const std::string app_usage = to_string(app_token_usage_for(app.platform));
+    const bool app_usage_differs = app_usage != to_string(app.token_usage);
     pqxx::row row;
     try {
       row = tx.exec_params1(
           "INSERT INTO mediax.apps (id, name, platform, client_id, client_secret, scopes, client_credentials, issuer,"
           " authorize_url, token_url, revocation_url, token_auth_method, redirect_uri, options, status,"
-          " failure_count, last_error, next_refresh_at, token_usage, credential_key)"
+          " failure_count, last_error, next_refresh_at, token_usage, credential_key, secret_options, app_token_usage)"
           " VALUES ($18, $1, $2, $3, $4, " MEDIAX_TEXT_ARRAY("$5") ", $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14,"
-          " $15, $16, to_timestamp($17), $19, $20) RETURNING id",
+          " $15, $16, to_timestamp($17), $19, $20, $21, $22) RETURNING id",
           app.name, app.platform, app.client_id, sealed, text_array_param(app.scopes),
           app.client_credentials, app.issuer, app.endpoints.authorize_url, app.endpoints.token_url,
           app.endpoints.revocation_url, app.token_auth_method, app.redirect_uri,
           (app.options.is_null() ? nlohmann::json::object() : app.options).dump(), to_string(app.status),
           app.failure_count, app.last_error, nullable(time_param(app.next_refresh_at)), id, to_string(app.token_usage),
-          app.credential_key.empty() ? nullptr : app.credential_key.c_str());
+          app.credential_key.empty() ? nullptr : app.credential_key.c_str(), sealed_options,
+          app_usage_differs ? app_usage.c_str() : nullptr);
     } catch (const pqxx::unique_violation& e) {
       // The index's name is the only way libpqxx tells which constraint it was.
       if (std::string_view(e.what()).find("apps_credential_key") == std::string_view::npos) {
@@ -107,6 +124,7 @@ App PgStore::create_app(const App& app) {
     auto stored = select_app_by_id(tx, row[0].as<std::int64_t>(), false);
     tx.commit();
     stored->client_secret = app.client_secret;
+    stored->secret_options = has_secret_options ? app.secret_options : nlohmann::json::object();
     return *stored;
   });
 }

@@ -87,6 +87,10 @@ class PgStore final : public Store {
   std::vector<Grant> list_grants(std::int64_t app_id) override;
   std::optional<Grant> get_grant(std::int64_t id, bool with_refresh_token) override;
   bool revoke_grant(std::int64_t id, const std::string& reason) override;
+  std::optional<std::int64_t> revoke_grant_of_account(std::int64_t app_id, const std::string& account_id,
+                                                      const std::string& reason) override;  // pg_store_component.cpp
+  bool put_component_ticket(const ComponentTicket& t) override;
+  std::optional<ComponentTicket> latest_component_ticket(std::int64_t app_id) override;
 
   std::optional<Token> get_token(const RefreshKey& key) override;
   std::vector<Token> all_tokens() override;
@@ -196,6 +200,14 @@ void upsert_token(pqxx::work& tx, std::int64_t app_id, std::optional<std::int64_
 // Queues the webhook event a failed refresh that stops the key causes (grant.needs_reauth or
 // app.misconfigured) when the app has a webhook, in the caller's transaction (pg_store_webhooks.cpp).
 void enqueue_refresh_failure_webhook(pqxx::work& tx, const RefreshKey& key, const RefreshFailure& f);
+// Queues `event` about the app token (grant_id empty) or a grant when the app has a webhook, in the
+// caller's transaction: {event, app, grant_id, account_id, reason, class, at}; class left out when empty.
+void enqueue_key_webhook(pqxx::work& tx, const std::string& event, std::int64_t app_id,
+                         std::optional<std::int64_t> grant_id, const std::string& reason,
+                         const std::optional<std::string>& klass = std::nullopt);
+// Marks grant `id` revoked with `reason`, wipes its refresh token and deletes its token (the
+// tokens trigger sends NOTIFY); false when there is no such grant.
+bool revoke_grant_row(pqxx::work& tx, std::int64_t id, const std::string& reason);
 // The app's webhook URL, "" when none.
 std::string select_webhook_url(pqxx::work& tx, std::int64_t app_id);
 

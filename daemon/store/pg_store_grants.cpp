@@ -155,18 +155,23 @@ std::optional<Grant> PgStore::get_grant(std::int64_t id, bool with_refresh_token
   });
 }
 
+bool revoke_grant_row(pqxx::work& tx, std::int64_t id, const std::string& reason) {
+  // The refresh token is wiped: a revoked grant never refreshes again, so keeping it would
+  // only keep a secret around.
+  const auto res = tx.exec_params(
+      "UPDATE mediax.grants SET status = 'revoked', status_reason = $2, refresh_token = '',"
+      " next_refresh_at = NULL, lease_owner = NULL, lease_until = NULL, refresh_in_flight = false,"
+      " updated_at = now() WHERE id = $1 RETURNING id",
+      id, reason);
+  if (res.empty()) return false;
+  tx.exec_params("DELETE FROM mediax.tokens WHERE grant_id = $1", id);
+  return true;
+}
+
 bool PgStore::revoke_grant(std::int64_t id, const std::string& reason) {
   return pool_.run("revoke_grant", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    // The refresh token is wiped: a revoked grant never refreshes again, so keeping it would
-    // only keep a secret around.
-    const auto res = tx.exec_params(
-        "UPDATE mediax.grants SET status = 'revoked', status_reason = $2, refresh_token = '',"
-        " next_refresh_at = NULL, lease_owner = NULL, lease_until = NULL, refresh_in_flight = false,"
-        " updated_at = now() WHERE id = $1 RETURNING id",
-        id, reason);
-    if (res.empty()) return false;
-    tx.exec_params("DELETE FROM mediax.tokens WHERE grant_id = $1", id);
+    if (!revoke_grant_row(tx, id, reason)) return false;
     tx.commit();
     return true;
   });

@@ -25,6 +25,7 @@ std::string row_label(std::string_view column, std::string_view row_key) {
   if (table == "apps") return "the " + what + " of app " + std::string(row_key);
   if (table == "auth_requests") return "the " + what + " of an authorization request";  // the state is a secret too
   if (table == "webhooks") return "the " + what + " of the webhook of app " + std::string(row_key);
+  if (table == "component_tickets") return "the component_verify_ticket of app " + std::string(row_key);
   return "the value of " + std::string(column) + " in row " + std::string(row_key);
 }
 
@@ -42,6 +43,8 @@ const std::vector<SealedColumn>& sealed_columns() {
       {"grants", "id", "int8", "refresh_token"},
       {"auth_requests", "state", "text", "code_verifier"},
       {"webhooks", "app_id", "int8", "secret"},  // migrations/0006_webhooks.sql
+      {"apps", "id", "int8", "secret_options"},             // migrations/0011_wechat_component.sql
+      {"component_tickets", "app_id", "int8", "ticket"},    // migrations/0011_wechat_component.sql
   };
   return columns;
 }
@@ -79,6 +82,14 @@ bool PgStore::key_missing(std::string_view stored) const {
 
 void PgStore::open_app_secret(App& a) const {
   a.client_secret = open_field("apps.client_secret", std::to_string(a.id), a.client_secret);
+  // app_from_row leaves the stored secret_options as a JSON string (the sealed text); '' = none.
+  if (!a.secret_options.is_string()) return;
+  const std::string opened = open_field("apps.secret_options", std::to_string(a.id), a.secret_options.get<std::string>());
+  auto j = nlohmann::json::parse(opened, nullptr, false);
+  if (!j.is_object()) {
+    throw SecretUnreadableError("cannot read the secret_options of app " + std::to_string(a.id) + ": not a JSON object");
+  }
+  a.secret_options = std::move(j);
 }
 
 void PgStore::open_grant_token(Grant& g) const {

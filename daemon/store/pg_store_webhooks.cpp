@@ -43,14 +43,13 @@ std::string select_webhook_url(pqxx::work& tx, std::int64_t app_id) {
   return res.empty() ? std::string() : res[0][0].as<std::string>();
 }
 
-void enqueue_refresh_failure_webhook(pqxx::work& tx, const RefreshKey& key, const RefreshFailure& f) {
-  if (f.new_status != GrantStatus::needs_reauth) return;
-  // An app token that stops, or a grant refused because of the app's credentials, is the app's
-  // problem; otherwise the account must be connected again.
-  const bool app_problem = key.is_app_token() || f.kind == OutcomeKind::app_misconfigured;
-  const std::string event = app_problem ? "app.misconfigured" : "grant.needs_reauth";
-  const std::optional<std::string> grant_id =
-      key.is_app_token() ? std::nullopt : std::optional<std::string>(std::to_string(key.grant_id));
+void enqueue_key_webhook(pqxx::work& tx, const std::string& event, std::int64_t app_id,
+                         std::optional<std::int64_t> grant_id, const std::string& reason,
+                         const std::optional<std::string>& klass) {
+  // One builder for the events about an app token or a grant: {event, app, grant_id, account_id,
+  // reason, class, at}, absent members (an app's event has no grant) left out.
+  const std::optional<std::string> grant =
+      grant_id ? std::optional<std::string>(std::to_string(*grant_id)) : std::nullopt;
   tx.exec_params(
       "INSERT INTO mediax.webhook_deliveries (app_id, event, payload, next_attempt_at)"
       " SELECT w.app_id, $2::text, jsonb_strip_nulls(jsonb_build_object('event', $2::text, 'app', a.name,"
@@ -59,7 +58,18 @@ void enqueue_refresh_failure_webhook(pqxx::work& tx, const RefreshKey& key, cons
       " FROM mediax.apps a JOIN mediax.webhooks w ON w.app_id = a.id LEFT JOIN mediax.grants g ON g.id = $3::int8"
       " WHERE a.id = CASE WHEN $3::int8 IS NULL THEN $1::int8"
       "                   ELSE (SELECT app_id FROM mediax.grants WHERE id = $3::int8) END",
-      key.app_id, event, nullable(grant_id), f.code.empty() ? to_string(f.kind) : f.code, to_string(f.kind));
+      app_id, event, nullable(grant), reason, nullable(klass));
+}
+
+void enqueue_refresh_failure_webhook(pqxx::work& tx, const RefreshKey& key, const RefreshFailure& f) {
+  if (f.new_status != GrantStatus::needs_reauth) return;
+  // An app token that stops, or a grant refused because of the app's credentials, is the app's
+  // problem; otherwise the account must be connected again.
+  const bool app_problem = key.is_app_token() || f.kind == OutcomeKind::app_misconfigured;
+  const std::string event = app_problem ? "app.misconfigured" : "grant.needs_reauth";
+  enqueue_key_webhook(tx, event, key.app_id,
+                      key.is_app_token() ? std::nullopt : std::optional<std::int64_t>(key.grant_id),
+                      f.code.empty() ? to_string(f.kind) : f.code, to_string(f.kind));
 }
 
 void PgStore::set_webhook(std::int64_t app_id, const std::string& url, const std::string& secret) {

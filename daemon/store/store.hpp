@@ -165,6 +165,15 @@ struct WebhookDelivery {
   std::string last_error;                   // "http_500", "timeout", ... no response bodies
 };
 
+// The latest component_verify_ticket WeChat pushed for a wechat_component app
+// (mediax.component_tickets). ticket is sealed at rest.
+struct ComponentTicket {
+  std::int64_t app_id = 0;
+  std::string ticket;
+  TimePoint create_time{};  // CreateTime of the push
+  TimePoint received_at{};
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -194,6 +203,17 @@ class Store {
   virtual std::optional<Grant> get_grant(std::int64_t id, bool with_refresh_token = false) = 0;
   // Marks the grant revoked, deletes its token (NOTIFY). False when unknown.
   virtual bool revoke_grant(std::int64_t id, const std::string& reason) = 0;
+  // The platform says the account withdrew its authorization (WeChat `unauthorized`): the app's
+  // grant of account_id is revoked as revoke_grant does, and a `grant.revoked` webhook is queued in
+  // the same transaction. Returns the grant id; nullopt when the app has no such active grant.
+  virtual std::optional<std::int64_t> revoke_grant_of_account(std::int64_t app_id, const std::string& account_id,
+                                                              const std::string& reason) = 0;
+
+  // --- WeChat third-party platform tickets ---
+  // Keeps t when it is newer (create_time) than the stored one; true when stored. NOTIFY so that
+  // every instance can fetch a component token with it.
+  virtual bool put_component_ticket(const ComponentTicket& t) = 0;
+  virtual std::optional<ComponentTicket> latest_component_ticket(std::int64_t app_id) = 0;
 
   // --- tokens ---
   virtual std::optional<Token> get_token(const RefreshKey& key) = 0;

@@ -1,0 +1,53 @@
+#include "service/store_component_credentials.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "schedule/refresher.hpp"
+#include "service/token_cache.hpp"
+
+namespace mediax {
+
+namespace {
+
+bool good_for(const std::optional<Token>& t, const std::optional<std::string>& refused, TimePoint now, Seconds left) {
+  return t && !t->access_token.empty() && (!refused || t->access_token != *refused) && t->expires_at - now >= left;
+}
+
+}  // namespace
+
+void StoreComponentCredentials::bind(TokenCache& cache, Refresher& refresher) {
+  cache_ = &cache;
+  refresher_ = &refresher;
+}
+
+std::optional<std::string> StoreComponentCredentials::latest_ticket(const App& app) {
+  auto t = store_.latest_component_ticket(app.id);
+  if (!t) return std::nullopt;
+  return t->ticket;
+}
+
+std::optional<std::string> StoreComponentCredentials::component_token(const App& app,
+                                                                      const std::optional<std::string>& refused) {
+  const RefreshKey key{app.id, 0};
+  TokenCache* cache = cache_.load();
+  if (cache) {
+    if (auto t = cache->get(key); good_for(t, refused, clock_.now(), kMinLeft)) return t->access_token;
+  }
+  if (Refresher* refresher = refresher_.load()) {
+    // Refused: only while the refused token is still the current one (a concurrent refresh may
+    // have replaced it already); otherwise a new token now, joined with one in flight.
+    const auto r = refused ? refresher->refresh(key, Trigger::rejected, refused) : refresher->refresh(key, Trigger::forced);
+    if (good_for(r.token, refused, clock_.now(), kMinLeft)) return r.token->access_token;
+    if (r.status != RefreshResult::Status::refreshed) {
+      spdlog::debug("app '{}': no component token now: {}", app.name, r.message);
+    }
+  }
+  // Another instance may hold a newer token than this one's cache (it refreshed, the NOTIFY is on
+  // its way). A token with under a minute left beats none: the call it is for takes a second.
+  auto stored = store_.get_token(key);
+  if (!good_for(stored, refused, clock_.now(), Seconds(1))) return std::nullopt;
+  if (cache) cache->put_if_newer(*stored);
+  return stored->access_token;
+}
+
+}  // namespace mediax
