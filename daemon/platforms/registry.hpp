@@ -12,12 +12,16 @@
 namespace mediax {
 
 class CallBudget;
+class ComponentCredentials;
 
 class PlatformRegistry {
  public:
   // `http` (and `call_budget`, when given) must outlive the registry. `call_budget` keeps the daily
   // counts of platforms with a small daily quota (WeChat); null: no limit is applied.
-  PlatformRegistry(HttpClient& http, PlatformSettings settings, CallBudget* call_budget = nullptr);
+  // `component_credentials` (when given, must outlive the registry) hands the WeChat third-party
+  // platform its tickets and component token; null: wechat_component calls answer retry_later.
+  PlatformRegistry(HttpClient& http, PlatformSettings settings, CallBudget* call_budget = nullptr,
+                   ComponentCredentials* component_credentials = nullptr);
 
   // nullptr when `name` is not a known platform.
   Platform* get(const std::string& name) const;
