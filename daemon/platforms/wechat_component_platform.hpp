@@ -13,8 +13,9 @@
 //   query (?component_access_token=, or ?access_token= in the newer docs: options.token_param). A URL
 //   is never logged nor put into a message. Errors are {"errcode", "errmsg"} with HTTP 200.
 //
-// The decisions are pure functions in namespace wechat_component; WeChatComponentPlatform glues them
-// to an HttpClient and the daemon's ComponentCredentials.
+// The decisions are pure functions in namespace wechat_component (wechat_component_api.cpp);
+// WeChatComponentPlatform (wechat_component_platform.cpp) glues them to an HttpClient and the daemon's
+// ComponentCredentials.
 #pragma once
 
 #include <cstdint>

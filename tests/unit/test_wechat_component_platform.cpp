@@ -411,21 +411,31 @@ TEST(WeChatComponentErrors, NoSecretReachesAnyMessage) {
       expect_no_leak(o, kAllSecrets);
     }
   }
-  // Through the glue: each call passes what its request carried.
+  // Through the glue: WeChat echoes what each request carried (and the app's secrets).
+  const std::string app_secrets = kSecret + " " + kMessageToken + " " + kAesKey + " ";
   Fixture f;
-  for (int i = 0; i < 12; ++i) f.http.respond(200, error(61023, echo));
-  Grant g = make_grant();
-  expect_no_leak(f.platform.refresh(make_app(), g), kAllSecrets);
+  f.http.respond(200, error(61023, app_secrets + kToken1 + " " + kRefresh));
+  f.http.respond(200, authorizer_info_body(kRefresh2));
+  f.http.respond(200, error(61023, app_secrets + kToken1 + " " + kRefresh2));
+  Outcome refreshed = f.platform.refresh(make_app(), make_grant());
+  EXPECT_EQ(refreshed.kind, OutcomeKind::needs_reauth);
+  expect_no_leak(refreshed, kAllSecrets);
   Fixture q;
-  q.http.respond(200, error(61010, echo));
+  q.http.respond(200, error(61010, app_secrets + kToken1 + " " + kAuthCode));
   expect_no_leak(q.platform.exchange_code(make_app(), kAuthCode, "", ""), kAllSecrets);
   Fixture c;
-  c.http.respond(200, error(61005, echo)).respond(200, error(40013, echo));
-  expect_no_leak(c.platform.client_token(make_app(), {}), kAllSecrets);
+  c.http.respond(200, error(61005, app_secrets + kTicket)).respond(200, error(40013, app_secrets));
+  Outcome ticket = c.platform.client_token(make_app(), {});
+  EXPECT_EQ(ticket.code, "61005");
+  expect_no_leak(ticket, kAllSecrets);
+  expect_no_leak(ticket, {kMessageToken, kAesKey});
   Fixture p;
-  p.http.respond(200, error(-1, echo));
+  p.http.respond(200, error(40001, app_secrets + kToken1)).respond(200, error(-1, app_secrets + kToken1 + kToken2));
   AuthorizeParams params;
-  expect_no_leak(p.platform.prepare_authorize(make_app(), params), kAllSecrets);
+  Outcome pre = p.platform.prepare_authorize(make_app(), params);
+  EXPECT_EQ(pre.code, "-1");
+  expect_no_leak(pre, kAllSecrets);
+  expect_no_leak(pre, {kMessageToken, kAesKey});
 }
 
 // ----- connecting an account -----
