@@ -834,3 +834,36 @@ TEST(WeChatComponentRegistry, RegisteredWithTheConfiguredUrls) {
   EXPECT_TRUE(p->client_token(make_app(), {}).ok());
   EXPECT_EQ(creds.ticket_reads, 1);
 }
+
+TEST(WeChatComponentExchangeCode, ARefusedComponentTokenIsRetriedOnceWithTheNewOneAndTheSameCode) {
+  Fixture f;
+  f.http.respond(200, error(42001, "access_token expired"));
+  f.http.respond(200, query_auth_body(true));
+  Outcome o = f.platform.exchange_code(make_app({{"token_param", "access_token"}}), kAuthCode, "", "");
+  ASSERT_TRUE(o.ok()) << o.message;
+  ASSERT_EQ(f.http.requests.size(), 2u);
+  EXPECT_EQ(query_fields(f.http.requests[0].url), (std::map<std::string, std::string>{{"access_token", kToken1}}));
+  EXPECT_EQ(query_fields(f.http.requests[1].url), (std::map<std::string, std::string>{{"access_token", kToken2}}));
+  EXPECT_EQ(body_of(f.http.requests[1])["authorization_code"], kAuthCode);
+}
+
+TEST(WeChatComponentRecoverGrant, ARefusedComponentTokenOnTheInfoCallIsRetriedOnce) {
+  Fixture f;
+  f.http.respond(200, error(40001, "invalid credential"));
+  f.http.respond(200, authorizer_info_body(kRefresh2));
+  f.http.respond(200, authorizer_token_body(kAccess, kRefresh2));
+  Outcome o = f.platform.recover_grant(make_app(), make_grant());
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.token.refresh_token, kRefresh2);
+  ASSERT_EQ(f.http.requests.size(), 3u);
+  EXPECT_EQ(query_fields(f.http.requests[2].url)["component_access_token"], kToken2)
+      << "the replaced token is used from then on";
+}
+
+TEST(WeChatComponentClientToken, StartPushAnswerInANormalStateIsReported) {
+  Fixture f;
+  f.http.respond(200, error(61005, "component ticket is expired"));
+  f.http.respond(200, error(0, "in a normal state"));
+  Outcome o = f.platform.client_token(make_app(), {});
+  EXPECT_NE(o.message.find("api_start_push_ticket: in a normal state"), std::string::npos) << o.message;
+}
