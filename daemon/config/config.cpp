@@ -380,6 +380,8 @@ const std::vector<KeySpec>& key_table() {
     t.push_back(platform_url_key("douyin", "base_url", "Douyin Open Platform base URL"));
     t.push_back(platform_url_key("wechat", "open_base_url", "WeChat browser authorization base URL"));
     t.push_back(platform_url_key("wechat", "api_base_url", "WeChat API base URL"));
+    t.push_back(platform_url_key("wechat", "mp_base_url",
+                                 "WeChat third-party platform authorization pages (componentloginpage) base URL"));
     t.push_back(integer_key("platforms.wechat.event_max_age_seconds", &C::wechat, &WeChatConfig::event_max_age_seconds,
                             30, 3600, false,
                             "WeChat third-party platform pushes older (or newer) than this by their timestamp are "

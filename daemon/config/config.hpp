@@ -112,7 +112,10 @@ using PlatformUrls = std::map<std::string, std::map<std::string, std::string>>;
 inline PlatformUrls default_platform_urls() {
   return {
       {"douyin", {{"base_url", "https://open.douyin.com"}}},
-      {"wechat", {{"open_base_url", "https://open.weixin.qq.com"}, {"api_base_url", "https://api.weixin.qq.com"}}},
+      {"wechat",
+       {{"open_base_url", "https://open.weixin.qq.com"},
+        {"api_base_url", "https://api.weixin.qq.com"},
+        {"mp_base_url", "https://mp.weixin.qq.com"}}},
       {"google",
        {{"auth_url", "https://accounts.google.com/o/oauth2/v2/auth"},
         {"token_url", "https://oauth2.googleapis.com/token"},
@@ -131,7 +134,7 @@ struct Config {
   WebhookConfig webhook;
   SecurityConfig security;
   LogConfig log;
-  // platforms["douyin"]["base_url"]; platforms["wechat"]["open_base_url"|"api_base_url"];
+  // platforms["douyin"]["base_url"]; platforms["wechat"]["open_base_url"|"api_base_url"|"mp_base_url"];
   // platforms["google"]["auth_url"|"token_url"|"revoke_url"]. http(s) URLs.
   PlatformUrls platforms = default_platform_urls();
   WeChatConfig wechat;                        // [platforms.wechat] event_max_age_seconds

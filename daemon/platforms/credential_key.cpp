@@ -42,7 +42,7 @@ std::string where_of(const App& app, const PlatformSettings& settings) {
     const auto daemon = normalized_base_url(configured_url(settings, "douyin", "base_url", douyin::kDefaultBaseUrl));
     return own.empty() || own == daemon ? "-" : own;
   }
-  if (app.platform == "wechat") return "-";
+  if (app.platform == "wechat" || app.platform == "wechat_component") return "-";
   if (app.platform == "google") {
     // A service account's token for an impersonated user is that user's, not the account's.
     const auto subject = string_option(app, "subject");

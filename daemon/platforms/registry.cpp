@@ -3,18 +3,20 @@
 #include "platforms/douyin_platform.hpp"
 #include "platforms/google_platform.hpp"
 #include "platforms/oauth2_platform.hpp"
+#include "platforms/wechat_component_platform.hpp"
 #include "platforms/wechat_platform.hpp"
 
 namespace mediax {
 
 PlatformRegistry::PlatformRegistry(HttpClient& http, PlatformSettings settings, CallBudget* call_budget,
                                    ComponentCredentials* component_credentials) {
-  (void)component_credentials;  // the wechat_component platform's (added with it)
   platforms_.emplace("oauth2", std::make_unique<OAuth2Platform>(http, settings));
   // Each reads its base URLs from settings.urls[name], the real hosts where absent.
   platforms_.emplace("douyin", std::make_unique<DouyinPlatform>(http, settings));
   platforms_.emplace("wechat", std::make_unique<WeChatPlatform>(http, settings, call_budget));
   platforms_.emplace("google", std::make_unique<GooglePlatform>(http, settings));
+  platforms_.emplace("wechat_component",
+                     std::make_unique<WeChatComponentPlatform>(http, settings, component_credentials));
 }
 
 Platform* PlatformRegistry::get(const std::string& name) const {

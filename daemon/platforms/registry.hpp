@@ -18,8 +18,8 @@ class PlatformRegistry {
  public:
   // `http` (and `call_budget`, when given) must outlive the registry. `call_budget` keeps the daily
   // counts of platforms with a small daily quota (WeChat); null: no limit is applied.
-  // `component_credentials` (when given, outlives the registry): the WeChat third-party platform's
-  // ticket and component token.
+  // `component_credentials` (when given, must outlive the registry) hands the WeChat third-party
+  // platform its tickets and component token; null: wechat_component calls answer retry_later.
   PlatformRegistry(HttpClient& http, PlatformSettings settings, CallBudget* call_budget = nullptr,
                    ComponentCredentials* component_credentials = nullptr);
 

@@ -63,6 +63,7 @@ base_url = "http://127.0.0.1:18001"
 [platforms.wechat]
 open_base_url = "http://127.0.0.1:18002"
 api_base_url = "http://127.0.0.1:18003/api"
+mp_base_url = "http://127.0.0.1:18005/mp"
 
 [platforms.google]
 auth_url = "http://127.0.0.1:18004/auth"
@@ -109,6 +110,7 @@ TEST(Config, PlatformUrlsDefaultToTheRealHostsEvenWhenOtherPlatformKeysAreSet) {
   EXPECT_EQ(c.platforms.at("douyin").at("base_url"), "https://open.douyin.com");
   EXPECT_EQ(c.platforms.at("wechat").at("open_base_url"), "https://open.weixin.qq.com");
   EXPECT_EQ(c.platforms.at("wechat").at("api_base_url"), "http://127.0.0.1:1");
+  EXPECT_EQ(c.platforms.at("wechat").at("mp_base_url"), "https://mp.weixin.qq.com");
   EXPECT_EQ(c.platforms.at("google").at("auth_url"), "https://accounts.google.com/o/oauth2/v2/auth");
   EXPECT_EQ(c.platforms.at("google").at("token_url"), "https://oauth2.googleapis.com/token");
   EXPECT_EQ(c.platforms.at("google").at("revoke_url"), "https://oauth2.googleapis.com/revoke");
@@ -144,6 +146,7 @@ TEST(Config, FullFileSetsEveryKey) {
   EXPECT_EQ(c.platforms.at("douyin").at("base_url"), "http://127.0.0.1:18001");
   EXPECT_EQ(c.platforms.at("wechat").at("open_base_url"), "http://127.0.0.1:18002");
   EXPECT_EQ(c.platforms.at("wechat").at("api_base_url"), "http://127.0.0.1:18003/api");
+  EXPECT_EQ(c.platforms.at("wechat").at("mp_base_url"), "http://127.0.0.1:18005/mp");
   EXPECT_EQ(c.platforms.at("google").at("auth_url"), "http://127.0.0.1:18004/auth");
   EXPECT_EQ(c.platforms.at("google").at("token_url"), "http://127.0.0.1:18004/token");
   EXPECT_EQ(c.platforms.at("google").at("revoke_url"), "http://127.0.0.1:18004/revoke");
@@ -190,6 +193,7 @@ TEST(Config, KeyDocsDescribeEveryKeyWithItsDefault) {
   EXPECT_EQ(doc("log.level").default_value, "\"info\"");
   EXPECT_TRUE(doc("log.level").reloadable);
   EXPECT_EQ(doc("platforms.douyin.base_url").default_value, "\"https://open.douyin.com\"");
+  EXPECT_EQ(doc("platforms.wechat.mp_base_url").default_value, "\"https://mp.weixin.qq.com\"");
 }
 
 TEST(Config, UnknownKeysAndTablesAreErrorsWithTheirLine) {

@@ -28,7 +28,7 @@ App app_of(const std::string& platform, const std::string& client_id, bool clien
 
 TEST(CredentialKey, AppsWithoutAnAppTokenHaveNone) {
   // Grants of apps sharing a client id are separate: only app-token fetchers can collide.
-  for (const char* p : {"douyin", "wechat", "google", "oauth2"}) {
+  for (const char* p : {"douyin", "wechat", "wechat_component", "google", "oauth2"}) {
     EXPECT_EQ(credential_key(app_of(p, "cid", false), {}), "") << p;
   }
 }
@@ -36,6 +36,8 @@ TEST(CredentialKey, AppsWithoutAnAppTokenHaveNone) {
 TEST(CredentialKey, DouyinAndWeChatAreTheirClientIdOnTheDaemonsBaseUrl) {
   EXPECT_EQ(credential_key(app_of("douyin", "aw123"), {}), "douyin - aw123");
   EXPECT_EQ(credential_key(app_of("wechat", "wx123"), {}), "wechat - wx123");
+  // A third-party platform's component token is its own credential, apart from a wechat app's.
+  EXPECT_EQ(credential_key(app_of("wechat_component", "wx123"), {}), "wechat_component - wx123");
   EXPECT_NE(credential_key(app_of("douyin", "aw123"), {}), credential_key(app_of("douyin", "aw124"), {}));
   // The same id on two platforms is two credentials.
   EXPECT_NE(credential_key(app_of("douyin", "x"), {}), credential_key(app_of("wechat", "x"), {}));
@@ -90,6 +92,15 @@ TEST(TokenUsage, EachPlatformSaysHowItTakesATokenAndItRoundTrips) {
   EXPECT_EQ(to_string(token_usage_for("wechat")), "query:access_token");
   EXPECT_EQ(to_string(token_usage_for("google")), "header:Authorization:Bearer");
   EXPECT_EQ(to_string(token_usage_for("oauth2")), "header:Authorization:Bearer");
+  // The third-party platform's grants hold authorizer tokens (?access_token=); its app token is the
+  // component token (?component_access_token=). Elsewhere the app token is taken as the grants'.
+  EXPECT_EQ(to_string(token_usage_for("wechat_component")), "query:access_token");
+  EXPECT_EQ(to_string(app_token_usage_for("wechat_component")), "query:component_access_token");
+  for (const char* p : {"douyin", "wechat", "google", "oauth2"}) {
+    EXPECT_EQ(app_token_usage_for(p), token_usage_for(p)) << p;
+  }
+  EXPECT_EQ(token_usage_from_string(to_string(TokenUsage::component_access_token_query)),
+            TokenUsage::component_access_token_query);
   for (auto u : {TokenUsage::authorization_bearer, TokenUsage::access_token_header, TokenUsage::access_token_query}) {
     EXPECT_EQ(token_usage_from_string(to_string(u)), u);
   }
