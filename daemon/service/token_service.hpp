@@ -84,6 +84,13 @@ class TokenService {
   // when the platform refuses (422) or fails (502/503).
   GrantAdded import_grant(const std::string& app_name, const nlohmann::json& body);
 
+  // POST /v1/grants/{id}/recover: gets a grant whose refresh token is lost or refused going again
+  // without the account's owner (Platform::recover_grant; WeChat third-party platform:
+  // api_get_authorizer_info) and stores the answer as the callback does (event grant_recovered).
+  // Returns the grant (as GET /v1/grants/{id}). ApiError 404 no grant, 409 revoked or not_supported,
+  // 422 the platform refused, 503/502 it failed (service/platform_call_errors.hpp).
+  Grant recover_grant(std::int64_t id);
+
   std::vector<Grant> list_grants(const std::string& app_name);
   Grant get_grant(std::int64_t id);
   // Revokes at the platform when it can, then marks the grant revoked and drops its token.
