@@ -43,7 +43,7 @@ Grant TokenService::recover_grant(std::int64_t id) {
     record_event(app->id, id, "grant_recovery_failed",
                  {{"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});
     spdlog::warn("grant {} of app '{}': recovery failed: {} {}: {}", id, app->name, to_string(o.kind), o.code, o.message);
-    throw recover_grant_error(o, app->platform, app->name, id);
+    throw recover_grant_error(o, app->platform, app->name, id, app_waits_for_ticket(app->name));
   }
   if (o.token.access_token.empty()) {
     spdlog::warn("grant {} of app '{}': recovery answered without an access token", id, app->name);

@@ -16,8 +16,9 @@ std::string said(const Outcome& o, const std::string& platform) {
 }
 
 // retry_later and rate_limited: nothing is wrong with the request; the platform cannot serve it now.
-ApiError unavailable(const Outcome& o, const std::string& platform, const std::string& app_name) {
-  if (o.code == kWaitingForTicket) {
+ApiError unavailable(const Outcome& o, const std::string& platform, const std::string& app_name,
+                     bool waiting_for_ticket) {
+  if (waiting_for_ticket || o.code == kWaitingForTicket) {
     // The component token needs a ticket, which only WeChat's push brings: retrying sooner is useless.
     return ApiError(503, kWaitingForTicket,
                     "WeChat has not pushed a component_verify_ticket yet; it pushes one every 10 minutes to the "
@@ -33,11 +34,12 @@ ApiError unavailable(const Outcome& o, const std::string& platform, const std::s
 
 }  // namespace
 
-ApiError prepare_authorize_error(const Outcome& o, const std::string& platform, const std::string& app_name) {
+ApiError prepare_authorize_error(const Outcome& o, const std::string& platform, const std::string& app_name,
+                                 bool waiting_for_ticket) {
   switch (o.kind) {
     case OutcomeKind::retry_later:
     case OutcomeKind::rate_limited:
-      return unavailable(o, platform, app_name);
+      return unavailable(o, platform, app_name, waiting_for_ticket);
     case OutcomeKind::app_misconfigured:
       return ApiError(422, "app_misconfigured",
                       "the platform refused the app: " + said(o, platform) + "; fix the app's registration at the platform",
@@ -52,12 +54,12 @@ ApiError prepare_authorize_error(const Outcome& o, const std::string& platform, 
 }
 
 ApiError recover_grant_error(const Outcome& o, const std::string& platform, const std::string& app_name,
-                             std::int64_t grant_id) {
+                             std::int64_t grant_id, bool waiting_for_ticket) {
   const std::string grant = "grant " + std::to_string(grant_id);
   switch (o.kind) {
     case OutcomeKind::retry_later:
     case OutcomeKind::rate_limited:
-      return unavailable(o, platform, app_name);
+      return unavailable(o, platform, app_name, waiting_for_ticket);
     case OutcomeKind::app_misconfigured:
       if (o.code == "not_supported") {
         return ApiError(409, "not_supported", o.message.empty() ? grant + " cannot be recovered" : o.message,
@@ -76,6 +78,11 @@ ApiError recover_grant_error(const Outcome& o, const std::string& platform, cons
   }
   return ApiError(502, "platform_error", "the platform failed: " + said(o, platform) + "; " + grant + " is unchanged",
                   details_of(o));
+}
+
+bool last_error_waits_for_ticket(const std::string& last_error) {
+  const std::string prefix = std::string(kWaitingForTicket) + ":";
+  return last_error == kWaitingForTicket || last_error.rfind(prefix, 0) == 0;
 }
 
 }  // namespace mediax

@@ -15,11 +15,14 @@ inline constexpr const char* kWaitingForTicket = "waiting_for_ticket";
 
 // Platform::prepare_authorize failed (app `app_name` of platform `platform`):
 //  - retry_later / rate_limited: 503 "platform_unavailable" (retry_after_seconds when known), except
-//    the platform code waiting_for_ticket: 503 "waiting_for_ticket", saying where WeChat pushes it;
+//    while the app waits for its first ticket (the platform code waiting_for_ticket, or
+//    `waiting_for_ticket` set by the caller: the platform may only say its component token is
+//    unavailable): 503 "waiting_for_ticket", saying where WeChat pushes it;
 //  - app_misconfigured: 422 "app_misconfigured" with the platform's message (e.g. the IP to whitelist);
 //  - anything else: 502 "platform_error".
 // Details always carry platform_code and class. Never a code or token: Outcome messages hold none.
-ApiError prepare_authorize_error(const Outcome& o, const std::string& platform, const std::string& app_name);
+ApiError prepare_authorize_error(const Outcome& o, const std::string& platform, const std::string& app_name,
+                                 bool waiting_for_ticket = false);
 
 // Platform::recover_grant failed for grant `grant_id`:
 //  - app_misconfigured with code "not_supported": 409 "not_supported" with the platform's message;
@@ -27,6 +30,10 @@ ApiError prepare_authorize_error(const Outcome& o, const std::string& platform, 
 //  - app_misconfigured: 422 "app_misconfigured";
 //  - retry_later / rate_limited: 503 as for prepare_authorize_error.
 ApiError recover_grant_error(const Outcome& o, const std::string& platform, const std::string& app_name,
-                             std::int64_t grant_id);
+                             std::int64_t grant_id, bool waiting_for_ticket = false);
+
+// Whether an app token's last_error ("code: message", as the store writes it) says it waits for
+// the first component_verify_ticket.
+bool last_error_waits_for_ticket(const std::string& last_error);
 
 }  // namespace mediax

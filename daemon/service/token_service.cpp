@@ -244,7 +244,7 @@ AuthorizeStart TokenService::start_authorization(const std::string& app_name, co
   if (Outcome o = platform->prepare_authorize(app, p); !o.ok()) {
     // The outcome names the platform's code and message, never the pre_auth_code.
     spdlog::warn("app '{}': cannot start an authorization: {} {}: {}", app.name, to_string(o.kind), o.code, o.message);
-    throw prepare_authorize_error(o, app.platform, app.name);
+    throw prepare_authorize_error(o, app.platform, app.name, app_waits_for_ticket(app.name));
   }
   auto url = platform->authorize_url(app, p);
   if (url.empty()) {
@@ -257,6 +257,16 @@ AuthorizeStart TokenService::start_authorization(const std::string& app_name, co
     throw unavailable(e);
   }
   return {url, req.state, req.expires_at};
+}
+
+bool TokenService::app_waits_for_ticket(const std::string& app_name) {
+  // Read again: the failed call may just have tried (and failed) to fetch the app token.
+  try {
+    const auto app = store_.get_app(app_name);
+    return app && last_error_waits_for_ticket(app->last_error);
+  } catch (const StoreError&) {
+    return false;
+  }
 }
 
 AuthorizeParams TokenService::authorize_params_for(const App& app, const AuthorizeChoices& c) {

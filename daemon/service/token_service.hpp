@@ -114,6 +114,9 @@ class TokenService {
   const Config& config() const { return config_; }
 
  private:
+  // Whether the app's own token waits for the first component_verify_ticket (its last_error says
+  // so): a platform that needs it may only say its token is unavailable. False when unreadable.
+  bool app_waits_for_ticket(const std::string& app_name);
   // The platform parameters for `choices` (a grant_id's missing scopes, account and include_granted_scopes).
   AuthorizeParams authorize_params_for(const App& app, const AuthorizeChoices& choices);
   // ApiError 503 token_expired when t has under a second left.

@@ -67,6 +67,28 @@ TEST(PrepareAuthorizeError, WaitingForTheFirstTicketHasItsOwnCodeAndSaysWhereWeC
   EXPECT_EQ(e.details().value("class", ""), "retry_later");
 }
 
+TEST(PrepareAuthorizeError, AnUnavailableComponentTokenWhileTheAppWaitsForItsTicketIsWaitingForTicket) {
+  const Outcome o = fail(OutcomeKind::retry_later, "component_token_unavailable", "not available yet", Seconds(600));
+  const auto waiting = prepare_authorize_error(o, "wechat_component", "wxc", true);
+  EXPECT_EQ(waiting.status(), 503);
+  EXPECT_EQ(waiting.code(), "waiting_for_ticket");
+  EXPECT_EQ(waiting.details().value("platform_code", ""), "component_token_unavailable");  // what the platform said
+  EXPECT_EQ(prepare_authorize_error(o, "wechat_component", "wxc", false).code(), "platform_unavailable");
+  // A refusal is a refusal, whatever the app waits for.
+  EXPECT_EQ(prepare_authorize_error(fail(OutcomeKind::app_misconfigured, "61004", "ip"), "wechat_component", "wxc", true)
+                .code(),
+            "app_misconfigured");
+}
+
+TEST(LastErrorWaitsForTicket, ByTheCodeTheStoreWritesFirst) {
+  EXPECT_TRUE(last_error_waits_for_ticket("waiting_for_ticket: no component_verify_ticket has been pushed yet"));
+  EXPECT_TRUE(last_error_waits_for_ticket("waiting_for_ticket"));
+  EXPECT_FALSE(last_error_waits_for_ticket(""));
+  EXPECT_FALSE(last_error_waits_for_ticket("61005: component ticket is expired"));
+  EXPECT_FALSE(last_error_waits_for_ticket("http_503: waiting_for_ticket"));
+  EXPECT_FALSE(last_error_waits_for_ticket("waiting_for_tickets: x"));
+}
+
 TEST(PrepareAuthorizeError, EachClassItsStatus) {
   auto busy = prepare_authorize_error(fail(OutcomeKind::retry_later, "-1", "system error"), "wechat_component", "wxc");
   EXPECT_EQ(busy.status(), 503);
