@@ -322,6 +322,11 @@ void show_app(const Ctx& c, const json& app) {
   for (const char* k : {"failure_count", "last_error", "next_refresh_at", "created_at"}) {
     if (app.contains(k) && !app[k].is_null()) f.emplace_back(k, k == std::string("next_refresh_at") ? when(app, k) : str(app, k));
   }
+  if (app.contains("waiting_for_ticket")) {
+    // wechat_component: the component token needs the ticket WeChat pushes every 10 minutes.
+    f.emplace_back("ticket", app.value("waiting_for_ticket", false) ? "waiting for WeChat's first push"
+                             : str(app, "component_ticket_at").empty() ? "none" : "last at " + when(app, "component_ticket_at"));
+  }
   f.emplace_back("webhook", app.contains("webhook") && app["webhook"].is_object() ? str(app["webhook"], "url") : "none");
   c.out << render_fields(f);
 }
