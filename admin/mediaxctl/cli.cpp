@@ -28,6 +28,7 @@ const std::map<std::string, bool>& known_options() {
       {"--secret-file", true},   {"--secret-env", true},
       {"--code", true},          {"--code-verifier", true}, {"--account", true},
       {"--refresh-token-file", true}, {"--refresh-expires-at", true},
+      {"--mobile", false},       {"--auth-type", true},     {"--biz-appid", true},
   };
   return opts;
 }

@@ -30,8 +30,10 @@ Commands:
   grants import APP --account ID --refresh-token-file FILE
                                  take over an account's refresh token from another system
   grants revoke ID               revoke a grant (at the platform when it can)
+  grants recover ID              get a grant with a lost or refused refresh token going again
+                                 (WeChat third-party platform); `grant` is the same as `grants`
   token get APP [--grant ID]     print the current access token (the app's own, or a grant's)
-  connect APP                    print the URL that connects an account (open it in a browser)
+  connect APP [--mobile]         print the URL that connects an account (open it in a browser)
   refresh APP [--grant ID]       refresh a token now
   webhook show|set|rm APP        an app's webhook (see `mediaxctl webhook --help`)
   status                         daemon health, readiness and counts
@@ -122,9 +124,26 @@ constexpr const char* kGrantsRevokeHelp =
 constexpr const char* kTokenGetHelp =
     "usage: mediaxctl token get APP [--grant ID] [--json]\n\nPrints the current access token: the app's own (client credentials)\n"
     "token, or with --grant the token of that connected account. Exit 4 when there is none yet.\n";
-constexpr const char* kConnectHelp =
-    "usage: mediaxctl connect APP [--json]\n\nStarts connecting an account and prints the platform's authorization URL:\n"
-    "open it in a browser, log in and approve; the platform sends the browser back to mediaxd.\n";
+constexpr const char* kConnectHelp = R"(usage: mediaxctl connect APP [--mobile] [--auth-type N] [--biz-appid APPID] [--json]
+
+Starts connecting an account and prints the platform's authorization URL: open it in a browser,
+log in and approve; the platform sends the browser back to mediaxd.
+
+WeChat third-party platform (wechat_component) only:
+  --mobile            the mobile link (open it inside WeChat) instead of the PC page's QR code
+  --auth-type N       which accounts the page offers: 1 official accounts, 2 mini programs, 3 both
+  --biz-appid APPID   only this account may authorize
+Exit 1 with waiting_for_ticket while WeChat has not pushed its first component_verify_ticket.
+)";
+constexpr const char* kGrantsRecoverHelp = R"(usage: mediaxctl grants recover ID [--json]
+
+Gets a grant going again when its refresh token was lost or refused, without asking the account's
+owner: the platform hands out the account's refresh token again (WeChat third-party platform:
+api_get_authorizer_info), mediaxd refreshes with it and stores the grant as active. Prints the grant.
+Exit 1 when the platform cannot (not_supported: other platforms; connect the account again), refuses
+(recovery_refused: the account withdrew the authorization) or fails; also for a revoked grant.
+Exit 4 when the grant does not exist.
+)";
 constexpr const char* kRefreshHelp =
     "usage: mediaxctl refresh APP [--grant ID] [--json]\n\nRefreshes the app's own token, or with --grant that grant's token, now.\n"
     "Exit 1 with the platform's code and class when the platform refuses.\n";
@@ -303,6 +322,11 @@ void show_app(const Ctx& c, const json& app) {
   for (const char* k : {"failure_count", "last_error", "next_refresh_at", "created_at"}) {
     if (app.contains(k) && !app[k].is_null()) f.emplace_back(k, k == std::string("next_refresh_at") ? when(app, k) : str(app, k));
   }
+  if (app.contains("waiting_for_ticket")) {
+    // wechat_component: the component token needs the ticket WeChat pushes every 10 minutes.
+    f.emplace_back("ticket", app.value("waiting_for_ticket", false) ? "waiting for WeChat's first push"
+                             : str(app, "component_ticket_at").empty() ? "none" : "last at " + when(app, "component_ticket_at"));
+  }
   f.emplace_back("webhook", app.contains("webhook") && app["webhook"].is_object() ? str(app["webhook"], "url") : "none");
   c.out << render_fields(f);
 }
@@ -429,6 +453,14 @@ int grants(Ctx& c) {
     show_grant(c, c.api().get("/v1/grants/" + grant_id(ops[0])));
     return kExitOk;
   }
+  if (sub == "recover") {
+    const auto& ops = operands(c, 2, 1, "one grant ID");
+    json g = c.api().post("/v1/grants/" + grant_id(ops[0]) + "/recover");
+    if (c.json_out()) return c.print_json(g), kExitOk;
+    c.out << "recovered grant " << str(g, "id") << " (account " << str(g, "account_id") << ")\n";
+    show_grant(c, g);
+    return kExitOk;
+  }
   if (sub == "revoke") {
     const auto& ops = operands(c, 2, 1, "one grant ID");
     json r = c.api().del("/v1/grants/" + grant_id(ops[0]));
@@ -436,7 +468,7 @@ int grants(Ctx& c) {
     c.out << "revoked grant " << ops[0] << " (revocation at the platform: " << str(r, "platform_revocation") << ")\n";
     return kExitOk;
   }
-  throw UsageError(sub.empty() ? "grants: expected list, show, add, import or revoke"
+  throw UsageError(sub.empty() ? "grants: expected list, show, add, import, revoke or recover"
                                : "grants: unknown subcommand '" + sub + "'");
 }
 
@@ -495,9 +527,18 @@ int token(Ctx& c) {
 }
 
 int connect(Ctx& c) {
-  c.args.allow_only({});
+  c.args.allow_only({"--mobile", "--auth-type", "--biz-appid"});
   const auto& ops = operands(c, 1, 1, "one APP");
-  json r = c.api().post("/v1/apps/" + seg(ops[0]) + "/authorize");
+  // Only the choices given: the daemon refuses them for platforms that take none.
+  json body = json::object();
+  if (c.args.has("--mobile")) body["mobile"] = true;
+  if (c.args.has("--auth-type")) {
+    const std::string n = c.args.value("--auth-type");
+    if (n != "1" && n != "2" && n != "3") throw UsageError("--auth-type is 1 (official accounts), 2 (mini programs) or 3 (both)");
+    body["auth_type"] = n[0] - '0';
+  }
+  if (c.args.has("--biz-appid")) body["biz_appid"] = c.args.value("--biz-appid");
+  json r = c.api().post("/v1/apps/" + seg(ops[0]) + "/authorize", body);
   if (c.json_out()) return c.print_json(r), kExitOk;
   c.out << str(r, "authorize_url") << "\n";
   return kExitOk;
@@ -558,7 +599,7 @@ int status(Ctx& c) {
 
 const char* help_for(const std::vector<std::string>& p) {
   auto at = [&](std::size_t i) { return p.size() > i ? p[i] : std::string(); };
-  const std::string cmd = at(0), sub = at(1);
+  const std::string cmd = at(0) == "grant" ? "grants" : at(0), sub = at(1);
   if (cmd == "apps" && sub == "list") return kAppsListHelp;
   if (cmd == "apps" && sub == "show") return kAppsShowHelp;
   if (cmd == "apps" && sub == "add") return kAppsAddHelp;
@@ -568,6 +609,7 @@ const char* help_for(const std::vector<std::string>& p) {
   if (cmd == "grants" && sub == "revoke") return kGrantsRevokeHelp;
   if (cmd == "grants" && sub == "add") return kGrantsAddHelp;
   if (cmd == "grants" && sub == "import") return kGrantsImportHelp;
+  if (cmd == "grants" && sub == "recover") return kGrantsRecoverHelp;
   if (cmd == "token") return kTokenGetHelp;
   if (cmd == "connect") return kConnectHelp;
   if (cmd == "refresh") return kRefreshHelp;
@@ -603,7 +645,7 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
     };
     const std::string& cmd = p[0];
     if (cmd == "apps") return apps(c);
-    if (cmd == "grants") return grants(c);
+    if (cmd == "grants" || cmd == "grant") return grants(c);
     if (cmd == "token") return token(c);
     if (cmd == "connect") return connect(c);
     if (cmd == "refresh") return refresh(c);

@@ -162,7 +162,22 @@ function renderApps() {
         'grant the app the renew permission at the platform';
       $('.meta', node).append(warn);
     }
-    $('.connect', node).addEventListener('click', () => connect(app.name));
+    if (app.platform === 'wechat_component') {
+      // WeChat third-party platform: the component token needs a component_verify_ticket, which only
+      // WeChat's push (every 10 min) brings; until the first one nothing can be connected.
+      const ticket = document.createElement('span');
+      ticket.className = app.waiting_for_ticket ? 'error ticket waiting' : 'ticket';
+      ticket.textContent = app.waiting_for_ticket
+        ? ' · waiting for ticket: WeChat has not pushed a component_verify_ticket yet (check the 授权事件接收URL)'
+        : (app.component_ticket_at ? ` · last ticket at ${app.component_ticket_at}` : '');
+      $('.meta', node).append(ticket);
+      // The PC page shows a QR code to scan; the mobile link is opened inside WeChat on the admin's
+      // phone, so it is shown to copy rather than opened here.
+      const mobile = button('Mobile link', 'secondary connect-mobile', () => mobileLink(app.name));
+      mobile.title = 'The authorization link to open inside WeChat on the account admin\'s phone';
+      $('.actions', node).prepend(mobile);
+    }
+    $('.connect', node).addEventListener('click', () => connect(app.name, undefined, app.platform === 'wechat_component'));
     $('.add-code', node).addEventListener('click', () => addWithCode(app.name));
     const tbody = $('tbody', node);
     if (error) {
@@ -214,6 +229,10 @@ function renderApps() {
         }
         actions.append(button('Revoke', 'danger revoke', () => revokeGrant(g.id, g.account_id)));
       }
+      if (app.platform === 'wechat_component' && g.status !== 'revoked' && (g.status === 'needs_reauth' || g.last_error)) {
+        // A lost or refused authorizer refresh token (61023): WeChat hands it out again.
+        actions.append(button('Recover', 'secondary recover', () => recoverGrant(g.id)));
+      }
       tbody.append(tr);
     }
     root.append(node);
@@ -261,7 +280,7 @@ async function reload() {
 
 // ---- actions -------------------------------------------------------------------------------
 
-async function connect(name, choices) {
+async function connect(name, choices, sendOrigin) {
   clearMessage();
   try {
     // The key cannot ride along a plain navigation to /v1/apps/{name}/connect, so ask for the
@@ -269,10 +288,45 @@ async function connect(name, choices) {
     // back to /oauth/callback, whose page links back here. choices: {grant_id} asks that grant's
     // account again for the scopes it lacks.
     const a = await api('POST', `/v1/apps/${encodeURIComponent(name)}/authorize`, choices);
+    if (sendOrigin) {
+      // WeChat's third-party platform page checks that it is opened from its 授权发起页域名 (the
+      // Referer): this page sends none (meta referrer no-referrer), so this one link sends our origin.
+      const link = document.createElement('a');
+      link.href = a.authorize_url;
+      link.referrerPolicy = 'origin';
+      link.rel = 'noopener';
+      document.body.append(link);
+      link.click();
+      link.remove();
+      return;
+    }
     window.location.assign(a.authorize_url);
   } catch (e) {
     showError(e, `Connecting an account to ${name} failed`);
   }
+}
+
+// WeChat third-party platform: the mobile (H5) authorization link, shown to be sent to the admin
+// of the account, who opens it inside WeChat. Single use, valid for minutes (pre_auth_code).
+async function mobileLink(name) {
+  clearMessage();
+  try {
+    const a = await api('POST', `/v1/apps/${encodeURIComponent(name)}/authorize`, { mobile: true });
+    showMessage(`Open this link inside WeChat on the account admin's phone (single use, until ${a.expires_at}): ${a.authorize_url}`, 'info');
+  } catch (e) {
+    showError(e, `Getting a mobile link for ${name} failed`);
+  }
+}
+
+async function recoverGrant(id) {
+  clearMessage();
+  try {
+    const g = await api('POST', `/v1/grants/${id}/recover`);
+    showMessage(`Grant #${id} (${g.account_id}) recovered: its refresh token was read again from the platform.`, 'info');
+  } catch (e) {
+    showError(e, `Recovering grant #${id} failed`);
+  }
+  await reload();
 }
 
 // A code the creator's own app obtained (Douyin's mobile/H5 SDK, WeChat's app login): mediaxd

@@ -264,6 +264,11 @@ struct AdminServer::Impl {
       auto r = s.revoke_grant(parse_grant_id(req.matches[1].str()));
       send_json(res, 200, {{"revoked", true}, {"platform_revocation", r}});
     }));
+    // A lost or refused refresh token got going again by the platform's recovery call (admin role).
+    server.Post(R"(/v1/grants/([^/]+)/recover)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
+      auto g = s.recover_grant(parse_grant_id(req.matches[1].str()));
+      send_json(res, 200, to_json(g, s.get_app_name(g.app_id), grant_token_expiry(g)));
+    }));
 
     server.Get(R"(/v1/apps/([^/]+)/token)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
       send_token(res, s.current_token(s.app_token_key(req.matches[1])));

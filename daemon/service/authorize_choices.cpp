@@ -1,5 +1,6 @@
 #include "service/authorize_choices.hpp"
 
+#include <cctype>
 #include <set>
 
 #include "service/app_request.hpp"
@@ -11,6 +12,8 @@ namespace {
 constexpr std::size_t kMaxPromptLength = 100;
 // An email address or an OpenID sub (at most 255 ASCII characters).
 constexpr std::size_t kMaxLoginHintLength = 320;
+// A WeChat appid is "wx" and 16 hex digits; the bound leaves room without letting anything else into the URL.
+constexpr std::size_t kMaxBizAppidLength = 64;
 
 std::vector<std::string> scopes_from(const nlohmann::json& list) {
   if (!list.is_array()) throw bad_field("scopes", "must be an array of strings");
@@ -55,13 +58,25 @@ void check_prompt(const std::string& prompt) {
   }
 }
 
+void check_biz_appid(const std::string& appid) {
+  for (unsigned char c : appid) {
+    if (!std::isalnum(c) && c != '_') throw bad_field("biz_appid", "is an account's appid: letters, digits and '_'");
+  }
+}
+
+bool bool_from_query(const std::string& field, const std::string& v) {
+  if (v != "true" && v != "false") throw bad_field(field, "must be true or false");
+  return v == "true";
+}
+
 }  // namespace
 
 AuthorizeChoices authorize_choices_from_request(const nlohmann::json& body) {
   AuthorizeChoices c;
   if (body.is_null()) return c;
   if (!body.is_object()) throw ApiError(400, "invalid_json", "the body must be a JSON object");
-  static const std::set<std::string> known = {"grant_id", "scopes", "prompt", "login_hint", "include_granted_scopes"};
+  static const std::set<std::string> known = {"grant_id",  "scopes",    "prompt",   "login_hint", "include_granted_scopes",
+                                              "mobile",    "auth_type", "biz_appid"};
   for (const auto& [k, v] : body.items()) {
     if (!known.count(k)) throw bad_field(k.substr(0, 64), "unknown field");
   }
@@ -77,6 +92,18 @@ AuthorizeChoices authorize_choices_from_request(const nlohmann::json& body) {
     if (!it->is_boolean()) throw bad_field("include_granted_scopes", "must be true or false");
     c.include_granted_scopes = it->get<bool>();
   }
+  if (auto it = body.find("mobile"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean()) throw bad_field("mobile", "must be true or false");
+    c.mobile = it->get<bool>();
+  }
+  if (auto it = body.find("auth_type"); it != body.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 3) {
+      throw bad_field("auth_type", "must be 1 (official accounts), 2 (mini programs) or 3 (both)");
+    }
+    c.auth_type = static_cast<int>(it->get<std::int64_t>());
+  }
+  c.biz_appid = get_string(body, "biz_appid", false, kMaxBizAppidLength);
+  check_biz_appid(c.biz_appid);
   return c;
 }
 
@@ -92,9 +119,13 @@ AuthorizeChoices authorize_choices_from_query(const std::map<std::string, std::s
       body["grant_id"] = id;
     } else if (k == "scope") {
       body["scopes"] = split_spaces(v);
-    } else if (k == "include_granted_scopes") {
-      if (v != "true" && v != "false") throw bad_field("include_granted_scopes", "must be true or false");
-      body["include_granted_scopes"] = v == "true";
+    } else if (k == "include_granted_scopes" || k == "mobile") {
+      body[k] = bool_from_query(k, v);
+    } else if (k == "auth_type") {
+      if (v.size() != 1 || v[0] < '0' || v[0] > '9') {
+        throw bad_field("auth_type", "must be 1 (official accounts), 2 (mini programs) or 3 (both)");
+      }
+      body[k] = v[0] - '0';
     } else {
       body[k] = v;
     }

@@ -24,13 +24,19 @@ struct AuthorizeChoices {
   std::string prompt;
   std::string login_hint;
   std::optional<bool> include_granted_scopes;
+  // WeChat third-party platform (wechat_component): the mobile (H5) link instead of the PC page;
+  // which accounts the page offers (1 official accounts, 2 mini programs, 3 both; 0: not chosen);
+  // one account only (its appid). Platforms that take none refuse them (Platform::check_authorize).
+  bool mobile = false;
+  int auth_type = 0;
+  std::string biz_appid;
 };
 
-// {"grant_id"?, "scopes"?, "prompt"?, "login_hint"?, "include_granted_scopes"?}; null or an empty
-// body: no choices.
+// {"grant_id"?, "scopes"?, "prompt"?, "login_hint"?, "include_granted_scopes"?, "mobile"?,
+// "auth_type"? (1..3), "biz_appid"? (at most 64 of [A-Za-z0-9_])}; null or an empty body: no choices.
 AuthorizeChoices authorize_choices_from_request(const nlohmann::json& body);
 // The same from query parameters: grant_id, scope (space-separated), prompt, login_hint,
-// include_granted_scopes (true|false).
+// include_granted_scopes (true|false), mobile (true|false), auth_type (1..3), biz_appid.
 AuthorizeChoices authorize_choices_from_query(const std::map<std::string, std::string>& query);
 
 }  // namespace mediax

@@ -15,7 +15,9 @@
 #include "platforms/token_usage.hpp"
 #include "schedule/scheduler.hpp"
 #include "service/app_request.hpp"
+#include "service/callback_params.hpp"
 #include "service/new_grant.hpp"
+#include "service/platform_call_errors.hpp"
 #include "service/webhooks.hpp"
 
 namespace mediax {
@@ -223,9 +225,8 @@ void TokenService::delete_app(const std::string& name) {
 }
 
 AuthorizeStart TokenService::start_authorization(const std::string& app_name, const AuthorizeChoices& choices) {
-  auto app = get_app(app_name);
-  Platform* platform = platforms_.get(app.platform);
-  if (!platform) throw ApiError(400, "unknown_platform", "platform '" + app.platform + "' is not supported");
+  // With its secrets: prepare_authorize may call the platform as the app (wechat_component).
+  auto [app, platform] = app_for_platform_call(app_name);
   AuthorizeParams p = authorize_params_for(app, choices);
   if (auto why = platform->check_authorize(app, p); !why.empty()) throw ApiError(400, "invalid_field", why);
   AuthRequest req;
@@ -240,6 +241,11 @@ AuthorizeStart TokenService::start_authorization(const std::string& app_name, co
     req.code_verifier = crypto::pkce_verifier();
     p.code_challenge = crypto::pkce_challenge_s256(req.code_verifier);
   }
+  if (Outcome o = platform->prepare_authorize(app, p); !o.ok()) {
+    // The outcome names the platform's code and message, never the pre_auth_code.
+    spdlog::warn("app '{}': cannot start an authorization: {} {}: {}", app.name, to_string(o.kind), o.code, o.message);
+    throw prepare_authorize_error(o, app.platform, app.name, app_waits_for_ticket(app.name));
+  }
   auto url = platform->authorize_url(app, p);
   if (url.empty()) {
     throw ApiError(400, "no_authorize_endpoint",
@@ -253,12 +259,25 @@ AuthorizeStart TokenService::start_authorization(const std::string& app_name, co
   return {url, req.state, req.expires_at};
 }
 
+bool TokenService::app_waits_for_ticket(const std::string& app_name) {
+  // Read again: the failed call may just have tried (and failed) to fetch the app token.
+  try {
+    const auto app = store_.get_app(app_name);
+    return app && last_error_waits_for_ticket(app->last_error);
+  } catch (const StoreError&) {
+    return false;
+  }
+}
+
 AuthorizeParams TokenService::authorize_params_for(const App& app, const AuthorizeChoices& c) {
   AuthorizeParams p;
   p.scopes = c.scopes;
   p.prompt = c.prompt;
   p.login_hint = c.login_hint;
   p.include_granted_scopes = c.include_granted_scopes.value_or(false);
+  p.mobile = c.mobile;
+  p.auth_type = c.auth_type;
+  p.biz_appid = c.biz_appid;
   if (!c.grant_id) return p;
   auto g = get_grant(*c.grant_id);
   if (g.app_id != app.id) {
@@ -277,11 +296,9 @@ AuthorizeParams TokenService::authorize_params_for(const App& app, const Authori
 
 CallbackResult TokenService::handle_callback(const std::map<std::string, std::string>& params) {
   CallbackResult res;
-  auto param = [&](const char* k) -> std::string {
-    auto it = params.find(k);
-    return it == params.end() ? std::string() : it->second;
-  };
-  const std::string state = param("state");
+  // `code`, or the WeChat third-party platform's `auth_code` (service/callback_params.hpp).
+  const CallbackParams cb = callback_params(params);
+  const std::string& state = cb.state;
   if (state.empty()) {
     res.status = 400;
     res.title = "Missing state";
@@ -334,20 +351,20 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
     return res;
   }
   res.app_name = app->name;
-  if (!param("error").empty()) {
+  if (!cb.error.empty()) {
     res.status = 400;
     res.title = "The platform refused the authorization";
-    res.message = param("error") + (param("error_description").empty() ? "" : ": " + param("error_description"));
+    res.message = cb.error + (cb.error_description.empty() ? "" : ": " + cb.error_description);
     if (res.message.size() > 500) res.message.resize(500);
-    record_event(app->id, std::nullopt, "authorization_refused", {{"error", param("error").substr(0, 100)}});
-    spdlog::warn("app '{}': the platform refused the authorization: {}", app->name, param("error").substr(0, 100));
+    record_event(app->id, std::nullopt, "authorization_refused", {{"error", cb.error.substr(0, 100)}});
+    spdlog::warn("app '{}': the platform refused the authorization: {}", app->name, cb.error.substr(0, 100));
     return res;
   }
-  const std::string code = param("code");
+  const std::string& code = cb.code;
   if (code.empty()) {
     res.status = 400;
     res.title = "Missing code";
-    res.message = "The platform's answer has neither a code nor an error.";
+    res.message = "The platform's answer has neither a code (nor an auth_code) nor an error.";
     return res;
   }
   Platform* platform = platforms_.get(app->platform);
@@ -363,6 +380,11 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
     res.status = 502;
     res.title = "The code exchange failed";
     res.message = to_string(o.kind) + ": " + o.code + (o.message.empty() ? "" : ": " + o.message);
+    if (cb.auth_code && o.kind == OutcomeKind::needs_reauth) {
+      // The same code also comes in the `authorized` event, which may have spent it a moment earlier.
+      res.message += ". WeChat also sends this code to the platform's event URL: if the account is among the "
+                     "app's grants now, it was connected from there.";
+    }
     record_event(app->id, std::nullopt, "code_exchange_failed",
                  {{"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});
     spdlog::warn("app '{}': code exchange failed: {} {}: {}", app->name, to_string(o.kind), o.code, o.message);
@@ -386,6 +408,12 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
   res.status = 200;
   res.title = "Connected";
   res.message = "Account '" + g.account_id + "' of app '" + app->name + "' is connected as grant " + std::to_string(g.id) + ".";
+  if (cb.auth_code) {
+    // WeChat third-party platform: the account is the authorizer appid, the scopes the permission
+    // sets (func_info ids) the admin actually granted, which may be fewer than the platform declared.
+    res.message += g.scopes.empty() ? " No permission set was granted."
+                                    : " Permission sets granted: " + platform_util::join(g.scopes, ", ") + ".";
+  }
   if (!missing.empty()) {
     // Granular consent: the user unticked some scopes. The grant works for the others.
     res.message += " It is connected, but without: " + platform_util::join(missing, ", ") +

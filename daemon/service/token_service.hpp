@@ -90,6 +90,12 @@ class TokenService {
   // connected already updates its grant. ApiError 502 (details platform_code, class) when the
   // platform refuses or fails; StoreError when the database does.
   Grant connect_with_code(const App& app, const std::string& code, const std::string& event);
+  // POST /v1/grants/{id}/recover: gets a grant whose refresh token is lost or refused going again
+  // without the account's owner (Platform::recover_grant; WeChat third-party platform:
+  // api_get_authorizer_info) and stores the answer as the callback does (event grant_recovered).
+  // Returns the grant (as GET /v1/grants/{id}). ApiError 404 no grant, 409 revoked or not_supported,
+  // 422 the platform refused, 503/502 it failed (service/platform_call_errors.hpp).
+  Grant recover_grant(std::int64_t id);
 
   std::vector<Grant> list_grants(const std::string& app_name);
   Grant get_grant(std::int64_t id);
@@ -114,6 +120,9 @@ class TokenService {
   const Config& config() const { return config_; }
 
  private:
+  // Whether the app's own token waits for the first component_verify_ticket (its last_error says
+  // so): a platform that needs it may only say its token is unavailable. False when unreadable.
+  bool app_waits_for_ticket(const std::string& app_name);
   // The platform parameters for `choices` (a grant_id's missing scopes, account and include_granted_scopes).
   AuthorizeParams authorize_params_for(const App& app, const AuthorizeChoices& choices);
   // ApiError 503 token_expired when t has under a second left.

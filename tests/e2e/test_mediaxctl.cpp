@@ -127,11 +127,20 @@ TEST_F(Mediaxctl, ManagesAnAppAndAConnectedAccountFromRegistrationToRemoval) {
   EXPECT_EQ(sj.value("apps", -1), 1);
   EXPECT_EQ(sj.value("grants", -1), 1);
 
+  // A generic OAuth 2.0 provider has no recovery call: exit 1 naming not_supported, nothing changes.
+  auto recover = ctl({"grant", "recover", id});
+  EXPECT_EQ(recover.exit_code, 1) << describe(recover);
+  EXPECT_NE(recover.err.find("not_supported"), std::string::npos) << describe(recover);
+  EXPECT_EQ(ctl_json({"grants", "show", id}).value("status", ""), "active");
+
   auto rev = ctl({"grants", "revoke", id});
   ASSERT_EQ(rev.exit_code, 0) << describe(rev);
   EXPECT_NE(rev.out.find("revoked"), std::string::npos) << rev.out;
   EXPECT_EQ(ctl_json({"grants", "show", id}).value("status", ""), "revoked");
   EXPECT_FALSE(fake.token_active(token2.value("access_token", ""))) << "revoking should revoke at the platform";
+  auto recover_revoked = ctl({"grants", "recover", id});
+  EXPECT_EQ(recover_revoked.exit_code, 1) << describe(recover_revoked);
+  EXPECT_NE(recover_revoked.err.find("grant_revoked"), std::string::npos) << describe(recover_revoked);
 
   auto rm = ctl({"apps", "rm", "crm"});
   ASSERT_EQ(rm.exit_code, 0) << describe(rm);
@@ -323,7 +332,8 @@ TEST_F(Mediaxctl, EveryCommandHasHelp) {
                                                                {"apps", "rm"},     {"grants", "list"},   {"grants", "show"},
                                                                {"grants", "revoke"}, {"token", "get"}, {"connect"},
                                                                {"refresh"},        {"status"},           {"webhook"},
-                                                               {"grants", "add"},  {"grants", "import"}}) {
+                                                               {"grants", "add"},  {"grants", "import"},
+                                                               {"grants", "recover"}}) {
     auto args = cmd;
     args.push_back("--help");
     auto r = ctl(args);

@@ -62,6 +62,7 @@ TEST(AuthRoutes, ReaderMayOnlyReadTokensAndReportRejectedOnes) {
   EXPECT_FALSE(reader_may("POST", "/v1/apps"));
   EXPECT_FALSE(reader_may("DELETE", "/v1/apps/crm"));
   EXPECT_FALSE(reader_may("DELETE", "/v1/grants/7"));
+  EXPECT_FALSE(reader_may("POST", "/v1/grants/7/recover"));  // an admin's action, like revoke
   EXPECT_FALSE(reader_may("POST", "/v1/apps/crm/refresh"));
   EXPECT_FALSE(reader_may("GET", "/v1/apps/crm/grants"));
   EXPECT_FALSE(reader_may("GET", "/v1/apps/a/b/token"));

@@ -71,3 +71,51 @@ TEST(AuthorizeChoices, QueryParametersSayTheSame) {
   EXPECT_THROW(authorize_choices_from_query({{"include_granted_scopes", "1"}}), ApiError);
   EXPECT_THROW(authorize_choices_from_query({{"state", "x"}}), ApiError);
 }
+
+TEST(AuthorizeChoices, ReadsTheWeChatThirdPartyPlatformChoices) {
+  auto c = authorize_choices_from_request(json{{"mobile", true}, {"auth_type", 2}, {"biz_appid", "wx0123456789abcdef"}});
+  EXPECT_TRUE(c.mobile);
+  EXPECT_EQ(c.auth_type, 2);
+  EXPECT_EQ(c.biz_appid, "wx0123456789abcdef");
+  auto none = authorize_choices_from_request(json::object());
+  EXPECT_FALSE(none.mobile);
+  EXPECT_EQ(none.auth_type, 0);
+  EXPECT_EQ(none.biz_appid, "");
+  EXPECT_EQ(authorize_choices_from_request(json{{"auth_type", 1}}).auth_type, 1);
+  EXPECT_EQ(authorize_choices_from_request(json{{"auth_type", 3}}).auth_type, 3);
+  EXPECT_EQ(authorize_choices_from_request(json{{"biz_appid", std::string(64, 'a')}}).biz_appid.size(), 64U);
+}
+
+TEST(AuthorizeChoices, RefusesBadWeChatThirdPartyPlatformChoices) {
+  EXPECT_NE(refusal(json{{"mobile", "true"}}).find("mobile:"), std::string::npos);
+  EXPECT_NE(refusal(json{{"mobile", 1}}).find("mobile:"), std::string::npos);
+  EXPECT_NE(refusal(json{{"auth_type", 0}}).find("auth_type:"), std::string::npos);
+  EXPECT_NE(refusal(json{{"auth_type", 4}}).find("auth_type:"), std::string::npos);
+  EXPECT_NE(refusal(json{{"auth_type", "1"}}).find("auth_type:"), std::string::npos);
+  EXPECT_NE(refusal(json{{"auth_type", 1.5}}).find("auth_type:"), std::string::npos);
+  EXPECT_NE(refusal(json{{"biz_appid", std::string(65, 'a')}}).find("biz_appid:"), std::string::npos);
+  // It goes into the authorization URL: nothing that could add a parameter or a fragment.
+  for (const char* bad : {"wx1&auth_type=3", "wx1#x", "wx 1", "wx-1", "wx1%26", "wx1\n"}) {
+    EXPECT_NE(refusal(json{{"biz_appid", bad}}).find("biz_appid:"), std::string::npos) << bad;
+  }
+  EXPECT_NE(refusal(json{{"biz_appid", 5}}).find("biz_appid:"), std::string::npos);
+}
+
+TEST(AuthorizeChoices, ReadsTheWeChatThirdPartyPlatformChoicesFromAQuery) {
+  auto c = authorize_choices_from_query({{"mobile", "true"}, {"auth_type", "3"}, {"biz_appid", "wx1"}});
+  EXPECT_TRUE(c.mobile);
+  EXPECT_EQ(c.auth_type, 3);
+  EXPECT_EQ(c.biz_appid, "wx1");
+  EXPECT_FALSE(authorize_choices_from_query({{"mobile", "false"}}).mobile);
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"mobile", "yes"}, {"mobile", ""}, {"auth_type", "0"}, {"auth_type", "4"}, {"auth_type", "12"},
+           {"auth_type", ""}, {"auth_type", "x"}, {"biz_appid", "a&b"}}) {
+    try {
+      authorize_choices_from_query({{k, v}});
+      ADD_FAILURE() << k << "=" << v << " was accepted";
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.status(), 400);
+      EXPECT_EQ(std::string(e.what()).rfind(k + ":", 0), 0U) << e.what();
+    }
+  }
+}

@@ -1,0 +1,373 @@
+// TokenService against a real PostgreSQL store and scripted platforms: starting a connection with
+// a platform that must fetch something first (the WeChat third-party platform's pre_auth_code),
+// the callback with its auth_code, and recovering a grant.
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <mutex>
+
+#include "pg_env.hpp"
+#include "platforms/registry.hpp"
+#include "schedule/scheduler.hpp"
+#include "service/token_service.hpp"
+
+namespace mediax::test {
+namespace {
+
+class NoHttp final : public HttpClient {
+ public:
+  HttpResponse send(const HttpRequest&) override {
+    HttpResponse r;
+    r.error = "connection";
+    return r;
+  }
+};
+
+Outcome token(const std::string& access, const std::string& account, std::vector<std::string> scopes,
+              std::optional<std::string> refresh) {
+  TokenResult t;
+  t.access_token = access;
+  t.expires_in = Seconds(7200);
+  t.account_id = account;
+  t.scopes = std::move(scopes);
+  t.refresh_token = std::move(refresh);
+  return Outcome::success(t);
+}
+
+// Like the WeChat third-party platform: takes mobile/auth_type/biz_appid, fetches a single-use code
+// before the URL is built, puts the state into the redirect_uri, can recover a grant. What it
+// answers is queued by the test; what it was given is kept.
+class ComponentLike final : public Platform {
+ public:
+  std::string name() const override { return "component_like"; }
+  AppCheck prepare_app(App&) override { return {}; }
+  bool uses_pkce(const App&) const override { return false; }
+  std::string check_authorize(const App&, const AuthorizeParams& p) const override {
+    return p.scopes.empty() && p.prompt.empty() ? "" : "takes no scopes or prompt";
+  }
+  Outcome prepare_authorize(const App& app, AuthorizeParams& p) override {
+    std::lock_guard lk(mu);
+    prepared_with_secret = app.client_secret;
+    seen = p;
+    Outcome o = prepare.empty() ? Outcome::success({}) : prepare.front();
+    if (!prepare.empty()) prepare.pop_front();
+    if (o.ok()) p.pre_auth_code = "preauthcode@@@single-use";
+    return o;
+  }
+  std::string authorize_url(const App& app, const AuthorizeParams& p) const override {
+    return "https://mp.example/componentloginpage?pre_auth_code=" + p.pre_auth_code +
+           "&redirect_uri=" + app.redirect_uri + "%3Fstate%3D" + p.state + (p.mobile ? "&mobile=1" : "");
+  }
+  Outcome exchange_code(const App&, const std::string& code, const std::string&, const std::string&) override {
+    std::lock_guard lk(mu);
+    exchanged.push_back(code);
+    return next(exchange);
+  }
+  Outcome refresh(const App&, const Grant&) override {
+    return Outcome::failure(OutcomeKind::retry_later, "script", "not used");
+  }
+  Outcome client_token(const App&, const AppTokenCall&) override {
+    return Outcome::failure(OutcomeKind::retry_later, "script", "not used");
+  }
+  Outcome revoke(const App&, const Grant&) override { return Outcome::success({}); }
+  Outcome recover_grant(const App& app, const Grant& g) override {
+    std::lock_guard lk(mu);
+    ++recover_calls;
+    recovered_with_secret = app.client_secret;
+    recovered_refresh_token = g.refresh_token;
+    return next(recover);
+  }
+
+  std::mutex mu;
+  std::deque<Outcome> prepare, exchange, recover;
+  AuthorizeParams seen;
+  std::string prepared_with_secret, recovered_with_secret, recovered_refresh_token;
+  std::vector<std::string> exchanged;
+  int recover_calls = 0;
+
+ private:
+  static Outcome next(std::deque<Outcome>& q) {
+    if (q.empty()) return Outcome::failure(OutcomeKind::retry_later, "script_empty", "no answer queued");
+    auto o = q.front();
+    q.pop_front();
+    return o;
+  }
+};
+
+// A platform that keeps Platform's defaults for choices, preparation and recovery.
+class Plain final : public Platform {
+ public:
+  std::string name() const override { return "plain"; }
+  AppCheck prepare_app(App&) override { return {}; }
+  bool uses_pkce(const App&) const override { return true; }
+  std::string authorize_url(const App&, const AuthorizeParams& p) const override {
+    return "https://idp.example/authorize?state=" + p.state;
+  }
+  Outcome exchange_code(const App&, const std::string&, const std::string&, const std::string&) override {
+    return token("plain-access", "alice", {"read"}, "plain-refresh");
+  }
+  Outcome refresh(const App&, const Grant&) override { return Outcome::failure(OutcomeKind::retry_later, "x", ""); }
+  Outcome client_token(const App&, const AppTokenCall&) override {
+    return Outcome::failure(OutcomeKind::retry_later, "x", "");
+  }
+  Outcome revoke(const App&, const Grant&) override { return Outcome::success({}); }
+};
+
+class ConnectRecoverTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    auto c = std::make_unique<ComponentLike>();
+    component_ = c.get();
+    registry_.add(std::move(c));
+    registry_.add(std::make_unique<Plain>());
+    refresh_cfg_.jitter_seconds = 0;
+    policy_ = std::make_unique<RefreshPolicy>(refresh_cfg_);
+    refresher_ = std::make_unique<Refresher>(*store_, registry_, cache_, *policy_, clock_, "instance-a");
+    // Never run: what TokenService schedules just sits in the wheel.
+    scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1);
+    App a = sample_app("wxc");
+    a.platform = "component_like";
+    a.client_id = "wxcomponent0001";
+    a.client_secret = "component-secret";
+    app_ = store_->create_app(a);
+    App p = sample_app("plain");
+    p.platform = "plain";
+    plain_ = store_->create_app(p);
+    service_ = std::make_unique<TokenService>(*store_, registry_, cache_, *refresher_, *scheduler_, *policy_, config_,
+                                              clock_);
+  }
+
+  std::vector<std::string> event_kinds(std::int64_t grant_id) {
+    std::vector<std::string> out;
+    for (const auto& e : store_->list_events(std::nullopt, grant_id, 20)) out.push_back(e.kind);
+    return out;
+  }
+
+  void set_grant_state(std::int64_t id, const std::string& status, const std::string& last_error) {
+    pqxx::connection c(url_);
+    pqxx::work w(c);
+    w.exec_params("UPDATE mediax.grants SET status = $2, last_error = $3, failure_count = 4 WHERE id = $1", id, status,
+                  last_error);
+    w.commit();
+  }
+
+  SystemClock clock_;
+  NoHttp http_;
+  PlatformRegistry registry_{http_, PlatformSettings{}};
+  ComponentLike* component_ = nullptr;
+  RefreshConfig refresh_cfg_;
+  std::unique_ptr<RefreshPolicy> policy_;
+  TokenCache cache_;
+  std::unique_ptr<Refresher> refresher_;
+  boost::asio::io_context io_;
+  std::unique_ptr<Scheduler> scheduler_;
+  Config config_;
+  std::unique_ptr<TokenService> service_;
+  App app_, plain_;
+};
+
+TEST_F(ConnectRecoverTest, StartingPassesTheChoicesAndTheAppsSecretToPrepareAuthorize) {
+  AuthorizeChoices c;
+  c.mobile = true;
+  c.auth_type = 1;
+  c.biz_appid = "wx1111222233334444";
+  const auto a = service_->start_authorization("wxc", c);
+  EXPECT_TRUE(component_->seen.mobile);
+  EXPECT_EQ(component_->seen.auth_type, 1);
+  EXPECT_EQ(component_->seen.biz_appid, "wx1111222233334444");
+  EXPECT_EQ(component_->seen.state, a.state);  // known before the platform is called
+  EXPECT_EQ(component_->prepared_with_secret, "component-secret");
+  EXPECT_NE(a.authorize_url.find("pre_auth_code=preauthcode@@@single-use"), std::string::npos) << a.authorize_url;
+  EXPECT_NE(a.authorize_url.find("%3Fstate%3D" + a.state), std::string::npos);
+  EXPECT_NE(a.authorize_url.find("&mobile=1"), std::string::npos);
+}
+
+TEST_F(ConnectRecoverTest, APreparationFailureIsAClearErrorAndStoresNoRequest) {
+  component_->prepare.push_back(
+      Outcome::failure(OutcomeKind::retry_later, "waiting_for_ticket", "no component_verify_ticket yet", 0, Seconds(600)));
+  try {
+    service_->start_authorization("wxc");
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 503);
+    EXPECT_EQ(e.code(), "waiting_for_ticket");
+    EXPECT_EQ(std::string(e.what()).rfind("WeChat has not pushed a component_verify_ticket yet; ", 0), 0U);
+    EXPECT_EQ(e.details().value("retry_after_seconds", 0), 600);
+  }
+  component_->prepare.push_back(Outcome::failure(OutcomeKind::app_misconfigured, "61004",
+                                                 "access clientip is not registered: whitelist 203.0.113.7"));
+  try {
+    service_->start_authorization("wxc");
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 422);
+    EXPECT_EQ(e.code(), "app_misconfigured");
+    EXPECT_NE(std::string(e.what()).find("203.0.113.7"), std::string::npos);
+  }
+  pqxx::connection conn(url_);
+  pqxx::work w(conn);
+  EXPECT_EQ(w.exec("SELECT count(*) FROM mediax.auth_requests")[0][0].as<int>(), 0);
+}
+
+TEST_F(ConnectRecoverTest, AnUnavailableComponentTokenWhileTheAppTokenWaitsForTheTicketIsWaitingForTicket) {
+  {
+    pqxx::connection conn(url_);
+    pqxx::work w(conn);
+    w.exec_params("UPDATE mediax.apps SET last_error = $2, failure_count = 1 WHERE id = $1", app_.id,
+                  "waiting_for_ticket: no component_verify_ticket has been pushed yet");
+    w.commit();
+  }
+  component_->prepare.push_back(
+      Outcome::failure(OutcomeKind::retry_later, "component_token_unavailable", "not available yet", 0, Seconds(600)));
+  try {
+    service_->start_authorization("wxc");
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 503);
+    EXPECT_EQ(e.code(), "waiting_for_ticket");
+    EXPECT_EQ(e.details().value("platform_code", ""), "component_token_unavailable");
+  }
+}
+
+TEST_F(ConnectRecoverTest, PlatformsWithoutChoicesStillRefuseTheNewOnes) {
+  AuthorizeChoices c;
+  c.mobile = true;
+  try {
+    service_->start_authorization("plain", c);
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 400);
+  }
+  EXPECT_FALSE(service_->start_authorization("plain").authorize_url.empty());
+}
+
+TEST_F(ConnectRecoverTest, TheCallbackTakesAuthCodeAndNamesTheAccountAndPermissionSets) {
+  const auto a = service_->start_authorization("wxc");
+  component_->exchange.push_back(token("authorizer-access", "wx1111222233334444", {"1", "15"}, "authorizer-refresh"));
+  const auto r = service_->handle_callback({{"auth_code", "queryauthcode@@@abc"}, {"expires_in", "600"}, {"state", a.state}});
+  ASSERT_EQ(r.status, 200) << r.title << ": " << r.message;
+  EXPECT_EQ(component_->exchanged, std::vector<std::string>{"queryauthcode@@@abc"});
+  ASSERT_TRUE(r.grant.has_value());
+  EXPECT_EQ(r.grant->account_id, "wx1111222233334444");
+  EXPECT_EQ(r.grant->scopes, (std::vector<std::string>{"1", "15"}));
+  EXPECT_NE(r.message.find("Account 'wx1111222233334444'"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("Permission sets granted: 1, 15."), std::string::npos) << r.message;
+  EXPECT_EQ(r.message.find("queryauthcode"), std::string::npos);
+  EXPECT_EQ(store_->get_grant(r.grant->id, true)->refresh_token, "authorizer-refresh");
+  EXPECT_EQ(cache_.get(RefreshKey{app_.id, r.grant->id})->access_token, "authorizer-access");
+}
+
+TEST_F(ConnectRecoverTest, TheCallbackReadsAnAuthCodeAppendedAfterTheStatesQuery) {
+  const auto a = service_->start_authorization("wxc");
+  component_->exchange.push_back(token("authorizer-access", "wx1111222233334444", {"1"}, "authorizer-refresh"));
+  const auto r = service_->handle_callback({{"state", a.state + "?auth_code=queryauthcode@@@def"}, {"expires_in", "600"}});
+  ASSERT_EQ(r.status, 200) << r.title << ": " << r.message;
+  EXPECT_EQ(component_->exchanged, std::vector<std::string>{"queryauthcode@@@def"});
+}
+
+TEST_F(ConnectRecoverTest, AnOAuthCodeCallbackIsAsBefore) {
+  const auto a = service_->start_authorization("plain");
+  const auto r = service_->handle_callback({{"code", "c1"}, {"state", a.state}});
+  ASSERT_EQ(r.status, 200) << r.message;
+  EXPECT_EQ(r.message.find("Permission sets"), std::string::npos) << r.message;
+  const auto none = service_->handle_callback({{"state", service_->start_authorization("plain").state}});
+  EXPECT_EQ(none.status, 400);
+  EXPECT_EQ(none.title, "Missing code");
+}
+
+TEST_F(ConnectRecoverTest, RecoveryStoresTheNewRefreshTokenAndReactivatesTheGrant) {
+  Grant g = sample_grant(app_.id, "wx1111222233334444", "lost-refresh");
+  g.scopes = {"1", "15"};
+  g = store_->upsert_grant(g, sample_token("old-access", clock_.now() + std::chrono::minutes(1)));
+  set_grant_state(g.id, "needs_reauth", "61023 refresh_token is invalid");
+  component_->recover.push_back(token("recovered-access", "", {}, "recovered-refresh"));
+  const Grant r = service_->recover_grant(g.id);
+  EXPECT_EQ(component_->recover_calls, 1);
+  EXPECT_EQ(component_->recovered_with_secret, "component-secret");
+  EXPECT_EQ(component_->recovered_refresh_token, "lost-refresh");
+  EXPECT_EQ(r.id, g.id);
+  EXPECT_EQ(r.account_id, "wx1111222233334444");     // the known grant's: the answer named none
+  EXPECT_EQ(r.scopes, (std::vector<std::string>{"1", "15"}));
+  EXPECT_EQ(r.status, GrantStatus::active);
+  EXPECT_EQ(r.last_error, "");
+  EXPECT_EQ(r.refresh_token, "");  // never answered
+  EXPECT_TRUE(r.next_refresh_at.has_value());
+  const auto stored = store_->get_grant(g.id, true);
+  EXPECT_EQ(stored->refresh_token, "recovered-refresh");
+  EXPECT_EQ(stored->status, GrantStatus::active);
+  EXPECT_EQ(stored->failure_count, 0);
+  EXPECT_EQ(cache_.get(RefreshKey{app_.id, g.id})->access_token, "recovered-access");
+  const auto kinds = event_kinds(g.id);
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "grant_recovered"), kinds.end());
+}
+
+TEST_F(ConnectRecoverTest, ARefusedRecoveryChangesNothing) {
+  Grant g = store_->upsert_grant(sample_grant(app_.id, "wx1", "rt-1"),
+                                 sample_token("old-access", clock_.now() + std::chrono::minutes(1)));
+  set_grant_state(g.id, "needs_reauth", "61023 refresh_token is invalid");
+  component_->recover.push_back(
+      Outcome::failure(OutcomeKind::needs_reauth, "61003", "component is not authorized by this account"));
+  try {
+    service_->recover_grant(g.id);
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 422);
+    EXPECT_EQ(e.code(), "recovery_refused");
+    EXPECT_EQ(e.details().value("platform_code", ""), "61003");
+    EXPECT_EQ(e.details().value("class", ""), "needs_reauth");
+  }
+  const auto stored = store_->get_grant(g.id, true);
+  EXPECT_EQ(stored->refresh_token, "rt-1");
+  EXPECT_EQ(stored->status, GrantStatus::needs_reauth);
+  const auto kinds = event_kinds(g.id);
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "grant_recovery_failed"), kinds.end());
+  component_->recover.push_back(Outcome::failure(OutcomeKind::retry_later, "-1", "system error"));
+  try {
+    service_->recover_grant(g.id);
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 503);
+    EXPECT_EQ(e.code(), "platform_unavailable");
+  }
+}
+
+TEST_F(ConnectRecoverTest, APlatformWithoutRecoveryAnswersNotSupported) {
+  Grant g = store_->upsert_grant(sample_grant(plain_.id, "alice", "rt-1"),
+                                 sample_token("a", clock_.now() + std::chrono::minutes(1)));
+  try {
+    service_->recover_grant(g.id);
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 409);
+    EXPECT_EQ(e.code(), "not_supported");
+    EXPECT_NE(std::string(e.what()).find("the plain platform cannot recover a grant"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ConnectRecoverTest, ARevokedGrantIsNotRecoveredAndAnUnknownOneIsNotFound) {
+  Grant g = store_->upsert_grant(sample_grant(app_.id, "wx1", "rt-1"),
+                                 sample_token("a", clock_.now() + std::chrono::minutes(1)));
+  ASSERT_TRUE(store_->revoke_grant(g.id, "unauthorized by the account"));
+  try {
+    service_->recover_grant(g.id);
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 409);
+    EXPECT_EQ(e.code(), "grant_revoked");
+  }
+  EXPECT_EQ(component_->recover_calls, 0);
+  try {
+    service_->recover_grant(g.id + 1000);
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 404);
+  }
+}
+
+}  // namespace
+}  // namespace mediax::test
