@@ -69,7 +69,10 @@ struct App {
   // renew_refresh_token: the app lacks the permission). Empty: not known to be refused.
   std::optional<TimePoint> renew_not_permitted_at;
   // Set at registration from the platform (platforms/token_usage.hpp, platforms/credential_key.hpp).
-  TokenUsage token_usage = TokenUsage::authorization_bearer;
+  TokenUsage token_usage = TokenUsage::authorization_bearer;      // the grants' tokens
+  // The app's own token when it is sent otherwise (wechat_component: ?component_access_token=).
+  std::optional<TokenUsage> app_token_usage;
+  TokenUsage own_token_usage() const { return app_token_usage.value_or(token_usage); }
   std::string credential_key;     // empty: the app fetches no app token (client_credentials false)
   // wechat_component: CreateTime of the latest component_verify_ticket stored (the store fills it
   // on reads); empty: none has come yet.

@@ -2,8 +2,6 @@
 
 #include <mutex>
 
-#include "platforms/token_usage.hpp"
-
 namespace mediax {
 
 void AppTokenUsages::load_all() {
@@ -13,7 +11,7 @@ void AppTokenUsages::load_all() {
 void AppTokenUsages::remember(const App& app) {
   std::unique_lock lk(mu_);
   // An app's platform never changes: nothing goes stale.
-  by_app_[app.id] = Usages{app_token_usage_for(app.platform), app.token_usage};
+  by_app_[app.id] = Usages{app.own_token_usage(), app.token_usage};
 }
 
 std::optional<TokenUsage> AppTokenUsages::get(const RefreshKey& key) {
@@ -25,7 +23,7 @@ std::optional<TokenUsage> AppTokenUsages::get(const RefreshKey& key) {
   auto app = store_.get_app_by_id(key.app_id);
   if (!app) return std::nullopt;
   remember(*app);
-  return pick(Usages{app_token_usage_for(app->platform), app->token_usage});
+  return pick(Usages{app->own_token_usage(), app->token_usage});
 }
 
 }  // namespace mediax

@@ -82,6 +82,7 @@ App TokenService::register_app(const nlohmann::json& body) {
   auto check = platforms_.get(app.platform)->prepare_app(app);
   if (!check.ok) throw ApiError(check.status, check.code, check.message);
   app.token_usage = token_usage_for(app.platform);
+  if (auto own = app_token_usage_for(app.platform); own != app.token_usage) app.app_token_usage = own;
   PlatformSettings urls;
   urls.urls = config_.platforms;
   app.credential_key = credential_key(app, urls);

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "platforms/token_usage.hpp"
 
 namespace mediax::pg {
 
@@ -19,7 +18,7 @@ std::string app_select(bool with_secret) {
          " AS secret_options, array_to_json(scopes)::text AS scopes, client_credentials, issuer, authorize_url,"
          " token_url, revocation_url, token_auth_method, redirect_uri, options::text AS options, status,"
          " failure_count, last_error, " MEDIAX_EPOCH_US("next_refresh_at") " AS next_refresh_us, "
-         MEDIAX_EPOCH_US("created_at") " AS created_us, token_usage, credential_key, "
+         MEDIAX_EPOCH_US("created_at") " AS created_us, token_usage, app_token_usage, credential_key, "
          MEDIAX_EPOCH_US("renew_not_permitted_at") " AS renew_not_permitted_us, "
          MEDIAX_EPOCH_US("ct.create_time") " AS ticket_create_us"
          " FROM mediax.apps LEFT JOIN mediax.component_tickets ct ON ct.app_id = apps.id ";
@@ -50,6 +49,7 @@ App app_from_row(const pqxx::row& r) {
   a.created_at = from_epoch_us(r["created_us"].as<std::int64_t>());
   if (auto us = opt<std::int64_t>(r["renew_not_permitted_us"])) a.renew_not_permitted_at = from_epoch_us(*us);
   a.token_usage = token_usage_from_string(r["token_usage"].as<std::string>()).value_or(TokenUsage::authorization_bearer);
+  if (auto u = opt<std::string>(r["app_token_usage"])) a.app_token_usage = token_usage_from_string(*u);
   a.credential_key = opt<std::string>(r["credential_key"]).value_or("");
   if (auto us = opt<std::int64_t>(r["ticket_create_us"])) a.component_ticket_at = from_epoch_us(*us);
   return a;
@@ -92,8 +92,8 @@ App PgStore::create_app(const App& app) {
     const std::string sealed_options =
         has_secret_options ? seal_field("apps.secret_options", std::to_string(id), app.secret_options.dump()) : "";
     // NULL: the app token is sent as the grants' tokens (every platform but wechat_component).
-    const std::string app_usage = to_string(app_token_usage_for(app.platform));
-    const bool app_usage_differs = app_usage != to_string(app.token_usage);
+    const std::string app_usage = to_string(app.own_token_usage());
+    const bool app_usage_differs = app.own_token_usage() != app.token_usage;
     pqxx::row row;
     try {
       row = tx.exec_params1(

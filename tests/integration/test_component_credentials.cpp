@@ -106,6 +106,7 @@ class ComponentCredentialsTest : public StoreTest {
     App a = sample_app("platform", true);
     a.platform = "wechat_component";
     a.token_usage = TokenUsage::access_token_query;
+    a.app_token_usage = TokenUsage::component_access_token_query;
     app_ = store_->create_app(a);
   }
 

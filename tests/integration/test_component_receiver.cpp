@@ -37,6 +37,7 @@ App component_app(const std::string& name) {
                       {"encoding_aes_key", std::string(43, 'a')},
                       {"previous_encoding_aes_key", std::string(43, 'b')}};
   a.token_usage = TokenUsage::access_token_query;
+  a.app_token_usage = TokenUsage::component_access_token_query;
   a.credential_key = "wechat_component - " + a.client_id;
   return a;
 }

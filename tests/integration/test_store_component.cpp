@@ -34,6 +34,7 @@ App component_app(const std::string& name) {
   a.options = nlohmann::json::object();
   a.secret_options = {{"message_token", "tok-" + name}, {"encoding_aes_key", std::string(43, 'k')}};
   a.token_usage = TokenUsage::access_token_query;  // the authorizers' tokens
+  a.app_token_usage = TokenUsage::component_access_token_query;  // its own (component) token
   a.credential_key = "wechat_component - " + a.client_id;
   return a;
 }
