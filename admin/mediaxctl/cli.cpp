@@ -29,6 +29,7 @@ const std::map<std::string, bool>& known_options() {
       {"--code", true},          {"--code-verifier", true}, {"--account", true},
       {"--refresh-token-file", true}, {"--refresh-expires-at", true},
       {"--mobile", false},       {"--auth-type", true},     {"--biz-appid", true},
+      {"--option", true},        {"--drop-option", true},
   };
   return opts;
 }

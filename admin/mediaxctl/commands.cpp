@@ -24,6 +24,7 @@ Commands:
   apps show NAME                 one app
   apps add NAME [OPTIONS]        register an app (see `mediaxctl apps add --help`)
   apps rm NAME                   delete an app with its grants and tokens
+  apps secrets NAME [OPTIONS]    change an app's client secret or secret options; grants are kept
   grants list APP                connected accounts of an app
   grants show ID                 one grant
   grants add APP --code CODE     connect an account with a code the creator's own app obtained
@@ -62,6 +63,21 @@ constexpr const char* kAppsListHelp = "usage: mediaxctl apps list [--json]\n\nLi
 constexpr const char* kAppsShowHelp = "usage: mediaxctl apps show NAME [--json]\n\nShows one app (never its secret).\n";
 constexpr const char* kAppsRmHelp =
     "usage: mediaxctl apps rm NAME [--json]\n\nDeletes the app with its grants and tokens. Exit 4 when it does not exist.\n";
+constexpr const char* kAppsSecretsHelp = R"(usage: mediaxctl apps secrets NAME [--client-secret-file F | --client-secret-env VAR] [--option KEY=FILE]... [--drop-option KEY]...
+
+Changes the app's client secret and/or secret options (PUT /v1/apps/NAME/secrets) without
+registering it again: its grants are kept. Values are read from files ("-" reads stdin; a trailing
+newline is dropped) or the environment, never from the command line. A stopped app token (its
+secret was refused) is fetched again at once after a client secret change.
+  --client-secret-file F    the new client secret (AppSecret) from file F
+  --client-secret-env VAR   the new client secret from environment variable VAR
+  --option KEY=FILE         a secret option (wechat_component: message_token, encoding_aes_key,
+                            previous_encoding_aes_key) read from FILE
+  --drop-option KEY         remove a secret option (e.g. previous_encoding_aes_key once WeChat uses
+                            the new key)
+wechat_component: a new encoding_aes_key keeps the current one as previous_encoding_aes_key, so
+pushes sealed with either are accepted while WeChat switches; drop it afterwards.
+)";
 constexpr const char* kAppsAddHelp = R"(usage: mediaxctl apps add NAME --platform P --client-id ID (--client-secret-file F | --client-secret-env VAR) [OPTIONS]
        mediaxctl apps add [NAME] --from-json FILE
 
@@ -251,6 +267,36 @@ std::string secret_from_options(const Args& a) {
   return secret_from(a, "--client-secret-file", "--client-secret-env");
 }
 
+// The body of PUT /v1/apps/NAME/secrets; every value read from a file or the environment.
+json secrets_body(const Args& a) {
+  json body = json::object();
+  const std::string secret = secret_from_options(a);
+  if (!secret.empty()) body["client_secret"] = secret;
+  json options = json::object();
+  for (const auto& kv : a.values("--option")) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == kv.size()) {
+      throw UsageError("--option: expected KEY=FILE (the value is read from FILE, \"-\" for stdin)");
+    }
+    const std::string key = kv.substr(0, eq);
+    std::string value = read_all(kv.substr(eq + 1), "--option");
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    if (value.empty()) throw UsageError("--option " + key + ": the file is empty (use --drop-option " + key + ")");
+    if (options.contains(key)) throw UsageError("--option " + key + ": given twice");
+    options[key] = value;
+  }
+  for (const auto& key : a.values("--drop-option")) {
+    if (key.empty()) throw UsageError("--drop-option: expected an option name");
+    if (options.contains(key)) throw UsageError("--drop-option " + key + ": also given with --option");
+    options[key] = nullptr;
+  }
+  if (!options.empty()) body["options"] = options;
+  if (body.empty()) {
+    throw UsageError("nothing to change: give --client-secret-file/--client-secret-env, --option KEY=FILE or --drop-option KEY");
+  }
+  return body;
+}
+
 // --webhook-url with its secret into body["webhook"].
 void add_webhook(const Args& a, json& body) {
   const std::string secret = secret_from(a, "--webhook-secret-file", "--webhook-secret-env");
@@ -389,6 +435,23 @@ int apps(Ctx& c) {
     c.out << "register this redirect URI at the platform: " << str(app, "redirect_uri") << "\n";
     return kExitOk;
   }
+  if (sub == "secrets") {
+    c.args.allow_only({"--client-secret-file", "--client-secret-env", "--option", "--drop-option"});
+    const auto& ops = operands(c, 2, 1, "one app NAME");
+    json body = secrets_body(c.args);
+    json app = c.api().put("/v1/apps/" + seg(ops[0]) + "/secrets", body);
+    if (c.json_out()) return c.print_json(app), kExitOk;
+    std::string what;
+    for (const auto& [k, v] : body.items()) {
+      if (k == "options") {
+        for (const auto& [o, ov] : v.items()) what += (what.empty() ? "" : ", ") + o + (ov.is_null() ? " (dropped)" : "");
+      } else {
+        what += (what.empty() ? "" : ", ") + k;
+      }
+    }
+    c.out << "app " << str(app, "name") << ": secrets changed (" << what << ")\n";
+    return kExitOk;
+  }
   if (sub == "rm") {
     c.args.allow_only({});
     const auto& ops = operands(c, 2, 1, "one app NAME");
@@ -397,7 +460,7 @@ int apps(Ctx& c) {
     c.out << "deleted app " << ops[0] << "\n";
     return kExitOk;
   }
-  throw UsageError(sub.empty() ? "apps: expected list, show, add or rm" : "apps: unknown subcommand '" + sub + "'");
+  throw UsageError(sub.empty() ? "apps: expected list, show, add, secrets or rm" : "apps: unknown subcommand '" + sub + "'");
 }
 
 // The answer of grants add / import: 201 a new grant, 200 the account's grant replaced.
@@ -604,6 +667,7 @@ const char* help_for(const std::vector<std::string>& p) {
   if (cmd == "apps" && sub == "show") return kAppsShowHelp;
   if (cmd == "apps" && sub == "add") return kAppsAddHelp;
   if (cmd == "apps" && sub == "rm") return kAppsRmHelp;
+  if (cmd == "apps" && sub == "secrets") return kAppsSecretsHelp;
   if (cmd == "grants" && sub == "list") return kGrantsListHelp;
   if (cmd == "grants" && sub == "show") return kGrantsShowHelp;
   if (cmd == "grants" && sub == "revoke") return kGrantsRevokeHelp;

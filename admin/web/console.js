@@ -177,6 +177,8 @@ function renderApps() {
       mobile.title = 'The authorization link to open inside WeChat on the account admin\'s phone';
       $('.actions', node).prepend(mobile);
     }
+    for (const el of node.querySelectorAll('.component-only')) el.hidden = app.platform !== 'wechat_component';
+    $('.secrets-form', node).addEventListener('submit', (ev) => changeSecrets(ev, app.name));
     $('.connect', node).addEventListener('click', () => connect(app.name, undefined, app.platform === 'wechat_component'));
     $('.add-code', node).addEventListener('click', () => addWithCode(app.name));
     const tbody = $('tbody', node);
@@ -367,6 +369,31 @@ async function revokeGrant(id, account) {
   await reload();
 }
 
+// PUT /v1/apps/{name}/secrets with what was filled in; the values never reach the page again.
+async function changeSecrets(ev, name) {
+  ev.preventDefault();
+  clearMessage();
+  const f = new FormData(ev.target);
+  const body = {};
+  const options = {};
+  if (f.get('client_secret')) body.client_secret = String(f.get('client_secret'));
+  for (const k of ['message_token', 'encoding_aes_key']) if (f.get(k)) options[k] = String(f.get(k));
+  if (f.get('drop_previous')) options.previous_encoding_aes_key = null;
+  if (Object.keys(options).length) body.options = options;
+  if (Object.keys(body).length === 0) {
+    showMessage('Nothing to change: fill in a new secret.', 'error');
+    return;
+  }
+  try {
+    await api('PUT', `/v1/apps/${encodeURIComponent(name)}/secrets`, body);
+    ev.target.reset();
+    showMessage(`Changed the secrets of ${name}.`, 'info');
+  } catch (e) {
+    showError(e, 'Changing the secrets failed');
+  }
+  await reload();
+}
+
 async function registerApp(ev) {
   ev.preventDefault();
   clearMessage();
@@ -403,7 +430,8 @@ function showSignedIn(signedIn) {
   $('#console').hidden = !signedIn;
   $('#sign-out').hidden = !signedIn;
   if (pollTimer) clearInterval(pollTimer);
-  pollTimer = signedIn ? setInterval(reload, POLL_MS) : null;
+  // Not while a "Change secrets" form is open: re-rendering would drop what is being typed.
+  pollTimer = signedIn ? setInterval(() => { if (!$('.change-secrets[open]')) reload(); }, POLL_MS) : null;
 }
 
 function signOut(clear = true) {

@@ -194,6 +194,9 @@ struct AdminServer::Impl {
       s.delete_app(req.matches[1]);
       send_json(res, 200, {{"deleted", true}});
     }));
+    server.Put(R"(/v1/apps/([^/]+)/secrets)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+      send_json(res, 200, to_json(s.update_app_secrets(req.matches[1], parse_body(req))));
+    }));
     server.Put(R"(/v1/apps/([^/]+)/webhook)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
       send_json(res, 200, to_json(s.set_webhook(req.matches[1], parse_body(req))));
     }));

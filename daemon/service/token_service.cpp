@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "platforms/token_usage.hpp"
 #include "schedule/scheduler.hpp"
 #include "service/app_request.hpp"
+#include "service/app_secrets.hpp"
 #include "service/callback_params.hpp"
 #include "service/new_grant.hpp"
 #include "service/platform_call_errors.hpp"
@@ -223,6 +225,53 @@ void TokenService::delete_app(const std::string& name) {
   }
   record_event(app.id, std::nullopt, "app_deleted", {{"name", app.name}});
   spdlog::info("app '{}' deleted", app.name);
+}
+
+App TokenService::update_app_secrets(const std::string& name, const nlohmann::json& body) {
+  const auto change = app_secrets_change_from_request(body);
+  auto [app, platform] = app_for_platform_call(name);
+  if (app.options.is_object() && app.options.contains("service_account")) {
+    // Its key file is the secret; such an app has no grants to keep: register it again.
+    throw ApiError(422, "not_supported", "a service-account app changes its key by being registered again");
+  }
+  App candidate = app;
+  const auto changed = apply_app_secrets(candidate, change);
+  // Checked as at registration; the stored endpoints stand (no discovery again).
+  App checked = candidate;
+  if (!checked.issuer.empty() && !checked.endpoints.token_url.empty()) checked.issuer.clear();
+  const auto check = platform->prepare_app(checked);
+  // prepare_app moves the platform's secret options out of `options`: a name left there is not one.
+  for (const auto& [option, value] : change.options.items()) {
+    if (!value.is_null() && checked.options.is_object() && checked.options.contains(option)) {
+      throw bad_field("options." + option, "not a secret option of platform " + app.platform);
+    }
+  }
+  // The body was well formed; the platform refuses the values (or what they leave stored).
+  if (!check.ok) throw ApiError(check.status == 400 ? 422 : check.status, check.code, check.message);
+  // A client secret given again unchanged still restarts a stopped app token: the admin says it is right.
+  if (!changed.empty() || change.client_secret) {
+    const bool secret_changed = std::find(changed.begin(), changed.end(), "client_secret") != changed.end();
+    const bool options_changed = changed.size() > (secret_changed ? 1U : 0U);
+    const auto now = clock_.now();
+    AppSecretsUpdated done;
+    try {
+      done = store_.update_app_secrets(
+          app.id, secret_changed ? std::optional<std::string>(checked.client_secret) : std::nullopt,
+          options_changed ? std::optional<nlohmann::json>(checked.secret_options) : std::nullopt,
+          change.client_secret ? std::optional<TimePoint>(now) : std::nullopt);
+    } catch (const StoreError& e) {
+      throw unavailable(e);
+    }
+    if (!done.found) throw ApiError(404, "not_found", "no app named '" + name + "'");
+    if (done.rescheduled) scheduler_.schedule(RefreshKey{app.id, 0}, now);
+    std::string fields;
+    for (const auto& f : changed) fields += (fields.empty() ? "" : ", ") + f;
+    record_event(app.id, std::nullopt, "app_secrets_changed",
+                 {{"fields", changed}, {"app_token_restarted", done.rescheduled}});
+    spdlog::info("app '{}': secrets changed ({}){}", app.name, fields,
+                 done.rescheduled ? "; its stopped app token is fetched again now" : "");
+  }
+  return get_app(name);
 }
 
 AuthorizeStart TokenService::start_authorization(const std::string& app_name, const AuthorizeChoices& choices) {

@@ -59,6 +59,11 @@ class TokenService {
   std::vector<App> list_apps();
   App get_app(const std::string& name);
   void delete_app(const std::string& name);
+  // PUT /v1/apps/{name}/secrets (service/app_secrets.hpp): the client secret and/or secret options
+  // replaced, checked by the platform's prepare_app as at registration (ApiError 400 body, 422 the
+  // platform refuses the values), grants kept. An app token stopped by a refused secret runs again
+  // now. Returns the app as get_app shows it.
+  App update_app_secrets(const std::string& name, const nlohmann::json& body);
 
   // Webhooks (PUT/DELETE/GET /v1/apps/{name}/webhook): PUT body {"url", "secret"}, validated like the
   // "webhook" field of POST /v1/apps. Return the app (with webhook_url).

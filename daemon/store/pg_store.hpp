@@ -70,6 +70,9 @@ class PgStore final : public Store {
   std::vector<ResealCounts> reseal_all(int batch_size = 100);
 
   App create_app(const App& app) override;
+  AppSecretsUpdated update_app_secrets(std::int64_t app_id, const std::optional<std::string>& client_secret,
+                                       const std::optional<nlohmann::json>& secret_options,
+                                       std::optional<TimePoint> restart_at) override;
   std::vector<App> list_apps() override;
   std::optional<App> get_app(const std::string& name, bool with_secret) override;
   std::optional<App> get_app_by_id(std::int64_t id, bool with_secret) override;

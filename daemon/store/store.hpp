@@ -174,6 +174,12 @@ struct ComponentTicket {
   TimePoint received_at{};
 };
 
+// What update_app_secrets did.
+struct AppSecretsUpdated {
+  bool found = false;        // false: no such app
+  bool rescheduled = false;  // its app token had stopped (needs_reauth) and is active and due again
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -187,6 +193,13 @@ class Store {
   virtual std::optional<App> get_app_by_id(std::int64_t id, bool with_secret = false) = 0;
   // Deletes the app with its grants, tokens and auth requests; false when unknown.
   virtual bool delete_app(const std::string& name) = 0;
+  // Replaces the given secrets of the app (each sealed for its row as create_app seals them) in one
+  // UPDATE; an empty secret_options object clears them. With restart_at, an app token stopped as
+  // needs_reauth (a refused secret) becomes active, failure-free and due at restart_at
+  // (other instances see it in their next schedule sweep).
+  virtual AppSecretsUpdated update_app_secrets(std::int64_t app_id, const std::optional<std::string>& client_secret,
+                                               const std::optional<nlohmann::json>& secret_options,
+                                               std::optional<TimePoint> restart_at) = 0;
 
   // --- authorization requests (state, PKCE verifier; single use) ---
   virtual void create_auth_request(const AuthRequest& r) = 0;

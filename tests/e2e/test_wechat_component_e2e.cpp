@@ -343,5 +343,91 @@ TEST_F(WeChatComponentE2E, AnIpOutsideTheWhitelistStopsTheAppAndNamesTheIp) {
   EXPECT_EQ(fake().stat("pushes_delivered"), fake().stats().value("push_attempts", 0)) << "the ticket was stored";
 }
 
+// Issue 18 follow-up: an admin changes the EncodingAESKey in two steps (PUT the new key: the old one
+// becomes previous → change it at WeChat → PUT previous null) and resets the AppSecret; pushes keep
+// arriving, the app (and so its grants) stays, a token stopped by the old secret is fetched at once.
+TEST_F(WeChatComponentE2E, SecretsChangeWithoutLosingPushesOrTheApp) {
+  register_app({{"name", "wxcomp"},
+                {"platform", "wechat_component"},
+                {"client_id", component_appid_},
+                {"client_secret", secret_},
+                {"options", {{"message_token", message_token_}, {"encoding_aes_key", aes_key_}}}});
+  const std::string new_key = random_hex("N", 42), new_secret = random_hex("compsec2-", 32);
+  for (const auto& s : {new_key, new_secret}) remember_secret(s);
+  auto configure_fake = [&](const std::string& key, const std::string& secret) {
+    fake().control("/_fake/component/config",
+                   {{"component_appid", component_appid_},
+                    {"component_appsecret", secret},
+                    {"message_token", message_token_},
+                    {"encoding_aes_key", key},
+                    {"event_url", daemon().url(events_path())},
+                    {"ticket_interval_seconds", 1},
+                    {"push_retry_delay_ms", 200}},
+                   200);
+  };
+  auto put_secrets = [&](const json& body) {
+    return daemon().request("PUT", "/v1/apps/wxcomp/secrets", daemon().api_key(), body.dump(), "application/json");
+  };
+  // Pushes go on being taken: `more` deliveries after now, none refused.
+  auto pushes_keep_arriving = [&](int more) {
+    const auto delivered = fake().stat("pushes_delivered");
+    const bool ok = eventually([&] { return fake().stat("pushes_delivered") >= delivered + more; }, 15s);
+    return ok && fake().stat("push_deliveries_failed") == 0;
+  };
+  configure_fake(aes_key_, secret_);
+  ASSERT_TRUE(eventually([&] { return !published("wxcomp").empty(); }, 15s)) << app_json().dump(2);
+  const auto created_at = app_json().value("created_at", "");
+
+  // 1. The new key in the daemon first: WeChat still pushes with the old one, now the previous.
+  auto r = put_secrets({{"options", {{"encoding_aes_key", new_key}}}});
+  ASSERT_EQ(r.status, 200) << r.describe();
+  for (const auto& s : {new_key, aes_key_}) EXPECT_EQ(r.body.find(s), std::string::npos) << r.body;
+  EXPECT_EQ(r.json().value("created_at", ""), created_at) << "the same app, not a new one";
+  EXPECT_TRUE(pushes_keep_arriving(2)) << fake().stats().dump();
+
+  // 2. The key changed at WeChat: pushes come with the new one.
+  configure_fake(new_key, secret_);
+  EXPECT_TRUE(pushes_keep_arriving(2)) << fake().stats().dump();
+  const std::string old_key = aes_key_;
+  EXPECT_EQ(send(make_push(ticket_xml("ticket@@@old-key-still"), unix_now(), component_appid_)).status, 200)
+      << "the previous key is accepted until it is dropped";
+
+  // 3. Done at WeChat: the previous key is dropped and refused from now on.
+  r = put_secrets({{"options", {{"previous_encoding_aes_key", nullptr}}}});
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(send(make_push(ticket_xml("ticket@@@old-key"), unix_now(), component_appid_)).status, 403);
+  aes_key_ = new_key;
+  EXPECT_EQ(send(make_push(ticket_xml("ticket@@@new-key"), unix_now() + 1, component_appid_)).status, 200);
+  aes_key_ = old_key;
+  EXPECT_TRUE(pushes_keep_arriving(1)) << fake().stats().dump();
+
+  // 4. The AppSecret reset at WeChat: the component token is refused (40125) and stops as misconfigured...
+  configure_fake(new_key, new_secret);
+  fake().control("/_fake/fail", {{"endpoint", "component_token"}, {"errcode", 40125}, {"errmsg", "invalid appsecret"},
+                                 {"count", 1}},
+                 200);
+  ASSERT_EQ(daemon().post("/v1/apps/wxcomp/refresh").status / 100, 5);
+  ASSERT_TRUE(eventually([&] { return app_json().value("status", "") == "needs_reauth"; }, 10s)) << app_json().dump(2);
+  // ...and the new secret in the daemon fetches it again at once, without a forced refresh.
+  const auto issued = fake().stat("component_tokens_issued");
+  r = put_secrets({{"client_secret", new_secret}});
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.body.find(new_secret), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return fake().stat("component_tokens_issued") > issued; }, 10s)) << app_json().dump(2);
+  EXPECT_TRUE(eventually([&] { return app_json().value("status", "") == "active"; }, 5s)) << app_json().dump(2);
+
+  // The events say what changed, never the values.
+  pqxx::connection c(daemon().db_url());
+  pqxx::nontransaction tx(c);
+  std::string details;
+  for (const auto& row : tx.exec("SELECT detail::text FROM mediax.events WHERE kind = 'app_secrets_changed' ORDER BY id")) {
+    details += row[0].as<std::string>() + "\n";
+  }
+  EXPECT_NE(details.find("options.encoding_aes_key"), std::string::npos) << details;
+  EXPECT_NE(details.find("options.previous_encoding_aes_key"), std::string::npos) << details;
+  EXPECT_NE(details.find("client_secret"), std::string::npos) << details;
+  for (const auto& s : {new_key, old_key, new_secret, secret_}) EXPECT_EQ(details.find(s), std::string::npos) << details;
+}
+
 }  // namespace
 }  // namespace mediax::e2e

@@ -12,6 +12,7 @@
 #include "crypto/wechat_msg_crypt.hpp"
 #include "pg_env.hpp"
 #include "service/api_error.hpp"
+#include "service/app_secrets.hpp"
 #include "service/component_events.hpp"
 #include "service/metrics.hpp"
 #include "service/token_cache.hpp"
@@ -361,6 +362,45 @@ TEST_F(ComponentReceiver, ARealPushOpensWithTheAppsSealedKeysAndTheCurrentOrPrev
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(a.body, "refused: bad_signature");
   EXPECT_EQ(store_->latest_component_ticket(real.id)->ticket, "ticket@@@previous-key");
+}
+
+TEST_F(ComponentReceiver, ThePreviousKeyOpensPushesAfterAKeyChangeUntilItIsDropped) {
+  App a = component_app("rotating");
+  a.secret_options.erase("previous_encoding_aes_key");
+  const App real = store_->create_app(a);
+  ComponentEventReceiver receiver(*store_, cache_, {}, kMaxAge, &wc::open_component_push);
+  const auto now = from_unix(1'900'000'000);
+  std::int64_t created = to_unix(now) - 30;
+  const auto push = [&](const std::string& aes_key) {
+    const std::string inner = "<xml><AppId><![CDATA[" + real.client_id + "]]></AppId><CreateTime>" +
+                              std::to_string(++created) +
+                              "</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType>"
+                              "<ComponentVerifyTicket><![CDATA[ticket@@@" + std::to_string(created) +
+                              "]]></ComponentVerifyTicket></xml>";
+    const std::string enc = wxcrypt::encrypt(*wxcrypt::aes_key(aes_key), inner, real.client_id);
+    const std::string ts = std::to_string(to_unix(now));
+    const std::map<std::string, std::string> query = {
+        {"timestamp", ts}, {"nonce", "31415"}, {"encrypt_type", "aes"},
+        {"msg_signature", wxcrypt::signature("msgtoken-rotating", ts, "31415", enc)}};
+    return receiver.handle("rotating", query, wc::push_envelope(real.client_id, enc), now).status;
+  };
+  // What PUT /v1/apps/rotating/secrets stores (service/app_secrets.hpp's rule, the store's UPDATE).
+  const auto change = [&](const nlohmann::json& body) {
+    App stored = *store_->get_app("rotating", true);
+    apply_app_secrets(stored, app_secrets_change_from_request(body));
+    store_->update_app_secrets(real.id, std::nullopt, stored.secret_options, std::nullopt);
+  };
+  const std::string old_key(43, 'a'), new_key(43, 'n');
+  ASSERT_EQ(push(old_key), 200);
+  EXPECT_EQ(push(new_key), 403) << "not the app's key yet";
+
+  change({{"options", {{"encoding_aes_key", new_key}}}});
+  EXPECT_EQ(push(old_key), 200) << "WeChat may still push with the previous key";
+  EXPECT_EQ(push(new_key), 200);
+
+  change({{"options", {{"previous_encoding_aes_key", nullptr}}}});
+  EXPECT_EQ(push(old_key), 403) << "refused once the previous key is dropped";
+  EXPECT_EQ(push(new_key), 200);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // are decided before any request is sent.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "ctl.hpp"
@@ -60,6 +61,37 @@ TEST(CtlConnect, WeChatThirdPartyPlatformChoicesAreCheckedBeforeSending) {
   auto h = ctl({"connect", "--help"});
   EXPECT_NE(h.out.find("--mobile"), std::string::npos);
   EXPECT_NE(h.out.find("--auth-type N"), std::string::npos);
+}
+
+TEST(CtlAppsSecrets, HelpSaysWhatItDoesAndIsListedInTheMainHelp) {
+  auto h = ctl({"apps", "secrets", "--help"});
+  EXPECT_EQ(h.code, kExitOk);
+  EXPECT_NE(h.out.find("usage: mediaxctl apps secrets NAME"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("previous_encoding_aes_key"), std::string::npos);
+  EXPECT_NE(ctl({"--help"}).out.find("apps secrets NAME"), std::string::npos);
+}
+
+TEST(CtlAppsSecrets, SecretsComeFromFilesOrTheEnvironmentNeverTheCommandLine) {
+  const std::string dir = ::testing::TempDir();
+  const std::string secret_file = dir + "/ctl_secret.txt", empty_file = dir + "/ctl_empty.txt";
+  { std::ofstream(secret_file) << "s3cret\n"; }
+  { std::ofstream(empty_file) << ""; }
+  EXPECT_EQ(ctl({"apps", "secrets", "wxc"}).code, kExitUsage);  // nothing to change
+  EXPECT_NE(ctl({"apps", "secrets", "wxc"}).err.find("nothing to change"), std::string::npos);
+  EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--client-secret", "s3cret"}).code, kExitUsage);
+  EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--option", "encoding_aes_key"}).code, kExitUsage);
+  EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--option", "=" + secret_file}).code, kExitUsage);
+  EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--option", "message_token=" + empty_file}).code, kExitUsage);
+  EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--client-secret-file", empty_file}).code, kExitUsage);
+  EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--option", "message_token=" + secret_file, "--drop-option",
+                 "message_token"}).code,
+            kExitUsage);
+  EXPECT_EQ(ctl({"apps", "secrets", "--client-secret-file", secret_file}).code, kExitUsage);  // no NAME
+  EXPECT_EQ(ctl({"apps", "secrets", "a", "b", "--client-secret-file", secret_file}).code, kExitUsage);
+  // Nothing listens: the request was tried (exit 3), so these lines were accepted.
+  EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--client-secret-file", secret_file}).code, kExitNoConnect);
+  EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--option", "encoding_aes_key=" + secret_file}).code, kExitNoConnect);
+  EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--drop-option", "previous_encoding_aes_key"}).code, kExitNoConnect);
 }
 
 }  // namespace
