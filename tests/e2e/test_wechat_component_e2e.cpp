@@ -368,11 +368,23 @@ TEST_F(WeChatComponentE2E, SecretsChangeWithoutLosingPushesOrTheApp) {
   auto put_secrets = [&](const json& body) {
     return daemon().request("PUT", "/v1/apps/wxcomp/secrets", daemon().api_key(), body.dump(), "application/json");
   };
-  // Pushes go on being taken: `more` deliveries after now, none refused.
+  // Pushes go on being taken: `more` deliveries after now, none refused meanwhile.
   auto pushes_keep_arriving = [&](int more) {
-    const auto delivered = fake().stat("pushes_delivered");
+    const auto delivered = fake().stat("pushes_delivered"), failed = fake().stat("push_deliveries_failed");
     const bool ok = eventually([&] { return fake().stat("pushes_delivered") >= delivered + more; }, 15s);
-    return ok && fake().stat("push_deliveries_failed") == 0;
+    return ok && fake().stat("push_deliveries_failed") == failed;
+  };
+  // A push of ours with an old CreateTime: it is opened (or refused) but never replaces the real ticket.
+  auto old_ticket_push = [&](const std::string& key) {
+    const std::string saved = aes_key_;
+    aes_key_ = key;
+    const std::string inner = "<xml><AppId><![CDATA[" + component_appid_ + "]]></AppId><CreateTime>" +
+                              std::to_string(unix_now() - 50) +
+                              "</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType>"
+                              "<ComponentVerifyTicket><![CDATA[ticket@@@ours]]></ComponentVerifyTicket></xml>";
+    const auto status = send(make_push(inner, unix_now(), component_appid_)).status;
+    aes_key_ = saved;
+    return status;
   };
   configure_fake(aes_key_, secret_);
   ASSERT_TRUE(eventually([&] { return !published("wxcomp").empty(); }, 15s)) << app_json().dump(2);
@@ -389,24 +401,18 @@ TEST_F(WeChatComponentE2E, SecretsChangeWithoutLosingPushesOrTheApp) {
   configure_fake(new_key, secret_);
   EXPECT_TRUE(pushes_keep_arriving(2)) << fake().stats().dump();
   const std::string old_key = aes_key_;
-  EXPECT_EQ(send(make_push(ticket_xml("ticket@@@old-key-still"), unix_now(), component_appid_)).status, 200)
-      << "the previous key is accepted until it is dropped";
+  EXPECT_EQ(old_ticket_push(old_key), 200) << "the previous key is accepted until it is dropped";
 
   // 3. Done at WeChat: the previous key is dropped and refused from now on.
   r = put_secrets({{"options", {{"previous_encoding_aes_key", nullptr}}}});
   ASSERT_EQ(r.status, 200) << r.describe();
-  EXPECT_EQ(send(make_push(ticket_xml("ticket@@@old-key"), unix_now(), component_appid_)).status, 403);
-  aes_key_ = new_key;
-  EXPECT_EQ(send(make_push(ticket_xml("ticket@@@new-key"), unix_now() + 1, component_appid_)).status, 200);
-  aes_key_ = old_key;
+  EXPECT_EQ(old_ticket_push(old_key), 403);
+  EXPECT_EQ(old_ticket_push(new_key), 200);
   EXPECT_TRUE(pushes_keep_arriving(1)) << fake().stats().dump();
 
-  // 4. The AppSecret reset at WeChat: the component token is refused (40125) and stops as misconfigured...
+  // 4. The AppSecret reset at WeChat: the old one is refused (40125) and the app token stops...
   configure_fake(new_key, new_secret);
-  fake().control("/_fake/fail", {{"endpoint", "component_token"}, {"errcode", 40125}, {"errmsg", "invalid appsecret"},
-                                 {"count", 1}},
-                 200);
-  ASSERT_EQ(daemon().post("/v1/apps/wxcomp/refresh").status / 100, 5);
+  daemon().post("/v1/apps/wxcomp/refresh");
   ASSERT_TRUE(eventually([&] { return app_json().value("status", "") == "needs_reauth"; }, 10s)) << app_json().dump(2);
   // ...and the new secret in the daemon fetches it again at once, without a forced refresh.
   const auto issued = fake().stat("component_tokens_issued");

@@ -74,7 +74,7 @@ class AppSecretsTest : public StoreTest {
     try {
       service_->update_app_secrets(app, body);
     } catch (const ApiError& e) {
-      return e.status;
+      return e.status();
     }
     return 200;
   }

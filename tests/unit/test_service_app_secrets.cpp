@@ -18,7 +18,7 @@ int status_of(const json& body) {
   try {
     app_secrets_change_from_request(body);
   } catch (const ApiError& e) {
-    return e.status;
+    return e.status();
   }
   return 200;
 }
