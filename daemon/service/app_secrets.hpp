@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/types.hpp"
+#include "service/api_error.hpp"
 
 namespace mediax {
 

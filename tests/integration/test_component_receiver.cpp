@@ -372,10 +372,11 @@ TEST_F(ComponentReceiver, ThePreviousKeyOpensPushesAfterAKeyChangeUntilItIsDropp
   const auto now = from_unix(1'900'000'000);
   std::int64_t created = to_unix(now) - 30;
   const auto push = [&](const std::string& aes_key) {
+    const std::int64_t at = ++created;
     const std::string inner = "<xml><AppId><![CDATA[" + real.client_id + "]]></AppId><CreateTime>" +
-                              std::to_string(++created) +
+                              std::to_string(at) +
                               "</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType>"
-                              "<ComponentVerifyTicket><![CDATA[ticket@@@" + std::to_string(created) +
+                              "<ComponentVerifyTicket><![CDATA[ticket@@@" + std::to_string(at) +
                               "]]></ComponentVerifyTicket></xml>";
     const std::string enc = wxcrypt::encrypt(*wxcrypt::aes_key(aes_key), inner, real.client_id);
     const std::string ts = std::to_string(to_unix(now));
