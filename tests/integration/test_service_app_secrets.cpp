@@ -189,7 +189,8 @@ TEST_F(AppSecretsTest, AClientSecretChangeRestartsAnAppTokenStoppedAsMisconfigur
   auto before = store_->schedule_of(key);
   ASSERT_TRUE(before);
   EXPECT_EQ(before->status, GrantStatus::needs_reauth);
-  EXPECT_FALSE(before->next_refresh_at);
+  EXPECT_EQ(raw(url_, "SELECT next_refresh_at IS NULL FROM mediax.apps WHERE id = " + std::to_string(app_.id)), "t")
+      << "stopped: nothing scheduled";
 
   // Secret options alone do not restart it: the refused thing was the AppSecret.
   service_->update_app_secrets("wxc", {{"options", {{"encoding_aes_key", kKeyB}}}});
