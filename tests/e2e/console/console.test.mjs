@@ -1,7 +1,7 @@
 // Drives the web console in headless Chromium (playwright-core, Debian's /usr/bin/chromium) against a
 // running mediaxd and the oidc-provider harness: sign in with an API key, register an app, connect an
 // account through the provider's login and consent pages, come back, see the grant, force a refresh
-// and see the expiry move, see the API's error message, revoke. Screenshots go to SCREENSHOT_DIR.
+// and see the expiry move, see the API's error message, change the app's secret (grant kept), revoke. Screenshots go to SCREENSHOT_DIR.
 //
 // Environment: MEDIAX_URL (the daemon), OIDC_ISSUER, OIDC_WEB_SECRET (client mediax-web's secret),
 // MEDIAX_API_KEY (may be empty while the daemon enforces no key), SCREENSHOT_DIR, CHROMIUM (default
@@ -151,6 +151,16 @@ try {
   check(Date.parse(expiresAfter) > Date.parse(expiresBefore), `expiry did not move forward: ${expiresBefore} -> ${expiresAfter}`);
   log(`expiry ${expiresBefore} -> ${expiresAfter}`);
   await page.screenshot({ path: join(shots, 'refreshed.png') });
+
+  step = 'change the app secret in its card';
+  await app.locator('.change-secrets summary').click();
+  check(await app.locator('.secrets-form [name=encoding_aes_key]').isHidden(), 'WeChat key fields shown for an oauth2 app');
+  check((await app.locator('.secrets-form [name=client_secret]').getAttribute('type')) === 'password', 'secret input not a password');
+  await app.locator('.secrets-form [name=client_secret]').fill(webSecret);  // the provider knows only this one
+  await app.locator('.secrets-form button[type=submit]').click();
+  await page.locator('#message.info', { hasText: 'Changed the secrets of web' }).waitFor();
+  check(!(await page.content()).includes(webSecret), 'the page shows the client secret');
+  await row.locator('.state.active').waitFor();  // the grant is kept
 
   step = 'revoke';
   await row.locator('button.revoke').click();
