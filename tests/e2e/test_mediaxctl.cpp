@@ -346,5 +346,40 @@ TEST_F(Mediaxctl, EveryCommandHasHelp) {
   EXPECT_EQ(no_args.exit_code, 2) << describe(no_args);
 }
 
+TEST_F(Mediaxctl, AppsSecretsChangesAResetClientSecretFromAFileAndTheStoppedAppTokenComesBack) {
+  FakeOAuth2& fake = start_fake({.expires_in = 3600, .rotate_refresh = false, .issuer_path = ""});
+  const std::string client_id = random_hex("cid-", 12);
+  const std::string old_secret = random_hex("csec-", 32), new_secret = random_hex("csec2-", 32);
+  for (const auto& s : {old_secret, new_secret}) remember_secret(s);
+  fake.register_client(client_id, old_secret, "client_secret_post", {daemon().callback_url()});
+  test::write_file(dir_ + "/old", old_secret + "\n");
+  test::write_file(dir_ + "/new", new_secret + "\n");
+  auto add = ctl({"apps", "add", "svc", "--platform", "oauth2", "--client-id", client_id, "--client-secret-file",
+                  dir_ + "/old", "--client-credentials", "--token-url", fake.issuer() + "/token"});
+  ASSERT_EQ(add.exit_code, 0) << describe(add);
+  ASSERT_TRUE(eventually([&] { return ctl({"token", "get", "svc"}).exit_code == 0; }, 15s));
+  const std::string first_token = ctl({"token", "get", "svc"}).out;
+
+  // The secret is reset at the provider: the app token is refused (invalid_client) and stops.
+  fake.register_client(client_id, new_secret, "client_secret_post", {daemon().callback_url()});
+  EXPECT_EQ(ctl({"refresh", "svc"}).exit_code, 1);
+  ASSERT_TRUE(eventually([&] { return ctl_json({"apps", "show", "svc"}).value("status", "") == "needs_reauth"; }, 10s));
+
+  // Values are never taken from the command line; a bad option is the daemon's 400 (exit 1).
+  EXPECT_EQ(ctl({"apps", "secrets", "svc", "--client-secret", new_secret}).exit_code, 2);
+  auto bad = ctl({"apps", "secrets", "svc", "--option", "pkce=" + dir_ + "/new"});
+  EXPECT_EQ(bad.exit_code, 1) << describe(bad);
+  EXPECT_NE(bad.err.find("not a secret option"), std::string::npos) << describe(bad);
+
+  auto r = ctl({"apps", "secrets", "svc", "--client-secret-file", dir_ + "/new"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("secrets changed (client_secret)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(new_secret), std::string::npos);
+  // Fetched again at once with the new secret, without a forced refresh.
+  EXPECT_TRUE(eventually([&] { return ctl_json({"apps", "show", "svc"}).value("status", "") == "active"; }, 10s));
+  EXPECT_TRUE(eventually([&] { return ctl({"token", "get", "svc"}).out != first_token; }, 10s)) << "no new app token";
+  EXPECT_EQ(ctl({"apps", "secrets", "nosuch", "--client-secret-file", dir_ + "/new"}).exit_code, 4);
+}
+
 }  // namespace
 }  // namespace mediax::e2e
