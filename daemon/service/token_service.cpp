@@ -264,6 +264,7 @@ App TokenService::update_app_secrets(const std::string& name, const nlohmann::js
     }
     if (!done.found) throw ApiError(404, "not_found", "no app named '" + name + "'");
     if (done.rescheduled) scheduler_.schedule(RefreshKey{app.id, 0}, now);
+    if (changed.empty() && !done.rescheduled) return get_app(name);  // the same secret again: nothing to say
     std::string fields;
     for (const auto& f : changed) fields += (fields.empty() ? "" : ", ") + f;
     record_event(app.id, std::nullopt, "app_secrets_changed",

@@ -232,6 +232,8 @@ TEST_F(AppSecretsTest, AHealthyAppTokenKeepsItsSchedule) {
   ASSERT_TRUE(s && s->next_refresh_at);
   EXPECT_EQ(*s->next_refresh_at, later);
   EXPECT_EQ(store_->get_app("wxc", true)->client_secret, "another");
+  service_->update_app_secrets("wxc", {{"client_secret", "another"}});  // the same again: nothing to record
+  EXPECT_EQ(events("app_secrets_changed").size(), 1U);
 }
 
 }  // namespace
