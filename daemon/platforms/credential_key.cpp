@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "platforms/douyin_platform.hpp"
+#include "platforms/platform_util.hpp"
 
 namespace mediax {
 
@@ -20,13 +21,7 @@ std::string normalized_base_url(const std::string& url) {
 
 namespace {
 
-std::string configured_url(const PlatformSettings& settings, const std::string& platform, const std::string& key,
-                           const std::string& fallback) {
-  if (auto p = settings.urls.find(platform); p != settings.urls.end()) {
-    if (auto u = p->second.find(key); u != p->second.end() && !u->second.empty()) return u->second;
-  }
-  return fallback;
-}
+using platform_util::configured_url;
 
 std::string string_option(const App& app, const char* name) {
   if (!app.options.is_object()) return "";

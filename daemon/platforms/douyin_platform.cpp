@@ -379,12 +379,7 @@ FollowUp follow_up(const RefreshTokenState& rt, const Options& options, bool app
 namespace {
 
 std::string base_url_from(const PlatformSettings& settings) {
-  auto p = settings.urls.find("douyin");
-  if (p != settings.urls.end()) {
-    auto u = p->second.find("base_url");
-    if (u != p->second.end() && !u->second.empty()) return u->second;
-  }
-  return douyin::kDefaultBaseUrl;
+  return platform_util::configured_url(settings, "douyin", "base_url", douyin::kDefaultBaseUrl);
 }
 
 Outcome bad_options(const std::string& error) {

@@ -5,7 +5,18 @@
 #include <cmath>
 #include <ctime>
 
+#include "platforms/platform.hpp"
+
 namespace mediax::platform_util {
+
+std::string configured_url(const PlatformSettings& settings, const std::string& platform, const std::string& key,
+                           const std::string& fallback) {
+  if (auto p = settings.urls.find(platform); p != settings.urls.end()) {
+    if (auto u = p->second.find(key); u != p->second.end() && !u->second.empty()) return u->second;
+  }
+  return fallback;
+}
+
 
 namespace {
 

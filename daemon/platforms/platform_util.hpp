@@ -13,7 +13,16 @@
 #include "core/types.hpp"
 #include "platforms/http_client.hpp"
 
+namespace mediax {
+struct PlatformSettings;
+}
+
 namespace mediax::platform_util {
+
+// The base URL `key` of [platforms.PLATFORM] in the config (tests point them at fakes); `fallback`
+// (the real host) when it is absent or empty.
+std::string configured_url(const PlatformSettings& settings, const std::string& platform, const std::string& key,
+                           const std::string& fallback);
 
 using Form = std::vector<std::pair<std::string, std::string>>;
 

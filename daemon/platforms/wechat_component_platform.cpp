@@ -13,13 +13,9 @@ namespace {
 
 namespace wc = wechat_component;
 
+// Both WeChat platforms read [platforms.wechat].
 std::string url_from(const PlatformSettings& settings, const char* key, const char* fallback) {
-  auto p = settings.urls.find("wechat");
-  if (p != settings.urls.end()) {
-    auto u = p->second.find(key);
-    if (u != p->second.end() && !u->second.empty()) return u->second;
-  }
-  return fallback;
+  return platform_util::configured_url(settings, "wechat", key, fallback);
 }
 
 // What every request of `app` may carry or WeChat may echo: the AppSecret and the secret options.

@@ -378,13 +378,9 @@ Outcome still_current(Outcome normal, const App& app, const std::string& why_not
 
 namespace {
 
+// Both WeChat platforms read [platforms.wechat].
 std::string url_from(const PlatformSettings& settings, const char* key, const char* fallback) {
-  auto p = settings.urls.find("wechat");
-  if (p != settings.urls.end()) {
-    auto u = p->second.find(key);
-    if (u != p->second.end() && !u->second.empty()) return u->second;
-  }
-  return fallback;
+  return platform_util::configured_url(settings, "wechat", key, fallback);
 }
 
 Outcome bad_options(const std::string& error) {
