@@ -45,13 +45,29 @@ std::string encode(std::string_view in, const char* alphabet, bool pad) {
   return out;
 }
 
-int url_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
+// The 6-bit value of c in `alphabet` (kBase64 or kBase64Url); -1 when c is not one of its characters.
+int value_in(std::string_view alphabet, char c) {
+  const auto at = alphabet.find(c);
+  return at == std::string_view::npos ? -1 : static_cast<int>(at);
+}
+
+// Decodes unpadded text in `alphabet`; nullopt on a character outside it. Leftover bits are dropped.
+std::optional<std::string> decode(std::string_view text, std::string_view alphabet) {
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = value_in(alphabet, c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -78,21 +94,15 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);
   // A single leftover character carries only 6 bits: never a valid encoding.
   if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = url_value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
+  return decode(text, std::string_view(kBase64Url, 64));
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  std::size_t pad = 0;
+  if (text.back() == '=') ++pad;
+  if (text.size() >= 2 && text[text.size() - 2] == '=') ++pad;
+  return decode(text.substr(0, text.size() - pad), std::string_view(kBase64, 64));
 }
 
 std::string sha256(std::string_view bytes) {

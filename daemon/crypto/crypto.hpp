@@ -20,6 +20,9 @@ std::string base64url_encode(std::string_view bytes);
 std::optional<std::string> base64url_decode(std::string_view text);
 // RFC 4648 §4 alphabet with padding (HTTP Basic auth).
 std::string base64_encode(std::string_view bytes);
+// Strict RFC 4648 §4: a length that is a multiple of 4, '=' only as the last one or two characters;
+// nullopt otherwise (WeChat's pushes and EncodingAESKey).
+std::optional<std::string> base64_decode(std::string_view text);
 
 std::string sha256(std::string_view bytes);                           // 32 raw bytes
 std::string hmac_sha256(std::string_view key, std::string_view msg);  // 32 raw bytes

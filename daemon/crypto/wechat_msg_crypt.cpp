@@ -20,38 +20,6 @@ constexpr std::size_t kPadBlock = 32;
 constexpr std::size_t kRandomPrefix = 16;
 constexpr std::size_t kLengthField = 4;
 
-int b64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Strict RFC 4648 §4 base64: length a multiple of 4, '=' only as the last one or two characters.
-std::optional<std::string> b64_decode(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  std::size_t pad = 0;
-  if (text.back() == '=') ++pad;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') ++pad;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < text.size() - pad; ++i) {
-    int v = b64_value(text[i]);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
-
 struct CtxFree {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
@@ -81,7 +49,7 @@ DecryptResult refuse(const char* why) { return DecryptResult{std::nullopt, why};
 
 std::optional<AesKey> aes_key(std::string_view encoding_aes_key) {
   if (encoding_aes_key.size() != 43) return std::nullopt;
-  auto raw = b64_decode(std::string(encoding_aes_key) + "=");
+  auto raw = crypto::base64_decode(std::string(encoding_aes_key) + "=");
   if (!raw || raw->size() != 32) return std::nullopt;
   AesKey key{};
   std::copy(raw->begin(), raw->end(), key.begin());
@@ -111,7 +79,7 @@ bool signature_matches(std::string_view received, std::string_view expected) {
 }
 
 DecryptResult decrypt(const AesKey& key, std::string_view encrypt) {
-  auto cipher = b64_decode(encrypt);
+  auto cipher = crypto::base64_decode(encrypt);
   if (!cipher) return refuse("not base64");
   if (cipher->empty() || cipher->size() % kPadBlock != 0) return refuse("length not a multiple of 32");
   auto plain = cbc(key, *cipher, false);

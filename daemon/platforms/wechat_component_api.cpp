@@ -392,28 +392,26 @@ Outcome missing(Flow flow, const char* field, int status) {
                           std::string(endpoint_name(flow)) + " answered without " + field, status);
 }
 
-}  // namespace
-
-Outcome parse_component_token(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
-  constexpr Flow flow = Flow::component_token;
+// An answer that carries one credential (`member`) and its expires_in, as token.access_token.
+Outcome parse_one_credential(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets, Flow flow,
+                             const char* member) {
   Answer a = read_answer(r, flow, now, secrets);
   if (a.failure) return *a.failure;
   TokenResult t;
-  t.access_token = platform_util::string_member(a.body, "component_access_token");
-  if (t.access_token.empty()) return missing(flow, "a component_access_token", r.status);
+  t.access_token = platform_util::string_member(a.body, member);
+  if (t.access_token.empty()) return missing(flow, (std::string("a ") + member).c_str(), r.status);
   t.expires_in = platform_util::seconds_member(a.body, "expires_in");
   return platform_util::checked_success(std::move(t), r.status, endpoint_name(flow));
 }
 
+}  // namespace
+
+Outcome parse_component_token(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
+  return parse_one_credential(r, now, secrets, Flow::component_token, "component_access_token");
+}
+
 Outcome parse_pre_auth_code(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
-  constexpr Flow flow = Flow::pre_auth_code;
-  Answer a = read_answer(r, flow, now, secrets);
-  if (a.failure) return *a.failure;
-  TokenResult t;
-  t.access_token = platform_util::string_member(a.body, "pre_auth_code");
-  if (t.access_token.empty()) return missing(flow, "a pre_auth_code", r.status);
-  t.expires_in = platform_util::seconds_member(a.body, "expires_in");
-  return platform_util::checked_success(std::move(t), r.status, endpoint_name(flow));
+  return parse_one_credential(r, now, secrets, Flow::pre_auth_code, "pre_auth_code");
 }
 
 Outcome parse_query_auth(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
