@@ -8,7 +8,7 @@
 
 #include <toml++/toml.h>
 
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace mediax::ctl {
 

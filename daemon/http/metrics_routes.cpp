@@ -3,7 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include "service/metrics.hpp"
+#include "obs/metrics.hpp"
 
 namespace mediax {
 

@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 #include "platforms/platform.hpp"
 
 namespace mediax {

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "crypto/jwt_verify.hpp"
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 #include "platforms/id_token_verifier.hpp"
 #include "platforms/oauth2_platform.hpp"
 #include "platforms/platform.hpp"

@@ -16,7 +16,7 @@
 
 #include "core/types.hpp"
 #include "crypto/jwt_verify.hpp"
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace mediax {
 

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 #include "platforms/id_token_verifier.hpp"
 #include "platforms/platform.hpp"
 #include "platforms/platform_util.hpp"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/types.hpp"
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace mediax {
 struct PlatformSettings;

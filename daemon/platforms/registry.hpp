@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 #include "platforms/platform.hpp"
 
 namespace mediax {

@@ -59,7 +59,7 @@ Outcome never_exchanged() {
 }  // namespace
 
 WeChatComponentPlatform::WeChatComponentPlatform(HttpClient& http, PlatformSettings settings,
-                                                 ComponentCredentials* credentials, const Clock* clock)
+                                                 ComponentCredentials* credentials, const TimeSource* clock)
     : http_(http),
       credentials_(credentials),
       clock_(clock),
@@ -67,7 +67,7 @@ WeChatComponentPlatform::WeChatComponentPlatform(HttpClient& http, PlatformSetti
       mp_base_url_(url_from(settings, "mp_base_url", wc::kDefaultMpBaseUrl)),
       open_base_url_(url_from(settings, "open_base_url", wechat::kDefaultOpenBaseUrl)) {}
 
-TimePoint WeChatComponentPlatform::now() const { return clock_ != nullptr ? clock_->now() : SysClock::now(); }
+TimePoint WeChatComponentPlatform::now() const { return clock_ != nullptr ? clock_->system() : SysClock::now(); }
 
 AppCheck WeChatComponentPlatform::prepare_app(App& app) {
   if (app.client_id.empty()) return AppCheck::fail("client_id: the third-party platform's component_appid is required");

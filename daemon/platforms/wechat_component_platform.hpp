@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "platforms/component_credentials.hpp"
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 #include "platforms/platform.hpp"
 
 namespace mediax {
@@ -141,7 +141,7 @@ class WeChatComponentPlatform : public Platform {
   // `credentials` (the tickets and the component token; must outlive the platform) may be null:
   // every call then answers retry_later. `clock` (tests) defaults to the system clock.
   WeChatComponentPlatform(HttpClient& http, PlatformSettings settings, ComponentCredentials* credentials,
-                          const Clock* clock = nullptr);
+                          const TimeSource* clock = nullptr);
 
   std::string name() const override { return "wechat_component"; }
   AppCheck prepare_app(App& app) override;
@@ -172,7 +172,7 @@ class WeChatComponentPlatform : public Platform {
 
   HttpClient& http_;
   ComponentCredentials* credentials_;
-  const Clock* clock_;
+  const TimeSource* clock_;
   std::string api_base_url_;
   std::string mp_base_url_;
   std::string open_base_url_;

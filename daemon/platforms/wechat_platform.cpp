@@ -389,7 +389,7 @@ Outcome bad_options(const std::string& error) {
 
 }  // namespace
 
-WeChatPlatform::WeChatPlatform(HttpClient& http, PlatformSettings settings, CallBudget* budget, const Clock* clock)
+WeChatPlatform::WeChatPlatform(HttpClient& http, PlatformSettings settings, CallBudget* budget, const TimeSource* clock)
     : http_(http),
       settings_(std::move(settings)),
       budget_(budget),
@@ -475,7 +475,7 @@ Outcome WeChatPlatform::refresh(const App& app, const Grant& grant) {
   return out;
 }
 
-TimePoint WeChatPlatform::now() const { return clock_ != nullptr ? clock_->now() : SysClock::now(); }
+TimePoint WeChatPlatform::now() const { return clock_ != nullptr ? clock_->system() : SysClock::now(); }
 
 std::optional<CallSpend> WeChatPlatform::spend(const App& app, const wechat::Options& o, const char* kind) {
   if (budget_ == nullptr) return CallSpend{};

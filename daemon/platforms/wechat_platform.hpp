@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "platforms/call_budget.hpp"
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 #include "platforms/platform.hpp"
 
 namespace mediax {
@@ -124,7 +124,7 @@ class WeChatPlatform : public Platform {
   // settings.urls["wechat"]["open_base_url"|"api_base_url"] override the real hosts. `budget` may
   // be null: no daily limit is applied. `clock` (tests) defaults to the system clock.
   WeChatPlatform(HttpClient& http, PlatformSettings settings, CallBudget* budget = nullptr,
-                 const Clock* clock = nullptr);
+                 const TimeSource* clock = nullptr);
 
   std::string name() const override { return "wechat"; }
   AppCheck prepare_app(App& app) override;
@@ -152,7 +152,7 @@ class WeChatPlatform : public Platform {
   HttpClient& http_;
   PlatformSettings settings_;
   CallBudget* budget_;
-  const Clock* clock_;
+  const TimeSource* clock_;
   std::string open_base_url_;
   std::string api_base_url_;
 };

@@ -3,7 +3,7 @@
 #include <iomanip>
 #include <ostream>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "service/api_keys.hpp"
 #include "store/store.hpp"
 
@@ -53,7 +53,7 @@ int run_list_api_keys(const Config& config, std::ostream& out, std::ostream& err
 int run_revoke_api_key(const Config& config, const std::string& name, std::ostream& out, std::ostream& err) {
   try {
     auto store = make_pg_store(config.database.url, 1);
-    if (!store->revoke_api_key(name, SystemClock{}.now())) {
+    if (!store->revoke_api_key(name, real_time().system())) {
       err << "mediaxd: no active API key named '" << name << "'\n";
       return 1;
     }

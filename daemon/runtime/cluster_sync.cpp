@@ -11,7 +11,7 @@ namespace {
 constexpr auto kSweepOverlap = std::chrono::seconds(5);
 }  // namespace
 
-ClusterSync::ClusterSync(Store& store, TokenCache& cache, Scheduler& scheduler, const Clock& clock,
+ClusterSync::ClusterSync(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock,
                          const std::string& db_url, std::string self, std::chrono::seconds sweep_every)
     : store_(store),
       cache_(cache),
@@ -28,7 +28,7 @@ ClusterSync::ClusterSync(Store& store, TokenCache& cache, Scheduler& scheduler, 
             sweep_requested_ = true;
             cv_.notify_one();
           }),
-      last_sweep_(clock.now()) {}
+      last_sweep_(clock.system()) {}
 
 ClusterSync::~ClusterSync() { stop(); }
 
@@ -85,7 +85,7 @@ void ClusterSync::resync(const RefreshKey& key) {
 }
 
 void ClusterSync::sweep() {
-  const auto started = clock_.now();
+  const auto started = clock_.system();
   const auto since = last_sweep_ - kSweepOverlap;
   auto tokens = store_.tokens_refreshed_since(since);
   auto changes = store_.schedule_changes_since(since);

@@ -11,9 +11,9 @@
 #include <string>
 #include <thread>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "schedule/scheduler.hpp"
-#include "service/token_cache.hpp"
+#include "schedule/token_cache.hpp"
 #include "store/notification_listener.hpp"
 #include "store/store.hpp"
 
@@ -22,7 +22,7 @@ namespace mediax {
 class ClusterSync {
  public:
   // self: this instance's application_name; notifications it caused itself are ignored.
-  ClusterSync(Store& store, TokenCache& cache, Scheduler& scheduler, const Clock& clock, const std::string& db_url,
+  ClusterSync(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock, const std::string& db_url,
               std::string self, std::chrono::seconds sweep_every);
   ~ClusterSync();
   void start();
@@ -39,7 +39,7 @@ class ClusterSync {
   Store& store_;
   TokenCache& cache_;
   Scheduler& scheduler_;
-  const Clock& clock_;
+  const TimeSource& clock_;
   std::string self_;
   std::chrono::seconds sweep_every_;
   NotificationListener listener_;

@@ -14,7 +14,7 @@
 #include <optional>
 #include <thread>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "crypto/crypto.hpp"
 #include "http/admin_server.hpp"
 #include "http/token_listener.hpp"
@@ -34,7 +34,7 @@
 #include "service/component_events.hpp"
 #include "service/store_component_credentials.hpp"
 #include "service/store_call_budget.hpp"
-#include "service/token_cache.hpp"
+#include "schedule/token_cache.hpp"
 #include "service/token_service.hpp"
 #include "store/notification_listener.hpp"
 #include "store/store.hpp"
@@ -137,7 +137,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
     return true;
   };
 
-  SystemClock clock;
+  RealTimeSource clock;
   // Every connection of this instance carries its name, so NOTIFY payloads say who wrote.
   const std::string instance = crypto::to_hex(crypto::random_bytes(4));
   const std::string app_name = "mediaxd/" + instance;
@@ -347,7 +347,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
         // Purging touches the database: on a worker, never on the event loop.
         std::thread([&store, &clock] {
           try {
-            store->purge_auth_requests(clock.now() - std::chrono::hours(24));
+            store->purge_auth_requests(clock.system() - std::chrono::hours(24));
           } catch (const std::exception& e) {
             spdlog::debug("purge of old authorization requests skipped: {}", e.what());
           }

@@ -7,13 +7,13 @@
 
 #include "schedule/scheduler.hpp"
 #include "service/component_status.hpp"
-#include "service/metrics.hpp"
-#include "service/token_cache.hpp"
+#include "obs/metrics.hpp"
+#include "schedule/token_cache.hpp"
 #include "store/store.hpp"
 
 namespace mediax {
 
-MetricsCollector::MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const Clock& clock,
+MetricsCollector::MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock,
                                    std::chrono::milliseconds db_period)
     : store_(store), cache_(cache), scheduler_(scheduler), clock_(clock), db_period_(db_period) {
   id_ = metrics::registry().add_collector([this](metrics::Registry&) { collect(); });
@@ -32,7 +32,7 @@ void MetricsCollector::collect() {
 
   // NaN when no token is held: "no expiry" is not "expires now".
   double until = std::numeric_limits<double>::quiet_NaN();
-  if (auto e = cache_.earliest_expiry()) until = std::chrono::duration<double>(*e - clock_.now()).count();
+  if (auto e = cache_.earliest_expiry()) until = std::chrono::duration<double>(*e - clock_.system()).count();
   reg.gauge("mediax_earliest_token_expiry_seconds",
             "Seconds until the earliest access token in memory expires (negative: already expired; NaN: none)")
       .set(until);

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 
 namespace mediax {
 
@@ -18,7 +18,7 @@ class MetricsCollector {
  public:
   // Registers with metrics::registry() until destroyed. Database numbers are re-read at most
   // every db_period, so frequent scrapes cost the database nothing extra.
-  MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const Clock& clock,
+  MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock,
                    std::chrono::milliseconds db_period = std::chrono::seconds(10));
   ~MetricsCollector();
   MetricsCollector(const MetricsCollector&) = delete;
@@ -31,7 +31,7 @@ class MetricsCollector {
   Store& store_;
   TokenCache& cache_;
   Scheduler& scheduler_;
-  const Clock& clock_;
+  const TimeSource& clock_;
   const std::chrono::milliseconds db_period_;
   std::mutex db_mu_;
   std::chrono::steady_clock::time_point db_read_{};

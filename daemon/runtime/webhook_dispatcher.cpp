@@ -8,7 +8,7 @@
 namespace mediax {
 
 WebhookDispatcher::WebhookDispatcher(boost::asio::io_context& io, webhooks::Sender& sender, Store& store,
-                                     const Clock& clock, std::chrono::seconds poll, std::chrono::seconds reauth_notice)
+                                     const TimeSource& clock, std::chrono::seconds poll, std::chrono::seconds reauth_notice)
     : io_(io), sender_(sender), store_(store), clock_(clock), poll_(std::max(poll, std::chrono::seconds(1))),
       reauth_notice_(reauth_notice), timer_(io) {}
 
@@ -57,7 +57,7 @@ void WebhookDispatcher::work() {
     const auto steady = std::chrono::steady_clock::now();
     if (notices_at_ == std::chrono::steady_clock::time_point{} || steady - notices_at_ >= poll_) {
       notices_at_ = steady;
-      if (int n = store_.queue_reauth_notices(clock_.now(), reauth_notice_); n > 0) {
+      if (int n = store_.queue_reauth_notices(clock_.system(), reauth_notice_); n > 0) {
         spdlog::info("webhooks: {} grant.reauth_due notice(s) queued", n);
       }
     }
@@ -66,7 +66,7 @@ void WebhookDispatcher::work() {
     while (!stopping_ && sender_.run_once(batch) == batch) {
     }
     if (auto due = store_.next_webhook_due()) {
-      const auto wait = *due - clock_.now();
+      const auto wait = *due - clock_.system();
       next = std::clamp<std::chrono::steady_clock::duration>(
           std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait), std::chrono::milliseconds(0), poll_);
     }

@@ -12,7 +12,7 @@
 #include <atomic>
 #include <chrono>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "service/webhooks.hpp"
 #include "store/store.hpp"
 
@@ -20,7 +20,7 @@ namespace mediax {
 
 class WebhookDispatcher {
  public:
-  WebhookDispatcher(boost::asio::io_context& io, webhooks::Sender& sender, Store& store, const Clock& clock,
+  WebhookDispatcher(boost::asio::io_context& io, webhooks::Sender& sender, Store& store, const TimeSource& clock,
                     std::chrono::seconds poll, std::chrono::seconds reauth_notice = std::chrono::hours(24 * 7));
   ~WebhookDispatcher();
 
@@ -39,7 +39,7 @@ class WebhookDispatcher {
   boost::asio::io_context& io_;
   webhooks::Sender& sender_;
   Store& store_;
-  const Clock& clock_;
+  const TimeSource& clock_;
   const std::chrono::seconds poll_;
   const std::chrono::seconds reauth_notice_;  // webhook.reauth_notice_days
   std::chrono::steady_clock::time_point notices_at_{};  // worker thread: the last notice scan

@@ -6,9 +6,9 @@
 #include <random>
 #include <thread>
 
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 #include "platforms/registry.hpp"
-#include "service/metrics.hpp"
+#include "obs/metrics.hpp"
 
 namespace mediax {
 
@@ -98,7 +98,7 @@ Outcome refusal_outcome(const PlatformGuards::Permit& p, TimePoint now) {
 }  // namespace
 
 Refresher::Refresher(Store& store, PlatformRegistry& platforms, TokenCache& cache, RefreshPolicy& policy,
-                     const Clock& clock, std::string owner)
+                     const TimeSource& clock, std::string owner)
     : store_(store), platforms_(platforms), cache_(cache), policy_(policy), clock_(clock), owner_(std::move(owner)) {}
 
 Refresher::~Refresher() {
@@ -113,7 +113,7 @@ void Refresher::set_platform_guards(PlatformGuards* guards) {
   metrics_collector_ = metrics::registry().add_collector([this](metrics::Registry& reg) {
     reg.clear_gauge("mediax_circuit_state");
     reg.clear_gauge("mediax_platform_calls_in_flight");
-    for (const auto& s : guards_->snapshot(clock_.now())) {
+    for (const auto& s : guards_->snapshot(clock_.system())) {
       const auto labels = endpoint_labels(s.endpoint);
       reg.gauge("mediax_circuit_state", "Circuit breaker per platform endpoint: 0 closed, 1 open, 2 half-open", labels)
           .set(s.state == CircuitState::closed ? 0 : s.state == CircuitState::open ? 1 : 2);
@@ -229,7 +229,7 @@ RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger, const s
   } catch (const std::exception& e) {
     result.status = RefreshResult::Status::store_error;
     result.message = e.what();
-    result.next_at = clock_.now() + Seconds(policy_.config().retry_min_seconds);
+    result.next_at = clock_.system() + Seconds(policy_.config().retry_min_seconds);
     spdlog::error("refresh of {} failed unexpectedly: {}", describe(key), e.what());
   }
   {
@@ -245,7 +245,7 @@ RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger, const s
 
 RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::optional<std::string>& rejected_token) {
   RefreshResult r;
-  const auto now = clock_.now();
+  const auto now = clock_.system();
   const auto lease_for = Seconds(policy_.config().lease_seconds);
   std::optional<RefreshJob> job;
   // A platform endpoint that keeps failing, or has too many calls hanging, is not called now
@@ -326,7 +326,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
       r.status = RefreshResult::Status::store_error;
       r.message = e.what();
       r.token = held->token;
-      r.next_at = store_retry_at(clock_.now());
+      r.next_at = store_retry_at(clock_.system());
       return r;
     }
   }
@@ -334,7 +334,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
   if (!job->unreadable.empty()) {
     // The stored secret was changed or copied from another row: no platform call can succeed.
     return on_failure(*job, Outcome::failure(OutcomeKind::app_misconfigured, "secret_unreadable", job->unreadable),
-                      clock_.now());
+                      clock_.system());
   }
   learn_endpoint(*job);
   if (guards_ && !guarded) {
@@ -343,7 +343,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
                             job->current ? std::optional<TimePoint>(job->current->expires_at) : std::nullopt, kSlotWait);
     if (!permit.ok()) return on_failure(*job, refusal_outcome(permit, now), now);
   }
-  observe_validity_left(job->current, clock_.now());
+  observe_validity_left(job->current, clock_.system());
   Platform* platform = platforms_.get(job->app.platform);
   Outcome o;
   const auto call_started = std::chrono::steady_clock::now();
@@ -355,7 +355,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
     o = platform->refresh(job->app, *job->grant);
   }
   count_platform_call(job->app.platform, o, std::chrono::steady_clock::now() - call_started);
-  const auto received = clock_.now();
+  const auto received = clock_.system();
   // The breaker counts only answers that are not answers: no connection, timeout, 5xx, garbage.
   permit.done(o.kind != OutcomeKind::retry_later, received);
   return o.ok() ? on_success(*job, o, received) : on_failure(*job, o, received);
@@ -378,7 +378,7 @@ std::optional<RefreshJob> Refresher::await_other_refresh(const RefreshKey& key, 
       r.outcome = Outcome::success({});
       r.token = t;
       auto state = store_.schedule_of(key);
-      r.next_at = state && state->next_refresh_at ? *state->next_refresh_at : clock_.now() + lease_for;
+      r.next_at = state && state->next_refresh_at ? *state->next_refresh_at : clock_.system() + lease_for;
       r.message = "token already replaced";
       return std::nullopt;
     }
@@ -391,13 +391,13 @@ std::optional<RefreshJob> Refresher::await_other_refresh(const RefreshKey& key, 
     }
     if (std::chrono::steady_clock::now() >= give_up) {
       r.status = RefreshResult::Status::not_acquired;
-      r.next_at = clock_.now() + lease_for;
+      r.next_at = clock_.system() + lease_for;
       r.message = "another instance is still refreshing this token";
       return std::nullopt;
     }
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(500));
-    const auto now = clock_.now();
+    const auto now = clock_.system();
     auto job = store_.acquire_lease(key, owner_, now, now + lease_for, std::nullopt, rejected_token);
     count_lease(job.has_value());
     if (job) return job;
@@ -440,7 +440,7 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
       store_.complete_refresh(job.key, owner_, s);
       break;
     } catch (const StoreError& e) {
-      if (clock_.now() + std::chrono::seconds(1) >= deadline) {
+      if (clock_.system() + std::chrono::seconds(1) >= deadline) {
         // Keep serving the new token from memory and hold the result; the scheduler tries
         // to store it again soon, before it would call the platform.
         cache_.put(s.token);
@@ -451,7 +451,7 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
         r.status = RefreshResult::Status::store_error;
         r.outcome = o;
         r.token = s.token;
-        r.next_at = store_retry_at(clock_.now());
+        r.next_at = store_retry_at(clock_.system());
         r.message = std::string("refreshed but not stored: ") + e.what();
         spdlog::error("{}: refreshed at the platform but could not store the result after {} attempts: {}",
                       describe(job.key), attempt, e.what());

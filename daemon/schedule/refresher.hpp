@@ -10,11 +10,11 @@
 #include <string>
 #include <unordered_map>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "core/types.hpp"
 #include "schedule/circuit_breaker.hpp"
 #include "schedule/refresh_policy.hpp"
-#include "service/token_cache.hpp"
+#include "schedule/token_cache.hpp"
 #include "store/store.hpp"
 
 namespace mediax {
@@ -43,7 +43,7 @@ class Refresher {
   // Called after every refresh attempt with the key and when it is due next (empty: unschedule).
   using NextListener = std::function<void(const RefreshKey&, std::optional<TimePoint>)>;
 
-  Refresher(Store& store, PlatformRegistry& platforms, TokenCache& cache, RefreshPolicy& policy, const Clock& clock,
+  Refresher(Store& store, PlatformRegistry& platforms, TokenCache& cache, RefreshPolicy& policy, const TimeSource& clock,
             std::string owner);
 
   ~Refresher();
@@ -87,7 +87,7 @@ class Refresher {
   PlatformRegistry& platforms_;
   TokenCache& cache_;
   RefreshPolicy& policy_;
-  const Clock& clock_;
+  const TimeSource& clock_;
   std::string owner_;
   NextListener listener_;
   std::mutex mu_;  // guards inflight_ and the cache check that goes with it

@@ -7,7 +7,7 @@
 #include <future>
 #include <thread>
 
-#include "service/metrics.hpp"
+#include "obs/metrics.hpp"
 
 namespace mediax {
 
@@ -28,14 +28,14 @@ void observe_lag(std::chrono::system_clock::duration late) {
 }
 }  // namespace
 
-Scheduler::Scheduler(boost::asio::io_context& io, Refresher& refresher, const Clock& clock, int max_concurrent)
+Scheduler::Scheduler(boost::asio::io_context& io, Refresher& refresher, const TimeSource& clock, int max_concurrent)
     : io_(io),
       refresher_(refresher),
       clock_(clock),
       max_concurrent_(max_concurrent),
       timer_(io),
       pool_(static_cast<std::size_t>(max_concurrent)),
-      wheel_(tick_of(clock.now())) {}
+      wheel_(tick_of(clock.system())) {}
 
 Scheduler::~Scheduler() {
   stopping_ = true;
@@ -58,7 +58,7 @@ void Scheduler::schedule(const RefreshKey& key, TimePoint at) {
   boost::asio::post(io_, [this, id = key.pack(), t = tick_of(at)] {
     if (stopping_) return;
     wheel_.insert(id, t);
-    if (t <= tick_of(clock_.now())) {
+    if (t <= tick_of(clock_.system())) {
       on_timer();
     } else {
       auto nd = wheel_.next_due();
@@ -73,7 +73,7 @@ void Scheduler::cancel(const RefreshKey& key) {
 
 void Scheduler::on_timer() {
   if (stopping_) return;
-  auto due = wheel_.advance(tick_of(clock_.now()));
+  auto due = wheel_.advance(tick_of(clock_.system()));
   ready_.insert(ready_.end(), due.begin(), due.end());
   dispatch();
   arm();
@@ -101,7 +101,7 @@ void Scheduler::dispatch() {
 }
 
 void Scheduler::arm() {
-  auto now = clock_.now();
+  auto now = clock_.system();
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxSleep);
   if (auto nd = wheel_.next_due()) {
     auto due = from_unix(*nd);
@@ -115,7 +115,7 @@ void Scheduler::arm() {
   timer_.expires_after(wait);
   timer_.async_wait([this, due_at](const boost::system::error_code& ec) {
     if (ec) return;
-    if (due_at) observe_lag(clock_.now() - *due_at);
+    if (due_at) observe_lag(clock_.system() - *due_at);
     on_timer();
   });
 }

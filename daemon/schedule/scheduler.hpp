@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "schedule/refresher.hpp"
 #include "schedule/timer_wheel.hpp"
 #include "store/store.hpp"
@@ -28,7 +28,7 @@ struct SchedulerStats {
 
 class Scheduler {
  public:
-  Scheduler(boost::asio::io_context& io, Refresher& refresher, const Clock& clock, int max_concurrent);
+  Scheduler(boost::asio::io_context& io, Refresher& refresher, const TimeSource& clock, int max_concurrent);
   ~Scheduler();
 
   // Replaces the whole schedule (at start). Call before run(); not thread-safe against itself.
@@ -53,7 +53,7 @@ class Scheduler {
 
   boost::asio::io_context& io_;
   Refresher& refresher_;
-  const Clock& clock_;
+  const TimeSource& clock_;
   const int max_concurrent_;
   boost::asio::steady_timer timer_;
   boost::asio::thread_pool pool_;

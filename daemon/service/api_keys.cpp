@@ -26,7 +26,7 @@ std::string check_api_key_role(const std::string& role) {
   return "the role must be admin or reader";
 }
 
-ApiKeyRegistry::ApiKeyRegistry(Store& store, const Clock& clock, std::chrono::milliseconds refresh_every,
+ApiKeyRegistry::ApiKeyRegistry(Store& store, const TimeSource& clock, std::chrono::milliseconds refresh_every,
                                std::chrono::milliseconds miss_reload_min)
     : store_(store), clock_(clock), refresh_every_(refresh_every), miss_reload_min_(miss_reload_min) {}
 
@@ -49,7 +49,7 @@ void ApiKeyRegistry::reload() {
   }
   std::vector<Entry> fresh;
   try {
-    if (!used.empty()) store_.touch_api_keys(used, clock_.now());
+    if (!used.empty()) store_.touch_api_keys(used, clock_.system());
     for (const auto& r : store_.list_api_keys()) {
       fresh.push_back(Entry{r.hash_hex, r.name, r.role == "admin" ? ApiRole::admin : ApiRole::reader,
                             r.revoked_at.has_value()});

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "store/store.hpp"
 
 namespace mediax {
@@ -40,7 +40,7 @@ struct ApiKeyMatch {
 // last loaded keys stay in force. Thread-safe.
 class ApiKeyRegistry {
  public:
-  ApiKeyRegistry(Store& store, const Clock& clock, std::chrono::milliseconds refresh_every = std::chrono::seconds(2),
+  ApiKeyRegistry(Store& store, const TimeSource& clock, std::chrono::milliseconds refresh_every = std::chrono::seconds(2),
                  std::chrono::milliseconds miss_reload_min = std::chrono::milliseconds(500));
 
   // Loads the keys now; throws StoreError when the store fails.
@@ -68,7 +68,7 @@ class ApiKeyRegistry {
   void reload();
 
   Store& store_;
-  const Clock& clock_;
+  const TimeSource& clock_;
   const std::chrono::milliseconds refresh_every_;
   const std::chrono::milliseconds miss_reload_min_;
   mutable std::mutex mu_;

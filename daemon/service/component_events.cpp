@@ -4,8 +4,8 @@
 
 #include "service/api_error.hpp"
 #include "service/component_status.hpp"
-#include "service/metrics.hpp"
-#include "service/token_cache.hpp"
+#include "obs/metrics.hpp"
+#include "schedule/token_cache.hpp"
 #include "service/token_service.hpp"
 
 namespace mediax {

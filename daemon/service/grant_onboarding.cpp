@@ -47,7 +47,7 @@ GrantAdded TokenService::add_grant_from_code(const std::string& app_name, const 
   const auto req = code_grant_from_request(body);
   auto [app, platform] = app_for_platform_call(app_name);
   const Outcome o = platform->exchange_code(app, req.code, req.code_verifier, req.redirect_uri);
-  const auto received = clock_.now();
+  const auto received = clock_.system();
   if (!o.ok()) {
     record_event(app.id, std::nullopt, "code_exchange_failed",
                  {{"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}, {"source", "api"}});
@@ -74,7 +74,7 @@ GrantAdded TokenService::add_grant_from_code(const std::string& app_name, const 
 }
 
 GrantAdded TokenService::import_grant(const std::string& app_name, const nlohmann::json& body) {
-  const auto req = import_grant_from_request(body, clock_.now());
+  const auto req = import_grant_from_request(body, clock_.system());
   auto [app, platform] = app_for_platform_call(app_name);
   Grant known;
   known.app_id = app.id;
@@ -84,7 +84,7 @@ GrantAdded TokenService::import_grant(const std::string& app_name, const nlohman
   known.scopes = req.scopes;
   // Refreshing now proves the token works before anything is stored, and gives the first access token.
   const Outcome o = platform->refresh(app, known);
-  const auto received = clock_.now();
+  const auto received = clock_.system();
   if (!o.ok()) {
     record_event(app.id, std::nullopt, "grant_import_failed",
                  {{"account_id", req.account_id}, {"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});

@@ -38,7 +38,7 @@ Grant TokenService::recover_grant(std::int64_t id) {
   Platform* platform = platforms_.get(app->platform);
   if (!platform) throw ApiError(400, "unknown_platform", "platform '" + app->platform + "' is not supported");
   const Outcome o = platform->recover_grant(*app, *g);
-  const auto received = clock_.now();
+  const auto received = clock_.system();
   if (!o.ok()) {
     record_event(app->id, id, "grant_recovery_failed",
                  {{"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});

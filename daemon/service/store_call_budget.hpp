@@ -1,7 +1,7 @@
 // The platforms' CallBudget kept in the database, so every instance shares the daily counts.
 #pragma once
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "platforms/call_budget.hpp"
 #include "store/store.hpp"
 
@@ -9,14 +9,14 @@ namespace mediax {
 
 class StoreCallBudget final : public CallBudget {
  public:
-  StoreCallBudget(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  StoreCallBudget(Store& store, const TimeSource& clock) : store_(store), clock_(clock) {}
   CallSpend try_spend(std::int64_t app_id, const std::string& kind, const CallLimit& limit) override {
-    return store_.try_spend_call(app_id, kind, limit, clock_.now());
+    return store_.try_spend_call(app_id, kind, limit, clock_.system());
   }
 
  private:
   Store& store_;
-  const Clock& clock_;
+  const TimeSource& clock_;
 };
 
 }  // namespace mediax

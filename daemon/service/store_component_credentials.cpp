@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "schedule/refresher.hpp"
-#include "service/token_cache.hpp"
+#include "schedule/token_cache.hpp"
 
 namespace mediax {
 
@@ -31,13 +31,13 @@ std::optional<std::string> StoreComponentCredentials::component_token(const App&
   const RefreshKey key{app.id, 0};
   TokenCache* cache = cache_.load();
   if (cache) {
-    if (auto t = cache->get(key); good_for(t, refused, clock_.now(), kMinLeft)) return t->access_token;
+    if (auto t = cache->get(key); good_for(t, refused, clock_.system(), kMinLeft)) return t->access_token;
   }
   if (Refresher* refresher = refresher_.load()) {
     // Refused: only while the refused token is still the current one (a concurrent refresh may
     // have replaced it already); otherwise a new token now, joined with one in flight.
     const auto r = refused ? refresher->refresh(key, Trigger::rejected, refused) : refresher->refresh(key, Trigger::forced);
-    if (good_for(r.token, refused, clock_.now(), kMinLeft)) return r.token->access_token;
+    if (good_for(r.token, refused, clock_.system(), kMinLeft)) return r.token->access_token;
     if (r.status != RefreshResult::Status::refreshed) {
       spdlog::debug("app '{}': no component token now: {}", app.name, r.message);
     }
@@ -45,7 +45,7 @@ std::optional<std::string> StoreComponentCredentials::component_token(const App&
   // Another instance may hold a newer token than this one's cache (it refreshed, the NOTIFY is on
   // its way). A token with under a minute left beats none: the call it is for takes a second.
   auto stored = store_.get_token(key);
-  if (!good_for(stored, refused, clock_.now(), Seconds(1))) return std::nullopt;
+  if (!good_for(stored, refused, clock_.system(), Seconds(1))) return std::nullopt;
   if (cache) cache->put_if_newer(*stored);
   return stored->access_token;
 }

@@ -15,7 +15,7 @@
 
 #include <atomic>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "platforms/component_credentials.hpp"
 #include "store/store.hpp"
 
@@ -26,7 +26,7 @@ class Refresher;
 
 class StoreComponentCredentials final : public ComponentCredentials {
  public:
-  StoreComponentCredentials(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  StoreComponentCredentials(Store& store, const TimeSource& clock) : store_(store), clock_(clock) {}
   // Once the cache and refresher exist; both must outlive this object's use.
   void bind(TokenCache& cache, Refresher& refresher);
 
@@ -40,7 +40,7 @@ class StoreComponentCredentials final : public ComponentCredentials {
 
  private:
   Store& store_;
-  const Clock& clock_;
+  const TimeSource& clock_;
   std::atomic<TokenCache*> cache_{nullptr};
   std::atomic<Refresher*> refresher_{nullptr};
 };

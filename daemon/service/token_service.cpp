@@ -38,7 +38,7 @@ ApiError unavailable(const StoreError& e) {
 
 TokenService::TokenService(Store& store, PlatformRegistry& platforms, TokenCache& cache, Refresher& refresher,
                            Scheduler& scheduler, RefreshPolicy& policy, const Config& config,
-                           const Clock& clock)
+                           const TimeSource& clock)
     : store_(store),
       platforms_(platforms),
       cache_(cache),
@@ -122,7 +122,7 @@ App TokenService::register_app(const nlohmann::json& body) {
   spdlog::info("app '{}' registered (platform {}, client credentials {})", app.name, app.platform, app.client_credentials);
   if (app.client_credentials) {
     RefreshKey key{app.id, 0};
-    auto now = clock_.now();
+    auto now = clock_.system();
     try {
       store_.set_next_refresh(key, now);
     } catch (const StoreError& e) {
@@ -252,7 +252,7 @@ App TokenService::update_app_secrets(const std::string& name, const nlohmann::js
   if (!changed.empty() || change.client_secret) {
     const bool secret_changed = std::find(changed.begin(), changed.end(), "client_secret") != changed.end();
     const bool options_changed = changed.size() > (secret_changed ? 1U : 0U);
-    const auto now = clock_.now();
+    const auto now = clock_.system();
     AppSecretsUpdated done;
     try {
       done = store_.update_app_secrets(
@@ -285,7 +285,7 @@ AuthorizeStart TokenService::start_authorization(const std::string& app_name, co
   req.state = crypto::to_hex(crypto::random_bytes(32));
   req.app_id = app.id;
   req.redirect_uri = app.redirect_uri;
-  req.expires_at = clock_.now() + Seconds(config_.oauth.state_ttl_seconds);
+  req.expires_at = clock_.system() + Seconds(config_.oauth.state_ttl_seconds);
   p.state = req.state;
   p.redirect_uri = app.redirect_uri;
   if (platform->uses_pkce(app)) {
@@ -359,7 +359,7 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
   AuthRequest req;
   ConsumeResult cr;
   try {
-    cr = store_.consume_auth_request(state, clock_.now(), req);
+    cr = store_.consume_auth_request(state, clock_.system(), req);
   } catch (const SecretUnreadableError& e) {
     spdlog::error("oauth callback refused: {}", e.what());
     res.status = 500;
@@ -426,7 +426,7 @@ CallbackResult TokenService::handle_callback(const std::map<std::string, std::st
     return res;
   }
   Outcome o = platform->exchange_code(*app, code, req.code_verifier, req.redirect_uri);
-  const auto received = clock_.now();
+  const auto received = clock_.system();
   if (!o.ok()) {
     res.status = 502;
     res.title = "The code exchange failed";
@@ -512,7 +512,7 @@ Grant TokenService::connect_with_code(const App& app, const std::string& code, c
   Platform* platform = platforms_.get(app.platform);
   if (!platform) throw ApiError(400, "unknown_platform", "platform '" + app.platform + "' is not supported");
   Outcome o = platform->exchange_code(app, code, "", app.redirect_uri);
-  const auto received = clock_.now();
+  const auto received = clock_.system();
   if (!o.ok()) {
     record_event(app.id, std::nullopt, "code_exchange_failed",
                  {{"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});
@@ -656,7 +656,7 @@ void TokenService::refuse_expiring(const Token& t) const {
   // Never hand out an expired token: the caller must see that something is wrong. expires_at goes
   // out in whole seconds (truncated): a token with under a second left could show an expires_at
   // that is already past when it arrives, and is of no use to the caller anyway.
-  if (const auto now = clock_.now(); t.expires_at - now < std::chrono::seconds(1)) {
+  if (const auto now = clock_.system(); t.expires_at - now < std::chrono::seconds(1)) {
     const std::string when = t.expires_at <= now ? "expired at " + format_time(t.expires_at)
                                                   : "expires at " + format_time(t.expires_at) + " (less than a second left)";
     throw ApiError(503, "token_expired",

@@ -13,13 +13,13 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "platforms/platform.hpp"
 #include "schedule/refresher.hpp"
 #include "service/authorize_choices.hpp"
 #include "service/api_error.hpp"
 #include "service/app_token_usages.hpp"
-#include "service/token_cache.hpp"
+#include "schedule/token_cache.hpp"
 #include "store/store.hpp"
 
 namespace mediax {
@@ -51,7 +51,7 @@ struct CallbackResult {
 class TokenService {
  public:
   TokenService(Store& store, PlatformRegistry& platforms, TokenCache& cache, Refresher& refresher, Scheduler& scheduler,
-               RefreshPolicy& policy, const Config& config, const Clock& clock);
+               RefreshPolicy& policy, const Config& config, const TimeSource& clock);
 
   // Validates the POST /v1/apps body strictly (unknown fields are errors), resolves discovery,
   // stores the app and, for client credentials, schedules its first token now.
@@ -153,7 +153,7 @@ class TokenService {
   Scheduler& scheduler_;
   RefreshPolicy& policy_;
   const Config& config_;
-  const Clock& clock_;
+  const TimeSource& clock_;
   // Client-credentials apps by name, as last read from the database: the app token route
   // keeps serving from memory while the database is unreachable.
   std::mutex known_apps_mu_;

@@ -7,7 +7,7 @@
 
 #include "crypto/crypto.hpp"
 #include "service/app_request.hpp"
-#include "service/metrics.hpp"
+#include "obs/metrics.hpp"
 
 namespace mediax::webhooks {
 
@@ -97,12 +97,12 @@ std::string check_secret(const std::string& secret) {
   return "";
 }
 
-Sender::Sender(Store& store, HttpClient& http, const Clock& clock, WebhookConfig config, std::string owner)
+Sender::Sender(Store& store, HttpClient& http, const TimeSource& clock, WebhookConfig config, std::string owner)
     : store_(store), http_(http), clock_(clock), config_(config), owner_(std::move(owner)), rng_(std::random_device{}()) {}
 
 int Sender::run_once(int batch) {
   batch = std::max(1, batch);
-  const auto now = clock_.now();
+  const auto now = clock_.system();
   // Attempts of one batch run one after another: the lease covers all of them, with room.
   const auto lease = std::chrono::milliseconds(config_.timeout_ms) * 2 * batch + std::chrono::seconds(30);
   const auto claimed =
@@ -117,7 +117,7 @@ void Sender::attempt(const WebhookDelivery& d) {
     // Claimed again after a sender died mid-attempt more often than attempts are allowed.
     error = "attempts_exhausted";
   } else {
-    const auto res = http_.send(request(d, clock_.now()));
+    const auto res = http_.send(request(d, clock_.system()));
     if (res.status >= 200 && res.status < 300) {
       error.clear();
     } else if (res.status != 0) {
@@ -126,7 +126,7 @@ void Sender::attempt(const WebhookDelivery& d) {
       error = res.error.empty() ? "no_response" : res.error;
     }
   }
-  const auto at = clock_.now();
+  const auto at = clock_.system();
   std::optional<TimePoint> retry_at;
   if (!error.empty() && d.attempts < config_.max_attempts) {
     const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);

@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "config/config.hpp"
-#include "core/clock.hpp"
-#include "platforms/http_client.hpp"
+#include "core/time_source.hpp"
+#include "net/http_client.hpp"
 #include "store/store.hpp"
 
 namespace mediax::webhooks {
@@ -55,7 +55,7 @@ Setting setting_from_request(const nlohmann::json& body, const std::string& labe
 // database (the claim's lease keeps them apart).
 class Sender {
  public:
-  Sender(Store& store, HttpClient& http, const Clock& clock, WebhookConfig config, std::string owner);
+  Sender(Store& store, HttpClient& http, const TimeSource& clock, WebhookConfig config, std::string owner);
 
   // Claims up to `batch` due events and attempts each; returns how many were claimed.
   // Throws StoreError when the database fails.
@@ -67,7 +67,7 @@ class Sender {
 
   Store& store_;
   HttpClient& http_;
-  const Clock& clock_;
+  const TimeSource& clock_;
   WebhookConfig config_;
   std::string owner_;
   std::mt19937_64 rng_;

@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace mediax {
 namespace {

@@ -80,7 +80,7 @@ Reply Provider::register_client(const std::string& json_body) {
 
 Reply Provider::stats() const {
   std::lock_guard lock(mu_);
-  auto now = Clock::now();
+  auto now = TimeSource::now();
   std::int64_t valid = 0;
   for (const auto& [k, a] : access_) {
     if (!a.revoked && now < a.expires) ++valid;
@@ -148,7 +148,7 @@ Reply Provider::clear_failures() {
 
 Reply Provider::introspect(const std::string& token) const {
   std::lock_guard lock(mu_);
-  auto now = Clock::now();
+  auto now = TimeSource::now();
   if (auto it = access_.find(token); it != access_.end()) {
     const Access& a = it->second;
     bool active = !a.revoked && now < a.expires;

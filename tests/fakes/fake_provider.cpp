@@ -128,7 +128,7 @@ Reply Provider::authorize(const Form& query) {
   code.challenge = *challenge;
   code.account = form_value(query, "login_hint").value_or("user-1");
   if (code.account.empty()) code.account = "user-1";
-  code.expires = Clock::now() + std::chrono::seconds(60);
+  code.expires = TimeSource::now() + std::chrono::seconds(60);
   std::string value = random_token();
   codes_.emplace(value, code);
   ++stats_.authorizations;
@@ -200,7 +200,7 @@ Reply Provider::token(const FormRequest& req) {
   ++stats_.token_requests;
   if (stats_.token_request_ms.size() < 100000) {
     stats_.token_request_ms.push_back(
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count());
+        std::chrono::duration_cast<std::chrono::milliseconds>(TimeSource::now() - started_).count());
   }
   auto finish = [&](Reply r) {
     if (r.status != 200) ++stats_.token_errors;
@@ -260,7 +260,7 @@ Reply Provider::token(const FormRequest& req) {
 
 nlohmann::json Provider::issue_access(const std::string& client_id, const std::string& account,
                                       std::int64_t grant_id, const std::string& scope) {
-  Access a{client_id, account, grant_id, scope, Clock::now() + std::chrono::seconds(opts_.expires_in), false};
+  Access a{client_id, account, grant_id, scope, TimeSource::now() + std::chrono::seconds(opts_.expires_in), false};
   std::string value = random_token();
   access_.emplace(value, a);
   json out{{"access_token", value}, {"token_type", "Bearer"}, {"expires_in", opts_.expires_in}};
@@ -295,7 +295,7 @@ Reply Provider::grant_code(const Client& c, const Form& form) {
     }
     return oauth_error(400, "invalid_grant", "authorization code already used");
   }
-  if (Clock::now() > code.expires) return oauth_error(400, "invalid_grant", "authorization code expired");
+  if (TimeSource::now() > code.expires) return oauth_error(400, "invalid_grant", "authorization code expired");
   if (code.client_id != c.id) return oauth_error(400, "invalid_grant", "code was issued to another client");
   if (!redirect_uri || *redirect_uri != code.redirect_uri) {
     return oauth_error(400, "invalid_grant", "redirect_uri does not match the authorization request");
@@ -359,7 +359,7 @@ Reply Provider::grant_refresh(const Client& c, const Form& form) {
   ++stats_.refreshes_by_account[old.account];
   ++stats_.refreshes_by_grant[std::to_string(old.grant_id)];
   {
-    const auto now = Clock::now();
+    const auto now = TimeSource::now();
     auto [last, first] = stats_.last_refresh_of_grant.try_emplace(old.grant_id, now);
     if (!first) {
       const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(now - last->second).count();
@@ -426,7 +426,7 @@ Reply Provider::revoke(const FormRequest& req) {
     if (it->second.client_id != client->id) {
       return oauth_error(400, "unauthorized_client", "token was issued to another client");
     }
-    if (!it->second.revoked && Clock::now() < it->second.expires) ++stats_.revocations;
+    if (!it->second.revoked && TimeSource::now() < it->second.expires) ++stats_.revocations;
     it->second.revoked = true;
   }
   return ok;  // §2.2: unknown tokens are not an error
@@ -439,7 +439,7 @@ Reply Provider::resource(const std::string& authorization) {
   unauthorized.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
   if (authorization.rfind(kBearer, 0) != 0) return unauthorized;
   auto it = access_.find(authorization.substr(kBearer.size()));
-  if (it == access_.end() || it->second.revoked || Clock::now() >= it->second.expires) return unauthorized;
+  if (it == access_.end() || it->second.revoked || TimeSource::now() >= it->second.expires) return unauthorized;
   json out{{"client_id", it->second.client_id}};
   if (!it->second.account.empty()) out["sub"] = it->second.account;
   return json_reply(200, out);

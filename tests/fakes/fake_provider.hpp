@@ -83,7 +83,7 @@ class Provider {
   Reply secrets() const;
 
  private:
-  using Clock = std::chrono::steady_clock;
+  using TimeSource = std::chrono::steady_clock;
 
   struct Client {
     std::string id;
@@ -97,7 +97,7 @@ class Provider {
     std::string scope;
     std::string challenge;
     std::string account;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool used = false;
     std::int64_t grant_id = 0;  // set once exchanged
   };
@@ -106,7 +106,7 @@ class Provider {
     std::string account;        // "" for a client-credentials token
     std::int64_t grant_id = 0;  // 0 for a client-credentials token
     std::string scope;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool revoked = false;
   };
   struct Refresh {
@@ -139,7 +139,7 @@ class Provider {
     std::vector<std::int64_t> token_request_ms;  // when each /token request came, ms since start
     // Double-refresh detection (soak tests): a grant refreshed again less than a quarter of the
     // access token lifetime after its previous refresh; no schedule refreshes that early.
-    std::map<std::int64_t, Clock::time_point> last_refresh_of_grant;
+    std::map<std::int64_t, TimeSource::time_point> last_refresh_of_grant;
     std::int64_t quick_refreshes = 0;
     std::int64_t min_refresh_gap_ms = -1;  // smallest gap between two refreshes of one grant; -1: none yet
   };
@@ -167,7 +167,7 @@ class Provider {
   std::vector<Failure> failures_;
   std::int64_t next_grant_id_ = 1;
   Stats stats_;
-  Clock::time_point started_ = Clock::now();
+  TimeSource::time_point started_ = TimeSource::now();
 };
 
 // RFC 6749 §5.2 error reply.

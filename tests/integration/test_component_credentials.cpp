@@ -13,7 +13,7 @@
 #include "platforms/registry.hpp"
 #include "schedule/refresher.hpp"
 #include "service/store_component_credentials.hpp"
-#include "service/token_cache.hpp"
+#include "schedule/token_cache.hpp"
 
 namespace mediax::test {
 namespace {
@@ -111,10 +111,10 @@ class ComponentCredentialsTest : public StoreTest {
   }
 
   void store_ticket(const std::string& t) {
-    ASSERT_TRUE(store_->put_component_ticket({app_.id, t, clock_.now(), clock_.now()}));
+    ASSERT_TRUE(store_->put_component_ticket({app_.id, t, clock_.system(), clock_.system()}));
   }
 
-  SystemClock clock_;
+  RealTimeSource clock_;
   NoHttp http_;
   std::unique_ptr<StoreComponentCredentials> creds_;
   PlatformRegistry registry_{http_, PlatformSettings{}};
@@ -134,10 +134,10 @@ TEST_F(ComponentCredentialsTest, TheTicketIsTheStoresNewest) {
 
 TEST_F(ComponentCredentialsTest, BeforeBindingTheStoredTokenIsAllThereIs) {
   EXPECT_FALSE(creds_->component_token(app_));
-  ASSERT_TRUE(store_->acquire_lease({app_.id, 0}, "w", clock_.now(), clock_.now() + minutes(1)));
+  ASSERT_TRUE(store_->acquire_lease({app_.id, 0}, "w", clock_.system(), clock_.system() + minutes(1)));
   RefreshSuccess s;
-  s.token = sample_token("stored-component", clock_.now() + hours(2));
-  s.next_refresh_at = clock_.now() + hours(1);
+  s.token = sample_token("stored-component", clock_.system() + hours(2));
+  s.next_refresh_at = clock_.system() + hours(1);
   store_->complete_refresh({app_.id, 0}, "w", s);
   EXPECT_EQ(creds_->component_token(app_), "stored-component");
   EXPECT_FALSE(creds_->component_token(app_, std::string("stored-component"))) << "the refused one is no answer";
@@ -163,7 +163,7 @@ TEST_F(ComponentCredentialsTest, ACachedTokenWithAMinuteLeftIsUsedElseOneRefresh
 
   // Under a minute left: fetched again first.
   Token t = *cache_.get({app_.id, 0});
-  t.expires_at = clock_.now() + seconds(30);
+  t.expires_at = clock_.system() + seconds(30);
   cache_.put(t);
   EXPECT_EQ(creds_->component_token(app_), "component-2-with-ticket@@@1");
   EXPECT_EQ(platform_->app_calls, 2);
@@ -191,7 +191,7 @@ TEST_F(ComponentCredentialsTest, GrantRefreshesOnWorkersGetTheComponentTokenFrom
   std::vector<Grant> grants;
   for (int i = 0; i < 4; ++i) {
     grants.push_back(store_->upsert_grant(sample_grant(app_.id, "wx-" + std::to_string(i), "rt"),
-                                          sample_token("old", clock_.now() + minutes(5))));
+                                          sample_token("old", clock_.system() + minutes(5))));
   }
   std::vector<std::thread> workers;
   std::vector<RefreshResult> results(grants.size());

@@ -14,8 +14,8 @@
 #include "service/api_error.hpp"
 #include "service/app_secrets.hpp"
 #include "service/component_events.hpp"
-#include "service/metrics.hpp"
-#include "service/token_cache.hpp"
+#include "obs/metrics.hpp"
+#include "schedule/token_cache.hpp"
 
 namespace mediax::test {
 namespace {

@@ -104,7 +104,7 @@ class RefresherTest : public StoreTest {
     App a = sample_app("app1");
     a.platform = "scripted";
     app_ = store_->create_app(a);
-    auto now = clock_.now();
+    auto now = clock_.system();
     Grant g = sample_grant(app_.id, "acct-1", "refresh-0");
     grant_ = store_->upsert_grant(g, sample_token("access-0", now + std::chrono::minutes(5)));
     key_ = RefreshKey{app_.id, grant_.id};
@@ -120,7 +120,7 @@ class RefresherTest : public StoreTest {
     return r.empty() ? std::string() : r[0][0].as<std::string>();
   }
 
-  SystemClock clock_;
+  RealTimeSource clock_;
   NoHttp http_;
   PlatformRegistry registry_{http_, PlatformSettings{}};
   ScriptedPlatform* platform_ = nullptr;
@@ -146,7 +146,7 @@ TEST_F(RefresherTest, StoresRotatedTokensAndPublishesThem) {
   EXPECT_EQ(g->refresh_token, "refresh-1");
   ASSERT_EQ(nexts_.size(), 1U);
   ASSERT_TRUE(nexts_[0].second.has_value());
-  EXPECT_GT(*nexts_[0].second, clock_.now() + std::chrono::minutes(30));
+  EXPECT_GT(*nexts_[0].second, clock_.system() + std::chrono::minutes(30));
 
   // The next refresh sends the rotated refresh token; a response without one keeps it.
   platform_->push(token("access-2"));
@@ -161,7 +161,7 @@ TEST_F(RefresherTest, ThePlatformsNotesAreStoredWithTheRefresh) {
   // the warning becomes last_error, the app is flagged once, the reauth date is the stored end of
   // the refresh token, and the next refresh is due by the platform's call_again_by.
   Outcome o = token("access-1", std::nullopt, 3600);
-  o.token.call_again_by = clock_.now() + std::chrono::seconds(120);
+  o.token.call_again_by = clock_.system() + std::chrono::seconds(120);
   o.token.reauth_due = true;
   o.token.renew_not_permitted = true;
   o.token.warning_code = "10004";
@@ -176,7 +176,7 @@ TEST_F(RefresherTest, ThePlatformsNotesAreStoredWithTheRefresh) {
   ASSERT_TRUE(g->refresh_expires_at.has_value());
   EXPECT_EQ(g->reauth_due_at, g->refresh_expires_at);
   ASSERT_TRUE(g->next_refresh_at.has_value());
-  EXPECT_LE(*g->next_refresh_at, clock_.now() + std::chrono::seconds(120));
+  EXPECT_LE(*g->next_refresh_at, clock_.system() + std::chrono::seconds(120));
   const auto flagged = store_->get_app_by_id(app_.id)->renew_not_permitted_at;
   ASSERT_TRUE(flagged.has_value());
 
@@ -237,12 +237,12 @@ TEST_F(RefresherTest, InvalidGrantNeedsReauthorizationAndStopsScheduling) {
 
 TEST_F(RefresherTest, TransientFailureBacksOffAndKeepsTheGrantActive) {
   platform_->push(Outcome::failure(OutcomeKind::retry_later, "http_503", "Service Unavailable", 503));
-  auto before = clock_.now();
+  auto before = clock_.system();
   auto r = refresher_->refresh(key_, Trigger::forced);  // retry now rather than wait for the backoff
   EXPECT_EQ(r.status, RefreshResult::Status::failed);
   ASSERT_TRUE(r.next_at.has_value());
   EXPECT_GE(*r.next_at, before + std::chrono::milliseconds(2500));
-  EXPECT_LE(*r.next_at, clock_.now() + std::chrono::seconds(5));
+  EXPECT_LE(*r.next_at, clock_.system() + std::chrono::seconds(5));
   auto g = store_->get_grant(grant_.id);
   EXPECT_EQ(g->status, GrantStatus::active);
   EXPECT_EQ(g->failure_count, 1);
@@ -251,7 +251,7 @@ TEST_F(RefresherTest, TransientFailureBacksOffAndKeepsTheGrantActive) {
   platform_->push(Outcome::failure(OutcomeKind::rate_limited, "http_429", "slow down", 429, Seconds(40)));
   r = refresher_->refresh(key_, Trigger::forced);  // retry now rather than wait for the backoff
   ASSERT_TRUE(r.next_at.has_value());
-  EXPECT_GE(*r.next_at, clock_.now() + std::chrono::seconds(39));
+  EXPECT_GE(*r.next_at, clock_.system() + std::chrono::seconds(39));
   EXPECT_EQ(store_->get_grant(grant_.id)->failure_count, 2);
 
   platform_->push(token("access-1"));
@@ -263,7 +263,7 @@ TEST_F(RefresherTest, TransientFailureBacksOffAndKeepsTheGrantActive) {
 TEST_F(RefresherTest, ScheduledRefreshOfARowAnotherInstanceRefreshedIsSkipped) {
   // Another instance refreshed it and moved its time: this instance's stale timer must not
   // refresh it again, but follow the row's new time and token.
-  const auto later = clock_.now() + std::chrono::minutes(20);
+  const auto later = clock_.system() + std::chrono::minutes(20);
   store_->set_next_refresh(key_, later);
   auto r = refresher_->refresh(key_, Trigger::scheduled);
   EXPECT_EQ(r.status, RefreshResult::Status::not_acquired);
@@ -276,7 +276,7 @@ TEST_F(RefresherTest, ScheduledRefreshOfARowAnotherInstanceRefreshedIsSkipped) {
 }
 
 TEST_F(RefresherTest, LeaseHeldByAnotherInstanceMeansNoPlatformCall) {
-  auto now = clock_.now();
+  auto now = clock_.system();
   ASSERT_TRUE(store_->acquire_lease(key_, "instance-b", now, now + std::chrono::seconds(60)).has_value());
   auto r = refresher_->refresh(key_, Trigger::scheduled);
   EXPECT_EQ(r.status, RefreshResult::Status::not_acquired);
@@ -289,7 +289,7 @@ TEST_F(RefresherTest, AppTokenUsesClientCredentialsAndTellsThePlatformWhyItIsAsk
   a.platform = "scripted";
   a = store_->create_app(a);
   RefreshKey k{a.id, 0};
-  store_->set_next_refresh(k, clock_.now());
+  store_->set_next_refresh(k, clock_.system());
   platform_->push(token("app-access-1"));
   auto r = refresher_->refresh(k, Trigger::scheduled);
   ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
@@ -421,7 +421,7 @@ TEST_F(StoreTest, CallsOfAKindKeepTheirGapAcrossDaysAndInstances) {
 // does not call the platform, does not crash, and flags the grant for a human.
 TEST_F(RefresherTest, ARefreshTokenCopiedFromAnotherRowFlagsTheGrantWithoutCallingThePlatform) {
   const Grant other =
-      store_->upsert_grant(sample_grant(app_.id, "acct-2", "refresh-other"), sample_token("access-x", clock_.now()));
+      store_->upsert_grant(sample_grant(app_.id, "acct-2", "refresh-other"), sample_token("access-x", clock_.system()));
   {
     pqxx::connection c(url_);
     pqxx::work w(c);
@@ -450,8 +450,8 @@ TEST_F(RefresherTest, ASecretSealedWithAKeyNotLoadedPostponesTheRefresh) {
   const std::string bytes(32, 'Z');
   auto newer = make_pg_store(url_, 1, std::make_shared<const crypto::Sealer>(std::vector<crypto::SealKey>{
                                           crypto::SealKey{crypto::key_id_for(bytes), bytes}}));
-  newer->upsert_grant(sample_grant(app_.id, "acct-1", "refresh-new"), sample_token("access-0", clock_.now()));
-  store_->set_next_refresh(key_, clock_.now() - std::chrono::seconds(1));
+  newer->upsert_grant(sample_grant(app_.id, "acct-1", "refresh-new"), sample_token("access-0", clock_.system()));
+  store_->set_next_refresh(key_, clock_.system() - std::chrono::seconds(1));
   auto r = refresher_->refresh(key_, Trigger::scheduled);
   EXPECT_EQ(r.status, RefreshResult::Status::store_error) << r.message;
   EXPECT_EQ(platform_->calls, 0);
@@ -505,16 +505,16 @@ TEST_F(TwoInstances, RejectedTokenReportedOnBothInstancesAtOnceRefreshesOnce) {
 TEST_F(TwoInstances, RejectedTokenWaitsForTheOtherInstancesRefreshInsteadOfRepeatingIt) {
   // Instance b is in the middle of refreshing (it holds the lease); a report of the old token
   // on instance a must come back with b's result, without a platform call of its own.
-  auto now = clock_.now();
+  auto now = clock_.system();
   ASSERT_TRUE(store_b_->acquire_lease(key_, "instance-b", now, now + std::chrono::seconds(60)));
   std::thread b([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     RefreshSuccess s;
-    s.token = sample_token("access-by-b", clock_.now() + std::chrono::hours(1));
+    s.token = sample_token("access-by-b", clock_.system() + std::chrono::hours(1));
     s.token.app_id = app_.id;
     s.token.grant_id = grant_.id;
     s.new_refresh_token = "refresh-by-b";
-    s.next_refresh_at = clock_.now() + std::chrono::minutes(30);
+    s.next_refresh_at = clock_.system() + std::chrono::minutes(30);
     store_b_->complete_refresh(key_, "instance-b", s);
   });
   auto r = refresher_->refresh(key_, Trigger::rejected, std::string("access-0"));
@@ -527,11 +527,11 @@ TEST_F(TwoInstances, RejectedTokenWaitsForTheOtherInstancesRefreshInsteadOfRepea
   // The scheduler follows b's schedule rather than refreshing again.
   ASSERT_FALSE(nexts_.empty());
   ASSERT_TRUE(nexts_.back().second);
-  EXPECT_GT(*nexts_.back().second, clock_.now() + std::chrono::minutes(20));
+  EXPECT_GT(*nexts_.back().second, clock_.system() + std::chrono::minutes(20));
 }
 
 TEST_F(TwoInstances, RejectedTokenTakesOverFromADeadInstanceOnceItsLeaseRunsOut) {
-  auto now = clock_.now();
+  auto now = clock_.system();
   ASSERT_TRUE(store_b_->acquire_lease(key_, "instance-dead", now, now + std::chrono::seconds(2)));
   platform_->push(token("access-1", "refresh-1"));
   const auto started = std::chrono::steady_clock::now();

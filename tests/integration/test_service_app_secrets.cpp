@@ -87,7 +87,7 @@ class AppSecretsTest : public StoreTest {
     return out;
   }
 
-  SystemClock clock_;
+  RealTimeSource clock_;
   NoHttp http_;
   PlatformRegistry registry_{http_, PlatformSettings{}};
   RefreshConfig refresh_cfg_;
@@ -179,7 +179,7 @@ TEST_F(AppSecretsTest, AnOAuth2AppsSecretIsCheckedWithoutDiscoveryAndHasNoSecret
 
 TEST_F(AppSecretsTest, AClientSecretChangeRestartsAnAppTokenStoppedAsMisconfigured) {
   const RefreshKey key{app_.id, 0};
-  ASSERT_TRUE(store_->acquire_lease(key, "w", clock_.now(), clock_.now() + minutes(1)));
+  ASSERT_TRUE(store_->acquire_lease(key, "w", clock_.system(), clock_.system() + minutes(1)));
   RefreshFailure f;
   f.kind = OutcomeKind::app_misconfigured;
   f.code = "40125";
@@ -196,7 +196,7 @@ TEST_F(AppSecretsTest, AClientSecretChangeRestartsAnAppTokenStoppedAsMisconfigur
   service_->update_app_secrets("wxc", {{"options", {{"encoding_aes_key", kKeyB}}}});
   EXPECT_EQ(store_->schedule_of(key)->status, GrantStatus::needs_reauth);
 
-  const auto asked = clock_.now();
+  const auto asked = clock_.system();
   const App shown = service_->update_app_secrets("wxc", {{"client_secret", "reset-appsecret"}});
   EXPECT_EQ(shown.status, GrantStatus::active);
   EXPECT_EQ(shown.failure_count, 0);
@@ -205,10 +205,10 @@ TEST_F(AppSecretsTest, AClientSecretChangeRestartsAnAppTokenStoppedAsMisconfigur
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, GrantStatus::active);
   ASSERT_TRUE(after->next_refresh_at);
-  EXPECT_LE(*after->next_refresh_at, clock_.now());
+  EXPECT_LE(*after->next_refresh_at, clock_.system());
   EXPECT_GE(*after->next_refresh_at, asked - std::chrono::seconds(1));
   // The next refresh reads the new secret with its lease: nothing holds the old one.
-  const auto job = store_->acquire_lease(key, "w", clock_.now(), clock_.now() + minutes(1));
+  const auto job = store_->acquire_lease(key, "w", clock_.system(), clock_.system() + minutes(1));
   ASSERT_TRUE(job);
   EXPECT_EQ(job->app.client_secret, "reset-appsecret");
   EXPECT_EQ(job->app.secret_options["encoding_aes_key"], kKeyB);

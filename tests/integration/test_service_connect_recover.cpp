@@ -156,7 +156,7 @@ class ConnectRecoverTest : public StoreTest {
     w.commit();
   }
 
-  SystemClock clock_;
+  RealTimeSource clock_;
   NoHttp http_;
   PlatformRegistry registry_{http_, PlatformSettings{}};
   ComponentLike* component_ = nullptr;
@@ -283,7 +283,7 @@ TEST_F(ConnectRecoverTest, AnOAuthCodeCallbackIsAsBefore) {
 TEST_F(ConnectRecoverTest, RecoveryStoresTheNewRefreshTokenAndReactivatesTheGrant) {
   Grant g = sample_grant(app_.id, "wx1111222233334444", "lost-refresh");
   g.scopes = {"1", "15"};
-  g = store_->upsert_grant(g, sample_token("old-access", clock_.now() + std::chrono::minutes(1)));
+  g = store_->upsert_grant(g, sample_token("old-access", clock_.system() + std::chrono::minutes(1)));
   set_grant_state(g.id, "needs_reauth", "61023 refresh_token is invalid");
   component_->recover.push_back(token("recovered-access", "", {}, "recovered-refresh"));
   const Grant r = service_->recover_grant(g.id);
@@ -308,7 +308,7 @@ TEST_F(ConnectRecoverTest, RecoveryStoresTheNewRefreshTokenAndReactivatesTheGran
 
 TEST_F(ConnectRecoverTest, ARefusedRecoveryChangesNothing) {
   Grant g = store_->upsert_grant(sample_grant(app_.id, "wx1", "rt-1"),
-                                 sample_token("old-access", clock_.now() + std::chrono::minutes(1)));
+                                 sample_token("old-access", clock_.system() + std::chrono::minutes(1)));
   set_grant_state(g.id, "needs_reauth", "61023 refresh_token is invalid");
   component_->recover.push_back(
       Outcome::failure(OutcomeKind::needs_reauth, "61003", "component is not authorized by this account"));
@@ -338,7 +338,7 @@ TEST_F(ConnectRecoverTest, ARefusedRecoveryChangesNothing) {
 
 TEST_F(ConnectRecoverTest, APlatformWithoutRecoveryAnswersNotSupported) {
   Grant g = store_->upsert_grant(sample_grant(plain_.id, "alice", "rt-1"),
-                                 sample_token("a", clock_.now() + std::chrono::minutes(1)));
+                                 sample_token("a", clock_.system() + std::chrono::minutes(1)));
   try {
     service_->recover_grant(g.id);
     FAIL() << "no error";
@@ -351,7 +351,7 @@ TEST_F(ConnectRecoverTest, APlatformWithoutRecoveryAnswersNotSupported) {
 
 TEST_F(ConnectRecoverTest, ARevokedGrantIsNotRecoveredAndAnUnknownOneIsNotFound) {
   Grant g = store_->upsert_grant(sample_grant(app_.id, "wx1", "rt-1"),
-                                 sample_token("a", clock_.now() + std::chrono::minutes(1)));
+                                 sample_token("a", clock_.system() + std::chrono::minutes(1)));
   ASSERT_TRUE(store_->revoke_grant(g.id, "unauthorized by the account"));
   try {
     service_->recover_grant(g.id);

@@ -3,7 +3,7 @@
 
 #include <thread>
 
-#include "core/clock.hpp"
+#include "core/time_source.hpp"
 #include "pg_env.hpp"
 #include "service/api_keys.hpp"
 
@@ -48,7 +48,7 @@ TEST_F(StoreApiKeys, NamesAreUniqueEvenAfterRevocationAndBadRowsAreRefused) {
 }
 
 TEST_F(StoreApiKeys, RegistryFindsKeysAndSeesRevocationAfterItsRefreshInterval) {
-  SystemClock clock;
+  RealTimeSource clock;
   const std::string admin_key = generate_api_key();
   const std::string reader_key = generate_api_key();
   store_->create_api_key("adm", "admin", hash_api_key(admin_key));
@@ -74,7 +74,7 @@ TEST_F(StoreApiKeys, RegistryFindsKeysAndSeesRevocationAfterItsRefreshInterval) 
   EXPECT_EQ(m.kind, ApiKeyMatch::Kind::ok);
   EXPECT_EQ(m.role, ApiRole::reader);
 
-  store_->revoke_api_key("adm", clock.now());
+  store_->revoke_api_key("adm", clock.system());
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   m = reg.check(admin_key);
   EXPECT_EQ(m.kind, ApiKeyMatch::Kind::revoked);

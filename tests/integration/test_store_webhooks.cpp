@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 
 #include "pg_env.hpp"
+#include "support/manual_time_source.hpp"
 #include "service/webhooks.hpp"
 
 namespace mediax::test {
@@ -244,19 +245,10 @@ class ScriptedHttp : public HttpClient {
   std::deque<int> statuses_;
 };
 
-class SteppedClock : public Clock {
- public:
-  TimePoint now() const override { return now_; }
-  void advance(std::chrono::milliseconds d) { now_ += d; }
-
- private:
-  TimePoint now_ = SysClock::now();
-};
-
 TEST_F(StoreWebhooks, SenderRetriesFailedAttemptsAndRecordsTheDelivery) {
   const auto id = enqueue();
   ScriptedHttp http({500, 0, 204});
-  SteppedClock clock;
+  ManualTimeSource clock(SysClock::now());
   WebhookConfig cfg;
   cfg.max_attempts = 5;
   cfg.retry_min_seconds = 10;
@@ -283,7 +275,7 @@ TEST_F(StoreWebhooks, SenderRetriesFailedAttemptsAndRecordsTheDelivery) {
 TEST_F(StoreWebhooks, SenderGivesUpAfterMaxAttempts) {
   enqueue();
   ScriptedHttp http({503, 503, 503, 503});
-  SteppedClock clock;
+  ManualTimeSource clock(SysClock::now());
   WebhookConfig cfg;
   cfg.max_attempts = 3;
   cfg.retry_min_seconds = 1;

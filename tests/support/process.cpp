@@ -26,7 +26,7 @@ namespace mediax::test {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using TimeSource = std::chrono::steady_clock;
 
 std::string base_name(const std::string& path) {
   auto slash = path.rfind('/');
@@ -171,9 +171,9 @@ bool Process::running() {
 }
 
 std::optional<int> Process::wait_exit(std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
+  auto deadline = TimeSource::now() + timeout;
   while (running()) {
-    if (Clock::now() >= deadline) return std::nullopt;
+    if (TimeSource::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return exit_code_;
@@ -200,7 +200,7 @@ std::string Process::describe() const {
 }
 
 int Process::wait_for_listening(std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
+  auto deadline = TimeSource::now() + timeout;
   for (;;) {
     std::istringstream lines(stdout_text());
     std::string line;
@@ -211,7 +211,7 @@ int Process::wait_for_listening(std::chrono::milliseconds timeout) {
       }
     }
     bool alive = running();
-    if (!alive || Clock::now() >= deadline) {
+    if (!alive || TimeSource::now() >= deadline) {
       throw std::runtime_error(describe() + (alive ? ": no LISTENING line in time" : ": exited with code " +
                                                                                         std::to_string(*exit_code_)) +
                                "\nstdout:\n" + tail(stdout_text()) + "\nstderr:\n" + tail(stderr_text()));
@@ -221,11 +221,11 @@ int Process::wait_for_listening(std::chrono::milliseconds timeout) {
 }
 
 bool Process::wait_for_output(const std::string& needle, std::chrono::milliseconds timeout, bool on_stderr) {
-  auto deadline = Clock::now() + timeout;
+  auto deadline = TimeSource::now() + timeout;
   for (;;) {
     std::string text = on_stderr ? stderr_text() : stdout_text();
     if (text.find(needle) != std::string::npos) return true;
-    if (Clock::now() >= deadline) return false;
+    if (TimeSource::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -264,7 +264,7 @@ int free_port() {
 }
 
 bool wait_for_port(int port, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
+  auto deadline = TimeSource::now() + timeout;
   for (;;) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd >= 0) {
@@ -276,7 +276,7 @@ bool wait_for_port(int port, std::chrono::milliseconds timeout) {
       close(fd);
       if (ok) return true;
     }
-    if (Clock::now() >= deadline) return false;
+    if (TimeSource::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace mediax::testing {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/types.hpp"
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace mediax::testing {
 

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 
 using namespace mediax;
 

@@ -8,6 +8,7 @@
 #include "fake_http_client.hpp"
 #include "platform_test_util.hpp"
 #include "platforms/registry.hpp"
+#include "support/manual_time_source.hpp"
 #include "platforms/wechat_platform.hpp"
 
 using namespace mediax;
@@ -72,26 +73,16 @@ Outcome parse(const std::string& body, wechat::Flow flow = wechat::Flow::refresh
   return wechat::parse_response(http_response(status, body), flow, kNow, {kSecret, kRefresh, kCode});
 }
 
-class ManualClock : public Clock {
- public:
-  explicit ManualClock(TimePoint t) : t_(t) {}
-  TimePoint now() const override { return t_; }
-  void advance(Seconds s) { t_ += s; }
-
- private:
-  TimePoint t_;
-};
-
 // Counts as the store does (per app, kind and platform day, with the core rule spend_verdict), on
 // the test's clock.
 class FakeBudget : public CallBudget {
  public:
-  explicit FakeBudget(const Clock* clock = nullptr) : clock_(clock) {}
+  explicit FakeBudget(const TimeSource* clock = nullptr) : clock_(clock) {}
   CallSpend try_spend(std::int64_t app_id, const std::string& kind, const CallLimit& limit) override {
     calls.emplace_back(app_id, kind, limit.daily_limit);
     limits.push_back(limit);
     if (fail) throw std::runtime_error("database unavailable");
-    const TimePoint now = clock_ != nullptr ? clock_->now() : kNow;
+    const TimePoint now = clock_ != nullptr ? clock_->system() : kNow;
     auto& k = kinds_[{app_id, kind}];
     CallSpend s;
     s.count = k.per_day[platform_day(now, limit.utc_offset_hours)];
@@ -112,7 +103,7 @@ class FakeBudget : public CallBudget {
     std::map<std::int64_t, int> per_day;
     std::optional<TimePoint> last_at;
   };
-  const Clock* clock_;
+  const TimeSource* clock_;
   std::map<std::pair<std::int64_t, std::string>, Kind> kinds_;
 };
 
@@ -452,7 +443,7 @@ TEST(WeChatPlatformAppToken, StableTokenByDefaultForcesOnlyWhenAnAdminAsks) {
 
 TEST(WeChatPlatformAppToken, SpentForceBudgetRefusesWithoutCallingAndWithoutHoldingBackTheSchedule) {
   FakeHttpClient http;
-  ManualClock clock(kNow);
+  ManualTimeSource clock(kNow);
   FakeBudget budget(&clock);
   WeChatPlatform p(http, settings(), &budget, &clock);
   App app = make_app({{"daily_token_budget", 1}});
@@ -474,7 +465,7 @@ TEST(WeChatPlatformAppToken, SpentForceBudgetRefusesWithoutCallingAndWithoutHold
 
 TEST(WeChatPlatformAppToken, AnAdminsForcedCallsAreThirtySecondsApart) {
   FakeHttpClient http;
-  ManualClock clock(kNow);
+  ManualTimeSource clock(kNow);
   FakeBudget budget(&clock);
   WeChatPlatform p(http, settings(), &budget, &clock);
   App app = make_app();
@@ -499,7 +490,7 @@ TEST(WeChatPlatformAppToken, AnAdminsForcedCallsAreThirtySecondsApart) {
 
 TEST(WeChatPlatformAppToken, ForceBudgetRestartsAtBeijingMidnight) {
   FakeHttpClient http;
-  ManualClock clock(kNow);  // 23:59:00 in Beijing, 15:59:00 UTC
+  ManualTimeSource clock(kNow);  // 23:59:00 in Beijing, 15:59:00 UTC
   FakeBudget budget(&clock);
   WeChatPlatform p(http, settings(), &budget, &clock);
   App app = make_app({{"daily_token_budget", 1}});
@@ -560,7 +551,7 @@ TEST(WeChatPlatformRejected, StillCurrentTokenIsExplainedNotForcedByDefault) {
 
 TEST(WeChatPlatformRejected, WithForceOnRejectForcesOnlyWhenStillCurrentAndNotTwiceInThirtySeconds) {
   FakeHttpClient http;
-  ManualClock clock(kNow);
+  ManualTimeSource clock(kNow);
   FakeBudget budget(&clock);
   WeChatPlatform p(http, settings(), &budget, &clock);
   App app = make_app({{"force_on_reject", true}});
@@ -597,7 +588,7 @@ TEST(WeChatPlatformRejected, WithForceOnRejectForcesOnlyWhenStillCurrentAndNotTw
 
 TEST(WeChatPlatformRejected, WithForceOnRejectASpentBudgetIsExplained) {
   FakeHttpClient http;
-  ManualClock clock(kNow);
+  ManualTimeSource clock(kNow);
   FakeBudget budget(&clock);
   WeChatPlatform p(http, settings(), &budget, &clock);
   App app = make_app({{"force_on_reject", true}, {"daily_token_budget", 0}});
@@ -663,7 +654,7 @@ TEST(WeChatPlatformRejected, ClassicTokenIsFetchedAgainWithinItsBudget) {
 
 TEST(WeChatPlatformAppToken, ClassicTokenCountsEveryCallAndStopsUntilBeijingMidnight) {
   FakeHttpClient http;
-  ManualClock clock(kNow);  // 23:59:00 in Beijing
+  ManualTimeSource clock(kNow);  // 23:59:00 in Beijing
   FakeBudget budget(&clock);
   WeChatPlatform p(http, settings(), &budget, &clock);
   App app = make_app({{"app_token", "token"}, {"daily_token_budget", 2}});

@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "service/metrics.hpp"
+#include "obs/metrics.hpp"
 
 namespace mediax::metrics {
 namespace {

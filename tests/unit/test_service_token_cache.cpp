@@ -1,7 +1,7 @@
 // TokenCache: put_if_newer (database reads never undo a newer refresh) and put_all (the start-up batch insert).
 #include <gtest/gtest.h>
 
-#include "service/token_cache.hpp"
+#include "schedule/token_cache.hpp"
 
 using namespace mediax;
 

@@ -10,6 +10,7 @@
 #include "fake_http_client.hpp"
 #include "platform_test_util.hpp"
 #include "platforms/registry.hpp"
+#include "support/manual_time_source.hpp"
 #include "platforms/wechat_component_platform.hpp"
 
 using namespace mediax;
@@ -42,10 +43,6 @@ const std::string kAuthorizer = "wxf8b4f85f3a794e77";
 // 2026-05-01T15:59:00Z = 23:59 in Beijing.
 const TimePoint kNow = from_unix(1777651140);
 
-class FixedClock : public Clock {
- public:
-  TimePoint now() const override { return kNow; }
-};
 
 // The daemon's side as a table: the stored ticket, and a queue of component tokens where a refusal
 // of the current one moves to the next (the real one refreshes only if the refused token is current).
@@ -140,7 +137,7 @@ const std::vector<std::string> kAllSecrets{kSecret, kTicket, kToken1, kToken2, k
 struct Fixture {
   FakeHttpClient http;
   FakeCredentials creds;
-  FixedClock clock;
+  ManualTimeSource clock{kNow};
   WeChatComponentPlatform platform{http, settings(), &creds, &clock};
 };
 

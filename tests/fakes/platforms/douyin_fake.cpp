@@ -116,7 +116,7 @@ class DouyinFake : public FakePlatform {
     std::string client_key;
     std::string open_id;
     std::string scope;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool used = false;
   };
   struct Grant {
@@ -128,17 +128,17 @@ class DouyinFake : public FakePlatform {
   };
   struct Access {
     std::string open_id;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
   };
   struct Refresh {
     std::int64_t grant = 0;
     std::string open_id;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool alive = true;
   };
   struct ClientToken {
     std::string client_key;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool dead = false;
   };
 
@@ -229,7 +229,7 @@ class DouyinFake : public FakePlatform {
       c.client_key = *client_key;
       c.open_id = "open_" + req.param("login_hint").value_or(random_id("u", 6));
       c.scope = scope;
-      c.expires = Clock::now() + std::chrono::minutes(10);
+      c.expires = TimeSource::now() + std::chrono::minutes(10);
       std::string code = random_id("dyc_");
       codes_[code] = c;
       remember("codes", code);
@@ -256,7 +256,7 @@ class DouyinFake : public FakePlatform {
   std::string issue_access(std::int64_t grant_id) {
     Grant& g = grants_.at(grant_id);
     std::string token = random_id("act.");
-    access_[token] = Access{g.open_id, Clock::now() + std::chrono::seconds(opts_.expires_in)};
+    access_[token] = Access{g.open_id, TimeSource::now() + std::chrono::seconds(opts_.expires_in)};
     g.access = token;
     remember("access_tokens", token);
     return token;
@@ -265,7 +265,7 @@ class DouyinFake : public FakePlatform {
   std::string issue_refresh(std::int64_t grant_id) {
     const Grant& g = grants_.at(grant_id);
     std::string token = random_id("rft.");
-    refresh_[token] = Refresh{grant_id, g.open_id, Clock::now() + std::chrono::seconds(opts_.refresh_expires_in), true};
+    refresh_[token] = Refresh{grant_id, g.open_id, TimeSource::now() + std::chrono::seconds(opts_.refresh_expires_in), true};
     remember("refresh_tokens", token);
     return token;
   }
@@ -279,7 +279,7 @@ class DouyinFake : public FakePlatform {
     auto code = form_value(*form, "code");
     if (!code || code->empty()) return error(10005, "缺少参数 code");
     auto it = codes_.find(*code);
-    if (it == codes_.end() || it->second.used || Clock::now() >= it->second.expires) {
+    if (it == codes_.end() || it->second.used || TimeSource::now() >= it->second.expires) {
       return error(10007, "授权码过期");
     }
     if (it->second.client_key != *form_value(*form, "client_key")) return error(10014, "client_key不匹配");
@@ -312,7 +312,7 @@ class DouyinFake : public FakePlatform {
       count("dead_refresh_token_uses");
       return error(10010, "refresh_token已失效", true);
     }
-    if (Clock::now() >= r.expires) return error(10010, "refresh_token过期", true);
+    if (TimeSource::now() >= r.expires) return error(10010, "refresh_token过期", true);
     if (grants_.at(r.grant).client_key != client_key) return error(10010, "refresh_token无效", true);
     return &r;
   }
@@ -335,8 +335,8 @@ class DouyinFake : public FakePlatform {
     // An unexpired access token comes back unchanged with a later expiry.
     auto cur = access_.find(g.access);
     std::string access;
-    if (cur != access_.end() && Clock::now() < cur->second.expires) {
-      cur->second.expires = Clock::now() + std::chrono::seconds(opts_.expires_in);
+    if (cur != access_.end() && TimeSource::now() < cur->second.expires) {
+      cur->second.expires = TimeSource::now() + std::chrono::seconds(opts_.expires_in);
       access = g.access;
       count("refreshes_unchanged");
     } else {
@@ -390,7 +390,7 @@ class DouyinFake : public FakePlatform {
     auto key = str("client_key");
     if (auto bad = check_client(key, str("client_secret"), true)) return *bad;
     if (str("grant_type").value_or("") != "client_credential") return error(10002, "grant_type错误");
-    auto now = Clock::now();
+    auto now = TimeSource::now();
     auto& calls = client_calls_[*key];
     while (!calls.empty() && now - calls.front() > std::chrono::minutes(5)) calls.pop_front();
     if (static_cast<int>(calls.size()) >= opts_.client_token_limit) return error(10020, "请求太频繁");
@@ -430,7 +430,7 @@ class DouyinFake : public FakePlatform {
   std::map<std::string, Refresh> refresh_;
   std::map<std::string, ClientToken> client_tokens_;
   std::map<std::string, std::vector<std::string>> issued_;
-  std::map<std::string, std::deque<Clock::time_point>> client_calls_;
+  std::map<std::string, std::deque<TimeSource::time_point>> client_calls_;
   std::int64_t next_grant_ = 1;
 };
 

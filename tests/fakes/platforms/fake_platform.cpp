@@ -5,7 +5,7 @@
 #include <cctype>
 
 #include "crypto/crypto.hpp"
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace mediax::fakep {
 
@@ -75,8 +75,8 @@ std::string with_query(const std::string& uri, const Form& params) {
 
 std::string random_id(const std::string& prefix, std::size_t bytes) { return prefix + crypto::random_token(bytes); }
 
-std::int64_t seconds_left(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t - Clock::now()).count();
+std::int64_t seconds_left(TimeSource::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t - TimeSource::now()).count();
 }
 
 FakePlatform::FakePlatform(Options opts) : opts_(std::move(opts)) {}

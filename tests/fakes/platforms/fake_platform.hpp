@@ -23,7 +23,7 @@ namespace mediax::fakep {
 
 using json = nlohmann::json;
 using Form = std::vector<std::pair<std::string, std::string>>;
-using Clock = std::chrono::steady_clock;
+using TimeSource = std::chrono::steady_clock;
 
 struct Options {
   std::string platform;  // douyin | wechat | google | wechat_component
@@ -73,7 +73,7 @@ std::optional<Form> parse_form(const std::string& body);
 std::string with_query(const std::string& uri, const Form& params);
 std::string random_id(const std::string& prefix, std::size_t bytes = 18);
 // Seconds left until `t` on the steady clock (negative when past).
-std::int64_t seconds_left(Clock::time_point t);
+std::int64_t seconds_left(TimeSource::time_point t);
 
 class FakePlatform {
  public:

@@ -47,7 +47,7 @@
 
 #include "crypto/crypto.hpp"
 #include "fake_platform.hpp"
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace mediax::fakep {
 
@@ -285,14 +285,14 @@ class GoogleFake : public FakePlatform {
     std::string account;
     bool offline = false;
     bool issue_refresh = false;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool used = false;
   };
   struct Access {
     std::string account;  // "" for service-account tokens: the client_email is in `subject`
     std::string scope;
     std::string refresh;  // the refresh token it came from, "" if none
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool revoked = false;
   };
   struct Refresh {
@@ -300,7 +300,7 @@ class GoogleFake : public FakePlatform {
     std::string account;
     std::string scope;
     bool revoked = false;
-    Clock::time_point created = Clock::now();
+    TimeSource::time_point created = TimeSource::now();
   };
   struct SigningKey {
     std::string kid;
@@ -431,7 +431,7 @@ class GoogleFake : public FakePlatform {
     }
     for (const auto& a : granted) granted_[key].insert(a);
     c.scope = join_scopes(granted);
-    c.expires = Clock::now() + std::chrono::minutes(10);
+    c.expires = TimeSource::now() + std::chrono::minutes(10);
     stats_["last_authorize"] = json{{"access_type", req.param("access_type").value_or("")},
                                     {"prompt", prompt},
                                     {"include_granted_scopes", req.param("include_granted_scopes").value_or("")},
@@ -476,7 +476,7 @@ class GoogleFake : public FakePlatform {
   std::string issue_access(const std::string& account, const std::string& scope, const std::string& refresh,
                            std::int64_t lifetime) {
     std::string token = random_id("ya29.", 36);
-    access_[token] = Access{account, scope, refresh, Clock::now() + std::chrono::seconds(lifetime), false};
+    access_[token] = Access{account, scope, refresh, TimeSource::now() + std::chrono::seconds(lifetime), false};
     remember("access_tokens", token);
     return token;
   }
@@ -530,7 +530,7 @@ class GoogleFake : public FakePlatform {
 
   Reply exchange(const Form& form, const std::string& client_id) {
     auto it = codes_.find(form_value(form, "code").value_or(""));
-    if (it == codes_.end() || it->second.used || Clock::now() >= it->second.expires ||
+    if (it == codes_.end() || it->second.used || TimeSource::now() >= it->second.expires ||
         it->second.client_id != client_id) {
       return oauth_error(400, "invalid_grant", "Bad Request");
     }
@@ -547,7 +547,7 @@ class GoogleFake : public FakePlatform {
     std::string refresh;
     if (c.issue_refresh) {
       refresh = random_id("1//0g", 36);
-      refresh_[refresh] = Refresh{client_id, c.account, c.scope, false, Clock::now()};
+      refresh_[refresh] = Refresh{client_id, c.account, c.scope, false, TimeSource::now()};
       remember("refresh_tokens", refresh);
     }
     json out{{"access_token", issue_access(c.account, c.scope, refresh, opts_.expires_in)},
@@ -564,7 +564,7 @@ class GoogleFake : public FakePlatform {
     auto it = refresh_.find(token);
     // Testing mode: refresh tokens die a fixed time after they were issued (7 days at Google).
     const bool too_old = it != refresh_.end() && opts_.refresh_expires_in > 0 &&
-                         Clock::now() - it->second.created >= std::chrono::seconds(opts_.refresh_expires_in);
+                         TimeSource::now() - it->second.created >= std::chrono::seconds(opts_.refresh_expires_in);
     if (it == refresh_.end() || it->second.client_id != client_id || it->second.revoked || too_old) {
       if (it != refresh_.end() && it->second.revoked) count("revoked_refresh_token_uses");
       return oauth_error(400, "invalid_grant", "Token has been expired or revoked.");

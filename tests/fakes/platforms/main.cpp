@@ -18,7 +18,7 @@
 #include <string>
 
 #include "fake_platform.hpp"
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 #include "http/listen_backlog.hpp"
 
 namespace {

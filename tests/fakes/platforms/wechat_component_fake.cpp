@@ -69,7 +69,7 @@
 #include "crypto/crypto.hpp"
 #include "crypto/wechat_msg_crypt.hpp"
 #include "fake_platform.hpp"
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 #include "platforms/wechat_component_events.hpp"
 
 namespace mediax::fakep {
@@ -150,7 +150,7 @@ class WeChatComponentFake : public FakePlatform {
       if (p == "/_fake/component/lose_refresh_token") return lose_refresh_token(j);
       if (p == "/_fake/component/push_ticket") {
         if (!configured()) return bad_request("not configured");
-        ticket_due_ = Clock::now();
+        ticket_due_ = TimeSource::now();
         wake_.notify_all();
         return json_reply(200, json{{"queued", true}});
       }
@@ -174,12 +174,12 @@ class WeChatComponentFake : public FakePlatform {
                   {"expires_in", std::max<std::int64_t>(left, 0)}};
     }
     for (const auto& [appid, a] : accounts_) {
-      if (token == a.refresh_token || (token == a.previous_refresh && Clock::now() < a.previous_refresh_until)) {
+      if (token == a.refresh_token || (token == a.previous_refresh && TimeSource::now() < a.previous_refresh_until)) {
         return json{{"active", a.authorized}, {"kind", "refresh"}, {"authorizer_appid", appid}};
       }
     }
     if (auto it = tickets_.find(token); it != tickets_.end()) {
-      return json{{"active", Clock::now() - it->second < std::chrono::seconds(cfg_.ticket_lifetime)},
+      return json{{"active", TimeSource::now() - it->second < std::chrono::seconds(cfg_.ticket_lifetime)},
                   {"kind", "ticket"}};
     }
     return json{{"active", false}, {"kind", "unknown"}};
@@ -213,13 +213,13 @@ class WeChatComponentFake : public FakePlatform {
     std::int64_t event_delay_ms = 0;
   };
   struct PreAuth {
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool used = false;
   };
   struct AuthCode {
     std::string authorizer;
     std::vector<int> func_ids;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool used = false;
   };
   struct Account {
@@ -230,18 +230,18 @@ class WeChatComponentFake : public FakePlatform {
     std::int64_t auth_time = 0;
     std::string refresh_token;  // "" until a code of this authorization was exchanged
     std::string previous_refresh;
-    Clock::time_point previous_refresh_until{};
+    TimeSource::time_point previous_refresh_until{};
     std::string access;  // newest authorizer_access_token
   };
   struct Access {
     std::string authorizer;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool dead = false;
   };
   struct Push {
     std::string info_type;
     std::string inner_xml;
-    Clock::time_point not_before{};
+    TimeSource::time_point not_before{};
   };
 
   static Reply bad_request(const std::string& why) {
@@ -290,7 +290,7 @@ class WeChatComponentFake : public FakePlatform {
       if (!token || token->empty()) return error(41001, "access_token missing");
       auto it = component_tokens_.find(*token);
       if (it == component_tokens_.end()) return error(40001, "invalid credential, access_token is invalid or not latest");
-      if (Clock::now() >= it->second) return error(42001, "access_token expired");
+      if (TimeSource::now() >= it->second) return error(42001, "access_token expired");
       if (str(j, "component_appid").value_or("") != cfg_.appid) return error(61011, "invalid component");
     }
     return real(j);
@@ -334,8 +334,8 @@ class WeChatComponentFake : public FakePlatform {
     remember("message_token", c.message_token);
     remember("encoding_aes_key", c.aes_key);
     // WeChat starts pushing once the platform is approved; here the first push goes out at once.
-    if (first) ticket_due_ = Clock::now();
-    else ticket_due_ = std::min(ticket_due_, Clock::now() + std::chrono::seconds(c.ticket_interval));
+    if (first) ticket_due_ = TimeSource::now();
+    else ticket_due_ = std::min(ticket_due_, TimeSource::now() + std::chrono::seconds(c.ticket_interval));
     wake_.notify_all();
     return json_reply(200, json{{"component_appid", c.appid}, {"ticket_interval_seconds", c.ticket_interval}});
   }
@@ -416,7 +416,7 @@ class WeChatComponentFake : public FakePlatform {
 
   void enqueue(const std::string& info_type, const std::string& inner) {
     if (!configured()) return;
-    queue_.push_back(Push{info_type, inner, Clock::now() + std::chrono::milliseconds(cfg_.event_delay_ms)});
+    queue_.push_back(Push{info_type, inner, TimeSource::now() + std::chrono::milliseconds(cfg_.event_delay_ms)});
     wake_.notify_all();
   }
 
@@ -424,7 +424,7 @@ class WeChatComponentFake : public FakePlatform {
   std::string grant_code(const std::string& appid, const std::string& info_type, const std::string& pre_auth_code) {
     const Account& a = accounts_.at(appid);
     std::string code = random_id("queryauthcode@@@", 30);
-    codes_[code] = AuthCode{appid, a.func_ids, Clock::now() + std::chrono::seconds(cfg_.auth_code_expires_in), false};
+    codes_[code] = AuthCode{appid, a.func_ids, TimeSource::now() + std::chrono::seconds(cfg_.auth_code_expires_in), false};
     remember("auth_codes", code);
     std::string inner = event_head(info_type) + "<AuthorizerAppid><![CDATA[" + appid +
                         "]]></AuthorizerAppid><AuthorizationCode><![CDATA[" + code +
@@ -444,7 +444,7 @@ class WeChatComponentFake : public FakePlatform {
         wake_.wait(lock);
         continue;
       }
-      const auto now = Clock::now();
+      const auto now = TimeSource::now();
       const bool event_due = !queue_.empty() && now >= queue_.front().not_before;
       if (!event_due && now < ticket_due_) {
         wake_.wait_until(lock, queue_.empty() ? ticket_due_ : std::min(ticket_due_, queue_.front().not_before));
@@ -456,12 +456,12 @@ class WeChatComponentFake : public FakePlatform {
         queue_.pop_front();
       } else {
         std::string ticket = random_id("ticket@@@", 40);
-        tickets_[ticket] = Clock::now();
+        tickets_[ticket] = TimeSource::now();
         remember("tickets", ticket);
         p = Push{"component_verify_ticket", event_head("component_verify_ticket") +
                                                 "<ComponentVerifyTicket><![CDATA[" + ticket +
                                                 "]]></ComponentVerifyTicket></xml>"};
-        ticket_due_ = Clock::now() + std::chrono::seconds(cfg_.ticket_interval);
+        ticket_due_ = TimeSource::now() + std::chrono::seconds(cfg_.ticket_interval);
       }
       count_in("pushes", p.info_type);
       const Config c = cfg_;
@@ -519,12 +519,12 @@ class WeChatComponentFake : public FakePlatform {
       count("ticket_refusals");
       return error(61006, "component ticket is invalid");
     }
-    if (Clock::now() - it->second >= std::chrono::seconds(cfg_.ticket_lifetime)) {
+    if (TimeSource::now() - it->second >= std::chrono::seconds(cfg_.ticket_lifetime)) {
       count("ticket_refusals");
       return error(61005, "component ticket is expired");
     }
     // The previous token lives `overlap` more; any older one dies now.
-    const auto now = Clock::now();
+    const auto now = TimeSource::now();
     if (!previous_component_.empty()) component_tokens_[previous_component_] = now;
     if (auto cur = component_tokens_.find(current_component_); cur != component_tokens_.end()) {
       cur->second = std::min(cur->second, now + std::chrono::seconds(cfg_.overlap));
@@ -543,7 +543,7 @@ class WeChatComponentFake : public FakePlatform {
     auto secret = str(j, "component_secret");
     if (!secret || secret->empty()) return error(41004, "appsecret missing");
     if (*secret != cfg_.secret) return error(40125, "invalid appsecret");
-    ticket_due_ = Clock::now();
+    ticket_due_ = TimeSource::now();
     wake_.notify_all();
     count("start_push_ticket_calls");
     return json_reply(200, json{{"errcode", 0}, {"errmsg", "ok"}});
@@ -551,7 +551,7 @@ class WeChatComponentFake : public FakePlatform {
 
   Reply create_preauthcode(const json&) {
     std::string code = random_id("preauthcode@@@", 30);
-    preauth_[code] = PreAuth{Clock::now() + std::chrono::seconds(cfg_.preauth_expires_in), false};
+    preauth_[code] = PreAuth{TimeSource::now() + std::chrono::seconds(cfg_.preauth_expires_in), false};
     remember("pre_auth_codes", code);
     count("preauthcodes_issued");
     return json_reply(200, json{{"pre_auth_code", code}, {"expires_in", cfg_.preauth_expires_in}});
@@ -565,7 +565,7 @@ class WeChatComponentFake : public FakePlatform {
     if (mobile && req.param("action").value_or("") != "bindcomponent") return page_error("action");
     auto it = preauth_.find(req.param("pre_auth_code").value_or(""));
     if (it == preauth_.end() || it->second.used) return page_error("pre_auth_code is invalid");
-    if (Clock::now() >= it->second.expires) return page_error("pre_auth_code expired");
+    if (TimeSource::now() >= it->second.expires) return page_error("pre_auth_code expired");
     auto redirect_uri = req.param("redirect_uri").value_or("");
     if (!parse_url(redirect_uri)) return page_error("redirect_uri");
     std::string appid = req.param("login_hint").value_or(next_authorizer_);
@@ -595,7 +595,7 @@ class WeChatComponentFake : public FakePlatform {
   }
 
   std::string issue_access(Account& a, const std::string& appid) {
-    const auto now = Clock::now();
+    const auto now = TimeSource::now();
     // The previous token lives `overlap` more (community, unverified for this token); older ones die.
     for (auto& [t, acc] : access_) {
       if (acc.authorizer != appid || t == a.access) continue;
@@ -620,7 +620,7 @@ class WeChatComponentFake : public FakePlatform {
     auto code = str(j, "authorization_code");
     auto it = code ? codes_.find(*code) : codes_.end();
     if (it == codes_.end() || it->second.used) return error(61009, "code is invalid");
-    if (Clock::now() >= it->second.expires) return error(61010, "code is expired");
+    if (TimeSource::now() >= it->second.expires) return error(61010, "code is expired");
     it->second.used = true;
     const std::string appid = it->second.authorizer;
     Account& a = accounts_.at(appid);
@@ -648,11 +648,11 @@ class WeChatComponentFake : public FakePlatform {
     auto refresh = str(j, "authorizer_refresh_token");
     const bool current = refresh && !a.refresh_token.empty() && *refresh == a.refresh_token;
     const bool previous = refresh && !a.previous_refresh.empty() && *refresh == a.previous_refresh &&
-                          Clock::now() < a.previous_refresh_until;
+                          TimeSource::now() < a.previous_refresh_until;
     if (!current && !previous) return error(61023, "refresh_token is invalid");
     if (cfg_.rotate_refresh) {
       a.previous_refresh = a.refresh_token;
-      a.previous_refresh_until = Clock::now() + std::chrono::seconds(cfg_.overlap);
+      a.previous_refresh_until = TimeSource::now() + std::chrono::seconds(cfg_.overlap);
       a.refresh_token = random_id("refreshtoken@@@", 30);
       remember("authorizer_refresh_tokens", a.refresh_token);
     }
@@ -712,11 +712,11 @@ class WeChatComponentFake : public FakePlatform {
   std::thread pusher_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  Clock::time_point ticket_due_{};
+  TimeSource::time_point ticket_due_{};
   std::deque<Push> queue_;
   json last_push_ = json::object();
-  std::map<std::string, Clock::time_point> tickets_;           // ticket -> when pushed
-  std::map<std::string, Clock::time_point> component_tokens_;  // token -> expiry
+  std::map<std::string, TimeSource::time_point> tickets_;           // ticket -> when pushed
+  std::map<std::string, TimeSource::time_point> component_tokens_;  // token -> expiry
   std::string current_component_;
   std::string previous_component_;
   std::map<std::string, PreAuth> preauth_;

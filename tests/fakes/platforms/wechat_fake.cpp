@@ -108,7 +108,7 @@ class WeChatFake : public FakePlatform {
     // App tokens.
     std::string stable;              // current stable_token
     std::string stable_previous;     // its predecessor, valid to its own expiry (the handover)
-    Clock::time_point last_force{};  // last effective force_refresh
+    TimeSource::time_point last_force{};  // last effective force_refresh
     std::string classic;             // newest cgi-bin/token
     std::int64_t day = -1;           // quota day (Beijing) of the counters below
     int classic_calls = 0;
@@ -118,13 +118,13 @@ class WeChatFake : public FakePlatform {
     std::string appid;
     std::string openid;
     std::string scope;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool used = false;
   };
   struct Access {
     std::string appid;
     std::string openid;  // "" for app tokens
-    Clock::time_point expires;
+    TimeSource::time_point expires;
     bool dead = false;
   };
   struct Refresh {
@@ -132,7 +132,7 @@ class WeChatFake : public FakePlatform {
     std::string openid;
     std::string scope;
     std::string access;
-    Clock::time_point expires;
+    TimeSource::time_point expires;
   };
 
   Reply error(std::int64_t code, const std::string& msg) {
@@ -205,7 +205,7 @@ class WeChatFake : public FakePlatform {
     c.appid = appid;
     c.openid = "o_" + req.param("login_hint").value_or(random_id("u", 6));
     c.scope = scope;
-    c.expires = Clock::now() + std::chrono::minutes(5);
+    c.expires = TimeSource::now() + std::chrono::minutes(5);
     std::string code = random_id("wxc_");
     codes_[code] = c;
     remember("codes", code);
@@ -217,7 +217,7 @@ class WeChatFake : public FakePlatform {
 
   std::string issue_access(const std::string& appid, const std::string& openid, std::int64_t lifetime) {
     std::string token = random_id("wxa_", 48);
-    access_[token] = Access{appid, openid, Clock::now() + std::chrono::seconds(lifetime), false};
+    access_[token] = Access{appid, openid, TimeSource::now() + std::chrono::seconds(lifetime), false};
     remember("access_tokens", token);
     return token;
   }
@@ -230,13 +230,13 @@ class WeChatFake : public FakePlatform {
     auto it = codes_.find(*code);
     if (it == codes_.end() || it->second.appid != *req.param("appid")) return error(40029, "invalid code");
     if (it->second.used) return error(40163, "code been used");
-    if (Clock::now() >= it->second.expires) return error(42003, "code expired");
+    if (TimeSource::now() >= it->second.expires) return error(42003, "code expired");
     it->second.used = true;
     const Code& c = it->second;
     std::string access = issue_access(c.appid, c.openid, opts_.expires_in);
     std::string refresh = random_id("wxr_", 48);
     refresh_[refresh] =
-        Refresh{c.appid, c.openid, c.scope, access, Clock::now() + std::chrono::seconds(opts_.refresh_expires_in)};
+        Refresh{c.appid, c.openid, c.scope, access, TimeSource::now() + std::chrono::seconds(opts_.refresh_expires_in)};
     remember("refresh_tokens", refresh);
     count("codes_exchanged");
     json out{{"access_token", access},
@@ -256,10 +256,10 @@ class WeChatFake : public FakePlatform {
     auto it = token ? refresh_.find(*token) : refresh_.end();
     if (it == refresh_.end() || it->second.appid != *req.param("appid")) return error(40030, "invalid refresh_token");
     Refresh& r = it->second;
-    if (Clock::now() >= r.expires) return error(42002, "refresh_token timeout");
+    if (TimeSource::now() >= r.expires) return error(42002, "refresh_token timeout");
     auto cur = access_.find(r.access);
-    if (cur != access_.end() && !cur->second.dead && Clock::now() < cur->second.expires) {
-      cur->second.expires = Clock::now() + std::chrono::seconds(opts_.expires_in);
+    if (cur != access_.end() && !cur->second.dead && TimeSource::now() < cur->second.expires) {
+      cur->second.expires = TimeSource::now() + std::chrono::seconds(opts_.expires_in);
       count("refreshes_unchanged");
     } else {
       r.access = issue_access(r.appid, r.openid, opts_.expires_in);
@@ -276,7 +276,7 @@ class WeChatFake : public FakePlatform {
   Reply check(const Request& req) {
     auto it = access_.find(req.param("access_token").value_or(""));
     if (it == access_.end() || it->second.dead) return error(40014, "invalid access_token");
-    if (Clock::now() >= it->second.expires) return error(42001, "access_token expired");
+    if (TimeSource::now() >= it->second.expires) return error(42001, "access_token expired");
     if (it->second.openid != req.param("openid").value_or("")) return error(40003, "invalid openid");
     return json_reply(200, json{{"errcode", 0}, {"errmsg", "ok"}});
   }
@@ -310,7 +310,7 @@ class WeChatFake : public FakePlatform {
     if (auto bad = check_app(appid, str("secret"), true, req)) return *bad;
     Client& c = roll_day(clients_.at(*appid));
     bool force = j.value("force_refresh", false);
-    auto now = Clock::now();
+    auto now = TimeSource::now();
     auto cur = access_.find(c.stable);
     bool valid = cur != access_.end() && !cur->second.dead && now < cur->second.expires;
     const std::int64_t lifetime = opts_.client_expires_in;
@@ -319,7 +319,7 @@ class WeChatFake : public FakePlatform {
     if (force) {
       count("stable_token_forced");
       // Within the interval a forced call changes nothing.
-      if (valid && c.last_force != Clock::time_point{} &&
+      if (valid && c.last_force != TimeSource::time_point{} &&
           now - c.last_force < std::chrono::seconds(opts_.force_interval)) {
         count("stable_token_forced_ignored");
         return app_token_reply(c.stable);
@@ -345,7 +345,7 @@ class WeChatFake : public FakePlatform {
     }
     // WeChat renewed the token by itself when its handover began (and went on renewing while nobody
     // asked): the successor's life runs from then, not from this call.
-    Clock::time_point expires = now + std::chrono::seconds(lifetime);
+    TimeSource::time_point expires = now + std::chrono::seconds(lifetime);
     if (cur != access_.end() && !cur->second.dead) {
       expires = cur->second.expires;
       while (now >= expires - handover) expires += std::chrono::seconds(lifetime) - handover;
@@ -370,7 +370,7 @@ class WeChatFake : public FakePlatform {
     ++c.classic_calls;
     // The previous token lives 5 more minutes.
     if (auto prev = access_.find(c.classic); prev != access_.end()) {
-      prev->second.expires = std::min(prev->second.expires, Clock::now() + std::chrono::minutes(5));
+      prev->second.expires = std::min(prev->second.expires, TimeSource::now() + std::chrono::minutes(5));
     }
     c.classic = issue_access(*appid, "", opts_.client_expires_in);
     count("classic_tokens_issued");

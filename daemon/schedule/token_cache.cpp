@@ -1,4 +1,4 @@
-#include "service/token_cache.hpp"
+#include "schedule/token_cache.hpp"
 
 #include <mutex>
 

@@ -1,4 +1,4 @@
-#include "service/metrics.hpp"
+#include "obs/metrics.hpp"
 
 #include <cmath>
 #include <cstdio>

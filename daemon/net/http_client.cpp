@@ -1,7 +1,7 @@
 // The real HttpClient over cpp-httplib (built with CPPHTTPLIB_OPENSSL_SUPPORT by Debian; the define comes
 // from the cpp-httplib pkg-config flags). A call has a connection to itself (new, or an idle kept one taken
 // under a lock), so send() is thread-safe.
-#include "platforms/http_client.hpp"
+#include "net/http_client.hpp"
 
 #include <cctype>
 #include <charconv>
