@@ -74,9 +74,11 @@ std::optional<App> select_app_by_id(pqxx::work& tx, std::int64_t id, bool with_s
   return app_from_row(res[0]);
 }
 
+std::string apps_by_ids_sql(bool with_secret) { return app_select(with_secret) + "WHERE id = ANY($1::int8[])"; }
+
 std::vector<App> select_apps_by_ids(pqxx::work& tx, const std::string& ids, bool with_secret) {
   std::vector<App> out;
-  for (const auto& r : tx.exec_params(app_select(with_secret) + "WHERE id = ANY($1::int8[])", ids)) {
+  for (const auto& r : tx.exec_params(apps_by_ids_sql(with_secret), ids)) {
     out.push_back(app_from_row(r));
   }
   return out;

@@ -190,8 +190,9 @@ class PgStore final : public Store {
 // Reads shared by the three source files; all run inside the caller's transaction.
 std::optional<App> select_app_by_id(pqxx::work& tx, std::int64_t id, bool with_secret);
 std::optional<Grant> select_grant(pqxx::work& tx, std::int64_t id, bool with_refresh_token);
-// The apps of a list of ids (an int8[] literal, see array_literal).
+// The apps of a list of ids (an int8[] literal, see array_literal), and its statement ($1 the ids).
 std::vector<App> select_apps_by_ids(pqxx::work& tx, const std::string& ids, bool with_secret);
+std::string apps_by_ids_sql(bool with_secret);
 // A row with the columns of a grant under the names grant_select gives them.
 Grant grant_from_row(const pqxx::row& r);
 std::optional<Token> select_token(pqxx::work& tx, const RefreshKey& key);
