@@ -14,9 +14,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+import http.client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("MEDIAX_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -468,6 +470,49 @@ class Env:
         self.pg.stop()
         if not os.environ.get("MEDIAX_KEEP_PG"):
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class TokenReader(threading.Thread):
+    """Reads random grants' tokens over HTTP all along; counts answers that are not a valid token.
+
+    expired: an expired token was served (must never happen); refused: the daemon answered 503
+    token_expired instead (its token ran out before the refresh came: a throughput miss, not a
+    wrong answer); bad: any other failure."""
+
+    def __init__(self, port, api_key, grants):
+        super().__init__(daemon=True)
+        self.port, self.key, self.grants = port, api_key, grants
+        self.reads = self.bad = self.expired = self.refused = 0
+        self.stopping = False
+
+    def run(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        rnd = random.Random(7)
+        while not self.stopping:
+            gid = rnd.randint(1, self.grants)
+            # expires_at has whole seconds; the daemon refuses a token with under a second left, so
+            # a served token's expires_at (truncated) is always later than the asking second.
+            asked = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            try:
+                conn.request("GET", f"/v1/grants/{gid}/token", headers={"Authorization": f"Bearer {self.key}"})
+                resp = conn.getresponse()
+                body = resp.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                self.bad += 1
+                continue
+            self.reads += 1
+            if resp.status != 200:
+                if resp.status == 503 and b"token_expired" in body:
+                    self.refused += 1
+                else:
+                    self.bad += 1
+                continue
+            exp = json.loads(body).get("expires_at", "")
+            if not exp or asked >= exp:
+                self.expired += 1
+            time.sleep(0.002)
 
 
 def default_setting(key):

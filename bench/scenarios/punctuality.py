@@ -1,7 +1,7 @@
 """Scenario: how close to their due time refreshes run over a long window (bench/run.sh punctuality)."""
 import time
 
-from harness import Env, Fake, LoadMeter, generate, histogram, histogram_delta, histogram_table, log
+from harness import Env, Fake, LoadMeter, TokenReader, generate, histogram, histogram_delta, histogram_table, log
 
 
 def bench_punctuality(args):
