@@ -30,17 +30,17 @@ namespace {
 std::unique_ptr<test::PgCluster> g_cluster;
 std::atomic<int> g_counter{0};
 
-std::string env_required(const char* name) {
+std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') throw std::runtime_error(std::string(name) + " is not set");
-  return v;
+  return v == nullptr || *v == '\0' ? fallback : v;
 }
 
 std::string tail_lines(const std::string& text, std::size_t max_chars = 12000) {
   return text.size() <= max_chars ? text : "...\n" + text.substr(text.size() - max_chars);
 }
 
-// A database name from the current test's name: lower case, [a-z0-9_], unique in the run.
+// A database name from the current test's name: lower case, [a-z0-9_], unique in the run (the pid
+// keeps two test processes on the shared cluster apart).
 std::string database_name() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string raw = info != nullptr ? std::string(info->test_suite_name()) + "_" + info->name() : "e2e";
@@ -49,21 +49,24 @@ std::string database_name() {
     name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
                                                         : '_';
   }
-  if (name.size() > 50) name.resize(50);
-  return name + "_" + std::to_string(++g_counter);
+  if (name.size() > 42) name.resize(42);
+  return name + "_" + std::to_string(::getpid()) + "_" + std::to_string(++g_counter);
 }
 
 }  // namespace
 
-std::string mediaxd_bin() { return env_required("MEDIAXD_BIN"); }
-std::string fake_bin() { return env_required("MEDIAX_FAKE_BIN"); }
-std::string source_dir() { return env_required("MEDIAX_SOURCE_DIR"); }
+std::string built_program(const char* env, const std::string& name) {
+  return env_or(env, std::string(MEDIAX_E2E_BIN_DIR) + "/" + name);
+}
+std::string mediaxd_bin() { return built_program("MEDIAXD_BIN", "mediaxd"); }
+std::string fake_bin() { return built_program("MEDIAX_FAKE_BIN", "mediax-fake-oauth2"); }
+std::string source_dir() { return env_or("MEDIAX_SOURCE_DIR", MEDIAX_SOURCE_DIR); }
 
 test::PgCluster& cluster() {
   if (!g_cluster) throw std::runtime_error("the PostgreSQL cluster is not running (see the environment's failure)");
   return *g_cluster;
 }
-void start_cluster() { g_cluster = std::make_unique<test::PgCluster>(); }
+void start_cluster() { g_cluster = test::shared_cluster(); }
 void stop_cluster() { g_cluster.reset(); }
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout, std::chrono::milliseconds every) {

@@ -29,10 +29,12 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 using test::HttpResult;
 
-// Paths handed in by ctest (MEDIAXD_BIN, MEDIAX_FAKE_BIN, MEDIAX_SOURCE_DIR).
+// The programs under test: the environment variable when set (MEDIAXD_BIN, MEDIAX_FAKE_BIN,
+// MEDIAX_FAKE_PLATFORMS_BIN), else `name` in this build's bin/ directory.
+std::string built_program(const char* env, const std::string& name);
 std::string mediaxd_bin();
 std::string fake_bin();
-std::string source_dir();
+std::string source_dir();  // MEDIAX_SOURCE_DIR, else this build's source tree
 
 // One cluster for the whole run, started by the environment in main.cpp.
 test::PgCluster& cluster();

@@ -19,11 +19,7 @@ std::string bio_text(BIO* bio) {
 
 }  // namespace
 
-std::string fake_platforms_bin() {
-  const char* v = std::getenv("MEDIAX_FAKE_PLATFORMS_BIN");
-  if (v == nullptr || *v == '\0') throw std::runtime_error("MEDIAX_FAKE_PLATFORMS_BIN is not set");
-  return v;
-}
+std::string fake_platforms_bin() { return built_program("MEDIAX_FAKE_PLATFORMS_BIN", "mediax-fake-platforms"); }
 
 FakePlatformServer::FakePlatformServer(const std::string& platform, const std::vector<std::string>& args,
                                        const std::string& dir) {

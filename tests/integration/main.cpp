@@ -1,5 +1,8 @@
-// Integration tests: one throwaway PostgreSQL cluster for the whole run; each test gets its
-// own freshly migrated database on it.
+// Integration tests: one throwaway PostgreSQL cluster for the whole run (the ctest fixture's, shared
+// by every test process, or one of this process when run by hand); each test gets its own freshly
+// migrated database on it.
+#include <unistd.h>
+
 #include <atomic>
 
 #include <gtest/gtest.h>
@@ -17,7 +20,7 @@ class PgEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     try {
-      cluster_ = std::make_unique<PgCluster>();
+      cluster_ = shared_cluster();
       g_cluster = cluster_.get();
     } catch (const std::exception& e) {
       FAIL() << "cannot start the test PostgreSQL cluster: " << e.what();
@@ -49,7 +52,10 @@ std::shared_ptr<const crypto::Sealer> test_sealer() {
   return sealer;
 }
 
-std::string unique_db_name(const std::string& prefix) { return prefix + "_" + std::to_string(++g_db_counter); }
+// The pid keeps names apart between test processes on the shared cluster.
+std::string unique_db_name(const std::string& prefix) {
+  return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(++g_db_counter);
+}
 
 App sample_app(const std::string& name, bool client_credentials) {
   App a;

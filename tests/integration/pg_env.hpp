@@ -17,7 +17,7 @@ namespace mediax::test {
 
 // The cluster of this run; valid between environment SetUp and TearDown.
 PgCluster& cluster();
-// A database name not used before in this run ("<prefix>_<n>").
+// A database name not used before in this run ("<prefix>_<pid>_<n>").
 std::string unique_db_name(const std::string& prefix);
 
 // A fixed point in time for tests that pass times explicitly (leases, auth requests).

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -155,7 +156,29 @@ PgCluster::PgCluster() : bin_dir_(find_bin_dir()) {
   }
 }
 
+PgCluster::PgCluster(Borrowed, std::string dir)
+    : dir_(std::move(dir)), bin_dir_(find_bin_dir()), running_(true), owned_(false) {
+  if (!fs::exists(socket_dir())) throw std::runtime_error("no test PostgreSQL cluster in " + dir_);
+}
+
+std::unique_ptr<PgCluster> PgCluster::borrow(const std::string& dir) {
+  return std::unique_ptr<PgCluster>(new PgCluster(Borrowed{}, dir));
+}
+
+std::unique_ptr<PgCluster> shared_cluster() {
+  const char* file = std::getenv("MEDIAX_TEST_PG_FILE");
+  if (file == nullptr || *file == '\0') return std::make_unique<PgCluster>();
+  std::ifstream in(file);
+  std::string dir;
+  if (!std::getline(in, dir) || dir.empty()) {
+    throw std::runtime_error(std::string("MEDIAX_TEST_PG_FILE names no cluster (did the pg_cluster_start test run?): ") +
+                             file);
+  }
+  return PgCluster::borrow(dir);
+}
+
 PgCluster::~PgCluster() {
+  if (!owned_) return;
   if (running_) {
     run_program({bin_dir_ + "/pg_ctl", "-D", data_dir(), "-m", "immediate", "-w", "stop"}, dir_ + "/pg_ctl.log",
                 dir_);

@@ -2,6 +2,7 @@
 // (no TCP port to collide on), fsync off. Never a mock.
 #pragma once
 
+#include <memory>
 #include <string>
 
 namespace mediax::test {
@@ -10,7 +11,10 @@ class PgCluster {
  public:
   // Creates the cluster in a fresh temp dir and starts it; throws std::runtime_error on failure.
   PgCluster();
-  // Stops the server (pg_ctl stop -m immediate) and removes the directory.
+  // A running cluster another process started in `dir` (the ctest fixture's, see shared_cluster()).
+  // Borrowed: this object neither stops nor removes it unless take_over() is called.
+  static std::unique_ptr<PgCluster> borrow(const std::string& dir);
+  // Stops the server (pg_ctl stop -m immediate) and removes the directory, when this object owns it.
   ~PgCluster();
   PgCluster(const PgCluster&) = delete;
   PgCluster& operator=(const PgCluster&) = delete;
@@ -21,14 +25,27 @@ class PgCluster {
   std::string create_migrated_database(const std::string& name);
   std::string socket_dir() const { return dir_ + "/socket"; }
   std::string data_dir() const { return dir_ + "/data"; }
+  std::string dir() const { return dir_; }
   void stop();   // simulate an outage
   void start();  // start again after stop()
+  // Ownership moves between processes: the ctest fixture's set-up hands its cluster over (it keeps
+  // running after this object dies), the clean-up borrows it and takes it over to stop it.
+  void hand_over() { owned_ = false; }
+  void take_over() { owned_ = true; }
 
  private:
+  struct Borrowed {};
+  PgCluster(Borrowed, std::string dir);
+
   std::string dir_;
   std::string bin_dir_;  // /usr/lib/postgresql/<ver>/bin
   bool running_ = false;
+  bool owned_ = true;
 };
+
+// The integration and e2e tests' cluster: the one the ctest fixture started when MEDIAX_TEST_PG_FILE
+// names the file holding its directory (tests/CMakeLists.txt), else a cluster of this process.
+std::unique_ptr<PgCluster> shared_cluster();
 
 // Path of the repository's migrations folder.
 std::string migrations_dir();
