@@ -3,7 +3,9 @@
 #   admin/dev.sh run    install what is missing, build, start a private PostgreSQL under var/pg,
 #                       create and migrate the `mediax` database, then run mediaxd in the foreground
 #   admin/dev.sh test   the same set-up without the daemon, the fuzz targets (clang), then the whole
-#                       ctest suite (MEDIAX_FUZZ_SECONDS: how long each fuzz target runs, default 10)
+#                       ctest suite (MEDIAX_FUZZ_SECONDS: how long each fuzz target runs, default 10),
+#                       then the unit and integration tests again under ThreadSanitizer in a second
+#                       build tree, $BUILD-tsan (MEDIAX_TSAN=0 skips it)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +25,8 @@ usage() {
   cat >&2 <<EOF
 usage: admin/dev.sh run | test
   run    set up (packages, build, PostgreSQL in var/pg, database, var/dev.toml, migrations) and run mediaxd
-  test   the same set-up without the daemon, then ctest --test-dir build --output-on-failure
+  test   the same set-up without the daemon, then ctest --test-dir build --output-on-failure, then
+         the unit and integration tests under ThreadSanitizer (build-tsan; MEDIAX_TSAN=0 skips it)
 EOF
   exit 2
 }
@@ -81,6 +84,25 @@ pg_bindir() {
   d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
   [[ -n "$d" && -x "$d/initdb" ]] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
   printf '%s\n' "$d"
+}
+
+# ThreadSanitizer: the unit and integration tests built again with clang at -O1 (instrumented code
+# runs 5-15x slower; -O1 keeps that bearable and the reports readable) in a tree of their own.
+TSAN_BUILD="$BUILD-tsan"
+build_tsan() {
+  local cxx
+  cxx="$(command -v clang++-14 || command -v clang++ || true)"
+  [[ -n "$cxx" ]] || die "no clang++ for the ThreadSanitizer build (MEDIAX_TSAN=0 skips it)"
+  cmake -S "$ROOT" -B "$TSAN_BUILD" -DCMAKE_CXX_COMPILER="$cxx" -DMEDIAX_SANITIZE=thread \
+    -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" >/dev/null
+  cmake --build "$TSAN_BUILD" -j2 --target unit_tests integration_tests mediax-test-pg
+}
+
+run_tsan() {
+  log "ThreadSanitizer run of the unit and integration tests ($TSAN_BUILD)"
+  # exitcode: a report fails the test even when the test itself passed.
+  TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp" \
+    ctest --test-dir "$TSAN_BUILD" -L 'unit|integration' -j2 --output-on-failure
 }
 
 # Runs a PostgreSQL binary as the cluster's owner: `postgres` when we are root (initdb refuses root).
@@ -249,8 +271,15 @@ case "$cmd" in
     setup
     install_oidc_harness
     build_fuzzers
+    [[ "${MEDIAX_TSAN:-1}" == 0 ]] || build_tsan
     status=0
-    ctest --test-dir "$BUILD" --output-on-failure || status=$?
+    # Two at a time where nothing waits on a deadline; the e2e and bench tests run processes with
+    # timeouts and measure, so one at a time. (Each run starts and stops the shared test cluster.)
+    ctest --test-dir "$BUILD" --output-on-failure -j2 -LE 'e2e|bench' || status=$?
+    ctest --test-dir "$BUILD" --output-on-failure -L 'e2e|bench' || status=$?
+    if [[ "${MEDIAX_TSAN:-1}" != 0 ]]; then
+      run_tsan || status=$?
+    fi
     exit "$status"
     ;;
   *)
