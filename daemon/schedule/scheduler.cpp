@@ -12,7 +12,6 @@
 namespace mediax {
 
 namespace {
-
 // How late the timer fired after the due time it was armed for: a busy or wedged event loop
 // shows here first.
 void observe_lag(std::chrono::system_clock::duration late) {
@@ -113,7 +112,9 @@ void Scheduler::arm() {
   }
   // The due time the timer waits for, when it waits for one (not an overdue or idle re-check).
   std::optional<TimePoint> due_at;
-  if (auto nd = wheel_.next_due(); nd && from_unix(*nd) >= now && from_unix(*nd) - now <= recheck_period_) due_at = from_unix(*nd);
+  if (auto nd = wheel_.next_due(); nd && from_unix(*nd) >= now && from_unix(*nd) - now <= recheck_period_) {
+    due_at = from_unix(*nd);
+  }
   timer_.expires_after(wait);
   timer_.async_wait([this, due_at](const boost::system::error_code& ec) {
     if (ec) return;
