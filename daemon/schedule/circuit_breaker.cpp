@@ -167,8 +167,8 @@ PlatformGuards::Permit PlatformGuards::admit(const Endpoint& e, TimePoint now,
     if (since < slot_wait) {
       // slots_ is a std::map: the reference to s stays valid while mu_ is released.
       ++s.waiting;
-      wait_until(slot_freed_, lk, time_, time_.monotonic() + (slot_wait - std::max(since, std::chrono::milliseconds(0))),
-                 [&] { return s.in_flight < cap() || !healthy(); });
+      const auto left = slot_wait - std::max(since, std::chrono::milliseconds(0));
+      wait_until(slot_freed_, lk, time_, time_.monotonic() + left, [&] { return s.in_flight < cap() || !healthy(); });
       --s.waiting;
     }
   }
