@@ -134,7 +134,7 @@ class PlatformGuards {
     std::optional<TimePoint> open_until;  // while open
   };
 
-  // slot waits are measured on `time` (core/waits.hpp), which must outlive the guards.
+  // Slot waits are measured on `time` (core/waits.hpp), which must outlive the guards.
   PlatformGuards(const BreakerSettings& s, const TimeSource& time, std::uint64_t seed = std::random_device{}());
   void update(const BreakerSettings& s);
   BreakerSettings settings() const;

@@ -97,9 +97,10 @@ class ScriptedPlatform final : public Platform {
   std::deque<Outcome> queue;
 };
 
-// The real clocks, telling the test when a refresher has first read monotonic time: in these
-// tests only a refresh that waits for another instance's result does (await_other_refresh),
-// so a test can act once the wait has begun instead of sleeping.
+// The real clocks, telling the test when a refresher has first read monotonic time. A refresher
+// reads it to time a platform call or to wait for another instance's result (await_other_refresh):
+// in a test whose refresh makes no platform call, the first read is the start of that wait, and
+// the test acts then instead of sleeping.
 class WatchedTime final : public TimeSource {
  public:
   TimePoint system() const override { return SysClock::now(); }
