@@ -10,13 +10,16 @@
 namespace mediax {
 
 class TokenService;
+class TokenReads;
+class Apps;
 class ApiKeyRegistry;
 class ComponentEventReceiver;
 
 class AdminServer {
  public:
   // ready: whether the database is reachable and migrated (for /readyz).
-  AdminServer(TokenService& service, const AdminConfig& config, std::function<bool()> ready);
+  AdminServer(TokenService& service, Apps& apps, TokenReads& reads, const AdminConfig& config,
+              std::function<bool()> ready);
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;

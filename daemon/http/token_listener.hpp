@@ -16,13 +16,13 @@
 
 namespace mediax {
 
-class TokenService;
+class TokenReads;
 class ApiKeyRegistry;
 
 class TokenListener {
  public:
   // database_reachable: while it returns false, tokens go out marked stale, as on the admin API.
-  TokenListener(TokenService& service, ApiKeyRegistry& keys, const AdminConfig& config,
+  TokenListener(TokenReads& reads, ApiKeyRegistry& keys, const AdminConfig& config,
                 std::function<bool()> database_reachable);
   ~TokenListener();
   TokenListener(const TokenListener&) = delete;

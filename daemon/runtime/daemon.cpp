@@ -35,6 +35,7 @@
 #include "service/store_component_credentials.hpp"
 #include "service/store_call_budget.hpp"
 #include "schedule/token_cache.hpp"
+#include "service/token_reads.hpp"
 #include "service/token_service.hpp"
 #include "store/notification_listener.hpp"
 #include "store/store.hpp"
@@ -228,7 +229,9 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   // pages, and a million grants leave hundreds of MB resident that nothing uses (bench/RESULTS.md).
   malloc_trim(0);
 
-  TokenService service(*store, platforms, cache, refresher, scheduler, policy, config, clock);
+  TokenReads token_reads(*store, cache, refresher, clock);
+  Apps apps(*store, *store, *store, *store, platforms, cache, token_reads, scheduler, config, clock);
+  TokenService service(*store, platforms, cache, apps, scheduler, policy, config, clock);
   MetricsCollector metrics_collector(*store, cache, scheduler, clock);
 
   ClusterSync sync(*store, cache, scheduler, clock, db_url, app_name, Seconds(config.refresh.sweep_seconds));
@@ -278,7 +281,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
                                           Seconds(config.wechat.event_max_age_seconds),
                                           &wechat_component::open_component_push);
 
-  AdminServer server(service, config.admin, ready);
+  AdminServer server(service, apps, token_reads, config.admin, ready);
   server.require_api_keys(api_keys);
   server.set_component_events(component_events);
   server.set_database_reachable([&db_reachable] { return db_reachable.load(); });
@@ -290,7 +293,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   }
   std::optional<TokenListener> token_listener;
   if (!config.admin.token_listen.empty()) {
-    token_listener.emplace(service, api_keys, config.admin, [&db_reachable] { return db_reachable.load(); });
+    token_listener.emplace(token_reads, api_keys, config.admin, [&db_reachable] { return db_reachable.load(); });
     try {
       token_listener->bind();
     } catch (const std::exception& e) {

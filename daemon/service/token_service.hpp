@@ -1,6 +1,7 @@
-// What the admin API does, without HTTP: register apps, run the authorization code flow,
-// manage grants, read and refresh tokens. Throws ApiError for anything the caller got wrong
-// or the platform refused. Thread-safe: called from the HTTP worker threads.
+// The connect flow and grants, without HTTP: run the authorization code flow, store and manage
+// grants (apps: service/apps.hpp; token reads: service/token_reads.hpp, both returning
+// Expected<T>). Still throws ApiError for anything the caller got wrong or the platform refused.
+// Thread-safe: called from the HTTP worker threads.
 #pragma once
 
 #include <map>
@@ -18,7 +19,7 @@
 #include "schedule/refresher.hpp"
 #include "service/authorize_choices.hpp"
 #include "service/api_error.hpp"
-#include "service/app_token_usages.hpp"
+#include "service/apps.hpp"
 #include "schedule/token_cache.hpp"
 #include "store/store.hpp"
 
@@ -50,27 +51,8 @@ struct CallbackResult {
 
 class TokenService {
  public:
-  TokenService(Store& store, PlatformRegistry& platforms, TokenCache& cache, Refresher& refresher, Scheduler& scheduler,
+  TokenService(Store& store, PlatformRegistry& platforms, TokenCache& cache, Apps& apps, Scheduler& scheduler,
                RefreshPolicy& policy, const Config& config, const TimeSource& clock);
-
-  // Validates the POST /v1/apps body strictly (unknown fields are errors), resolves discovery,
-  // stores the app and, for client credentials, schedules its first token now.
-  App register_app(const nlohmann::json& body);
-  std::vector<App> list_apps();
-  App get_app(const std::string& name);
-  void delete_app(const std::string& name);
-  // PUT /v1/apps/{name}/secrets (service/app_secrets.hpp): the client secret and/or secret options
-  // replaced, checked by the platform's prepare_app as at registration (ApiError 400 body, 422 the
-  // platform refuses the values), grants kept. An app token stopped by a refused secret runs again
-  // now. Returns the app as get_app shows it.
-  App update_app_secrets(const std::string& name, const nlohmann::json& body);
-
-  // Webhooks (PUT/DELETE/GET /v1/apps/{name}/webhook): PUT body {"url", "secret"}, validated like the
-  // "webhook" field of POST /v1/apps. Return the app (with webhook_url).
-  App set_webhook(const std::string& app_name, const nlohmann::json& body);
-  App delete_webhook(const std::string& app_name);
-  // The app's webhook (without secret) and its latest events; ApiError 404 when it has none.
-  std::pair<Webhook, std::vector<WebhookDelivery>> get_webhook(const std::string& app_name, int limit);
 
   // `choices`: POST /v1/apps/{name}/authorize's body (see service/authorize_choices.hpp): with a
   // grant_id, asks that grant's account again for its missing scopes (ApiError 409
@@ -108,33 +90,15 @@ class TokenService {
   // Returns "ok", "not_supported" or "failed".
   std::string revoke_grant(std::int64_t id);
 
-  std::string get_app_name(std::int64_t app_id);
-  RefreshKey app_token_key(const std::string& app_name);
-  RefreshKey grant_key(std::int64_t grant_id);
-  // The current token from memory; ApiError 404 when there is none.
-  Token current_token(const RefreshKey& key);
-  // A grant's token when it is in memory, checked as current_token() checks it (ApiError 503
-  // token_expired); std::nullopt when it is not in memory. Never reaches the database.
-  std::optional<Token> cached_grant_token(std::int64_t grant_id);
-  // Forces a refresh now (coalesced with one in flight). ApiError 502 when the platform fails.
-  Token force_refresh(const RefreshKey& key);
-  // A consumer reports that the platform refused access_token.
-  Token token_rejected(const RefreshKey& key, const std::string& access_token);
-
-  std::optional<TimePoint> token_expiry(const RefreshKey& key) const;
   const Config& config() const { return config_; }
 
  private:
-  // Whether the app's own token waits for the first component_verify_ticket (its last_error says
-  // so): a platform that needs it may only say its token is unavailable. False when unreadable.
+  // Whether the app's own token waits for the first component_verify_ticket, read again now
+  // (component_status::waiting_for_ticket): a platform that needs it may only say its token is
+  // unavailable. False when unreadable.
   bool app_waits_for_ticket(const std::string& app_name);
   // The platform parameters for `choices` (a grant_id's missing scopes, account and include_granted_scopes).
   AuthorizeParams authorize_params_for(const App& app, const AuthorizeChoices& choices);
-  // ApiError 503 token_expired when t has under a second left.
-  void refuse_expiring(const Token& t) const;
-  Token token_from(const RefreshResult& r, const RefreshKey& key);
-  // t with its app's token_usage, as every token answer carries it.
-  Token answered(Token t);
   // The app with its client secret and its platform; ApiError 404/503/500 otherwise.
   std::pair<App, Platform*> app_for_platform_call(const std::string& app_name);
   // Stores a grant newly connected from a platform's token answer (service/new_grant.hpp: `known`
@@ -149,16 +113,11 @@ class TokenService {
   Store& store_;
   PlatformRegistry& platforms_;
   TokenCache& cache_;
-  Refresher& refresher_;
+  Apps& apps_;
   Scheduler& scheduler_;
   RefreshPolicy& policy_;
   const Config& config_;
   const TimeSource& clock_;
-  // Client-credentials apps by name, as last read from the database: the app token route
-  // keeps serving from memory while the database is unreachable.
-  std::mutex known_apps_mu_;
-  std::map<std::string, std::int64_t> known_app_tokens_;
-  AppTokenUsages usages_;
 };
 
 // Names of apps: [a-z0-9][a-z0-9_-]{0,62}

@@ -13,6 +13,8 @@
 #include "pg_env.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/scheduler.hpp"
+#include "service/component_status.hpp"
+#include "service/token_reads.hpp"
 #include "service/token_service.hpp"
 
 namespace mediax::test {
@@ -38,12 +40,13 @@ Outcome token(const std::string& access, const std::string& account, std::vector
   return Outcome::success(t);
 }
 
-// Like the WeChat third-party platform: takes mobile/auth_type/biz_appid, fetches a single-use code
-// before the URL is built, puts the state into the redirect_uri, can recover a grant. What it
-// answers is queued by the test; what it was given is kept.
+// Stands in for the WeChat third-party platform (its name, so that component_status reads the app's
+// ticket state): takes mobile/auth_type/biz_appid, fetches a single-use code before the URL is
+// built, puts the state into the redirect_uri, can recover a grant. What it answers is queued by
+// the test; what it was given is kept.
 class ComponentLike final : public Platform {
  public:
-  std::string name() const override { return "component_like"; }
+  std::string name() const override { return component_status::kPlatform; }
   AppCheck prepare_app(App&) override { return {}; }
   bool uses_pkce(const App&) const override { return false; }
   std::string check_authorize(const App&, const AuthorizeParams& p) const override {
@@ -131,14 +134,19 @@ class ConnectRecoverTest : public StoreTest {
     // Never run: what TokenService schedules just sits in the wheel.
     scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1);
     App a = sample_app("wxc");
-    a.platform = "component_like";
+    a.platform = component_status::kPlatform;
     a.client_id = "wxcomponent0001";
     a.client_secret = "component-secret";
     app_ = store_->create_app(a);
+    // WeChat has pushed a ticket: the app waits for one only when its token's last error says so.
+    store_->put_component_ticket({app_.id, "ticket@@@one", clock_.system(), clock_.system()});
     App p = sample_app("plain");
     p.platform = "plain";
     plain_ = store_->create_app(p);
-    service_ = std::make_unique<TokenService>(*store_, registry_, cache_, *refresher_, *scheduler_, *policy_, config_,
+    reads_ = std::make_unique<TokenReads>(*store_, cache_, *refresher_, clock_);
+    apps_ = std::make_unique<Apps>(*store_, *store_, *store_, *store_, registry_, cache_, *reads_, *scheduler_, config_,
+                                   clock_);
+    service_ = std::make_unique<TokenService>(*store_, registry_, cache_, *apps_, *scheduler_, *policy_, config_,
                                               clock_);
   }
 
@@ -167,6 +175,8 @@ class ConnectRecoverTest : public StoreTest {
   boost::asio::io_context io_;
   std::unique_ptr<Scheduler> scheduler_;
   Config config_;
+  std::unique_ptr<TokenReads> reads_;
+  std::unique_ptr<Apps> apps_;
   std::unique_ptr<TokenService> service_;
   App app_, plain_;
 };
