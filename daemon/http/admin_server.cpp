@@ -19,7 +19,8 @@
 #include "service/app_request.hpp"
 #include "service/apps.hpp"
 #include "service/token_reads.hpp"
-#include "service/token_service.hpp"
+#include "service/connect_flow.hpp"
+#include "service/grants.hpp"
 
 namespace mediax {
 
@@ -107,8 +108,9 @@ nlohmann::json parse_body(const httplib::Request& req) { return parse_json_body(
 }  // namespace
 
 struct AdminServer::Impl {
-  TokenService& service;
   Apps& apps;
+  ConnectFlow& connect;
+  Grants& grants;
   TokenReads& reads;
   AdminConfig config;
   std::function<bool()> ready;
@@ -121,8 +123,15 @@ struct AdminServer::Impl {
   int port = 0;
   ListenBacklog backlog;  // httplib listens with a backlog of 5 (http/listen_backlog.hpp)
 
-  Impl(TokenService& s, Apps& a, TokenReads& t, const AdminConfig& c, std::function<bool()> r)
-      : service(s), apps(a), reads(t), config(c), ready(std::move(r)), server_holder(make_server(c)), server(*server_holder) {}
+  Impl(const AdminServices& s, const AdminConfig& c, std::function<bool()> r)
+      : apps(s.apps),
+        connect(s.connect),
+        grants(s.grants),
+        reads(s.reads),
+        config(c),
+        ready(std::move(r)),
+        server_holder(make_server(c)),
+        server(*server_holder) {}
 
   static std::unique_ptr<httplib::Server> make_server(const AdminConfig& c) {
     if (c.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
@@ -187,8 +196,9 @@ struct AdminServer::Impl {
       if (serve_token_read(req, res)) return R::Handled;
       return R::Unhandled;
     });
-    auto& s = service;
     auto& ap = apps;
+    auto& cf = connect;
+    auto& gr = grants;
     auto& t = reads;
     server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, {{"status", "ok"}});
@@ -241,24 +251,26 @@ struct AdminServer::Impl {
                              {"updated_at", format_time(hook.updated_at)}, {"deliveries", list}});
       });
     }));
-    server.Post(R"(/v1/apps/([^/]+)/authorize)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+    server.Post(R"(/v1/apps/([^/]+)/authorize)", guarded([&cf](const httplib::Request& req, httplib::Response& res) {
       // The body is optional: none (or {}) connects with the app's own settings.
       const auto choices = authorize_choices_from_request(req.body.empty() ? nlohmann::json() : parse_body(req));
-      auto a = s.start_authorization(req.matches[1], choices);
-      send_json(res, 200, {{"authorize_url", a.authorize_url}, {"state", a.state}, {"expires_at", format_time(a.expires_at)}});
+      reply(res, cf.start_authorization(req.matches[1], choices), [&res](const AuthorizeStart& a) {
+        send_json(res, 200,
+                  {{"authorize_url", a.authorize_url}, {"state", a.state}, {"expires_at", format_time(a.expires_at)}});
+      });
     }));
-    server.Get(R"(/v1/apps/([^/]+)/connect)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+    server.Get(R"(/v1/apps/([^/]+)/connect)", guarded([&cf](const httplib::Request& req, httplib::Response& res) {
       std::map<std::string, std::string> query;
       for (const auto& [k, v] : req.params) query.emplace(k, v);
-      auto a = s.start_authorization(req.matches[1], authorize_choices_from_query(query));
-      res.set_redirect(a.authorize_url, 302);
+      reply(res, cf.start_authorization(req.matches[1], authorize_choices_from_query(query)),
+            [&res](const AuthorizeStart& a) { res.set_redirect(a.authorize_url, 302); });
     }));
-    server.Get("/oauth/callback", [&s](const httplib::Request& req, httplib::Response& res) {
+    server.Get("/oauth/callback", [&cf](const httplib::Request& req, httplib::Response& res) {
       std::map<std::string, std::string> params;
       for (const auto& [k, v] : req.params) params.emplace(k, v);
       CallbackResult r;
       try {
-        r = s.handle_callback(params);
+        r = cf.handle_callback(params);
       } catch (const std::exception& e) {
         spdlog::error("oauth callback: internal error: {}", e.what());
         r.status = 500;
@@ -271,39 +283,45 @@ struct AdminServer::Impl {
       res.set_content(page(r.title, r.message, r.status == 200), "text/html; charset=utf-8");
     });
 
-    server.Get(R"(/v1/apps/([^/]+)/grants)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
+    server.Get(R"(/v1/apps/([^/]+)/grants)", guarded([this, &gr](const httplib::Request& req, httplib::Response& res) {
       const std::string name = req.matches[1];
-      nlohmann::json grants = nlohmann::json::array();
-      for (const auto& g : s.list_grants(name)) grants.push_back(to_json(g, name, grant_token_expiry(g)));
-      send_json(res, 200, {{"grants", grants}});
+      reply(res, gr.list_grants(name), [&](const std::vector<Grant>& list) {
+        nlohmann::json shown = nlohmann::json::array();
+        for (const auto& g : list) shown.push_back(to_json(g, name, grant_token_expiry(g)));
+        send_json(res, 200, {{"grants", shown}});
+      });
     }));
     // A code the creator's own app obtained, or a refresh token from another system: 201 with the
     // new grant, 200 when the account was connected already (its grant replaced).
-    auto send_added = [this](httplib::Response& res, const GrantAdded& a, const std::string& app) {
-      send_json(res, a.created ? 201 : 200, to_json(a.grant, app, grant_token_expiry(a.grant)));
+    auto send_added = [this](httplib::Response& res, const Expected<GrantAdded>& added, const std::string& app) {
+      reply(res, added, [&](const GrantAdded& a) {
+        send_json(res, a.created ? 201 : 200, to_json(a.grant, app, grant_token_expiry(a.grant)));
+      });
     };
-    server.Post(R"(/v1/apps/([^/]+)/grants)", guarded([&s, send_added](const httplib::Request& req, httplib::Response& res) {
-      send_added(res, s.add_grant_from_code(req.matches[1], parse_body(req)), req.matches[1]);
+    server.Post(R"(/v1/apps/([^/]+)/grants)", guarded([&gr, send_added](const httplib::Request& req, httplib::Response& res) {
+      send_added(res, gr.add_grant_from_code(req.matches[1], parse_body(req)), req.matches[1]);
     }));
     server.Post(R"(/v1/apps/([^/]+)/grants/import)",
-                guarded([&s, send_added](const httplib::Request& req, httplib::Response& res) {
-                  send_added(res, s.import_grant(req.matches[1], parse_body(req)), req.matches[1]);
+                guarded([&gr, send_added](const httplib::Request& req, httplib::Response& res) {
+                  send_added(res, gr.import_grant(req.matches[1], parse_body(req)), req.matches[1]);
                 }));
     // A grant as GET /v1/grants/{id} shows it, with its app's name.
-    const auto send_grant = [this, &ap](httplib::Response& res, const Grant& g) {
-      reply(res, ap.app_name(g.app_id),
-            [&](const std::string& app) { send_json(res, 200, to_json(g, app, grant_token_expiry(g))); });
+    const auto send_grant = [this, &ap](httplib::Response& res, const Expected<Grant>& grant) {
+      reply(res, grant.and_then([&](const Grant& g) { return ap.app_name(g.app_id); }), [&](const std::string& app) {
+        send_json(res, 200, to_json(*grant, app, grant_token_expiry(*grant)));
+      });
     };
-    server.Get(R"(/v1/grants/([^/]+))", guarded([&s, send_grant](const httplib::Request& req, httplib::Response& res) {
-      send_grant(res, s.get_grant(parse_grant_id(req.matches[1].str())));
+    server.Get(R"(/v1/grants/([^/]+))", guarded([&gr, send_grant](const httplib::Request& req, httplib::Response& res) {
+      send_grant(res, gr.get_grant(parse_grant_id(req.matches[1].str())));
     }));
-    server.Delete(R"(/v1/grants/([^/]+))", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      auto r = s.revoke_grant(parse_grant_id(req.matches[1].str()));
-      send_json(res, 200, {{"revoked", true}, {"platform_revocation", r}});
+    server.Delete(R"(/v1/grants/([^/]+))", guarded([&gr](const httplib::Request& req, httplib::Response& res) {
+      reply(res, gr.revoke_grant(parse_grant_id(req.matches[1].str())), [&res](const std::string& platform) {
+        send_json(res, 200, {{"revoked", true}, {"platform_revocation", platform}});
+      });
     }));
     // A lost or refused refresh token got going again by the platform's recovery call (admin role).
-    server.Post(R"(/v1/grants/([^/]+)/recover)", guarded([&s, send_grant](const httplib::Request& req, httplib::Response& res) {
-      send_grant(res, s.recover_grant(parse_grant_id(req.matches[1].str())));
+    server.Post(R"(/v1/grants/([^/]+)/recover)", guarded([&gr, send_grant](const httplib::Request& req, httplib::Response& res) {
+      send_grant(res, gr.recover_grant(parse_grant_id(req.matches[1].str())));
     }));
 
     const auto current = [&t](const RefreshKey& key) { return t.current_token(key); };
@@ -370,9 +388,8 @@ struct AdminServer::Impl {
   }
 };
 
-AdminServer::AdminServer(TokenService& service, Apps& apps, TokenReads& reads, const AdminConfig& config,
-                         std::function<bool()> ready)
-    : impl_(std::make_unique<Impl>(service, apps, reads, config, std::move(ready))) {
+AdminServer::AdminServer(const AdminServices& services, const AdminConfig& config, std::function<bool()> ready)
+    : impl_(std::make_unique<Impl>(services, config, std::move(ready))) {
   auto threads = static_cast<std::size_t>(config.threads);
   impl_->server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl_->server.set_payload_max_length(config.max_body_bytes);

@@ -13,6 +13,7 @@
 #include "schedule/token_cache.hpp"
 #include "service/app_request.hpp"
 #include "service/app_secrets.hpp"
+#include "service/component_status.hpp"
 #include "service/event_record.hpp"
 #include "service/token_reads.hpp"
 #include "service/webhooks.hpp"
@@ -38,6 +39,15 @@ Expected<AppOnPlatform> app_for_platform_call(AdminStore& store, PlatformRegistr
     return tl::unexpected(ApiError(400, "unknown_platform", "platform '" + app->platform + "' is not supported"));
   }
   return AppOnPlatform{std::move(*app), platform};
+}
+
+bool app_waits_for_ticket(AdminStore& store, const std::string& app_name) {
+  try {
+    const auto app = store.get_app(app_name);
+    return app && component_status::waiting_for_ticket(*app);
+  } catch (const StoreError&) {
+    return false;
+  }
 }
 
 Apps::Apps(AdminStore& store, RefreshStore& schedule, WebhookOutbox& outbox, EventLog& events,

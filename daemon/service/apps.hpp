@@ -34,6 +34,11 @@ struct AppOnPlatform {
 Expected<AppOnPlatform> app_for_platform_call(AdminStore& store, PlatformRegistry& platforms,
                                               const std::string& app_name);
 
+// Whether app `app_name`'s own token waits for the first component_verify_ticket, read again now
+// (the failed call may just have tried to fetch it; component_status::waiting_for_ticket): a
+// platform that needs it may only say its token is unavailable. False when unreadable.
+bool app_waits_for_ticket(AdminStore& store, const std::string& app_name);
+
 class Apps {
  public:
   // `reads` is told of apps registered and deleted (what token reads answer from memory);

@@ -45,7 +45,7 @@ class TokenReads {
   Expected<Token> token_rejected(const RefreshKey& key, const std::string& access_token);
   std::optional<TimePoint> token_expiry(const RefreshKey& key) const;
 
-  // The apps side (service/token_service.hpp) keeps what is answered from memory current.
+  // The apps side (service/apps.hpp) keeps what is answered from memory current.
   void app_registered(const App& app);
   void app_deleted(const std::string& app_name);
 
