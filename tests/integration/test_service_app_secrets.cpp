@@ -1,4 +1,4 @@
-// PUT /v1/apps/{name}/secrets through TokenService on a real store, with the real platforms'
+// PUT /v1/apps/{name}/secrets through Apps on a real store, with the real platforms'
 // prepare_app: the new secrets are sealed for their row in one UPDATE, the grants stay, the event
 // names fields and never values, a WeChat EncodingAESKey change keeps the old key as previous, and an
 // app token stopped by a refused secret is fetched again at once.
