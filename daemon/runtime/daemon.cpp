@@ -166,8 +166,8 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   TokenCache cache;
   RefreshPolicy policy(config.refresh);
   const std::string owner = make_owner_id(instance);
-  PlatformGuards guards(breaker_settings(config.refresh));  // circuit breakers per platform endpoint
-  Refresher refresher(*store, platforms, cache, policy, clock, owner);
+  PlatformGuards guards(breaker_settings(config.refresh), clock);  // circuit breakers per platform endpoint
+  Refresher refresher(*store, *store, *store, platforms, cache, policy, clock, owner);
   refresher.set_platform_guards(&guards);
   component_credentials.bind(cache, refresher);
 
@@ -298,7 +298,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   }
   std::optional<TokenListener> token_listener;
   if (!config.admin.token_listen.empty()) {
-    token_listener.emplace(token_reads, api_keys, config.admin, [&db_reachable] { return db_reachable.load(); });
+    token_listener.emplace(token_reads, api_keys, config.admin, [&db_reachable] { return db_reachable.load(); }, clock);
     try {
       token_listener->bind();
     } catch (const std::exception& e) {
