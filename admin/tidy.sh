@@ -17,8 +17,9 @@ filter="${1:-$ROOT/(daemon|admin/mediaxctl|tests|bench)/}"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 "$RUN_TIDY" -clang-tidy-binary "$TIDY" -p "$BUILD" -quiet -j 2 "$filter" >"$out" 2>/dev/null || true
-# A header's finding is printed once per file that includes it: keep each finding once.
-findings="$(grep -E '^/.*: (warning|error): ' "$out" | sort -u || true)"
+# run-clang-tidy asks for colours: strip them. A header's finding is printed once per file that
+# includes it: keep each finding once.
+findings="$(sed -E 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^/.*: (warning|error): ' | sort -u || true)"
 if [[ -z "$findings" ]]; then
   echo "tidy.sh: no findings"
   exit 0
