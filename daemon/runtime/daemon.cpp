@@ -2,9 +2,6 @@
 
 #include <spdlog/spdlog.h>
 #include <malloc.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "crypto/crypto.hpp"
 #include "platforms/wechat_component_events.hpp"
@@ -13,33 +10,6 @@
 #include "runtime/rotate_key.hpp"
 
 namespace mediax {
-
-namespace fs = std::filesystem;
-
-std::string find_migrations_dir(const std::string& given) {
-  if (!given.empty()) return given;
-  for (const std::string& d : {std::string(MEDIAX_SOURCE_DIR) + "/migrations", std::string("/usr/share/mediax/migrations"),
-                               std::string("/usr/local/share/mediax/migrations")}) {
-    if (fs::is_directory(d)) return d;
-  }
-  return std::string(MEDIAX_SOURCE_DIR) + "/migrations";
-}
-
-int run_migrate(const Config& config, const std::string& migrations_dir) {
-  try {
-    Migrator m(config.database.url, migrations_dir);
-    auto applied = m.apply();
-    if (applied.empty()) {
-      spdlog::info("database is up to date ({} migrations)", m.available().size());
-    } else {
-      for (const auto& name : applied) spdlog::info("applied migration {}", name);
-    }
-    return 0;
-  } catch (const std::exception& e) {
-    spdlog::error("migrate failed: {}", e.what());
-    return 1;
-  }
-}
 
 namespace {
 
@@ -54,70 +24,6 @@ constexpr auto kApiKeyReload = std::chrono::seconds(2);
 constexpr auto kMetricsRead = std::chrono::seconds(10);
 constexpr auto kAuthRequestPurge = std::chrono::minutes(10);
 constexpr int kBlockingThreads = 4;  // webhooks, a sweep, and the short database tasks side by side
-
-std::string make_owner_id(const std::string& instance) {
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
-  return std::string(host) + ":" + std::to_string(getpid()) + ":" + instance;
-}
-
-// No key, no start: every secret the daemon stores is sealed with it.
-LoadedSealKeys load_keys(const SecurityConfig& security) {
-  LoadedSealKeys keys;
-  try {
-    keys = load_seal_keys(security);
-  } catch (const SealKeyError& e) {
-    throw StartupError(e.what());
-  }
-  for (const auto& w : keys.warnings) spdlog::warn("{}", w);
-  for (const auto& d : keys.described) spdlog::info("encryption key {}", d);
-  return keys;
-}
-
-HttpClientOptions platform_http_options(const RefreshConfig& refresh) {
-  HttpClientOptions o;
-  o.connect_timeout = milliseconds(refresh.connect_timeout_ms);
-  o.read_timeout = milliseconds(refresh.request_timeout_ms);
-  o.total_timeout = milliseconds(refresh.request_timeout_ms);
-  o.keep_alive = std::chrono::seconds(refresh.keep_alive_seconds);
-  o.max_idle_per_origin = static_cast<std::size_t>(refresh.max_concurrent);
-  o.user_agent = std::string("mediaxd/") + MEDIAX_VERSION;
-  return o;
-}
-
-HttpClientOptions webhook_http_options(const Config& config) {
-  HttpClientOptions o = platform_http_options(config.refresh);
-  o.connect_timeout = milliseconds(config.webhook.timeout_ms);
-  o.read_timeout = milliseconds(config.webhook.timeout_ms);
-  return o;
-}
-
-PlatformSettings platform_settings(const Config& config) {
-  PlatformSettings s;
-  s.default_expires_in = Seconds(config.refresh.default_expires_in);
-  s.urls = config.platforms;
-  return s;
-}
-
-// Checks the database schema at start. Waits while the database is unreachable (it may be
-// starting too); throws when it is reachable but not migrated.
-void wait_for_migrated_database(Migrator& m) {
-  for (int attempt = 0;; ++attempt) {
-    std::vector<std::string> pending;
-    try {
-      pending = m.pending();
-    } catch (const std::exception& e) {
-      if (attempt == 0 || attempt % 15 == 0) spdlog::error("database unreachable, retrying: {}", e.what());
-      notify::status("waiting for the database (attempt " + std::to_string(attempt + 1) + ")");
-      std::this_thread::sleep_for(std::chrono::seconds(2));
-      continue;
-    }
-    if (pending.empty()) return;
-    throw StartupError("the database is not migrated: " + std::to_string(pending.size()) +
-                       " pending migration(s), first " + pending.front() +
-                       ". Run `mediaxd migrate --config FILE` first.");
-  }
-}
 
 // host:port as bound (a configured port 0 becomes the one the kernel chose).
 std::string bound(const std::string& listen, int port) {
@@ -202,7 +108,7 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
 // pooled connection of its own, the tokens batch by batch through a cursor; meanwhile a scan of the
 // grants checks that every stored secret is sealed with a loaded key. Nothing serves or refreshes
 // before all three are done.
-void Daemon::load_tokens_and_schedule() {
+void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point started) {
   const auto load_started = std::chrono::steady_clock::now();
   std::string key_problem;
   long long key_plain = 0;
@@ -247,7 +153,8 @@ void Daemon::load_tokens_and_schedule() {
     throw StartupError(std::string("cannot load the ") + (token_error.empty() ? "schedule" : "tokens") + ": " +
                        (token_error.empty() ? schedule_error : token_error));
   }
-  spdlog::info("loaded {} tokens and {} schedule entries in {} ms", cache_.size(), scheduled, ms_since(load_started));
+  spdlog::info("loaded {} tokens and {} schedule entries in {} ms ({} ms since start)", cache_.size(), scheduled,
+               ms_since(load_started), ms_since(started));
   // The query results and batches of the load are freed now; without a trim glibc keeps their
   // pages, and a million grants leave hundreds of MB resident that nothing uses (bench/RESULTS.md).
   malloc_trim(0);
@@ -256,7 +163,7 @@ void Daemon::load_tokens_and_schedule() {
 void Daemon::start() {
   const auto started = std::chrono::steady_clock::now();
   wait_for_migrated_database(migrator_);
-  load_tokens_and_schedule();
+  load_tokens_and_schedule(started);
   try {
     api_keys_.load();
   } catch (const StoreError& e) {
@@ -287,7 +194,6 @@ void Daemon::start() {
     spdlog::info("token reads on {} ({} threads)", bound(config_.admin.token_listen, token_listener_->port()),
                  config_.admin.token_threads);
   }
-  spdlog::info("started in {} ms", ms_since(started));
   notify::ready("serving " + std::to_string(cache_.size()) + " tokens");
 }
 
@@ -382,10 +288,10 @@ void Daemon::stop() {
   server_.stop();
   if (http_thread_.joinable()) http_thread_.join();
   janitor_.stop();
-  hooks_.stop();
   listener_.stop();
-  blocking_.join();  // the janitor's tasks in flight end (a webhook batch: webhook.timeout_ms each)
   scheduler_.stop(Seconds(config_.refresh.shutdown_grace_seconds));
+  hooks_.stop();
+  blocking_.join();  // the janitor's tasks in flight end (a webhook batch: webhook.timeout_ms each)
   try {
     store_->release_leases(owner_);
   } catch (const std::exception& e) {

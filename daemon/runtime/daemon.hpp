@@ -11,7 +11,6 @@
 #include <atomic>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -24,7 +23,9 @@
 #include "runtime/cluster_sync.hpp"
 #include "runtime/janitor.hpp"
 #include "runtime/metrics_collector.hpp"
+#include "runtime/migrate.hpp"  // run_migrate, find_migrations_dir (main.cpp)
 #include "runtime/seal_keys.hpp"
+#include "runtime/startup.hpp"
 #include "runtime/webhook_dispatcher.hpp"
 #include "schedule/circuit_breaker.hpp"
 #include "schedule/refresh_policy.hpp"
@@ -44,16 +45,6 @@ namespace mediax {
 
 // Runs until SIGTERM/SIGINT; returns the process exit code.
 int run_daemon(const Config& config, const std::string& migrations_dir);
-// `mediaxd migrate`: applies pending migrations; returns the exit code.
-int run_migrate(const Config& config, const std::string& migrations_dir);
-// Where migrations are: the given dir, else the source tree's, else the installed ones.
-std::string find_migrations_dir(const std::string& given);
-
-// Why the daemon cannot start (already worded for the operator; logged as critical).
-class StartupError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 class Daemon {
  public:
@@ -74,7 +65,7 @@ class Daemon {
   void stop();
 
  private:
-  void load_tokens_and_schedule();
+  void load_tokens_and_schedule(std::chrono::steady_clock::time_point started);
   void add_janitor_tasks();
   void wait_signal();
   void ping_database();
