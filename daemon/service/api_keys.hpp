@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/time_source.hpp"
-#include "store/store.hpp"
+#include "store/interfaces.hpp"
 
 namespace mediax {
 

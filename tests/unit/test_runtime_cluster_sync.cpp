@@ -6,6 +6,7 @@
 #include <map>
 
 #include "runtime/cluster_sync.hpp"
+#include "runtime/janitor.hpp"
 #include "support/manual_time_source.hpp"
 #include "support/store_fakes/token_feed.hpp"
 
@@ -146,6 +147,29 @@ TEST_F(ClusterSyncTest, ANotifiedKeyTheStoreCannotReadIsLeftToTheSweep) {
   time_.advance(1s);
   sync_.sweep();
   EXPECT_EQ(cached(a_), "a-other");
+}
+
+TEST_F(ClusterSyncTest, OnTheJanitorAStoreThatWasDownIsSweptAgainAtTheNextPeriod) {
+  boost::asio::io_context loop;
+  boost::asio::io_context pool;  // the blocking pool, run by hand
+  Janitor janitor(loop, pool.get_executor(), time_);
+  janitor.add("schedule sweep", 30s, Janitor::On::pool, [this] { sync_.sweep(); });
+  janitor.start();
+  const auto run_period = [&] {
+    time_.advance(30s);
+    janitor.run_due();
+    pool.restart();
+    pool.poll();
+    loop.restart();
+    loop.poll();
+  };
+  feed_.put_token(token(a_, "a-while-down", time_.system()), time_.system());
+  feed_.set_down(true);
+  run_period();
+  EXPECT_EQ(cached(a_), std::nullopt);
+  feed_.set_down(false);
+  run_period();
+  EXPECT_EQ(cached(a_), "a-while-down");
 }
 
 }  // namespace
