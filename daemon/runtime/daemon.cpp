@@ -182,7 +182,13 @@ void Daemon::start() {
 
   add_janitor_tasks();  // before anything that may poke them runs
   janitor_.start();
-  http_thread_ = std::thread([this] { server_.serve(); });
+  http_thread_ = std::thread([this] {
+    server_.serve();
+    http_ended_ = true;
+  });
+  // A SIGTERM right after READY=1 must find the server accepting: cpp-httplib's stop() does
+  // nothing before its accept loop runs, and the join in stop() would then wait forever.
+  while (!server_.serving() && !http_ended_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (token_listener_) token_listener_->start();
   scheduler_.start();
   listener_.start();

@@ -112,7 +112,8 @@ class Daemon {
   Janitor::TaskId hooks_task_ = 0, resync_task_ = 0, sweep_task_ = 0, ready_task_ = 0;
   // Made at the end of start(): until then SIGTERM ends the process (e.g. while it waits for the database).
   std::optional<boost::asio::signal_set> signals_;
-  std::thread http_thread_;
+  std::thread http_thread_;  // AdminServer::serve
+  std::atomic<bool> http_ended_{false};
 };
 
 }  // namespace mediax

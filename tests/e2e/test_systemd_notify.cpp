@@ -42,8 +42,13 @@ class NotifySocket {
     if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return "";
     char buf[4096];
     const auto n = ::recv(fd_, buf, sizeof buf, 0);
-    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+    if (n <= 0) return "";
+    std::string m(buf, static_cast<std::size_t>(n));
+    seen_ += "[" + m + "] ";
+    return m;
   }
+  // Every message received so far, for failure messages.
+  const std::string& seen() const { return seen_; }
   // Messages until one contains `needle`; that one, or "" when it does not come within timeout.
   std::string until(const std::string& needle, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -58,6 +63,7 @@ class NotifySocket {
  private:
   std::string path_;
   int fd_ = -1;
+  std::string seen_;
 };
 
 long long monotonic_usec_of(const std::string& message) {
@@ -79,7 +85,7 @@ TEST(SystemdNotify, ReadyThenReloadingWithMonotonicUsecAndReadyOnSighupThenStopp
   test::Process daemon(mediaxd_bin(), {"--config", config}, opts);
 
   const std::string ready = systemd.until("READY=1", 30s);
-  ASSERT_NE(ready, "") << daemon.stderr_text();
+  ASSERT_NE(ready, "") << systemd.seen() << "\n" << daemon.stderr_text();
   EXPECT_NE(ready.find("STATUS=serving"), std::string::npos) << ready;
 
   // A valid file: RELOADING=1 stamped with CLOCK_MONOTONIC, then READY=1.
@@ -87,10 +93,10 @@ TEST(SystemdNotify, ReadyThenReloadingWithMonotonicUsecAndReadyOnSighupThenStopp
   ASSERT_EQ(::kill(daemon.pid(), SIGHUP), 0);
   std::string reloading = systemd.until("RELOADING=1", 10s);
   long long after = monotonic_usec();
-  ASSERT_NE(reloading, "") << daemon.stderr_text();
+  ASSERT_NE(reloading, "") << systemd.seen() << "\n" << daemon.stderr_text();
   EXPECT_GE(monotonic_usec_of(reloading), before) << reloading;
   EXPECT_LE(monotonic_usec_of(reloading), after) << reloading;
-  EXPECT_EQ(systemd.next(10s), "READY=1");
+  EXPECT_EQ(systemd.next(10s), "READY=1") << systemd.seen() << "\n" << daemon.stderr_text();
   EXPECT_TRUE(daemon.wait_for_output("configuration reloaded", 10s, true)) << daemon.stderr_text();
 
   // A file that does not validate: refused, and still RELOADING=1 then READY=1.
@@ -99,15 +105,15 @@ TEST(SystemdNotify, ReadyThenReloadingWithMonotonicUsecAndReadyOnSighupThenStopp
   ASSERT_EQ(::kill(daemon.pid(), SIGHUP), 0);
   reloading = systemd.until("RELOADING=1", 10s);
   after = monotonic_usec();
-  ASSERT_NE(reloading, "") << daemon.stderr_text();
+  ASSERT_NE(reloading, "") << systemd.seen() << "\n" << daemon.stderr_text();
   EXPECT_GE(monotonic_usec_of(reloading), before) << reloading;
   EXPECT_LE(monotonic_usec_of(reloading), after) << reloading;
-  EXPECT_EQ(systemd.next(10s), "READY=1");
+  EXPECT_EQ(systemd.next(10s), "READY=1") << systemd.seen() << "\n" << daemon.stderr_text();
   EXPECT_TRUE(daemon.wait_for_output("reload failed, keeping the running configuration", 10s, true))
       << daemon.stderr_text();
 
   EXPECT_EQ(daemon.terminate(15s), 0) << daemon.stderr_text();
-  EXPECT_NE(systemd.until("STOPPING=1", 5s), "");
+  EXPECT_NE(systemd.until("STOPPING=1", 5s), "") << systemd.seen();
   if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
 }
 
