@@ -51,8 +51,8 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       component_credentials_(*store_, time_),
       platforms_(*http_, platform_settings(config), &call_budget_, &component_credentials_),
       policy_(config.refresh),
-      guards_(breaker_settings(config.refresh)),
-      refresher_(*store_, platforms_, cache_, policy_, time_, owner_),
+      guards_(breaker_settings(config.refresh), time_),
+      refresher_(*store_, *store_, *store_, platforms_, cache_, policy_, time_, owner_),
       scheduler_(io_, refresher_, time_, config.refresh.max_concurrent),
       hook_http_(make_http_client(webhook_http_options(config))),
       hook_sender_(*store_, *hook_http_, time_, config.webhook, owner_),
@@ -100,7 +100,7 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
   server_.set_component_events(component_events_);
   server_.set_database_reachable([this] { return db_reachable_.load(); });
   if (!config.admin.token_listen.empty()) {
-    token_listener_.emplace(service_, api_keys_, config.admin, [this] { return db_reachable_.load(); });
+    token_listener_.emplace(service_, api_keys_, config.admin, [this] { return db_reachable_.load(); }, time_);
   }
 }
 
