@@ -58,7 +58,11 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       hook_sender_(*store_, *hook_http_, time_, config.webhook, owner_),
       hooks_(hook_sender_, *store_, time_, Seconds(config.webhook.poll_seconds),
              Seconds(config.webhook.reauth_notice_days * 24 * 3600)),
-      service_(*store_, platforms_, cache_, refresher_, scheduler_, policy_, config, time_),
+      token_reads_(*store_, cache_, refresher_, time_),
+      apps_(*store_, *store_, *store_, *store_, platforms_, cache_, token_reads_, scheduler_, config, time_),
+      new_grants_(*store_, *store_, cache_, scheduler_, policy_),
+      grants_(*store_, *store_, platforms_, cache_, scheduler_, apps_, new_grants_, time_),
+      connect_flow_(*store_, *store_, platforms_, grants_, new_grants_, config, time_),
       metrics_collector_(*store_, cache_, scheduler_, time_),
       sync_(*store_, cache_,
             WheelUpdates{[this](const RefreshKey& k, TimePoint at) { scheduler_.schedule(k, at); },
@@ -80,10 +84,10 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
                             [this](const RefreshKey& k, TimePoint at) { scheduler_.schedule(k, at); },
                             [this](const RefreshKey& k) { scheduler_.cancel(k); },
                             [this](const App& app, const std::string& code, const std::string& event) {
-                              return service_.connect_with_code(app, code, event);
+                              return connect_flow_.connect_with_code(app, code, event);
                             }},
                         Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push),
-      server_(service_, config.admin, [this] { return ready_.load(); }),
+      server_({apps_, connect_flow_, grants_, token_reads_}, config.admin, [this] { return ready_.load(); }),
       blocking_(kBlockingThreads),
       janitor_(io_, blocking_.get_executor(), time_) {
   refresher_.set_platform_guards(&guards_);
@@ -100,7 +104,7 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
   server_.set_component_events(component_events_);
   server_.set_database_reachable([this] { return db_reachable_.load(); });
   if (!config.admin.token_listen.empty()) {
-    token_listener_.emplace(service_, api_keys_, config.admin, [this] { return db_reachable_.load(); }, time_);
+    token_listener_.emplace(token_reads_, api_keys_, config.admin, [this] { return db_reachable_.load(); }, time_);
   }
 }
 

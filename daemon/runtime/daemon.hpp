@@ -33,10 +33,14 @@
 #include "schedule/scheduler.hpp"
 #include "schedule/token_cache.hpp"
 #include "service/api_keys.hpp"
+#include "service/apps.hpp"
 #include "service/component_events.hpp"
+#include "service/connect_flow.hpp"
+#include "service/grants.hpp"
+#include "service/new_grant_store.hpp"
 #include "service/store_call_budget.hpp"
 #include "service/store_component_credentials.hpp"
-#include "service/token_service.hpp"
+#include "service/token_reads.hpp"
 #include "service/webhooks.hpp"
 #include "store/notification_listener.hpp"
 #include "store/store.hpp"
@@ -96,7 +100,11 @@ class Daemon {
   std::unique_ptr<HttpClient> hook_http_;  // webhooks: their own timeouts (webhook.timeout_ms)
   webhooks::Sender hook_sender_;
   WebhookDispatcher hooks_;
-  TokenService service_;
+  TokenReads token_reads_;
+  Apps apps_;
+  NewGrantStore new_grants_;
+  Grants grants_;
+  ConnectFlow connect_flow_;
   MetricsCollector metrics_collector_;
   ClusterSync sync_;
   NotificationListener listener_;  // LISTEN mediax_tokens: news for sync_
