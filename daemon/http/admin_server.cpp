@@ -440,6 +440,8 @@ void AdminServer::require_api_keys(ApiKeyRegistry& keys) { impl_->api_keys = &ke
 
 void AdminServer::serve() { impl_->server.listen_after_bind(); }
 
+bool AdminServer::serving() const { return impl_->server.is_running(); }
+
 void AdminServer::stop() {
   if (impl_->server.is_running()) impl_->server.stop();
 }

@@ -46,6 +46,8 @@ class AdminServer {
   int port() const;
   // Serves until stop(); blocks the calling thread.
   void serve();
+  // Whether serve() accepts connections yet: a stop() before that has nothing to stop.
+  bool serving() const;
   void stop();
 
  private:

@@ -5,7 +5,7 @@
 // rate (bench/RESULTS.md, token reads). Plain HTTP.
 //
 // A grant token in memory with a key already loaded is answered on the event loop; anything that
-// may reach the database (an app token, a grant not in memory, API keys due for a reload) runs on
+// may reach the database (an app token, a grant not in memory, an API key not in memory) runs on
 // a small pool of its own, so a slow or dead database never stalls the loop.
 #pragma once
 

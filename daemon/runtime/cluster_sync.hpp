@@ -1,55 +1,57 @@
-// Keeps this instance's timer wheel and token cache in step with changes other instances
-// make to the shared database: LISTEN mediax_tokens for prompt news, plus a periodic sweep of
-// rows changed since the last one (notifications can be missed while disconnected). The
+// Keeps this instance's timer wheel and token cache in step with changes other instances make to
+// the shared database: the keys a notification (LISTEN mediax_tokens, runtime/daemon.cpp) names
+// are read again, and a periodic sweep reads the rows changed since the last one (notifications
+// are missed while disconnected). Both run on the janitor's blocking pool, one at a time. The
 // database stays the truth; the lease's due check makes a stale wheel entry harmless.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "core/time_source.hpp"
-#include "schedule/scheduler.hpp"
 #include "schedule/token_cache.hpp"
-#include "store/notification_listener.hpp"
-#include "store/store.hpp"
+#include "store/interfaces.hpp"
 
 namespace mediax {
 
+// What a change does to this instance's timer wheel (the Scheduler in the daemon).
+struct WheelUpdates {
+  std::function<void(const RefreshKey&, TimePoint)> schedule;
+  std::function<void(const RefreshKey&)> cancel;
+};
+
 class ClusterSync {
  public:
-  // self: this instance's application_name; notifications it caused itself are ignored.
-  ClusterSync(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock, const std::string& db_url,
-              std::string self, std::chrono::seconds sweep_every);
-  ~ClusterSync();
-  void start();
-  void stop();
-  bool listening() const { return listener_.connected(); }
+  // self: this instance's application_name; notifications it caused itself are ignored. The first
+  // sweep reads what changed since construction (less the overlap).
+  ClusterSync(TokenFeed& feed, TokenCache& cache, WheelUpdates wheel, const TimeSource& clock, std::string self);
+
+  // Thread-safe (the LISTEN thread): queues the key a notification names; true when it named one
+  // that another instance changed (then resync_pending() has work).
+  bool on_notify(const std::string& payload);
+  // Reads the queued keys again. A store failure is logged; the next sweep catches up.
+  void resync_pending();
+  // Reads the tokens and schedule rows changed since the last sweep that succeeded. A store
+  // failure is logged and the next sweep reads from the same point.
+  void sweep();
 
  private:
-  void on_notify(const std::string& payload);
-  void worker();
   void resync(const RefreshKey& key);
-  void sweep();
   void apply(const ScheduleChange& c);
 
-  Store& store_;
+  TokenFeed& feed_;
   TokenCache& cache_;
-  Scheduler& scheduler_;
+  WheelUpdates wheel_;
   const TimeSource& clock_;
-  std::string self_;
-  std::chrono::seconds sweep_every_;
-  NotificationListener listener_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<RefreshKey> keys_;
-  bool sweep_requested_ = false;
-  bool stop_ = false;
-  TimePoint last_sweep_{};
-  std::thread thread_;
+  const std::string self_;
+  std::mutex queue_mu_;
+  std::deque<RefreshKey> keys_;  // queue_mu_
+  // Held while a resync or sweep reads and applies, so an older read never lands after a newer one.
+  std::mutex work_mu_;
+  TimePoint last_sweep_;  // work_mu_
 };
 
 }  // namespace mediax

@@ -1,207 +1,134 @@
 #include "runtime/daemon.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
 #include <malloc.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <filesystem>
-#include <mutex>
-#include <optional>
-#include <thread>
-
-#include "core/time_source.hpp"
 #include "crypto/crypto.hpp"
-#include "http/admin_server.hpp"
-#include "http/token_listener.hpp"
-#include "platforms/registry.hpp"
-#include "runtime/cluster_sync.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/metrics_collector.hpp"
-#include "runtime/webhook_dispatcher.hpp"
-#include "runtime/rotate_key.hpp"
-#include "runtime/seal_keys.hpp"
-#include "schedule/circuit_breaker.hpp"
-#include "schedule/refresh_policy.hpp"
-#include "schedule/refresher.hpp"
-#include "schedule/scheduler.hpp"
 #include "platforms/wechat_component_events.hpp"
-#include "service/api_keys.hpp"
-#include "service/apps.hpp"
-#include "service/component_events.hpp"
-#include "service/connect_flow.hpp"
-#include "service/grants.hpp"
-#include "service/new_grant_store.hpp"
-#include "service/store_component_credentials.hpp"
-#include "service/store_call_budget.hpp"
-#include "schedule/token_cache.hpp"
-#include "service/token_reads.hpp"
-#include "store/notification_listener.hpp"
-#include "store/store.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/notify.hpp"
+#include "runtime/rotate_key.hpp"
 
 namespace mediax {
 
-namespace fs = std::filesystem;
-
-std::string find_migrations_dir(const std::string& given) {
-  if (!given.empty()) return given;
-  for (const std::string& d : {std::string(MEDIAX_SOURCE_DIR) + "/migrations", std::string("/usr/share/mediax/migrations"),
-                               std::string("/usr/local/share/mediax/migrations")}) {
-    if (fs::is_directory(d)) return d;
-  }
-  return std::string(MEDIAX_SOURCE_DIR) + "/migrations";
-}
-
-int run_migrate(const Config& config, const std::string& migrations_dir) {
-  try {
-    Migrator m(config.database.url, migrations_dir);
-    auto applied = m.apply();
-    if (applied.empty()) {
-      spdlog::info("database is up to date ({} migrations)", m.available().size());
-    } else {
-      for (const auto& name : applied) spdlog::info("applied migration {}", name);
-    }
-    return 0;
-  } catch (const std::exception& e) {
-    spdlog::error("migrate failed: {}", e.what());
-    return 1;
-  }
-}
-
 namespace {
 
-std::string make_owner_id(const std::string& instance) {
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
-  return std::string(host) + ":" + std::to_string(getpid()) + ":" + instance;
+using std::chrono::milliseconds;
+
+// How often the janitor does each housekeeping task (besides pokes). Why these numbers: a revoked
+// API key stops working within 2 s; readiness follows the database within 2 s; database gauges
+// are at most 10 s old; authorization requests live 10 minutes, so purging them as often is enough.
+constexpr auto kDatabasePing = std::chrono::seconds(1);
+constexpr auto kReadiness = std::chrono::seconds(2);
+constexpr auto kApiKeyReload = std::chrono::seconds(2);
+constexpr auto kMetricsRead = std::chrono::seconds(10);
+constexpr auto kAuthRequestPurge = std::chrono::minutes(10);
+constexpr int kBlockingThreads = 4;  // webhooks, a sweep, and the short database tasks side by side
+
+// host:port as bound (a configured port 0 becomes the one the kernel chose).
+std::string bound(const std::string& listen, int port) {
+  return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
 }
 
-// Checks the database schema at start. Waits while the database is unreachable (it may be
-// starting too); returns false when it is reachable but not migrated.
-bool wait_for_migrated_database(Migrator& m, const std::atomic<bool>& stopping) {
-  for (int attempt = 0; !stopping; ++attempt) {
-    try {
-      auto pending = m.pending();
-      if (pending.empty()) return true;
-      spdlog::critical("the database is not migrated: {} pending migration(s), first {}. Run `mediaxd migrate --config FILE` first.",
-                       pending.size(), pending.front());
-      return false;
-    } catch (const std::exception& e) {
-      if (attempt == 0 || attempt % 15 == 0) spdlog::error("database unreachable, retrying: {}", e.what());
-      sd_notifyf(0, "STATUS=waiting for the database (attempt %d)", attempt + 1);
-      std::this_thread::sleep_for(std::chrono::seconds(2));
-    }
-  }
-  return false;
+long long ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t).count();
 }
 
 }  // namespace
 
-int run_daemon(const Config& config, const std::string& migrations_dir) {
-  std::atomic<bool> stopping{false};
-  // No key, no start: every secret the daemon stores is sealed with it.
-  LoadedSealKeys keys;
-  try {
-    keys = load_seal_keys(config.security);
-  } catch (const SealKeyError& e) {
-    spdlog::critical("{}", e.what());
-    return 1;
+Daemon::Daemon(const Config& config, std::string migrations_dir)
+    : config_(config),
+      migrations_dir_(std::move(migrations_dir)),
+      keys_(load_keys(config.security)),
+      instance_(crypto::to_hex(crypto::random_bytes(4))),
+      app_name_("mediaxd/" + instance_),
+      db_url_(with_application_name(config.database.url, app_name_)),
+      owner_(make_owner_id(instance_)),
+      migrator_(config.database.url, migrations_dir_),
+      store_(make_pg_store(db_url_, config.database.pool_size, keys_.sealer)),
+      http_(make_http_client(platform_http_options(config.refresh))),
+      call_budget_(*store_, time_),
+      component_credentials_(*store_, time_),
+      platforms_(*http_, platform_settings(config), &call_budget_, &component_credentials_),
+      policy_(config.refresh),
+      guards_(breaker_settings(config.refresh), time_),
+      refresher_(*store_, *store_, *store_, platforms_, cache_, policy_, time_, owner_),
+      scheduler_(io_, refresher_, time_, config.refresh.max_concurrent),
+      hook_http_(make_http_client(webhook_http_options(config))),
+      hook_sender_(*store_, *hook_http_, time_, config.webhook, owner_),
+      hooks_(hook_sender_, *store_, time_, Seconds(config.webhook.poll_seconds),
+             Seconds(config.webhook.reauth_notice_days * 24 * 3600)),
+      token_reads_(*store_, cache_, refresher_, time_),
+      apps_(*store_, *store_, *store_, *store_, platforms_, cache_, token_reads_, scheduler_, config, time_),
+      new_grants_(*store_, *store_, cache_, scheduler_, policy_),
+      grants_(*store_, *store_, platforms_, cache_, scheduler_, apps_, new_grants_, time_),
+      connect_flow_(*store_, *store_, platforms_, grants_, new_grants_, config, time_),
+      metrics_collector_(*store_, cache_, scheduler_, time_),
+      sync_(*store_, cache_,
+            WheelUpdates{[this](const RefreshKey& k, TimePoint at) { scheduler_.schedule(k, at); },
+                         [this](const RefreshKey& k) { scheduler_.cancel(k); }},
+            time_, app_name_),
+      // mediax_component_tickets: a WeChat third-party platform's app got a new ticket
+      // (store/pg_store_component.cpp); its app token's state is read again like a token's.
+      listener_(db_url_, {"mediax_tokens", "mediax_component_tickets"},
+                [this](const std::string&, const std::string& payload) {
+                  if (sync_.on_notify(payload)) janitor_.poke(resync_task_);
+                },
+                [this] {  // (re)connected: what was said meanwhile is lost, sweep
+                  janitor_.poke(sweep_task_);
+                  janitor_.poke(ready_task_);
+                }),
+      api_keys_(*store_, time_),
+      component_events_(*store_, cache_,
+                        ComponentEventActions{
+                            [this](const RefreshKey& k, TimePoint at) { scheduler_.schedule(k, at); },
+                            [this](const RefreshKey& k) { scheduler_.cancel(k); },
+                            [this](const App& app, const std::string& code, const std::string& event) {
+                              return connect_flow_.connect_with_code(app, code, event);
+                            }},
+                        Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push),
+      server_({apps_, connect_flow_, grants_, token_reads_}, config.admin, [this] { return ready_.load(); }),
+      blocking_(kBlockingThreads),
+      janitor_(io_, blocking_.get_executor(), time_) {
+  refresher_.set_platform_guards(&guards_);
+  component_credentials_.bind(cache_, refresher_);
+  refresher_.set_next_listener([this](const RefreshKey& key, std::optional<TimePoint> next) {
+    if (next) {
+      scheduler_.schedule(key, *next);
+    } else {
+      scheduler_.cancel(key);
+      janitor_.poke(hooks_task_);  // it stopped (e.g. needs_reauth): an event may have been queued
+    }
+  });
+  server_.require_api_keys(api_keys_);
+  server_.set_component_events(component_events_);
+  server_.set_database_reachable([this] { return db_reachable_.load(); });
+  if (!config.admin.token_listen.empty()) {
+    token_listener_.emplace(token_reads_, api_keys_, config.admin, [this] { return db_reachable_.load(); }, time_);
   }
-  for (const auto& w : keys.warnings) spdlog::warn("{}", w);
-  for (const auto& d : keys.described) spdlog::info("encryption key {}", d);
-  const auto started = std::chrono::steady_clock::now();
-  Migrator migrator(config.database.url, migrations_dir);
-  if (!wait_for_migrated_database(migrator, stopping)) return 1;
-  // Whether every stored secret is sealed with a loaded key: a scan of the grants, so it runs on
-  // its own connection while the tokens and the schedule load (below), and is waited for before
-  // anything else starts. A failure still stops the daemon before it serves or refreshes.
+}
+
+// The tokens (into the cache) and the schedule (into the timer wheel) load side by side, each on a
+// pooled connection of its own, the tokens batch by batch through a cursor; meanwhile a scan of the
+// grants checks that every stored secret is sealed with a loaded key. Nothing serves or refreshes
+// before all three are done.
+void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point started) {
+  const auto load_started = std::chrono::steady_clock::now();
   std::string key_problem;
   long long key_plain = 0;
   std::jthread key_check([&] {
     try {
-      key_problem = check_stored_key_ids(config.database.url, *keys.sealer, key_plain);
+      key_problem = check_stored_key_ids(config_.database.url, *keys_.sealer, key_plain);
     } catch (const std::exception& e) {
       key_problem = std::string("cannot check the stored secrets' keys: ") + e.what();
     }
   });
-  auto checked_keys = [&] {
-    if (key_check.joinable()) key_check.join();
-    if (!key_problem.empty()) {
-      spdlog::critical("{}", key_problem);
-      return false;
-    }
-    if (key_plain > 0) {
-      spdlog::warn("{} stored secret(s) are in plain text (stored before encryption at rest): run `mediaxd rotate-key "
-                   "--config FILE` to encrypt them", key_plain);
-    }
-    return true;
-  };
-
-  RealTimeSource clock;
-  // Every connection of this instance carries its name, so NOTIFY payloads say who wrote.
-  const std::string instance = crypto::to_hex(crypto::random_bytes(4));
-  const std::string app_name = "mediaxd/" + instance;
-  const std::string db_url = with_application_name(config.database.url, app_name);
-  auto store = make_pg_store(db_url, config.database.pool_size, keys.sealer);
-  HttpClientOptions http_opts;
-  http_opts.connect_timeout = std::chrono::milliseconds(config.refresh.connect_timeout_ms);
-  http_opts.read_timeout = std::chrono::milliseconds(config.refresh.request_timeout_ms);
-  http_opts.total_timeout = std::chrono::milliseconds(config.refresh.request_timeout_ms);
-  http_opts.keep_alive = std::chrono::seconds(config.refresh.keep_alive_seconds);
-  http_opts.max_idle_per_origin = static_cast<std::size_t>(config.refresh.max_concurrent);
-  http_opts.user_agent = std::string("mediaxd/") + MEDIAX_VERSION;
-  auto http = make_http_client(http_opts);
-  PlatformSettings platform_settings;
-  platform_settings.default_expires_in = Seconds(config.refresh.default_expires_in);
-  platform_settings.urls = config.platforms;
-  StoreCallBudget call_budget(*store, clock);
-  // The WeChat third-party platform's ticket and component token: the platform needs them, and
-  // the refresher that fetches the token needs the platforms; bound to the refresher below.
-  StoreComponentCredentials component_credentials(*store, clock);
-  PlatformRegistry platforms(*http, platform_settings, &call_budget, &component_credentials);
-  TokenCache cache;
-  RefreshPolicy policy(config.refresh);
-  const std::string owner = make_owner_id(instance);
-  PlatformGuards guards(breaker_settings(config.refresh), clock);  // circuit breakers per platform endpoint
-  Refresher refresher(*store, *store, *store, platforms, cache, policy, clock, owner);
-  refresher.set_platform_guards(&guards);
-  component_credentials.bind(cache, refresher);
-
-  boost::asio::io_context io;
-  Scheduler scheduler(io, refresher, clock, config.refresh.max_concurrent);
-  // Webhooks: their own HTTP client (webhook.timeout_ms), sent from the outbox in the database.
-  HttpClientOptions hook_opts = http_opts;
-  hook_opts.connect_timeout = std::chrono::milliseconds(config.webhook.timeout_ms);
-  hook_opts.read_timeout = std::chrono::milliseconds(config.webhook.timeout_ms);
-  auto hook_http = make_http_client(hook_opts);
-  webhooks::Sender hook_sender(*store, *hook_http, clock, config.webhook, owner);
-  WebhookDispatcher hooks(io, hook_sender, *store, clock, Seconds(config.webhook.poll_seconds),
-                          Seconds(config.webhook.reauth_notice_days * 24 * 3600));
-  refresher.set_next_listener([&scheduler, &hooks](const RefreshKey& key, std::optional<TimePoint> next) {
-    if (next) {
-      scheduler.schedule(key, *next);
-    } else {
-      scheduler.cancel(key);
-      hooks.poke();  // it stopped (e.g. needs_reauth): an event may have been queued
-    }
-  });
-
-  // The tokens (into the cache) and the schedule (into the timer wheel) load side by side, each
-  // on a pooled connection of its own, the tokens batch by batch through a cursor.
-  sd_notify(0, "STATUS=loading tokens and schedule");
-  const auto ms_since = [](std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
-  };
-  const auto load_started = std::chrono::steady_clock::now();
+  notify::status("loading tokens and schedule");
   std::string token_error;
   std::jthread token_loader([&] {
     try {
-      store->scan_tokens(20000, [&cache](std::vector<Token>&& batch) { cache.put_all(std::move(batch)); });
-      spdlog::info("loaded {} tokens in {} ms", cache.size(), ms_since(load_started));
+      store_->scan_tokens(20000, [this](std::vector<Token>&& batch) { cache_.put_all(std::move(batch)); });
+      spdlog::info("loaded {} tokens in {} ms", cache_.size(), ms_since(load_started));
     } catch (const std::exception& e) {
       token_error = e.what();
     }
@@ -209,9 +136,9 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   std::size_t scheduled = 0;
   std::string schedule_error;
   try {
-    auto entries = store->load_schedule();
+    auto entries = store_->load_schedule();
     const auto read_ms = ms_since(load_started);
-    scheduler.load(entries);
+    scheduler_.load(entries);
     scheduled = entries.size();
     const auto total_ms = ms_since(load_started);
     spdlog::info("schedule of {} entries in {} ms (read {} ms, timer wheel {} ms)", scheduled, total_ms, read_ms,
@@ -220,201 +147,180 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
     schedule_error = e.what();
   }
   token_loader.join();
-  if (!checked_keys()) return 1;
-  if (!token_error.empty() || !schedule_error.empty()) {
-    spdlog::critical("cannot load the {}: {}", token_error.empty() ? "schedule" : "tokens",
-                     token_error.empty() ? schedule_error : token_error);
-    return 1;
+  key_check.join();
+  if (!key_problem.empty()) throw StartupError(key_problem);
+  if (key_plain > 0) {
+    spdlog::warn("{} stored secret(s) are in plain text (stored before encryption at rest): run `mediaxd rotate-key "
+                 "--config FILE` to encrypt them", key_plain);
   }
-  spdlog::info("loaded {} tokens and {} schedule entries in {} ms ({} ms since start)", cache.size(), scheduled,
+  if (!token_error.empty() || !schedule_error.empty()) {
+    throw StartupError(std::string("cannot load the ") + (token_error.empty() ? "schedule" : "tokens") + ": " +
+                       (token_error.empty() ? schedule_error : token_error));
+  }
+  spdlog::info("loaded {} tokens and {} schedule entries in {} ms ({} ms since start)", cache_.size(), scheduled,
                ms_since(load_started), ms_since(started));
   // The query results and batches of the load are freed now; without a trim glibc keeps their
   // pages, and a million grants leave hundreds of MB resident that nothing uses (bench/RESULTS.md).
   malloc_trim(0);
+}
 
-  TokenReads token_reads(*store, cache, refresher, clock);
-  Apps apps(*store, *store, *store, *store, platforms, cache, token_reads, scheduler, config, clock);
-  NewGrantStore new_grants(*store, *store, cache, scheduler, policy);
-  Grants grants(*store, *store, platforms, cache, scheduler, apps, new_grants, clock);
-  ConnectFlow connect_flow(*store, *store, platforms, grants, new_grants, config, clock);
-  MetricsCollector metrics_collector(*store, cache, scheduler, clock);
-
-  ClusterSync sync(*store, cache, scheduler, clock, db_url, app_name, Seconds(config.refresh.sweep_seconds));
-  // Whether the database answers, pinged every second from a thread of its own. While it does
-  // not, token reads are served from memory marked as possibly stale.
-  std::atomic<bool> db_reachable{true};
-
-  // Readiness: database reachable (pool and LISTEN connection) and migrations current, checked
-  // at most every 2 s.
-  std::mutex ready_mu;
-  auto ready_checked = std::chrono::steady_clock::time_point{};
-  bool ready_value = false;
-  auto ready = [&]() {
-    std::lock_guard lk(ready_mu);
-    auto now = std::chrono::steady_clock::now();
-    if (now - ready_checked > std::chrono::seconds(2)) {
-      try {
-        ready_value = store->ping() && sync.listening() && migrator.pending().empty();
-      } catch (const std::exception&) {
-        ready_value = false;
-      }
-      ready_checked = now;
-    }
-    return ready_value;
-  };
-
-  ApiKeyRegistry api_keys(*store, clock);
+void Daemon::start() {
+  const auto started = std::chrono::steady_clock::now();
+  wait_for_migrated_database(migrator_);
+  load_tokens_and_schedule(started);
   try {
-    api_keys.load();
+    api_keys_.load();
   } catch (const StoreError& e) {
-    spdlog::critical("cannot load the API keys: {}", e.what());
-    return 1;
+    throw StartupError(std::string("cannot load the API keys: ") + e.what());
   }
-  if (api_keys.size() == 0) {
+  if (api_keys_.size() == 0) {
     spdlog::warn("no API keys exist: the admin API refuses every request until one is made with "
                  "`mediaxd create-api-key --name NAME --role admin --config FILE`");
   }
-
-  // POST /wechat/component/{app}/events: tickets and authorization events WeChat pushes.
-  ComponentEventActions component_actions;
-  component_actions.schedule = [&scheduler](const RefreshKey& k, TimePoint at) { scheduler.schedule(k, at); };
-  component_actions.cancel = [&scheduler](const RefreshKey& k) { scheduler.cancel(k); };
-  component_actions.connect = [&connect_flow](const App& app, const std::string& code, const std::string& event) {
-    return connect_flow.connect_with_code(app, code, event);
-  };
-  ComponentEventReceiver component_events(*store, cache, std::move(component_actions),
-                                          Seconds(config.wechat.event_max_age_seconds),
-                                          &wechat_component::open_component_push);
-
-  AdminServer server({apps, connect_flow, grants, token_reads}, config.admin, ready);
-  server.require_api_keys(api_keys);
-  server.set_component_events(component_events);
-  server.set_database_reachable([&db_reachable] { return db_reachable.load(); });
   try {
-    server.bind();
+    server_.bind();
+    if (token_listener_) token_listener_->bind();
   } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    return 1;
+    throw StartupError(e.what());
   }
-  std::optional<TokenListener> token_listener;
-  if (!config.admin.token_listen.empty()) {
-    token_listener.emplace(token_reads, api_keys, config.admin, [&db_reachable] { return db_reachable.load(); }, clock);
+
+  add_janitor_tasks();  // before anything that may poke them runs
+  janitor_.start();
+  http_thread_ = std::thread([this] {
+    server_.serve();
+    http_ended_ = true;
+  });
+  // A SIGTERM right after READY=1 must find the server accepting: cpp-httplib's stop() does
+  // nothing before its accept loop runs, and the join in stop() would then wait forever.
+  while (!server_.serving() && !http_ended_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (token_listener_) token_listener_->start();
+  scheduler_.start();
+  listener_.start();
+  signals_.emplace(io_, SIGTERM, SIGINT, SIGHUP);
+  wait_signal();
+  spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION, bound(config_.admin.listen, server_.port()),
+               owner_);
+  if (token_listener_) {
+    spdlog::info("token reads on {} ({} threads)", bound(config_.admin.token_listen, token_listener_->port()),
+                 config_.admin.token_threads);
+  }
+  notify::ready("serving " + std::to_string(cache_.size()) + " tokens");
+}
+
+void Daemon::add_janitor_tasks() {
+  using On = Janitor::On;
+  if (auto period = notify::watchdog_period()) janitor_.add("watchdog", *period, On::loop, [] { notify::watchdog(); });
+  const auto db_ping = janitor_.add("database ping", kDatabasePing, On::pool, [this] { ping_database(); });
+  ready_task_ = janitor_.add("readiness", kReadiness, On::pool, [this] { check_readiness(); });
+  sweep_task_ = janitor_.add("schedule sweep", std::chrono::seconds(config_.refresh.sweep_seconds), On::pool,
+                             [this] { sync_.sweep(); });
+  resync_task_ = janitor_.add("notified changes", std::nullopt, On::pool, [this] { sync_.resync_pending(); });
+  janitor_.add("API key reload", kApiKeyReload, On::pool, [this] { api_keys_.refresh(); });
+  hooks_task_ = janitor_.add("webhooks", hooks_.poll(), On::pool, [this] {
+    // Come back when the earliest event is due, if that is before the next poll.
+    if (const auto next = hooks_.deliver_due(); next < hooks_.poll()) janitor_.poke(hooks_task_, next);
+  });
+  const auto notices = janitor_.add("reauth notices", hooks_.poll(), On::pool, [this] {
+    if (hooks_.queue_reauth_notices() > 0) janitor_.poke(hooks_task_);
+  });
+  const auto metrics = janitor_.add("database metrics", kMetricsRead, On::pool, [this] { metrics_collector_.read_database(); });
+  janitor_.add("authorization request purge", kAuthRequestPurge, On::pool, [this] {
     try {
-      token_listener->bind();
+      store_->purge_auth_requests(time_.system() - std::chrono::hours(24));
     } catch (const std::exception& e) {
-      spdlog::critical("{}", e.what());
-      return 1;
-    }
-  }
-  std::thread http_thread([&server] { server.serve(); });
-  if (token_listener) token_listener->start();
-  scheduler.start();
-  hooks.start();
-  sync.start();
-  std::thread db_monitor([&] {
-    while (!stopping) {
-      bool up = false;
-      try {
-        up = store->ping();
-      } catch (const std::exception&) {
-        up = false;
-      }
-      if (db_reachable.exchange(up) != up) {
-        if (up) {
-          spdlog::info("database reachable again");
-        } else {
-          spdlog::error("database unreachable: serving the tokens in memory (marked stale), refreshes wait");
-        }
-      }
-      for (int i = 0; i < 10 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      spdlog::debug("purge of old authorization requests skipped: {}", e.what());
     }
   });
-  // host:port as bound (a configured port 0 becomes the one the kernel chose).
-  const auto bound = [](const std::string& listen, int port) {
-    return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
-  };
-  spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION, bound(config.admin.listen, server.port()), owner);
-  if (token_listener) {
-    spdlog::info("token reads on {} ({} threads)", bound(config.admin.token_listen, token_listener->port()),
-                 config.admin.token_threads);
-  }
+  // At once rather than one period after start.
+  for (auto id : {db_ping, ready_task_, hooks_task_, notices, metrics}) janitor_.poke(id);
+}
 
-  // Janitor: watchdog pings, expired authorization requests.
-  std::uint64_t watchdog_usec = 0;
-  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-  auto janitor_period = std::chrono::milliseconds(30000);
-  if (watchdog) janitor_period = std::min(janitor_period, std::chrono::milliseconds(watchdog_usec / 2000));
-  boost::asio::steady_timer janitor(io);
-  int janitor_runs = 0;
-  std::function<void()> janitor_tick = [&]() {
-    janitor.expires_after(janitor_period);
-    janitor.async_wait([&](const boost::system::error_code& ec) {
-      if (ec || stopping) return;
-      if (watchdog) sd_notify(0, "WATCHDOG=1");
-      if (++janitor_runs % std::max<int>(1, static_cast<int>(600000 / janitor_period.count())) == 0) {
-        // Purging touches the database: on a worker, never on the event loop.
-        std::thread([&store, &clock] {
-          try {
-            store->purge_auth_requests(clock.system() - std::chrono::hours(24));
-          } catch (const std::exception& e) {
-            spdlog::debug("purge of old authorization requests skipped: {}", e.what());
-          }
-        }).detach();
-      }
-      janitor_tick();
-    });
-  };
-  janitor_tick();
-
-  boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-  std::function<void()> wait_signal = [&]() {
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      if (sig == SIGHUP) {
-        sd_notify(0, "RELOADING=1");
-        try {
-          Config fresh = load_config(config.path);
-          for (const auto& key : non_reloadable_changes(config, fresh)) {
-            spdlog::warn("reload: {} changed but only takes effect after a restart", key);
-          }
-          set_log_level(fresh.log.level);
-          policy.update(fresh.refresh);
-          guards.update(breaker_settings(fresh.refresh));
-          spdlog::info("configuration reloaded: log level {}, refresh settings", fresh.log.level);
-        } catch (const std::exception& e) {
-          spdlog::error("reload failed, keeping the running configuration: {}", e.what());
-        }
-        sd_notify(0, "READY=1");
-        wait_signal();
-        return;
-      }
-      spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      stopping = true;
-      sd_notify(0, "STOPPING=1");
-      janitor.cancel();
-      io.stop();
-    });
-  };
-  wait_signal();
-
-  sd_notifyf(0, "READY=1\nSTATUS=serving %zu tokens", cache.size());
-  io.run();
-
-  if (token_listener) token_listener->stop();
-  server.stop();
-  if (http_thread.joinable()) http_thread.join();
-  stopping = true;
-  if (db_monitor.joinable()) db_monitor.join();
-  sync.stop();
-  scheduler.stop(Seconds(config.refresh.shutdown_grace_seconds));
-  hooks.stop();
+void Daemon::ping_database() {
+  bool up = false;
   try {
-    store->release_leases(owner);
+    up = store_->ping();
+  } catch (const std::exception&) {
+    up = false;
+  }
+  if (db_reachable_.exchange(up) != up) {
+    if (up) {
+      spdlog::info("database reachable again");
+    } else {
+      spdlog::error("database unreachable: serving the tokens in memory (marked stale), refreshes wait");
+    }
+  }
+}
+
+void Daemon::check_readiness() {
+  try {
+    ready_ = store_->ping() && listener_.connected() && migrator_.pending().empty();
+  } catch (const std::exception&) {
+    ready_ = false;
+  }
+}
+
+void Daemon::wait_signal() {
+  signals_->async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      reload();
+      wait_signal();
+      return;
+    }
+    spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    notify::stopping();
+    janitor_.stop();
+    io_.stop();
+  });
+}
+
+void Daemon::run() { io_.run(); }
+
+void Daemon::reload() {
+  notify::reloading(time_);
+  try {
+    Config fresh = load_config(config_.path);
+    for (const auto& key : non_reloadable_changes(config_, fresh)) {
+      spdlog::warn("reload: {} changed but only takes effect after a restart", key);
+    }
+    set_log_level(fresh.log.level);
+    policy_.update(fresh.refresh);
+    guards_.update(breaker_settings(fresh.refresh));
+    spdlog::info("configuration reloaded: log level {}, refresh settings", fresh.log.level);
+  } catch (const std::exception& e) {
+    spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+  }
+  notify::reloaded();
+}
+
+void Daemon::stop() {
+  if (token_listener_) token_listener_->stop();
+  server_.stop();
+  if (http_thread_.joinable()) http_thread_.join();
+  janitor_.stop();
+  listener_.stop();
+  scheduler_.stop(Seconds(config_.refresh.shutdown_grace_seconds));
+  hooks_.stop();
+  blocking_.join();  // the janitor's tasks in flight end (a webhook batch: webhook.timeout_ms each)
+  try {
+    store_->release_leases(owner_);
   } catch (const std::exception& e) {
     spdlog::warn("could not release leases: {}", e.what());
   }
   spdlog::info("stopped");
-  return 0;
+}
+
+int run_daemon(const Config& config, const std::string& migrations_dir) {
+  try {
+    Daemon daemon(config, migrations_dir);
+    daemon.start();
+    daemon.run();
+    daemon.stop();
+    return 0;
+  } catch (const StartupError& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
 }
 
 }  // namespace mediax

@@ -13,9 +13,8 @@
 
 namespace mediax {
 
-MetricsCollector::MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock,
-                                   std::chrono::milliseconds db_period)
-    : store_(store), cache_(cache), scheduler_(scheduler), clock_(clock), db_period_(db_period) {
+MetricsCollector::MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock)
+    : store_(store), cache_(cache), scheduler_(scheduler), clock_(clock) {
   id_ = metrics::registry().add_collector([this](metrics::Registry&) { collect(); });
 }
 
@@ -37,76 +36,91 @@ void MetricsCollector::collect() {
             "Seconds until the earliest access token in memory expires (negative: already expired; NaN: none)")
       .set(until);
 
-  collect_database();
+  publish_database();
 }
 
-void MetricsCollector::collect_database() {
-  std::lock_guard lk(db_mu_);
-  auto now = std::chrono::steady_clock::now();
-  if (db_read_once_ && now - db_read_ < db_period_) return;
-  db_read_ = now;
-  db_read_once_ = true;
-  auto& reg = metrics::registry();
-
-  auto t0 = std::chrono::steady_clock::now();
-  bool up = false;
+void MetricsCollector::read_database() {
+  DatabaseCounts read;
+  const auto t0 = clock_.monotonic();
   try {
-    up = store_.ping();
+    read.up = store_.ping();
   } catch (const std::exception&) {
-    up = false;
+    read.up = false;
   }
-  double rtt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  reg.gauge("mediax_database_up", "1 when the database answered the last ping, else 0").set(up ? 1 : 0);
-  reg.gauge("mediax_database_ping_seconds", "Round-trip time of the last database ping (SELECT 1)").set(rtt);
-  reg.histogram("mediax_database_ping_duration_seconds", "Round-trip times of database pings",
-                {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5})
-      .observe(rtt);
-  if (!up) return;  // keep the last counts rather than report zeros
+  read.ping_seconds = std::chrono::duration<double>(clock_.monotonic() - t0).count();
+  metrics::registry()
+      .histogram("mediax_database_ping_duration_seconds", "Round-trip times of database pings",
+                 {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5})
+      .observe(read.ping_seconds);
+  if (read.up) {
+    try {
+      read.grants = store_.count_grants_by_platform_status();
+      read.tokens = store_.count_tokens_by_platform();
+      for (const auto& app : store_.list_apps()) {
+        if (app.platform != component_status::kPlatform) continue;
+        read.waiting_for_ticket.emplace_back(app.name, component_status::waiting_for_ticket(app));
+      }
+      read.missing_scopes = store_.count_grants_missing_scopes();
+      read.counted = true;
+    } catch (const std::exception& e) {
+      spdlog::debug("metrics: database counts skipped: {}", e.what());
+    }
+  }
+  std::lock_guard lk(db_mu_);
+  if (!read.counted && db_ && db_->counted) {  // keep the last counts rather than report zeros
+    read.counted = true;
+    read.grants = std::move(db_->grants);
+    read.tokens = std::move(db_->tokens);
+    read.waiting_for_ticket = std::move(db_->waiting_for_ticket);
+    read.missing_scopes = std::move(db_->missing_scopes);
+  }
+  db_ = std::move(read);
+}
 
-  try {
-    auto grants = store_.count_grants_by_platform_status();
-    auto tokens = store_.count_tokens_by_platform();
-    reg.clear_gauge("mediax_grants");
-    reg.clear_gauge("mediax_app_tokens");
-    reg.clear_gauge("mediax_leases_held");
-    reg.clear_gauge("mediax_stored_tokens");
-    std::map<std::string, double> leased{{"grant", 0}, {"app_token", 0}};
-    for (const auto& c : grants) {
-      bool grant = c.kind == "grant";
-      reg.gauge(grant ? "mediax_grants" : "mediax_app_tokens",
-                grant ? "Connected accounts (grants) by platform and status"
-                      : "Client-credentials apps (the app's own token) by platform and status",
-                {{"platform", c.platform}, {"status", c.status}})
-          .set(static_cast<double>(c.count));
-      leased[c.kind] += static_cast<double>(c.leased);
-    }
-    for (const auto& [kind, n] : leased) {
-      reg.gauge("mediax_leases_held", "Refresh leases held right now (by any instance), by kind", {{"kind", kind}}).set(n);
-    }
-    for (const auto& c : tokens) {
-      reg.gauge("mediax_stored_tokens", "Access tokens in the database by platform and state (valid or expired)",
-                {{"platform", c.platform}, {"state", c.state}})
-          .set(static_cast<double>(c.count));
-    }
-    // WeChat third-party platforms whose component token waits for a component_verify_ticket.
-    reg.clear_gauge("mediax_component_waiting_for_ticket");
-    for (const auto& app : store_.list_apps()) {
-      if (app.platform != component_status::kPlatform) continue;
-      reg.gauge("mediax_component_waiting_for_ticket",
-                "1 while a WeChat third-party platform app has no stored component_verify_ticket or its component "
-                "token last failed for want of one, else 0",
-                {{"app", app.name}})
-          .set(component_status::waiting_for_ticket(app) ? 1 : 0);
-    }
-    auto missing = store_.count_grants_missing_scopes();
-    reg.clear_gauge("mediax_grants_missing_scopes");
-    for (const auto& [app, n] : missing) {
-      reg.gauge("mediax_grants_missing_scopes",
-                "Active grants that lack scopes their app requires (the user unticked them), by app", {{"app", app}})
-          .set(static_cast<double>(n));
-    }
-  } catch (const std::exception& e) {
-    spdlog::debug("metrics: database counts skipped: {}", e.what());
+void MetricsCollector::publish_database() {
+  std::lock_guard lk(db_mu_);
+  if (!db_) return;
+  auto& reg = metrics::registry();
+  reg.gauge("mediax_database_up", "1 when the database answered the last ping, else 0").set(db_->up ? 1 : 0);
+  reg.gauge("mediax_database_ping_seconds", "Round-trip time of the last database ping (SELECT 1)").set(db_->ping_seconds);
+  if (!db_->counted) return;
+
+  reg.clear_gauge("mediax_grants");
+  reg.clear_gauge("mediax_app_tokens");
+  reg.clear_gauge("mediax_leases_held");
+  reg.clear_gauge("mediax_stored_tokens");
+  std::map<std::string, double> leased{{"grant", 0}, {"app_token", 0}};
+  for (const auto& c : db_->grants) {
+    bool grant = c.kind == "grant";
+    reg.gauge(grant ? "mediax_grants" : "mediax_app_tokens",
+              grant ? "Connected accounts (grants) by platform and status"
+                    : "Client-credentials apps (the app's own token) by platform and status",
+              {{"platform", c.platform}, {"status", c.status}})
+        .set(static_cast<double>(c.count));
+    leased[c.kind] += static_cast<double>(c.leased);
+  }
+  for (const auto& [kind, n] : leased) {
+    reg.gauge("mediax_leases_held", "Refresh leases held right now (by any instance), by kind", {{"kind", kind}}).set(n);
+  }
+  for (const auto& c : db_->tokens) {
+    reg.gauge("mediax_stored_tokens", "Access tokens in the database by platform and state (valid or expired)",
+              {{"platform", c.platform}, {"state", c.state}})
+        .set(static_cast<double>(c.count));
+  }
+  // WeChat third-party platforms whose component token waits for a component_verify_ticket.
+  reg.clear_gauge("mediax_component_waiting_for_ticket");
+  for (const auto& [app, waiting] : db_->waiting_for_ticket) {
+    reg.gauge("mediax_component_waiting_for_ticket",
+              "1 while a WeChat third-party platform app has no stored component_verify_ticket or its component "
+              "token last failed for want of one, else 0",
+              {{"app", app}})
+        .set(waiting ? 1 : 0);
+  }
+  reg.clear_gauge("mediax_grants_missing_scopes");
+  for (const auto& [app, n] : db_->missing_scopes) {
+    reg.gauge("mediax_grants_missing_scopes",
+              "Active grants that lack scopes their app requires (the user unticked them), by app", {{"app", app}})
+        .set(static_cast<double>(n));
   }
 }
 

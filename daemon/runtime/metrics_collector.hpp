@@ -1,12 +1,19 @@
 // Feeds the metrics registry with gauges read from the running daemon at scrape time:
-// scheduler state, the earliest token expiry, database counts and round-trip time.
+// scheduler state, the earliest token expiry, and the database counts and round-trip time that
+// the janitor reads every few seconds (read_database), so scrapes cost the database nothing.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/time_source.hpp"
+#include "store/records.hpp"
 
 namespace mediax {
 
@@ -16,26 +23,35 @@ class Scheduler;
 
 class MetricsCollector {
  public:
-  // Registers with metrics::registry() until destroyed. Database numbers are re-read at most
-  // every db_period, so frequent scrapes cost the database nothing extra.
-  MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock,
-                   std::chrono::milliseconds db_period = std::chrono::seconds(10));
+  // Registers with metrics::registry() until destroyed.
+  MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock);
   ~MetricsCollector();
   MetricsCollector(const MetricsCollector&) = delete;
   MetricsCollector& operator=(const MetricsCollector&) = delete;
 
+  // The janitor's task (blocking pool): pings the database and reads its counts for the next scrapes.
+  void read_database();
+
  private:
+  // What read_database() found; published at scrape time.
+  struct DatabaseCounts {
+    bool up = false;
+    double ping_seconds = 0;
+    bool counted = false;  // the counts below were read (kept from the last time the database answered)
+    std::vector<StatusCount> grants;
+    std::vector<TokenCount> tokens;
+    std::vector<std::pair<std::string, bool>> waiting_for_ticket;  // app name -> waiting
+    std::vector<std::pair<std::string, std::int64_t>> missing_scopes;
+  };
   void collect();
-  void collect_database();
+  void publish_database();
 
   Store& store_;
   TokenCache& cache_;
   Scheduler& scheduler_;
   const TimeSource& clock_;
-  const std::chrono::milliseconds db_period_;
   std::mutex db_mu_;
-  std::chrono::steady_clock::time_point db_read_{};
-  bool db_read_once_ = false;
+  std::optional<DatabaseCounts> db_;  // db_mu_; empty until the first read
   std::uint64_t id_ = 0;
 };
 

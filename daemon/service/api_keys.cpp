@@ -26,9 +26,8 @@ std::string check_api_key_role(const std::string& role) {
   return "the role must be admin or reader";
 }
 
-ApiKeyRegistry::ApiKeyRegistry(Store& store, const TimeSource& clock, std::chrono::milliseconds refresh_every,
-                               std::chrono::milliseconds miss_reload_min)
-    : store_(store), clock_(clock), refresh_every_(refresh_every), miss_reload_min_(miss_reload_min) {}
+ApiKeyRegistry::ApiKeyRegistry(ApiKeyStore& store, const TimeSource& clock, std::chrono::milliseconds miss_reload_min)
+    : store_(store), clock_(clock), miss_reload_min_(miss_reload_min) {}
 
 void ApiKeyRegistry::load() {
   {
@@ -38,6 +37,22 @@ void ApiKeyRegistry::load() {
   reload();
 }
 
+void ApiKeyRegistry::refresh() {
+  {
+    std::lock_guard lk(mu_);
+    if (reloading_) return;  // a check() is reading them right now
+    reloading_ = true;
+  }
+  try {
+    reload();
+    if (refresh_failing_) spdlog::info("api keys: reloaded again");
+    refresh_failing_ = false;
+  } catch (const std::exception& e) {
+    if (!refresh_failing_) spdlog::warn("api keys: reload failed, keeping the keys loaded before: {}", e.what());
+    refresh_failing_ = true;
+  }
+}
+
 void ApiKeyRegistry::reload() {
   // Precondition: reloading_ was set by this thread under mu_.
   std::vector<std::string> used;
@@ -45,7 +60,7 @@ void ApiKeyRegistry::reload() {
     std::lock_guard lk(mu_);
     used.assign(used_since_flush_.begin(), used_since_flush_.end());
     used_since_flush_.clear();
-    tried_at_ = std::chrono::steady_clock::now();
+    tried_at_ = clock_.monotonic();
   }
   std::vector<Entry> fresh;
   try {
@@ -56,12 +71,12 @@ void ApiKeyRegistry::reload() {
     }
   } catch (...) {
     std::lock_guard lk(mu_);
+    used_since_flush_.insert(used.begin(), used.end());  // written at the next reload that reaches the store
     reloading_ = false;
     throw;
   }
   std::lock_guard lk(mu_);
   entries_ = std::move(fresh);
-  loaded_at_ = std::chrono::steady_clock::now();
   reloading_ = false;
 }
 
@@ -79,13 +94,10 @@ std::optional<ApiKeyMatch> ApiKeyRegistry::find_locked(const std::string& hash_h
   return m;
 }
 
-bool ApiKeyRegistry::reload_due_locked(bool found) const {
-  const auto now = std::chrono::steady_clock::now();
-  // Due every refresh_every_, and for an unknown key (it may have just been created), but never
-  // more often than miss_reload_min_, and not while another caller reloads.
-  const bool stale = now - loaded_at_ >= refresh_every_ && now - tried_at_ >= miss_reload_min_;
-  const bool miss_retry = !found && now - tried_at_ >= miss_reload_min_;
-  return !reloading_ && (stale || miss_retry);
+bool ApiKeyRegistry::miss_reload_due_locked() const {
+  // An unknown key may have just been created, but never reload more often than
+  // miss_reload_min_, and not while another caller reloads.
+  return !reloading_ && clock_.monotonic() - tried_at_ >= miss_reload_min_;
 }
 
 ApiKeyMatch ApiKeyRegistry::check(const std::string& presented_key) {
@@ -95,7 +107,7 @@ ApiKeyMatch ApiKeyRegistry::check(const std::string& presented_key) {
   {
     std::lock_guard lk(mu_);
     m = find_locked(hash);
-    if (reload_due_locked(m.has_value())) {
+    if (!m && miss_reload_due_locked()) {
       reloading_ = true;
       must_reload = true;
     }
@@ -117,7 +129,7 @@ std::optional<ApiKeyMatch> ApiKeyRegistry::check_if_loaded(const std::string& pr
   const std::string hash = hash_api_key(presented_key);
   std::lock_guard lk(mu_);
   auto m = find_locked(hash);
-  if (reload_due_locked(m.has_value())) return std::nullopt;
+  if (!m && miss_reload_due_locked()) return std::nullopt;
   if (m && m->kind == ApiKeyMatch::Kind::ok) used_since_flush_.insert(m->name);
   return m.value_or(ApiKeyMatch{});
 }

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/time_source.hpp"
-#include "store/store.hpp"
+#include "store/interfaces.hpp"
 
 namespace mediax {
 
@@ -33,24 +33,27 @@ struct ApiKeyMatch {
   ApiRole role = ApiRole::reader;
 };
 
-// The keys in memory (hash -> name, role, revoked), reloaded from the store at most every
-// `refresh_every` while requests come in, and on a miss at most every `miss_reload_min`
-// (so a key created a moment ago works at once, and floods of wrong keys do not flood the
-// database). A revoked key stops working within refresh_every. If the store is unreachable the
-// last loaded keys stay in force. Thread-safe.
+// The keys in memory (hash -> name, role, revoked). The daemon's janitor calls refresh() every
+// few seconds (runtime/daemon.cpp), so a revoked key stops working within that period; a key
+// that is not in memory makes check() reload at once, at most every `miss_reload_min` (so a key
+// created a moment ago works at once, and floods of wrong keys do not flood the database). The
+// names of the keys used are written (last_used_at) in one batch at the next reload. If the
+// store is unreachable the last loaded keys stay in force. Thread-safe.
 class ApiKeyRegistry {
  public:
-  ApiKeyRegistry(Store& store, const TimeSource& clock, std::chrono::milliseconds refresh_every = std::chrono::seconds(2),
+  ApiKeyRegistry(ApiKeyStore& store, const TimeSource& clock,
                  std::chrono::milliseconds miss_reload_min = std::chrono::milliseconds(500));
 
   // Loads the keys now; throws StoreError when the store fails.
   void load();
+  // The periodic reload: as load(), but a failure is logged and the keys loaded before stay.
+  void refresh();
   // Checks a presented key. Every stored hash is compared with crypto::constant_time_equals
   // (no early exit), so the time taken does not depend on which key, if any, matched.
   ApiKeyMatch check(const std::string& presented_key);
   // The same answer as check() when it needs no store round trip; std::nullopt when check() would
-  // reload the keys first (they are due, or the key is unknown and a reload may bring it). For
-  // callers that must not block (the event-driven token listener, http/token_listener.hpp).
+  // reload the keys first (the key is unknown and a reload may bring it). For callers that must
+  // not block (the event-driven token listener, http/token_listener.hpp).
   std::optional<ApiKeyMatch> check_if_loaded(const std::string& presented_key);
   std::size_t size() const;
 
@@ -62,21 +65,20 @@ class ApiKeyRegistry {
     bool revoked;
   };
   std::optional<ApiKeyMatch> find_locked(const std::string& hash_hex) const;
-  // Whether check() must reload the keys before answering (mu_ held).
-  bool reload_due_locked(bool found) const;
+  // Whether check() must reload the keys before answering a key it did not find (mu_ held).
+  bool miss_reload_due_locked() const;
   // Reads the store without holding mu_ (other requests keep using the old keys meanwhile).
   void reload();
 
-  Store& store_;
+  ApiKeyStore& store_;
   const TimeSource& clock_;
-  const std::chrono::milliseconds refresh_every_;
   const std::chrono::milliseconds miss_reload_min_;
   mutable std::mutex mu_;
   std::vector<Entry> entries_;
   std::set<std::string> used_since_flush_;  // names, for last_used_at
-  std::chrono::steady_clock::time_point loaded_at_{};
-  std::chrono::steady_clock::time_point tried_at_{};
+  MonoTime tried_at_{};
   bool reloading_ = false;
+  bool refresh_failing_ = false;  // logged once per outage
 };
 
 }  // namespace mediax

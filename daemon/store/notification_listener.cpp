@@ -52,7 +52,6 @@ void NotificationListener::stop() {
 
 void NotificationListener::loop() {
   int failures = 0;
-  bool was_connected = false;
   while (!stop_) {
     try {
       pqxx::connection conn(url_);
@@ -60,8 +59,7 @@ void NotificationListener::loop() {
       for (const auto& ch : channels_) receivers.push_back(std::make_unique<Receiver>(conn, ch, on_notify_));
       connected_ = true;
       failures = 0;
-      if (was_connected && on_reconnect_) on_reconnect_();
-      was_connected = true;
+      if (on_reconnect_) on_reconnect_();
       while (!stop_) {
         // Wakes at least every second to notice stop().
         conn.await_notification(1, 0);

@@ -1,6 +1,7 @@
 // LISTEN on PostgreSQL channels from a thread of its own, with its own connection, so an
-// instance hears what other instances changed. Reconnects with backoff; after a reconnect it
-// reports that notifications may have been missed, so the caller can sweep.
+// instance hears what other instances changed. Reconnects with backoff; after each connection
+// (the first one too: what changed before it was not heard) it reports that notifications may
+// have been missed, so the caller can sweep.
 #pragma once
 
 #include <atomic>

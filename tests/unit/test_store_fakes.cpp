@@ -2,6 +2,7 @@
 // rely on (rows changed at or after `since`, newest events first, a database that is down).
 #include <gtest/gtest.h>
 
+#include "support/store_fakes/api_key_store.hpp"
 #include "support/store_fakes/event_log.hpp"
 #include "support/store_fakes/token_feed.hpp"
 
@@ -62,6 +63,32 @@ TEST(FakeEventLog, ListsNewestFirstFilteredAndLimited) {
   EXPECT_EQ(log.list_events(std::int64_t{1}, std::nullopt, 10).size(), 2u);
   EXPECT_EQ(log.list_events(std::nullopt, std::nullopt, 3).size(), 3u);
   EXPECT_EQ(log.of_kind("refresh_failed").size(), 1u);
+}
+
+TEST(FakeApiKeyStore, ListsByNameKeepsNamesTakenAfterRevocationAndTouches) {
+  FakeApiKeyStore store;
+  store.create_api_key("ops", "admin", "h1");
+  store.create_api_key("app", "reader", "h2");
+  EXPECT_THROW(store.create_api_key("ops", "reader", "h3"), DuplicateError);
+  auto all = store.list_api_keys();
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[0].name, "app");
+  EXPECT_EQ(all[1].name, "ops");
+
+  EXPECT_TRUE(store.revoke_api_key("app", kT0));
+  EXPECT_FALSE(store.revoke_api_key("app", kT0)) << "already revoked";
+  EXPECT_FALSE(store.revoke_api_key("nobody", kT0));
+  EXPECT_THROW(store.create_api_key("app", "reader", "h4"), DuplicateError);
+  store.touch_api_keys({"ops"}, kT0);
+  all = store.list_api_keys();
+  EXPECT_EQ(all[0].revoked_at, kT0);
+  EXPECT_EQ(all[1].last_used_at, kT0);
+  ASSERT_EQ(store.touches().size(), 1U);
+
+  store.set_down(true);
+  EXPECT_THROW(store.list_api_keys(), StoreError);
+  EXPECT_THROW(store.touch_api_keys({"ops"}, kT0), StoreError);
+  EXPECT_EQ(store.lists(), 2) << "only the answered lists count";
 }
 
 }  // namespace

@@ -1,0 +1,124 @@
+// ApiKeyRegistry over a FakeApiKeyStore with a ManualTimeSource: the janitor's refresh picks up new
+// and revoked keys, an unknown key reloads at most every miss interval, used keys are touched in
+// one batch, and a failing store leaves the loaded keys in force.
+#include <gtest/gtest.h>
+
+#include "service/api_keys.hpp"
+#include "support/manual_time_source.hpp"
+#include "support/store_fakes/api_key_store.hpp"
+
+namespace mediax {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ApiKeyRegistryTest : public ::testing::Test {
+ protected:
+  void create(const std::string& name, const std::string& role, const std::string& key) {
+    store_.create_api_key(name, role, hash_api_key(key));
+  }
+
+  ManualTimeSource time_;
+  FakeApiKeyStore store_;
+  ApiKeyRegistry registry_{store_, time_, 500ms};
+  const std::string admin_key_ = generate_api_key();
+  const std::string reader_key_ = generate_api_key();
+};
+
+TEST_F(ApiKeyRegistryTest, RefreshPicksUpANewAndARevokedKey) {
+  create("adm", "admin", admin_key_);
+  registry_.load();
+  auto m = registry_.check(admin_key_);
+  EXPECT_EQ(m.kind, ApiKeyMatch::Kind::ok);
+  EXPECT_EQ(m.name, "adm");
+  EXPECT_EQ(m.role, ApiRole::admin);
+
+  create("rdr", "reader", reader_key_);
+  store_.revoke_api_key("adm", time_.system());
+  EXPECT_EQ(registry_.check(admin_key_).kind, ApiKeyMatch::Kind::ok) << "known keys are answered from memory";
+  const int lists = store_.lists();
+
+  registry_.refresh();
+  EXPECT_EQ(store_.lists(), lists + 1);
+  m = registry_.check(admin_key_);
+  EXPECT_EQ(m.kind, ApiKeyMatch::Kind::revoked);
+  EXPECT_EQ(m.name, "adm");
+  m = registry_.check(reader_key_);
+  EXPECT_EQ(m.kind, ApiKeyMatch::Kind::ok);
+  EXPECT_EQ(m.role, ApiRole::reader);
+  EXPECT_EQ(store_.lists(), lists + 1) << "no reload for keys already in memory";
+  EXPECT_EQ(registry_.size(), 2U);
+}
+
+TEST_F(ApiKeyRegistryTest, AnUnknownKeyReloadsAtOnceButAtMostOncePerMissInterval) {
+  create("adm", "admin", admin_key_);
+  registry_.load();
+  create("rdr", "reader", reader_key_);
+  EXPECT_EQ(registry_.check("mxk_wrong").kind, ApiKeyMatch::Kind::unknown);
+  EXPECT_EQ(store_.lists(), 1) << "within the miss interval of the load";
+  ASSERT_TRUE(registry_.check_if_loaded(reader_key_).has_value()) << "no reload due: answered from memory";
+  EXPECT_EQ(registry_.check_if_loaded(reader_key_)->kind, ApiKeyMatch::Kind::unknown);
+
+  time_.advance(500ms);
+  EXPECT_FALSE(registry_.check_if_loaded(reader_key_).has_value()) << "check() would reload first";
+  EXPECT_EQ(registry_.check(reader_key_).kind, ApiKeyMatch::Kind::ok) << "a key created a moment ago works at once";
+  EXPECT_EQ(store_.lists(), 2);
+
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(registry_.check("mxk_wrong" + std::to_string(i)).kind, ApiKeyMatch::Kind::unknown);
+  EXPECT_EQ(store_.lists(), 2) << "a flood of wrong keys does not reach the store";
+  time_.advance(499ms);
+  registry_.check("mxk_wrong");
+  EXPECT_EQ(store_.lists(), 2);
+  time_.advance(1ms);
+  registry_.check("mxk_wrong");
+  EXPECT_EQ(store_.lists(), 3);
+}
+
+TEST_F(ApiKeyRegistryTest, UsedKeysAreTouchedInOneBatchAtTheNextReload) {
+  create("adm", "admin", admin_key_);
+  create("rdr", "reader", reader_key_);
+  registry_.load();
+  for (int i = 0; i < 3; ++i) registry_.check(admin_key_);
+  ASSERT_TRUE(registry_.check_if_loaded(reader_key_).has_value());
+  EXPECT_TRUE(store_.touches().empty()) << "no write per request";
+
+  time_.advance(2s);
+  registry_.refresh();
+  auto touches = store_.touches();
+  ASSERT_EQ(touches.size(), 1U);
+  EXPECT_EQ(touches[0].names, (std::vector<std::string>{"adm", "rdr"}));
+  EXPECT_EQ(touches[0].at, time_.system());
+
+  registry_.refresh();
+  EXPECT_EQ(store_.touches().size(), 1U) << "nothing used since: nothing written";
+}
+
+TEST_F(ApiKeyRegistryTest, RevokedKeysAreNotTouched) {
+  create("adm", "admin", admin_key_);
+  store_.revoke_api_key("adm", time_.system());
+  registry_.load();
+  EXPECT_EQ(registry_.check(admin_key_).kind, ApiKeyMatch::Kind::revoked);
+  registry_.refresh();
+  EXPECT_TRUE(store_.touches().empty());
+}
+
+TEST_F(ApiKeyRegistryTest, AFailingStoreKeepsTheKeysLoadedBefore) {
+  create("adm", "admin", admin_key_);
+  registry_.load();
+  store_.set_down(true);
+  EXPECT_NO_THROW(registry_.refresh());
+  EXPECT_EQ(registry_.check(admin_key_).kind, ApiKeyMatch::Kind::ok);
+  time_.advance(1s);
+  EXPECT_EQ(registry_.check(reader_key_).kind, ApiKeyMatch::Kind::unknown) << "a failed miss reload answers unknown";
+  EXPECT_THROW(registry_.load(), StoreError);
+
+  store_.set_down(false);
+  store_.revoke_api_key("adm", time_.system());
+  registry_.refresh();
+  EXPECT_EQ(registry_.check(admin_key_).kind, ApiKeyMatch::Kind::revoked) << "the next refresh catches up";
+  ASSERT_EQ(store_.touches().size(), 1U) << "the use during the outage is written when the store is back";
+  EXPECT_EQ(store_.touches()[0].names, (std::vector<std::string>{"adm"}));
+}
+
+}  // namespace
+}  // namespace mediax
