@@ -17,6 +17,7 @@
 #include "http/wechat_component_routes.hpp"
 #include "service/app_request.hpp"
 #include "service/token_service.hpp"
+#include "util/host_port.hpp"
 
 namespace mediax {
 
@@ -90,6 +91,7 @@ struct AdminServer::Impl {
   TokenService& service;
   AdminConfig config;
   std::function<bool()> ready;
+  metrics::Registry& metric_registry;
   std::function<bool()> database_reachable;  // empty: assumed reachable
   ApiKeyRegistry* api_keys = nullptr;         // set: every non-public route needs a key
   std::atomic<ComponentEventReceiver*> component_events{nullptr};  // POST /wechat/component/{app}/events
@@ -99,8 +101,13 @@ struct AdminServer::Impl {
   int port = 0;
   ListenBacklog backlog;  // httplib listens with a backlog of 5 (http/listen_backlog.hpp)
 
-  Impl(TokenService& s, const AdminConfig& c, std::function<bool()> r)
-      : service(s), config(c), ready(std::move(r)), server_holder(make_server(c)), server(*server_holder) {}
+  Impl(TokenService& s, const AdminConfig& c, std::function<bool()> r, metrics::Registry& m)
+      : service(s),
+        config(c),
+        ready(std::move(r)),
+        metric_registry(m),
+        server_holder(make_server(c)),
+        server(*server_holder) {}
 
   static std::unique_ptr<httplib::Server> make_server(const AdminConfig& c) {
     if (c.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
@@ -177,7 +184,7 @@ struct AdminServer::Impl {
       }
       send_json(res, ok ? 200 : 503, {{"status", ok ? "ready" : "not_ready"}});
     });
-    add_metrics_routes(server);
+    add_metrics_routes(server, metric_registry);
 
     server.Post("/v1/apps", guarded([&s](const httplib::Request& req, httplib::Response& res) {
       send_json(res, 201, to_json(s.register_app(parse_body(req))));
@@ -332,8 +339,9 @@ struct AdminServer::Impl {
   }
 };
 
-AdminServer::AdminServer(TokenService& service, const AdminConfig& config, std::function<bool()> ready)
-    : impl_(std::make_unique<Impl>(service, config, std::move(ready))) {
+AdminServer::AdminServer(TokenService& service, const AdminConfig& config, std::function<bool()> ready,
+                         metrics::Registry& metrics)
+    : impl_(std::make_unique<Impl>(service, config, std::move(ready), metrics)) {
   auto threads = static_cast<std::size_t>(config.threads);
   impl_->server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl_->server.set_payload_max_length(config.max_body_bytes);
@@ -356,11 +364,10 @@ AdminServer::~AdminServer() { stop(); }
 
 void AdminServer::bind() {
   const auto& listen = impl_->config.listen;
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("admin.listen '" + listen + "' is not host:port");
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = std::stoi(listen.substr(colon + 1));
+  const auto address = util::parse_host_port(listen);
+  if (!address || !address->port) throw std::runtime_error("admin.listen '" + listen + "' is not host:port");
+  const std::string& host = address->host;
+  int port = *address->port;
   if (port == 0) {
     port = impl_->server.bind_to_any_port(host);
   } else if (!impl_->server.bind_to_port(host, port)) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "obs/metrics.hpp"
 
 namespace mediax {
 
@@ -16,7 +17,8 @@ class ComponentEventReceiver;
 class AdminServer {
  public:
   // ready: whether the database is reachable and migrated (for /readyz).
-  AdminServer(TokenService& service, const AdminConfig& config, std::function<bool()> ready);
+  AdminServer(TokenService& service, const AdminConfig& config, std::function<bool()> ready,
+              metrics::Registry& metrics);
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;

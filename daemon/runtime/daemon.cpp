@@ -18,6 +18,7 @@
 #include "crypto/crypto.hpp"
 #include "http/admin_server.hpp"
 #include "http/token_listener.hpp"
+#include "obs/metrics.hpp"
 #include "platforms/registry.hpp"
 #include "runtime/cluster_sync.hpp"
 #include "runtime/logging.hpp"
@@ -38,6 +39,7 @@
 #include "service/token_service.hpp"
 #include "store/notification_listener.hpp"
 #include "store/store.hpp"
+#include "util/host_port.hpp"
 
 namespace mediax {
 
@@ -162,19 +164,20 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   TokenCache cache;
   RefreshPolicy policy(config.refresh);
   const std::string owner = make_owner_id(instance);
+  metrics::Registry metric_registry;  // the daemon's one registry; outlives everything that records into it
   PlatformGuards guards(breaker_settings(config.refresh));  // circuit breakers per platform endpoint
-  Refresher refresher(*store, platforms, cache, policy, clock, owner);
+  Refresher refresher(*store, platforms, cache, policy, clock, owner, metric_registry);
   refresher.set_platform_guards(&guards);
   component_credentials.bind(cache, refresher);
 
   boost::asio::io_context io;
-  Scheduler scheduler(io, refresher, clock, config.refresh.max_concurrent);
+  Scheduler scheduler(io, refresher, clock, config.refresh.max_concurrent, metric_registry);
   // Webhooks: their own HTTP client (webhook.timeout_ms), sent from the outbox in the database.
   HttpClientOptions hook_opts = http_opts;
   hook_opts.connect_timeout = std::chrono::milliseconds(config.webhook.timeout_ms);
   hook_opts.read_timeout = std::chrono::milliseconds(config.webhook.timeout_ms);
   auto hook_http = make_http_client(hook_opts);
-  webhooks::Sender hook_sender(*store, *hook_http, clock, config.webhook, owner);
+  webhooks::Sender hook_sender(*store, *hook_http, clock, config.webhook, owner, metric_registry);
   WebhookDispatcher hooks(io, hook_sender, *store, clock, Seconds(config.webhook.poll_seconds),
                           Seconds(config.webhook.reauth_notice_days * 24 * 3600));
   refresher.set_next_listener([&scheduler, &hooks](const RefreshKey& key, std::optional<TimePoint> next) {
@@ -229,7 +232,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   malloc_trim(0);
 
   TokenService service(*store, platforms, cache, refresher, scheduler, policy, config, clock);
-  MetricsCollector metrics_collector(*store, cache, scheduler, clock);
+  MetricsCollector metrics_collector(*store, cache, scheduler, clock, metric_registry);
 
   ClusterSync sync(*store, cache, scheduler, clock, db_url, app_name, Seconds(config.refresh.sweep_seconds));
   // Whether the database answers, pinged every second from a thread of its own. While it does
@@ -276,9 +279,9 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   };
   ComponentEventReceiver component_events(*store, cache, std::move(component_actions),
                                           Seconds(config.wechat.event_max_age_seconds),
-                                          &wechat_component::open_component_push);
+                                          &wechat_component::open_component_push, metric_registry);
 
-  AdminServer server(service, config.admin, ready);
+  AdminServer server(service, config.admin, ready, metric_registry);
   server.require_api_keys(api_keys);
   server.set_component_events(component_events);
   server.set_database_reachable([&db_reachable] { return db_reachable.load(); });
@@ -323,7 +326,8 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   });
   // host:port as bound (a configured port 0 becomes the one the kernel chose).
   const auto bound = [](const std::string& listen, int port) {
-    return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
+    const auto address = util::parse_host_port(listen);  // checked by the config
+    return util::format_host_port(address ? address->host : listen, port);
   };
   spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION, bound(config.admin.listen, server.port()), owner);
   if (token_listener) {

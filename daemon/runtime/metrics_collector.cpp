@@ -4,6 +4,8 @@
 
 #include <limits>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "schedule/scheduler.hpp"
 #include "service/component_status.hpp"
@@ -14,15 +16,15 @@
 namespace mediax {
 
 MetricsCollector::MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock,
-                                   std::chrono::milliseconds db_period)
-    : store_(store), cache_(cache), scheduler_(scheduler), clock_(clock), db_period_(db_period) {
-  id_ = metrics::registry().add_collector([this](metrics::Registry&) { collect(); });
+                                   metrics::Registry& registry, std::chrono::milliseconds db_period)
+    : store_(store), cache_(cache), scheduler_(scheduler), clock_(clock), metrics_(registry), db_period_(db_period) {
+  id_ = metrics_.add_collector([this](metrics::Registry&) { collect(); });
 }
 
-MetricsCollector::~MetricsCollector() { metrics::registry().remove_collector(id_); }
+MetricsCollector::~MetricsCollector() { metrics_.remove_collector(id_); }
 
 void MetricsCollector::collect() {
-  auto& reg = metrics::registry();
+  auto& reg = metrics_;
   auto st = scheduler_.stats();
   reg.gauge("mediax_scheduler_scheduled", "Tokens waiting in the timer wheel for their refresh time")
       .set(static_cast<double>(st.scheduled));
@@ -46,7 +48,7 @@ void MetricsCollector::collect_database() {
   if (db_read_once_ && now - db_read_ < db_period_) return;
   db_read_ = now;
   db_read_once_ = true;
-  auto& reg = metrics::registry();
+  auto& reg = metrics_;
 
   auto t0 = std::chrono::steady_clock::now();
   bool up = false;
@@ -66,45 +68,40 @@ void MetricsCollector::collect_database() {
   try {
     auto grants = store_.count_grants_by_platform_status();
     auto tokens = store_.count_tokens_by_platform();
-    reg.clear_gauge("mediax_grants");
-    reg.clear_gauge("mediax_app_tokens");
-    reg.clear_gauge("mediax_leases_held");
-    reg.clear_gauge("mediax_stored_tokens");
+    std::vector<std::pair<metrics::Labels, double>> grant_counts, app_token_counts, stored;
     std::map<std::string, double> leased{{"grant", 0}, {"app_token", 0}};
     for (const auto& c : grants) {
-      bool grant = c.kind == "grant";
-      reg.gauge(grant ? "mediax_grants" : "mediax_app_tokens",
-                grant ? "Connected accounts (grants) by platform and status"
-                      : "Client-credentials apps (the app's own token) by platform and status",
-                {{"platform", c.platform}, {"status", c.status}})
-          .set(static_cast<double>(c.count));
+      auto& into = c.kind == "grant" ? grant_counts : app_token_counts;
+      into.push_back({{{"platform", c.platform}, {"status", c.status}}, static_cast<double>(c.count)});
       leased[c.kind] += static_cast<double>(c.leased);
     }
-    for (const auto& [kind, n] : leased) {
-      reg.gauge("mediax_leases_held", "Refresh leases held right now (by any instance), by kind", {{"kind", kind}}).set(n);
-    }
+    reg.set_gauges("mediax_grants", "Connected accounts (grants) by platform and status", grant_counts);
+    reg.set_gauges("mediax_app_tokens", "Client-credentials apps (the app's own token) by platform and status",
+                   app_token_counts);
+    std::vector<std::pair<metrics::Labels, double>> leases;
+    for (const auto& [kind, n] : leased) leases.push_back({{{"kind", kind}}, n});
+    reg.set_gauges("mediax_leases_held", "Refresh leases held right now (by any instance), by kind", leases);
     for (const auto& c : tokens) {
-      reg.gauge("mediax_stored_tokens", "Access tokens in the database by platform and state (valid or expired)",
-                {{"platform", c.platform}, {"state", c.state}})
-          .set(static_cast<double>(c.count));
+      stored.push_back({{{"platform", c.platform}, {"state", c.state}}, static_cast<double>(c.count)});
     }
+    reg.set_gauges("mediax_stored_tokens", "Access tokens in the database by platform and state (valid or expired)",
+                   stored);
     // WeChat third-party platforms whose component token waits for a component_verify_ticket.
-    reg.clear_gauge("mediax_component_waiting_for_ticket");
+    std::vector<std::pair<metrics::Labels, double>> waiting;
     for (const auto& app : store_.list_apps()) {
       if (app.platform != component_status::kPlatform) continue;
-      reg.gauge("mediax_component_waiting_for_ticket",
-                "1 while a WeChat third-party platform app has no stored component_verify_ticket or its component "
-                "token last failed for want of one, else 0",
-                {{"app", app.name}})
-          .set(component_status::waiting_for_ticket(app) ? 1 : 0);
+      waiting.push_back({{{"app", app.name}}, component_status::waiting_for_ticket(app) ? 1.0 : 0.0});
     }
-    auto missing = store_.count_grants_missing_scopes();
-    reg.clear_gauge("mediax_grants_missing_scopes");
-    for (const auto& [app, n] : missing) {
-      reg.gauge("mediax_grants_missing_scopes",
-                "Active grants that lack scopes their app requires (the user unticked them), by app", {{"app", app}})
-          .set(static_cast<double>(n));
+    reg.set_gauges("mediax_component_waiting_for_ticket",
+                   "1 while a WeChat third-party platform app has no stored component_verify_ticket or its component "
+                   "token last failed for want of one, else 0",
+                   waiting);
+    std::vector<std::pair<metrics::Labels, double>> missing_scopes;
+    for (const auto& [app, n] : store_.count_grants_missing_scopes()) {
+      missing_scopes.push_back({{{"app", app}}, static_cast<double>(n)});
     }
+    reg.set_gauges("mediax_grants_missing_scopes",
+                   "Active grants that lack scopes their app requires (the user unticked them), by app", missing_scopes);
   } catch (const std::exception& e) {
     spdlog::debug("metrics: database counts skipped: {}", e.what());
   }

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/time_source.hpp"
+#include "obs/metrics.hpp"
 
 namespace mediax {
 
@@ -16,10 +17,10 @@ class Scheduler;
 
 class MetricsCollector {
  public:
-  // Registers with metrics::registry() until destroyed. Database numbers are re-read at most
+  // Registers with `metrics` until destroyed. Database numbers are re-read at most
   // every db_period, so frequent scrapes cost the database nothing extra.
   MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock,
-                   std::chrono::milliseconds db_period = std::chrono::seconds(10));
+                   metrics::Registry& metrics, std::chrono::milliseconds db_period = std::chrono::seconds(10));
   ~MetricsCollector();
   MetricsCollector(const MetricsCollector&) = delete;
   MetricsCollector& operator=(const MetricsCollector&) = delete;
@@ -32,6 +33,7 @@ class MetricsCollector {
   TokenCache& cache_;
   Scheduler& scheduler_;
   const TimeSource& clock_;
+  metrics::Registry& metrics_;
   const std::chrono::milliseconds db_period_;
   std::mutex db_mu_;
   std::chrono::steady_clock::time_point db_read_{};

@@ -12,6 +12,7 @@
 
 #include "core/time_source.hpp"
 #include "core/types.hpp"
+#include "obs/metrics.hpp"
 #include "schedule/circuit_breaker.hpp"
 #include "schedule/refresh_policy.hpp"
 #include "schedule/token_cache.hpp"
@@ -44,7 +45,7 @@ class Refresher {
   using NextListener = std::function<void(const RefreshKey&, std::optional<TimePoint>)>;
 
   Refresher(Store& store, PlatformRegistry& platforms, TokenCache& cache, RefreshPolicy& policy, const TimeSource& clock,
-            std::string owner);
+            std::string owner, metrics::Registry& metrics);
 
   ~Refresher();
   Refresher(const Refresher&) = delete;
@@ -89,6 +90,7 @@ class Refresher {
   RefreshPolicy& policy_;
   const TimeSource& clock_;
   std::string owner_;
+  metrics::Registry& metrics_;
   NextListener listener_;
   std::mutex mu_;  // guards inflight_ and the cache check that goes with it
   std::unordered_map<std::uint64_t, std::shared_future<RefreshResult>> inflight_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/time_source.hpp"
+#include "obs/metrics.hpp"
 #include "schedule/refresher.hpp"
 #include "schedule/timer_wheel.hpp"
 #include "store/store.hpp"
@@ -28,7 +29,8 @@ struct SchedulerStats {
 
 class Scheduler {
  public:
-  Scheduler(boost::asio::io_context& io, Refresher& refresher, const TimeSource& clock, int max_concurrent);
+  Scheduler(boost::asio::io_context& io, Refresher& refresher, const TimeSource& clock, int max_concurrent,
+            metrics::Registry& metrics);
   ~Scheduler();
 
   // Replaces the whole schedule (at start). Call before run(); not thread-safe against itself.
@@ -55,6 +57,7 @@ class Scheduler {
   Refresher& refresher_;
   const TimeSource& clock_;
   const int max_concurrent_;
+  metrics::Registry& metrics_;
   boost::asio::steady_timer timer_;
   boost::asio::thread_pool pool_;
   // Owned by the io thread:

@@ -21,6 +21,7 @@
 #include "service/new_grant.hpp"
 #include "service/platform_call_errors.hpp"
 #include "service/webhooks.hpp"
+#include "util/url.hpp"
 
 namespace mediax {
 

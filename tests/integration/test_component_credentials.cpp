@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "obs/metrics.hpp"
 #include "pg_env.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/refresher.hpp"
@@ -102,7 +103,7 @@ class ComponentCredentialsTest : public StoreTest {
     registry_.add(std::move(p));
     cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(cfg_);
-    refresher_ = std::make_unique<Refresher>(*store_, registry_, cache_, *policy_, clock_, "instance-a");
+    refresher_ = std::make_unique<Refresher>(*store_, registry_, cache_, *policy_, clock_, "instance-a", metrics_);
     App a = sample_app("platform", true);
     a.platform = "wechat_component";
     a.token_usage = TokenUsage::access_token_query;
@@ -122,6 +123,7 @@ class ComponentCredentialsTest : public StoreTest {
   RefreshConfig cfg_;
   std::unique_ptr<RefreshPolicy> policy_;
   TokenCache cache_;
+  metrics::Registry metrics_;
   std::unique_ptr<Refresher> refresher_;
   App app_;
 };

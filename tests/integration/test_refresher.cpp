@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "obs/metrics.hpp"
 #include "pg_env.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/refresher.hpp"
@@ -96,7 +97,7 @@ class RefresherTest : public StoreTest {
     cfg_.retry_max_seconds = 60;
     cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(cfg_);
-    refresher_ = std::make_unique<Refresher>(*store_, registry_, cache_, *policy_, clock_, "instance-a");
+    refresher_ = std::make_unique<Refresher>(*store_, registry_, cache_, *policy_, clock_, "instance-a", metrics_);
     refresher_->set_next_listener([this](const RefreshKey& k, std::optional<TimePoint> next) {
       std::lock_guard lk(mu_);
       nexts_.emplace_back(k, next);
@@ -127,6 +128,7 @@ class RefresherTest : public StoreTest {
   RefreshConfig cfg_;
   std::unique_ptr<RefreshPolicy> policy_;
   TokenCache cache_;
+  metrics::Registry metrics_;
   std::unique_ptr<Refresher> refresher_;
   App app_;
   Grant grant_;
@@ -473,7 +475,7 @@ class TwoInstances : public RefresherTest {
     RefresherTest::SetUp();
     store_b_ = make_pg_store(url_, 8, test_sealer());
     cache_b_.replace_all(store_b_->all_tokens());
-    refresher_b_ = std::make_unique<Refresher>(*store_b_, registry_, cache_b_, *policy_, clock_, "instance-b");
+    refresher_b_ = std::make_unique<Refresher>(*store_b_, registry_, cache_b_, *policy_, clock_, "instance-b", metrics_);
   }
   std::unique_ptr<Store> store_b_;
   TokenCache cache_b_;
