@@ -3,7 +3,8 @@
 
 Reads the "allowed-edges" table of <root>/ARCHITECTURE.md (the one place the edges are written), then
 every #include "..." under <root>/daemon/ and <root>/admin/mediaxctl/: an include of "<folder>/..." from
-another folder must be listed in the including folder's row. Also checks that each
+another folder must be listed in the including folder's row, and a library header listed in the
+"library-owners" table may be included only in the folders its row names. Also checks that each
 daemon/<folder>/CMakeLists.txt links exactly the mediax_<folder> targets of its row, and that every
 daemon folder has a row. Prints file:line: edge for each failure; exit status 1 if any.
 
@@ -15,24 +16,36 @@ import sys
 
 TABLE_BEGIN = "<!-- allowed-edges"
 TABLE_END = "<!-- end allowed-edges -->"
+OWNERS_BEGIN = "<!-- library-owners"
+OWNERS_END = "<!-- end library-owners -->"
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+SYSTEM_INCLUDE = re.compile(r'^\s*#\s*include\s+<([^>]+)>')
 LINKED_FOLDER = re.compile(r"\bmediax_([a-z]+)\b")
 CLI = "admin/mediaxctl"
 
 
-def read_edges(architecture_md):
-    """{folder: set of folders it may use} from the table between the markers."""
+def read_table(architecture_md, begin_marker, end_marker, required=True):
+    """{first cell: set of comma-separated names in the second} from the table between the markers."""
     text = open(architecture_md, encoding="utf-8").read()
-    begin, end = text.find(TABLE_BEGIN), text.find(TABLE_END)
+    begin, end = text.find(begin_marker), text.find(end_marker)
     if begin < 0 or end < begin:
-        raise SystemExit(f"{architecture_md}: no allowed-edges table ({TABLE_BEGIN} ... {TABLE_END})")
-    edges = {}
+        if not required:
+            return {}
+        raise SystemExit(f"{architecture_md}: no table between {begin_marker} and {end_marker}")
+    rows = {}
     for line in text[begin:end].splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if not line.lstrip().startswith("|") or len(cells) != 2 or cells[0] in ("folder", "") or cells[0].startswith("-"):
+        if not line.lstrip().startswith("|") or len(cells) != 2 or cells[0].startswith("-"):
             continue
-        edges[cells[0]] = {u.strip() for u in cells[1].split(",") if u.strip()}
-    return edges
+        if cells[0] in ("folder", "header", ""):
+            continue
+        rows[cells[0]] = {u.strip() for u in cells[1].split(",") if u.strip()}
+    return rows
+
+
+def read_edges(architecture_md):
+    """{folder: set of folders it may use}."""
+    return read_table(architecture_md, TABLE_BEGIN, TABLE_END)
 
 
 def folder_of(root, path):
@@ -53,6 +66,7 @@ def source_files(root):
 
 def check(root):
     edges = read_edges(os.path.join(root, "ARCHITECTURE.md"))
+    owners = read_table(os.path.join(root, "ARCHITECTURE.md"), OWNERS_BEGIN, OWNERS_END, required=False)
     daemon = os.path.join(root, "daemon")
     folders = sorted(d for d in os.listdir(daemon) if os.path.isdir(os.path.join(daemon, d)))
     failures = []
@@ -67,6 +81,12 @@ def check(root):
         src = folder_of(root, path)
         rel = os.path.relpath(path, root)
         for number, line in enumerate(open(path, encoding="utf-8", errors="replace"), 1):
+            lib = SYSTEM_INCLUDE.match(line)
+            if lib:
+                for header, places in owners.items():
+                    if lib.group(1).startswith(header) and src not in places:
+                        failures.append(f"{rel}:{number}: <{lib.group(1)}> belongs to {', '.join(sorted(places))} only")
+                continue
             m = INCLUDE.match(line)
             if not m or "/" not in m.group(1):
                 continue  # "x.hpp": the including file's own folder

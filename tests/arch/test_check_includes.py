@@ -17,6 +17,11 @@ ARCHITECTURE = """# arch
 | main   | core |
 | admin/mediaxctl | util |
 <!-- end allowed-edges -->
+<!-- library-owners: test -->
+| header | only in |
+|--------|---------|
+| pqxx/  | core |
+<!-- end library-owners -->
 """
 
 
@@ -73,6 +78,12 @@ class CheckIncludesTest(unittest.TestCase):
                           "mediax_folder(util a.cpp)\ntarget_link_libraries(mediax_util PUBLIC mediax_core)\n"})
         self.assertEqual(check_includes.check(root),
                          ["daemon/util/CMakeLists.txt: links mediax_core, not an allowed edge"])
+
+    def test_a_library_header_outside_its_folders_fails(self):
+        root = self.tree({"daemon/core/b.hpp": "#include <pqxx/pqxx>\n#include <string>\n"})
+        self.assertEqual(check_includes.check(root), [])
+        root = self.tree({"daemon/util/a.hpp": "#pragma once\n#include <pqxx/pqxx>\n"})
+        self.assertEqual(check_includes.check(root), ["daemon/util/a.hpp:2: <pqxx/pqxx> belongs to core only"])
 
     def test_main_exits_1_on_a_failure(self):
         root = self.tree({"daemon/util/a.hpp": '#include "core/b.hpp"\n'})
