@@ -422,7 +422,8 @@ class Parser {
       const std::string token_host = token ? token->host : a.token_listen;
       if (a.token_listen == a.listen && token && token->port != 0) {
         fail(region("admin.token_listen"), "admin.token_listen", "must differ from admin.listen (" + a.listen + ")");
-      } else if (!a.tls_cert_file.empty() && token_host != "127.0.0.1" && token_host != "::1" && token_host != "localhost") {
+      } else if (!a.tls_cert_file.empty() && token_host != "127.0.0.1" && token_host != "::1" &&
+                 token_host != "localhost") {
         fail(region("admin.token_listen"), "admin.token_listen",
              "serves plain HTTP: with the admin API on HTTPS (admin.tls_cert_file) it may only listen on a loopback "
              "address (127.0.0.1, [::1] or localhost), got " + a.token_listen);

@@ -265,7 +265,8 @@ Outcome http_failure(const HttpResponse& r, const std::string& what, TimePoint n
   switch (classify_http_status(status)) {
     case HttpStatusClass::no_answer: {
       const std::string err = r.error.empty() ? "unknown" : r.error;
-      return Outcome::failure(OutcomeKind::retry_later, "transport_" + err, "no answer from " + what + " (" + err + ")");
+      return Outcome::failure(OutcomeKind::retry_later, "transport_" + err,
+                              "no answer from " + what + " (" + err + ")");
     }
     case HttpStatusClass::rate_limited:
       return Outcome::failure(OutcomeKind::rate_limited, code, head + " (too many requests)", status,
@@ -281,7 +282,8 @@ Outcome http_failure(const HttpResponse& r, const std::string& what, TimePoint n
     case HttpStatusClass::other:
       break;
   }
-  return Outcome::failure(OutcomeKind::retry_later, code, head, status, parse_retry_after(r.header("Retry-After"), now));
+  return Outcome::failure(OutcomeKind::retry_later, code, head, status,
+                          parse_retry_after(r.header("Retry-After"), now));
 }
 
 std::optional<std::string> unknown_option(const json& options, const std::vector<std::string>& known) {

@@ -101,7 +101,8 @@ void MetricsCollector::collect_database() {
       missing_scopes.push_back({{{"app", app}}, static_cast<double>(n)});
     }
     reg.set_gauges("mediax_grants_missing_scopes",
-                   "Active grants that lack scopes their app requires (the user unticked them), by app", missing_scopes);
+                   "Active grants that lack scopes their app requires (the user unticked them), by app",
+                   missing_scopes);
   } catch (const std::exception& e) {
     spdlog::debug("metrics: database counts skipped: {}", e.what());
   }

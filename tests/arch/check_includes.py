@@ -21,6 +21,7 @@ OWNERS_END = "<!-- end library-owners -->"
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 SYSTEM_INCLUDE = re.compile(r'^\s*#\s*include\s+<([^>]+)>')
 LINKED_FOLDER = re.compile(r"\bmediax_([a-z]+)\b")
+LINK_CALL = re.compile(r"target_link_libraries\(([^)]*)\)", re.S)
 CLI = "admin/mediaxctl"
 
 
@@ -104,9 +105,8 @@ def check(root):
             failures.append(f"daemon/{folder}/CMakeLists.txt: missing (one static library per folder)")
             continue
         linked = set()
-        for line in open(cmake, encoding="utf-8"):
-            if "target_link_libraries" in line:
-                linked |= {f for f in LINKED_FOLDER.findall(line) if f in folders and f != folder}
+        for args in LINK_CALL.findall(open(cmake, encoding="utf-8").read()):
+            linked |= {f for f in LINKED_FOLDER.findall(args) if f in folders and f != folder}
         allowed = edges.get(folder, set())
         for extra in sorted(linked - allowed):
             failures.append(f"daemon/{folder}/CMakeLists.txt: links mediax_{extra}, not an allowed edge")

@@ -79,6 +79,11 @@ class CheckIncludesTest(unittest.TestCase):
         self.assertEqual(check_includes.check(root),
                          ["daemon/util/CMakeLists.txt: links mediax_core, not an allowed edge"])
 
+    def test_a_link_list_over_several_lines_is_read_whole(self):
+        root = self.tree({"daemon/core/CMakeLists.txt":
+                          "mediax_folder(core b.cpp)\ntarget_link_libraries(mediax_core PUBLIC\n  mediax_util nlohmann)\n"})
+        self.assertEqual(check_includes.check(root), [])
+
     def test_a_library_header_outside_its_folders_fails(self):
         root = self.tree({"daemon/core/b.hpp": "#include <pqxx/pqxx>\n#include <string>\n"})
         self.assertEqual(check_includes.check(root), [])
