@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -168,6 +169,7 @@ struct TokenListener::Impl {
   ApiKeyRegistry& keys;
   AdminConfig config;
   std::function<bool()> database_reachable;
+  const TimeSource& time;
   // Before io: connections still queued in io's handlers when it is destroyed count themselves out.
   std::atomic<std::size_t> connections{0};
   asio::io_context io;
@@ -180,8 +182,9 @@ struct TokenListener::Impl {
   bool stopped = false;
   std::mutex stop_mu;
 
-  Impl(TokenService& s, ApiKeyRegistry& k, const AdminConfig& c, std::function<bool()> reachable)
-      : service(s), keys(k), config(c), database_reachable(std::move(reachable)) {}
+  Impl(TokenService& s, ApiKeyRegistry& k, const AdminConfig& c, std::function<bool()> reachable,
+       const TimeSource& t)
+      : service(s), keys(k), config(c), database_reachable(std::move(reachable)), time(t) {}
 
   Answer token_answer(const Token& t) {
     auto a = json_answer(200, to_json(t));
@@ -263,7 +266,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start(bool over_capacity) {
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
-    deadline_ = std::chrono::steady_clock::now() + kIdleTimeout;
+    deadline_ = owner_.time.monotonic() + kIdleTimeout;
     arm_timer();
     if (over_capacity) {
       spdlog::warn("token listener: {} connections open, refusing another", kMaxConnections);
@@ -409,7 +412,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void read() {
     reading_ = true;
-    deadline_ = std::chrono::steady_clock::now() + kIdleTimeout;
+    deadline_ = owner_.time.monotonic() + kIdleTimeout;
     socket_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
       self->reading_ = false;
       if (ec) return self->close();
@@ -422,7 +425,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     writing_ = true;
     sending_.swap(out_);
     out_.clear();
-    deadline_ = std::chrono::steady_clock::now() + kWriteTimeout;
+    deadline_ = owner_.time.monotonic() + kWriteTimeout;
     asio::async_write(socket_, asio::buffer(sending_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
       self->writing_ = false;
       self->sending_.clear();
@@ -431,12 +434,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
+  // The deadline is on the listener's TimeSource; the Asio timer only waits until the TimeSource
+  // should have reached it and then asks again (re-arming for what is left, if anything).
   void arm_timer() {
-    timer_.expires_at(deadline_);
+    timer_.expires_after(std::max(deadline_ - owner_.time.monotonic(), MonoClock::duration::zero()));
     timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || self->closed_) return;
-      if (std::chrono::steady_clock::now() >= self->deadline_ && !self->busy_) return self->close();
-      if (self->busy_) self->deadline_ = std::chrono::steady_clock::now() + kIdleTimeout;
+      const auto now = self->owner_.time.monotonic();
+      if (now >= self->deadline_ && !self->busy_) return self->close();
+      if (self->busy_) self->deadline_ = now + kIdleTimeout;
       self->arm_timer();
     });
   }
@@ -455,7 +461,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer timer_;
   std::array<char, 4096> buf_{};
   std::string in_, out_, sending_;
-  std::chrono::steady_clock::time_point deadline_{};
+  MonoTime deadline_{};
   bool reading_ = false, writing_ = false, busy_ = false, closing_ = false, closed_ = false;
 };
 
@@ -480,8 +486,8 @@ void TokenListener::Impl::accept() {
 }
 
 TokenListener::TokenListener(TokenService& service, ApiKeyRegistry& keys, const AdminConfig& config,
-                             std::function<bool()> database_reachable)
-    : impl_(std::make_unique<Impl>(service, keys, config, std::move(database_reachable))) {}
+                             std::function<bool()> database_reachable, const TimeSource& time)
+    : impl_(std::make_unique<Impl>(service, keys, config, std::move(database_reachable), time)) {}
 
 TokenListener::~TokenListener() { stop(); }
 

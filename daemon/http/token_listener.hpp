@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "config/config.hpp"
+#include "core/time_source.hpp"
 
 namespace mediax {
 
@@ -22,8 +23,9 @@ class ApiKeyRegistry;
 class TokenListener {
  public:
   // database_reachable: while it returns false, tokens go out marked stale, as on the admin API.
+  // Idle and write timeouts of connections are measured on `time`.
   TokenListener(TokenService& service, ApiKeyRegistry& keys, const AdminConfig& config,
-                std::function<bool()> database_reachable);
+                std::function<bool()> database_reachable, const TimeSource& time);
   ~TokenListener();
   TokenListener(const TokenListener&) = delete;
   TokenListener& operator=(const TokenListener&) = delete;

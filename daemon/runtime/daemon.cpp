@@ -165,8 +165,8 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   RefreshPolicy policy(config.refresh);
   const std::string owner = make_owner_id(instance);
   metrics::Registry metric_registry;  // the daemon's one registry; outlives everything that records into it
-  PlatformGuards guards(breaker_settings(config.refresh));  // circuit breakers per platform endpoint
-  Refresher refresher(*store, platforms, cache, policy, clock, owner, metric_registry);
+  PlatformGuards guards(breaker_settings(config.refresh), clock);  // circuit breakers per platform endpoint
+  Refresher refresher(*store, *store, *store, platforms, cache, policy, clock, owner, metric_registry);
   refresher.set_platform_guards(&guards);
   component_credentials.bind(cache, refresher);
 
@@ -293,7 +293,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   }
   std::optional<TokenListener> token_listener;
   if (!config.admin.token_listen.empty()) {
-    token_listener.emplace(service, api_keys, config.admin, [&db_reachable] { return db_reachable.load(); });
+    token_listener.emplace(service, api_keys, config.admin, [&db_reachable] { return db_reachable.load(); }, clock);
     try {
       token_listener->bind();
     } catch (const std::exception& e) {

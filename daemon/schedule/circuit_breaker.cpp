@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/waits.hpp"
+
 namespace mediax {
 
 std::string to_string(CircuitState s) {
@@ -121,7 +123,8 @@ void CircuitBreaker::on_abandoned(bool probe) {
 // ---------------------------------------------------------------------------------------------
 // PlatformGuards
 
-PlatformGuards::PlatformGuards(const BreakerSettings& s, std::uint64_t seed) : settings_(s), rng_(seed) {}
+PlatformGuards::PlatformGuards(const BreakerSettings& s, const TimeSource& time, std::uint64_t seed)
+    : time_(time), settings_(s), rng_(seed) {}
 
 void PlatformGuards::update(const BreakerSettings& s) {
   std::lock_guard lk(mu_);
@@ -163,8 +166,10 @@ PlatformGuards::Permit PlatformGuards::admit(const Endpoint& e, TimePoint now,
     const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_progress);
     if (since < slot_wait) {
       // slots_ is a std::map: the reference to s stays valid while mu_ is released.
-      slot_freed_.wait_for(lk, slot_wait - std::max(since, std::chrono::milliseconds(0)),
-                           [&] { return s.in_flight < cap() || !healthy(); });
+      ++s.waiting;
+      const auto left = slot_wait - std::max(since, std::chrono::milliseconds(0));
+      wait_until(slot_freed_, lk, time_, time_.monotonic() + left, [&] { return s.in_flight < cap() || !healthy(); });
+      --s.waiting;
     }
   }
   if (s.in_flight >= cap()) {
@@ -224,6 +229,7 @@ std::vector<PlatformGuards::Snapshot> PlatformGuards::snapshot(TimePoint now) co
     snap.endpoint = s.endpoint;
     snap.state = s.breaker.state(now);
     snap.in_flight = s.in_flight;
+    snap.waiting = s.waiting;
     snap.consecutive_failures = s.breaker.consecutive_failures();
     if (snap.state != CircuitState::closed) snap.open_until = s.breaker.open_until();
     out.push_back(snap);

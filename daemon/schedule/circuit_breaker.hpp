@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/time_source.hpp"
 #include "core/types.hpp"
 
 namespace mediax {
@@ -128,16 +129,18 @@ class PlatformGuards {
     Endpoint endpoint;
     CircuitState state = CircuitState::closed;
     int in_flight = 0;
+    int waiting = 0;  // workers waiting in admit() for a slot
     int consecutive_failures = 0;
     std::optional<TimePoint> open_until;  // while open
   };
 
-  explicit PlatformGuards(const BreakerSettings& s, std::uint64_t seed = std::random_device{}());
+  // Slot waits are measured on `time` (core/waits.hpp), which must outlive the guards.
+  PlatformGuards(const BreakerSettings& s, const TimeSource& time, std::uint64_t seed = std::random_device{}());
   void update(const BreakerSettings& s);
   BreakerSettings settings() const;
 
   // slot_wait: while the endpoint answers but has its cap of calls in flight, wait up to this
-  // long (real time) for one of them to end before refusing with endpoint_busy. A worker that
+  // long (on the TimeSource) for one of them to end before refusing with endpoint_busy. A worker that
   // is refused takes the next due key at once, so without a wait a saturated endpoint makes the
   // spare workers defer key after key (bench/RESULTS.md, catch-up). A failing endpoint is never
   // waited for: deferring is the point there. Nor is one that has made no progress (no call
@@ -153,6 +156,7 @@ class PlatformGuards {
     CircuitBreaker breaker;
     Endpoint endpoint;
     int in_flight = 0;
+    int waiting = 0;
     TimePoint last_progress{};  // a call ended, or the first of a burst started
   };
   void finish(const Endpoint& e, bool probe, std::optional<bool> answered, TimePoint now);
@@ -161,6 +165,7 @@ class PlatformGuards {
 
   mutable std::mutex mu_;
   std::condition_variable slot_freed_;
+  const TimeSource& time_;
   BreakerSettings settings_;
   std::map<std::string, Slot> slots_;
   std::mt19937_64 rng_;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <random>
-#include <thread>
 
+#include "core/waits.hpp"
 #include "net/http_client.hpp"
 #include "platforms/registry.hpp"
 #include "obs/metrics.hpp"
@@ -36,7 +36,7 @@ class RefresherMetrics {
   explicit RefresherMetrics(metrics::Registry& reg) : reg_(reg) {}
 
   // One platform call: its outcome class and how long the platform took.
-  void platform_call(const std::string& platform, const Outcome& o, std::chrono::steady_clock::duration took) {
+  void platform_call(const std::string& platform, const Outcome& o, MonoClock::duration took) {
     reg_.counter("mediax_refreshes_total", "Token refreshes (platform calls) by platform and outcome class",
                  {{"platform", platform}, {"outcome", to_string(o.kind)}})
         .inc();
@@ -133,9 +133,12 @@ Outcome refusal_outcome(const PlatformGuards::Permit& p, TimePoint now) {
 
 }  // namespace
 
-Refresher::Refresher(Store& store, PlatformRegistry& platforms, TokenCache& cache, RefreshPolicy& policy,
-                     const TimeSource& clock, std::string owner, metrics::Registry& metrics)
+Refresher::Refresher(RefreshStore& store, TokenFeed& feed, EventLog& events, PlatformRegistry& platforms,
+                     TokenCache& cache, RefreshPolicy& policy, const TimeSource& clock, std::string owner,
+                     metrics::Registry& metrics)
     : store_(store),
+      feed_(feed),
+      events_(events),
       platforms_(platforms),
       cache_(cache),
       policy_(policy),
@@ -305,9 +308,9 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
     if (!job) {
       // Another instance holds the lease or already refreshed it, or the grant/app was deleted
       // or stopped. Follow what the database says.
-      auto state = store_.schedule_of(key);
+      auto state = feed_.schedule_of(key);
       const bool active = state && state->status == GrantStatus::active;
-      if (auto t = store_.get_token(key)) {
+      if (auto t = feed_.get_token(key)) {
         cache_.put_if_newer(*t);
       }
       r.status = active ? RefreshResult::Status::not_acquired : RefreshResult::Status::gone;
@@ -375,7 +378,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
   RefresherMetrics(metrics_).validity_left(job->current, clock_.system());
   Platform* platform = platforms_.get(job->app.platform);
   Outcome o;
-  const auto call_started = std::chrono::steady_clock::now();
+  const auto call_started = clock_.monotonic();
   if (!platform) {
     o = Outcome::failure(OutcomeKind::app_misconfigured, "unknown_platform", "platform '" + job->app.platform + "' is not supported");
   } else if (key.is_app_token()) {
@@ -383,7 +386,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
   } else {
     o = platform->refresh(job->app, *job->grant);
   }
-  RefresherMetrics(metrics_).platform_call(job->app.platform, o, std::chrono::steady_clock::now() - call_started);
+  RefresherMetrics(metrics_).platform_call(job->app.platform, o, clock_.monotonic() - call_started);
   const auto received = clock_.system();
   // The breaker counts only answers that are not answers: no connection, timeout, 5xx, garbage.
   permit.done(o.kind != OutcomeKind::retry_later, received);
@@ -397,34 +400,34 @@ std::optional<RefreshJob> Refresher::await_other_refresh(const RefreshKey& key, 
   // until the stored token changes. If that instance dies, its lease runs out and the
   // acquire below takes over, still only while the refused token is the stored one.
   const auto lease_for = Seconds(policy_.config().lease_seconds);
-  const auto give_up = std::chrono::steady_clock::now() + lease_for + std::chrono::seconds(2);
+  const auto give_up = clock_.monotonic() + lease_for + std::chrono::seconds(2);
   auto pause = std::chrono::milliseconds(50);
   for (;;) {
-    auto t = store_.get_token(key);
+    auto t = feed_.get_token(key);
     if (t && t->access_token != rejected_token) {
       cache_.put(*t);
       r.status = RefreshResult::Status::refreshed;
       r.outcome = Outcome::success({});
       r.token = t;
-      auto state = store_.schedule_of(key);
+      auto state = feed_.schedule_of(key);
       r.next_at = state && state->next_refresh_at ? *state->next_refresh_at : clock_.system() + lease_for;
       r.message = "token already replaced";
       return std::nullopt;
     }
-    auto state = store_.schedule_of(key);
+    auto state = feed_.schedule_of(key);
     if (!state || state->status != GrantStatus::active) {
       r.status = RefreshResult::Status::gone;
       r.token = cache_.get(key);
       r.message = "no longer active";
       return std::nullopt;
     }
-    if (std::chrono::steady_clock::now() >= give_up) {
+    if (clock_.monotonic() >= give_up) {
       r.status = RefreshResult::Status::not_acquired;
       r.next_at = clock_.system() + lease_for;
       r.message = "another instance is still refreshing this token";
       return std::nullopt;
     }
-    std::this_thread::sleep_for(pause);
+    sleep_for(clock_, pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(500));
     const auto now = clock_.system();
     auto job = store_.acquire_lease(key, owner_, now, now + lease_for, std::nullopt, rejected_token);
@@ -486,7 +489,7 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
                       describe(job.key), attempt, e.what());
         return r;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(200 * attempt, 2000)));
+      sleep_for(clock_, std::chrono::milliseconds(std::min(200 * attempt, 2000)));
     }
   }
   cache_.put(s.token);
@@ -497,7 +500,7 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
     if (!job.key.is_app_token()) ev.grant_id = job.key.grant_id;
     ev.kind = "refreshed";
     ev.detail = {{"expires_at", format_time(s.token.expires_at)}, {"rotated", s.new_refresh_token.has_value()}};
-    store_.add_event(ev);
+    events_.add_event(ev);
   } catch (const std::exception& e) {
     spdlog::warn("could not record refresh event: {}", e.what());
   }
@@ -521,7 +524,7 @@ void Refresher::record_platform_notes(const RefreshJob& job, const TokenResult& 
       if (!job.key.is_app_token()) ev.grant_id = job.key.grant_id;
       ev.kind = "refresh_warning";
       ev.detail = {{"code", t.warning_code}, {"message", t.warning_message}};
-      store_.add_event(ev);
+      events_.add_event(ev);
     } catch (const std::exception& e) {
       spdlog::warn("could not record refresh warning event: {}", e.what());
     }
@@ -579,7 +582,7 @@ RefreshResult Refresher::on_failure(const RefreshJob& job, const Outcome& o, Tim
     if (!job.key.is_app_token()) ev.grant_id = job.key.grant_id;
     ev.kind = "refresh_failed";
     ev.detail = {{"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}};
-    store_.add_event(ev);
+    events_.add_event(ev);
   } catch (const StoreError& e) {
     spdlog::error("could not record the failed refresh of {}: {}", describe(job.key), e.what());
     if (!r.next_at) r.next_at = now + Seconds(policy_.config().retry_min_seconds);

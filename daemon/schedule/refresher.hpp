@@ -14,9 +14,10 @@
 #include "core/types.hpp"
 #include "obs/metrics.hpp"
 #include "schedule/circuit_breaker.hpp"
+#include "schedule/due_refresher.hpp"
 #include "schedule/refresh_policy.hpp"
 #include "schedule/token_cache.hpp"
-#include "store/store.hpp"
+#include "store/interfaces.hpp"
 
 namespace mediax {
 
@@ -39,15 +40,17 @@ struct RefreshResult {
   std::string message;                  // short human-readable summary, no secrets
 };
 
-class Refresher {
+class Refresher final : public DueRefresher {
  public:
   // Called after every refresh attempt with the key and when it is due next (empty: unschedule).
   using NextListener = std::function<void(const RefreshKey&, std::optional<TimePoint>)>;
 
-  Refresher(Store& store, PlatformRegistry& platforms, TokenCache& cache, RefreshPolicy& policy, const TimeSource& clock,
-            std::string owner, metrics::Registry& metrics);
+  // Leases and results in `store`, stored tokens and schedule states read from `feed`, what
+  // happened written to `events`; waits (a lease held elsewhere, a store retry) measured on `clock`.
+  Refresher(RefreshStore& store, TokenFeed& feed, EventLog& events, PlatformRegistry& platforms, TokenCache& cache,
+            RefreshPolicy& policy, const TimeSource& clock, std::string owner, metrics::Registry& metrics);
 
-  ~Refresher();
+  ~Refresher() override;
   Refresher(const Refresher&) = delete;
   Refresher& operator=(const Refresher&) = delete;
 
@@ -61,6 +64,7 @@ class Refresher {
   RefreshResult refresh(const RefreshKey& key, Trigger trigger,
                         const std::optional<std::string>& expected_token = std::nullopt);
   const std::string& owner() const { return owner_; }
+  void refresh_due(const RefreshKey& key) override { refresh(key, Trigger::scheduled); }
 
  private:
   RefreshResult run(const RefreshKey& key, Trigger trigger, const std::optional<std::string>& rejected_token);
@@ -84,7 +88,9 @@ class Refresher {
   TimePoint store_retry_at(TimePoint now);
   void database_answered();
 
-  Store& store_;
+  RefreshStore& store_;
+  TokenFeed& feed_;
+  EventLog& events_;
   PlatformRegistry& platforms_;
   TokenCache& cache_;
   RefreshPolicy& policy_;

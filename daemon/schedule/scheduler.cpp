@@ -5,17 +5,13 @@
 
 #include <algorithm>
 #include <future>
-#include <thread>
 
+#include "core/waits.hpp"
 #include "obs/metrics.hpp"
 
 namespace mediax {
 
 namespace {
-// Re-check at least this often even when nothing is due: a wall-clock jump must not leave
-// the timer armed for hours.
-constexpr auto kMaxSleep = std::chrono::seconds(30);
-
 // The scheduler's metrics: each family's name and help written here only.
 class SchedulerMetrics {
  public:
@@ -36,7 +32,7 @@ class SchedulerMetrics {
 };
 }  // namespace
 
-Scheduler::Scheduler(boost::asio::io_context& io, Refresher& refresher, const TimeSource& clock, int max_concurrent,
+Scheduler::Scheduler(boost::asio::io_context& io, DueRefresher& refresher, const TimeSource& clock, int max_concurrent,
                      metrics::Registry& metrics)
     : io_(io),
       refresher_(refresher),
@@ -96,12 +92,17 @@ void Scheduler::dispatch() {
     // Rescheduled since it became due (e.g. a forced refresh ran): the new time wins.
     if (wheel_.contains(id)) continue;
     ++running_;
-    ++running_total_;
+    {
+      std::lock_guard lk(workers_mu_);
+      ++on_workers_;
+    }
     boost::asio::post(pool_, [this, id] {
-      auto key = RefreshKey::unpack(id);
-      // The result reschedules the key through the refresher's listener.
-      refresher_.refresh(key, Trigger::scheduled);
-      --running_total_;
+      refresher_.refresh_due(RefreshKey::unpack(id));
+      {
+        std::lock_guard lk(workers_mu_);
+        --on_workers_;
+      }
+      workers_done_.notify_all();
       boost::asio::post(io_, [this] {
         --running_;
         dispatch();
@@ -112,7 +113,7 @@ void Scheduler::dispatch() {
 
 void Scheduler::arm() {
   auto now = clock_.system();
-  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxSleep);
+  auto wait = recheck_period_;
   if (auto nd = wheel_.next_due()) {
     auto due = from_unix(*nd);
     auto d = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
@@ -121,7 +122,9 @@ void Scheduler::arm() {
   }
   // The due time the timer waits for, when it waits for one (not an overdue or idle re-check).
   std::optional<TimePoint> due_at;
-  if (auto nd = wheel_.next_due(); nd && from_unix(*nd) >= now && from_unix(*nd) - now <= kMaxSleep) due_at = from_unix(*nd);
+  if (auto nd = wheel_.next_due(); nd && from_unix(*nd) >= now && from_unix(*nd) - now <= recheck_period_) {
+    due_at = from_unix(*nd);
+  }
   timer_.expires_after(wait);
   timer_.async_wait([this, due_at](const boost::system::error_code& ec) {
     if (ec) return;
@@ -148,11 +151,10 @@ SchedulerStats Scheduler::stats() {
 void Scheduler::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
   boost::asio::post(io_, [this] { timer_.cancel(); });
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (running_total_ > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::unique_lock lk(workers_mu_);
+  if (!wait_until(workers_done_, lk, clock_, clock_.monotonic() + grace, [this] { return on_workers_ == 0; })) {
+    spdlog::warn("{} refreshes still in flight at shutdown; their leases will expire", on_workers_);
   }
-  if (running_total_ > 0) spdlog::warn("{} refreshes still in flight at shutdown; their leases will expire", running_total_.load());
 }
 
 }  // namespace mediax

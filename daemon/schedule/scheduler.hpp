@@ -1,6 +1,13 @@
 // Drives the TimerWheel with one Boost.Asio timer on the io_context thread, which owns the
 // wheel and the ready queue; refreshes run on a pool of max_concurrent worker threads.
 // Keys due at once are refreshed earliest first with bounded concurrency.
+//
+// Time: the wheel is advanced to the TimeSource's wall clock, never to the timer's. The Asio
+// timer only decides when to look again: it waits until the next due time as the TimeSource
+// sees it, but never longer than the recheck period (30 s), after which it reads the TimeSource
+// again and re-arms. So a wall-clock jump is noticed within a period, and a test that advances
+// a ManualTimeSource makes the due keys fire by setting a short period and running the
+// io_context by hand (run_one()/poll()); the timer never needs a clock of its own.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -8,15 +15,18 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "core/time_source.hpp"
 #include "obs/metrics.hpp"
-#include "schedule/refresher.hpp"
+#include "schedule/due_refresher.hpp"
 #include "schedule/timer_wheel.hpp"
-#include "store/store.hpp"
+#include "store/records.hpp"
 
 namespace mediax {
 
@@ -29,7 +39,7 @@ struct SchedulerStats {
 
 class Scheduler {
  public:
-  Scheduler(boost::asio::io_context& io, Refresher& refresher, const TimeSource& clock, int max_concurrent,
+  Scheduler(boost::asio::io_context& io, DueRefresher& refresher, const TimeSource& clock, int max_concurrent,
             metrics::Registry& metrics);
   ~Scheduler();
 
@@ -38,8 +48,10 @@ class Scheduler {
   // Arms the timer. Call once, on or before io_context::run.
   void start();
   // Stops taking new work; refreshes in flight finish on their workers. Blocks until they end
-  // or grace runs out.
+  // or grace (on the TimeSource) runs out.
   void stop(std::chrono::milliseconds grace);
+  // The longest the timer waits before it reads the TimeSource again (header). Call before start().
+  void set_recheck_period(std::chrono::milliseconds period) { recheck_period_ = period; }
 
   // Thread-safe: (re)schedules key at `at` (now or in the past: as soon as a worker is free).
   void schedule(const RefreshKey& key, TimePoint at);
@@ -54,18 +66,23 @@ class Scheduler {
   static TimerWheel::Tick tick_of(TimePoint t);
 
   boost::asio::io_context& io_;
-  Refresher& refresher_;
+  DueRefresher& refresher_;
   const TimeSource& clock_;
   const int max_concurrent_;
   metrics::Registry& metrics_;
+  std::chrono::milliseconds recheck_period_{std::chrono::seconds(30)};
   boost::asio::steady_timer timer_;
   boost::asio::thread_pool pool_;
   // Owned by the io thread:
   TimerWheel wheel_;
   std::deque<std::uint64_t> ready_;
   int running_ = 0;
-  std::atomic<int> running_total_{0};
   std::atomic<bool> stopping_{false};
+  // Refreshes on the workers, counted off by the workers themselves: stop() waits for them
+  // without the io thread (which may be stopped by then).
+  std::mutex workers_mu_;
+  std::condition_variable workers_done_;
+  int on_workers_ = 0;
 };
 
 }  // namespace mediax

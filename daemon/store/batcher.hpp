@@ -76,11 +76,17 @@ class Batcher {
     return std::move(*item.result);
   }
 
+  // Requests waiting for a flush to take them.
+  std::size_t queued() const {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+  }
+
  private:
   Flush flush_;
   const int max_flushers_;
   const std::size_t max_batch_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item*> queue_;
   int flushing_ = 0;

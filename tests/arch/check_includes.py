@@ -5,8 +5,8 @@ Reads the "allowed-edges" table of <root>/ARCHITECTURE.md (the one place the edg
 every #include "..." under <root>/daemon/ and <root>/admin/mediaxctl/: an include of "<folder>/..." from
 another folder must be listed in the including folder's row, and a library header listed in the
 "library-owners" table may be included only in the folders its row names. Also checks that each
-daemon/<folder>/CMakeLists.txt links exactly the mediax_<folder> targets of its row, and that every
-daemon folder has a row. Prints file:line: edge for each failure; exit status 1 if any.
+daemon/<folder>/CMakeLists.txt lists every .cpp of its folder and links exactly the mediax_<folder>
+targets of its row, and that every daemon folder has a row. Prints file:line: edge for each failure; exit status 1 if any.
 
 usage: check_includes.py <root>
 """
@@ -104,8 +104,13 @@ def check(root):
         if not os.path.exists(cmake):
             failures.append(f"daemon/{folder}/CMakeLists.txt: missing (one static library per folder)")
             continue
+        cmake_text = open(cmake, encoding="utf-8").read()
+        listed = set(re.findall(r"[\w.]+\.cpp\b", cmake_text))
+        for name in sorted(os.listdir(os.path.join(daemon, folder))):
+            if name.endswith(".cpp") and name not in listed:
+                failures.append(f"daemon/{folder}/{name}: not in daemon/{folder}/CMakeLists.txt (never compiled)")
         linked = set()
-        for args in LINK_CALL.findall(open(cmake, encoding="utf-8").read()):
+        for args in LINK_CALL.findall(cmake_text):
             linked |= {f for f in LINKED_FOLDER.findall(args) if f in folders and f != folder}
         allowed = edges.get(folder, set())
         for extra in sorted(linked - allowed):

@@ -84,6 +84,11 @@ class CheckIncludesTest(unittest.TestCase):
                           "mediax_folder(core b.cpp)\ntarget_link_libraries(mediax_core PUBLIC\n  mediax_util nlohmann)\n"})
         self.assertEqual(check_includes.check(root), [])
 
+    def test_a_source_file_missing_from_its_folder_cmake_fails(self):
+        root = self.tree({"daemon/util/a.cpp": "", "daemon/util/new.cpp": ""})
+        self.assertEqual(check_includes.check(root),
+                         ["daemon/util/new.cpp: not in daemon/util/CMakeLists.txt (never compiled)"])
+
     def test_a_library_header_outside_its_folders_fails(self):
         root = self.tree({"daemon/core/b.hpp": "#include <pqxx/pqxx>\n#include <string>\n"})
         self.assertEqual(check_includes.check(root), [])

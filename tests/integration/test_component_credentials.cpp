@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -57,12 +58,13 @@ class ComponentStandIn final : public Platform {
     return Outcome::success(t);
   }
   Outcome client_token(const App& app, const AppTokenCall& call) override {
-    ++app_calls;
     {
-      std::lock_guard lk(mu_);
+      std::unique_lock lk(mu_);
+      ++app_calls;
       calls_.push_back(call);
+      changed_.notify_all();
+      changed_.wait(lk, [this] { return !held_; });
     }
-    if (delay.count() > 0) std::this_thread::sleep_for(delay);
     auto ticket = creds_.latest_ticket(app);
     if (!ticket) {
       return Outcome::failure(OutcomeKind::retry_later, "waiting_for_ticket", "no ticket yet", 0, Seconds(600));
@@ -82,13 +84,30 @@ class ComponentStandIn final : public Platform {
     std::lock_guard lk(mu_);
     return calls_;
   }
+  // client_token calls wait at the gate until release(); until_app_called() returns once one came.
+  void hold() {
+    std::lock_guard lk(mu_);
+    held_ = true;
+  }
+  void release() {
+    {
+      std::lock_guard lk(mu_);
+      held_ = false;
+    }
+    changed_.notify_all();
+  }
+  void until_app_called() {
+    std::unique_lock lk(mu_);
+    changed_.wait(lk, [this] { return app_calls.load() > 0; });
+  }
   std::atomic<int> app_calls{0};
   std::atomic<int> grant_calls{0};
-  std::chrono::milliseconds delay{0};
 
  private:
   ComponentCredentials& creds_;
   std::mutex mu_;
+  std::condition_variable changed_;
+  bool held_ = false;
   std::vector<std::string> grant_refresh_used_;
   std::vector<AppTokenCall> calls_;
 };
@@ -103,7 +122,9 @@ class ComponentCredentialsTest : public StoreTest {
     registry_.add(std::move(p));
     cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(cfg_);
-    refresher_ = std::make_unique<Refresher>(*store_, registry_, cache_, *policy_, clock_, "instance-a", metrics_);
+    refresher_ =
+        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
+                                             metrics_);
     App a = sample_app("platform", true);
     a.platform = "wechat_component";
     a.token_usage = TokenUsage::access_token_query;
@@ -189,7 +210,7 @@ TEST_F(ComponentCredentialsTest, ARefusedTokenIsReplacedOnceUnlessAlreadyReplace
 TEST_F(ComponentCredentialsTest, GrantRefreshesOnWorkersGetTheComponentTokenFromOneFetch) {
   creds_->bind(cache_, *refresher_);
   store_ticket("ticket@@@1");
-  platform_->delay = std::chrono::milliseconds(1000);  // every grant asks while the first fetch runs
+  platform_->hold();  // the first fetch of the component token waits while the other grants ask
   std::vector<Grant> grants;
   for (int i = 0; i < 4; ++i) {
     grants.push_back(store_->upsert_grant(sample_grant(app_.id, "wx-" + std::to_string(i), "rt"),
@@ -200,6 +221,8 @@ TEST_F(ComponentCredentialsTest, GrantRefreshesOnWorkersGetTheComponentTokenFrom
   for (std::size_t i = 0; i < grants.size(); ++i) {
     workers.emplace_back([&, i] { results[i] = refresher_->refresh({app_.id, grants[i].id}, Trigger::forced); });
   }
+  platform_->until_app_called();
+  platform_->release();
   for (auto& w : workers) w.join();
   for (const auto& r : results) EXPECT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
   EXPECT_EQ(platform_->app_calls, 1) << "one component token for all";

@@ -122,13 +122,28 @@ TEST(Migrations, DuplicateNumbersAreRejected) {
 
 TEST(Migrations, ConcurrentApplyIsSerialised) {
   TempMigrations dir;
-  // The sleep keeps the first apply() inside its transaction while the second one starts.
-  dir.add("0001_slow.sql", "CREATE TABLE mediax.slow (x int); SELECT pg_sleep(0.3);");
+  // The first migration waits for a lock the test holds: the apply() that runs it stays inside
+  // its transaction until the test has seen the other one wait for the migration lock.
+  constexpr int kGate = 4242;
+  dir.add("0001_slow.sql",
+          "CREATE TABLE mediax.slow (x int); SELECT pg_advisory_xact_lock(" + std::to_string(kGate) + ");");
   dir.add("0002_next.sql", "CREATE TABLE mediax.next (x int);");
   const auto url = cluster().create_database(unique_db_name("mig"));
+  pqxx::connection gate(url);
+  pqxx::nontransaction(gate).exec_params("SELECT pg_advisory_lock($1)", kGate);
   auto run = [&] { return Migrator(url, dir.dir()).apply(); };
   auto a = std::async(std::launch::async, run);
   auto b = std::async(std::launch::async, run);
+  // Both wait: one at the gate inside 0001, the other for the migration lock.
+  for (;;) {
+    pqxx::nontransaction w(gate);
+    const auto waiting = w.exec(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+    if (waiting[0][0].as<int>() == 2) break;
+    std::this_thread::yield();
+  }
+  pqxx::nontransaction(gate).exec_params("SELECT pg_advisory_unlock($1)", kGate);
   auto ra = a.get();
   auto rb = b.get();
   const std::vector<std::string> all{"0001_slow.sql", "0002_next.sql"};

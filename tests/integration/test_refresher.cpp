@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -26,7 +27,7 @@ class NoHttp final : public HttpClient {
   }
 };
 
-// A platform whose answers the test queues; counts calls; can be slowed down.
+// A platform whose answers the test queues; counts calls; can hold calls at a gate.
 class ScriptedPlatform final : public Platform {
  public:
   std::string name() const override { return "scripted"; }
@@ -50,16 +51,33 @@ class ScriptedPlatform final : public Platform {
     std::lock_guard lk(mu);
     queue.push_back(std::move(o));
   }
+  // Calls wait at the gate until release(); until_called(n) returns once n calls have arrived.
+  void hold() {
+    std::lock_guard lk(mu);
+    held = true;
+  }
+  void release() {
+    {
+      std::lock_guard lk(mu);
+      held = false;
+    }
+    changed.notify_all();
+  }
+  void until_called(int n) {
+    std::unique_lock lk(mu);
+    changed.wait(lk, [&] { return calls.load() >= n; });
+  }
+
   std::atomic<int> calls{0};
   AppTokenCall last_call;  // guarded by mu
-  std::chrono::milliseconds delay{0};
   std::string seen_refresh_token;
 
  private:
   Outcome next(const Grant* g) {
+    std::unique_lock lk(mu);
     ++calls;
-    if (delay.count() > 0) std::this_thread::sleep_for(delay);
-    std::lock_guard lk(mu);
+    changed.notify_all();
+    changed.wait(lk, [&] { return !held; });
     if (g) seen_refresh_token = g->refresh_token;
     if (queue.empty()) return Outcome::failure(OutcomeKind::retry_later, "script_empty", "no answer queued");
     auto o = queue.front();
@@ -75,7 +93,35 @@ class ScriptedPlatform final : public Platform {
 
  private:
   std::mutex mu;
+  std::condition_variable changed;
+  bool held = false;
   std::deque<Outcome> queue;
+};
+
+// The real clocks, telling the test when a refresher has first read monotonic time. A refresher
+// reads it to time a platform call or to wait for another instance's result (await_other_refresh):
+// in a test whose refresh makes no platform call, the first read is the start of that wait, and
+// the test acts then instead of sleeping.
+class WatchedTime final : public TimeSource {
+ public:
+  TimePoint system() const override { return SysClock::now(); }
+  MonoTime monotonic() const override {
+    {
+      std::lock_guard lk(mu_);
+      ++reads_;
+    }
+    read_.notify_all();
+    return MonoClock::now();
+  }
+  void until_monotonic_read() const {
+    std::unique_lock lk(mu_);
+    read_.wait(lk, [this] { return reads_ > 0; });
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable read_;
+  mutable int reads_ = 0;
 };
 
 Outcome token(const std::string& access, std::optional<std::string> refresh = std::nullopt, int expires_in = 3600) {
@@ -97,7 +143,9 @@ class RefresherTest : public StoreTest {
     cfg_.retry_max_seconds = 60;
     cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(cfg_);
-    refresher_ = std::make_unique<Refresher>(*store_, registry_, cache_, *policy_, clock_, "instance-a", metrics_);
+    refresher_ =
+        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
+                                             metrics_);
     refresher_->set_next_listener([this](const RefreshKey& k, std::optional<TimePoint> next) {
       std::lock_guard lk(mu_);
       nexts_.emplace_back(k, next);
@@ -121,7 +169,7 @@ class RefresherTest : public StoreTest {
     return r.empty() ? std::string() : r[0][0].as<std::string>();
   }
 
-  RealTimeSource clock_;
+  WatchedTime clock_;
   NoHttp http_;
   PlatformRegistry registry_{http_, PlatformSettings{}};
   ScriptedPlatform* platform_ = nullptr;
@@ -200,7 +248,7 @@ TEST_F(RefresherTest, ThePlatformsNotesAreStoredWithTheRefresh) {
 }
 
 TEST_F(RefresherTest, ConcurrentRequestsCoalesceIntoOnePlatformCall) {
-  platform_->delay = std::chrono::milliseconds(300);
+  platform_->hold();
   platform_->push(token("access-1", "refresh-1"));
   platform_->push(token("access-unexpected", "refresh-unexpected"));
   std::vector<std::thread> threads;
@@ -211,6 +259,8 @@ TEST_F(RefresherTest, ConcurrentRequestsCoalesceIntoOnePlatformCall) {
       if (r.token) seen[i] = r.token->access_token;
     });
   }
+  platform_->until_called(1);  // the others join the call in flight, or come late and find it done
+  platform_->release();
   for (auto& t : threads) t.join();
   EXPECT_EQ(platform_->calls.load(), 1);
   for (const auto& s : seen) EXPECT_EQ(s, "access-1");
@@ -475,7 +525,8 @@ class TwoInstances : public RefresherTest {
     RefresherTest::SetUp();
     store_b_ = make_pg_store(url_, 8, test_sealer());
     cache_b_.replace_all(store_b_->all_tokens());
-    refresher_b_ = std::make_unique<Refresher>(*store_b_, registry_, cache_b_, *policy_, clock_, "instance-b", metrics_);
+    refresher_b_ = std::make_unique<Refresher>(*store_b_, *store_b_, *store_b_, registry_, cache_b_, *policy_, clock_,
+                                               "instance-b", metrics_);
   }
   std::unique_ptr<Store> store_b_;
   TokenCache cache_b_;
@@ -483,7 +534,7 @@ class TwoInstances : public RefresherTest {
 };
 
 TEST_F(TwoInstances, RejectedTokenReportedOnBothInstancesAtOnceRefreshesOnce) {
-  platform_->delay = std::chrono::milliseconds(300);
+  platform_->hold();
   platform_->push(token("access-1", "refresh-1"));
   platform_->push(token("access-unexpected", "refresh-unexpected"));
   std::vector<std::thread> threads;
@@ -495,6 +546,8 @@ TEST_F(TwoInstances, RejectedTokenReportedOnBothInstancesAtOnceRefreshesOnce) {
       if (res.token) seen[i] = res.token->access_token;
     });
   }
+  platform_->until_called(1);
+  platform_->release();
   for (auto& t : threads) t.join();
   EXPECT_EQ(platform_->calls.load(), 1);
   for (const auto& s : seen) EXPECT_EQ(s, "access-1");
@@ -510,7 +563,7 @@ TEST_F(TwoInstances, RejectedTokenWaitsForTheOtherInstancesRefreshInsteadOfRepea
   auto now = clock_.system();
   ASSERT_TRUE(store_b_->acquire_lease(key_, "instance-b", now, now + std::chrono::seconds(60)));
   std::thread b([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    clock_.until_monotonic_read();  // a is waiting for b's result
     RefreshSuccess s;
     s.token = sample_token("access-by-b", clock_.system() + std::chrono::hours(1));
     s.token.app_id = app_.id;

@@ -62,7 +62,9 @@ class AppSecretsTest : public StoreTest {
     StoreTest::SetUp();
     refresh_cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(refresh_cfg_);
-    refresher_ = std::make_unique<Refresher>(*store_, registry_, cache_, *policy_, clock_, "instance-a", metrics_);
+    refresher_ =
+        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
+                                             metrics_);
     scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1, metrics_);  // never run
     app_ = store_->create_app(component_app("wxc"));
     grant_ = store_->upsert_grant(sample_grant(app_.id, "wx_acct", "authorizer-refresh"),

@@ -128,7 +128,9 @@ class ConnectRecoverTest : public StoreTest {
     registry_.add(std::make_unique<Plain>());
     refresh_cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(refresh_cfg_);
-    refresher_ = std::make_unique<Refresher>(*store_, registry_, cache_, *policy_, clock_, "instance-a", metrics_);
+    refresher_ =
+        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
+                                             metrics_);
     // Never run: what TokenService schedules just sits in the wheel.
     scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1, metrics_);
     App a = sample_app("wxc");

@@ -1,11 +1,14 @@
-// The circuit breaker state machine and the per-endpoint guards, driven by passed-in time.
+// The circuit breaker state machine and the per-endpoint guards, driven by passed-in time; a
+// worker's wait for a slot is measured on a ManualTimeSource that the test advances.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "schedule/circuit_breaker.hpp"
+#include "support/manual_time_source.hpp"
 
 namespace mediax {
 namespace {
@@ -27,6 +30,35 @@ BreakerSettings settings(int threshold = 3, int cooldown = 10, int max_cooldown 
 
 // A token that outlives any cool-down in these tests: not urgent.
 const std::optional<TimePoint> kFarExpiry = kT0 + 24h;
+
+// Tests whose guards never wait for a slot: the clock they measure waits on never moves.
+const ManualTimeSource kStill;
+
+// admit() with a slot wait, on a thread of its own: the test advances the clock or frees a slot
+// while it waits.
+std::future<PlatformGuards::Permit> admit_waiting(PlatformGuards& g, const PlatformGuards::Endpoint& e, TimePoint now,
+                                                 std::chrono::milliseconds wait) {
+  return std::async(std::launch::async, [&g, e, now, wait] { return g.admit(e, now, kFarExpiry, wait); });
+}
+
+// Spins (no sleep) until a worker waits for a slot of e.
+void until_waiting(const PlatformGuards& g, const PlatformGuards::Endpoint& e) {
+  for (;;) {
+    for (const auto& s : g.snapshot(kT0)) {
+      if (s.endpoint.id() == e.id() && s.waiting > 0) return;
+    }
+    std::this_thread::yield();
+  }
+}
+
+// A wait that ended: a wait that does not end fails here instead of hanging the suite.
+PlatformGuards::Permit ended(std::future<PlatformGuards::Permit>& f) {
+  if (f.wait_for(10s) != std::future_status::ready) {
+    ADD_FAILURE() << "admit() is still waiting";
+    std::abort();  // the thread holds references into this test's frame
+  }
+  return f.get();
+}
 
 TEST(CircuitBreaker, StaysClosedBelowTheThresholdAndAnAnswerResetsTheCount) {
   CircuitBreaker b(settings(3));
@@ -129,7 +161,7 @@ TEST(CircuitBreaker, ATokenExpiringBeforeTheCircuitClosesMayProbeOncePerCooldown
 }
 
 TEST(PlatformGuards, CapsCallsInFlightPerEndpointAndNotAcrossEndpoints) {
-  PlatformGuards g(settings(3, 10, 60, 2), 42);
+  PlatformGuards g(settings(3, 10, 60, 2), kStill, 42);
   const PlatformGuards::Endpoint slow{"oauth2", "slow.example:443"};
   const PlatformGuards::Endpoint fast{"oauth2", "fast.example:443"};
   auto a = g.admit(slow, kT0, kFarExpiry);
@@ -150,53 +182,50 @@ TEST(PlatformGuards, CapsCallsInFlightPerEndpointAndNotAcrossEndpoints) {
 // logged millions of deferrals and starved the platform). A deferral is at least a second away:
 // the scheduler fires by whole seconds.
 TEST(PlatformGuards, AWorkerWaitsForASlotOfAnAnsweringEndpointButNotOfAFailingOne) {
-  PlatformGuards g(settings(3, 10, 60, 1));
+  ManualTimeSource clock;
+  PlatformGuards g(settings(3, 10, 60, 1), clock);
   const PlatformGuards::Endpoint ep{"oauth2", "idp:443"};
   auto held = g.admit(ep, kT0, kFarExpiry);
   ASSERT_TRUE(held.ok());
   // No wait: refused at once, as before.
   EXPECT_EQ(g.admit(ep, kT0, kFarExpiry).refusal(), PlatformGuards::Refusal::endpoint_busy);
   // A wait long enough for the call in flight to end: the slot is handed over.
-  std::thread ends([&] {
-    std::this_thread::sleep_for(100ms);
-    held.done(true, kT0);
-  });
-  const auto started = std::chrono::steady_clock::now();
-  auto next = g.admit(ep, kT0, kFarExpiry, 10s);
-  const auto waited = std::chrono::steady_clock::now() - started;
-  ends.join();
+  auto waiting = admit_waiting(g, ep, kT0, 10s);
+  until_waiting(g, ep);
+  held.done(true, kT0);
+  auto next = ended(waiting);
   EXPECT_TRUE(next.ok());
-  EXPECT_GE(waited, 90ms);
-  EXPECT_LT(waited, 5s);
-  // Still busy after the wait: refused once it is over.
-  EXPECT_EQ(g.admit(ep, kT0, kFarExpiry, 50ms).refusal(), PlatformGuards::Refusal::endpoint_busy);
-  // Failing: no waiting at all, whatever the caller allows.
+  // Still busy when the wait is over: refused then, and not before (it was waiting).
+  auto busy = admit_waiting(g, ep, kT0, 50ms);
+  until_waiting(g, ep);
+  clock.advance(50ms);
+  EXPECT_EQ(ended(busy).refusal(), PlatformGuards::Refusal::endpoint_busy);
+  // Failing: no waiting at all, whatever the caller allows (the clock does not move).
   next.done(false, kT0);
   auto failing = g.admit(ep, kT0, kFarExpiry);
   ASSERT_TRUE(failing.ok());
-  const auto t = std::chrono::steady_clock::now();
-  EXPECT_EQ(g.admit(ep, kT0, kFarExpiry, 10s).refusal(), PlatformGuards::Refusal::endpoint_busy);
-  EXPECT_LT(std::chrono::steady_clock::now() - t, 1s);
+  auto at_once = admit_waiting(g, ep, kT0, 10s);
+  EXPECT_EQ(ended(at_once).refusal(), PlatformGuards::Refusal::endpoint_busy);
 }
 
 TEST(PlatformGuards, AnEndpointWhoseCallsAllHangIsNotWaitedForOnceItHasMadeNoProgressForTheWait) {
   // Found by the e2e Breaker test: calls to a hanging platform look healthy until the first times
   // out; the last free worker waited a second per key of that platform, and another platform's
   // keys, queued behind, expired.
-  PlatformGuards g(settings(3, 10, 60, 1));
+  ManualTimeSource clock;
+  PlatformGuards g(settings(3, 10, 60, 1), clock);
   const PlatformGuards::Endpoint ep{"oauth2", "hangs:443"};
   auto held = g.admit(ep, kT0, kFarExpiry);  // started at kT0, never ends in this test
   ASSERT_TRUE(held.ok());
-  // 400 ms after it started: wait what is left of the window (600 ms), then refuse.
-  auto t = std::chrono::steady_clock::now();
-  EXPECT_EQ(g.admit(ep, kT0 + 400ms, kFarExpiry, 1000ms).refusal(), PlatformGuards::Refusal::endpoint_busy);
-  auto waited = std::chrono::steady_clock::now() - t;
-  EXPECT_GE(waited, 550ms);
-  EXPECT_LT(waited, 950ms);
-  // 1.5 s after it started with nothing ended since: no wait at all.
-  t = std::chrono::steady_clock::now();
-  EXPECT_EQ(g.admit(ep, kT0 + 1500ms, kFarExpiry, 1000ms).refusal(), PlatformGuards::Refusal::endpoint_busy);
-  EXPECT_LT(std::chrono::steady_clock::now() - t, 300ms);
+  // 400 ms after it started: wait what is left of the window (600 ms, not the 1000 allowed), then
+  // refuse.
+  auto rest = admit_waiting(g, ep, kT0 + 400ms, 1000ms);
+  until_waiting(g, ep);
+  clock.advance(600ms);
+  EXPECT_EQ(ended(rest).refusal(), PlatformGuards::Refusal::endpoint_busy);
+  // 1.5 s after it started with nothing ended since: no wait at all (the clock does not move).
+  auto none = admit_waiting(g, ep, kT0 + 1500ms, 1000ms);
+  EXPECT_EQ(ended(none).refusal(), PlatformGuards::Refusal::endpoint_busy);
   // A call that ends is progress: the next caller waits for a slot again, and gets it.
   auto second = g.admit(PlatformGuards::Endpoint{"oauth2", "other:443"}, kT0, kFarExpiry);
   ASSERT_TRUE(second.ok()) << "endpoints are counted apart";
@@ -205,10 +234,31 @@ TEST(PlatformGuards, AnEndpointWhoseCallsAllHangIsNotWaitedForOnceItHasMadeNoPro
   EXPECT_TRUE(next.ok());
 }
 
+TEST(PlatformGuards, AnOpenCircuitLetsAProbeThroughOnceTheClockHasPassedTheCooldown) {
+  ManualTimeSource clock(kT0);
+  PlatformGuards g(settings(2, 20, 60, 4), clock, 7);
+  const PlatformGuards::Endpoint ep{"oauth2", "flaky.example:443"};
+  for (int i = 0; i < 2; ++i) g.admit(ep, clock.system(), kFarExpiry).done(false, clock.system());
+  auto refused = g.admit(ep, clock.system(), kFarExpiry);
+  ASSERT_EQ(refused.refusal(), PlatformGuards::Refusal::circuit_open);
+  clock.advance(19s);
+  EXPECT_EQ(g.admit(ep, clock.system(), kFarExpiry).refusal(), PlatformGuards::Refusal::circuit_open)
+      << "a second before the cool-down ends";
+  clock.advance(1s);
+  ASSERT_EQ(g.snapshot(clock.system()).front().state, CircuitState::half_open);
+  auto probe = g.admit(ep, clock.system(), kFarExpiry);
+  ASSERT_TRUE(probe.ok());
+  EXPECT_EQ(g.admit(ep, clock.system(), kFarExpiry).refusal(), PlatformGuards::Refusal::circuit_open)
+      << "one probe at a time";
+  probe.done(true, clock.system());
+  EXPECT_EQ(g.snapshot(clock.system()).front().state, CircuitState::closed);
+  EXPECT_TRUE(g.admit(ep, clock.system(), kFarExpiry).ok());
+}
+
 TEST(PlatformGuards, ABusyEndpointIsLookedAtAgainNoSoonerThanASecondLater) {
   auto s = settings(3, 10, 60, 1);
   s.busy_retry = Seconds(1);
-  PlatformGuards g(s, 7);
+  PlatformGuards g(s, kStill, 7);
   const PlatformGuards::Endpoint e{"oauth2", "busy.example:443"};
   auto held = g.admit(e, kT0, kFarExpiry);
   ASSERT_TRUE(held.ok());
@@ -225,7 +275,7 @@ TEST(PlatformGuards, ABusyEndpointIsLookedAtAgainNoSoonerThanASecondLater) {
 }
 
 TEST(PlatformGuards, AbandonedPermitsFreeTheirSlot) {
-  PlatformGuards g(settings(3, 10, 60, 1), 42);
+  PlatformGuards g(settings(3, 10, 60, 1), kStill, 42);
   const PlatformGuards::Endpoint e{"douyin", ""};
   {
     auto p = g.admit(e, kT0, kFarExpiry);
@@ -236,7 +286,7 @@ TEST(PlatformGuards, AbandonedPermitsFreeTheirSlot) {
 }
 
 TEST(PlatformGuards, OpenCircuitDefersWithJitterAndSnapshotsShowIt) {
-  PlatformGuards g(settings(2, 20, 60, 4), 7);
+  PlatformGuards g(settings(2, 20, 60, 4), kStill, 7);
   const PlatformGuards::Endpoint e{"oauth2", "down.example:443"};
   for (int i = 0; i < 2; ++i) {
     auto p = g.admit(e, kT0, kFarExpiry);
@@ -262,7 +312,7 @@ TEST(PlatformGuards, OpenCircuitDefersWithJitterAndSnapshotsShowIt) {
 TEST(PlatformGuards, TheJitterOfADeferralNeverCarriesATokenPastItsExpiry) {
   // Found by bench/run.sh punctuality: a burst of failures at start opened the circuit for 30 s;
   // tokens expiring a few seconds after it reopened came back up to 7 s later, already expired.
-  PlatformGuards g(settings(2, 20, 60, 4), 11);
+  PlatformGuards g(settings(2, 20, 60, 4), kStill, 11);
   const PlatformGuards::Endpoint e{"oauth2", "down.example:443"};
   for (int i = 0; i < 2; ++i) {
     auto p = g.admit(e, kT0, kFarExpiry);
@@ -290,7 +340,7 @@ TEST(PlatformGuards, ADeferralIsNeverDueWithinTheCurrentSecond) {
   // The circuit reopens 300 ms into a second; a key deferred earlier in that second to the
   // reopening (no spread: its token expires soon after) would be due at once, again and again.
   // Found by the e2e Breaker test, where such keys spun and starved a healthy platform's refreshes.
-  PlatformGuards g(settings(1, 10, 60, 4), 5);
+  PlatformGuards g(settings(1, 10, 60, 4), kStill, 5);
   const PlatformGuards::Endpoint e{"oauth2", "down.example:443"};
   auto first = g.admit(e, kT0 + 300ms, kFarExpiry);
   ASSERT_TRUE(first.ok());
@@ -303,7 +353,7 @@ TEST(PlatformGuards, ADeferralIsNeverDueWithinTheCurrentSecond) {
 }
 
 TEST(PlatformGuards, WhileAProbeIsInFlightATokenAboutToExpireLooksAgainSooner) {
-  PlatformGuards g(settings(1, 10, 60, 4), 3);
+  PlatformGuards g(settings(1, 10, 60, 4), kStill, 3);
   const PlatformGuards::Endpoint e{"oauth2", "down.example:443"};
   auto first = g.admit(e, kT0, kFarExpiry);
   ASSERT_TRUE(first.ok());
@@ -325,7 +375,7 @@ TEST(PlatformGuards, WhileAProbeIsInFlightATokenAboutToExpireLooksAgainSooner) {
 TEST(PlatformGuards, HealthyEndpointUsesAllWorkersButOneAndAFailureTightensTheCap) {
   BreakerSettings s = settings(/*threshold=*/3, 10, 60, /*max_in_flight=*/2);
   s.healthy_max_in_flight = 4;
-  PlatformGuards g(s, 7);
+  PlatformGuards g(s, kStill, 7);
   const PlatformGuards::Endpoint e{"oauth2", "idp.example:443"};
   std::vector<PlatformGuards::Permit> held;
   for (int i = 0; i < 4; ++i) {

@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
-#include <latch>
+#include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -31,15 +31,16 @@ TEST(Batcher, LoneRequestIsFlushedAtOnceWithItsOwnResult) {
 TEST(Batcher, ConcurrentCallersShareBatchesAndEachGetsItsOwnAnswer) {
   constexpr int kThreads = 64;
   std::mutex mu;
+  std::condition_variable opened;
+  bool open = false;  // the first flush waits until every other caller has queued behind it
   std::vector<std::size_t> sizes;
   IntBatcher b(
       [&](std::vector<IntBatcher::Item*>& batch) {
         {
-          std::lock_guard lk(mu);
+          std::unique_lock lk(mu);
           sizes.push_back(batch.size());
+          opened.wait(lk, [&] { return open; });
         }
-        // Slow enough that callers queue up behind the running batches.
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
         for (auto* i : batch) {
           if (i->request % 7 == 0) {
             i->error = std::make_exception_ptr(std::runtime_error("seven"));
@@ -48,40 +49,52 @@ TEST(Batcher, ConcurrentCallersShareBatchesAndEachGetsItsOwnAnswer) {
           }
         }
       },
-      2, 16);
-  std::latch start(kThreads);
+      1, 16);
   std::atomic<int> ok{0}, errors{0}, wrong{0};
-  std::vector<std::thread> threads;
-  for (int n = 1; n <= kThreads; ++n) {
-    threads.emplace_back([&, n] {
-      start.arrive_and_wait();
-      try {
-        if (b.run(n) == n + 1000) {
-          ++ok;
-        } else {
-          ++wrong;
-        }
-      } catch (const std::runtime_error& e) {
-        if (n % 7 == 0 && std::string(e.what()) == "seven") {
-          ++errors;
-        } else {
-          ++wrong;
-        }
+  auto call = [&](int n) {
+    try {
+      if (b.run(n) == n + 1000) {
+        ++ok;
+      } else {
+        ++wrong;
       }
-    });
+    } catch (const std::runtime_error& e) {
+      if (n % 7 == 0 && std::string(e.what()) == "seven") {
+        ++errors;
+      } else {
+        ++wrong;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back(call, 1);
+  for (;;) {  // until the first caller is flushing its lone request
+    {
+      std::lock_guard lk(mu);
+      if (!sizes.empty()) break;
+    }
+    std::this_thread::yield();
   }
+  for (int n = 2; n <= kThreads; ++n) threads.emplace_back(call, n);
+  while (b.queued() < static_cast<std::size_t>(kThreads - 1)) std::this_thread::yield();
+  {
+    std::lock_guard lk(mu);
+    open = true;
+  }
+  opened.notify_all();
   for (auto& t : threads) t.join();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(errors.load(), kThreads / 7);
   EXPECT_EQ(ok.load(), kThreads - kThreads / 7);
-  std::size_t total = 0, largest = 0;
+  EXPECT_EQ(sizes.front(), 1u);
+  std::size_t total = 0;
   for (auto s : sizes) {
     total += s;
-    largest = std::max(largest, s);
     EXPECT_LE(s, 16u);
   }
   EXPECT_EQ(total, static_cast<std::size_t>(kThreads));
-  EXPECT_GT(largest, 1u) << "no two requests ever shared a batch";
+  // 63 queued behind one flusher: taken 16 at a time.
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{1, 16, 16, 16, 15}));
 }
 
 TEST(Batcher, FlushThatThrowsFailsTheItemsItHadNotAnswered) {
