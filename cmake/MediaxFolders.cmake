@@ -18,6 +18,8 @@ macro(mediax_find_packages)
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
   pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
   pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+  # tl::expected (header only, Debian libexpected-dev): the service layer's outcomes as values.
+  find_path(TL_EXPECTED_INCLUDE_DIR tl/expected.hpp REQUIRED)
 endmacro()
 
 # mediax_folder(<folder> <source>...): the static library mediax_<folder> of daemon/<folder>.
@@ -25,6 +27,7 @@ function(mediax_folder folder)
   add_library(mediax_${folder} STATIC)
   target_sources(mediax_${folder} PRIVATE ${ARGN})
   target_link_libraries(mediax_${folder} PUBLIC mediax_settings PRIVATE mediax_warnings)
+  target_include_directories(mediax_${folder} SYSTEM PUBLIC ${TL_EXPECTED_INCLUDE_DIR})
 endfunction()
 
 set(MEDIAX_FOLDERS util obs net core config crypto store platforms schedule service http runtime)

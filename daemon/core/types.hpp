@@ -111,7 +111,7 @@ struct Token {
   std::vector<std::string> scopes;
   TimePoint expires_at{};
   TimePoint refreshed_at{};
-  // Not stored with the token (it is the app's): TokenService sets it on the tokens it answers with.
+  // Not stored with the token (it is the app's): TokenReads sets it on the tokens it answers with.
   TokenUsage token_usage = TokenUsage::authorization_bearer;
 };
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <stdexcept>
 #include <string_view>
+#include <type_traits>
 
 #include "http/answers.hpp"
 #include "http/auth.hpp"
@@ -16,7 +17,10 @@
 #include "http/metrics_routes.hpp"
 #include "http/wechat_component_routes.hpp"
 #include "service/app_request.hpp"
-#include "service/token_service.hpp"
+#include "service/apps.hpp"
+#include "service/token_reads.hpp"
+#include "service/connect_flow.hpp"
+#include "service/grants.hpp"
 #include "util/host_port.hpp"
 
 namespace mediax {
@@ -58,6 +62,23 @@ bool refuse_unbounded_body(const httplib::Request& req, httplib::Response& res) 
   return true;
 }
 
+// A service's ApiError as the admin API answers it (http/answers.hpp: error_answer).
+void send_api_error(httplib::Response& res, const ApiError& e) {
+  const auto a = error_answer(e);
+  send_json(res, a.status, a.body);
+}
+
+// A service's outcome: its value handed to `ok`, or its ApiError answered.
+template <typename T, typename Ok>
+void reply(httplib::Response& res, const Expected<T>& r, Ok&& ok) {
+  if (!r) return send_api_error(res, r.error());
+  if constexpr (std::is_void_v<T>) {
+    ok();
+  } else {
+    ok(*r);
+  }
+}
+
 std::string html_escape(const std::string& s) {
   std::string out;
   out.reserve(s.size());
@@ -88,7 +109,10 @@ nlohmann::json parse_body(const httplib::Request& req) { return parse_json_body(
 }  // namespace
 
 struct AdminServer::Impl {
-  TokenService& service;
+  Apps& apps;
+  ConnectFlow& connect;
+  Grants& grants;
+  TokenReads& reads;
   AdminConfig config;
   std::function<bool()> ready;
   metrics::Registry& metric_registry;
@@ -101,8 +125,11 @@ struct AdminServer::Impl {
   int port = 0;
   ListenBacklog backlog;  // httplib listens with a backlog of 5 (http/listen_backlog.hpp)
 
-  Impl(TokenService& s, const AdminConfig& c, std::function<bool()> r, metrics::Registry& m)
-      : service(s),
+  Impl(const AdminServices& s, const AdminConfig& c, std::function<bool()> r, metrics::Registry& m)
+      : apps(s.apps),
+        connect(s.connect),
+        grants(s.grants),
+        reads(s.reads),
         config(c),
         ready(std::move(r)),
         metric_registry(m),
@@ -132,16 +159,17 @@ struct AdminServer::Impl {
     };
   }
 
-  // Marked stale while the database is unreachable (http/answers.hpp).
-  void send_token(httplib::Response& res, const Token& t) {
+  // The token, marked stale while the database is unreachable (http/answers.hpp), or the error.
+  void send_token(httplib::Response& res, const Expected<Token>& t) {
+    if (!t) return send_api_error(res, t.error());
     if (serving_stale(database_reachable)) {
       for (const auto& [name, value] : kStaleHeaders) res.set_header(std::string(name), std::string(value));
     }
-    send_json(res, 200, to_json(t));
+    send_json(res, 200, to_json(*t));
   }
 
   std::optional<TimePoint> grant_token_expiry(const Grant& g) {
-    return service.token_expiry(RefreshKey{g.app_id, g.id});
+    return reads.token_expiry(RefreshKey{g.app_id, g.id});
   }
 
   // GET /v1/grants/{id}/token with a numeric id, the one route other apps call all the time
@@ -158,7 +186,7 @@ struct AdminServer::Impl {
     const auto id = grant_id_of(path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()));
     if (!id) return false;
     guarded([this, id = *id](const httplib::Request&, httplib::Response& r) {
-      send_token(r, service.current_token(service.grant_key(id)));
+      send_token(r, reads.grant_key(id).and_then([this](const RefreshKey& k) { return reads.current_token(k); }));
     })(req, res);
     return true;
   }
@@ -171,7 +199,10 @@ struct AdminServer::Impl {
       if (serve_token_read(req, res)) return R::Handled;
       return R::Unhandled;
     });
-    auto& s = service;
+    auto& ap = apps;
+    auto& cf = connect;
+    auto& gr = grants;
+    auto& t = reads;
     server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, {{"status", "ok"}});
     });
@@ -186,55 +217,63 @@ struct AdminServer::Impl {
     });
     add_metrics_routes(server, metric_registry);
 
-    server.Post("/v1/apps", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      send_json(res, 201, to_json(s.register_app(parse_body(req))));
+    const auto send_app = [](httplib::Response& res, int status) {
+      return [&res, status](const App& app) { send_json(res, status, to_json(app)); };
+    };
+    server.Post("/v1/apps", guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
+      reply(res, ap.register_app(parse_body(req)), send_app(res, 201));
     }));
-    server.Get("/v1/apps", guarded([&s](const httplib::Request&, httplib::Response& res) {
-      nlohmann::json apps = nlohmann::json::array();
-      for (const auto& a : s.list_apps()) apps.push_back(to_json(a));
-      send_json(res, 200, {{"apps", apps}});
+    server.Get("/v1/apps", guarded([&ap](const httplib::Request&, httplib::Response& res) {
+      reply(res, ap.list_apps(), [&res](const std::vector<App>& list) {
+        nlohmann::json shown = nlohmann::json::array();
+        for (const auto& app : list) shown.push_back(to_json(app));
+        send_json(res, 200, {{"apps", shown}});
+      });
     }));
-    server.Get(R"(/v1/apps/([^/]+))", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      send_json(res, 200, to_json(s.get_app(req.matches[1])));
+    server.Get(R"(/v1/apps/([^/]+))", guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
+      reply(res, ap.get_app(req.matches[1]), send_app(res, 200));
     }));
-    server.Delete(R"(/v1/apps/([^/]+))", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      s.delete_app(req.matches[1]);
-      send_json(res, 200, {{"deleted", true}});
+    server.Delete(R"(/v1/apps/([^/]+))", guarded([&ap](const httplib::Request& req, httplib::Response& res) {
+      reply(res, ap.delete_app(req.matches[1]), [&res] { send_json(res, 200, {{"deleted", true}}); });
     }));
-    server.Put(R"(/v1/apps/([^/]+)/secrets)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      send_json(res, 200, to_json(s.update_app_secrets(req.matches[1], parse_body(req))));
+    server.Put(R"(/v1/apps/([^/]+)/secrets)", guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
+      reply(res, ap.update_app_secrets(req.matches[1], parse_body(req)), send_app(res, 200));
     }));
-    server.Put(R"(/v1/apps/([^/]+)/webhook)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      send_json(res, 200, to_json(s.set_webhook(req.matches[1], parse_body(req))));
+    server.Put(R"(/v1/apps/([^/]+)/webhook)", guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
+      reply(res, ap.set_webhook(req.matches[1], parse_body(req)), send_app(res, 200));
     }));
-    server.Delete(R"(/v1/apps/([^/]+)/webhook)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      send_json(res, 200, to_json(s.delete_webhook(req.matches[1])));
+    server.Delete(R"(/v1/apps/([^/]+)/webhook)", guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
+      reply(res, ap.delete_webhook(req.matches[1]), send_app(res, 200));
     }));
-    server.Get(R"(/v1/apps/([^/]+)/webhook)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      const auto [hook, deliveries] = s.get_webhook(req.matches[1], 20);
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& d : deliveries) list.push_back(to_json(d));
-      send_json(res, 200, {{"url", hook.url}, {"created_at", format_time(hook.created_at)},
-                           {"updated_at", format_time(hook.updated_at)}, {"deliveries", list}});
+    server.Get(R"(/v1/apps/([^/]+)/webhook)", guarded([&ap](const httplib::Request& req, httplib::Response& res) {
+      reply(res, ap.get_webhook(req.matches[1], 20), [&res](const auto& found) {
+        const auto& [hook, deliveries] = found;
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& d : deliveries) list.push_back(to_json(d));
+        send_json(res, 200, {{"url", hook.url}, {"created_at", format_time(hook.created_at)},
+                             {"updated_at", format_time(hook.updated_at)}, {"deliveries", list}});
+      });
     }));
-    server.Post(R"(/v1/apps/([^/]+)/authorize)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+    server.Post(R"(/v1/apps/([^/]+)/authorize)", guarded([&cf](const httplib::Request& req, httplib::Response& res) {
       // The body is optional: none (or {}) connects with the app's own settings.
       const auto choices = authorize_choices_from_request(req.body.empty() ? nlohmann::json() : parse_body(req));
-      auto a = s.start_authorization(req.matches[1], choices);
-      send_json(res, 200, {{"authorize_url", a.authorize_url}, {"state", a.state}, {"expires_at", format_time(a.expires_at)}});
+      reply(res, cf.start_authorization(req.matches[1], choices), [&res](const AuthorizeStart& a) {
+        send_json(res, 200,
+                  {{"authorize_url", a.authorize_url}, {"state", a.state}, {"expires_at", format_time(a.expires_at)}});
+      });
     }));
-    server.Get(R"(/v1/apps/([^/]+)/connect)", guarded([&s](const httplib::Request& req, httplib::Response& res) {
+    server.Get(R"(/v1/apps/([^/]+)/connect)", guarded([&cf](const httplib::Request& req, httplib::Response& res) {
       std::map<std::string, std::string> query;
       for (const auto& [k, v] : req.params) query.emplace(k, v);
-      auto a = s.start_authorization(req.matches[1], authorize_choices_from_query(query));
-      res.set_redirect(a.authorize_url, 302);
+      reply(res, cf.start_authorization(req.matches[1], authorize_choices_from_query(query)),
+            [&res](const AuthorizeStart& a) { res.set_redirect(a.authorize_url, 302); });
     }));
-    server.Get("/oauth/callback", [&s](const httplib::Request& req, httplib::Response& res) {
+    server.Get("/oauth/callback", [&cf](const httplib::Request& req, httplib::Response& res) {
       std::map<std::string, std::string> params;
       for (const auto& [k, v] : req.params) params.emplace(k, v);
       CallbackResult r;
       try {
-        r = s.handle_callback(params);
+        r = cf.handle_callback(params);
       } catch (const std::exception& e) {
         spdlog::error("oauth callback: internal error: {}", e.what());
         r.status = 500;
@@ -247,61 +286,74 @@ struct AdminServer::Impl {
       res.set_content(page(r.title, r.message, r.status == 200), "text/html; charset=utf-8");
     });
 
-    server.Get(R"(/v1/apps/([^/]+)/grants)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
+    server.Get(R"(/v1/apps/([^/]+)/grants)", guarded([this, &gr](const httplib::Request& req, httplib::Response& res) {
       const std::string name = req.matches[1];
-      nlohmann::json grants = nlohmann::json::array();
-      for (const auto& g : s.list_grants(name)) grants.push_back(to_json(g, name, grant_token_expiry(g)));
-      send_json(res, 200, {{"grants", grants}});
+      reply(res, gr.list_grants(name), [&](const std::vector<Grant>& list) {
+        nlohmann::json shown = nlohmann::json::array();
+        for (const auto& g : list) shown.push_back(to_json(g, name, grant_token_expiry(g)));
+        send_json(res, 200, {{"grants", shown}});
+      });
     }));
     // A code the creator's own app obtained, or a refresh token from another system: 201 with the
     // new grant, 200 when the account was connected already (its grant replaced).
-    auto send_added = [this](httplib::Response& res, const GrantAdded& a, const std::string& app) {
-      send_json(res, a.created ? 201 : 200, to_json(a.grant, app, grant_token_expiry(a.grant)));
+    auto send_added = [this](httplib::Response& res, const Expected<GrantAdded>& added, const std::string& app) {
+      reply(res, added, [&](const GrantAdded& a) {
+        send_json(res, a.created ? 201 : 200, to_json(a.grant, app, grant_token_expiry(a.grant)));
+      });
     };
-    server.Post(R"(/v1/apps/([^/]+)/grants)", guarded([&s, send_added](const httplib::Request& req, httplib::Response& res) {
-      send_added(res, s.add_grant_from_code(req.matches[1], parse_body(req)), req.matches[1]);
+    server.Post(R"(/v1/apps/([^/]+)/grants)", guarded([&gr, send_added](const httplib::Request& req, httplib::Response& res) {
+      send_added(res, gr.add_grant_from_code(req.matches[1], parse_body(req)), req.matches[1]);
     }));
     server.Post(R"(/v1/apps/([^/]+)/grants/import)",
-                guarded([&s, send_added](const httplib::Request& req, httplib::Response& res) {
-                  send_added(res, s.import_grant(req.matches[1], parse_body(req)), req.matches[1]);
+                guarded([&gr, send_added](const httplib::Request& req, httplib::Response& res) {
+                  send_added(res, gr.import_grant(req.matches[1], parse_body(req)), req.matches[1]);
                 }));
-    server.Get(R"(/v1/grants/([^/]+))", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
-      auto g = s.get_grant(parse_grant_id(req.matches[1].str()));
-      auto app = s.get_app_name(g.app_id);
-      send_json(res, 200, to_json(g, app, grant_token_expiry(g)));
+    // A grant as GET /v1/grants/{id} shows it, with its app's name.
+    const auto send_grant = [this, &ap](httplib::Response& res, const Expected<Grant>& grant) {
+      reply(res, grant.and_then([&](const Grant& g) { return ap.app_name(g.app_id); }), [&](const std::string& app) {
+        send_json(res, 200, to_json(*grant, app, grant_token_expiry(*grant)));
+      });
+    };
+    server.Get(R"(/v1/grants/([^/]+))", guarded([&gr, send_grant](const httplib::Request& req, httplib::Response& res) {
+      send_grant(res, gr.get_grant(parse_grant_id(req.matches[1].str())));
     }));
-    server.Delete(R"(/v1/grants/([^/]+))", guarded([&s](const httplib::Request& req, httplib::Response& res) {
-      auto r = s.revoke_grant(parse_grant_id(req.matches[1].str()));
-      send_json(res, 200, {{"revoked", true}, {"platform_revocation", r}});
+    server.Delete(R"(/v1/grants/([^/]+))", guarded([&gr](const httplib::Request& req, httplib::Response& res) {
+      reply(res, gr.revoke_grant(parse_grant_id(req.matches[1].str())), [&res](const std::string& platform) {
+        send_json(res, 200, {{"revoked", true}, {"platform_revocation", platform}});
+      });
     }));
     // A lost or refused refresh token got going again by the platform's recovery call (admin role).
-    server.Post(R"(/v1/grants/([^/]+)/recover)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
-      auto g = s.recover_grant(parse_grant_id(req.matches[1].str()));
-      send_json(res, 200, to_json(g, s.get_app_name(g.app_id), grant_token_expiry(g)));
+    server.Post(R"(/v1/grants/([^/]+)/recover)", guarded([&gr, send_grant](const httplib::Request& req, httplib::Response& res) {
+      send_grant(res, gr.recover_grant(parse_grant_id(req.matches[1].str())));
     }));
 
-    server.Get(R"(/v1/apps/([^/]+)/token)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
-      send_token(res, s.current_token(s.app_token_key(req.matches[1])));
+    const auto current = [&t](const RefreshKey& key) { return t.current_token(key); };
+    const auto forced = [&t](const RefreshKey& key) { return t.force_refresh(key); };
+    server.Get(R"(/v1/apps/([^/]+)/token)", guarded([this, &t, current](const httplib::Request& req, httplib::Response& res) {
+      send_token(res, t.app_token_key(req.matches[1]).and_then(current));
     }));
-    server.Get(R"(/v1/grants/([^/]+)/token)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
-      send_token(res, s.current_token(s.grant_key(parse_grant_id(req.matches[1].str()))));
+    server.Get(R"(/v1/grants/([^/]+)/token)", guarded([this, &t, current](const httplib::Request& req, httplib::Response& res) {
+      send_token(res, t.grant_key(parse_grant_id(req.matches[1].str())).and_then(current));
     }));
-    server.Post(R"(/v1/apps/([^/]+)/refresh)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
-      send_token(res, s.force_refresh(s.app_token_key(req.matches[1])));
+    server.Post(R"(/v1/apps/([^/]+)/refresh)", guarded([this, &t, forced](const httplib::Request& req, httplib::Response& res) {
+      send_token(res, t.app_token_key(req.matches[1]).and_then(forced));
     }));
-    server.Post(R"(/v1/grants/([^/]+)/refresh)", guarded([this, &s](const httplib::Request& req, httplib::Response& res) {
-      send_token(res, s.force_refresh(s.grant_key(parse_grant_id(req.matches[1].str()))));
+    server.Post(R"(/v1/grants/([^/]+)/refresh)", guarded([this, &t, forced](const httplib::Request& req, httplib::Response& res) {
+      send_token(res, t.grant_key(parse_grant_id(req.matches[1].str())).and_then(forced));
     }));
-    auto rejected = [this, &s](const httplib::Request& req, const RefreshKey& key, httplib::Response& res) {
-      send_token(res, s.token_rejected(key, rejected_token_from_request(parse_body(req))));
+    // The body is checked after the key is found (a 404 before a 400), as the routes always did.
+    auto rejected = [this, &t](const httplib::Request& req, const Expected<RefreshKey>& key, httplib::Response& res) {
+      send_token(res, key.and_then([&](const RefreshKey& k) {
+        return t.token_rejected(k, rejected_token_from_request(parse_body(req)));
+      }));
     };
     server.Post(R"(/v1/apps/([^/]+)/token/rejected)",
-                guarded([&s, rejected](const httplib::Request& req, httplib::Response& res) {
-                  rejected(req, s.app_token_key(req.matches[1]), res);
+                guarded([&t, rejected](const httplib::Request& req, httplib::Response& res) {
+                  rejected(req, t.app_token_key(req.matches[1]), res);
                 }));
     server.Post(R"(/v1/grants/([^/]+)/token/rejected)",
-                guarded([&s, rejected](const httplib::Request& req, httplib::Response& res) {
-                  rejected(req, s.grant_key(parse_grant_id(req.matches[1].str())), res);
+                guarded([&t, rejected](const httplib::Request& req, httplib::Response& res) {
+                  rejected(req, t.grant_key(parse_grant_id(req.matches[1].str())), res);
                 }));
 
     register_console_routes(server);  // GET /console/: the web console's static files
@@ -339,9 +391,9 @@ struct AdminServer::Impl {
   }
 };
 
-AdminServer::AdminServer(TokenService& service, const AdminConfig& config, std::function<bool()> ready,
+AdminServer::AdminServer(const AdminServices& services, const AdminConfig& config, std::function<bool()> ready,
                          metrics::Registry& metrics)
-    : impl_(std::make_unique<Impl>(service, config, std::move(ready), metrics)) {
+    : impl_(std::make_unique<Impl>(services, config, std::move(ready), metrics)) {
   auto threads = static_cast<std::size_t>(config.threads);
   impl_->server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl_->server.set_payload_max_length(config.max_body_bytes);

@@ -10,14 +10,25 @@
 
 namespace mediax {
 
-class TokenService;
+class Apps;
+class ConnectFlow;
+class Grants;
+class TokenReads;
 class ApiKeyRegistry;
 class ComponentEventReceiver;
+
+// The service objects the admin API calls (service/); they outlive the server.
+struct AdminServices {
+  Apps& apps;
+  ConnectFlow& connect;
+  Grants& grants;
+  TokenReads& reads;
+};
 
 class AdminServer {
  public:
   // ready: whether the database is reachable and migrated (for /readyz).
-  AdminServer(TokenService& service, const AdminConfig& config, std::function<bool()> ready,
+  AdminServer(const AdminServices& services, const AdminConfig& config, std::function<bool()> ready,
               metrics::Registry& metrics);
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;

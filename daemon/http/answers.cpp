@@ -20,11 +20,13 @@ nlohmann::json error_body(const std::string& code, const std::string& message, c
   return body;
 }
 
+ErrorAnswer error_answer(const ApiError& e) { return {e.status(), error_body(e.code(), e.what(), e.details())}; }
+
 ErrorAnswer error_for_current_exception(const std::string& method, const std::string& path, std::string_view where) {
   try {
     throw;
   } catch (const ApiError& e) {
-    return {e.status(), error_body(e.code(), e.what(), e.details())};
+    return error_answer(e);
   } catch (const StoreError& e) {
     // Whatever route reached the database while it was away.
     spdlog::warn("{} {}{}: database unavailable: {}", method, path, where, e.what());

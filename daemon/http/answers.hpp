@@ -13,6 +13,8 @@
 
 namespace mediax {
 
+class ApiError;
+
 // body as text. A path or a platform's text may carry bytes that are not UTF-8 (GET /v1/apps/%FF):
 // replaced with U+FFFD rather than letting dump() throw while reporting an error.
 std::string json_text(const nlohmann::json& body);
@@ -21,13 +23,19 @@ std::string json_text(const nlohmann::json& body);
 nlohmann::json error_body(const std::string& code, const std::string& message,
                           const nlohmann::json& details = nlohmann::json::object());
 
-// The error answer for the exception being handled (call inside a catch block): an ApiError as it
-// says; a StoreError 503 database_unavailable; anything else 500 internal_error. The last two are
-// logged with method, path and where (e.g. " (token listener)"); the caller's message never is.
 struct ErrorAnswer {
   int status = 500;
   nlohmann::json body;
 };
+
+// The one mapping of a service's ApiError (service/api_error.hpp) to the status and JSON body the
+// admin API and the token listener answer with.
+ErrorAnswer error_answer(const ApiError& e);
+
+// The error answer for the exception being handled (call inside a catch block): an ApiError (the
+// request parsers throw it) by error_answer; a StoreError 503 database_unavailable; anything else
+// 500 internal_error. The last two are logged with method, path and where (e.g. " (token
+// listener)"); the caller's message never is.
 ErrorAnswer error_for_current_exception(const std::string& method, const std::string& path,
                                         std::string_view where = "");
 

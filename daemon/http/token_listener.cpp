@@ -20,7 +20,7 @@
 #include "http/json_mapping.hpp"
 #include "service/api_error.hpp"
 #include "service/api_keys.hpp"
-#include "service/token_service.hpp"
+#include "service/token_reads.hpp"
 #include "util/host_port.hpp"
 #include "util/strings.hpp"
 
@@ -165,7 +165,7 @@ Routed route_of(const std::string& path) {
 }  // namespace
 
 struct TokenListener::Impl {
-  TokenService& service;
+  TokenReads& reads;
   ApiKeyRegistry& keys;
   AdminConfig config;
   std::function<bool()> database_reachable;
@@ -182,12 +182,16 @@ struct TokenListener::Impl {
   bool stopped = false;
   std::mutex stop_mu;
 
-  Impl(TokenService& s, ApiKeyRegistry& k, const AdminConfig& c, std::function<bool()> reachable,
+  Impl(TokenReads& r, ApiKeyRegistry& k, const AdminConfig& c, std::function<bool()> reachable,
        const TimeSource& t)
-      : service(s), keys(k), config(c), database_reachable(std::move(reachable)), time(t) {}
+      : reads(r), keys(k), config(c), database_reachable(std::move(reachable)), time(t) {}
 
-  Answer token_answer(const Token& t) {
-    auto a = json_answer(200, to_json(t));
+  Answer token_answer(const Expected<Token>& t) {
+    if (!t) {
+      const auto e = error_answer(t.error());
+      return json_answer(e.status, e.body);
+    }
+    auto a = json_answer(200, to_json(*t));
     a.headers = "Cache-Control: no-store\r\n";
     if (serving_stale(database_reachable)) {
       for (const auto& [name, value] : kStaleHeaders) {
@@ -219,11 +223,15 @@ struct TokenListener::Impl {
     if (!match) return std::nullopt;
     if (auto refused = refuse_match(req.method, req.path, *match)) return refusal_answer(*refused);
     if (r.route == Route::app_token) return std::nullopt;
+    std::int64_t id = 0;
     try {
-      if (auto t = service.cached_grant_token(parse_grant_id(r.id))) return token_answer(*t);
+      id = parse_grant_id(r.id);
     } catch (const ApiError& e) {
-      return json_answer(e.status(), error_body(e.code(), e.what(), e.details()));
+      return token_answer(tl::unexpected(e));
     }
+    auto t = reads.cached_grant_token(id);
+    if (!t) return token_answer(tl::unexpected(t.error()));
+    if (*t) return token_answer(**t);
     return std::nullopt;
   }
 
@@ -239,10 +247,11 @@ struct TokenListener::Impl {
         return refusal_answer(refuse_unchecked(req.method, req.path, e));
       }
       if (auto refused = refuse_match(req.method, req.path, m)) return refusal_answer(*refused);
+      const auto current = [this](const RefreshKey& k) { return reads.current_token(k); };
       if (r.route == Route::app_token) {
-        return token_answer(service.current_token(service.app_token_key(std::string(r.id))));
+        return token_answer(reads.app_token_key(std::string(r.id)).and_then(current));
       }
-      return token_answer(service.current_token(service.grant_key(parse_grant_id(r.id))));
+      return token_answer(reads.grant_key(parse_grant_id(r.id)).and_then(current));
     } catch (const std::exception&) {
       const auto e = error_for_current_exception(req.method, req.path, " (token listener)");
       return json_answer(e.status, e.body);
@@ -485,9 +494,9 @@ void TokenListener::Impl::accept() {
   });
 }
 
-TokenListener::TokenListener(TokenService& service, ApiKeyRegistry& keys, const AdminConfig& config,
+TokenListener::TokenListener(TokenReads& reads, ApiKeyRegistry& keys, const AdminConfig& config,
                              std::function<bool()> database_reachable, const TimeSource& time)
-    : impl_(std::make_unique<Impl>(service, keys, config, std::move(database_reachable), time)) {}
+    : impl_(std::make_unique<Impl>(reads, keys, config, std::move(database_reachable), time)) {}
 
 TokenListener::~TokenListener() { stop(); }
 

@@ -17,14 +17,14 @@
 
 namespace mediax {
 
-class TokenService;
+class TokenReads;
 class ApiKeyRegistry;
 
 class TokenListener {
  public:
   // database_reachable: while it returns false, tokens go out marked stale, as on the admin API.
   // Idle and write timeouts of connections are measured on `time`.
-  TokenListener(TokenService& service, ApiKeyRegistry& keys, const AdminConfig& config,
+  TokenListener(TokenReads& reads, ApiKeyRegistry& keys, const AdminConfig& config,
                 std::function<bool()> database_reachable, const TimeSource& time);
   ~TokenListener();
   TokenListener(const TokenListener&) = delete;

@@ -32,11 +32,15 @@
 #include "schedule/scheduler.hpp"
 #include "platforms/wechat_component_events.hpp"
 #include "service/api_keys.hpp"
+#include "service/apps.hpp"
 #include "service/component_events.hpp"
+#include "service/connect_flow.hpp"
+#include "service/grants.hpp"
+#include "service/new_grant_store.hpp"
 #include "service/store_component_credentials.hpp"
 #include "service/store_call_budget.hpp"
 #include "schedule/token_cache.hpp"
-#include "service/token_service.hpp"
+#include "service/token_reads.hpp"
 #include "store/notification_listener.hpp"
 #include "store/store.hpp"
 #include "util/host_port.hpp"
@@ -231,7 +235,11 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   // pages, and a million grants leave hundreds of MB resident that nothing uses (bench/RESULTS.md).
   malloc_trim(0);
 
-  TokenService service(*store, platforms, cache, refresher, scheduler, policy, config, clock);
+  TokenReads token_reads(*store, cache, refresher, clock);
+  Apps apps(*store, *store, *store, *store, platforms, cache, token_reads, scheduler, config, clock);
+  NewGrantStore new_grants(*store, *store, cache, scheduler, policy);
+  Grants grants(*store, *store, platforms, cache, scheduler, apps, new_grants, clock);
+  ConnectFlow connect_flow(*store, *store, platforms, grants, new_grants, config, clock);
   MetricsCollector metrics_collector(*store, cache, scheduler, clock, metric_registry);
 
   ClusterSync sync(*store, cache, scheduler, clock, db_url, app_name, Seconds(config.refresh.sweep_seconds));
@@ -274,14 +282,14 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   ComponentEventActions component_actions;
   component_actions.schedule = [&scheduler](const RefreshKey& k, TimePoint at) { scheduler.schedule(k, at); };
   component_actions.cancel = [&scheduler](const RefreshKey& k) { scheduler.cancel(k); };
-  component_actions.connect = [&service](const App& app, const std::string& code, const std::string& event) {
-    return service.connect_with_code(app, code, event);
+  component_actions.connect = [&connect_flow](const App& app, const std::string& code, const std::string& event) {
+    return connect_flow.connect_with_code(app, code, event);
   };
   ComponentEventReceiver component_events(*store, cache, std::move(component_actions),
                                           Seconds(config.wechat.event_max_age_seconds),
                                           &wechat_component::open_component_push, metric_registry);
 
-  AdminServer server(service, config.admin, ready, metric_registry);
+  AdminServer server({apps, connect_flow, grants, token_reads}, config.admin, ready, metric_registry);
   server.require_api_keys(api_keys);
   server.set_component_events(component_events);
   server.set_database_reachable([&db_reachable] { return db_reachable.load(); });
@@ -293,7 +301,7 @@ int run_daemon(const Config& config, const std::string& migrations_dir) {
   }
   std::optional<TokenListener> token_listener;
   if (!config.admin.token_listen.empty()) {
-    token_listener.emplace(service, api_keys, config.admin, [&db_reachable] { return db_reachable.load(); }, clock);
+    token_listener.emplace(token_reads, api_keys, config.admin, [&db_reachable] { return db_reachable.load(); }, clock);
     try {
       token_listener->bind();
     } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 #include "net/http_client.hpp"
 #include "platforms/registry.hpp"
 #include "obs/metrics.hpp"
+#include "schedule/token_from_answer.hpp"
 #include "util/url.hpp"
 
 namespace mediax {
@@ -439,30 +440,14 @@ std::optional<RefreshJob> Refresher::await_other_refresh(const RefreshKey& key, 
 RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, TimePoint received_at) {
   RefreshResult r;
   const auto& t = o.token;
-  RefreshSuccess s;
-  s.token.app_id = job.app.id;
-  if (!job.key.is_app_token()) s.token.grant_id = job.key.grant_id;
-  s.token.access_token = t.access_token;
-  s.token.token_type = t.token_type;  // empty when the platform names none (Douyin, WeChat)
-  s.token.scopes = !t.scopes.empty() ? t.scopes
-                   : job.grant      ? job.grant->scopes
-                   : job.current    ? job.current->scopes
-                                    : job.app.scopes;
-  s.token.refreshed_at = received_at;
-  s.token.expires_at = received_at + t.expires_in.value_or(policy_.lifetime_default());
-  s.new_refresh_token = t.refresh_token;
-  if (t.refresh_token && t.refresh_expires_in) s.refresh_expires_at = received_at + *t.refresh_expires_in;
-  if (!t.account_id.empty()) s.account_id = t.account_id;
-  s.grant_extra_patch = t.extra.is_object() ? t.extra : nlohmann::json::object();
-  s.next_refresh_at = next_refresh_after(
-      policy_, t, received_at, s.token.expires_at,
-      job.current ? std::optional<std::string>(job.current->access_token) : std::nullopt);
-  if (!job.key.is_app_token()) {
-    // The stored end of the refresh token (a renewed one's as stored now): the same instant as
-    // refresh_expires_at, so grant.reauth_due is noticed once per refresh token.
-    if (t.reauth_due) s.reauth_due_at = s.refresh_expires_at ? s.refresh_expires_at : job.grant->refresh_expires_at;
-    if (!t.warning_code.empty()) s.last_error = t.warning_code + ": " + t.warning_message;
-  }
+  HeldBefore held;
+  held.app_id = job.app.id;
+  held.grant = !job.key.is_app_token();
+  if (held.grant) held.grant_id = job.key.grant_id;
+  held.scopes = job.grant ? job.grant->scopes : job.current ? job.current->scopes : job.app.scopes;
+  if (job.current) held.access_token = job.current->access_token;
+  if (job.grant) held.refresh_expires_at = job.grant->refresh_expires_at;
+  RefreshSuccess s = token_from_answer(t, received_at, held, policy_);
 
   // The platform may already have invalidated the old refresh token: storing the new one is
   // the most important write this daemon makes. Retry it while the lease lasts.

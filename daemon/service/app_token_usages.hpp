@@ -9,13 +9,13 @@
 #include <unordered_map>
 
 #include "core/types.hpp"
-#include "store/store.hpp"
+#include "store/interfaces.hpp"
 
 namespace mediax {
 
 class AppTokenUsages {
  public:
-  explicit AppTokenUsages(Store& store) : store_(store) {}
+  explicit AppTokenUsages(AdminStore& store) : store_(store) {}
   // Reads every app now (start-up, so tokens served while the database is down carry it too).
   // StoreError: nothing read; get() asks again per app.
   void load_all();
@@ -31,7 +31,7 @@ class AppTokenUsages {
     TokenUsage app_token;
     TokenUsage grants;
   };
-  Store& store_;
+  AdminStore& store_;
   std::shared_mutex mu_;
   std::unordered_map<std::int64_t, Usages> by_app_;
 };

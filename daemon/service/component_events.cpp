@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "service/app_request.hpp"
 #include "service/api_error.hpp"
 #include "service/component_status.hpp"
 #include "obs/metrics.hpp"
 #include "schedule/token_cache.hpp"
-#include "service/token_service.hpp"
 
 namespace mediax {
 
@@ -203,32 +203,32 @@ ComponentEventAnswer ComponentEventReceiver::on_ticket(const App& app, const wc:
 ComponentEventAnswer ComponentEventReceiver::on_authorized(const App& app, const wc::ComponentEvent& e, TimePoint now) {
   const bool update = e.type == wc::EventType::updateauthorized;
   const std::string event = update ? "grant_updated" : "grant_connected";
-  try {
-    const Grant g = actions_.connect(app, e.authorization_code, event);
-    spdlog::info("app '{}': account '{}' {} as grant {} (authorization event)", app.name, g.account_id,
-                 update ? "updated" : "connected", g.id);
+  const auto connected = actions_.connect(app, e.authorization_code, event);
+  if (connected) {
+    spdlog::info("app '{}': account '{}' {} as grant {} (authorization event)", app.name, connected->account_id,
+                 update ? "updated" : "connected", connected->id);
     return {};
-  } catch (const ApiError& err) {
-    const auto& d = err.details();
-    const std::string code = d.is_object() && d.contains("platform_code") && d["platform_code"].is_string()
-                                 ? d["platform_code"].get<std::string>()
-                                 : std::string();
-    if (code == "61009" || code == "61010") {
-      // The creator's browser reached the redirect first and its exchange spent the code: fine
-      // when that account's grant was stored just now.
-      for (const auto& g : store_.list_grants(app.id)) {
-        if (g.account_id == e.authorizer_appid && g.status == GrantStatus::active && now - g.updated_at <= kRecentConnect) {
-          spdlog::info("app '{}': authorization event for account '{}': code already exchanged (grant {})", app.name,
-                       e.authorizer_appid, g.id);
-          return {};
-        }
+  }
+  const ApiError& err = connected.error();
+  const auto& d = err.details();
+  const std::string code = d.is_object() && d.contains("platform_code") && d["platform_code"].is_string()
+                               ? d["platform_code"].get<std::string>()
+                               : std::string();
+  if (code == "61009" || code == "61010") {
+    // The creator's browser reached the redirect first and its exchange spent the code: fine
+    // when that account's grant was stored just now.
+    for (const auto& g : store_.list_grants(app.id)) {
+      if (g.account_id == e.authorizer_appid && g.status == GrantStatus::active && now - g.updated_at <= kRecentConnect) {
+        spdlog::info("app '{}': authorization event for account '{}': code already exchanged (grant {})", app.name,
+                     e.authorizer_appid, g.id);
+        return {};
       }
     }
-    spdlog::warn("app '{}': authorization event for account '{}': code exchange failed: {}", app.name,
-                 e.authorizer_appid, err.what());
-    // WeChat retries a failed delivery; the code may still be good then.
-    return answer(502, "code exchange failed");
   }
+  spdlog::warn("app '{}': authorization event for account '{}': code exchange failed: {}", app.name,
+               e.authorizer_appid, err.what());
+  // WeChat retries a failed delivery; the code may still be good then.
+  return answer(502, "code exchange failed");
 }
 
 ComponentEventAnswer ComponentEventReceiver::on_unauthorized(const App& app, const wc::ComponentEvent& e) {

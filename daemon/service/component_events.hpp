@@ -21,6 +21,7 @@
 #include "core/types.hpp"
 #include "obs/metrics.hpp"
 #include "platforms/wechat_component_events.hpp"
+#include "service/api_error.hpp"
 #include "store/store.hpp"
 
 namespace mediax {
@@ -40,9 +41,9 @@ struct ComponentEventActions {
   // Takes the key off the timer wheel (Scheduler::cancel).
   std::function<void(const RefreshKey&)> cancel;
   // Exchanges an AuthorizationCode and stores the grant as the OAuth callback does
-  // (TokenService::connect_with_code). Throws ApiError when the platform refuses or fails
-  // (details.platform_code) and StoreError when the database does.
-  std::function<Grant(const App&, const std::string& code, const std::string& event)> connect;
+  // (ConnectFlow::connect_with_code): the grant, or the ApiError when the platform refuses or fails
+  // (details.platform_code). Throws StoreError when the database fails.
+  std::function<Expected<Grant>(const App&, const std::string& code, const std::string& event)> connect;
 };
 
 class ComponentEventReceiver {

@@ -1,4 +1,4 @@
-// Onboarding beyond the browser callback (TokenService::add_grant_from_code and import_grant, in
+// Onboarding beyond the browser callback (Grants::add_grant_from_code and import_grant, in
 // grant_onboarding.cpp): how a platform's refusal or failure is answered. Pure.
 #pragma once
 

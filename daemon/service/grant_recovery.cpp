@@ -1,15 +1,18 @@
-// TokenService::recover_grant: a grant whose refresh token was lost or refused, got going again
+// Grants::recover_grant: a grant whose refresh token was lost or refused, got going again
 // through the platform's own recovery call instead of asking the account's owner to connect again.
 #include <spdlog/spdlog.h>
 
 #include "platforms/platform.hpp"
 #include "platforms/registry.hpp"
+#include "service/apps.hpp"
+#include "service/event_record.hpp"
+#include "service/grants.hpp"
+#include "service/new_grant_store.hpp"
 #include "service/platform_call_errors.hpp"
-#include "service/token_service.hpp"
 
 namespace mediax {
 
-Grant TokenService::recover_grant(std::int64_t id) {
+Expected<Grant> Grants::recover_grant(std::int64_t id) {
   std::optional<Grant> g;
   std::optional<App> app;
   try {
@@ -21,47 +24,48 @@ Grant TokenService::recover_grant(std::int64_t id) {
       g = store_.get_grant(id, false);
     }
     if (g) app = store_.get_app_by_id(g->app_id, true);
-  } catch (const SecretUnreadableError& e) {
-    throw ApiError(500, "secret_unreadable", e.what());
-  } catch (const StoreError&) {
-    throw ApiError(503, "database_unavailable", "the database is unavailable; try again shortly");
+  } catch (const StoreError& e) {
+    return tl::unexpected(database_error(e));
   }
-  if (!g || !app) throw ApiError(404, "not_found", "no grant " + std::to_string(id));
+  if (!g || !app) return tl::unexpected(ApiError(404, "not_found", "no grant " + std::to_string(id)));
   if (g->status == GrantStatus::revoked) {
     // A revoked account's authorization is gone at the platform too (or soon will be): only its owner
     // can authorize again.
-    throw ApiError(409, "grant_revoked",
-                   "grant " + std::to_string(id) + " is revoked" +
-                       (g->status_reason.empty() ? "" : " (" + g->status_reason + ")") +
-                       "; connect the account again: POST /v1/apps/" + app->name + "/authorize");
+    return tl::unexpected(ApiError(409, "grant_revoked",
+                                   "grant " + std::to_string(id) + " is revoked" +
+                                       (g->status_reason.empty() ? "" : " (" + g->status_reason + ")") +
+                                       "; connect the account again: POST /v1/apps/" + app->name + "/authorize"));
   }
   Platform* platform = platforms_.get(app->platform);
-  if (!platform) throw ApiError(400, "unknown_platform", "platform '" + app->platform + "' is not supported");
+  if (!platform) {
+    return tl::unexpected(ApiError(400, "unknown_platform", "platform '" + app->platform + "' is not supported"));
+  }
   const Outcome o = platform->recover_grant(*app, *g);
-  const auto received = clock_.system();
+  const auto received = time_.system();
   if (!o.ok()) {
-    record_event(app->id, id, "grant_recovery_failed",
+    record_event(events_, app->id, id, "grant_recovery_failed",
                  {{"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});
     spdlog::warn("grant {} of app '{}': recovery failed: {} {}: {}", id, app->name, to_string(o.kind), o.code, o.message);
-    throw recover_grant_error(o, app->platform, app->name, id, app_waits_for_ticket(app->name));
+    return tl::unexpected(
+        recover_grant_error(o, app->platform, app->name, id, app_waits_for_ticket(store_, app->name)));
   }
   if (o.token.access_token.empty()) {
     spdlog::warn("grant {} of app '{}': recovery answered without an access token", id, app->name);
-    throw ApiError(502, "platform_error",
-                   "the platform answered the recovery without an access token; grant " + std::to_string(id) +
-                       " is unchanged");
+    return tl::unexpected(ApiError(502, "platform_error",
+                                   "the platform answered the recovery without an access token; grant " +
+                                       std::to_string(id) + " is unchanged"));
   }
   const bool rotated = o.token.refresh_token.has_value() && *o.token.refresh_token != g->refresh_token;
   Grant stored;
   try {
     // The known grant supplies what the answer leaves out (account, scopes, refresh token).
-    stored = store_new_grant(*app, o.token, received, *g, "grant_recovered", {{"refresh_token_changed", rotated}});
+    stored = new_grants_.store(*app, o.token, received, *g, "grant_recovered", {{"refresh_token_changed", rotated}});
   } catch (const StoreError&) {
     spdlog::error("grant {} of app '{}': recovered at the platform but could not be stored: database unavailable", id,
                   app->name);
-    throw ApiError(503, "database_unavailable",
-                   "the platform recovered the grant but it could not be stored (database unavailable); "
-                   "recover it again in a minute");
+    return tl::unexpected(ApiError(503, "database_unavailable",
+                                   "the platform recovered the grant but it could not be stored (database "
+                                   "unavailable); recover it again in a minute"));
   }
   spdlog::info("grant {} of app '{}' (account '{}') recovered{}", stored.id, app->name, stored.account_id,
                rotated ? " with a new refresh token" : "");

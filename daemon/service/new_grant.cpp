@@ -1,37 +1,38 @@
 #include "service/new_grant.hpp"
 
 #include "crypto/crypto.hpp"
+#include "schedule/token_from_answer.hpp"
 
 namespace mediax {
 
 NewGrant new_grant_from(const App& app, const TokenResult& t, TimePoint received, const Grant& known,
                         RefreshPolicy& policy) {
+  HeldBefore held;
+  held.app_id = app.id;
+  held.grant = true;
+  held.scopes = !known.scopes.empty() ? known.scopes : app.scopes;
+  held.refresh_expires_at = known.refresh_expires_at;
+  const RefreshSuccess s = token_from_answer(t, received, held, policy);
+
   NewGrant n;
   Grant& g = n.grant;
   g.app_id = app.id;
-  g.account_id = !t.account_id.empty() ? t.account_id : known.account_id;
+  g.account_id = s.account_id.value_or(known.account_id);
   if (g.account_id.empty()) {
     // The provider did not say who the account is (no id_token, no account field): each
     // connection becomes its own grant.
     g.account_id = "anonymous-" + crypto::to_hex(crypto::random_bytes(8));
   }
-  g.scopes = !t.scopes.empty() ? t.scopes : !known.scopes.empty() ? known.scopes : app.scopes;
-  g.refresh_token = t.refresh_token.value_or(known.refresh_token);
-  g.refresh_expires_at = t.refresh_expires_in ? std::optional<TimePoint>(received + *t.refresh_expires_in)
-                                              : known.refresh_expires_at;
-  g.extra = t.extra.is_object() ? t.extra : nlohmann::json::object();
-  Token& tok = n.token;
-  tok.app_id = app.id;
-  tok.access_token = t.access_token;
-  tok.token_type = t.token_type;  // as the platform names it (Douyin and WeChat name none)
-  tok.scopes = g.scopes;
-  tok.refreshed_at = received;
-  tok.expires_at = received + t.expires_in.value_or(policy.lifetime_default());
+  g.scopes = s.token.scopes;
+  g.refresh_token = s.new_refresh_token.value_or(known.refresh_token);
+  g.refresh_expires_at = s.refresh_expires_at ? s.refresh_expires_at : known.refresh_expires_at;
+  g.extra = s.grant_extra_patch;
+  n.token = s.token;
   if (!g.refresh_token.empty()) {
     // The platform may want to be called back earlier (Douyin: the refresh token's renewal).
-    g.next_refresh_at = next_refresh_after(policy, t, received, tok.expires_at, std::nullopt);
+    g.next_refresh_at = s.next_refresh_at;
     // No renewal left or allowed (Douyin): the account must be connected again when it ends.
-    if (t.reauth_due) g.reauth_due_at = g.refresh_expires_at;
+    g.reauth_due_at = s.reauth_due_at;
   }
   return n;
 }

@@ -80,9 +80,4 @@ ApiError recover_grant_error(const Outcome& o, const std::string& platform, cons
                   details_of(o));
 }
 
-bool last_error_waits_for_ticket(const std::string& last_error) {
-  const std::string prefix = std::string(kWaitingForTicket) + ":";
-  return last_error == kWaitingForTicket || last_error.rfind(prefix, 0) == 0;
-}
-
 }  // namespace mediax

@@ -32,8 +32,4 @@ ApiError prepare_authorize_error(const Outcome& o, const std::string& platform, 
 ApiError recover_grant_error(const Outcome& o, const std::string& platform, const std::string& app_name,
                              std::int64_t grant_id, bool waiting_for_ticket = false);
 
-// Whether an app token's last_error ("code: message", as the store writes it) says it waits for
-// the first component_verify_ticket.
-bool last_error_waits_for_ticket(const std::string& last_error);
-
 }  // namespace mediax

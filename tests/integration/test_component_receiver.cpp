@@ -81,8 +81,9 @@ class ComponentReceiver : public StoreTest {
     ComponentEventActions actions;
     actions.schedule = [this](const RefreshKey& k, TimePoint at) { scheduled_.emplace_back(k, at); };
     actions.cancel = [this](const RefreshKey& k) { cancelled_.push_back(k); };
-    actions.connect = [this](const App& app, const std::string& code, const std::string& event) -> Grant {
+    actions.connect = [this](const App& app, const std::string& code, const std::string& event) -> Expected<Grant> {
       connects_.push_back({code, event});
+      if (connect_refusal_) return tl::unexpected(*connect_refusal_);
       if (connect_failure_) std::rethrow_exception(connect_failure_);
       Grant g = sample_grant(app.id, connect_account_, "authorizer-refresh");
       return store_->upsert_grant(g, sample_token("authorizer-access", t0() + hours(2)));
@@ -152,6 +153,7 @@ class ComponentReceiver : public StoreTest {
   std::vector<std::pair<std::string, std::string>> connects_;
   std::string connect_account_ = "wx-authorizer";
   std::exception_ptr connect_failure_;
+  std::optional<ApiError> connect_refusal_;  // the platform refused or failed: the connect action's answer
 };
 
 TEST_F(ComponentReceiver, OpensThePushWithTheAppsSealedKeysAndTheReplayWindow) {
@@ -263,8 +265,8 @@ TEST_F(ComponentReceiver, AuthorizationEventsConnectOrUpdateTheAccountsGrant) {
 
 TEST_F(ComponentReceiver, ACodeTheRedirectSpentIsSuccessOnlyWhenTheAccountsGrantIsFresh) {
   for (const std::string code : {"61009", "61010"}) {
-    connect_failure_ = std::make_exception_ptr(
-        ApiError(502, "platform_error", "code is invalid", {{"platform_code", code}, {"class", "needs_reauth"}}));
+    connect_refusal_ =
+        ApiError(502, "platform_error", "code is invalid", {{"platform_code", code}, {"class", "needs_reauth"}});
     // No grant of that account: the code is lost, WeChat should try again (502).
     EXPECT_EQ(post(auth_push(wc::EventType::authorized, "wx-authorizer", "code-x")).status, 502) << code;
   }
@@ -279,11 +281,12 @@ TEST_F(ComponentReceiver, ACodeTheRedirectSpentIsSuccessOnlyWhenTheAccountsGrant
 }
 
 TEST_F(ComponentReceiver, PlatformFailuresAre502AndDatabaseFailuresAre503NeverSuccess) {
-  connect_failure_ = std::make_exception_ptr(
-      ApiError(502, "platform_error", "system error", {{"platform_code", "-1"}, {"class", "retry_later"}}));
+  connect_refusal_ =
+      ApiError(502, "platform_error", "system error", {{"platform_code", "-1"}, {"class", "retry_later"}});
   auto a = post(auth_push(wc::EventType::authorized, "wx-authorizer", "code-1"));
   EXPECT_EQ(a.status, 502);
   EXPECT_NE(a.body, "success");
+  connect_refusal_.reset();
   connect_failure_ = std::make_exception_ptr(StoreError("connection refused"));
   a = post(auth_push(wc::EventType::authorized, "wx-authorizer", "code-1"));
   EXPECT_EQ(a.status, 503);

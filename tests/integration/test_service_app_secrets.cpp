@@ -1,4 +1,4 @@
-// PUT /v1/apps/{name}/secrets through TokenService on a real store, with the real platforms'
+// PUT /v1/apps/{name}/secrets through Apps on a real store, with the real platforms'
 // prepare_app: the new secrets are sealed for their row in one UPDATE, the grants stay, the event
 // names fields and never values, a WeChat EncodingAESKey change keeps the old key as previous, and an
 // app token stopped by a refused secret is fetched again at once.
@@ -11,7 +11,8 @@
 #include "pg_env.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/scheduler.hpp"
-#include "service/token_service.hpp"
+#include "service/apps.hpp"
+#include "service/token_reads.hpp"
 
 namespace mediax::test {
 namespace {
@@ -69,17 +70,21 @@ class AppSecretsTest : public StoreTest {
     app_ = store_->create_app(component_app("wxc"));
     grant_ = store_->upsert_grant(sample_grant(app_.id, "wx_acct", "authorizer-refresh"),
                                   sample_token("authorizer-access", t0() + hours(2)));
-    service_ = std::make_unique<TokenService>(*store_, registry_, cache_, *refresher_, *scheduler_, *policy_, config_,
-                                              clock_);
+    reads_ = std::make_unique<TokenReads>(*store_, cache_, *refresher_, clock_);
+    apps_ = std::make_unique<Apps>(*store_, *store_, *store_, *store_, registry_, cache_, *reads_, *scheduler_, config_,
+                                   clock_);
   }
 
   int status_of(const std::string& app, const json& body) {
-    try {
-      service_->update_app_secrets(app, body);
-    } catch (const ApiError& e) {
-      return e.status();
-    }
-    return 200;
+    const auto r = apps_->update_app_secrets(app, body);
+    return r ? 200 : r.error().status();
+  }
+
+  // The app as the change shows it; a failure of the test when it is refused.
+  App updated(const std::string& app, const json& body) {
+    auto r = apps_->update_app_secrets(app, body);
+    EXPECT_TRUE(r) << (r ? "" : r.error().code() + ": " + r.error().what());
+    return r ? *r : App{};
   }
 
   std::vector<Event> events(const std::string& kind) {
@@ -101,13 +106,14 @@ class AppSecretsTest : public StoreTest {
   boost::asio::io_context io_;
   std::unique_ptr<Scheduler> scheduler_;
   Config config_;
-  std::unique_ptr<TokenService> service_;
+  std::unique_ptr<TokenReads> reads_;
+  std::unique_ptr<Apps> apps_;
   App app_;
   Grant grant_;
 };
 
 TEST_F(AppSecretsTest, ANewEncodingAesKeyIsSealedKeepsTheOldAsPreviousAndTheGrants) {
-  const App shown = service_->update_app_secrets("wxc", {{"options", {{"encoding_aes_key", kKeyB}}}});
+  const App shown = updated("wxc", {{"options", {{"encoding_aes_key", kKeyB}}}});
   EXPECT_EQ(shown.id, app_.id);
   EXPECT_EQ(shown.client_secret, "");
   const auto stored = store_->get_app("wxc", true);
@@ -128,7 +134,7 @@ TEST_F(AppSecretsTest, ANewEncodingAesKeyIsSealedKeepsTheOldAsPreviousAndTheGran
   EXPECT_EQ(g->refresh_token, "authorizer-refresh");
 
   // The change at WeChat is done: the previous key is dropped.
-  service_->update_app_secrets("wxc", {{"options", {{"previous_encoding_aes_key", nullptr}}}});
+  updated("wxc", {{"options", {{"previous_encoding_aes_key", nullptr}}}});
   EXPECT_FALSE(store_->get_app("wxc", true)->secret_options.contains("previous_encoding_aes_key"));
   EXPECT_EQ(store_->get_app("wxc", true)->secret_options["encoding_aes_key"], kKeyB);
 
@@ -142,7 +148,7 @@ TEST_F(AppSecretsTest, ANewEncodingAesKeyIsSealedKeepsTheOldAsPreviousAndTheGran
 
 TEST_F(AppSecretsTest, SecretsSealedForOneRowDoNotOpenInAnother) {
   const App other = store_->create_app(component_app("other"));
-  service_->update_app_secrets("wxc", {{"client_secret", "new-appsecret"}, {"options", {{"encoding_aes_key", kKeyB}}}});
+  updated("wxc", {{"client_secret", "new-appsecret"}, {"options", {{"encoding_aes_key", kKeyB}}}});
   EXPECT_EQ(store_->get_app("wxc", true)->client_secret, "new-appsecret");
   EXPECT_EQ(raw(url_, "SELECT client_secret FROM mediax.apps WHERE id = " + std::to_string(app_.id)).find("new-appsecret"),
             std::string::npos);
@@ -197,11 +203,11 @@ TEST_F(AppSecretsTest, AClientSecretChangeRestartsAnAppTokenStoppedAsMisconfigur
       << "stopped: nothing scheduled";
 
   // Secret options alone do not restart it: the refused thing was the AppSecret.
-  service_->update_app_secrets("wxc", {{"options", {{"encoding_aes_key", kKeyB}}}});
+  updated("wxc", {{"options", {{"encoding_aes_key", kKeyB}}}});
   EXPECT_EQ(store_->schedule_of(key)->status, GrantStatus::needs_reauth);
 
   const auto asked = clock_.system();
-  const App shown = service_->update_app_secrets("wxc", {{"client_secret", "reset-appsecret"}});
+  const App shown = updated("wxc", {{"client_secret", "reset-appsecret"}});
   EXPECT_EQ(shown.status, GrantStatus::active);
   EXPECT_EQ(shown.failure_count, 0);
   EXPECT_EQ(shown.last_error, "");
@@ -231,12 +237,12 @@ TEST_F(AppSecretsTest, AHealthyAppTokenKeepsItsSchedule) {
   const RefreshKey key{app_.id, 0};
   const auto later = t0() + hours(1);
   store_->set_next_refresh(key, later);
-  service_->update_app_secrets("wxc", {{"client_secret", "another"}});
+  updated("wxc", {{"client_secret", "another"}});
   const auto s = store_->schedule_of(key);
   ASSERT_TRUE(s && s->next_refresh_at);
   EXPECT_EQ(*s->next_refresh_at, later);
   EXPECT_EQ(store_->get_app("wxc", true)->client_secret, "another");
-  service_->update_app_secrets("wxc", {{"client_secret", "another"}});  // the same again: nothing to record
+  updated("wxc", {{"client_secret", "another"}});  // the same again: nothing to record
   EXPECT_EQ(events("app_secrets_changed").size(), 1U);
 }
 

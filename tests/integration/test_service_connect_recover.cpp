@@ -1,4 +1,4 @@
-// TokenService against a real PostgreSQL store and scripted platforms: starting a connection with
+// ConnectFlow and Grants against a real PostgreSQL store and scripted platforms: starting a connection with
 // a platform that must fetch something first (the WeChat third-party platform's pre_auth_code),
 // the callback with its auth_code, and recovering a grant.
 #include <gtest/gtest.h>
@@ -14,7 +14,12 @@
 #include "pg_env.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/scheduler.hpp"
-#include "service/token_service.hpp"
+#include "service/component_status.hpp"
+#include "service/token_reads.hpp"
+#include "service/apps.hpp"
+#include "service/connect_flow.hpp"
+#include "service/grants.hpp"
+#include "service/new_grant_store.hpp"
 
 namespace mediax::test {
 namespace {
@@ -39,12 +44,13 @@ Outcome token(const std::string& access, const std::string& account, std::vector
   return Outcome::success(t);
 }
 
-// Like the WeChat third-party platform: takes mobile/auth_type/biz_appid, fetches a single-use code
-// before the URL is built, puts the state into the redirect_uri, can recover a grant. What it
-// answers is queued by the test; what it was given is kept.
+// Stands in for the WeChat third-party platform (its name, so that component_status reads the app's
+// ticket state): takes mobile/auth_type/biz_appid, fetches a single-use code before the URL is
+// built, puts the state into the redirect_uri, can recover a grant. What it answers is queued by
+// the test; what it was given is kept.
 class ComponentLike final : public Platform {
  public:
-  std::string name() const override { return "component_like"; }
+  std::string name() const override { return component_status::kPlatform; }
   AppCheck prepare_app(App&) override { return {}; }
   bool uses_pkce(const App&) const override { return false; }
   std::string check_authorize(const App&, const AuthorizeParams& p) const override {
@@ -131,18 +137,31 @@ class ConnectRecoverTest : public StoreTest {
     refresher_ =
         std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
                                              metrics_);
-    // Never run: what TokenService schedules just sits in the wheel.
+    // Never run: what the services schedule just sits in the wheel.
     scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1, metrics_);
     App a = sample_app("wxc");
-    a.platform = "component_like";
+    a.platform = component_status::kPlatform;
     a.client_id = "wxcomponent0001";
     a.client_secret = "component-secret";
     app_ = store_->create_app(a);
+    // WeChat has pushed a ticket: the app waits for one only when its token's last error says so.
+    store_->put_component_ticket({app_.id, "ticket@@@one", clock_.system(), clock_.system()});
     App p = sample_app("plain");
     p.platform = "plain";
     plain_ = store_->create_app(p);
-    service_ = std::make_unique<TokenService>(*store_, registry_, cache_, *refresher_, *scheduler_, *policy_, config_,
-                                              clock_);
+    reads_ = std::make_unique<TokenReads>(*store_, cache_, *refresher_, clock_);
+    apps_ = std::make_unique<Apps>(*store_, *store_, *store_, *store_, registry_, cache_, *reads_, *scheduler_, config_,
+                                   clock_);
+    new_grants_ = std::make_unique<NewGrantStore>(*store_, *store_, cache_, *scheduler_, *policy_);
+    grants_ = std::make_unique<Grants>(*store_, *store_, registry_, cache_, *scheduler_, *apps_, *new_grants_, clock_);
+    connect_ = std::make_unique<ConnectFlow>(*store_, *store_, registry_, *grants_, *new_grants_, config_, clock_);
+  }
+
+  // The ApiError a call answered with; a failure of the test when it succeeded.
+  template <typename T>
+  static ApiError refusal(const Expected<T>& r) {
+    EXPECT_FALSE(r) << "no error";
+    return r ? ApiError(0, "", "") : r.error();
   }
 
   std::vector<std::string> event_kinds(std::int64_t grant_id) {
@@ -171,7 +190,11 @@ class ConnectRecoverTest : public StoreTest {
   boost::asio::io_context io_;
   std::unique_ptr<Scheduler> scheduler_;
   Config config_;
-  std::unique_ptr<TokenService> service_;
+  std::unique_ptr<TokenReads> reads_;
+  std::unique_ptr<Apps> apps_;
+  std::unique_ptr<NewGrantStore> new_grants_;
+  std::unique_ptr<Grants> grants_;
+  std::unique_ptr<ConnectFlow> connect_;
   App app_, plain_;
 };
 
@@ -180,7 +203,7 @@ TEST_F(ConnectRecoverTest, StartingPassesTheChoicesAndTheAppsSecretToPrepareAuth
   c.mobile = true;
   c.auth_type = 1;
   c.biz_appid = "wx1111222233334444";
-  const auto a = service_->start_authorization("wxc", c);
+  const auto a = connect_->start_authorization("wxc", c).value();
   EXPECT_TRUE(component_->seen.mobile);
   EXPECT_EQ(component_->seen.auth_type, 1);
   EXPECT_EQ(component_->seen.biz_appid, "wx1111222233334444");
@@ -194,10 +217,8 @@ TEST_F(ConnectRecoverTest, StartingPassesTheChoicesAndTheAppsSecretToPrepareAuth
 TEST_F(ConnectRecoverTest, APreparationFailureIsAClearErrorAndStoresNoRequest) {
   component_->prepare.push_back(
       Outcome::failure(OutcomeKind::retry_later, "waiting_for_ticket", "no component_verify_ticket yet", 0, Seconds(600)));
-  try {
-    service_->start_authorization("wxc");
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
+  {
+    const ApiError e = refusal(connect_->start_authorization("wxc"));
     EXPECT_EQ(e.status(), 503);
     EXPECT_EQ(e.code(), "waiting_for_ticket");
     EXPECT_EQ(std::string(e.what()).rfind("WeChat has not pushed a component_verify_ticket yet; ", 0), 0U);
@@ -205,10 +226,8 @@ TEST_F(ConnectRecoverTest, APreparationFailureIsAClearErrorAndStoresNoRequest) {
   }
   component_->prepare.push_back(Outcome::failure(OutcomeKind::app_misconfigured, "61004",
                                                  "access clientip is not registered: whitelist 203.0.113.7"));
-  try {
-    service_->start_authorization("wxc");
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
+  {
+    const ApiError e = refusal(connect_->start_authorization("wxc"));
     EXPECT_EQ(e.status(), 422);
     EXPECT_EQ(e.code(), "app_misconfigured");
     EXPECT_NE(std::string(e.what()).find("203.0.113.7"), std::string::npos);
@@ -228,10 +247,8 @@ TEST_F(ConnectRecoverTest, AnUnavailableComponentTokenWhileTheAppTokenWaitsForTh
   }
   component_->prepare.push_back(
       Outcome::failure(OutcomeKind::retry_later, "component_token_unavailable", "not available yet", 0, Seconds(600)));
-  try {
-    service_->start_authorization("wxc");
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
+  {
+    const ApiError e = refusal(connect_->start_authorization("wxc"));
     EXPECT_EQ(e.status(), 503);
     EXPECT_EQ(e.code(), "waiting_for_ticket");
     EXPECT_EQ(e.details().value("platform_code", ""), "component_token_unavailable");
@@ -241,19 +258,17 @@ TEST_F(ConnectRecoverTest, AnUnavailableComponentTokenWhileTheAppTokenWaitsForTh
 TEST_F(ConnectRecoverTest, PlatformsWithoutChoicesStillRefuseTheNewOnes) {
   AuthorizeChoices c;
   c.mobile = true;
-  try {
-    service_->start_authorization("plain", c);
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
+  {
+    const ApiError e = refusal(connect_->start_authorization("plain", c));
     EXPECT_EQ(e.status(), 400);
   }
-  EXPECT_FALSE(service_->start_authorization("plain").authorize_url.empty());
+  EXPECT_FALSE(connect_->start_authorization("plain").value().authorize_url.empty());
 }
 
 TEST_F(ConnectRecoverTest, TheCallbackTakesAuthCodeAndNamesTheAccountAndPermissionSets) {
-  const auto a = service_->start_authorization("wxc");
+  const auto a = connect_->start_authorization("wxc").value();
   component_->exchange.push_back(token("authorizer-access", "wx1111222233334444", {"1", "15"}, "authorizer-refresh"));
-  const auto r = service_->handle_callback({{"auth_code", "queryauthcode@@@abc"}, {"expires_in", "600"}, {"state", a.state}});
+  const auto r = connect_->handle_callback({{"auth_code", "queryauthcode@@@abc"}, {"expires_in", "600"}, {"state", a.state}});
   ASSERT_EQ(r.status, 200) << r.title << ": " << r.message;
   EXPECT_EQ(component_->exchanged, std::vector<std::string>{"queryauthcode@@@abc"});
   ASSERT_TRUE(r.grant.has_value());
@@ -267,19 +282,19 @@ TEST_F(ConnectRecoverTest, TheCallbackTakesAuthCodeAndNamesTheAccountAndPermissi
 }
 
 TEST_F(ConnectRecoverTest, TheCallbackReadsAnAuthCodeAppendedAfterTheStatesQuery) {
-  const auto a = service_->start_authorization("wxc");
+  const auto a = connect_->start_authorization("wxc").value();
   component_->exchange.push_back(token("authorizer-access", "wx1111222233334444", {"1"}, "authorizer-refresh"));
-  const auto r = service_->handle_callback({{"state", a.state + "?auth_code=queryauthcode@@@def"}, {"expires_in", "600"}});
+  const auto r = connect_->handle_callback({{"state", a.state + "?auth_code=queryauthcode@@@def"}, {"expires_in", "600"}});
   ASSERT_EQ(r.status, 200) << r.title << ": " << r.message;
   EXPECT_EQ(component_->exchanged, std::vector<std::string>{"queryauthcode@@@def"});
 }
 
 TEST_F(ConnectRecoverTest, AnOAuthCodeCallbackIsAsBefore) {
-  const auto a = service_->start_authorization("plain");
-  const auto r = service_->handle_callback({{"code", "c1"}, {"state", a.state}});
+  const auto a = connect_->start_authorization("plain").value();
+  const auto r = connect_->handle_callback({{"code", "c1"}, {"state", a.state}});
   ASSERT_EQ(r.status, 200) << r.message;
   EXPECT_EQ(r.message.find("Permission sets"), std::string::npos) << r.message;
-  const auto none = service_->handle_callback({{"state", service_->start_authorization("plain").state}});
+  const auto none = connect_->handle_callback({{"state", connect_->start_authorization("plain").value().state}});
   EXPECT_EQ(none.status, 400);
   EXPECT_EQ(none.title, "Missing code");
 }
@@ -290,7 +305,7 @@ TEST_F(ConnectRecoverTest, RecoveryStoresTheNewRefreshTokenAndReactivatesTheGran
   g = store_->upsert_grant(g, sample_token("old-access", clock_.system() + std::chrono::minutes(1)));
   set_grant_state(g.id, "needs_reauth", "61023 refresh_token is invalid");
   component_->recover.push_back(token("recovered-access", "", {}, "recovered-refresh"));
-  const Grant r = service_->recover_grant(g.id);
+  const Grant r = grants_->recover_grant(g.id).value();
   EXPECT_EQ(component_->recover_calls, 1);
   EXPECT_EQ(component_->recovered_with_secret, "component-secret");
   EXPECT_EQ(component_->recovered_refresh_token, "lost-refresh");
@@ -316,10 +331,8 @@ TEST_F(ConnectRecoverTest, ARefusedRecoveryChangesNothing) {
   set_grant_state(g.id, "needs_reauth", "61023 refresh_token is invalid");
   component_->recover.push_back(
       Outcome::failure(OutcomeKind::needs_reauth, "61003", "component is not authorized by this account"));
-  try {
-    service_->recover_grant(g.id);
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
+  {
+    const ApiError e = refusal(grants_->recover_grant(g.id));
     EXPECT_EQ(e.status(), 422);
     EXPECT_EQ(e.code(), "recovery_refused");
     EXPECT_EQ(e.details().value("platform_code", ""), "61003");
@@ -331,10 +344,8 @@ TEST_F(ConnectRecoverTest, ARefusedRecoveryChangesNothing) {
   const auto kinds = event_kinds(g.id);
   EXPECT_NE(std::find(kinds.begin(), kinds.end(), "grant_recovery_failed"), kinds.end());
   component_->recover.push_back(Outcome::failure(OutcomeKind::retry_later, "-1", "system error"));
-  try {
-    service_->recover_grant(g.id);
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
+  {
+    const ApiError e = refusal(grants_->recover_grant(g.id));
     EXPECT_EQ(e.status(), 503);
     EXPECT_EQ(e.code(), "platform_unavailable");
   }
@@ -343,10 +354,8 @@ TEST_F(ConnectRecoverTest, ARefusedRecoveryChangesNothing) {
 TEST_F(ConnectRecoverTest, APlatformWithoutRecoveryAnswersNotSupported) {
   Grant g = store_->upsert_grant(sample_grant(plain_.id, "alice", "rt-1"),
                                  sample_token("a", clock_.system() + std::chrono::minutes(1)));
-  try {
-    service_->recover_grant(g.id);
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
+  {
+    const ApiError e = refusal(grants_->recover_grant(g.id));
     EXPECT_EQ(e.status(), 409);
     EXPECT_EQ(e.code(), "not_supported");
     EXPECT_NE(std::string(e.what()).find("the plain platform cannot recover a grant"), std::string::npos) << e.what();
@@ -357,18 +366,14 @@ TEST_F(ConnectRecoverTest, ARevokedGrantIsNotRecoveredAndAnUnknownOneIsNotFound)
   Grant g = store_->upsert_grant(sample_grant(app_.id, "wx1", "rt-1"),
                                  sample_token("a", clock_.system() + std::chrono::minutes(1)));
   ASSERT_TRUE(store_->revoke_grant(g.id, "unauthorized by the account"));
-  try {
-    service_->recover_grant(g.id);
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
+  {
+    const ApiError e = refusal(grants_->recover_grant(g.id));
     EXPECT_EQ(e.status(), 409);
     EXPECT_EQ(e.code(), "grant_revoked");
   }
   EXPECT_EQ(component_->recover_calls, 0);
-  try {
-    service_->recover_grant(g.id + 1000);
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
+  {
+    const ApiError e = refusal(grants_->recover_grant(g.id + 1000));
     EXPECT_EQ(e.status(), 404);
   }
 }

@@ -1,6 +1,6 @@
 // PgStore::upsert_grant tells a new grant from a replaced one by its times: POST
 // /v1/apps/{name}/grants and .../grants/import answer 201 for a new account and 200 for one that
-// was connected already (TokenService::add_grant_from_code, import_grant).
+// was connected already (Grants::add_grant_from_code, import_grant).
 #include <gtest/gtest.h>
 
 #include "pg_env.hpp"

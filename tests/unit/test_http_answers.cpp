@@ -58,6 +58,37 @@ TEST(HttpAnswers, ExceptionsBecomeTheirErrorAnswers) {
   EXPECT_EQ(other.body.dump().find("secret"), std::string::npos);
 }
 
+TEST(HttpAnswers, AServicesApiErrorValueIsAnsweredAsAThrownOneIs) {
+  const ApiError e(422, "code_refused", "the platform refused the code", {{"platform_code", "40029"}});
+  const auto value = error_answer(e);
+  const auto thrown = answer_for(e);
+  EXPECT_EQ(value.status, 422);
+  EXPECT_EQ(value.body, (nlohmann::json{{"error", "code_refused"},
+                                        {"message", "the platform refused the code"},
+                                        {"platform_code", "40029"}}));
+  EXPECT_EQ(thrown.status, value.status);
+  EXPECT_EQ(thrown.body, value.body);
+}
+
+TEST(ServiceOutcomes, StoreFailuresAndParserErrorsBecomeValues) {
+  const auto down = database_error(StoreError("connection refused"));
+  EXPECT_EQ(down.status(), 503);
+  EXPECT_EQ(down.code(), "database_unavailable");
+  EXPECT_EQ(std::string(down.what()).find("refused"), std::string::npos) << "the cause stays in the log";
+  const auto unreadable = database_error(SecretUnreadableError("apps row 3: client_secret does not decrypt"));
+  EXPECT_EQ(unreadable.status(), 500);
+  EXPECT_EQ(unreadable.code(), "secret_unreadable");
+
+  const Expected<int> ok = parsed([] { return 7; });
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, 7);
+  const Expected<int> bad = parsed([]() -> int { throw ApiError(400, "invalid_field", "name: missing"); });
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().status(), 400);
+  EXPECT_EQ(bad.error().code(), "invalid_field");
+  EXPECT_THROW(parsed([]() -> int { throw std::logic_error("a bug"); }), std::logic_error) << "only ApiError is a verdict";
+}
+
 TEST(HttpAnswers, StaleWhenTheDatabaseIsUnreachableOrCannotBeAsked) {
   EXPECT_FALSE(serving_stale({}));
   EXPECT_FALSE(serving_stale([] { return true; }));

@@ -32,6 +32,10 @@ TEST(ComponentStatus, WaitsForATicketUntilOneIsStoredOrWhileTheTokenLastFailedFo
   EXPECT_TRUE(component_status::waiting_for_ticket(a));
   a.last_error = "waiting_for_ticket";
   EXPECT_TRUE(component_status::waiting_for_ticket(a));
+  a.last_error = "http_503: waiting_for_ticket";
+  EXPECT_FALSE(component_status::waiting_for_ticket(a)) << "the code comes first";
+  a.last_error = "waiting_for_tickets: x";
+  EXPECT_FALSE(component_status::waiting_for_ticket(a));
   a.last_error = "61005: component ticket is expired";
   EXPECT_FALSE(component_status::waiting_for_ticket(a)) << "a stored ticket WeChat refused is another state";
   EXPECT_TRUE(component_status::blocked_on_ticket(a));

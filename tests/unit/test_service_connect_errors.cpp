@@ -80,15 +80,6 @@ TEST(PrepareAuthorizeError, AnUnavailableComponentTokenWhileTheAppWaitsForItsTic
             "app_misconfigured");
 }
 
-TEST(LastErrorWaitsForTicket, ByTheCodeTheStoreWritesFirst) {
-  EXPECT_TRUE(last_error_waits_for_ticket("waiting_for_ticket: no component_verify_ticket has been pushed yet"));
-  EXPECT_TRUE(last_error_waits_for_ticket("waiting_for_ticket"));
-  EXPECT_FALSE(last_error_waits_for_ticket(""));
-  EXPECT_FALSE(last_error_waits_for_ticket("61005: component ticket is expired"));
-  EXPECT_FALSE(last_error_waits_for_ticket("http_503: waiting_for_ticket"));
-  EXPECT_FALSE(last_error_waits_for_ticket("waiting_for_tickets: x"));
-}
-
 TEST(PrepareAuthorizeError, EachClassItsStatus) {
   auto busy = prepare_authorize_error(fail(OutcomeKind::retry_later, "-1", "system error"), "wechat_component", "wxc");
   EXPECT_EQ(busy.status(), 503);

@@ -1,0 +1,156 @@
+#include "service/token_reads.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "platforms/platform.hpp"
+#include "service/app_request.hpp"
+
+namespace mediax {
+
+TokenReads::TokenReads(AdminStore& apps, TokenCache& cache, Refresher& refresher, const TimeSource& time)
+    : apps_(apps), cache_(cache), refresher_(refresher), time_(time), usages_(apps) {
+  try {
+    usages_.load_all();
+  } catch (const StoreError& e) {
+    spdlog::warn("apps not read yet ({}): each is read when its token is first asked for", e.what());
+  }
+}
+
+void TokenReads::app_registered(const App& app) { usages_.remember(app); }
+
+void TokenReads::app_deleted(const std::string& app_name) {
+  std::lock_guard lk(known_apps_mu_);
+  known_app_tokens_.erase(app_name);
+}
+
+Expected<RefreshKey> TokenReads::app_token_key(const std::string& app_name) {
+  std::optional<App> found;
+  try {
+    if (valid_app_name(app_name)) found = apps_.get_app(app_name);
+  } catch (const StoreError& e) {
+    std::lock_guard lk(known_apps_mu_);
+    auto it = known_app_tokens_.find(app_name);
+    if (it == known_app_tokens_.end()) return tl::unexpected(database_error(e));
+    return RefreshKey{it->second, 0};
+  }
+  if (!found) {
+    std::lock_guard lk(known_apps_mu_);
+    known_app_tokens_.erase(app_name);
+    return tl::unexpected(ApiError(404, "not_found", "no app named '" + app_name + "'"));
+  }
+  const App& app = *found;
+  if (!app.client_credentials) {
+    return tl::unexpected(ApiError(
+        404, "no_app_token", "app '" + app.name + "' does not use client credentials; read a grant's token instead"));
+  }
+  std::lock_guard lk(known_apps_mu_);
+  known_app_tokens_[app.name] = app.id;
+  return RefreshKey{app.id, 0};
+}
+
+Expected<RefreshKey> TokenReads::grant_key(std::int64_t grant_id) {
+  // Token reads are the hot path: a grant with a token in memory needs no database round trip.
+  if (auto t = cache_.get(RefreshKey{0, grant_id})) return RefreshKey{t->app_id, grant_id};
+  std::optional<Grant> g;
+  try {
+    g = apps_.get_grant(grant_id);
+  } catch (const StoreError& e) {
+    return tl::unexpected(database_error(e));
+  }
+  if (!g) return tl::unexpected(ApiError(404, "not_found", "no grant " + std::to_string(grant_id)));
+  return RefreshKey{g->app_id, g->id};
+}
+
+Expected<Token> TokenReads::current_token(const RefreshKey& key) {
+  auto t = cache_.get(key);
+  if (!t) return tl::unexpected(ApiError(404, "no_token", "there is no token yet"));
+  return refuse_expiring(std::move(*t)).and_then([this](Token ok) { return answered(std::move(ok)); });
+}
+
+Expected<std::optional<Token>> TokenReads::cached_grant_token(std::int64_t grant_id) {
+  auto t = cache_.get(RefreshKey{0, grant_id});
+  if (!t) return std::optional<Token>();
+  return refuse_expiring(std::move(*t))
+      .and_then([this](Token ok) { return answered(std::move(ok)); })
+      .map([](Token ok) { return std::optional<Token>(std::move(ok)); });
+}
+
+Expected<Token> TokenReads::answered(Token t) {
+  std::optional<TokenUsage> usage;
+  try {
+    usage = usages_.get(RefreshKey{t.app_id, t.grant_id.value_or(0)});
+  } catch (const StoreError& e) {
+    // Not known in memory (an app registered on another instance since start) and not readable.
+    return tl::unexpected(database_error(e));
+  }
+  if (!usage) return tl::unexpected(ApiError(404, "not_found", "the app of this token was deleted"));
+  t.token_usage = *usage;
+  return t;
+}
+
+Expected<Token> TokenReads::refuse_expiring(Token t) const {
+  // Never hand out an expired token: the caller must see that something is wrong. expires_at goes
+  // out in whole seconds (truncated): a token with under a second left could show an expires_at
+  // that is already past when it arrives, and is of no use to the caller anyway.
+  if (const auto now = time_.system(); t.expires_at - now < std::chrono::seconds(1)) {
+    const std::string when = t.expires_at <= now ? "expired at " + format_time(t.expires_at)
+                                                  : "expires at " + format_time(t.expires_at) + " (less than a second left)";
+    return tl::unexpected(ApiError(503, "token_expired",
+                                   "the token " + when + " and has not been refreshed yet; see the grant's or app's last_error"));
+  }
+  return t;
+}
+
+std::optional<TimePoint> TokenReads::token_expiry(const RefreshKey& key) const {
+  auto t = cache_.get(key);
+  if (!t) return std::nullopt;
+  return t->expires_at;
+}
+
+Expected<Token> TokenReads::token_from(const RefreshResult& r, const RefreshKey& key) {
+  using S = RefreshResult::Status;
+  switch (r.status) {
+    case S::refreshed:
+      if (r.token) return *r.token;
+      break;
+    case S::failed:
+      return tl::unexpected(ApiError(502, "platform_error", r.message,
+                                     {{"platform_code", r.outcome.code}, {"class", to_string(r.outcome.kind)}}));
+    case S::gone:
+      return tl::unexpected(ApiError(409, "not_active", "this grant or app is not active: " + r.message));
+    case S::not_acquired:
+      // Another instance is refreshing it right now; its result is what we will serve.
+      if (auto t = cache_.get(key)) return *t;
+      return tl::unexpected(
+          ApiError(409, "refresh_in_progress", "another instance is refreshing this token; try again shortly"));
+    case S::store_error:
+      if (r.token) return *r.token;
+      return tl::unexpected(ApiError(503, "database_unavailable", "the database is unavailable; try again shortly"));
+  }
+  return current_token(key);
+}
+
+Expected<Token> TokenReads::force_refresh(const RefreshKey& key) {
+  return token_from(refresher_.refresh(key, Trigger::forced), key).and_then([this](Token t) {
+    return answered(std::move(t));
+  });
+}
+
+Expected<Token> TokenReads::token_rejected(const RefreshKey& key, const std::string& access_token) {
+  const auto r = refresher_.refresh(key, Trigger::rejected, access_token);
+  if (r.status == RefreshResult::Status::not_acquired) {
+    // Another instance held the lease for longer than a lease lasts: never hand back the
+    // token the caller just said was refused.
+    return tl::unexpected(
+        ApiError(409, "refresh_in_progress", "another instance is refreshing this token; try again shortly"));
+  }
+  if (r.status == RefreshResult::Status::refreshed && r.outcome.code == kTokenStillCurrent && r.token) {
+    // The platform still calls the refused token current and no new one was forced (others hold
+    // it): handing it back as if new would only make the consumer fail again.
+    return tl::unexpected(
+        ApiError(409, kTokenStillCurrent, r.outcome.message, {{"expires_at", format_time(r.token->expires_at)}}));
+  }
+  return token_from(r, key).and_then([this](Token t) { return answered(std::move(t)); });
+}
+
+}  // namespace mediax

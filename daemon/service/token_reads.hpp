@@ -1,0 +1,69 @@
+// Token reads, the hot path of the admin API and the token listener: the current token of an app
+// or a grant from memory, a forced refresh, a consumer's report that the platform refused a token.
+// Every call returns its token or the ApiError to answer (never throws one). Thread-safe: called
+// from the HTTP worker threads and the token listener.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "core/time_source.hpp"
+#include "core/types.hpp"
+#include "schedule/refresher.hpp"
+#include "schedule/token_cache.hpp"
+#include "service/api_error.hpp"
+#include "service/app_token_usages.hpp"
+#include "store/interfaces.hpp"
+
+namespace mediax {
+
+class TokenReads {
+ public:
+  // Reads every app's token usage now; a database that does not answer yet only delays that to
+  // each app's first token read.
+  TokenReads(AdminStore& apps, TokenCache& cache, Refresher& refresher, const TimeSource& time);
+
+  // The key of app `app_name`'s own token: 404 not_found / no_app_token (not client credentials).
+  // While the database is unreachable, an app seen before still answers from memory.
+  Expected<RefreshKey> app_token_key(const std::string& app_name);
+  // The key of grant `grant_id`: from memory when its token is there, else read (404 not_found).
+  Expected<RefreshKey> grant_key(std::int64_t grant_id);
+  // The current token from memory: 404 no_token when there is none, 503 token_expired when it has
+  // under a second left.
+  Expected<Token> current_token(const RefreshKey& key);
+  // A grant's token when it is in memory, checked as current_token() checks it; std::nullopt when
+  // it is not in memory. Never reaches the database.
+  Expected<std::optional<Token>> cached_grant_token(std::int64_t grant_id);
+  // Refreshes now (coalesced with one in flight): 502 platform_error, 409 not_active or
+  // refresh_in_progress, 503 database_unavailable.
+  Expected<Token> force_refresh(const RefreshKey& key);
+  // A consumer reports that the platform refused access_token: as force_refresh, and 409
+  // token_still_current when the platform still calls it current.
+  Expected<Token> token_rejected(const RefreshKey& key, const std::string& access_token);
+  std::optional<TimePoint> token_expiry(const RefreshKey& key) const;
+
+  // The apps side (service/apps.hpp) keeps what is answered from memory current.
+  void app_registered(const App& app);
+  void app_deleted(const std::string& app_name);
+
+ private:
+  Expected<Token> refuse_expiring(Token t) const;
+  Expected<Token> token_from(const RefreshResult& r, const RefreshKey& key);
+  // t with its app's token_usage, as every token answer carries it.
+  Expected<Token> answered(Token t);
+
+  AdminStore& apps_;
+  TokenCache& cache_;
+  Refresher& refresher_;
+  const TimeSource& time_;
+  // Client-credentials apps by name, as last read from the database: the app token route
+  // keeps serving from memory while the database is unreachable.
+  std::mutex known_apps_mu_;
+  std::map<std::string, std::int64_t> known_app_tokens_;
+  AppTokenUsages usages_;
+};
+
+}  // namespace mediax
