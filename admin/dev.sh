@@ -67,7 +67,8 @@ build() {
 }
 
 # The libFuzzer targets (tests/fuzz) need clang while the main build uses g++: a CMake project of their
-# own in $BUILD/fuzz, built from the few sources the parsers need; ctest runs each briefly (fuzz_smoke_*).
+# own in $BUILD/fuzz, linking the daemon's folder libraries up to http/ (cmake/MediaxFolders.cmake);
+# ctest runs each briefly (fuzz_smoke_*).
 build_fuzzers() {
   local cxx
   cxx="$(command -v clang++-14 || command -v clang++ || true)"

@@ -9,6 +9,8 @@
 #include <toml++/toml.h>
 
 #include "net/http_client.hpp"
+#include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace mediax::ctl {
 
@@ -39,13 +41,6 @@ const std::set<std::string>& global_options() {
   return g;
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
-  std::size_t i = 0;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-  return s.substr(i);
-}
-
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
@@ -56,7 +51,7 @@ std::string read_key_file(const std::string& path) {
   if (!in) throw UsageError("--api-key-file: cannot read " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  return trim(ss.str());
+  return std::string(util::trim(ss.str()));
 }
 
 struct FileSettings {

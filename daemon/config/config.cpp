@@ -19,6 +19,9 @@
 
 #include <toml++/toml.h>
 
+#include "util/host_port.hpp"
+#include "util/strings.hpp"
+
 namespace mediax {
 
 namespace {
@@ -103,43 +106,11 @@ bool has_bad_chars(const std::string& s) {
   return false;
 }
 
-bool valid_port(std::string_view p, bool allow_zero) {
-  if (p.empty() || p.size() > 5) return false;
-  int port = 0;
-  auto res = std::from_chars(p.data(), p.data() + p.size(), port);
-  if (res.ec != std::errc() || res.ptr != p.data() + p.size()) return false;
-  return port <= 65535 && (allow_zero || port > 0);
-}
-
 // host[:port] where host is a name, an IPv4 address or a bracketed IPv6 literal.
 bool valid_authority(std::string_view a, bool port_required, bool allow_zero_port) {
-  std::string_view host = a, port;
-  bool has_port = false;
-  if (!a.empty() && a.front() == '[') {
-    const auto close = a.find(']');
-    if (close == std::string_view::npos || close == 1) return false;
-    host = a.substr(1, close - 1);
-    if (host.find_first_not_of("0123456789abcdefABCDEF:.%") != std::string_view::npos) return false;
-    const auto rest = a.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return false;
-      has_port = true;
-      port = rest.substr(1);
-    }
-  } else {
-    const auto colon = a.rfind(':');
-    if (colon != std::string_view::npos) {
-      host = a.substr(0, colon);
-      port = a.substr(colon + 1);
-      has_port = true;
-    }
-    if (host.empty() ||
-        host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
-            std::string_view::npos) {
-      return false;
-    }
-  }
-  if (has_port) return valid_port(port, allow_zero_port);
+  const auto hp = util::parse_host_port(a);
+  if (!hp) return false;
+  if (hp->port) return allow_zero_port || *hp->port > 0;
   return !port_required;
 }
 
@@ -151,12 +122,10 @@ std::string check_listen(const std::string& s) {
 }
 
 std::string check_http_url(const std::string& s) {
-  std::string lower(s.substr(0, 8));
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::size_t rest;
-  if (lower.rfind("http://", 0) == 0) {
+  if (util::istarts_with(s, "http://")) {
     rest = 7;
-  } else if (lower.rfind("https://", 0) == 0) {
+  } else if (util::istarts_with(s, "https://")) {
     rest = 8;
   } else {
     return "must be an http:// or https:// URL";
@@ -449,11 +418,12 @@ class Parser {
       fail(region(given), given, "needs " + missing + " as well (both or neither)");
     }
     if (!a.token_listen.empty()) {
-      const std::string token_host = a.token_listen.substr(0, a.token_listen.rfind(':'));
-      const auto port_of = [](const std::string& l) { return l.substr(l.rfind(':') + 1); };
-      if (a.token_listen == a.listen && port_of(a.listen) != "0") {
+      const auto token = util::parse_host_port(a.token_listen);
+      const std::string token_host = token ? token->host : a.token_listen;
+      if (a.token_listen == a.listen && token && token->port != 0) {
         fail(region("admin.token_listen"), "admin.token_listen", "must differ from admin.listen (" + a.listen + ")");
-      } else if (!a.tls_cert_file.empty() && token_host != "127.0.0.1" && token_host != "[::1]" && token_host != "localhost") {
+      } else if (!a.tls_cert_file.empty() && token_host != "127.0.0.1" && token_host != "::1" &&
+                 token_host != "localhost") {
         fail(region("admin.token_listen"), "admin.token_listen",
              "serves plain HTTP: with the admin API on HTTPS (admin.tls_cert_file) it may only listen on a loopback "
              "address (127.0.0.1, [::1] or localhost), got " + a.token_listen);

@@ -1,7 +1,5 @@
 #include "core/types.hpp"
 
-#include <ctime>
-#include <cstdio>
 
 namespace mediax {
 
@@ -83,35 +81,6 @@ RefreshKey RefreshKey::unpack(std::uint64_t v) {
     k.grant_id = static_cast<std::int64_t>(v >> 1);
   }
   return k;
-}
-
-std::int64_t to_unix(TimePoint t) {
-  return std::chrono::duration_cast<Seconds>(t.time_since_epoch()).count();
-}
-
-TimePoint from_unix(std::int64_t s) { return TimePoint(Seconds(s)); }
-
-std::string format_time(TimePoint t) {
-  std::time_t tt = static_cast<std::time_t>(to_unix(t));
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::optional<TimePoint> parse_time(const std::string& s) {
-  std::tm tm{};
-  int y, mo, d, h, mi, sec;
-  char z = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &z) < 6) return std::nullopt;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return from_unix(static_cast<std::int64_t>(timegm(&tm)));
 }
 
 }  // namespace mediax

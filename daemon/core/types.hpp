@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/time_format.hpp"  // format_time & co.: every type here carries times
+
 namespace mediax {
 
 using SysClock = std::chrono::system_clock;
@@ -175,11 +177,5 @@ struct RefreshKey {
   static RefreshKey unpack(std::uint64_t v);  // app_id of a grant key is 0 (unknown)
   friend bool operator==(const RefreshKey&, const RefreshKey&) = default;
 };
-
-// Time conversions used in JSON and SQL: ISO 8601 UTC with seconds, "2026-11-25T11:33:28Z".
-std::string format_time(TimePoint t);
-std::optional<TimePoint> parse_time(const std::string& s);
-std::int64_t to_unix(TimePoint t);
-TimePoint from_unix(std::int64_t s);
 
 }  // namespace mediax

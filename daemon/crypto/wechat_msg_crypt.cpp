@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "crypto/crypto.hpp"
+#include "util/strings.hpp"
 
 namespace mediax::wxcrypt {
 
@@ -72,10 +73,7 @@ std::string signature(std::string_view token, std::string_view timestamp, std::s
 
 bool signature_matches(std::string_view received, std::string_view expected) {
   if (expected.empty()) return false;
-  std::string lower(received);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
-  return crypto::constant_time_equals(lower, expected);
+  return crypto::constant_time_equals(util::to_lower(received), expected);
 }
 
 DecryptResult decrypt(const AesKey& key, std::string_view encrypt) {

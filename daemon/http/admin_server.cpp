@@ -21,6 +21,7 @@
 #include "service/token_reads.hpp"
 #include "service/connect_flow.hpp"
 #include "service/grants.hpp"
+#include "util/host_port.hpp"
 
 namespace mediax {
 
@@ -114,6 +115,7 @@ struct AdminServer::Impl {
   TokenReads& reads;
   AdminConfig config;
   std::function<bool()> ready;
+  metrics::Registry& metric_registry;
   std::function<bool()> database_reachable;  // empty: assumed reachable
   ApiKeyRegistry* api_keys = nullptr;         // set: every non-public route needs a key
   std::atomic<ComponentEventReceiver*> component_events{nullptr};  // POST /wechat/component/{app}/events
@@ -123,13 +125,14 @@ struct AdminServer::Impl {
   int port = 0;
   ListenBacklog backlog;  // httplib listens with a backlog of 5 (http/listen_backlog.hpp)
 
-  Impl(const AdminServices& s, const AdminConfig& c, std::function<bool()> r)
+  Impl(const AdminServices& s, const AdminConfig& c, std::function<bool()> r, metrics::Registry& m)
       : apps(s.apps),
         connect(s.connect),
         grants(s.grants),
         reads(s.reads),
         config(c),
         ready(std::move(r)),
+        metric_registry(m),
         server_holder(make_server(c)),
         server(*server_holder) {}
 
@@ -212,7 +215,7 @@ struct AdminServer::Impl {
       }
       send_json(res, ok ? 200 : 503, {{"status", ok ? "ready" : "not_ready"}});
     });
-    add_metrics_routes(server);
+    add_metrics_routes(server, metric_registry);
 
     const auto send_app = [](httplib::Response& res, int status) {
       return [&res, status](const App& app) { send_json(res, status, to_json(app)); };
@@ -388,8 +391,9 @@ struct AdminServer::Impl {
   }
 };
 
-AdminServer::AdminServer(const AdminServices& services, const AdminConfig& config, std::function<bool()> ready)
-    : impl_(std::make_unique<Impl>(services, config, std::move(ready))) {
+AdminServer::AdminServer(const AdminServices& services, const AdminConfig& config, std::function<bool()> ready,
+                         metrics::Registry& metrics)
+    : impl_(std::make_unique<Impl>(services, config, std::move(ready), metrics)) {
   auto threads = static_cast<std::size_t>(config.threads);
   impl_->server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl_->server.set_payload_max_length(config.max_body_bytes);
@@ -412,11 +416,10 @@ AdminServer::~AdminServer() { stop(); }
 
 void AdminServer::bind() {
   const auto& listen = impl_->config.listen;
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("admin.listen '" + listen + "' is not host:port");
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = std::stoi(listen.substr(colon + 1));
+  const auto address = util::parse_host_port(listen);
+  if (!address || !address->port) throw std::runtime_error("admin.listen '" + listen + "' is not host:port");
+  const std::string& host = address->host;
+  int port = *address->port;
   if (port == 0) {
     port = impl_->server.bind_to_any_port(host);
   } else if (!impl_->server.bind_to_port(host, port)) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "obs/metrics.hpp"
 
 namespace mediax {
 
@@ -27,7 +28,8 @@ struct AdminServices {
 class AdminServer {
  public:
   // ready: whether the database is reachable and migrated (for /readyz).
-  AdminServer(const AdminServices& services, const AdminConfig& config, std::function<bool()> ready);
+  AdminServer(const AdminServices& services, const AdminConfig& config, std::function<bool()> ready,
+              metrics::Registry& metrics);
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "service/api_keys.hpp"
+#include "util/strings.hpp"
 
 namespace mediax {
 
@@ -49,9 +50,7 @@ bool reader_may(const std::string& method, const std::string& path) {
 std::string bearer_key(const std::string& authorization) {
   // RFC 6750 §2.1; the scheme is case-insensitive.
   if (authorization.size() <= 7) return "";
-  std::string scheme = authorization.substr(0, 7);
-  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer ") return "";
+  if (!util::istarts_with(authorization, "bearer ")) return "";
   auto key = authorization.substr(7);
   while (!key.empty() && key.front() == ' ') key.erase(0, 1);
   while (!key.empty() && key.back() == ' ') key.pop_back();

@@ -7,11 +7,11 @@
 
 namespace mediax {
 
-void add_metrics_routes(httplib::Server& server) {
-  server.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+void add_metrics_routes(httplib::Server& server, metrics::Registry& metrics) {
+  server.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& res) {
     try {
       res.status = 200;
-      res.set_content(metrics::registry().render(), "text/plain; version=0.0.4; charset=utf-8");
+      res.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
     } catch (const std::exception& e) {
       spdlog::error("GET /metrics: {}", e.what());
       res.status = 500;

@@ -8,6 +8,10 @@ class Server;
 
 namespace mediax {
 
-void add_metrics_routes(httplib::Server& server);
+namespace metrics {
+class Registry;
+}
+
+void add_metrics_routes(httplib::Server& server, metrics::Registry& metrics);
 
 }  // namespace mediax

@@ -21,6 +21,8 @@
 #include "service/api_error.hpp"
 #include "service/api_keys.hpp"
 #include "service/token_reads.hpp"
+#include "util/host_port.hpp"
+#include "util/strings.hpp"
 
 namespace mediax {
 
@@ -55,25 +57,11 @@ const char* reason(int status) {
   }
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Whether a comma-separated header value (Connection) lists token, case-insensitively.
 bool lists(std::string_view value, std::string_view token) {
   while (!value.empty()) {
     const auto comma = value.find(',');
-    if (iequals(trim(value.substr(0, comma)), token)) return true;
+    if (util::iequals(util::trim(value.substr(0, comma), " \t"), token)) return true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
@@ -371,18 +359,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       const auto name = line.substr(0, colon);
       if (name.back() == ' ' || name.back() == '\t') return malformed("whitespace before a header's colon");
-      const auto value = trim(line.substr(colon + 1));
-      if (iequals(name, "authorization")) {
+      const auto value = util::trim(line.substr(colon + 1), " \t");
+      if (util::iequals(name, "authorization")) {
         req.authorization.assign(value);
-      } else if (iequals(name, "connection")) {
+      } else if (util::iequals(name, "connection")) {
         if (lists(value, "close")) req.keep_alive = false;
         if (req.http10 && lists(value, "keep-alive")) req.keep_alive = true;
-      } else if (iequals(name, "content-length")) {
+      } else if (util::iequals(name, "content-length")) {
         if (value != "0") {
           bad = error_answer(400, "bad_request", "token reads have no request body");
           return Parse::bad;
         }
-      } else if (iequals(name, "transfer-encoding")) {
+      } else if (util::iequals(name, "transfer-encoding")) {
         bad = error_answer(400, "bad_request", "token reads have no request body (Transfer-Encoding)");
         return Parse::bad;
       }
@@ -514,11 +502,10 @@ TokenListener::~TokenListener() { stop(); }
 
 void TokenListener::bind() {
   const auto& listen = impl_->config.token_listen;
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("admin.token_listen '" + listen + "' is not host:port");
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const std::string port = listen.substr(colon + 1);
+  const auto address = util::parse_host_port(listen);
+  if (!address || !address->port) throw std::runtime_error("admin.token_listen '" + listen + "' is not host:port");
+  const std::string& host = address->host;
+  const std::string port = std::to_string(*address->port);
   try {
     tcp::resolver resolver(impl_->io);
     const auto results = resolver.resolve(host, port, tcp::resolver::numeric_service | tcp::resolver::passive);

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,20 +57,5 @@ struct HttpClientOptions {
 // The real client (cpp-httplib, OpenSSL). Thread-safe: a call has a connection to itself, new or
 // taken from the idle ones (keep_alive).
 std::unique_ptr<HttpClient> make_http_client(const HttpClientOptions& opts);
-
-// URL helpers shared by platform classes.
-struct ParsedUrl {
-  std::string scheme;  // "http" or "https" (lower case)
-  std::string host;    // IPv6 literals without brackets
-  int port = 0;        // explicit, or 80 / 443 by scheme
-  std::string target;  // path and query ("/" when empty); the fragment is dropped
-};
-// nullopt unless absolute http(s) with a host, a valid port and no userinfo.
-std::optional<ParsedUrl> parse_url(const std::string& url);
-std::string url_encode(const std::string& s);
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
-std::vector<std::pair<std::string, std::string>> parse_query(const std::string& query);
-// Drops the query string and userinfo so a URL can be logged without secrets.
-std::string redact_url(const std::string& url);
 
 }  // namespace mediax

@@ -176,6 +176,12 @@ void Registry::clear_gauge(const std::string& name) {
   if (it != families_.end() && it->second.type == Type::gauge) it->second.gauges.clear();
 }
 
+void Registry::set_gauges(const std::string& name, const std::string& help,
+                          const std::vector<std::pair<Labels, double>>& values) {
+  clear_gauge(name);
+  for (const auto& [labels, v] : values) gauge(name, help, labels).set(v);
+}
+
 std::uint64_t Registry::add_collector(std::function<void(Registry&)> collect) {
   std::lock_guard lk(collectors_mu_);
   auto id = next_collector_++;
@@ -211,11 +217,6 @@ std::string Registry::render() {
     }
   }
   return out;
-}
-
-Registry& registry() {
-  static Registry r;
-  return r;
 }
 
 }  // namespace mediax::metrics

@@ -65,6 +65,9 @@ class Registry {
   // Drops every series of a gauge family (before re-filling it from a fresh snapshot, so
   // label sets that disappeared are not reported forever).
   void clear_gauge(const std::string& name);
+  // A gauge family re-filled from a fresh snapshot: clear_gauge(name), then one series per entry.
+  void set_gauges(const std::string& name, const std::string& help,
+                  const std::vector<std::pair<Labels, double>>& values);
 
   // Runs before each render(): refreshes gauges computed from other components. Returns an id
   // for remove_collector (call it before what the collector captures goes away).
@@ -91,9 +94,6 @@ class Registry {
   std::map<std::uint64_t, std::function<void(Registry&)>> collectors_;
   std::uint64_t next_collector_ = 1;
 };
-
-// The daemon's registry (one process, one set of metrics).
-Registry& registry();
 
 // Text format helpers, exposed for tests.
 std::string escape_label_value(const std::string& v);

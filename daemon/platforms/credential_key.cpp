@@ -5,6 +5,7 @@
 
 #include "platforms/douyin_platform.hpp"
 #include "platforms/platform_util.hpp"
+#include "util/strings.hpp"
 
 namespace mediax {
 
@@ -14,9 +15,7 @@ std::string normalized_base_url(const std::string& url) {
   const auto scheme_end = u.find("://");
   if (scheme_end == std::string::npos) return u;
   const auto host_end = std::min(u.find_first_of("/?#", scheme_end + 3), u.size());
-  std::transform(u.begin(), u.begin() + static_cast<std::ptrdiff_t>(host_end), u.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return u;
+  return util::to_lower(std::string_view(u).substr(0, host_end)) + u.substr(host_end);
 }
 
 namespace {

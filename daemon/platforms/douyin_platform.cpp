@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "platforms/platform_util.hpp"
+#include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace mediax {
 
@@ -13,18 +15,16 @@ namespace douyin {
 namespace {
 
 using nlohmann::json;
-using platform_util::Form;
 
 const char* endpoint_name(Flow flow) {
-  switch (flow) {
-    case Flow::authorization_code:
-      return "Douyin's oauth/access_token";
-    case Flow::refresh_token:
-      return "Douyin's oauth/refresh_token";
-    case Flow::renew_refresh_token:
-      return "Douyin's oauth/renew_refresh_token";
-    case Flow::client_token:
-      return "Douyin's oauth/client_token";
+  static constexpr std::pair<Flow, const char*> kNames[] = {
+      {Flow::authorization_code, "Douyin's oauth/access_token"},
+      {Flow::refresh_token, "Douyin's oauth/refresh_token"},
+      {Flow::renew_refresh_token, "Douyin's oauth/renew_refresh_token"},
+      {Flow::client_token, "Douyin's oauth/client_token"},
+  };
+  for (const auto& [f, name] : kNames) {
+    if (f == flow) return name;
   }
   return "Douyin";
 }
@@ -110,7 +110,7 @@ const char* meaning(std::int64_t code, Flow flow) {
 
 std::string with_path(const std::string& base_url, const char* path) { return platform_util::join_url(base_url, path); }
 
-HttpRequest form_post(const std::string& url, const Form& fields) {
+HttpRequest form_post(const std::string& url, const platform_util::Form& fields) {
   HttpRequest req;
   req.method = "POST";
   req.url = url;
@@ -175,9 +175,9 @@ std::optional<std::string> parse_options(const json& options, Options& out) {
 
 std::string build_authorize_url(const std::string& base_url, const App& app, const AuthorizeParams& p,
                                 const Options& options) {
-  Form q{{"client_key", app.client_id},
-         {"response_type", "code"},
-         {"scope", platform_util::join(app.scopes, ",")}};
+  platform_util::Form q{{"client_key", app.client_id},
+                       {"response_type", "code"},
+                       {"scope", platform_util::join(app.scopes, ",")}};
   if (!options.optional_scopes.empty()) {
     // optionalScope=scope,1,scope2,0: the user may untick these; 1 = ticked at first.
     std::vector<std::string> pairs;
@@ -224,52 +224,27 @@ HttpRequest build_client_token_request(const std::string& base_url, const App& a
 }
 
 OutcomeKind kind_for_error_code(std::int64_t code, Flow flow) {
-  switch (code) {
-    case 10002:
-    case 10003:
-    case 10004:
-    case 10005:
-    case 10006:
-    case 10011:
-    case 10012:
-    case 10013:
-    case 10015:
-    case 10017:
-    case 2100005:
-    // The app is banned or offline, lacks or is blocked from a capability, or is a test app the
-    // user is not bound to or that expired: an admin must act at Douyin, retrying cannot help.
-    case 28001014:
-    case 28001016:
-    case 28001018:
-    case 28001019:
-    case 28001020:
-    case 28001021:
-      return OutcomeKind::app_misconfigured;
-    case 10007:  // this code is dead; a new authorization gives a new one
-    case 10014:
-    case 10010:
-    // The user's account is deactivated, banned or private: only the user can change that.
-    case 28001045:
-    case 28001046:
-    case 28001047:
-      return OutcomeKind::needs_reauth;
-    case 10020:
-      // On renew: the renewal limit is reached, the user must authorize again. Elsewhere: too many calls.
-      return flow == Flow::renew_refresh_token ? OutcomeKind::needs_reauth : OutcomeKind::rate_limited;
-    case 2190001:
-    case 28003017:
-    case 28003018:
-      return OutcomeKind::rate_limited;
-    // 10008, 2190002, 2190008, 28001008 (access token invalid or expired: refresh now), 10001, 2100004,
-    // 28001005 (system busy) and codes we do not know: try again soon.
-    default:
-      return OutcomeKind::retry_later;
-  }
+  // On renew: the renewal limit is reached, the user must authorize again. Elsewhere: too many calls.
+  if (code == 10020) return flow == Flow::renew_refresh_token ? OutcomeKind::needs_reauth : OutcomeKind::rate_limited;
+  static const std::vector<platform_util::CodeKinds> kCodes = {
+      // 28001014..28001021: the app is banned or offline, lacks or is blocked from a capability, or is a
+      // test app the user is not bound to or that expired: an admin must act at Douyin, retrying cannot help.
+      {OutcomeKind::app_misconfigured,
+       {10002, 10003, 10004, 10005, 10006, 10011, 10012, 10013, 10015, 10017, 2100005, 28001014, 28001016,
+        28001018, 28001019, 28001020, 28001021}},
+      // 10007: this code is dead, a new authorization gives a new one. 28001045..47: the user's account is
+      // deactivated, banned or private: only the user can change that.
+      {OutcomeKind::needs_reauth, {10007, 10014, 10010, 28001045, 28001046, 28001047}},
+      {OutcomeKind::rate_limited, {2190001, 28003017, 28003018}},
+  };
+  // 10008, 2190002, 2190008, 28001008 (access token invalid or expired: refresh now), 10001, 2100004,
+  // 28001005 (system busy) and codes we do not know: try again soon.
+  return platform_util::kind_of_code(code, kCodes, OutcomeKind::retry_later);
 }
 
 Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets) {
   const std::string what = endpoint_name(flow);
-  if (r.status == 0 || r.status == 429 || r.status >= 500) return platform_util::http_failure(r, what, now);
+  if (platform_util::status_decides(r.status)) return platform_util::http_failure(r, what, now);
   auto j = platform_util::parse_object(r.body);
   if (!j) return platform_util::http_failure(r, what, now);
   // The answer is wrapped in "data"; tolerate a flat one.
@@ -313,7 +288,7 @@ Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const st
     if (!refresh_token.empty()) t.refresh_token = std::move(refresh_token);
     t.refresh_expires_in = platform_util::seconds_member(data, "refresh_expires_in");
     t.account_id = platform_util::id_member(data, "open_id");
-    t.scopes = platform_util::split(platform_util::string_member(data, "scope"), ", ");
+    t.scopes = util::split(platform_util::string_member(data, "scope"), ", ");
   }
   return platform_util::checked_success(std::move(t), r.status, what);
 }

@@ -5,6 +5,8 @@
 #include "crypto/jwt.hpp"
 #include "platforms/granted_scopes.hpp"
 #include "platforms/platform_util.hpp"
+#include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace mediax {
 
@@ -63,7 +65,7 @@ crypto::JwtExpectations id_token_expectations(const Urls& urls, const App& app, 
 
 std::optional<std::string> effective_prompt(const std::string& prompt, std::string& why) {
   bool select_account = false;
-  for (const auto& v : platform_util::split(prompt, " ")) {
+  for (const auto& v : util::split(prompt, " ")) {
     if (v == "select_account") {
       select_account = true;
     } else if (v == "none") {
@@ -251,7 +253,9 @@ HttpRequest build_jwt_bearer_request(const std::string& token_url, const std::st
 Outcome parse_token_response(const HttpResponse& r, oauth2::Flow flow, TimePoint now,
                              const std::vector<std::string>& secrets) {
   Outcome o = oauth2::parse_token_response(r, flow, now, secrets);
-  if (o.ok() || o.http_status >= 500) return o;
+  if (o.ok() || platform_util::classify_http_status(o.http_status) == platform_util::HttpStatusClass::server_trouble) {
+    return o;  // 5xx and 408: retry, whatever code the body carries
+  }
   const std::string& code = o.code;
   if (code == "deleted_client" || code == "disabled_client" || code == "org_internal" ||
       code == "redirect_uri_mismatch") {

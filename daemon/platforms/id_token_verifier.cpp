@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "platforms/platform_util.hpp"
+#include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace mediax {
 
@@ -21,8 +23,7 @@ Outcome refused(const crypto::JwtCheck& c) {
 }  // namespace
 
 Seconds jwks_cache_lifetime(const std::string& cache_control) {
-  std::string cc = cache_control;
-  std::transform(cc.begin(), cc.end(), cc.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  const std::string cc = util::to_lower(cache_control);
   auto pos = cc.find("max-age=");
   if (pos == std::string::npos) return kDefaultLifetime;
   pos += 8;

@@ -7,6 +7,8 @@
 
 #include "crypto/crypto.hpp"
 #include "platforms/platform_util.hpp"
+#include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace mediax {
 
@@ -188,30 +190,29 @@ Outcome classify_failure(const HttpResponse& r, Flow flow, TimePoint now, const 
     description = clean_text(scrub(string_member(*j, "error_description"), secrets));
   }
   const int status = r.status;
-  const bool is_2xx = status >= 200 && status < 300;
 
   OutcomeKind kind;
   std::string code = oauth_error.empty() ? "http_" + std::to_string(status) : oauth_error;
   std::string message;
-  if (status == 429) {
+  const auto status_class = platform_util::classify_http_status(status);
+  if (status_class == platform_util::HttpStatusClass::rate_limited) {
     kind = OutcomeKind::rate_limited;
     message = status_message(flow, status, " (too many requests)");
-  } else if (status >= 500) {
+  } else if (status_class == platform_util::HttpStatusClass::server_trouble) {
     // A server error is never the user's or the app's fault, whatever code it carries.
     kind = OutcomeKind::retry_later;
     message = status_message(flow, status, "");
   } else if (!oauth_error.empty()) {
     kind = kind_for_error_code(oauth_error);
     message = std::string("the ") + endpoint_name(flow) + " answered " + oauth_error;
-  } else if (is_2xx) {
+  } else if (status_class == platform_util::HttpStatusClass::answered) {
     kind = OutcomeKind::retry_later;
     code = "bad_response";
     message = status_message(flow, status, " without an access token");
-  } else if (status == 401 || status == 403) {
+  } else if (status_class == platform_util::HttpStatusClass::credentials_refused) {
     kind = OutcomeKind::app_misconfigured;
     message = status_message(flow, status, ": the client credentials were refused");
-  } else if (status == 404 || status == 405 || (status >= 300 && status < 400)) {
-    // Following a redirect could hand the client secret to another host: the configured URL must be the final one.
+  } else if (status_class == platform_util::HttpStatusClass::wrong_url) {
     kind = OutcomeKind::app_misconfigured;
     message = status_message(flow, status, ": check the endpoint URL");
   } else {
@@ -238,9 +239,7 @@ Outcome parse_token_response(const HttpResponse& r, Flow flow, TimePoint now, co
   t.access_token = std::move(access_token);
   std::string type = string_member(*j, "token_type");
   // RFC 6750 schemes are case-insensitive; many providers send "bearer".
-  std::string lowered = type;
-  std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (type.empty() || lowered == "bearer") type = "Bearer";
+  if (type.empty() || util::iequals(type, "bearer")) type = "Bearer";
   t.token_type = type;
   t.scopes = split_scopes(*j);
   t.expires_in = seconds_member(*j, "expires_in");
@@ -384,7 +383,7 @@ OAuth2Platform::OAuth2Platform(HttpClient& http, PlatformSettings settings)
 
 std::string OAuth2Platform::check_authorize(const App&, const AuthorizeParams& p) const {
   if (p.include_granted_scopes) return "include_granted_scopes: only Google has incremental authorization";
-  for (const auto& v : platform_util::split(p.prompt, " ")) {
+  for (const auto& v : util::split(p.prompt, " ")) {
     if (v != "none" && v != "login" && v != "consent" && v != "select_account") {
       return "prompt: \"" + v.substr(0, 40) + "\" is not one of none, login, consent, select_account";
     }

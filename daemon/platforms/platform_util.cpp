@@ -6,6 +6,8 @@
 #include <ctime>
 
 #include "platforms/platform.hpp"
+#include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace mediax::platform_util {
 
@@ -23,13 +25,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxMessage = 300;
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 std::optional<std::tm> parse_http_date(const std::string& s) {
   // IMF-fixdate first (the only one senders may generate), then the two obsolete forms (RFC 9110 §5.6.7).
@@ -72,7 +67,7 @@ std::optional<std::int64_t> int_member(const json& j, const char* key) {
     return static_cast<std::int64_t>(d);
   }
   if (it->is_string()) {
-    std::string s = trim(it->get<std::string>());
+    std::string s = std::string(util::trim(it->get<std::string>()));
     if (!s.empty() && s.front() == '+') s.erase(0, 1);
     std::int64_t v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -95,7 +90,7 @@ std::optional<Seconds> seconds_member(const json& j, const char* key) {
     if (!std::isfinite(d) || d < 1) return std::nullopt;
     v = d >= static_cast<double>(kMaxSeconds) ? kMaxSeconds : static_cast<std::int64_t>(d);
   } else if (it->is_string()) {
-    std::string s = trim(it->get<std::string>());
+    std::string s = std::string(util::trim(it->get<std::string>()));
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec == std::errc::result_out_of_range && !s.empty() && s.front() != '-') {
       v = kMaxSeconds;
@@ -153,7 +148,7 @@ std::string safe_text(const std::string& s, const std::vector<std::string>& secr
 }
 
 std::optional<Seconds> parse_retry_after(const std::string& value, TimePoint now) {
-  std::string v = trim(value);
+  std::string v = std::string(util::trim(value));
   if (v.empty()) return std::nullopt;
   if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     std::int64_t s = 0;
@@ -168,20 +163,6 @@ std::optional<Seconds> parse_retry_after(const std::string& value, TimePoint now
   if (at == static_cast<std::time_t>(-1)) return std::nullopt;
   auto delta = static_cast<std::int64_t>(at) - to_unix(now);
   return Seconds(std::clamp<std::int64_t>(delta, 0, kMaxSeconds));
-}
-
-std::vector<std::string> split(const std::string& s, const std::string& delimiters) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto b = s.find_first_not_of(delimiters, i);
-    if (b == std::string::npos) break;
-    auto e = s.find_first_of(delimiters, b);
-    if (e == std::string::npos) e = s.size();
-    out.push_back(s.substr(b, e - b));
-    i = e;
-  }
-  return out;
 }
 
 std::string join(const std::vector<std::string>& parts, const std::string& separator) {
@@ -255,32 +236,54 @@ Outcome checked_success(TokenResult t, int http_status, const std::string& what)
   return o;
 }
 
-Outcome http_failure(const HttpResponse& r, const std::string& what, TimePoint now) {
-  if (r.status == 0) {
-    std::string err = r.error.empty() ? "unknown" : r.error;
-    return Outcome::failure(OutcomeKind::retry_later, "transport_" + err, "no answer from " + what + " (" + err + ")");
+OutcomeKind kind_of_code(std::int64_t code, const std::vector<CodeKinds>& table, OutcomeKind otherwise) {
+  for (const auto& group : table) {
+    if (std::find(group.codes.begin(), group.codes.end(), code) != group.codes.end()) return group.kind;
   }
+  return otherwise;
+}
+
+HttpStatusClass classify_http_status(int status) {
+  if (status == 0) return HttpStatusClass::no_answer;
+  if (status == 429) return HttpStatusClass::rate_limited;
+  if (status >= 500 || status == 408) return HttpStatusClass::server_trouble;
+  if (status == 401 || status == 403) return HttpStatusClass::credentials_refused;
+  if ((status >= 300 && status < 400) || status == 404 || status == 405) return HttpStatusClass::wrong_url;
+  if (status >= 200 && status < 300) return HttpStatusClass::answered;
+  return HttpStatusClass::other;
+}
+
+bool status_decides(int status) {
+  const auto c = classify_http_status(status);
+  return c == HttpStatusClass::no_answer || c == HttpStatusClass::rate_limited || c == HttpStatusClass::server_trouble;
+}
+
+Outcome http_failure(const HttpResponse& r, const std::string& what, TimePoint now) {
   const int status = r.status;
   const std::string code = "http_" + std::to_string(status);
-  auto retry_after = parse_retry_after(r.header("Retry-After"), now);
-  std::string head = what + " answered HTTP " + std::to_string(status);
-  if (status == 429) {
-    return Outcome::failure(OutcomeKind::rate_limited, code, head + " (too many requests)", status, retry_after);
+  const std::string head = what + " answered HTTP " + std::to_string(status);
+  switch (classify_http_status(status)) {
+    case HttpStatusClass::no_answer: {
+      const std::string err = r.error.empty() ? "unknown" : r.error;
+      return Outcome::failure(OutcomeKind::retry_later, "transport_" + err,
+                              "no answer from " + what + " (" + err + ")");
+    }
+    case HttpStatusClass::rate_limited:
+      return Outcome::failure(OutcomeKind::rate_limited, code, head + " (too many requests)", status,
+                              parse_retry_after(r.header("Retry-After"), now));
+    case HttpStatusClass::credentials_refused:
+      return Outcome::failure(OutcomeKind::app_misconfigured, code, head + ": the credentials were refused", status);
+    case HttpStatusClass::wrong_url:
+      return Outcome::failure(OutcomeKind::app_misconfigured, code, head + ": check the configured URL", status);
+    case HttpStatusClass::answered:
+      return Outcome::failure(OutcomeKind::retry_later, "bad_response", head + " with a body that is not a JSON object",
+                              status);
+    case HttpStatusClass::server_trouble:
+    case HttpStatusClass::other:
+      break;
   }
-  if (status >= 500 || status == 408)
-    return Outcome::failure(OutcomeKind::retry_later, code, head, status, retry_after);
-  if (status == 401 || status == 403) {
-    return Outcome::failure(OutcomeKind::app_misconfigured, code, head + ": the credentials were refused", status);
-  }
-  if ((status >= 300 && status < 400) || status == 404 || status == 405) {
-    // Following a redirect could hand a secret to another host: the configured URL must be the final one.
-    return Outcome::failure(OutcomeKind::app_misconfigured, code, head + ": check the configured URL", status);
-  }
-  if (status >= 200 && status < 300) {
-    return Outcome::failure(OutcomeKind::retry_later, "bad_response", head + " with a body that is not a JSON object",
-                            status);
-  }
-  return Outcome::failure(OutcomeKind::retry_later, code, head, status, retry_after);
+  return Outcome::failure(OutcomeKind::retry_later, code, head, status,
+                          parse_retry_after(r.header("Retry-After"), now));
 }
 
 std::optional<std::string> unknown_option(const json& options, const std::vector<std::string>& known) {

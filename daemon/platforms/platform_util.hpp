@@ -50,8 +50,6 @@ std::string scrub(std::string text, const std::vector<std::string>& secrets);
 // clean_text after replacing every secret (what the request carried) with "[redacted]".
 std::string safe_text(const std::string& s, const std::vector<std::string>& secrets);
 
-// Splits on any of `delimiters`, dropping empty pieces.
-std::vector<std::string> split(const std::string& s, const std::string& delimiters);
 std::string join(const std::vector<std::string>& parts, const std::string& separator);
 
 // `base` with the fields appended to its query (after '?' or '&'); a fragment of `base` is dropped.
@@ -69,6 +67,27 @@ std::optional<std::string> token_result_problem(const TokenResult& t);
 // Outcome::success(t) with http_status; when token_result_problem finds something, retry_later
 // "bad_response" naming the field (never its value): `what` names the endpoint.
 Outcome checked_success(TokenResult t, int http_status, const std::string& what);
+
+// A platform's numeric error codes grouped by what they mean; a code in no group means `otherwise`.
+struct CodeKinds {
+  OutcomeKind kind;
+  std::vector<std::int64_t> codes;
+};
+OutcomeKind kind_of_code(std::int64_t code, const std::vector<CodeKinds>& table, OutcomeKind otherwise);
+
+// What an HTTP status says before any body is read: the one rule every platform class follows.
+enum class HttpStatusClass {
+  no_answer,            // 0: a transport failure (HttpResponse::error)
+  rate_limited,         // 429
+  server_trouble,       // 5xx, and 408 (the server stopped waiting for us): retry, whatever the body says
+  credentials_refused,  // 401, 403
+  wrong_url,            // 3xx, 404, 405: following a redirect could hand a secret to another host
+  answered,             // 2xx
+  other,                // any other 4xx: the platform's error code (when the body has one) decides
+};
+HttpStatusClass classify_http_status(int status);
+// no_answer, rate_limited or server_trouble: the outcome is http_failure's, before the body is read.
+bool status_decides(int status);
 
 // A failure that is not a platform's own error answer: no HTTP answer, HTTP 429, 5xx, a 3xx, 4xx
 // or a body that is not JSON. `what` names the endpoint for the message ("Douyin's token endpoint").

@@ -19,19 +19,16 @@ using nlohmann::json;
 using platform_util::Form;
 
 const char* endpoint_name(Flow flow) {
-  switch (flow) {
-    case Flow::component_token:
-      return "WeChat's api_component_token";
-    case Flow::start_push:
-      return "WeChat's api_start_push_ticket";
-    case Flow::pre_auth_code:
-      return "WeChat's api_create_preauthcode";
-    case Flow::query_auth:
-      return "WeChat's api_query_auth";
-    case Flow::authorizer_token:
-      return "WeChat's api_authorizer_token";
-    case Flow::authorizer_info:
-      return "WeChat's api_get_authorizer_info";
+  static constexpr std::pair<Flow, const char*> kNames[] = {
+      {Flow::component_token, "WeChat's api_component_token"},
+      {Flow::start_push, "WeChat's api_start_push_ticket"},
+      {Flow::pre_auth_code, "WeChat's api_create_preauthcode"},
+      {Flow::query_auth, "WeChat's api_query_auth"},
+      {Flow::authorizer_token, "WeChat's api_authorizer_token"},
+      {Flow::authorizer_info, "WeChat's api_get_authorizer_info"},
+  };
+  for (const auto& [f, name] : kNames) {
+    if (f == flow) return name;
   }
   return "WeChat";
 }
@@ -357,7 +354,7 @@ Answer read_answer(const HttpResponse& r, Flow flow, TimePoint now, const std::v
     if (o.kind != OutcomeKind::success) o.kind = OutcomeKind::retry_later;
     return o;
   };
-  if (r.status == 0 || r.status >= 500 || r.status == 429) {
+  if (platform_util::status_decides(r.status)) {
     a.failure = to_retry(platform_util::http_failure(r, what, now));
     return a;
   }

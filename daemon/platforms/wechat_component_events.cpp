@@ -8,6 +8,7 @@
 #include <pugixml.hpp>
 
 #include "crypto/wechat_msg_crypt.hpp"
+#include "util/strings.hpp"
 
 namespace mediax::wechat_component {
 
@@ -35,14 +36,6 @@ std::optional<TimePoint> unix_time(std::string_view s) {
   return TimePoint(Seconds(*v));
 }
 
-std::string trimmed(std::string_view s) {
-  const char* ws = " \t\r\n";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(ws);
-  return std::string(s.substr(b, e - b + 1));
-}
-
 // pugixml never expands entities beyond the five predefined ones and ignores DTDs: a hostile
 // DOCTYPE cannot make it read files or grow without bound.
 bool load_xml(pugi::xml_document& doc, const std::string& text) {
@@ -51,7 +44,9 @@ bool load_xml(pugi::xml_document& doc, const std::string& text) {
 }
 
 // The text of <name> under <xml>, CDATA or plain, trimmed; "" when absent.
-std::string field(const pugi::xml_node& xml, const char* name) { return trimmed(xml.child(name).text().get()); }
+std::string field(const pugi::xml_node& xml, const char* name) {
+  return std::string(util::trim(xml.child(name).text().get()));
+}
 
 // Tickets, appids and codes are printable ASCII; anything else could not be stored or compared safely.
 bool printable(const std::string& s) {

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "platforms/platform_util.hpp"
+#include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace mediax {
 
@@ -15,13 +17,13 @@ using nlohmann::json;
 using platform_util::Form;
 
 const char* endpoint_name(Flow flow) {
-  switch (flow) {
-    case Flow::authorization_code:
-      return "WeChat's sns/oauth2/access_token";
-    case Flow::refresh_token:
-      return "WeChat's sns/oauth2/refresh_token";
-    case Flow::app_token:
-      return "WeChat's app token endpoint";
+  static constexpr std::pair<Flow, const char*> kNames[] = {
+      {Flow::authorization_code, "WeChat's sns/oauth2/access_token"},
+      {Flow::refresh_token, "WeChat's sns/oauth2/refresh_token"},
+      {Flow::app_token, "WeChat's app token endpoint"},
+  };
+  for (const auto& [f, name] : kNames) {
+    if (f == flow) return name;
   }
   return "WeChat";
 }
@@ -207,45 +209,23 @@ HttpRequest build_token_request(const std::string& api_base_url, const App& app)
 }
 
 OutcomeKind kind_for_errcode(std::int64_t errcode, Flow flow) {
-  switch (errcode) {
-    case 40001:
-      // With the secret in the request it means the secret is wrong; on a refresh (no secret) it is
-      // about a token: try again.
-      return flow == Flow::refresh_token ? OutcomeKind::retry_later : OutcomeKind::app_misconfigured;
-    case 40002:
-    case 40013:
-    case 40125:
-    case 40243:
-    case 41001:
-    case 41002:
-    case 41004:
-    case 48001:
-    // IP not whitelisted, or an admin must confirm it (89503), or refused it: retrying blindly cannot
-    // help. 89506/89507 block the IP for 24 h/1 h, but a retry after the block would only push the admin
-    // who refused another confirmation: whitelisting the IP is the fix.
-    case 40164:
-    case 89503:
-    case 89506:
-    case 89507:
-      return OutcomeKind::app_misconfigured;
-    case 40029:  // this code is dead; a new authorization gives a new one
-    case 40163:
-    case 41008:
-    case 42003:
-    case 40030:
-    case 42002:
-    case 42007:
-      return OutcomeKind::needs_reauth;
-    case 45009:
-    case 45011:
-    // An admin's confirmation is pending: WeChat answered, the app is fine, the answer comes later
-    // (retry_after kConfirmationRetry; not retry_later, which would count against the endpoint's breaker).
-    case 89501:
-      return OutcomeKind::rate_limited;
-    // -1 (busy), 40014 / 42001 (access token invalid or expired: refresh again) and codes we do not know.
-    default:
-      return OutcomeKind::retry_later;
-  }
+  // With the secret in the request it means the secret is wrong; on a refresh (no secret) it is
+  // about a token: try again.
+  if (errcode == 40001) return flow == Flow::refresh_token ? OutcomeKind::retry_later : OutcomeKind::app_misconfigured;
+  static const std::vector<platform_util::CodeKinds> kCodes = {
+      // 40164, 89503, 89506, 89507: IP not whitelisted, or an admin must confirm it (89503), or refused it:
+      // retrying blindly cannot help. 89506/89507 block the IP for 24 h/1 h, but a retry after the block
+      // would only push the admin who refused another confirmation: whitelisting the IP is the fix.
+      {OutcomeKind::app_misconfigured,
+       {40002, 40013, 40125, 40243, 41001, 41002, 41004, 48001, 40164, 89503, 89506, 89507}},
+      // 40029: this code is dead, a new authorization gives a new one.
+      {OutcomeKind::needs_reauth, {40029, 40163, 41008, 42003, 40030, 42002, 42007}},
+      // 89501: an admin's confirmation is pending: WeChat answered, the app is fine, the answer comes later
+      // (retry_after kConfirmationRetry; not retry_later, which would count against the endpoint's breaker).
+      {OutcomeKind::rate_limited, {45009, 45011, 89501}},
+  };
+  // -1 (busy), 40014 / 42001 (access token invalid or expired: refresh again) and codes we do not know.
+  return platform_util::kind_of_code(errcode, kCodes, OutcomeKind::retry_later);
 }
 
 std::string ip_from_errmsg(const std::string& errmsg) {
@@ -285,7 +265,7 @@ std::string ip_from_errmsg(const std::string& errmsg) {
 Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets,
                        int quota_reset_utc_offset_hours) {
   const std::string what = endpoint_name(flow);
-  if (r.status == 0 || r.status == 429 || r.status >= 500) return platform_util::http_failure(r, what, now);
+  if (platform_util::status_decides(r.status)) return platform_util::http_failure(r, what, now);
   auto j = platform_util::parse_object(r.body);
   if (!j) return platform_util::http_failure(r, what, now);
   auto errcode = platform_util::int_member(*j, "errcode");
@@ -319,7 +299,7 @@ Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const st
   if (!refresh_token.empty()) t.refresh_token = std::move(refresh_token);
   t.refresh_expires_in = platform_util::seconds_member(*j, "refresh_expires_in");
   t.account_id = platform_util::id_member(*j, "openid");
-  t.scopes = platform_util::split(platform_util::string_member(*j, "scope"), ", ");
+  t.scopes = util::split(platform_util::string_member(*j, "scope"), ", ");
   std::string unionid = platform_util::id_member(*j, "unionid");
   if (!unionid.empty()) t.extra["unionid"] = unionid;
   if (platform_util::int_member(*j, "is_snapshotuser").value_or(0) == 1) t.extra["is_snapshotuser"] = true;

@@ -8,6 +8,7 @@
 #include "runtime/logging.hpp"
 #include "runtime/notify.hpp"
 #include "runtime/rotate_key.hpp"
+#include "util/host_port.hpp"
 
 namespace mediax {
 
@@ -27,7 +28,8 @@ constexpr int kBlockingThreads = 4;  // webhooks, a sweep, and the short databas
 
 // host:port as bound (a configured port 0 becomes the one the kernel chose).
 std::string bound(const std::string& listen, int port) {
-  return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
+  const auto address = util::parse_host_port(listen);  // checked by the config
+  return util::format_host_port(address ? address->host : listen, port);
 }
 
 long long ms_since(std::chrono::steady_clock::time_point t) {
@@ -52,10 +54,10 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       platforms_(*http_, platform_settings(config), &call_budget_, &component_credentials_),
       policy_(config.refresh),
       guards_(breaker_settings(config.refresh), time_),
-      refresher_(*store_, *store_, *store_, platforms_, cache_, policy_, time_, owner_),
-      scheduler_(io_, refresher_, time_, config.refresh.max_concurrent),
+      refresher_(*store_, *store_, *store_, platforms_, cache_, policy_, time_, owner_, metrics_),
+      scheduler_(io_, refresher_, time_, config.refresh.max_concurrent, metrics_),
       hook_http_(make_http_client(webhook_http_options(config))),
-      hook_sender_(*store_, *hook_http_, time_, config.webhook, owner_),
+      hook_sender_(*store_, *hook_http_, time_, config.webhook, owner_, metrics_),
       hooks_(hook_sender_, *store_, time_, Seconds(config.webhook.poll_seconds),
              Seconds(config.webhook.reauth_notice_days * 24 * 3600)),
       token_reads_(*store_, cache_, refresher_, time_),
@@ -63,7 +65,7 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       new_grants_(*store_, *store_, cache_, scheduler_, policy_),
       grants_(*store_, *store_, platforms_, cache_, scheduler_, apps_, new_grants_, time_),
       connect_flow_(*store_, *store_, platforms_, grants_, new_grants_, config, time_),
-      metrics_collector_(*store_, cache_, scheduler_, time_),
+      metrics_collector_(*store_, cache_, scheduler_, time_, metrics_),
       sync_(*store_, cache_,
             WheelUpdates{[this](const RefreshKey& k, TimePoint at) { scheduler_.schedule(k, at); },
                          [this](const RefreshKey& k) { scheduler_.cancel(k); }},
@@ -86,8 +88,9 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
                             [this](const App& app, const std::string& code, const std::string& event) {
                               return connect_flow_.connect_with_code(app, code, event);
                             }},
-                        Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push),
-      server_({apps_, connect_flow_, grants_, token_reads_}, config.admin, [this] { return ready_.load(); }),
+                        Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push,
+                        metrics_),
+      server_({apps_, connect_flow_, grants_, token_reads_}, config.admin, [this] { return ready_.load(); }, metrics_),
       blocking_(kBlockingThreads),
       janitor_(io_, blocking_.get_executor(), time_) {
   refresher_.set_platform_guards(&guards_);

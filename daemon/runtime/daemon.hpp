@@ -19,6 +19,7 @@
 #include "http/admin_server.hpp"
 #include "http/token_listener.hpp"
 #include "net/http_client.hpp"
+#include "obs/metrics.hpp"
 #include "platforms/registry.hpp"
 #include "runtime/cluster_sync.hpp"
 #include "runtime/janitor.hpp"
@@ -93,6 +94,7 @@ class Daemon {
   PlatformRegistry platforms_;
   TokenCache cache_;
   RefreshPolicy policy_;
+  metrics::Registry metrics_;  // the daemon's one registry; outlives everything that records into it
   PlatformGuards guards_;  // circuit breakers per platform endpoint
   Refresher refresher_;
   boost::asio::io_context io_;

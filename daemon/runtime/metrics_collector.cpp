@@ -4,6 +4,8 @@
 
 #include <limits>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "schedule/scheduler.hpp"
 #include "service/component_status.hpp"
@@ -13,15 +15,16 @@
 
 namespace mediax {
 
-MetricsCollector::MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock)
-    : store_(store), cache_(cache), scheduler_(scheduler), clock_(clock) {
-  id_ = metrics::registry().add_collector([this](metrics::Registry&) { collect(); });
+MetricsCollector::MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock,
+                                   metrics::Registry& metrics)
+    : store_(store), cache_(cache), scheduler_(scheduler), clock_(clock), metrics_(metrics) {
+  id_ = metrics_.add_collector([this](metrics::Registry&) { collect(); });
 }
 
-MetricsCollector::~MetricsCollector() { metrics::registry().remove_collector(id_); }
+MetricsCollector::~MetricsCollector() { metrics_.remove_collector(id_); }
 
 void MetricsCollector::collect() {
-  auto& reg = metrics::registry();
+  auto& reg = metrics_;
   auto st = scheduler_.stats();
   reg.gauge("mediax_scheduler_scheduled", "Tokens waiting in the timer wheel for their refresh time")
       .set(static_cast<double>(st.scheduled));
@@ -48,7 +51,7 @@ void MetricsCollector::read_database() {
     read.up = false;
   }
   read.ping_seconds = std::chrono::duration<double>(clock_.monotonic() - t0).count();
-  metrics::registry()
+  metrics_
       .histogram("mediax_database_ping_duration_seconds", "Round-trip times of database pings",
                  {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5})
       .observe(read.ping_seconds);
@@ -80,48 +83,38 @@ void MetricsCollector::read_database() {
 void MetricsCollector::publish_database() {
   std::lock_guard lk(db_mu_);
   if (!db_) return;
-  auto& reg = metrics::registry();
+  auto& reg = metrics_;
   reg.gauge("mediax_database_up", "1 when the database answered the last ping, else 0").set(db_->up ? 1 : 0);
   reg.gauge("mediax_database_ping_seconds", "Round-trip time of the last database ping (SELECT 1)").set(db_->ping_seconds);
   if (!db_->counted) return;
 
-  reg.clear_gauge("mediax_grants");
-  reg.clear_gauge("mediax_app_tokens");
-  reg.clear_gauge("mediax_leases_held");
-  reg.clear_gauge("mediax_stored_tokens");
+  using Series = std::vector<std::pair<metrics::Labels, double>>;
+  Series grant_counts, app_token_counts, stored, leases, waiting, missing_scopes;
   std::map<std::string, double> leased{{"grant", 0}, {"app_token", 0}};
   for (const auto& c : db_->grants) {
-    bool grant = c.kind == "grant";
-    reg.gauge(grant ? "mediax_grants" : "mediax_app_tokens",
-              grant ? "Connected accounts (grants) by platform and status"
-                    : "Client-credentials apps (the app's own token) by platform and status",
-              {{"platform", c.platform}, {"status", c.status}})
-        .set(static_cast<double>(c.count));
+    auto& into = c.kind == "grant" ? grant_counts : app_token_counts;
+    into.push_back({{{"platform", c.platform}, {"status", c.status}}, static_cast<double>(c.count)});
     leased[c.kind] += static_cast<double>(c.leased);
   }
-  for (const auto& [kind, n] : leased) {
-    reg.gauge("mediax_leases_held", "Refresh leases held right now (by any instance), by kind", {{"kind", kind}}).set(n);
-  }
+  reg.set_gauges("mediax_grants", "Connected accounts (grants) by platform and status", grant_counts);
+  reg.set_gauges("mediax_app_tokens", "Client-credentials apps (the app's own token) by platform and status",
+                 app_token_counts);
+  for (const auto& [kind, n] : leased) leases.push_back({{{"kind", kind}}, n});
+  reg.set_gauges("mediax_leases_held", "Refresh leases held right now (by any instance), by kind", leases);
   for (const auto& c : db_->tokens) {
-    reg.gauge("mediax_stored_tokens", "Access tokens in the database by platform and state (valid or expired)",
-              {{"platform", c.platform}, {"state", c.state}})
-        .set(static_cast<double>(c.count));
+    stored.push_back({{{"platform", c.platform}, {"state", c.state}}, static_cast<double>(c.count)});
   }
+  reg.set_gauges("mediax_stored_tokens", "Access tokens in the database by platform and state (valid or expired)",
+                 stored);
   // WeChat third-party platforms whose component token waits for a component_verify_ticket.
-  reg.clear_gauge("mediax_component_waiting_for_ticket");
-  for (const auto& [app, waiting] : db_->waiting_for_ticket) {
-    reg.gauge("mediax_component_waiting_for_ticket",
-              "1 while a WeChat third-party platform app has no stored component_verify_ticket or its component "
-              "token last failed for want of one, else 0",
-              {{"app", app}})
-        .set(waiting ? 1 : 0);
-  }
-  reg.clear_gauge("mediax_grants_missing_scopes");
-  for (const auto& [app, n] : db_->missing_scopes) {
-    reg.gauge("mediax_grants_missing_scopes",
-              "Active grants that lack scopes their app requires (the user unticked them), by app", {{"app", app}})
-        .set(static_cast<double>(n));
-  }
+  for (const auto& [app, w] : db_->waiting_for_ticket) waiting.push_back({{{"app", app}}, w ? 1.0 : 0.0});
+  reg.set_gauges("mediax_component_waiting_for_ticket",
+                 "1 while a WeChat third-party platform app has no stored component_verify_ticket or its component "
+                 "token last failed for want of one, else 0",
+                 waiting);
+  for (const auto& [app, n] : db_->missing_scopes) missing_scopes.push_back({{{"app", app}}, static_cast<double>(n)});
+  reg.set_gauges("mediax_grants_missing_scopes",
+                 "Active grants that lack scopes their app requires (the user unticked them), by app", missing_scopes);
 }
 
 }  // namespace mediax

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/time_source.hpp"
+#include "obs/metrics.hpp"
 #include "store/records.hpp"
 
 namespace mediax {
@@ -23,8 +24,9 @@ class Scheduler;
 
 class MetricsCollector {
  public:
-  // Registers with metrics::registry() until destroyed.
-  MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock);
+  // Registers with `metrics` until destroyed.
+  MetricsCollector(Store& store, TokenCache& cache, Scheduler& scheduler, const TimeSource& clock,
+                   metrics::Registry& metrics);
   ~MetricsCollector();
   MetricsCollector(const MetricsCollector&) = delete;
   MetricsCollector& operator=(const MetricsCollector&) = delete;
@@ -50,6 +52,7 @@ class MetricsCollector {
   TokenCache& cache_;
   Scheduler& scheduler_;
   const TimeSource& clock_;
+  metrics::Registry& metrics_;
   std::mutex db_mu_;
   std::optional<DatabaseCounts> db_;  // db_mu_; empty until the first read
   std::uint64_t id_ = 0;

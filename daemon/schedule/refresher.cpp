@@ -10,6 +10,7 @@
 #include "platforms/registry.hpp"
 #include "obs/metrics.hpp"
 #include "schedule/token_from_answer.hpp"
+#include "util/url.hpp"
 
 namespace mediax {
 
@@ -30,34 +31,57 @@ std::string describe(const RefreshKey& k) {
   return k.is_app_token() ? "app " + std::to_string(k.app_id) + " token" : "grant " + std::to_string(k.grant_id);
 }
 
-// One platform call: its outcome class and how long the platform took.
-void count_platform_call(const std::string& platform, const Outcome& o, MonoClock::duration took) {
-  auto& reg = metrics::registry();
-  reg.counter("mediax_refreshes_total", "Token refreshes (platform calls) by platform and outcome class",
-              {{"platform", platform}, {"outcome", to_string(o.kind)}})
-      .inc();
-  reg.histogram("mediax_refresh_duration_seconds", "Time the platform took to answer a refresh", metrics::latency_buckets(),
-                {{"platform", platform}})
-      .observe(std::chrono::duration<double>(took).count());
-}
+// The refresher's metrics: each family's name and help written here only.
+class RefresherMetrics {
+ public:
+  explicit RefresherMetrics(metrics::Registry& reg) : reg_(reg) {}
 
-// How much life the current token had left when its refresh went to the platform: the
-// punctuality of the schedule (bench/run.sh punctuality). Negative: it had expired already.
-void observe_validity_left(const std::optional<Token>& current, TimePoint now) {
-  if (!current) return;
-  metrics::registry()
-      .histogram("mediax_refresh_validity_left_seconds",
-                 "Seconds of validity the current token had left when its refresh started",
-                 {0, 1, 5, 10, 15, 20, 25, 30, 45, 60, 120, 300, 600, 1800})
-      .observe(std::chrono::duration<double>(current->expires_at - now).count());
-}
+  // One platform call: its outcome class and how long the platform took.
+  void platform_call(const std::string& platform, const Outcome& o, MonoClock::duration took) {
+    reg_.counter("mediax_refreshes_total", "Token refreshes (platform calls) by platform and outcome class",
+                 {{"platform", platform}, {"outcome", to_string(o.kind)}})
+        .inc();
+    reg_.histogram("mediax_refresh_duration_seconds", "Time the platform took to answer a refresh",
+                   metrics::latency_buckets(), {{"platform", platform}})
+        .observe(std::chrono::duration<double>(took).count());
+  }
 
-void count_lease(bool acquired) {
-  metrics::registry()
-      .counter("mediax_lease_attempts_total", "Attempts to take the refresh lease on a token, by result",
-               {{"result", acquired ? "acquired" : "busy_or_gone"}})
-      .inc();
-}
+  // How much life the current token had left when its refresh went to the platform: the
+  // punctuality of the schedule (bench/run.sh punctuality). Negative: it had expired already.
+  void validity_left(const std::optional<Token>& current, TimePoint now) {
+    if (!current) return;
+    reg_.histogram("mediax_refresh_validity_left_seconds",
+                   "Seconds of validity the current token had left when its refresh started",
+                   {0, 1, 5, 10, 15, 20, 25, 30, 45, 60, 120, 300, 600, 1800})
+        .observe(std::chrono::duration<double>(current->expires_at - now).count());
+  }
+
+  void lease(bool acquired) {
+    reg_.counter("mediax_lease_attempts_total", "Attempts to take the refresh lease on a token, by result",
+                 {{"result", acquired ? "acquired" : "busy_or_gone"}})
+        .inc();
+  }
+
+  void deferred(const PlatformGuards::Permit& p) {
+    reg_.counter("mediax_refreshes_deferred_total",
+                 "Refreshes put off without calling the platform (circuit open, or too many calls in flight)",
+                 {{"platform", p.endpoint().platform}, {"reason", to_string(p.refusal())}})
+        .inc();
+  }
+
+  void renew_not_permitted(const std::string& platform) {
+    reg_.counter("mediax_apps_renew_not_permitted_total",
+                 "Apps found to lack the platform's permission to renew refresh tokens (Douyin 10004)",
+                 {{"platform", platform}})
+        .inc();
+  }
+
+  // The guards' state per endpoint, re-read at each scrape; endpoints that went away are dropped.
+  void guards(const std::vector<PlatformGuards::Snapshot>& states);
+
+ private:
+  metrics::Registry& reg_;
+};
 
 // A platform is grouped by the host of its token endpoint (oauth2 apps on different providers
 // are different endpoints; built-in platforms without an override share their default one).
@@ -85,6 +109,18 @@ metrics::Labels endpoint_labels(const PlatformGuards::Endpoint& e) {
   return {{"platform", e.platform}, {"endpoint", e.host.empty() ? "default" : e.host}};
 }
 
+void RefresherMetrics::guards(const std::vector<PlatformGuards::Snapshot>& states) {
+  std::vector<std::pair<metrics::Labels, double>> circuits, in_flight;
+  for (const auto& s : states) {
+    const auto labels = endpoint_labels(s.endpoint);
+    circuits.push_back({labels, s.state == CircuitState::closed ? 0.0 : s.state == CircuitState::open ? 1.0 : 2.0});
+    in_flight.push_back({labels, static_cast<double>(s.in_flight)});
+  }
+  reg_.set_gauges("mediax_circuit_state", "Circuit breaker per platform endpoint: 0 closed, 1 open, 2 half-open",
+                  circuits);
+  reg_.set_gauges("mediax_platform_calls_in_flight", "Platform calls in flight per platform endpoint", in_flight);
+}
+
 Outcome refusal_outcome(const PlatformGuards::Permit& p, TimePoint now) {
   const auto id = p.endpoint().id();
   std::string message = p.refusal() == PlatformGuards::Refusal::circuit_open
@@ -99,7 +135,8 @@ Outcome refusal_outcome(const PlatformGuards::Permit& p, TimePoint now) {
 }  // namespace
 
 Refresher::Refresher(RefreshStore& store, TokenFeed& feed, EventLog& events, PlatformRegistry& platforms,
-                     TokenCache& cache, RefreshPolicy& policy, const TimeSource& clock, std::string owner)
+                     TokenCache& cache, RefreshPolicy& policy, const TimeSource& clock, std::string owner,
+                     metrics::Registry& metrics)
     : store_(store),
       feed_(feed),
       events_(events),
@@ -107,28 +144,20 @@ Refresher::Refresher(RefreshStore& store, TokenFeed& feed, EventLog& events, Pla
       cache_(cache),
       policy_(policy),
       clock_(clock),
-      owner_(std::move(owner)) {}
+      owner_(std::move(owner)),
+      metrics_(metrics) {}
 
 Refresher::~Refresher() {
-  if (metrics_collector_ != 0) metrics::registry().remove_collector(metrics_collector_);
+  if (metrics_collector_ != 0) metrics_.remove_collector(metrics_collector_);
 }
 
 void Refresher::set_platform_guards(PlatformGuards* guards) {
   guards_ = guards;
-  if (metrics_collector_ != 0) metrics::registry().remove_collector(metrics_collector_);
+  if (metrics_collector_ != 0) metrics_.remove_collector(metrics_collector_);
   metrics_collector_ = 0;
   if (!guards) return;
-  metrics_collector_ = metrics::registry().add_collector([this](metrics::Registry& reg) {
-    reg.clear_gauge("mediax_circuit_state");
-    reg.clear_gauge("mediax_platform_calls_in_flight");
-    for (const auto& s : guards_->snapshot(clock_.system())) {
-      const auto labels = endpoint_labels(s.endpoint);
-      reg.gauge("mediax_circuit_state", "Circuit breaker per platform endpoint: 0 closed, 1 open, 2 half-open", labels)
-          .set(s.state == CircuitState::closed ? 0 : s.state == CircuitState::open ? 1 : 2);
-      reg.gauge("mediax_platform_calls_in_flight", "Platform calls in flight per platform endpoint", labels)
-          .set(s.in_flight);
-    }
-  });
+  metrics_collector_ = metrics_.add_collector(
+      [this](metrics::Registry& reg) { RefresherMetrics(reg).guards(guards_->snapshot(clock_.system())); });
 }
 
 std::optional<PlatformGuards::Endpoint> Refresher::known_endpoint(const RefreshKey& key) {
@@ -159,11 +188,7 @@ bool Refresher::holds_result(const RefreshKey& key) {
 }
 
 RefreshResult Refresher::deferred(const RefreshKey& key, const PlatformGuards::Permit& p, TimePoint now) {
-  metrics::registry()
-      .counter("mediax_refreshes_deferred_total",
-               "Refreshes put off without calling the platform (circuit open, or too many calls in flight)",
-               {{"platform", p.endpoint().platform}, {"reason", to_string(p.refusal())}})
-      .inc();
+  RefresherMetrics(metrics_).deferred(p);
   RefreshResult r;
   r.status = RefreshResult::Status::failed;
   r.outcome = refusal_outcome(p, now);
@@ -276,7 +301,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
     if (trigger == Trigger::scheduled) due_by = now + std::chrono::seconds(1);
     job = store_.acquire_lease(key, owner_, now, now + lease_for, due_by, rejected_token);
     database_answered();
-    count_lease(job.has_value());
+    RefresherMetrics(metrics_).lease(job.has_value());
     if (!job && rejected_token) {
       job = await_other_refresh(key, *rejected_token, r);
       if (!job) return r;
@@ -351,7 +376,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
                             job->current ? std::optional<TimePoint>(job->current->expires_at) : std::nullopt, kSlotWait);
     if (!permit.ok()) return on_failure(*job, refusal_outcome(permit, now), now);
   }
-  observe_validity_left(job->current, clock_.system());
+  RefresherMetrics(metrics_).validity_left(job->current, clock_.system());
   Platform* platform = platforms_.get(job->app.platform);
   Outcome o;
   const auto call_started = clock_.monotonic();
@@ -362,7 +387,7 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
   } else {
     o = platform->refresh(job->app, *job->grant);
   }
-  count_platform_call(job->app.platform, o, clock_.monotonic() - call_started);
+  RefresherMetrics(metrics_).platform_call(job->app.platform, o, clock_.monotonic() - call_started);
   const auto received = clock_.system();
   // The breaker counts only answers that are not answers: no connection, timeout, 5xx, garbage.
   permit.done(o.kind != OutcomeKind::retry_later, received);
@@ -407,7 +432,7 @@ std::optional<RefreshJob> Refresher::await_other_refresh(const RefreshKey& key, 
     pause = std::min(pause * 2, std::chrono::milliseconds(500));
     const auto now = clock_.system();
     auto job = store_.acquire_lease(key, owner_, now, now + lease_for, std::nullopt, rejected_token);
-    count_lease(job.has_value());
+    RefresherMetrics(metrics_).lease(job.has_value());
     if (job) return job;
   }
 }
@@ -493,11 +518,7 @@ void Refresher::record_platform_notes(const RefreshJob& job, const TokenResult& 
   // Once per app: the store sets the flag and queues app.renew_not_permitted only the first time.
   try {
     if (store_.flag_renew_not_permitted(job.app.id, at)) {
-      metrics::registry()
-          .counter("mediax_apps_renew_not_permitted_total",
-                   "Apps found to lack the platform's permission to renew refresh tokens (Douyin 10004)",
-                   {{"platform", job.app.platform}})
-          .inc();
+      RefresherMetrics(metrics_).renew_not_permitted(job.app.platform);
       spdlog::warn("app '{}' (platform {}) may not renew refresh tokens: its grants are refreshed until their "
                    "refresh tokens expire; grant the app the renew permission at the platform",
                    job.app.name, job.app.platform);

@@ -12,6 +12,7 @@
 
 #include "core/time_source.hpp"
 #include "core/types.hpp"
+#include "obs/metrics.hpp"
 #include "schedule/circuit_breaker.hpp"
 #include "schedule/due_refresher.hpp"
 #include "schedule/refresh_policy.hpp"
@@ -47,7 +48,7 @@ class Refresher final : public DueRefresher {
   // Leases and results in `store`, stored tokens and schedule states read from `feed`, what
   // happened written to `events`; waits (a lease held elsewhere, a store retry) measured on `clock`.
   Refresher(RefreshStore& store, TokenFeed& feed, EventLog& events, PlatformRegistry& platforms, TokenCache& cache,
-            RefreshPolicy& policy, const TimeSource& clock, std::string owner);
+            RefreshPolicy& policy, const TimeSource& clock, std::string owner, metrics::Registry& metrics);
 
   ~Refresher() override;
   Refresher(const Refresher&) = delete;
@@ -95,6 +96,7 @@ class Refresher final : public DueRefresher {
   RefreshPolicy& policy_;
   const TimeSource& clock_;
   std::string owner_;
+  metrics::Registry& metrics_;
   NextListener listener_;
   std::mutex mu_;  // guards inflight_ and the cache check that goes with it
   std::unordered_map<std::uint64_t, std::shared_future<RefreshResult>> inflight_;

@@ -12,23 +12,33 @@
 namespace mediax {
 
 namespace {
-// How late the timer fired after the due time it was armed for: a busy or wedged event loop
-// shows here first.
-void observe_lag(std::chrono::system_clock::duration late) {
-  double secs = std::max(0.0, std::chrono::duration<double>(late).count());
-  auto& reg = metrics::registry();
-  reg.histogram("mediax_scheduler_lag_seconds", "How late the timer wheel fired after the due time",
-                {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
-      .observe(secs);
-  reg.gauge("mediax_scheduler_last_lag_seconds", "Lag of the most recent timer wheel firing").set(secs);
-}
+// The scheduler's metrics: each family's name and help written here only.
+class SchedulerMetrics {
+ public:
+  explicit SchedulerMetrics(metrics::Registry& reg) : reg_(reg) {}
+
+  // How late the timer fired after the due time it was armed for: a busy or wedged event loop
+  // shows here first.
+  void lag(std::chrono::system_clock::duration late) {
+    const double secs = std::max(0.0, std::chrono::duration<double>(late).count());
+    reg_.histogram("mediax_scheduler_lag_seconds", "How late the timer wheel fired after the due time",
+                   {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
+        .observe(secs);
+    reg_.gauge("mediax_scheduler_last_lag_seconds", "Lag of the most recent timer wheel firing").set(secs);
+  }
+
+ private:
+  metrics::Registry& reg_;
+};
 }  // namespace
 
-Scheduler::Scheduler(boost::asio::io_context& io, DueRefresher& refresher, const TimeSource& clock, int max_concurrent)
+Scheduler::Scheduler(boost::asio::io_context& io, DueRefresher& refresher, const TimeSource& clock, int max_concurrent,
+                     metrics::Registry& metrics)
     : io_(io),
       refresher_(refresher),
       clock_(clock),
       max_concurrent_(max_concurrent),
+      metrics_(metrics),
       timer_(io),
       pool_(static_cast<std::size_t>(max_concurrent)),
       wheel_(tick_of(clock.system())) {}
@@ -118,7 +128,7 @@ void Scheduler::arm() {
   timer_.expires_after(wait);
   timer_.async_wait([this, due_at](const boost::system::error_code& ec) {
     if (ec) return;
-    if (due_at) observe_lag(clock_.system() - *due_at);
+    if (due_at) SchedulerMetrics(metrics_).lag(clock_.system() - *due_at);
     on_timer();
   });
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/time_source.hpp"
+#include "obs/metrics.hpp"
 #include "schedule/due_refresher.hpp"
 #include "schedule/timer_wheel.hpp"
 #include "store/records.hpp"
@@ -38,7 +39,8 @@ struct SchedulerStats {
 
 class Scheduler {
  public:
-  Scheduler(boost::asio::io_context& io, DueRefresher& refresher, const TimeSource& clock, int max_concurrent);
+  Scheduler(boost::asio::io_context& io, DueRefresher& refresher, const TimeSource& clock, int max_concurrent,
+            metrics::Registry& metrics);
   ~Scheduler();
 
   // Replaces the whole schedule (at start). Call before run(); not thread-safe against itself.
@@ -67,6 +69,7 @@ class Scheduler {
   DueRefresher& refresher_;
   const TimeSource& clock_;
   const int max_concurrent_;
+  metrics::Registry& metrics_;
   std::chrono::milliseconds recheck_period_{std::chrono::seconds(30)};
   boost::asio::steady_timer timer_;
   boost::asio::thread_pool pool_;

@@ -17,6 +17,7 @@
 #include "service/event_record.hpp"
 #include "service/token_reads.hpp"
 #include "service/webhooks.hpp"
+#include "util/url.hpp"
 
 namespace mediax {
 

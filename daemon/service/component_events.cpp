@@ -51,11 +51,17 @@ wc::ReceiverKeys keys_of(const App& app) {
 }  // namespace
 
 ComponentEventReceiver::ComponentEventReceiver(Store& store, TokenCache& cache, ComponentEventActions actions,
-                                               Seconds max_age, Opener opener)
-    : store_(store), cache_(cache), actions_(std::move(actions)), max_age_(max_age), opener_(std::move(opener)) {}
+                                               Seconds max_age, Opener opener, metrics::Registry& metrics)
+    : store_(store),
+      cache_(cache),
+      actions_(std::move(actions)),
+      max_age_(max_age),
+      opener_(std::move(opener)),
+      metrics_(metrics) {}
 
+// The receiver's one metric: its name and help are written here only.
 void ComponentEventReceiver::count(const App& app, const std::string& result) {
-  metrics::registry()
+  metrics_
       .counter("mediax_component_pushes_total",
                "Pushes to a WeChat third-party platform's event URL by app and result (event type or refusal)",
                {{"app", app.name}, {"result", result}})

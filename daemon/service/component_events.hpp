@@ -19,6 +19,7 @@
 #include <string>
 
 #include "core/types.hpp"
+#include "obs/metrics.hpp"
 #include "platforms/wechat_component_events.hpp"
 #include "service/api_error.hpp"
 #include "store/store.hpp"
@@ -59,7 +60,7 @@ class ComponentEventReceiver {
   static constexpr Seconds kRecentConnect{600};
 
   ComponentEventReceiver(Store& store, TokenCache& cache, ComponentEventActions actions, Seconds max_age,
-                         Opener opener);
+                         Opener opener, metrics::Registry& metrics);
 
   // One push. Never throws.
   ComponentEventAnswer handle(const std::string& app_name, const std::map<std::string, std::string>& query,
@@ -81,6 +82,7 @@ class ComponentEventReceiver {
   ComponentEventActions actions_;
   Seconds max_age_;
   Opener opener_;
+  metrics::Registry& metrics_;
   std::mutex mu_;  // guards the two below
   std::set<std::string> unknown_logged_;
   // Refusals are recorded as events at most once a minute per app and kind: the URL is public.

@@ -5,61 +5,10 @@
 #include <chrono>
 
 #include "service/app_request.hpp"
+#include "util/time_format.hpp"
 
 namespace mediax {
 
-namespace {
-
-// The digits of s[pos, pos + n) as a number; nullopt unless all are digits.
-std::optional<int> digits(const std::string& s, std::size_t pos, std::size_t n) {
-  if (pos + n > s.size()) return std::nullopt;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
-    v = v * 10 + (s[i] - '0');
-  }
-  return v;
-}
-
-}  // namespace
-
-std::optional<TimePoint> parse_iso8601(const std::string& s) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
-  if (s.size() < 20 || s.size() > 40) return std::nullopt;
-  const auto y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
-  const auto h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2);
-  if (!y || !mo || !d || !h || !mi || !sec || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-      s[13] != ':' || s[16] != ':') {
-    return std::nullopt;
-  }
-  const std::chrono::year_month_day date{std::chrono::year(*y), std::chrono::month(static_cast<unsigned>(*mo)),
-                                         std::chrono::day(static_cast<unsigned>(*d))};
-  // TimePoint counts nanoseconds in 64 bits: it ends in 2262 (found by fuzz_admin_json).
-  if (!date.ok() || *y < 1970 || *y > kMaxIso8601Year || *h > 23 || *mi > 59 || *sec > 59) return std::nullopt;
-  std::size_t pos = 19;
-  if (s[pos] == '.') {
-    ++pos;
-    const std::size_t first = pos;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
-    if (pos == first) return std::nullopt;
-  }
-  int offset_minutes = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    const auto oh = digits(s, pos + 1, 2), om = digits(s, pos + 4, 2);
-    if (!oh || !om || pos + 3 >= s.size() || s[pos + 3] != ':' || *oh > 23 || *om > 59) return std::nullopt;
-    offset_minutes = (*oh * 60 + *om) * (s[pos] == '-' ? -1 : 1);
-    pos += 6;
-  } else {
-    return std::nullopt;  // a time without a zone means nothing to a daemon in another one
-  }
-  if (pos != s.size()) return std::nullopt;
-  const auto local = std::chrono::sys_days(date) + std::chrono::hours(*h) + std::chrono::minutes(*mi) +
-                     std::chrono::seconds(*sec);
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>((local - std::chrono::minutes(offset_minutes))
-                                                                       .time_since_epoch()));
-}
 
 bool valid_code_verifier(const std::string& v) {
   if (v.size() < 43 || v.size() > 128) return false;

@@ -37,13 +37,6 @@ struct ImportGrantRequest {
 // caller's own account, and storing it would mark the grant for re-authorization at once.
 ImportGrantRequest import_grant_from_request(const nlohmann::json& body, TimePoint now);
 
-// RFC 3339 / ISO 8601 date-time with seconds and a zone: "2027-01-31T12:00:00Z",
-// "2027-01-31T20:00:00+08:00", fractions of a second allowed (dropped). nullopt for anything
-// else, including impossible dates (2027-02-30), a missing zone and years outside
-// 1970..kMaxIso8601Year (a TimePoint cannot hold them).
-inline constexpr int kMaxIso8601Year = 2200;
-std::optional<TimePoint> parse_iso8601(const std::string& s);
-
 // RFC 7636 §4.1: 43 to 128 characters of [A-Za-z0-9-._~].
 bool valid_code_verifier(const std::string& v);
 

@@ -8,15 +8,16 @@
 #include "crypto/crypto.hpp"
 #include "service/app_request.hpp"
 #include "obs/metrics.hpp"
+#include "util/url.hpp"
 
 namespace mediax::webhooks {
 
 namespace {
 
-void count(const std::string& outcome) {
-  metrics::registry()
-      .counter("mediax_webhook_deliveries_total",
-               "Webhook delivery attempts by outcome (delivered, retry, gave_up)", {{"outcome", outcome}})
+// The sender's metric: its name and help written here only.
+void count(metrics::Registry& reg, const std::string& outcome) {
+  reg.counter("mediax_webhook_deliveries_total", "Webhook delivery attempts by outcome (delivered, retry, gave_up)",
+              {{"outcome", outcome}})
       .inc();
 }
 
@@ -97,8 +98,15 @@ std::string check_secret(const std::string& secret) {
   return "";
 }
 
-Sender::Sender(Store& store, HttpClient& http, const TimeSource& clock, WebhookConfig config, std::string owner)
-    : store_(store), http_(http), clock_(clock), config_(config), owner_(std::move(owner)), rng_(std::random_device{}()) {}
+Sender::Sender(Store& store, HttpClient& http, const TimeSource& clock, WebhookConfig config, std::string owner,
+               metrics::Registry& metrics)
+    : store_(store),
+      http_(http),
+      clock_(clock),
+      config_(config),
+      owner_(std::move(owner)),
+      rng_(std::random_device{}()),
+      metrics_(metrics) {}
 
 int Sender::run_once(int batch) {
   batch = std::max(1, batch);
@@ -147,15 +155,15 @@ void Sender::attempt(const WebhookDelivery& d) {
   }
   const std::string where = redact_url(d.url);
   if (error.empty()) {
-    count("delivered");
+    count(metrics_, "delivered");
     spdlog::info("webhook delivery {} ({}) of app {} to {} delivered (attempt {})", d.id, d.event, d.app_id, where,
                  d.attempts);
   } else if (retry_at) {
-    count("retry");
+    count(metrics_, "retry");
     spdlog::info("webhook delivery {} ({}) of app {} to {} failed (attempt {} of {}): {}; retry at {}", d.id, d.event,
                  d.app_id, where, d.attempts, config_.max_attempts, error, format_time(*retry_at));
   } else {
-    count("gave_up");
+    count(metrics_, "gave_up");
     spdlog::warn("webhook delivery {} ({}) of app {} to {} failed (attempt {} of {}): {}; giving up", d.id, d.event,
                  d.app_id, where, d.attempts, config_.max_attempts, error);
   }

@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "core/time_source.hpp"
 #include "net/http_client.hpp"
+#include "obs/metrics.hpp"
 #include "store/store.hpp"
 
 namespace mediax::webhooks {
@@ -55,7 +56,8 @@ Setting setting_from_request(const nlohmann::json& body, const std::string& labe
 // database (the claim's lease keeps them apart).
 class Sender {
  public:
-  Sender(Store& store, HttpClient& http, const TimeSource& clock, WebhookConfig config, std::string owner);
+  Sender(Store& store, HttpClient& http, const TimeSource& clock, WebhookConfig config, std::string owner,
+         metrics::Registry& metrics);
 
   // Claims up to `batch` due events and attempts each; returns how many were claimed.
   // Throws StoreError when the database fails.
@@ -71,6 +73,7 @@ class Sender {
   WebhookConfig config_;
   std::string owner_;
   std::mt19937_64 rng_;
+  metrics::Registry& metrics_;
 };
 
 }  // namespace mediax::webhooks

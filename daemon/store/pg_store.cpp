@@ -131,6 +131,21 @@ App PgStore::create_app(const App& app) {
   });
 }
 
+// $1 app id, $2 sealed client secret, $3 sealed secret options (NULL: unchanged), $4 restart time.
+// $4 not NULL: an app token stopped by a refused secret starts again as a human expects
+// (active, no failures, due now); a running or healthy one keeps its schedule.
+constexpr const char* kUpdateAppSecrets =
+    "UPDATE mediax.apps SET client_secret = COALESCE($2, client_secret),"
+    " secret_options = COALESCE($3, secret_options),"
+    " failure_count = CASE WHEN old.restart THEN 0 ELSE failure_count END,"
+    " last_error = CASE WHEN old.restart THEN '' ELSE last_error END,"
+    " status_reason = CASE WHEN old.restart THEN '' ELSE status_reason END,"
+    " next_refresh_at = CASE WHEN old.restart THEN to_timestamp($4::float8) ELSE next_refresh_at END,"
+    " status = CASE WHEN old.restart THEN 'active' ELSE status END, updated_at = now()"
+    " FROM (SELECT id, ($4::float8 IS NOT NULL AND client_credentials AND status = 'needs_reauth') AS restart"
+    "       FROM mediax.apps WHERE id = $1 FOR UPDATE) AS old"
+    " WHERE mediax.apps.id = old.id RETURNING old.restart";
+
 AppSecretsUpdated PgStore::update_app_secrets(std::int64_t app_id, const std::optional<std::string>& client_secret,
                                                const std::optional<nlohmann::json>& secret_options,
                                                std::optional<TimePoint> restart_at) {
@@ -145,20 +160,8 @@ AppSecretsUpdated PgStore::update_app_secrets(std::int64_t app_id, const std::op
   }
   return pool_.run("update_app_secrets", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    // $4 not NULL: an app token stopped by a refused secret starts again as a human expects
-    // (active, no failures, due now); a running or healthy one keeps its schedule.
-    const auto res = tx.exec_params(
-        "UPDATE mediax.apps SET client_secret = COALESCE($2, client_secret),"
-        " secret_options = COALESCE($3, secret_options),"
-        " failure_count = CASE WHEN old.restart THEN 0 ELSE failure_count END,"
-        " last_error = CASE WHEN old.restart THEN '' ELSE last_error END,"
-        " status_reason = CASE WHEN old.restart THEN '' ELSE status_reason END,"
-        " next_refresh_at = CASE WHEN old.restart THEN to_timestamp($4::float8) ELSE next_refresh_at END,"
-        " status = CASE WHEN old.restart THEN 'active' ELSE status END, updated_at = now()"
-        " FROM (SELECT id, ($4::float8 IS NOT NULL AND client_credentials AND status = 'needs_reauth') AS restart"
-        "       FROM mediax.apps WHERE id = $1 FOR UPDATE) AS old"
-        " WHERE mediax.apps.id = old.id RETURNING old.restart",
-        app_id, nullable(sealed), nullable(sealed_options), nullable(time_param(restart_at)));
+    const auto res = tx.exec_params(kUpdateAppSecrets, app_id, nullable(sealed), nullable(sealed_options),
+                                    nullable(time_param(restart_at)));
     AppSecretsUpdated out;
     if (res.empty()) return out;
     out.found = true;

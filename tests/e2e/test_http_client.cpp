@@ -1,4 +1,4 @@
-// The daemon's real HTTP client (platforms/http_client.cpp) against an in-test cpp-httplib server on
+// The daemon's real HTTP client (net/http_client.cpp) against an in-test cpp-httplib server on
 // loopback: keep-alive reuses a connection while it is fresh, follows a server that closes, and never
 // sends a request twice after the server may have read it. The server tells connections apart by the
 // client's source port.

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "obs/metrics.hpp"
 #include "pg_env.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/refresher.hpp"
@@ -122,7 +123,8 @@ class ComponentCredentialsTest : public StoreTest {
     cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(cfg_);
     refresher_ =
-        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a");
+        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
+                                             metrics_);
     App a = sample_app("platform", true);
     a.platform = "wechat_component";
     a.token_usage = TokenUsage::access_token_query;
@@ -142,6 +144,7 @@ class ComponentCredentialsTest : public StoreTest {
   RefreshConfig cfg_;
   std::unique_ptr<RefreshPolicy> policy_;
   TokenCache cache_;
+  metrics::Registry metrics_;
   std::unique_ptr<Refresher> refresher_;
   App app_;
 };

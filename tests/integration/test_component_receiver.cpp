@@ -101,7 +101,8 @@ class ComponentReceiver : public StoreTest {
           auto p = pushes_.front();
           pushes_.pop_front();
           return p;
-        });
+        },
+        metrics_);
   }
 
   ComponentEventAnswer post(wc::OpenedPush p, TimePoint now = t0(), const std::string& app = "platform") {
@@ -118,7 +119,7 @@ class ComponentReceiver : public StoreTest {
   }
 
   double pushes_counted(const std::string& result) {
-    return metrics::registry()
+    return metrics_
         .counter("mediax_component_pushes_total",
                  "Pushes to a WeChat third-party platform's event URL by app and result (event type or refusal)",
                  {{"app", "platform"}, {"result", result}})
@@ -139,6 +140,7 @@ class ComponentReceiver : public StoreTest {
 
   App app_;
   TokenCache cache_;
+  metrics::Registry metrics_;
   std::unique_ptr<ComponentEventReceiver> receiver_;
   std::deque<wc::OpenedPush> pushes_;
   wc::ReceiverKeys seen_keys_;
@@ -296,7 +298,8 @@ TEST_F(ComponentReceiver, PlatformFailuresAre502AndDatabaseFailuresAre503NeverSu
                                  [](const auto&, const auto&, const auto&, TimePoint, Seconds) {
                                    ADD_FAILURE() << "nothing to open without the app";
                                    return wc::OpenedPush{};
-                                 });
+                                 },
+                                 metrics_);
   a = offline.handle("platform", {}, "<xml/>", t0());
   EXPECT_EQ(a.status, 503);
   EXPECT_EQ(a.body, "database unavailable");
@@ -335,7 +338,7 @@ TEST_F(ComponentReceiver, OtherInfoTypesAreAcknowledgedAndCounted) {
 
 TEST_F(ComponentReceiver, ARealPushOpensWithTheAppsSealedKeysAndTheCurrentOrPreviousEncodingAesKey) {
   const App real = store_->create_app(component_app("real"));
-  ComponentEventReceiver receiver(*store_, cache_, {}, kMaxAge, &wc::open_component_push);
+  ComponentEventReceiver receiver(*store_, cache_, {}, kMaxAge, &wc::open_component_push, metrics_);
   const auto now = from_unix(1'900'000'000);
   const auto push = [&](const std::string& ticket, std::int64_t created, const std::string& aes_key,
                         const std::string& token) {
@@ -371,7 +374,7 @@ TEST_F(ComponentReceiver, ThePreviousKeyOpensPushesAfterAKeyChangeUntilItIsDropp
   App a = component_app("rotating");
   a.secret_options.erase("previous_encoding_aes_key");
   const App real = store_->create_app(a);
-  ComponentEventReceiver receiver(*store_, cache_, {}, kMaxAge, &wc::open_component_push);
+  ComponentEventReceiver receiver(*store_, cache_, {}, kMaxAge, &wc::open_component_push, metrics_);
   const auto now = from_unix(1'900'000'000);
   std::int64_t created = to_unix(now) - 30;
   const auto push = [&](const std::string& aes_key) {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "obs/metrics.hpp"
 #include "pg_env.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/refresher.hpp"
@@ -143,7 +144,8 @@ class RefresherTest : public StoreTest {
     cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(cfg_);
     refresher_ =
-        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a");
+        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
+                                             metrics_);
     refresher_->set_next_listener([this](const RefreshKey& k, std::optional<TimePoint> next) {
       std::lock_guard lk(mu_);
       nexts_.emplace_back(k, next);
@@ -174,6 +176,7 @@ class RefresherTest : public StoreTest {
   RefreshConfig cfg_;
   std::unique_ptr<RefreshPolicy> policy_;
   TokenCache cache_;
+  metrics::Registry metrics_;
   std::unique_ptr<Refresher> refresher_;
   App app_;
   Grant grant_;
@@ -523,7 +526,7 @@ class TwoInstances : public RefresherTest {
     store_b_ = make_pg_store(url_, 8, test_sealer());
     cache_b_.replace_all(store_b_->all_tokens());
     refresher_b_ = std::make_unique<Refresher>(*store_b_, *store_b_, *store_b_, registry_, cache_b_, *policy_, clock_,
-                                               "instance-b");
+                                               "instance-b", metrics_);
   }
   std::unique_ptr<Store> store_b_;
   TokenCache cache_b_;

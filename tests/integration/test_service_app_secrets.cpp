@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "obs/metrics.hpp"
 #include "pg_env.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/scheduler.hpp"
@@ -63,8 +64,9 @@ class AppSecretsTest : public StoreTest {
     refresh_cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(refresh_cfg_);
     refresher_ =
-        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a");
-    scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1);  // never run
+        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
+                                             metrics_);
+    scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1, metrics_);  // never run
     app_ = store_->create_app(component_app("wxc"));
     grant_ = store_->upsert_grant(sample_grant(app_.id, "wx_acct", "authorizer-refresh"),
                                   sample_token("authorizer-access", t0() + hours(2)));
@@ -99,6 +101,7 @@ class AppSecretsTest : public StoreTest {
   RefreshConfig refresh_cfg_;
   std::unique_ptr<RefreshPolicy> policy_;
   TokenCache cache_;
+  metrics::Registry metrics_;
   std::unique_ptr<Refresher> refresher_;
   boost::asio::io_context io_;
   std::unique_ptr<Scheduler> scheduler_;

@@ -10,6 +10,7 @@
 #include <deque>
 #include <mutex>
 
+#include "obs/metrics.hpp"
 #include "pg_env.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/scheduler.hpp"
@@ -134,9 +135,10 @@ class ConnectRecoverTest : public StoreTest {
     refresh_cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(refresh_cfg_);
     refresher_ =
-        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a");
+        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
+                                             metrics_);
     // Never run: what the services schedule just sits in the wheel.
-    scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1);
+    scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1, metrics_);
     App a = sample_app("wxc");
     a.platform = component_status::kPlatform;
     a.client_id = "wxcomponent0001";
@@ -183,6 +185,7 @@ class ConnectRecoverTest : public StoreTest {
   RefreshConfig refresh_cfg_;
   std::unique_ptr<RefreshPolicy> policy_;
   TokenCache cache_;
+  metrics::Registry metrics_;
   std::unique_ptr<Refresher> refresher_;
   boost::asio::io_context io_;
   std::unique_ptr<Scheduler> scheduler_;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "obs/metrics.hpp"
 #include "pg_env.hpp"
 #include "support/manual_time_source.hpp"
 #include "service/webhooks.hpp"
@@ -253,7 +254,8 @@ TEST_F(StoreWebhooks, SenderRetriesFailedAttemptsAndRecordsTheDelivery) {
   cfg.max_attempts = 5;
   cfg.retry_min_seconds = 10;
   cfg.retry_max_seconds = 100;
-  webhooks::Sender sender(*store_, http, clock, cfg, "sender");
+  metrics::Registry metrics;
+  webhooks::Sender sender(*store_, http, clock, cfg, "sender", metrics);
   EXPECT_EQ(sender.run_once(), 1);
   EXPECT_EQ(sender.run_once(), 0) << "not due again before its retry time";
   clock.advance(std::chrono::milliseconds(10'001));
@@ -280,7 +282,8 @@ TEST_F(StoreWebhooks, SenderGivesUpAfterMaxAttempts) {
   cfg.max_attempts = 3;
   cfg.retry_min_seconds = 1;
   cfg.retry_max_seconds = 1;
-  webhooks::Sender sender(*store_, http, clock, cfg, "sender");
+  metrics::Registry metrics;
+  webhooks::Sender sender(*store_, http, clock, cfg, "sender", metrics);
   for (int i = 0; i < 5; ++i) {
     sender.run_once();
     clock.advance(std::chrono::milliseconds(1'001));

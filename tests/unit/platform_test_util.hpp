@@ -10,6 +10,7 @@
 
 #include "core/types.hpp"
 #include "net/http_client.hpp"
+#include "util/url.hpp"
 
 namespace mediax::testing {
 

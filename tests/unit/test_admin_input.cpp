@@ -9,6 +9,7 @@
 #include "platforms/oauth2_platform.hpp"
 #include "service/app_request.hpp"
 #include "service/grant_request.hpp"
+#include "util/time_format.hpp"
 
 namespace mediax {
 namespace {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "net/http_client.hpp"
+#include "util/url.hpp"
 
 using namespace mediax;
 

@@ -6,6 +6,7 @@
 #include "fake_http_client.hpp"
 #include "platforms/oauth2_platform.hpp"
 #include "platforms/registry.hpp"
+#include "util/url.hpp"
 
 using namespace mediax;
 using mediax::testing::FakeHttpClient;

@@ -10,6 +10,7 @@
 #include "platforms/registry.hpp"
 #include "support/manual_time_source.hpp"
 #include "platforms/wechat_platform.hpp"
+#include "util/url.hpp"
 
 using namespace mediax;
 using mediax::testing::expect_no_leak;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fake_http_client.hpp"
+#include "obs/metrics.hpp"
 #include "platforms/registry.hpp"
 #include "schedule/refresher.hpp"
 #include "support/manual_time_source.hpp"
@@ -98,7 +99,8 @@ class RefresherTest : public ::testing::Test {
     cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(cfg_, 1);
     refresher_ =
-        std::make_unique<Refresher>(store_, feed_, events_, platforms_, cache_, *policy_, clock_, "instance-a");
+        std::make_unique<Refresher>(store_, feed_, events_, platforms_, cache_, *policy_, clock_, "instance-a",
+                                    metrics_);
     refresher_->set_next_listener([this](const RefreshKey& k, std::optional<TimePoint> next) {
       std::lock_guard lk(mu_);
       nexts_.emplace_back(k, next);
@@ -141,6 +143,7 @@ class RefresherTest : public ::testing::Test {
   RefreshConfig cfg_;
   std::unique_ptr<RefreshPolicy> policy_;
   TokenCache cache_;
+  metrics::Registry metrics_;
   std::unique_ptr<Refresher> refresher_;
   RefreshJob job_;
   std::mutex mu_;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "obs/metrics.hpp"
 #include "schedule/scheduler.hpp"
 #include "support/manual_time_source.hpp"
 
@@ -95,7 +96,7 @@ class SchedulerTest : public ::testing::Test {
   SchedulerTest() : clock_(kT0) {}
 
   void start(int workers, const std::vector<ScheduleEntry>& entries) {
-    scheduler_ = std::make_unique<Scheduler>(io_, refresher_, watched_, workers);
+    scheduler_ = std::make_unique<Scheduler>(io_, refresher_, watched_, workers, metrics_);
     scheduler_->set_recheck_period(1ms);
     scheduler_->load(entries);
     scheduler_->start();
@@ -130,6 +131,7 @@ class SchedulerTest : public ::testing::Test {
   WatchedClock watched_{clock_};
   boost::asio::io_context io_;
   FakeRefresher refresher_;
+  metrics::Registry metrics_;
   std::unique_ptr<Scheduler> scheduler_;
 };
 

@@ -98,6 +98,23 @@ TEST(Metrics, ClearedGaugeFamilyDropsSeriesThatDisappeared) {
   EXPECT_EQ(text.find("revoked"), std::string::npos);
 }
 
+TEST(Metrics, SetGaugesReplacesTheWholeFamilyWithTheSnapshot) {
+  Registry r;
+  r.set_gauges("mediax_grants", "g", {{{{"status", "active"}}, 2}, {{{"status", "revoked"}}, 1}});
+  r.set_gauges("mediax_grants", "g", {{{{"status", "active"}}, 3}});
+  auto text = r.render();
+  EXPECT_NE(text.find("mediax_grants{status=\"active\"} 3\n"), std::string::npos);
+  EXPECT_EQ(text.find("revoked"), std::string::npos);
+}
+
+TEST(Metrics, RegistriesAreIndependent) {
+  // No process-wide registry: each daemon (and each test) owns one.
+  Registry a, b;
+  a.counter("mediax_x_total", "x").inc();
+  EXPECT_NE(a.render().find("mediax_x_total 1\n"), std::string::npos);
+  EXPECT_EQ(b.render().find("mediax_x_total"), std::string::npos);
+}
+
 TEST(Metrics, ConcurrentUpdatesAreNotLost) {
   Registry r;
   auto& c = r.counter("mediax_c_total", "c");

@@ -6,6 +6,7 @@
 
 #include "crypto/crypto.hpp"
 #include "net/http_client.hpp"
+#include "util/url.hpp"
 
 namespace mediax::fakep {
 

@@ -48,6 +48,7 @@
 #include "crypto/crypto.hpp"
 #include "fake_platform.hpp"
 #include "net/http_client.hpp"
+#include "util/url.hpp"
 
 namespace mediax::fakep {
 

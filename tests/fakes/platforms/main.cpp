@@ -20,6 +20,7 @@
 #include "fake_platform.hpp"
 #include "net/http_client.hpp"
 #include "http/listen_backlog.hpp"
+#include "util/url.hpp"
 
 namespace {
 

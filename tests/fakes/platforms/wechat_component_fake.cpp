@@ -71,6 +71,7 @@
 #include "fake_platform.hpp"
 #include "net/http_client.hpp"
 #include "platforms/wechat_component_events.hpp"
+#include "util/url.hpp"
 
 namespace mediax::fakep {
 

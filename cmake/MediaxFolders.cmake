@@ -1,0 +1,48 @@
+# The daemon's folders as static libraries, one per folder (daemon/<folder>/CMakeLists.txt), added in
+# layer order. Included by the main project and by the fuzz project (tests/fuzz), which each define
+# first:
+#   mediax_settings  INTERFACE: include path, definitions, and (fuzz) the instrumentation flags
+#   mediax_warnings  INTERFACE: warning flags for the folders' own sources
+# and find the packages the folders use (mediax_find_packages below).
+# Which folder may use which is written once, in ARCHITECTURE.md ("Allowed edges"); each folder's
+# target_link_libraries names those folders, and tests/arch/check_includes.py checks both against it.
+
+macro(mediax_find_packages)
+  find_package(PkgConfig REQUIRED)
+  find_package(Threads REQUIRED)
+  find_package(OpenSSL REQUIRED)
+  find_package(spdlog REQUIRED)
+  find_package(nlohmann_json REQUIRED)
+  find_package(pugixml REQUIRED)  # WeChat third-party platform pushes (XML); no DTDs, no entity expansion
+  pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+  pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+  pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+  # tl::expected (header only, Debian libexpected-dev): the service layer's outcomes as values.
+  find_path(TL_EXPECTED_INCLUDE_DIR tl/expected.hpp REQUIRED)
+endmacro()
+
+# mediax_folder(<folder> <source>...): the static library mediax_<folder> of daemon/<folder>.
+function(mediax_folder folder)
+  add_library(mediax_${folder} STATIC)
+  target_sources(mediax_${folder} PRIVATE ${ARGN})
+  target_link_libraries(mediax_${folder} PUBLIC mediax_settings PRIVATE mediax_warnings)
+  target_include_directories(mediax_${folder} SYSTEM PUBLIC ${TL_EXPECTED_INCLUDE_DIR})
+endfunction()
+
+set(MEDIAX_FOLDERS util obs net core config crypto store platforms schedule service http runtime)
+
+# mediax_add_folders([<last folder>]): add_subdirectory of every folder up to and including <last>
+# (all by default), from the source tree at MEDIAX_ROOT.
+function(mediax_add_folders)
+  set(last runtime)
+  if(ARGC GREATER 0)
+    set(last ${ARGV0})
+  endif()
+  foreach(folder IN LISTS MEDIAX_FOLDERS)
+    add_subdirectory(${MEDIAX_ROOT}/daemon/${folder} ${CMAKE_BINARY_DIR}/daemon/${folder})
+    if(folder STREQUAL last)
+      break()
+    endif()
+  endforeach()
+endfunction()

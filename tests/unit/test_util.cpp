@@ -1,0 +1,60 @@
+// util/: the one copy of the string helpers and of host:port (listen addresses, URL authorities).
+#include <gtest/gtest.h>
+
+#include "util/host_port.hpp"
+#include "util/strings.hpp"
+
+namespace mediax::util {
+namespace {
+
+TEST(UtilStrings, CaseInsensitiveOnlyForAscii) {
+  EXPECT_EQ(to_lower("Bearer ABC-xyz"), "bearer abc-xyz");
+  EXPECT_EQ(to_lower("\xC3\x89"), "\xC3\x89");  // É in UTF-8 stays as it is
+  EXPECT_TRUE(iequals("Content-Length", "content-length"));
+  EXPECT_FALSE(iequals("content-length", "content-lengths"));
+  EXPECT_TRUE(istarts_with("BEARER key", "bearer "));
+  EXPECT_FALSE(istarts_with("bear", "bearer "));
+}
+
+TEST(UtilStrings, TrimAndSplit) {
+  EXPECT_EQ(trim("  a b \r\n"), "a b");
+  EXPECT_EQ(trim(" \t\n"), "");
+  EXPECT_EQ(trim("\tkeep-alive ", " \t"), "keep-alive");
+  EXPECT_EQ(split("a, b,,c ", ", "), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(split("", ",").empty());
+}
+
+TEST(UtilHostPort, ParsesNamesIpv4AndBracketedIpv6) {
+  auto a = parse_host_port("127.0.0.1:8080");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 8080);
+  a = parse_host_port("[::1]:0");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "::1");
+  EXPECT_EQ(a->port, 0);
+  a = parse_host_port("example.com");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "example.com");
+  EXPECT_FALSE(a->port);
+}
+
+TEST(UtilHostPort, RefusesWhatNoListenerCouldBind) {
+  for (const char* bad : {"", ":8080", "host:", "host:65536", "host:-1", "host:+1", "host:123456", "[::1", "[]:80",
+                          "[::1]x", "[::1]:", "ho st:80", "user@host:80", "[fe80::g]:80"}) {
+    EXPECT_FALSE(parse_host_port(bad)) << bad;
+  }
+}
+
+TEST(UtilHostPort, FormatsWhatItParses) {
+  EXPECT_EQ(format_host_port("127.0.0.1", 8080), "127.0.0.1:8080");
+  EXPECT_EQ(format_host_port("::1", 43210), "[::1]:43210");
+  for (const char* text : {"localhost:1", "[::1]:8080", "10.0.0.1:65535"}) {
+    const auto a = parse_host_port(text);
+    ASSERT_TRUE(a && a->port) << text;
+    EXPECT_EQ(format_host_port(a->host, *a->port), text);
+  }
+}
+
+}  // namespace
+}  // namespace mediax::util
