@@ -41,12 +41,10 @@ int main(int argc, char** argv) {
   svr.set_keep_alive_max_count(1000);
   svr.set_tcp_nodelay(nodelay == 1);
   // About the size of mediaxd's token answer.
-  const std::string body =
-      R"({"access_token":"a_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG.1","token_type":"Bearer",)"
-      R"("expires_at":"2026-01-01T00:00:00Z","scopes":[]})";
-  svr.Get(R"(/.*)", [&body](const httplib::Request&, httplib::Response& res) {
-    res.set_content(body, "application/json");
-  });
+  const std::string body = R"({"access_token":"a_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG.1","token_type":"Bearer",)"
+                           R"("expires_at":"2026-01-01T00:00:00Z","scopes":[]})";
+  svr.Get(R"(/.*)",
+          [&body](const httplib::Request&, httplib::Response& res) { res.set_content(body, "application/json"); });
   // A burst of connections must not overflow httplib's accept queue of 5 (http/listen_backlog.hpp).
   mediax::ListenBacklog backlog;
   svr.set_socket_options([&backlog](socket_t sock) {

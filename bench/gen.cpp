@@ -162,13 +162,16 @@ int main(int argc, char** argv) {
   std::setvbuf(out, buffer, _IOFBF, sizeof buffer);
   std::fprintf(out, "\\set ON_ERROR_STOP 1\nBEGIN;\nSET LOCAL session_replication_role = replica;\n");
   if (!o.apps_only_existing) {
-    std::fprintf(out,
-                 "COPY mediax.apps (id, name, platform, client_id, client_secret, token_url, token_auth_method, token_usage)"
-                 " FROM stdin;\n");
+    std::fprintf(
+        out,
+        "COPY mediax.apps (id, name, platform, client_id, client_secret, token_url, token_auth_method, token_usage)"
+        " FROM stdin;\n");
     for (std::int64_t a = 1; a <= o.apps; ++a) {
-      std::fprintf(out, "%lld\tbench-app-%lld\toauth2\tbench-client-%lld\t%s\t%s\tclient_secret_post\theader:Authorization:Bearer\n",
-                   static_cast<long long>(a), static_cast<long long>(a), static_cast<long long>(a),
-                   stored("apps.client_secret", a, token_value('s', a)).c_str(), o.token_url.c_str());
+      std::fprintf(
+          out,
+          "%lld\tbench-app-%lld\toauth2\tbench-client-%lld\t%s\t%s\tclient_secret_post\theader:Authorization:Bearer\n",
+          static_cast<long long>(a), static_cast<long long>(a), static_cast<long long>(a),
+          stored("apps.client_secret", a, token_value('s', a)).c_str(), o.token_url.c_str());
     }
     std::fprintf(out, "\\.\n");
   }
@@ -183,7 +186,8 @@ int main(int argc, char** argv) {
                  stored("grants.refresh_token", id, token_value('r', id)).c_str(), timestamp(due).c_str());
   }
   std::fprintf(out, "\\.\n");
-  std::fprintf(out, "COPY mediax.tokens (app_id, grant_id, access_token, token_type, expires_at, refreshed_at) FROM stdin;\n");
+  std::fprintf(
+      out, "COPY mediax.tokens (app_id, grant_id, access_token, token_type, expires_at, refreshed_at) FROM stdin;\n");
   for (std::uint64_t i = 0; i < n; ++i) {
     const auto id = o.first_id + static_cast<std::int64_t>(i);
     const double u = n > 1 ? static_cast<double>(shuffled(i, n)) / static_cast<double>(n) : 0.0;
@@ -192,9 +196,9 @@ int main(int argc, char** argv) {
     // Never issued in the future: a refreshed_at ahead of now would make every sweep of the
     // daemons (refreshed since the last sweep) re-read the token, which no real row does.
     const auto issued = std::min(now_us, expires - static_cast<std::int64_t>(o.lifetime * 1e6));
-    std::fprintf(out, "%lld\t%lld\t%s\tBearer\t%s\t%s\n", static_cast<long long>(static_cast<std::int64_t>(i) % o.apps + 1),
-                 static_cast<long long>(id), token_value('a', id).c_str(), timestamp(expires).c_str(),
-                 timestamp(issued).c_str());
+    std::fprintf(out, "%lld\t%lld\t%s\tBearer\t%s\t%s\n",
+                 static_cast<long long>(static_cast<std::int64_t>(i) % o.apps + 1), static_cast<long long>(id),
+                 token_value('a', id).c_str(), timestamp(expires).c_str(), timestamp(issued).c_str());
   }
   std::fprintf(out, "\\.\n");
   std::fprintf(out,

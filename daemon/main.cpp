@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
         std::cerr << "mediaxd: --batch must be a number of rows, 1..10000\n";
         return 2;
       }
-    } else if (a == "migrate" || a == "run" || a == "create-api-key" || a == "list-api-keys" ||
-               a == "revoke-api-key" || a == "rotate-key") {
+    } else if (a == "migrate" || a == "run" || a == "create-api-key" || a == "list-api-keys" || a == "revoke-api-key" ||
+               a == "rotate-key") {
       command = a;
     } else {
       std::cerr << "mediaxd: unknown argument '" << a << "'\n" << kUsage;

@@ -19,19 +19,41 @@ namespace {
 // Every option mediaxctl knows, and whether it takes a value.
 const std::map<std::string, bool>& known_options() {
   static const std::map<std::string, bool> opts = {
-      {"--url", true},           {"--api-key", true},       {"--api-key-file", true},
-      {"--config", true},        {"--json", false},         {"--help", false},
-      {"--grant", true},         {"--platform", true},      {"--client-id", true},
-      {"--client-secret-file", true}, {"--client-secret-env", true}, {"--scope", true},
-      {"--issuer", true},        {"--authorize-url", true}, {"--token-url", true},
-      {"--revocation-url", true}, {"--client-credentials", false}, {"--auth-method", true},
-      {"--redirect-uri", true},  {"--from-json", true},
-      {"--webhook-url", true},   {"--webhook-secret-file", true}, {"--webhook-secret-env", true},
-      {"--secret-file", true},   {"--secret-env", true},
-      {"--code", true},          {"--code-verifier", true}, {"--account", true},
-      {"--refresh-token-file", true}, {"--refresh-expires-at", true},
-      {"--mobile", false},       {"--auth-type", true},     {"--biz-appid", true},
-      {"--option", true},        {"--drop-option", true},
+      {"--url", true},
+      {"--api-key", true},
+      {"--api-key-file", true},
+      {"--config", true},
+      {"--json", false},
+      {"--help", false},
+      {"--grant", true},
+      {"--platform", true},
+      {"--client-id", true},
+      {"--client-secret-file", true},
+      {"--client-secret-env", true},
+      {"--scope", true},
+      {"--issuer", true},
+      {"--authorize-url", true},
+      {"--token-url", true},
+      {"--revocation-url", true},
+      {"--client-credentials", false},
+      {"--auth-method", true},
+      {"--redirect-uri", true},
+      {"--from-json", true},
+      {"--webhook-url", true},
+      {"--webhook-secret-file", true},
+      {"--webhook-secret-env", true},
+      {"--secret-file", true},
+      {"--secret-env", true},
+      {"--code", true},
+      {"--code-verifier", true},
+      {"--account", true},
+      {"--refresh-token-file", true},
+      {"--refresh-expires-at", true},
+      {"--mobile", false},
+      {"--auth-type", true},
+      {"--biz-appid", true},
+      {"--option", true},
+      {"--drop-option", true},
   };
   return opts;
 }
@@ -75,7 +97,8 @@ FileSettings read_config(const std::string& path, bool must_exist) {
   }
   for (const auto& [k, v] : t) {
     const std::string key(k.str());
-    if (key != "url" && key != "api_key") throw UsageError(path + ": unknown key '" + key + "' (expected url, api_key)");
+    if (key != "url" && key != "api_key")
+      throw UsageError(path + ": unknown key '" + key + "' (expected url, api_key)");
     if (!v.is_string()) throw UsageError(path + ": '" + key + "' must be a string");
   }
   fs.url = t["url"].value_or(std::string());
@@ -159,18 +182,27 @@ Settings resolve_settings(const Args& args) {
   } else if (auto p = default_config_path(); !p.empty()) {
     file = read_config(p, false);
   }
-  if (args.has("--url")) s.url = args.value("--url");
-  else if (!env("MEDIAX_URL").empty()) s.url = env("MEDIAX_URL");
-  else if (!file.url.empty()) s.url = file.url;
-  else s.url = "http://127.0.0.1:8080";
+  if (args.has("--url"))
+    s.url = args.value("--url");
+  else if (!env("MEDIAX_URL").empty())
+    s.url = env("MEDIAX_URL");
+  else if (!file.url.empty())
+    s.url = file.url;
+  else
+    s.url = "http://127.0.0.1:8080";
   while (!s.url.empty() && s.url.back() == '/') s.url.pop_back();
   if (!parse_url(s.url)) throw UsageError("the daemon URL '" + s.url + "' is not an absolute http(s) URL");
 
-  if (args.has("--api-key") && args.has("--api-key-file")) throw UsageError("give --api-key or --api-key-file, not both");
-  if (args.has("--api-key")) s.api_key = args.value("--api-key");
-  else if (args.has("--api-key-file")) s.api_key = read_key_file(args.value("--api-key-file"));
-  else if (!env("MEDIAX_API_KEY").empty()) s.api_key = env("MEDIAX_API_KEY");
-  else s.api_key = file.api_key;
+  if (args.has("--api-key") && args.has("--api-key-file"))
+    throw UsageError("give --api-key or --api-key-file, not both");
+  if (args.has("--api-key"))
+    s.api_key = args.value("--api-key");
+  else if (args.has("--api-key-file"))
+    s.api_key = read_key_file(args.value("--api-key-file"));
+  else if (!env("MEDIAX_API_KEY").empty())
+    s.api_key = env("MEDIAX_API_KEY");
+  else
+    s.api_key = file.api_key;
   return s;
 }
 

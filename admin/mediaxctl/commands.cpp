@@ -62,8 +62,10 @@ Exit codes:
 constexpr const char* kAppsListHelp = "usage: mediaxctl apps list [--json]\n\nLists the registered apps.\n";
 constexpr const char* kAppsShowHelp = "usage: mediaxctl apps show NAME [--json]\n\nShows one app (never its secret).\n";
 constexpr const char* kAppsRmHelp =
-    "usage: mediaxctl apps rm NAME [--json]\n\nDeletes the app with its grants and tokens. Exit 4 when it does not exist.\n";
-constexpr const char* kAppsSecretsHelp = R"(usage: mediaxctl apps secrets NAME [--client-secret-file F | --client-secret-env VAR] [--option KEY=FILE]... [--drop-option KEY]...
+    "usage: mediaxctl apps rm NAME [--json]\n\nDeletes the app with its grants and tokens. Exit 4 when it does not "
+    "exist.\n";
+constexpr const char* kAppsSecretsHelp =
+    R"(usage: mediaxctl apps secrets NAME [--client-secret-file F | --client-secret-env VAR] [--option KEY=FILE]... [--drop-option KEY]...
 
 Changes the app's client secret and/or secret options (PUT /v1/apps/NAME/secrets) without
 registering it again: its grants are kept. Values are read from files ("-" reads stdin; a trailing
@@ -78,7 +80,8 @@ secret was refused) is fetched again at once after a client secret change.
 wechat_component: a new encoding_aes_key keeps the current one as previous_encoding_aes_key, so
 pushes sealed with either are accepted while WeChat switches; drop it afterwards.
 )";
-constexpr const char* kAppsAddHelp = R"(usage: mediaxctl apps add NAME --platform P --client-id ID (--client-secret-file F | --client-secret-env VAR) [OPTIONS]
+constexpr const char* kAppsAddHelp =
+    R"(usage: mediaxctl apps add NAME --platform P --client-id ID (--client-secret-file F | --client-secret-env VAR) [OPTIONS]
        mediaxctl apps add [NAME] --from-json FILE
 
 Registers an app. The client secret is never taken on the command line.
@@ -102,9 +105,12 @@ Options:
   --from-json FILE          the whole request body as JSON ("-" reads stdin); NAME and the
                             secret options fill in "name" and "client_secret" when given
 )";
-constexpr const char* kGrantsListHelp = "usage: mediaxctl grants list APP [--json]\n\nLists the app's connected accounts.\n";
-constexpr const char* kGrantsShowHelp = "usage: mediaxctl grants show ID [--json]\n\nShows one grant (never its refresh token).\n";
-constexpr const char* kGrantsAddHelp = R"(usage: mediaxctl grants add APP --code CODE [--redirect-uri URI] [--code-verifier V] [--json]
+constexpr const char* kGrantsListHelp =
+    "usage: mediaxctl grants list APP [--json]\n\nLists the app's connected accounts.\n";
+constexpr const char* kGrantsShowHelp =
+    "usage: mediaxctl grants show ID [--json]\n\nShows one grant (never its refresh token).\n";
+constexpr const char* kGrantsAddHelp =
+    R"(usage: mediaxctl grants add APP --code CODE [--redirect-uri URI] [--code-verifier V] [--json]
 
 Connects an account with an authorization code the creator's own app obtained instead of the
 browser callback: Douyin's mobile (iOS/Android OpenSDK) and H5 authorization, WeChat's app
@@ -119,7 +125,8 @@ Options:
 
 Exit 1 when the platform refuses the code (a used or expired code: get a new one) or fails.
 )";
-constexpr const char* kGrantsImportHelp = R"(usage: mediaxctl grants import APP --account ID --refresh-token-file FILE [OPTIONS] [--json]
+constexpr const char* kGrantsImportHelp =
+    R"(usage: mediaxctl grants import APP --account ID --refresh-token-file FILE [OPTIONS] [--json]
 
 Takes over an account from another system (an old token store) without asking the creator
 again: mediaxd refreshes the token at the platform at once to prove it works, then stores the
@@ -135,12 +142,15 @@ Options:
                               else the app's scopes
 )";
 constexpr const char* kGrantsRevokeHelp =
-    "usage: mediaxctl grants revoke ID [--json]\n\nRevokes the grant at the platform when it supports RFC 7009, marks it\n"
+    "usage: mediaxctl grants revoke ID [--json]\n\nRevokes the grant at the platform when it supports RFC 7009, marks "
+    "it\n"
     "revoked and drops its token.\n";
 constexpr const char* kTokenGetHelp =
-    "usage: mediaxctl token get APP [--grant ID] [--json]\n\nPrints the current access token: the app's own (client credentials)\n"
+    "usage: mediaxctl token get APP [--grant ID] [--json]\n\nPrints the current access token: the app's own (client "
+    "credentials)\n"
     "token, or with --grant the token of that connected account. Exit 4 when there is none yet.\n";
-constexpr const char* kConnectHelp = R"(usage: mediaxctl connect APP [--mobile] [--auth-type N] [--biz-appid APPID] [--json]
+constexpr const char* kConnectHelp =
+    R"(usage: mediaxctl connect APP [--mobile] [--auth-type N] [--biz-appid APPID] [--json]
 
 Starts connecting an account and prints the platform's authorization URL: open it in a browser,
 log in and approve; the platform sends the browser back to mediaxd.
@@ -161,7 +171,8 @@ Exit 1 when the platform cannot (not_supported: other platforms; connect the acc
 Exit 4 when the grant does not exist.
 )";
 constexpr const char* kRefreshHelp =
-    "usage: mediaxctl refresh APP [--grant ID] [--json]\n\nRefreshes the app's own token, or with --grant that grant's token, now.\n"
+    "usage: mediaxctl refresh APP [--grant ID] [--json]\n\nRefreshes the app's own token, or with --grant that grant's "
+    "token, now.\n"
     "Exit 1 with the platform's code and class when the platform refuses.\n";
 constexpr const char* kWebhookHelp = R"(usage: mediaxctl webhook show APP [--json]
        mediaxctl webhook set APP URL (--secret-file F | --secret-env VAR) [--json]
@@ -263,9 +274,7 @@ std::string secret_from(const Args& a, const std::string& file_opt, const std::s
   return "";
 }
 
-std::string secret_from_options(const Args& a) {
-  return secret_from(a, "--client-secret-file", "--client-secret-env");
-}
+std::string secret_from_options(const Args& a) { return secret_from(a, "--client-secret-file", "--client-secret-env"); }
 
 // The body of PUT /v1/apps/NAME/secrets; every value read from a file or the environment.
 json secrets_body(const Args& a) {
@@ -292,7 +301,8 @@ json secrets_body(const Args& a) {
   }
   if (!options.empty()) body["options"] = options;
   if (body.empty()) {
-    throw UsageError("nothing to change: give --client-secret-file/--client-secret-env, --option KEY=FILE or --drop-option KEY");
+    throw UsageError(
+        "nothing to change: give --client-secret-file/--client-secret-env, --option KEY=FILE or --drop-option KEY");
   }
   return body;
 }
@@ -330,7 +340,8 @@ json app_body(const Ctx& c) {
   if (ops.empty()) throw UsageError("expected the app NAME");
   if (!a.has("--client-id")) throw UsageError("--client-id is required");
   std::string secret = secret_from_options(a);
-  if (secret.empty()) throw UsageError("the client secret is required: --client-secret-file FILE or --client-secret-env VAR");
+  if (secret.empty())
+    throw UsageError("the client secret is required: --client-secret-file FILE or --client-secret-env VAR");
   body["name"] = ops[0];
   body["platform"] = a.value("--platform", "oauth2");
   body["client_id"] = a.value("--client-id");
@@ -363,17 +374,21 @@ void show_app(const Ctx& c, const json& app) {
       {"status", str(app, "status")},
   };
   if (app.contains("endpoints") && app["endpoints"].is_object()) {
-    for (const auto& [k, v] : app["endpoints"].items()) f.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+    for (const auto& [k, v] : app["endpoints"].items())
+      f.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
   }
   for (const char* k : {"failure_count", "last_error", "next_refresh_at", "created_at"}) {
-    if (app.contains(k) && !app[k].is_null()) f.emplace_back(k, k == std::string("next_refresh_at") ? when(app, k) : str(app, k));
+    if (app.contains(k) && !app[k].is_null())
+      f.emplace_back(k, k == std::string("next_refresh_at") ? when(app, k) : str(app, k));
   }
   if (app.contains("waiting_for_ticket")) {
     // wechat_component: the component token needs the ticket WeChat pushes every 10 minutes.
-    f.emplace_back("ticket", app.value("waiting_for_ticket", false) ? "waiting for WeChat's first push"
-                             : str(app, "component_ticket_at").empty() ? "none" : "last at " + when(app, "component_ticket_at"));
+    f.emplace_back("ticket", app.value("waiting_for_ticket", false)    ? "waiting for WeChat's first push"
+                             : str(app, "component_ticket_at").empty() ? "none"
+                                                                       : "last at " + when(app, "component_ticket_at"));
   }
-  f.emplace_back("webhook", app.contains("webhook") && app["webhook"].is_object() ? str(app["webhook"], "url") : "none");
+  f.emplace_back("webhook",
+                 app.contains("webhook") && app["webhook"].is_object() ? str(app["webhook"], "url") : "none");
   c.out << render_fields(f);
 }
 
@@ -424,9 +439,9 @@ int apps(Ctx& c) {
     return kExitOk;
   }
   if (sub == "add") {
-    c.args.allow_only({"--platform", "--client-id", "--client-secret-file", "--client-secret-env", "--scope", "--issuer",
-                       "--authorize-url", "--token-url", "--revocation-url", "--client-credentials", "--auth-method",
-                       "--redirect-uri", "--from-json", "--webhook-url", "--webhook-secret-file",
+    c.args.allow_only({"--platform", "--client-id", "--client-secret-file", "--client-secret-env", "--scope",
+                       "--issuer", "--authorize-url", "--token-url", "--revocation-url", "--client-credentials",
+                       "--auth-method", "--redirect-uri", "--from-json", "--webhook-url", "--webhook-secret-file",
                        "--webhook-secret-env"});
     json body = app_body(c);
     json app = c.api().post("/v1/apps", body);
@@ -444,7 +459,8 @@ int apps(Ctx& c) {
     std::string what;
     for (const auto& [k, v] : body.items()) {
       if (k == "options") {
-        for (const auto& [o, ov] : v.items()) what += (what.empty() ? "" : ", ") + o + (ov.is_null() ? " (dropped)" : "");
+        for (const auto& [o, ov] : v.items())
+          what += (what.empty() ? "" : ", ") + o + (ov.is_null() ? " (dropped)" : "");
       } else {
         what += (what.empty() ? "" : ", ") + k;
       }
@@ -460,7 +476,8 @@ int apps(Ctx& c) {
     c.out << "deleted app " << ops[0] << "\n";
     return kExitOk;
   }
-  throw UsageError(sub.empty() ? "apps: expected list, show, add, secrets or rm" : "apps: unknown subcommand '" + sub + "'");
+  throw UsageError(sub.empty() ? "apps: expected list, show, add, secrets or rm"
+                               : "apps: unknown subcommand '" + sub + "'");
 }
 
 // The answer of grants add / import: 201 a new grant, 200 the account's grant replaced.
@@ -488,11 +505,13 @@ int grants(Ctx& c) {
     const auto& ops = operands(c, 2, 1, "one APP");
     if (!c.args.has("--account")) throw UsageError("--account ID is required");
     if (!c.args.has("--refresh-token-file")) {
-      throw UsageError("--refresh-token-file FILE is required (\"-\" reads stdin); the token is never taken on the command line");
+      throw UsageError(
+          "--refresh-token-file FILE is required (\"-\" reads stdin); the token is never taken on the command line");
     }
     std::string token = read_all(c.args.value("--refresh-token-file"), "--refresh-token-file");
     while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-    if (token.empty()) throw UsageError("--refresh-token-file: no refresh token in " + c.args.value("--refresh-token-file"));
+    if (token.empty())
+      throw UsageError("--refresh-token-file: no refresh token in " + c.args.value("--refresh-token-file"));
     json body{{"account_id", c.args.value("--account")}, {"refresh_token", token}};
     if (c.args.has("--refresh-expires-at")) body["refresh_expires_at"] = c.args.value("--refresh-expires-at");
     if (c.args.has("--scope")) body["scopes"] = c.args.values("--scope");
@@ -597,7 +616,8 @@ int connect(Ctx& c) {
   if (c.args.has("--mobile")) body["mobile"] = true;
   if (c.args.has("--auth-type")) {
     const std::string n = c.args.value("--auth-type");
-    if (n != "1" && n != "2" && n != "3") throw UsageError("--auth-type is 1 (official accounts), 2 (mini programs) or 3 (both)");
+    if (n != "1" && n != "2" && n != "3")
+      throw UsageError("--auth-type is 1 (official accounts), 2 (mini programs) or 3 (both)");
     body["auth_type"] = n[0] - '0';
   }
   if (c.args.has("--biz-appid")) body["biz_appid"] = c.args.value("--biz-appid");
@@ -651,7 +671,8 @@ int status(Ctx& c) {
       f.emplace_back("apps", summary["apps"].dump());
       std::string g = summary["grants"].dump();
       std::string parts;
-      for (const auto& [k, v] : summary["grants_by_status"].items()) parts += (parts.empty() ? "" : ", ") + v.dump() + " " + k;
+      for (const auto& [k, v] : summary["grants_by_status"].items())
+        parts += (parts.empty() ? "" : ", ") + v.dump() + " " + k;
       if (!parts.empty()) g += " (" + parts + ")";
       f.emplace_back("grants", g);
     }

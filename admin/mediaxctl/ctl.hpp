@@ -10,10 +10,10 @@ namespace mediax::ctl {
 // Exit codes scripts can rely on (documented in `mediaxctl --help`).
 enum ExitCode : int {
   kExitOk = 0,
-  kExitApiError = 1,     // the API or the platform refused or failed
-  kExitUsage = 2,        // bad command line or config file
-  kExitNoConnect = 3,    // the daemon could not be reached
-  kExitNotFound = 4,     // no such app, grant, token or route
+  kExitApiError = 1,   // the API or the platform refused or failed
+  kExitUsage = 2,      // bad command line or config file
+  kExitNoConnect = 3,  // the daemon could not be reached
+  kExitNotFound = 4,   // no such app, grant, token or route
 };
 
 // Runs one command line (without argv[0]); writes results to `out`, errors to `err`.

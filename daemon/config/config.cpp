@@ -75,25 +75,38 @@ std::string to_toml(const Value& v) {
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::integer: return "integer";
-    case Kind::floating: return "float";
-    case Kind::string: return "string";
+    case Kind::integer:
+      return "integer";
+    case Kind::floating:
+      return "float";
+    case Kind::string:
+      return "string";
   }
   return "?";
 }
 
 std::string node_type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -272,9 +285,9 @@ const std::vector<KeySpec>& key_table() {
                             "largest request body accepted (413 above)"));
     t.push_back(integer_key("admin.threads", &C::admin, &AdminConfig::threads, 1, 256, false,
                             "HTTP worker threads (a keep-alive connection holds one while open)"));
-    t.push_back(string_key("admin.tls_cert_file", &C::admin, &AdminConfig::tls_cert_file, false,
-                           "PEM certificate file; with tls_key_file the admin API is served over HTTPS (empty: plain HTTP)",
-                           nullptr));
+    t.push_back(string_key(
+        "admin.tls_cert_file", &C::admin, &AdminConfig::tls_cert_file, false,
+        "PEM certificate file; with tls_key_file the admin API is served over HTTPS (empty: plain HTTP)", nullptr));
     t.push_back(string_key("admin.tls_key_file", &C::admin, &AdminConfig::tls_key_file, false,
                            "PEM private key file of admin.tls_cert_file", nullptr));
     t.push_back(string_key("admin.token_listen", &C::admin, &AdminConfig::token_listen, false,
@@ -291,12 +304,12 @@ const std::vector<KeySpec>& key_table() {
                             "refresh up to this much earlier at random, to spread load"));
     t.push_back(integer_key("refresh.max_concurrent", &C::refresh, &RefreshConfig::max_concurrent, 1, 1024, false,
                             "refreshes in flight at once"));
-    t.push_back(integer_key("refresh.retry_min_seconds", &C::refresh, &RefreshConfig::retry_min_seconds, 1, 3600,
-                            true, "first backoff after a failed refresh"));
-    t.push_back(integer_key("refresh.retry_max_seconds", &C::refresh, &RefreshConfig::retry_max_seconds, 1, 86400,
-                            true, "longest backoff after failed refreshes, >= retry_min_seconds"));
-    t.push_back(integer_key("refresh.default_expires_in", &C::refresh, &RefreshConfig::default_expires_in, 60,
-                            31536000, false, "token lifetime assumed when a provider omits expires_in"));
+    t.push_back(integer_key("refresh.retry_min_seconds", &C::refresh, &RefreshConfig::retry_min_seconds, 1, 3600, true,
+                            "first backoff after a failed refresh"));
+    t.push_back(integer_key("refresh.retry_max_seconds", &C::refresh, &RefreshConfig::retry_max_seconds, 1, 86400, true,
+                            "longest backoff after failed refreshes, >= retry_min_seconds"));
+    t.push_back(integer_key("refresh.default_expires_in", &C::refresh, &RefreshConfig::default_expires_in, 60, 31536000,
+                            false, "token lifetime assumed when a provider omits expires_in"));
     t.push_back(integer_key("refresh.lease_seconds", &C::refresh, &RefreshConfig::lease_seconds, 5, 3600, true,
                             "how long one instance owns a refresh"));
     t.push_back(integer_key("refresh.sweep_seconds", &C::refresh, &RefreshConfig::sweep_seconds, 1, 3600, false,
@@ -305,34 +318,37 @@ const std::vector<KeySpec>& key_table() {
                             600, false, "on SIGTERM, how long refreshes in flight may take to finish"));
     t.push_back(integer_key("refresh.connect_timeout_ms", &C::refresh, &RefreshConfig::connect_timeout_ms, 100, 60000,
                             false, "connect timeout for platform calls"));
-    t.push_back(integer_key("refresh.request_timeout_ms", &C::refresh, &RefreshConfig::request_timeout_ms, 100,
-                            300000, false, "timeout of a whole platform call"));
-    t.push_back(integer_key("refresh.keep_alive_seconds", &C::refresh, &RefreshConfig::keep_alive_seconds, 0, 300,
-                            false, "how long an idle connection to a platform endpoint is kept for the next call; 0 = a new connection per call"));
-    t.push_back(integer_key("refresh.breaker_failures", &C::refresh, &RefreshConfig::breaker_failures, 1, 1000, true,
-                            "consecutive failed calls (no answer, 5xx, garbage) that open a platform endpoint's circuit"));
-    t.push_back(integer_key("refresh.breaker_cooldown_seconds", &C::refresh, &RefreshConfig::breaker_cooldown_seconds, 1,
-                            3600, true, "how long an open circuit first pauses calls to its platform endpoint"));
+    t.push_back(integer_key("refresh.request_timeout_ms", &C::refresh, &RefreshConfig::request_timeout_ms, 100, 300000,
+                            false, "timeout of a whole platform call"));
+    t.push_back(integer_key(
+        "refresh.keep_alive_seconds", &C::refresh, &RefreshConfig::keep_alive_seconds, 0, 300, false,
+        "how long an idle connection to a platform endpoint is kept for the next call; 0 = a new connection per call"));
+    t.push_back(
+        integer_key("refresh.breaker_failures", &C::refresh, &RefreshConfig::breaker_failures, 1, 1000, true,
+                    "consecutive failed calls (no answer, 5xx, garbage) that open a platform endpoint's circuit"));
+    t.push_back(integer_key("refresh.breaker_cooldown_seconds", &C::refresh, &RefreshConfig::breaker_cooldown_seconds,
+                            1, 3600, true, "how long an open circuit first pauses calls to its platform endpoint"));
     t.push_back(integer_key("refresh.breaker_max_cooldown_seconds", &C::refresh,
                             &RefreshConfig::breaker_max_cooldown_seconds, 1, 86400, true,
                             "longest pause of an open circuit (the pause doubles after each failed probe)"));
     t.push_back(integer_key("refresh.max_in_flight_per_endpoint", &C::refresh,
                             &RefreshConfig::max_in_flight_per_endpoint, 0, 1024, true,
-                            "platform calls in flight to one endpoint at once; 0 = max_concurrent - 1 while it answers, half of max_concurrent while it fails"));
+                            "platform calls in flight to one endpoint at once; 0 = max_concurrent - 1 while it "
+                            "answers, half of max_concurrent while it fails"));
     t.push_back(integer_key("oauth.state_ttl_seconds", &C::oauth, &OAuthConfig::state_ttl_seconds, 60, 3600, false,
                             "authorization requests expire after this"));
     t.push_back(integer_key("webhook.max_attempts", &C::webhook, &WebhookConfig::max_attempts, 1, 100, false,
                             "a webhook event is given up after this many failed attempts"));
-    t.push_back(integer_key("webhook.retry_min_seconds", &C::webhook, &WebhookConfig::retry_min_seconds, 1, 3600,
-                            false, "wait after the first failed webhook attempt; doubles per attempt"));
+    t.push_back(integer_key("webhook.retry_min_seconds", &C::webhook, &WebhookConfig::retry_min_seconds, 1, 3600, false,
+                            "wait after the first failed webhook attempt; doubles per attempt"));
     t.push_back(integer_key("webhook.retry_max_seconds", &C::webhook, &WebhookConfig::retry_max_seconds, 1, 86400,
                             false, "longest wait between webhook attempts, >= retry_min_seconds"));
     t.push_back(integer_key("webhook.timeout_ms", &C::webhook, &WebhookConfig::timeout_ms, 100, 60000, false,
                             "connect and read timeout of one webhook POST"));
     t.push_back(integer_key("webhook.poll_seconds", &C::webhook, &WebhookConfig::poll_seconds, 1, 3600, false,
                             "look for due webhook events (also those other instances queued) at least this often"));
-    t.push_back(integer_key("webhook.reauth_notice_days", &C::webhook, &WebhookConfig::reauth_notice_days, 0, 60,
-                            false, "send grant.reauth_due this many days before a grant's refresh token dies for good"));
+    t.push_back(integer_key("webhook.reauth_notice_days", &C::webhook, &WebhookConfig::reauth_notice_days, 0, 60, false,
+                            "send grant.reauth_due this many days before a grant's refresh token dies for good"));
     t.push_back(string_key("security.key_file", &C::security, &SecurityConfig::key_file, false,
                            "file of the key that encrypts stored secrets (32 raw bytes or 64 hex characters); "
                            "empty: $CREDENTIALS_DIRECTORY/mediax.key (systemd LoadCredential)",
@@ -344,8 +360,7 @@ const std::vector<KeySpec>& key_table() {
     t.push_back(string_key("log.level", &C::log, &LogConfig::level, true,
                            "trace, debug, info, warn, error, critical or off",
                            one_of({"trace", "debug", "info", "warn", "error", "critical", "off"})));
-    t.push_back(string_key("log.format", &C::log, &LogConfig::format, false, "text or json",
-                           one_of({"text", "json"})));
+    t.push_back(string_key("log.format", &C::log, &LogConfig::format, false, "text or json", one_of({"text", "json"})));
     t.push_back(platform_url_key("douyin", "base_url", "Douyin Open Platform base URL"));
     t.push_back(platform_url_key("wechat", "open_base_url", "WeChat browser authorization base URL"));
     t.push_back(platform_url_key("wechat", "api_base_url", "WeChat API base URL"));
@@ -426,7 +441,8 @@ class Parser {
                  token_host != "localhost") {
         fail(region("admin.token_listen"), "admin.token_listen",
              "serves plain HTTP: with the admin API on HTTPS (admin.tls_cert_file) it may only listen on a loopback "
-             "address (127.0.0.1, [::1] or localhost), got " + a.token_listen);
+             "address (127.0.0.1, [::1] or localhost), got " +
+                 a.token_listen);
       }
     }
     const auto& r = out_.refresh;
@@ -468,8 +484,9 @@ class Parser {
         if (!v) wrong_type(spec, node);
         const std::int64_t x = v->get();
         if (x < spec.int_min || x > spec.int_max) {
-          fail(node.source(), spec.key, "must be between " + std::to_string(spec.int_min) + " and " +
-                                            std::to_string(spec.int_max) + ", got " + std::to_string(x));
+          fail(node.source(), spec.key,
+               "must be between " + std::to_string(spec.int_min) + " and " + std::to_string(spec.int_max) + ", got " +
+                   std::to_string(x));
         }
         spec.set(out_, Value(x));
         break;
@@ -484,8 +501,9 @@ class Parser {
           wrong_type(spec, node);
         }
         if (!(x >= spec.float_min && x <= spec.float_max)) {  // also rejects nan
-          fail(node.source(), spec.key, "must be between " + format_float(spec.float_min) + " and " +
-                                            format_float(spec.float_max) + ", got " + format_float(x));
+          fail(node.source(), spec.key,
+               "must be between " + format_float(spec.float_min) + " and " + format_float(spec.float_max) + ", got " +
+                   format_float(x));
         }
         spec.set(out_, Value(x));
         break;
@@ -505,8 +523,9 @@ class Parser {
   }
 
   [[noreturn]] void wrong_type(const KeySpec& spec, const toml::node& node) const {
-    fail(node.source(), spec.key, std::string("expected ") + (spec.kind == Kind::integer ? "an " : "a ") +
-                                      kind_name(spec.kind) + ", got " + node_type_name(node));
+    fail(node.source(), spec.key,
+         std::string("expected ") + (spec.kind == Kind::integer ? "an " : "a ") + kind_name(spec.kind) + ", got " +
+             node_type_name(node));
   }
 
   std::string unknown_message(const std::string& prefix, const toml::node& node) const {

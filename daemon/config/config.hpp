@@ -12,65 +12,65 @@
 namespace mediax {
 
 struct DatabaseConfig {
-  std::string url = "postgresql:///mediax";   // libpq connection string or URI
-  int pool_size = 8;                          // connections, 1..64
+  std::string url = "postgresql:///mediax";  // libpq connection string or URI
+  int pool_size = 8;                         // connections, 1..64
 
   friend bool operator==(const DatabaseConfig&, const DatabaseConfig&) = default;
 };
 
 struct AdminConfig {
-  std::string listen = "127.0.0.1:8080";      // host:port ("[::1]:8080" for IPv6); port 0 = any free port
+  std::string listen = "127.0.0.1:8080";             // host:port ("[::1]:8080" for IPv6); port 0 = any free port
   std::string public_url = "http://127.0.0.1:8080";  // callback is {public_url}/oauth/callback
-  std::size_t max_body_bytes = 1 << 20;       // 413 above this, 1 KiB..64 MiB
-  int threads = 64;                           // HTTP worker threads, 1..256 (one per open connection)
-  std::string tls_cert_file;                  // PEM certificate (chain); set with tls_key_file to serve HTTPS
-  std::string tls_key_file;                   // PEM private key of tls_cert_file
+  std::size_t max_body_bytes = 1 << 20;              // 413 above this, 1 KiB..64 MiB
+  int threads = 64;                                  // HTTP worker threads, 1..256 (one per open connection)
+  std::string tls_cert_file;                         // PEM certificate (chain); set with tls_key_file to serve HTTPS
+  std::string tls_key_file;                          // PEM private key of tls_cert_file
   // Token reads only (GET /v1/grants/{id}/token, /v1/apps/{name}/token, /healthz), event-driven
   // (http/token_listener.hpp), plain HTTP: for apps reading tokens at a high rate. "" = off.
   std::string token_listen;
-  int token_threads = 2;                      // its event-loop threads, 1..64
+  int token_threads = 2;  // its event-loop threads, 1..64
 
   friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };
 
 struct RefreshConfig {
-  double fraction = 0.2;                      // refresh when this fraction of the lifetime is left, 0..0.9
-  std::int64_t min_margin_seconds = 60;       // ... but never later than this before expiry, 0..86400
-  std::int64_t jitter_seconds = 15;           // random 0..jitter earlier, spreads load, 0..3600
-  int max_concurrent = 128;                   // refreshes in flight at once, 1..1024
-  std::int64_t retry_min_seconds = 5;         // backoff bounds for failed refreshes, 1..3600
-  std::int64_t retry_max_seconds = 600;       // 1..86400, >= retry_min_seconds
-  std::int64_t default_expires_in = 3600;     // when a provider omits expires_in, 60..31536000
-  std::int64_t lease_seconds = 60;            // how long one instance owns a refresh, 5..3600
-  std::int64_t sweep_seconds = 30;            // re-read schedule changes other instances made, 1..3600
-  std::int64_t shutdown_grace_seconds = 10;   // SIGTERM: how long refreshes in flight may finish, 0..600
-  std::int64_t connect_timeout_ms = 5000;     // to platforms, 100..60000
-  std::int64_t request_timeout_ms = 15000;    // whole call, 100..300000
-  std::int64_t keep_alive_seconds = 4;        // reuse an idle connection to a platform this long, 0 (never)..300
+  double fraction = 0.2;                     // refresh when this fraction of the lifetime is left, 0..0.9
+  std::int64_t min_margin_seconds = 60;      // ... but never later than this before expiry, 0..86400
+  std::int64_t jitter_seconds = 15;          // random 0..jitter earlier, spreads load, 0..3600
+  int max_concurrent = 128;                  // refreshes in flight at once, 1..1024
+  std::int64_t retry_min_seconds = 5;        // backoff bounds for failed refreshes, 1..3600
+  std::int64_t retry_max_seconds = 600;      // 1..86400, >= retry_min_seconds
+  std::int64_t default_expires_in = 3600;    // when a provider omits expires_in, 60..31536000
+  std::int64_t lease_seconds = 60;           // how long one instance owns a refresh, 5..3600
+  std::int64_t sweep_seconds = 30;           // re-read schedule changes other instances made, 1..3600
+  std::int64_t shutdown_grace_seconds = 10;  // SIGTERM: how long refreshes in flight may finish, 0..600
+  std::int64_t connect_timeout_ms = 5000;    // to platforms, 100..60000
+  std::int64_t request_timeout_ms = 15000;   // whole call, 100..300000
+  std::int64_t keep_alive_seconds = 4;       // reuse an idle connection to a platform this long, 0 (never)..300
   // Per platform endpoint (schedule/circuit_breaker.hpp): this many consecutive failed calls
   // (no answer, 5xx, garbage) open its circuit for breaker_cooldown_seconds, doubling on each
   // failed probe up to breaker_max_cooldown_seconds.
-  int breaker_failures = 5;                   // 1..1000
-  std::int64_t breaker_cooldown_seconds = 30; // 1..3600
+  int breaker_failures = 5;                         // 1..1000
+  std::int64_t breaker_cooldown_seconds = 30;       // 1..3600
   std::int64_t breaker_max_cooldown_seconds = 600;  // 1..86400 (never below the cool-down)
-  int max_in_flight_per_endpoint = 0;         // calls to one endpoint at once; 0 = see circuit_breaker.hpp
+  int max_in_flight_per_endpoint = 0;               // calls to one endpoint at once; 0 = see circuit_breaker.hpp
 
   friend bool operator==(const RefreshConfig&, const RefreshConfig&) = default;
 };
 
 struct OAuthConfig {
-  std::int64_t state_ttl_seconds = 600;       // authorization requests expire, 60..3600
+  std::int64_t state_ttl_seconds = 600;  // authorization requests expire, 60..3600
 
   friend bool operator==(const OAuthConfig&, const OAuthConfig&) = default;
 };
 
 struct WebhookConfig {
-  int max_attempts = 10;                      // a delivery is given up after this many attempts, 1..100
-  std::int64_t retry_min_seconds = 10;        // first retry after a failed attempt, 1..3600
-  std::int64_t retry_max_seconds = 3600;      // longest gap between attempts, 1..86400, >= retry_min_seconds
-  std::int64_t timeout_ms = 5000;             // connect and read timeout of one POST, 100..60000
-  std::int64_t poll_seconds = 5;              // look for due events (also other instances'), 1..3600
-  std::int64_t reauth_notice_days = 7;        // grant.reauth_due this long before reauth_due_at, 0..60
+  int max_attempts = 10;                  // a delivery is given up after this many attempts, 1..100
+  std::int64_t retry_min_seconds = 10;    // first retry after a failed attempt, 1..3600
+  std::int64_t retry_max_seconds = 3600;  // longest gap between attempts, 1..86400, >= retry_min_seconds
+  std::int64_t timeout_ms = 5000;         // connect and read timeout of one POST, 100..60000
+  std::int64_t poll_seconds = 5;          // look for due events (also other instances'), 1..3600
+  std::int64_t reauth_notice_days = 7;    // grant.reauth_due this long before reauth_due_at, 0..60
 
   friend bool operator==(const WebhookConfig&, const WebhookConfig&) = default;
 };
@@ -91,8 +91,8 @@ struct SecurityConfig {
 };
 
 struct LogConfig {
-  std::string level = "info";                 // trace, debug, info, warn, error, critical, off
-  std::string format = "text";                // text or json
+  std::string level = "info";   // trace, debug, info, warn, error, critical, off
+  std::string format = "text";  // text or json
 
   friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
@@ -126,7 +126,7 @@ inline PlatformUrls default_platform_urls() {
 }
 
 struct Config {
-  std::string path;                           // file it was read from
+  std::string path;  // file it was read from
   DatabaseConfig database;
   AdminConfig admin;
   RefreshConfig refresh;
@@ -137,7 +137,7 @@ struct Config {
   // platforms["douyin"]["base_url"]; platforms["wechat"]["open_base_url"|"api_base_url"|"mp_base_url"];
   // platforms["google"]["auth_url"|"token_url"|"revoke_url"]. http(s) URLs.
   PlatformUrls platforms = default_platform_urls();
-  WeChatConfig wechat;                        // [platforms.wechat] event_max_age_seconds
+  WeChatConfig wechat;  // [platforms.wechat] event_max_age_seconds
 
   std::string callback_url() const { return public_url_trimmed() + "/oauth/callback"; }
   // admin.public_url without trailing slashes.
@@ -158,11 +158,11 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
 
 // One line per key with its default, for --help and the README.
 struct ConfigKeyDoc {
-  std::string key;          // "refresh.fraction"
-  std::string type;         // "float", "integer", "string"
+  std::string key;            // "refresh.fraction"
+  std::string type;           // "float", "integer", "string"
   std::string default_value;  // as written in TOML: 0.2, 60, "info"
-  std::string description;  // includes the allowed range or values
-  bool reloadable;          // takes effect on SIGHUP without a restart
+  std::string description;    // includes the allowed range or values
+  bool reloadable;            // takes effect on SIGHUP without a restart
 };
 const std::vector<ConfigKeyDoc>& config_key_docs();
 

@@ -46,7 +46,7 @@ struct Endpoints {
 struct App {
   std::int64_t id = 0;
   std::string name;
-  std::string platform;           // "oauth2", "douyin", "wechat", "wechat_component", "google"
+  std::string platform;  // "oauth2", "douyin", "wechat", "wechat_component", "google"
   std::string client_id;
   std::string client_secret;
   // Options that are secrets (wechat_component: message_token, encoding_aes_key,
@@ -55,27 +55,27 @@ struct App {
   nlohmann::json secret_options = nlohmann::json::object();
   std::vector<std::string> scopes;
   bool client_credentials = false;
-  std::string issuer;             // oauth2: discovery issuer, if endpoints came from discovery
-  Endpoints endpoints;            // oauth2: resolved endpoints; others: overrides (empty = platform default)
+  std::string issuer;   // oauth2: discovery issuer, if endpoints came from discovery
+  Endpoints endpoints;  // oauth2: resolved endpoints; others: overrides (empty = platform default)
   std::string token_auth_method = "client_secret_post";  // or "client_secret_basic"
-  std::string redirect_uri;       // {public_url}/oauth/callback unless overridden
-  nlohmann::json options = nlohmann::json::object();  // platform-specific options
+  std::string redirect_uri;                              // {public_url}/oauth/callback unless overridden
+  nlohmann::json options = nlohmann::json::object();     // platform-specific options
   // Schedule of the app token (client credentials only).
   GrantStatus status = GrantStatus::active;
   int failure_count = 0;
   std::string last_error;
   std::optional<TimePoint> next_refresh_at;
   TimePoint created_at{};
-  std::string webhook_url;        // empty: no webhook (its secret never leaves the store)
+  std::string webhook_url;  // empty: no webhook (its secret never leaves the store)
   // Since when the platform refuses to renew this app's refresh tokens (Douyin 10004 on
   // renew_refresh_token: the app lacks the permission). Empty: not known to be refused.
   std::optional<TimePoint> renew_not_permitted_at;
   // Set at registration from the platform (platforms/token_usage.hpp, platforms/credential_key.hpp).
-  TokenUsage token_usage = TokenUsage::authorization_bearer;      // the grants' tokens
+  TokenUsage token_usage = TokenUsage::authorization_bearer;  // the grants' tokens
   // The app's own token when it is sent otherwise (wechat_component: ?component_access_token=).
   std::optional<TokenUsage> app_token_usage;
   TokenUsage own_token_usage() const { return app_token_usage.value_or(token_usage); }
-  std::string credential_key;     // empty: the app fetches no app token (client_credentials false)
+  std::string credential_key;  // empty: the app fetches no app token (client_credentials false)
   // wechat_component: CreateTime of the latest component_verify_ticket stored (the store fills it
   // on reads); empty: none has come yet.
   std::optional<TimePoint> component_ticket_at;
@@ -87,10 +87,10 @@ struct Grant {
   std::int64_t app_id = 0;
   std::string account_id;
   std::vector<std::string> scopes;
-  std::string refresh_token;      // only filled when the store was asked for it
+  std::string refresh_token;  // only filled when the store was asked for it
   std::optional<TimePoint> refresh_expires_at;
   GrantStatus status = GrantStatus::active;
-  std::string status_reason;      // why needs_reauth / revoked / disabled
+  std::string status_reason;  // why needs_reauth / revoked / disabled
   int failure_count = 0;
   std::string last_error;
   std::optional<TimePoint> next_refresh_at;
@@ -107,7 +107,7 @@ struct Token {
   std::int64_t app_id = 0;
   std::optional<std::int64_t> grant_id;
   std::string access_token;
-  std::string token_type;         // as the platform said ("Bearer"); empty when it names none (Douyin, WeChat)
+  std::string token_type;  // as the platform said ("Bearer"); empty when it names none (Douyin, WeChat)
   std::vector<std::string> scopes;
   TimePoint expires_at{};
   TimePoint refreshed_at{};
@@ -118,12 +118,12 @@ struct Token {
 // What a platform answered with a token.
 struct TokenResult {
   std::string access_token;
-  std::string token_type;                 // empty: the platform names none (Douyin, WeChat)
-  std::vector<std::string> scopes;        // empty: unchanged / as requested
-  std::optional<Seconds> expires_in;      // empty: unknown, use the configured default
+  std::string token_type;                    // empty: the platform names none (Douyin, WeChat)
+  std::vector<std::string> scopes;           // empty: unchanged / as requested
+  std::optional<Seconds> expires_in;         // empty: unknown, use the configured default
   std::optional<std::string> refresh_token;  // empty: keep the old one
   std::optional<Seconds> refresh_expires_in;
-  std::string account_id;                 // from the token response when the platform gives one
+  std::string account_id;  // from the token response when the platform gives one
   nlohmann::json extra = nlohmann::json::object();
   // The platform's own bound on the schedule: call refresh() again no later than this (Douyin:
   // the refresh token's renewal, or its last refresh before it dies). The next refresh is the
@@ -155,9 +155,9 @@ std::string to_string(OutcomeKind k);
 
 struct Outcome {
   OutcomeKind kind = OutcomeKind::retry_later;
-  TokenResult token;                 // valid when kind == success
-  std::string code;                  // platform's own error code ("invalid_grant", "40029", "http_503")
-  std::string message;               // platform's own message; never contains a token or secret
+  TokenResult token;    // valid when kind == success
+  std::string code;     // platform's own error code ("invalid_grant", "40029", "http_503")
+  std::string message;  // platform's own message; never contains a token or secret
   std::optional<Seconds> retry_after;
   int http_status = 0;
 

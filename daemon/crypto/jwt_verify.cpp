@@ -77,8 +77,8 @@ std::optional<Parts> split(std::string_view jwt) {
 BnPtr bignum(const std::string& b64url) {
   auto bytes = base64url_decode(b64url);
   if (!bytes || bytes->empty()) return nullptr;
-  return BnPtr(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes->data()), static_cast<int>(bytes->size()),
-                         nullptr));
+  return BnPtr(
+      BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes->data()), static_cast<int>(bytes->size()), nullptr));
 }
 
 // An RSA public key from a JWK's modulus and exponent (RFC 7518 §6.3.1).
@@ -156,15 +156,24 @@ bool audience_matches(const json& claims, const std::string& audience) {
 
 std::string to_string(JwtFailure f) {
   switch (f) {
-    case JwtFailure::none: return "none";
-    case JwtFailure::malformed: return "malformed";
-    case JwtFailure::algorithm: return "algorithm";
-    case JwtFailure::unknown_key: return "unknown_key";
-    case JwtFailure::signature: return "signature";
-    case JwtFailure::issuer: return "issuer";
-    case JwtFailure::audience: return "audience";
-    case JwtFailure::expired: return "expired";
-    case JwtFailure::not_yet_valid: return "not_yet_valid";
+    case JwtFailure::none:
+      return "none";
+    case JwtFailure::malformed:
+      return "malformed";
+    case JwtFailure::algorithm:
+      return "algorithm";
+    case JwtFailure::unknown_key:
+      return "unknown_key";
+    case JwtFailure::signature:
+      return "signature";
+    case JwtFailure::issuer:
+      return "issuer";
+    case JwtFailure::audience:
+      return "audience";
+    case JwtFailure::expired:
+      return "expired";
+    case JwtFailure::not_yet_valid:
+      return "not_yet_valid";
   }
   return "unknown";
 }
@@ -188,19 +197,21 @@ JwtCheck verify_jwt_rs256(std::string_view jwt, const json& jwks, const JwtExpec
   }
   const std::string alg = str(*header, "alg");
   if (alg != "RS256") {
-    return fail(JwtFailure::algorithm, "the id_token is signed with \"" + alg.substr(0, 20) + "\", only RS256 is accepted");
+    return fail(JwtFailure::algorithm,
+                "the id_token is signed with \"" + alg.substr(0, 20) + "\", only RS256 is accepted");
   }
   const std::string kid = str(*header, "kid");
   const json* jwk = find_key(jwks, kid);
   if (jwk == nullptr) {
-    JwtCheck c = fail(JwtFailure::unknown_key, kid.empty() ? "the id_token names no key and the provider has several"
-                                                           : "the provider's key set has no RSA key \"" +
-                                                                 kid.substr(0, 64) + "\"");
+    JwtCheck c = fail(JwtFailure::unknown_key,
+                      kid.empty() ? "the id_token names no key and the provider has several"
+                                  : "the provider's key set has no RSA key \"" + kid.substr(0, 64) + "\"");
     c.kid = kid;
     return c;
   }
   PkeyPtr key = rsa_from_jwk(*jwk);
-  if (!key) return fail(JwtFailure::unknown_key, "the provider's key \"" + kid.substr(0, 64) + "\" is not a usable RSA key");
+  if (!key)
+    return fail(JwtFailure::unknown_key, "the provider's key \"" + kid.substr(0, 64) + "\" is not a usable RSA key");
   if (EVP_PKEY_get_bits(key.get()) < kMinRsaBits) {
     return fail(JwtFailure::unknown_key, "the provider's key is shorter than " + std::to_string(kMinRsaBits) + " bits");
   }
@@ -213,7 +224,8 @@ JwtCheck verify_jwt_rs256(std::string_view jwt, const json& jwks, const JwtExpec
   const std::string iss = str(*claims, "iss");
   bool issuer_ok = false;
   for (const auto& i : want.issuers) issuer_ok = issuer_ok || (!i.empty() && i == iss);
-  if (!issuer_ok) return fail(JwtFailure::issuer, "the id_token's issuer \"" + iss.substr(0, 200) + "\" is not the provider's");
+  if (!issuer_ok)
+    return fail(JwtFailure::issuer, "the id_token's issuer \"" + iss.substr(0, 200) + "\" is not the provider's");
   if (want.audience.empty() || !audience_matches(*claims, want.audience)) {
     return fail(JwtFailure::audience, "the id_token was issued to another client (aud)");
   }

@@ -28,10 +28,10 @@ struct JwtExpectations {
 
 enum class JwtFailure {
   none,
-  malformed,     // not three base64url parts with JSON objects in the first two
-  algorithm,     // alg is not RS256 (none, HS256, ...)
-  unknown_key,   // no RSA key in the set has the header's kid
-  signature,     // the signature does not verify with that key
+  malformed,    // not three base64url parts with JSON objects in the first two
+  algorithm,    // alg is not RS256 (none, HS256, ...)
+  unknown_key,  // no RSA key in the set has the header's kid
+  signature,    // the signature does not verify with that key
   issuer,
   audience,
   expired,       // exp missing or past (beyond the leeway)
@@ -41,9 +41,9 @@ std::string to_string(JwtFailure f);
 
 struct JwtCheck {
   JwtFailure failure = JwtFailure::none;
-  std::string message;  // why, fit for an admin; empty on success
+  std::string message;                               // why, fit for an admin; empty on success
   nlohmann::json claims = nlohmann::json::object();  // the payload, filled once the signature verified
-  std::string kid;      // the header's key id ("" when absent)
+  std::string kid;                                   // the header's key id ("" when absent)
   bool ok() const { return failure == JwtFailure::none; }
 };
 

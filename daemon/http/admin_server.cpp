@@ -84,12 +84,23 @@ std::string html_escape(const std::string& s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -98,9 +109,9 @@ std::string html_escape(const std::string& s) {
 std::string page(const std::string& title, const std::string& message, bool ok) {
   return "<!doctype html><html><head><meta charset=\"utf-8\"><title>mediax: " + html_escape(title) +
          "</title><style>body{font-family:sans-serif;max-width:40em;margin:4em auto;padding:0 1em}"
-         "h1{color:" + std::string(ok ? "#1a7f37" : "#b42318") + "}</style></head><body><h1>" + html_escape(title) +
-         "</h1><p>" + html_escape(message) +
-         "</p><p><a href=\"/console/\">Back to the console</a></p></body></html>";
+         "h1{color:" +
+         std::string(ok ? "#1a7f37" : "#b42318") + "}</style></head><body><h1>" + html_escape(title) + "</h1><p>" +
+         html_escape(message) + "</p><p><a href=\"/console/\">Back to the console</a></p></body></html>";
 }
 
 // Parses a JSON request body; throws ApiError 400 with the parser's position on bad JSON.
@@ -116,10 +127,10 @@ struct AdminServer::Impl {
   AdminConfig config;
   std::function<bool()> ready;
   metrics::Registry& metric_registry;
-  std::function<bool()> database_reachable;  // empty: assumed reachable
-  ApiKeyRegistry* api_keys = nullptr;         // set: every non-public route needs a key
+  std::function<bool()> database_reachable;                        // empty: assumed reachable
+  ApiKeyRegistry* api_keys = nullptr;                              // set: every non-public route needs a key
   std::atomic<ComponentEventReceiver*> component_events{nullptr};  // POST /wechat/component/{app}/events
-  std::unique_ptr<httplib::Server> server_holder;  // an SSLServer when admin.tls_cert_file is set
+  std::unique_ptr<httplib::Server> server_holder;                  // an SSLServer when admin.tls_cert_file is set
   httplib::Server& server;
   std::string host;
   int port = 0;
@@ -168,9 +179,7 @@ struct AdminServer::Impl {
     send_json(res, 200, to_json(*t));
   }
 
-  std::optional<TimePoint> grant_token_expiry(const Grant& g) {
-    return reads.token_expiry(RefreshKey{g.app_id, g.id});
-  }
+  std::optional<TimePoint> grant_token_expiry(const Grant& g) { return reads.token_expiry(RefreshKey{g.app_id, g.id}); }
 
   // GET /v1/grants/{id}/token with a numeric id, the one route other apps call all the time
   // (bench/RESULTS.md, token reads): answered here, before cpp-httplib tries each route's regex
@@ -179,8 +188,8 @@ struct AdminServer::Impl {
     static constexpr std::string_view kPrefix = "/v1/grants/";
     static constexpr std::string_view kSuffix = "/token";
     const std::string_view path = req.path;
-    if (req.method != "GET" || path.size() <= kPrefix.size() + kSuffix.size() || path.substr(0, kPrefix.size()) != kPrefix ||
-        path.substr(path.size() - kSuffix.size()) != kSuffix) {
+    if (req.method != "GET" || path.size() <= kPrefix.size() + kSuffix.size() ||
+        path.substr(0, kPrefix.size()) != kPrefix || path.substr(path.size() - kSuffix.size()) != kSuffix) {
       return false;
     }
     const auto id = grant_id_of(path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()));
@@ -221,53 +230,61 @@ struct AdminServer::Impl {
       return [&res, status](const App& app) { send_json(res, status, to_json(app)); };
     };
     server.Post("/v1/apps", guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
-      reply(res, ap.register_app(parse_body(req)), send_app(res, 201));
-    }));
+                  reply(res, ap.register_app(parse_body(req)), send_app(res, 201));
+                }));
     server.Get("/v1/apps", guarded([&ap](const httplib::Request&, httplib::Response& res) {
-      reply(res, ap.list_apps(), [&res](const std::vector<App>& list) {
-        nlohmann::json shown = nlohmann::json::array();
-        for (const auto& app : list) shown.push_back(to_json(app));
-        send_json(res, 200, {{"apps", shown}});
-      });
-    }));
+                 reply(res, ap.list_apps(), [&res](const std::vector<App>& list) {
+                   nlohmann::json shown = nlohmann::json::array();
+                   for (const auto& app : list) shown.push_back(to_json(app));
+                   send_json(res, 200, {{"apps", shown}});
+                 });
+               }));
     server.Get(R"(/v1/apps/([^/]+))", guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
-      reply(res, ap.get_app(req.matches[1]), send_app(res, 200));
-    }));
+                 reply(res, ap.get_app(req.matches[1]), send_app(res, 200));
+               }));
     server.Delete(R"(/v1/apps/([^/]+))", guarded([&ap](const httplib::Request& req, httplib::Response& res) {
-      reply(res, ap.delete_app(req.matches[1]), [&res] { send_json(res, 200, {{"deleted", true}}); });
-    }));
-    server.Put(R"(/v1/apps/([^/]+)/secrets)", guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
-      reply(res, ap.update_app_secrets(req.matches[1], parse_body(req)), send_app(res, 200));
-    }));
-    server.Put(R"(/v1/apps/([^/]+)/webhook)", guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
-      reply(res, ap.set_webhook(req.matches[1], parse_body(req)), send_app(res, 200));
-    }));
-    server.Delete(R"(/v1/apps/([^/]+)/webhook)", guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
-      reply(res, ap.delete_webhook(req.matches[1]), send_app(res, 200));
-    }));
+                    reply(res, ap.delete_app(req.matches[1]), [&res] { send_json(res, 200, {{"deleted", true}}); });
+                  }));
+    server.Put(R"(/v1/apps/([^/]+)/secrets)",
+               guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
+                 reply(res, ap.update_app_secrets(req.matches[1], parse_body(req)), send_app(res, 200));
+               }));
+    server.Put(R"(/v1/apps/([^/]+)/webhook)",
+               guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
+                 reply(res, ap.set_webhook(req.matches[1], parse_body(req)), send_app(res, 200));
+               }));
+    server.Delete(R"(/v1/apps/([^/]+)/webhook)",
+                  guarded([&ap, send_app](const httplib::Request& req, httplib::Response& res) {
+                    reply(res, ap.delete_webhook(req.matches[1]), send_app(res, 200));
+                  }));
     server.Get(R"(/v1/apps/([^/]+)/webhook)", guarded([&ap](const httplib::Request& req, httplib::Response& res) {
-      reply(res, ap.get_webhook(req.matches[1], 20), [&res](const auto& found) {
-        const auto& [hook, deliveries] = found;
-        nlohmann::json list = nlohmann::json::array();
-        for (const auto& d : deliveries) list.push_back(to_json(d));
-        send_json(res, 200, {{"url", hook.url}, {"created_at", format_time(hook.created_at)},
-                             {"updated_at", format_time(hook.updated_at)}, {"deliveries", list}});
-      });
-    }));
-    server.Post(R"(/v1/apps/([^/]+)/authorize)", guarded([&cf](const httplib::Request& req, httplib::Response& res) {
-      // The body is optional: none (or {}) connects with the app's own settings.
-      const auto choices = authorize_choices_from_request(req.body.empty() ? nlohmann::json() : parse_body(req));
-      reply(res, cf.start_authorization(req.matches[1], choices), [&res](const AuthorizeStart& a) {
-        send_json(res, 200,
-                  {{"authorize_url", a.authorize_url}, {"state", a.state}, {"expires_at", format_time(a.expires_at)}});
-      });
-    }));
+                 reply(res, ap.get_webhook(req.matches[1], 20), [&res](const auto& found) {
+                   const auto& [hook, deliveries] = found;
+                   nlohmann::json list = nlohmann::json::array();
+                   for (const auto& d : deliveries) list.push_back(to_json(d));
+                   send_json(res, 200,
+                             {{"url", hook.url},
+                              {"created_at", format_time(hook.created_at)},
+                              {"updated_at", format_time(hook.updated_at)},
+                              {"deliveries", list}});
+                 });
+               }));
+    server.Post(
+        R"(/v1/apps/([^/]+)/authorize)", guarded([&cf](const httplib::Request& req, httplib::Response& res) {
+          // The body is optional: none (or {}) connects with the app's own settings.
+          const auto choices = authorize_choices_from_request(req.body.empty() ? nlohmann::json() : parse_body(req));
+          reply(res, cf.start_authorization(req.matches[1], choices), [&res](const AuthorizeStart& a) {
+            send_json(
+                res, 200,
+                {{"authorize_url", a.authorize_url}, {"state", a.state}, {"expires_at", format_time(a.expires_at)}});
+          });
+        }));
     server.Get(R"(/v1/apps/([^/]+)/connect)", guarded([&cf](const httplib::Request& req, httplib::Response& res) {
-      std::map<std::string, std::string> query;
-      for (const auto& [k, v] : req.params) query.emplace(k, v);
-      reply(res, cf.start_authorization(req.matches[1], authorize_choices_from_query(query)),
-            [&res](const AuthorizeStart& a) { res.set_redirect(a.authorize_url, 302); });
-    }));
+                 std::map<std::string, std::string> query;
+                 for (const auto& [k, v] : req.params) query.emplace(k, v);
+                 reply(res, cf.start_authorization(req.matches[1], authorize_choices_from_query(query)),
+                       [&res](const AuthorizeStart& a) { res.set_redirect(a.authorize_url, 302); });
+               }));
     server.Get("/oauth/callback", [&cf](const httplib::Request& req, httplib::Response& res) {
       std::map<std::string, std::string> params;
       for (const auto& [k, v] : req.params) params.emplace(k, v);
@@ -287,13 +304,13 @@ struct AdminServer::Impl {
     });
 
     server.Get(R"(/v1/apps/([^/]+)/grants)", guarded([this, &gr](const httplib::Request& req, httplib::Response& res) {
-      const std::string name = req.matches[1];
-      reply(res, gr.list_grants(name), [&](const std::vector<Grant>& list) {
-        nlohmann::json shown = nlohmann::json::array();
-        for (const auto& g : list) shown.push_back(to_json(g, name, grant_token_expiry(g)));
-        send_json(res, 200, {{"grants", shown}});
-      });
-    }));
+                 const std::string name = req.matches[1];
+                 reply(res, gr.list_grants(name), [&](const std::vector<Grant>& list) {
+                   nlohmann::json shown = nlohmann::json::array();
+                   for (const auto& g : list) shown.push_back(to_json(g, name, grant_token_expiry(g)));
+                   send_json(res, 200, {{"grants", shown}});
+                 });
+               }));
     // A code the creator's own app obtained, or a refresh token from another system: 201 with the
     // new grant, 200 when the account was connected already (its grant replaced).
     auto send_added = [this](httplib::Response& res, const Expected<GrantAdded>& added, const std::string& app) {
@@ -301,46 +318,52 @@ struct AdminServer::Impl {
         send_json(res, a.created ? 201 : 200, to_json(a.grant, app, grant_token_expiry(a.grant)));
       });
     };
-    server.Post(R"(/v1/apps/([^/]+)/grants)", guarded([&gr, send_added](const httplib::Request& req, httplib::Response& res) {
-      send_added(res, gr.add_grant_from_code(req.matches[1], parse_body(req)), req.matches[1]);
-    }));
+    server.Post(R"(/v1/apps/([^/]+)/grants)",
+                guarded([&gr, send_added](const httplib::Request& req, httplib::Response& res) {
+                  send_added(res, gr.add_grant_from_code(req.matches[1], parse_body(req)), req.matches[1]);
+                }));
     server.Post(R"(/v1/apps/([^/]+)/grants/import)",
                 guarded([&gr, send_added](const httplib::Request& req, httplib::Response& res) {
                   send_added(res, gr.import_grant(req.matches[1], parse_body(req)), req.matches[1]);
                 }));
     // A grant as GET /v1/grants/{id} shows it, with its app's name.
     const auto send_grant = [this, &ap](httplib::Response& res, const Expected<Grant>& grant) {
-      reply(res, grant.and_then([&](const Grant& g) { return ap.app_name(g.app_id); }), [&](const std::string& app) {
-        send_json(res, 200, to_json(*grant, app, grant_token_expiry(*grant)));
-      });
+      reply(res, grant.and_then([&](const Grant& g) { return ap.app_name(g.app_id); }),
+            [&](const std::string& app) { send_json(res, 200, to_json(*grant, app, grant_token_expiry(*grant))); });
     };
     server.Get(R"(/v1/grants/([^/]+))", guarded([&gr, send_grant](const httplib::Request& req, httplib::Response& res) {
-      send_grant(res, gr.get_grant(parse_grant_id(req.matches[1].str())));
-    }));
+                 send_grant(res, gr.get_grant(parse_grant_id(req.matches[1].str())));
+               }));
     server.Delete(R"(/v1/grants/([^/]+))", guarded([&gr](const httplib::Request& req, httplib::Response& res) {
-      reply(res, gr.revoke_grant(parse_grant_id(req.matches[1].str())), [&res](const std::string& platform) {
-        send_json(res, 200, {{"revoked", true}, {"platform_revocation", platform}});
-      });
-    }));
+                    reply(res, gr.revoke_grant(parse_grant_id(req.matches[1].str())),
+                          [&res](const std::string& platform) {
+                            send_json(res, 200, {{"revoked", true}, {"platform_revocation", platform}});
+                          });
+                  }));
     // A lost or refused refresh token got going again by the platform's recovery call (admin role).
-    server.Post(R"(/v1/grants/([^/]+)/recover)", guarded([&gr, send_grant](const httplib::Request& req, httplib::Response& res) {
-      send_grant(res, gr.recover_grant(parse_grant_id(req.matches[1].str())));
-    }));
+    server.Post(R"(/v1/grants/([^/]+)/recover)",
+                guarded([&gr, send_grant](const httplib::Request& req, httplib::Response& res) {
+                  send_grant(res, gr.recover_grant(parse_grant_id(req.matches[1].str())));
+                }));
 
     const auto current = [&t](const RefreshKey& key) { return t.current_token(key); };
     const auto forced = [&t](const RefreshKey& key) { return t.force_refresh(key); };
-    server.Get(R"(/v1/apps/([^/]+)/token)", guarded([this, &t, current](const httplib::Request& req, httplib::Response& res) {
-      send_token(res, t.app_token_key(req.matches[1]).and_then(current));
-    }));
-    server.Get(R"(/v1/grants/([^/]+)/token)", guarded([this, &t, current](const httplib::Request& req, httplib::Response& res) {
-      send_token(res, t.grant_key(parse_grant_id(req.matches[1].str())).and_then(current));
-    }));
-    server.Post(R"(/v1/apps/([^/]+)/refresh)", guarded([this, &t, forced](const httplib::Request& req, httplib::Response& res) {
-      send_token(res, t.app_token_key(req.matches[1]).and_then(forced));
-    }));
-    server.Post(R"(/v1/grants/([^/]+)/refresh)", guarded([this, &t, forced](const httplib::Request& req, httplib::Response& res) {
-      send_token(res, t.grant_key(parse_grant_id(req.matches[1].str())).and_then(forced));
-    }));
+    server.Get(R"(/v1/apps/([^/]+)/token)",
+               guarded([this, &t, current](const httplib::Request& req, httplib::Response& res) {
+                 send_token(res, t.app_token_key(req.matches[1]).and_then(current));
+               }));
+    server.Get(R"(/v1/grants/([^/]+)/token)",
+               guarded([this, &t, current](const httplib::Request& req, httplib::Response& res) {
+                 send_token(res, t.grant_key(parse_grant_id(req.matches[1].str())).and_then(current));
+               }));
+    server.Post(R"(/v1/apps/([^/]+)/refresh)",
+                guarded([this, &t, forced](const httplib::Request& req, httplib::Response& res) {
+                  send_token(res, t.app_token_key(req.matches[1]).and_then(forced));
+                }));
+    server.Post(R"(/v1/grants/([^/]+)/refresh)",
+                guarded([this, &t, forced](const httplib::Request& req, httplib::Response& res) {
+                  send_token(res, t.grant_key(parse_grant_id(req.matches[1].str())).and_then(forced));
+                }));
     // The body is checked after the key is found (a 404 before a 400), as the routes always did.
     auto rejected = [this, &t](const httplib::Request& req, const Expected<RefreshKey>& key, httplib::Response& res) {
       send_token(res, key.and_then([&](const RefreshKey& k) {
@@ -360,16 +383,25 @@ struct AdminServer::Impl {
     add_wechat_component_routes(server, [this] { return component_events.load(); });
 
     // Everything not routed above, and httplib's own errors (413, 400), as JSON.
-    server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
+                                                                     httplib::Response& res) {
       if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
       switch (res.status) {
-        case 404: send_error(res, 404, "not_found", "no route for " + req.method + " " + req.path); break;
-        case 413: send_error(res, 413, "too_large", "the request body is larger than the limit"); break;
-        case 405: send_error(res, 405, "method_not_allowed", "method not allowed"); break;
+        case 404:
+          send_error(res, 404, "not_found", "no route for " + req.method + " " + req.path);
+          break;
+        case 413:
+          send_error(res, 413, "too_large", "the request body is larger than the limit");
+          break;
+        case 405:
+          send_error(res, 405, "method_not_allowed", "method not allowed");
+          break;
         case 400:
           send_error(res, 400, "bad_request", "malformed HTTP request (a POST without a body needs Content-Length: 0)");
           break;
-        default: send_error(res, res.status, "http_error", "the request could not be served"); break;
+        default:
+          send_error(res, res.status, "http_error", "the request could not be served");
+          break;
       }
       return httplib::Server::HandlerResponse::Handled;
     }));

@@ -65,9 +65,10 @@ nlohmann::json to_json(const Grant& g, const std::string& app_name, std::optiona
       {"extra", g.extra},
       // Granular consent: scopes the app requires that this grant's token lacks (recorded by the
       // platform class in extra on each answer naming the granted scopes); [] when none.
-      {"missing_scopes", g.extra.is_object() && g.extra.contains("missing_scopes") && g.extra["missing_scopes"].is_array()
-                             ? g.extra["missing_scopes"]
-                             : nlohmann::json::array()},
+      {"missing_scopes",
+       g.extra.is_object() && g.extra.contains("missing_scopes") && g.extra["missing_scopes"].is_array()
+           ? g.extra["missing_scopes"]
+           : nlohmann::json::array()},
       {"created_at", format_time(g.created_at)},
       {"updated_at", format_time(g.updated_at)},
   };

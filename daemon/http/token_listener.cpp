@@ -31,29 +31,43 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr std::size_t kMaxHead = 8192;            // request line and headers; 431 above
+constexpr std::size_t kMaxHead = 8192;  // request line and headers; 431 above
 constexpr std::size_t kMaxHeaders = 100;
-constexpr auto kIdleTimeout = std::chrono::seconds(5);   // a kept-alive connection with no request
-constexpr auto kWriteTimeout = std::chrono::seconds(10); // a client that does not read its answer
+constexpr auto kIdleTimeout = std::chrono::seconds(5);    // a kept-alive connection with no request
+constexpr auto kWriteTimeout = std::chrono::seconds(10);  // a client that does not read its answer
 constexpr std::size_t kMaxConnections = 10000;
 constexpr int kBlockingThreads = 4;
 
 const char* reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
   }
 }
 
@@ -182,8 +196,7 @@ struct TokenListener::Impl {
   bool stopped = false;
   std::mutex stop_mu;
 
-  Impl(TokenReads& r, ApiKeyRegistry& k, const AdminConfig& c, std::function<bool()> reachable,
-       const TimeSource& t)
+  Impl(TokenReads& r, ApiKeyRegistry& k, const AdminConfig& c, std::function<bool()> reachable, const TimeSource& t)
       : reads(r), keys(k), config(c), database_reachable(std::move(reachable)), time(t) {}
 
   Answer token_answer(const Expected<Token>& t) {
@@ -279,7 +292,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     arm_timer();
     if (over_capacity) {
       spdlog::warn("token listener: {} connections open, refusing another", kMaxConnections);
-      out_ = serialize(nullptr, error_answer(503, "too_many_connections", "too many open connections; try again shortly"), true);
+      out_ = serialize(nullptr,
+                       error_answer(503, "too_many_connections", "too many open connections; try again shortly"), true);
       closing_ = true;
     }
     process();
@@ -422,12 +436,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read() {
     reading_ = true;
     deadline_ = owner_.time.monotonic() + kIdleTimeout;
-    socket_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-      self->reading_ = false;
-      if (ec) return self->close();
-      self->in_.append(self->buf_.data(), n);
-      self->process();
-    });
+    socket_.async_read_some(asio::buffer(buf_),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                              self->reading_ = false;
+                              if (ec) return self->close();
+                              self->in_.append(self->buf_.data(), n);
+                              self->process();
+                            });
   }
 
   void write() {
@@ -435,12 +450,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     sending_.swap(out_);
     out_.clear();
     deadline_ = owner_.time.monotonic() + kWriteTimeout;
-    asio::async_write(socket_, asio::buffer(sending_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-      self->writing_ = false;
-      self->sending_.clear();
-      if (ec) return self->close();
-      self->process();
-    });
+    asio::async_write(socket_, asio::buffer(sending_),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        self->sending_.clear();
+                        if (ec) return self->close();
+                        self->process();
+                      });
   }
 
   // The deadline is on the listener's TimeSource; the Asio timer only waits until the TimeSource

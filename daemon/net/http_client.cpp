@@ -26,20 +26,33 @@ constexpr std::size_t kMaxResponseBytes = 4 * 1024 * 1024;
 // Our own vocabulary for transport failures; platform classes turn it into "transport_<error>".
 std::string error_name(httplib::Error e) {
   switch (e) {
-    case httplib::Error::Success: return "";
-    case httplib::Error::ConnectionTimeout: return "timeout";
-    case httplib::Error::Connection: return "connection";
-    case httplib::Error::BindIPAddress: return "connection";
-    case httplib::Error::SSLConnection: return "tls";
-    case httplib::Error::SSLLoadingCerts: return "tls";
-    case httplib::Error::SSLServerVerification: return "tls";
+    case httplib::Error::Success:
+      return "";
+    case httplib::Error::ConnectionTimeout:
+      return "timeout";
+    case httplib::Error::Connection:
+      return "connection";
+    case httplib::Error::BindIPAddress:
+      return "connection";
+    case httplib::Error::SSLConnection:
+      return "tls";
+    case httplib::Error::SSLLoadingCerts:
+      return "tls";
+    case httplib::Error::SSLServerVerification:
+      return "tls";
     // cpp-httplib 0.11 reports a read timeout as a read error.
-    case httplib::Error::Read: return "read";
-    case httplib::Error::Write: return "write";
-    case httplib::Error::ExceedRedirectCount: return "redirect";
-    case httplib::Error::Canceled: return "canceled";
-    case httplib::Error::Compression: return "compression";
-    default: return "unknown";
+    case httplib::Error::Read:
+      return "read";
+    case httplib::Error::Write:
+      return "write";
+    case httplib::Error::ExceedRedirectCount:
+      return "redirect";
+    case httplib::Error::Canceled:
+      return "canceled";
+    case httplib::Error::Compression:
+      return "compression";
+    default:
+      return "unknown";
   }
 }
 
@@ -286,8 +299,8 @@ class HttplibClient final : public HttpClient {
   }
 
   HttpClientOptions opts_;
-  std::unique_ptr<Watchdog> watchdog_;         // when total_timeout is set
-  std::unique_ptr<IdleConnections> idle_;      // when keep_alive is set
+  std::unique_ptr<Watchdog> watchdog_;     // when total_timeout is set
+  std::unique_ptr<IdleConnections> idle_;  // when keep_alive is set
 };
 
 }  // namespace

@@ -17,15 +17,15 @@ struct HttpRequest {
   std::string method = "GET";  // GET, POST, PUT or DELETE (the last two: mediaxctl)
   std::string url;             // absolute: scheme://host[:port]/path?query
   HeaderList headers;
-  std::string content_type;    // for POST and PUT
+  std::string content_type;  // for POST and PUT
   std::string body;
 };
 
 struct HttpResponse {
-  int status = 0;              // 0: no HTTP answer (see error)
+  int status = 0;  // 0: no HTTP answer (see error)
   HeaderList headers;
   std::string body;
-  std::string error;           // transport failure: "timeout", "connection", "tls", ... empty when status != 0
+  std::string error;  // transport failure: "timeout", "connection", "tls", ... empty when status != 0
 
   std::string header(const std::string& name) const;  // case-insensitive, "" when absent
 };
@@ -51,7 +51,7 @@ struct HttpClientOptions {
   std::size_t max_idle_per_origin = 256;  // idle connections kept per origin; the rest are closed
   std::string user_agent = "mediaxd";
   bool verify_tls = true;
-  std::string ca_file;         // empty: system default
+  std::string ca_file;  // empty: system default
 };
 
 // The real client (cpp-httplib, OpenSSL). Thread-safe: a call has a connection to itself, new or

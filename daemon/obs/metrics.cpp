@@ -19,7 +19,8 @@ bool valid_name(const std::string& n) {
   if (n.empty()) return false;
   for (std::size_t i = 0; i < n.size(); ++i) {
     char c = n[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || (i > 0 && c >= '0' && c <= '9');
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+              (i > 0 && c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return true;
@@ -41,9 +42,12 @@ std::string escape_help(const std::string& h) {
 
 const char* type_name(int t) {
   switch (t) {
-    case 0: return "counter";
-    case 1: return "gauge";
-    default: return "histogram";
+    case 0:
+      return "counter";
+    case 1:
+      return "gauge";
+    default:
+      return "histogram";
   }
 }
 

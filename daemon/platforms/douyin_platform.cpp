@@ -164,8 +164,9 @@ std::optional<std::string> parse_options(const json& options, Options& out) {
     const json& u = options["base_url"];
     auto parsed = u.is_string() ? parse_url(u.get<std::string>()) : std::nullopt;
     if (!parsed || parsed->target.find('?') != std::string::npos) {
-      return std::string("options.base_url: an http(s) URL without credentials or query, e.g. "
-                         "https://open-sandbox.douyin.com");
+      return std::string(
+          "options.base_url: an http(s) URL without credentials or query, e.g. "
+          "https://open-sandbox.douyin.com");
     }
     out.base_url = u.get<std::string>();
     while (!out.base_url.empty() && out.base_url.back() == '/') out.base_url.pop_back();
@@ -175,9 +176,8 @@ std::optional<std::string> parse_options(const json& options, Options& out) {
 
 std::string build_authorize_url(const std::string& base_url, const App& app, const AuthorizeParams& p,
                                 const Options& options) {
-  platform_util::Form q{{"client_key", app.client_id},
-                       {"response_type", "code"},
-                       {"scope", platform_util::join(app.scopes, ",")}};
+  platform_util::Form q{
+      {"client_key", app.client_id}, {"response_type", "code"}, {"scope", platform_util::join(app.scopes, ",")}};
   if (!options.optional_scopes.empty()) {
     // optionalScope=scope,1,scope2,0: the user may untick these; 1 = ticked at first.
     std::vector<std::string> pairs;
@@ -230,8 +230,8 @@ OutcomeKind kind_for_error_code(std::int64_t code, Flow flow) {
       // 28001014..28001021: the app is banned or offline, lacks or is blocked from a capability, or is a
       // test app the user is not bound to or that expired: an admin must act at Douyin, retrying cannot help.
       {OutcomeKind::app_misconfigured,
-       {10002, 10003, 10004, 10005, 10006, 10011, 10012, 10013, 10015, 10017, 2100005, 28001014, 28001016,
-        28001018, 28001019, 28001020, 28001021}},
+       {10002, 10003, 10004, 10005, 10006, 10011, 10012, 10013, 10015, 10017, 2100005, 28001014, 28001016, 28001018,
+        28001019, 28001020, 28001021}},
       // 10007: this code is dead, a new authorization gives a new one. 28001045..47: the user's account is
       // deactivated, banned or private: only the user can change that.
       {OutcomeKind::needs_reauth, {10007, 10014, 10010, 28001045, 28001046, 28001047}},

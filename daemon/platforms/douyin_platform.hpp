@@ -90,10 +90,10 @@ int renewals_of(const Grant& grant);
 
 // What is known of a grant's refresh token.
 struct RefreshTokenState {
-  std::optional<TimePoint> expires_at;           // empty: unknown (nothing is planned then)
-  Seconds lifetime{kRefreshTokenLifetime};       // what it was issued with
-  int renewals = 0;                              // made so far
-  bool exhausted = false;                        // Douyin answered 10020 to a renewal
+  std::optional<TimePoint> expires_at;      // empty: unknown (nothing is planned then)
+  Seconds lifetime{kRefreshTokenLifetime};  // what it was issued with
+  int renewals = 0;                         // made so far
+  bool exhausted = false;                   // Douyin answered 10020 to a renewal
 };
 // From grant.refresh_expires_at and grant.extra.
 RefreshTokenState refresh_token_state(const Grant& grant);

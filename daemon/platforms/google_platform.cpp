@@ -112,8 +112,8 @@ std::optional<std::string> parse_service_account_key(const json& key, ServiceAcc
 
 std::optional<std::string> parse_options(const json& options, Options& out) {
   out = Options{};
-  if (auto e = platform_util::unknown_option(options, {"include_granted_scopes", "service_account", "subject",
-                                                       "required_scopes", "prompt", "login_hint"}))
+  if (auto e = platform_util::unknown_option(
+          options, {"include_granted_scopes", "service_account", "subject", "required_scopes", "prompt", "login_hint"}))
     return e;
   if (auto e = platform_util::bool_option(options, "include_granted_scopes", out.include_granted_scopes)) return e;
   if (!options.is_object()) return std::nullopt;
@@ -171,7 +171,8 @@ AppCheck prepare(App& app) {
   if (auto e = parse_service_account_key(app.options["service_account"], key)) return AppCheck::fail("options." + *e);
   if (app.scopes.empty()) return AppCheck::fail("scopes: a service account needs at least one scope");
   for (const char* option : {"include_granted_scopes", "required_scopes", "prompt", "login_hint"}) {
-    if (app.options.contains(option)) return AppCheck::fail(std::string("options.") + option + ": not used with a service account");
+    if (app.options.contains(option))
+      return AppCheck::fail(std::string("options.") + option + ": not used with a service account");
   }
   // The key file is a secret: it is stored as the client secret (sealed, never shown). Only what
   // identifies the key stays visible in the options.
@@ -195,8 +196,9 @@ std::string build_authorize_url(const Urls& urls, const App& app, const Authoriz
   std::string why;
   // offline: the code exchange returns a refresh token; consent (always in the prompt): it does so
   // on every connection, not only on the first one (an account connected again needs one too).
-  platform_util::Form extra{{"access_type", "offline"},
-                            {"prompt", effective_prompt(p.prompt.empty() ? o.prompt : p.prompt, why).value_or("consent")}};
+  platform_util::Form extra{
+      {"access_type", "offline"},
+      {"prompt", effective_prompt(p.prompt.empty() ? o.prompt : p.prompt, why).value_or("consent")}};
   if (o.include_granted_scopes || p.include_granted_scopes) extra.emplace_back("include_granted_scopes", "true");
   const std::string& hint = p.login_hint.empty() ? o.login_hint : p.login_hint;
   if (!hint.empty()) extra.emplace_back("login_hint", hint);

@@ -24,9 +24,7 @@ using platform_util::parse_object;
 using platform_util::seconds_member;
 using platform_util::string_member;
 
-const char* endpoint_name(Flow flow) {
-  return flow == Flow::revocation ? "revocation endpoint" : "token endpoint";
-}
+const char* endpoint_name(Flow flow) { return flow == Flow::revocation ? "revocation endpoint" : "token endpoint"; }
 
 std::string strip_trailing_slashes(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -422,7 +420,7 @@ Outcome OAuth2Platform::call(const HttpRequest& req, oauth2::Flow flow, const st
   HttpResponse r = http_.send(req);
   const TimePoint now = SysClock::now();
   return flow == oauth2::Flow::revocation ? oauth2::parse_revoke_response(r, now, secrets)
-                                           : oauth2::parse_token_response(r, flow, now, secrets);
+                                          : oauth2::parse_token_response(r, flow, now, secrets);
 }
 
 Outcome OAuth2Platform::exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
@@ -431,8 +429,8 @@ Outcome OAuth2Platform::exchange_code(const App& app, const std::string& code, c
   if (req.url.empty()) return call(req, oauth2::Flow::authorization_code, {});
   HttpResponse r = http_.send(req);
   const TimePoint now = SysClock::now();
-  Outcome o = oauth2::parse_token_response(r, oauth2::Flow::authorization_code, now,
-                                           {app.client_secret, code, code_verifier});
+  Outcome o =
+      oauth2::parse_token_response(r, oauth2::Flow::authorization_code, now, {app.client_secret, code, code_verifier});
   if (!o.ok() || app.issuer.empty()) return o;
   auto body = platform_util::parse_object(r.body);
   const std::string id_token = body ? platform_util::string_member(*body, "id_token") : std::string();
@@ -461,12 +459,14 @@ AppCheck OAuth2Platform::prepare_app(App& app) {
   if (app.client_id.empty()) return AppCheck::fail("client_id: is required");
   if (app.client_secret.empty()) return AppCheck::fail("client_secret: is required");
   if (!app.issuer.empty()) {
-    if (!app.endpoints.authorize_url.empty() || !app.endpoints.token_url.empty() || !app.endpoints.revocation_url.empty()) {
+    if (!app.endpoints.authorize_url.empty() || !app.endpoints.token_url.empty() ||
+        !app.endpoints.revocation_url.empty()) {
       return AppCheck::fail("issuer: give either issuer (discovery) or endpoints, not both");
     }
     std::string error;
     auto eps = discover_endpoints(http_, app.issuer, error);
-    if (!error.empty()) return AppCheck::fail("discovery at " + app.issuer + " failed: " + error, 502, "discovery_failed");
+    if (!error.empty())
+      return AppCheck::fail("discovery at " + app.issuer + " failed: " + error, 502, "discovery_failed");
     app.endpoints = eps;
   } else if (app.endpoints.token_url.empty()) {
     return AppCheck::fail("endpoints.token_url: is required (or give issuer)");

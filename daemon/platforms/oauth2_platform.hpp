@@ -52,8 +52,7 @@ Outcome parse_token_response(const HttpResponse& r, Flow flow, TimePoint now,
 // Classifies a revocation endpoint answer (RFC 7009 §2.2).
 Outcome parse_revoke_response(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets = {});
 // Classifies a non-success answer (transport error, non-2xx, 2xx with an "error" member).
-Outcome classify_failure(const HttpResponse& r, Flow flow, TimePoint now,
-                         const std::vector<std::string>& secrets = {});
+Outcome classify_failure(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets = {});
 
 // Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3); shared with the other platforms.
 using platform_util::parse_retry_after;

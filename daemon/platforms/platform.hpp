@@ -22,9 +22,9 @@ struct AuthorizeParams {
   // Per-connection choices (POST /v1/apps/{name}/authorize); only platforms whose check_authorize
   // accepts them get any. Empty / false: the app's own settings. The default member initializers
   // keep {state, challenge, redirect_uri} aggregate initialization free of missing-field warnings.
-  std::vector<std::string> scopes{};  // ask for these instead of the app's scopes (e.g. the missing ones)
-  std::string prompt{};               // OpenID Connect prompt values, space-separated
-  std::string login_hint{};           // which account the provider should offer (an email or a sub)
+  std::vector<std::string> scopes{};    // ask for these instead of the app's scopes (e.g. the missing ones)
+  std::string prompt{};                 // OpenID Connect prompt values, space-separated
+  std::string login_hint{};             // which account the provider should offer (an email or a sub)
   bool include_granted_scopes = false;  // Google: the new token also carries the scopes granted before
   // WeChat third-party platform (wechat_component): the mobile (H5) authorization link instead of the
   // PC page; which accounts the page offers (1 official accounts, 2 mini programs, 3 both; 0: the
@@ -44,9 +44,9 @@ struct AuthorizeParams {
 // The verdict on an app's registration body as far as the platform is concerned.
 struct AppCheck {
   bool ok = true;
-  int status = 400;                      // HTTP status when !ok (400 bad field, 502 discovery failed)
-  std::string code = "invalid_field";    // API error code when !ok
-  std::string message;                   // "field: why" — never a secret
+  int status = 400;                    // HTTP status when !ok (400 bad field, 502 discovery failed)
+  std::string code = "invalid_field";  // API error code when !ok
+  std::string message;                 // "field: why" — never a secret
 
   static AppCheck fail(std::string message, int status = 400, std::string code = "invalid_field") {
     return {false, status, std::move(code), std::move(message)};
@@ -89,8 +89,9 @@ class Platform {
   // platforms that take none refuse any.
   virtual std::string check_authorize(const App& app, const AuthorizeParams& p) const {
     (void)app;
-    return p.has_choices() ? "the " + name() + " platform takes no scopes, prompt, login_hint or grant_id per connection"
-                           : std::string();
+    return p.has_choices()
+               ? "the " + name() + " platform takes no scopes, prompt, login_hint or grant_id per connection"
+               : std::string();
   }
   // What the authorization page needs from the platform before its URL can be built (the WeChat
   // third-party platform: a single-use pre_auth_code, stored in p). Called after check_authorize,

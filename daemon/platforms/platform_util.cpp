@@ -291,7 +291,8 @@ std::optional<std::string> unknown_option(const json& options, const std::vector
   if (!options.is_object()) return "options: must be an object";
   for (const auto& [key, value] : options.items()) {
     // The key is quoted cleaned (found by fuzz_douyin: a "\u0000" in it reached the message).
-    if (std::find(known.begin(), known.end(), key) == known.end()) return "options." + clean_text(key) + ": unknown option";
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      return "options." + clean_text(key) + ": unknown option";
   }
   return std::nullopt;
 }

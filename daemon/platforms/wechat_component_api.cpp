@@ -65,8 +65,8 @@ std::string meaning(std::int64_t code, Flow flow, const std::string& ip) {
       return "the account no longer authorizes this platform: connect it again";
     case 61004: {
       const std::string what = ip.empty() ? "this daemon's outgoing IP addresses" : "the IP " + ip;
-      return "WeChat refused the call from " + (ip.empty() ? std::string("this daemon") : "IP " + ip) +
-             ": whitelist " + what + " on the WeChat open platform (the third-party platform's IP whitelist)";
+      return "WeChat refused the call from " + (ip.empty() ? std::string("this daemon") : "IP " + ip) + ": whitelist " +
+             what + " on the WeChat open platform (the third-party platform's IP whitelist)";
     }
     case 61005:
       return "the component_verify_ticket expired (older than 12 h): waiting for WeChat's next push; check that "
@@ -139,13 +139,10 @@ HttpRequest post_json(const std::string& url, const json& body) {
 
 std::string component_url(const std::string& api_base_url, const char* path, const Options& o,
                           const std::string& component_token) {
-  return platform_util::append_query(platform_util::join_url(api_base_url, path),
-                                     {{o.token_param, component_token}});
+  return platform_util::append_query(platform_util::join_url(api_base_url, path), {{o.token_param, component_token}});
 }
 
-bool ascii_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+bool ascii_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 }  // namespace
 
@@ -204,8 +201,9 @@ std::optional<std::string> check_secret_options(const json& secret_options) {
     return it->is_string() ? it->get<std::string>() : std::string("\x01");  // never valid
   };
   auto token = string_of("message_token");
-  if (!token) return "options.message_token: required: the message verification token (消息校验Token) set on the "
-                     "WeChat open platform";
+  if (!token)
+    return "options.message_token: required: the message verification token (消息校验Token) set on the "
+           "WeChat open platform";
   if (!valid_message_token(*token)) return "options.message_token: must be 3 to 32 letters or digits";
   const char* key_rule = ": must be the 43-character EncodingAESKey (消息加解密Key) set on the WeChat open platform";
   auto key = string_of("encoding_aes_key");
@@ -425,7 +423,8 @@ Outcome parse_query_auth(const HttpResponse& r, TimePoint now, const std::vector
     // WeChat hands out tokens only for accounts with API permissions (an unverified 公众号, for one,
     // has none): nothing can be refreshed, and only a change at the account helps.
     return Outcome::failure(OutcomeKind::needs_reauth, "no_api_permission",
-                            "WeChat gave no authorizer tokens for the account " + platform_util::clean_text(t.account_id) +
+                            "WeChat gave no authorizer tokens for the account " +
+                                platform_util::clean_text(t.account_id) +
                                 ": it has no API permission (e.g. an unverified account) or granted none of the "
                                 "platform's permission sets; connect again once it has",
                             r.status);

@@ -27,12 +27,12 @@ std::string to_string(EventType t);
 
 struct ComponentEvent {
   EventType type = EventType::other;
-  std::string info_type;         // as sent (for `other`, logged; never secret)
-  std::string app_id;            // AppId: the component_appid
-  TimePoint create_time{};       // CreateTime
-  std::string ticket;            // ComponentVerifyTicket (verify_ticket)
-  std::string authorizer_appid;  // AuthorizerAppid (authorized / updateauthorized / unauthorized)
-  std::string authorization_code;                       // AuthorizationCode (authorized / updateauthorized)
+  std::string info_type;           // as sent (for `other`, logged; never secret)
+  std::string app_id;              // AppId: the component_appid
+  TimePoint create_time{};         // CreateTime
+  std::string ticket;              // ComponentVerifyTicket (verify_ticket)
+  std::string authorizer_appid;    // AuthorizerAppid (authorized / updateauthorized / unauthorized)
+  std::string authorization_code;  // AuthorizationCode (authorized / updateauthorized)
   std::optional<TimePoint> authorization_code_expires;  // AuthorizationCodeExpiredTime (unix seconds)
 };
 
@@ -58,8 +58,8 @@ std::string to_string(PushRefusal r);
 
 struct OpenedPush {
   PushRefusal refusal = PushRefusal::none;
-  std::string detail;     // why, for the log: never the content, a ticket or a code
-  ComponentEvent event;   // valid when refusal == none
+  std::string detail;    // why, for the log: never the content, a ticket or a code
+  ComponentEvent event;  // valid when refusal == none
   bool used_previous_key = false;
 };
 

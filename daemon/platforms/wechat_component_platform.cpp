@@ -85,9 +85,8 @@ AppCheck WeChatComponentPlatform::prepare_app(App& app) {
     return AppCheck::fail("token_auth_method: wechat_component sends the secret in the request body only");
   }
   for (const auto& s : app.scopes) {
-    const bool id = !s.empty() && s.size() <= 9 && std::all_of(s.begin(), s.end(), [](char c) {
-      return c >= '0' && c <= '9';
-    });
+    const bool id = !s.empty() && s.size() <= 9 &&
+                    std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!id) return AppCheck::fail("scopes: wechat_component scopes are permission set ids (func_info), e.g. \"1\"");
   }
   if (app.options.is_null()) app.options = nlohmann::json::object();
@@ -117,7 +116,8 @@ std::string WeChatComponentPlatform::check_authorize(const App& app, const Autho
            "connection: the account's admin picks the permission sets on WeChat's page; it takes mobile, auth_type "
            "(1 official accounts, 2 mini programs, 3 both) and biz_appid";
   }
-  if (p.auth_type < 0 || p.auth_type > 3) return "auth_type: must be 1 (official accounts), 2 (mini programs) or 3 (both)";
+  if (p.auth_type < 0 || p.auth_type > 3)
+    return "auth_type: must be 1 (official accounts), 2 (mini programs) or 3 (both)";
   if (!p.biz_appid.empty() && !wc::valid_appid(p.biz_appid)) {
     return "biz_appid: must be an account's appid (letters, digits, '_' or '-')";
   }
@@ -174,8 +174,8 @@ Outcome WeChatComponentPlatform::client_token(const App& app, const AppTokenCall
   if (out.code == "61005") {
     // The pushes may have stopped: api_start_push_ticket restarts them (and doubles as a health
     // check). Best effort; what WeChat says is added to the message.
-    Outcome pushed = wc::parse_start_push(http_.send(wc::build_start_push_request(api_base_url_, app)), now(),
-                                          app_secrets(app));
+    Outcome pushed =
+        wc::parse_start_push(http_.send(wc::build_start_push_request(api_base_url_, app)), now(), app_secrets(app));
     out.message += pushed.ok() ? "; asked WeChat to restart the ticket pushes (api_start_push_ticket: " +
                                      (pushed.message.empty() ? std::string("ok") : pushed.message) + ")"
                                : "; api_start_push_ticket failed: " + pushed.message;
@@ -215,8 +215,8 @@ Outcome WeChatComponentPlatform::exchange_code(const App& app, const std::string
       wc::parse_query_auth, with(app_secrets(app), {code}));
 }
 
-Outcome WeChatComponentPlatform::refresh_with(const App& app, const wc::Options& o,
-                                              const std::string& authorizer_appid, const std::string& refresh_token) {
+Outcome WeChatComponentPlatform::refresh_with(const App& app, const wc::Options& o, const std::string& authorizer_appid,
+                                              const std::string& refresh_token) {
   return component_call(
       app,
       [&](const std::string& token) {

@@ -66,8 +66,7 @@ struct Options {
   bool mobile_wxaopen = true;
   std::string token_param = "component_access_token";
 };
-inline constexpr const char* kSecretOptionNames[] = {"message_token", "encoding_aes_key",
-                                                      "previous_encoding_aes_key"};
+inline constexpr const char* kSecretOptionNames[] = {"message_token", "encoding_aes_key", "previous_encoding_aes_key"};
 // Reads and checks the visible app.options; on a problem returns "options.X: why".
 std::optional<std::string> parse_options(const nlohmann::json& options, Options& out);
 // Checks app.secret_options (names as in options.X, since that is where the admin wrote them); never

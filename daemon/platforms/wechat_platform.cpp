@@ -126,10 +126,9 @@ bool valid_ipv4(const std::string& s) {
 
 std::optional<std::string> parse_options(const json& options, Options& out) {
   out = Options{};
-  if (auto e =
-          platform_util::unknown_option(options, {"authorize", "scope_mode", "app_token", "daily_token_budget",
-                                                  "quota_reset_utc_offset_hours", "refresh_token_lifetime_seconds",
-                                                  "force_on_reject"})) {
+  if (auto e = platform_util::unknown_option(options, {"authorize", "scope_mode", "app_token", "daily_token_budget",
+                                                       "quota_reset_utc_offset_hours", "refresh_token_lifetime_seconds",
+                                                       "force_on_reject"})) {
     return e;
   }
   std::string authorize = "qrconnect";
@@ -159,7 +158,8 @@ std::optional<std::string> parse_options(const json& options, Options& out) {
   out.refresh_token_lifetime = Seconds(lifetime);
   if (auto e = platform_util::bool_option(options, "force_on_reject", out.force_on_reject)) return e;
   if (out.force_on_reject && !out.stable_token) {
-    return "options.force_on_reject: only with app_token = \"stable_token\" (every cgi-bin/token call issues a new token)";
+    return "options.force_on_reject: only with app_token = \"stable_token\" (every cgi-bin/token call issues a new "
+           "token)";
   }
   return std::nullopt;
 }
@@ -316,8 +316,8 @@ CallLimit budget_limit(const Options& o) {
 
 std::string budget_refusal(const CallSpend& spend, const Options& o) {
   if (spend.verdict == CallSpend::Verdict::too_soon && spend.last_at) {
-    return "the previous forced stable_token call was at " + format_time(*spend.last_at) +
-           ", less than " + std::to_string(kForceGap.count()) +
+    return "the previous forced stable_token call was at " + format_time(*spend.last_at) + ", less than " +
+           std::to_string(kForceGap.count()) +
            " s before, and WeChat ignores a forced call that soon (next possible at " +
            format_time(*spend.last_at + kForceGap) + ")";
   }
@@ -350,7 +350,8 @@ Outcome still_current(Outcome normal, const App& app, const std::string& why_not
   normal.message = "WeChat still answers with the refused token: it is the app's current stable_token" + left +
                    ", and other systems hold it too. No new token was forced: " + why_not +
                    ". Check the refused call (the API's permissions, the IP whitelist); if the token has leaked, "
-                   "an admin can force a new one with POST /v1/apps/" + app.name + "/refresh";
+                   "an admin can force a new one with POST /v1/apps/" +
+                   app.name + "/refresh";
   return normal;
 }
 
@@ -436,9 +437,9 @@ Outcome WeChatPlatform::refresh(const App& app, const Grant& grant) {
   wechat::Options o;
   if (auto e = wechat::parse_options(app.options, o)) return bad_options(*e);
   const TimePoint before = now();
-  Outcome out =
-      call(wechat::build_refresh_request(api_base_url_, app, grant.refresh_token), wechat::Flow::refresh_token,
-           {grant.refresh_token, app.client_secret}, o.quota_reset_utc_offset_hours);
+  Outcome out = call(wechat::build_refresh_request(api_base_url_, app, grant.refresh_token),
+                     wechat::Flow::refresh_token, {grant.refresh_token, app.client_secret},
+                     o.quota_reset_utc_offset_hours);
   if (!out.ok()) return out;
   TokenResult& t = out.token;
   // The refresh token is never renewed: the answer repeats it. Only a different one is stored, and

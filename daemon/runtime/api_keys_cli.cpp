@@ -37,7 +37,8 @@ int run_list_api_keys(const Config& config, std::ostream& out, std::ostream& err
   try {
     auto store = make_pg_store(config.database.url, 1);
     out << std::left << std::setw(24) << "NAME" << std::setw(8) << "ROLE" << std::setw(22) << "CREATED" << std::setw(22)
-        << "LAST USED" << "REVOKED\n";
+        << "LAST USED"
+        << "REVOKED\n";
     for (const auto& k : store->list_api_keys()) {
       out << std::setw(24) << k.name << std::setw(8) << k.role << std::setw(22) << format_time(k.created_at)
           << std::setw(22) << (k.last_used_at ? format_time(*k.last_used_at) : "-")

@@ -72,25 +72,26 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
             time_, app_name_),
       // mediax_component_tickets: a WeChat third-party platform's app got a new ticket
       // (store/pg_store_component.cpp); its app token's state is read again like a token's.
-      listener_(db_url_, {"mediax_tokens", "mediax_component_tickets"},
-                [this](const std::string&, const std::string& payload) {
-                  if (sync_.on_notify(payload)) janitor_.poke(resync_task_);
-                },
-                [this] {  // (re)connected: what was said meanwhile is lost, sweep
-                  janitor_.poke(sweep_task_);
-                  janitor_.poke(ready_task_);
-                }),
+      listener_(
+          db_url_, {"mediax_tokens", "mediax_component_tickets"},
+          [this](const std::string&, const std::string& payload) {
+            if (sync_.on_notify(payload)) janitor_.poke(resync_task_);
+          },
+          [this] {  // (re)connected: what was said meanwhile is lost, sweep
+            janitor_.poke(sweep_task_);
+            janitor_.poke(ready_task_);
+          }),
       api_keys_(*store_, time_),
-      component_events_(*store_, cache_,
-                        ComponentEventActions{
-                            [this](const RefreshKey& k, TimePoint at) { scheduler_.schedule(k, at); },
-                            [this](const RefreshKey& k) { scheduler_.cancel(k); },
-                            [this](const App& app, const std::string& code, const std::string& event) {
-                              return connect_flow_.connect_with_code(app, code, event);
-                            }},
-                        Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push,
-                        metrics_),
-      server_({apps_, connect_flow_, grants_, token_reads_}, config.admin, [this] { return ready_.load(); }, metrics_),
+      component_events_(
+          *store_, cache_,
+          ComponentEventActions{[this](const RefreshKey& k, TimePoint at) { scheduler_.schedule(k, at); },
+                                [this](const RefreshKey& k) { scheduler_.cancel(k); },
+                                [this](const App& app, const std::string& code, const std::string& event) {
+                                  return connect_flow_.connect_with_code(app, code, event);
+                                }},
+          Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push, metrics_),
+      server_(
+          {apps_, connect_flow_, grants_, token_reads_}, config.admin, [this] { return ready_.load(); }, metrics_),
       blocking_(kBlockingThreads),
       janitor_(io_, blocking_.get_executor(), time_) {
   refresher_.set_platform_guards(&guards_);
@@ -107,7 +108,8 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
   server_.set_component_events(component_events_);
   server_.set_database_reachable([this] { return db_reachable_.load(); });
   if (!config.admin.token_listen.empty()) {
-    token_listener_.emplace(token_reads_, api_keys_, config.admin, [this] { return db_reachable_.load(); }, time_);
+    token_listener_.emplace(
+        token_reads_, api_keys_, config.admin, [this] { return db_reachable_.load(); }, time_);
   }
 }
 
@@ -153,8 +155,10 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
   key_check.join();
   if (!key_problem.empty()) throw StartupError(key_problem);
   if (key_plain > 0) {
-    spdlog::warn("{} stored secret(s) are in plain text (stored before encryption at rest): run `mediaxd rotate-key "
-                 "--config FILE` to encrypt them", key_plain);
+    spdlog::warn(
+        "{} stored secret(s) are in plain text (stored before encryption at rest): run `mediaxd rotate-key "
+        "--config FILE` to encrypt them",
+        key_plain);
   }
   if (!token_error.empty() || !schedule_error.empty()) {
     throw StartupError(std::string("cannot load the ") + (token_error.empty() ? "schedule" : "tokens") + ": " +
@@ -177,8 +181,9 @@ void Daemon::start() {
     throw StartupError(std::string("cannot load the API keys: ") + e.what());
   }
   if (api_keys_.size() == 0) {
-    spdlog::warn("no API keys exist: the admin API refuses every request until one is made with "
-                 "`mediaxd create-api-key --name NAME --role admin --config FILE`");
+    spdlog::warn(
+        "no API keys exist: the admin API refuses every request until one is made with "
+        "`mediaxd create-api-key --name NAME --role admin --config FILE`");
   }
   try {
     server_.bind();
@@ -226,7 +231,8 @@ void Daemon::add_janitor_tasks() {
   const auto notices = janitor_.add("reauth notices", hooks_.poll(), On::pool, [this] {
     if (hooks_.queue_reauth_notices() > 0) janitor_.poke(hooks_task_);
   });
-  const auto metrics = janitor_.add("database metrics", kMetricsRead, On::pool, [this] { metrics_collector_.read_database(); });
+  const auto metrics =
+      janitor_.add("database metrics", kMetricsRead, On::pool, [this] { metrics_collector_.read_database(); });
   janitor_.add("authorization request purge", kAuthRequestPurge, On::pool, [this] {
     try {
       store_->purge_auth_requests(time_.system() - std::chrono::hours(24));

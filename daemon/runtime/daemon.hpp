@@ -95,7 +95,7 @@ class Daemon {
   TokenCache cache_;
   RefreshPolicy policy_;
   metrics::Registry metrics_;  // the daemon's one registry; outlives everything that records into it
-  PlatformGuards guards_;  // circuit breakers per platform endpoint
+  PlatformGuards guards_;      // circuit breakers per platform endpoint
   Refresher refresher_;
   boost::asio::io_context io_;
   Scheduler scheduler_;
@@ -112,8 +112,8 @@ class Daemon {
   NotificationListener listener_;  // LISTEN mediax_tokens: news for sync_
   ApiKeyRegistry api_keys_;
   ComponentEventReceiver component_events_;  // POST /wechat/component/{app}/events
-  std::atomic<bool> db_reachable_{true};  // while false, tokens are served from memory marked stale
-  std::atomic<bool> ready_{false};        // /readyz: database reachable, LISTEN connected, migrations current
+  std::atomic<bool> db_reachable_{true};     // while false, tokens are served from memory marked stale
+  std::atomic<bool> ready_{false};           // /readyz: database reachable, LISTEN connected, migrations current
   AdminServer server_;
   std::optional<TokenListener> token_listener_;
   // Blocking janitor work (database, webhooks) runs here; joined by stop() before what it uses goes.

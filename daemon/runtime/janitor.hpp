@@ -59,8 +59,8 @@ class Janitor {
     std::optional<Duration> period;
     On on = On::pool;
     Task task;
-    MonoTime next_due = MonoTime::max();       // the next periodic run
-    std::optional<MonoTime> poked;             // an extra run asked for by then
+    MonoTime next_due = MonoTime::max();  // the next periodic run
+    std::optional<MonoTime> poked;        // an extra run asked for by then
     bool running = false;
   };
   void launch(TaskId id);

@@ -28,9 +28,11 @@ void MetricsCollector::collect() {
   auto st = scheduler_.stats();
   reg.gauge("mediax_scheduler_scheduled", "Tokens waiting in the timer wheel for their refresh time")
       .set(static_cast<double>(st.scheduled));
-  reg.gauge("mediax_scheduler_ready", "Tokens due and waiting for a free refresh worker").set(static_cast<double>(st.ready));
+  reg.gauge("mediax_scheduler_ready", "Tokens due and waiting for a free refresh worker")
+      .set(static_cast<double>(st.ready));
   reg.gauge("mediax_scheduler_running", "Refreshes in flight").set(st.running);
-  reg.gauge("mediax_tokens_in_memory", "Access tokens held in the in-memory cache").set(static_cast<double>(cache_.size()));
+  reg.gauge("mediax_tokens_in_memory", "Access tokens held in the in-memory cache")
+      .set(static_cast<double>(cache_.size()));
 
   // NaN when no token is held: "no expiry" is not "expires now".
   double until = std::numeric_limits<double>::quiet_NaN();
@@ -85,7 +87,8 @@ void MetricsCollector::publish_database() {
   if (!db_) return;
   auto& reg = metrics_;
   reg.gauge("mediax_database_up", "1 when the database answered the last ping, else 0").set(db_->up ? 1 : 0);
-  reg.gauge("mediax_database_ping_seconds", "Round-trip time of the last database ping (SELECT 1)").set(db_->ping_seconds);
+  reg.gauge("mediax_database_ping_seconds", "Round-trip time of the last database ping (SELECT 1)")
+      .set(db_->ping_seconds);
   if (!db_->counted) return;
 
   using Series = std::vector<std::pair<metrics::Labels, double>>;

@@ -12,8 +12,9 @@ namespace fs = std::filesystem;
 
 std::string find_migrations_dir(const std::string& given) {
   if (!given.empty()) return given;
-  for (const std::string& d : {std::string(MEDIAX_SOURCE_DIR) + "/migrations", std::string("/usr/share/mediax/migrations"),
-                               std::string("/usr/local/share/mediax/migrations")}) {
+  for (const std::string& d :
+       {std::string(MEDIAX_SOURCE_DIR) + "/migrations", std::string("/usr/share/mediax/migrations"),
+        std::string("/usr/local/share/mediax/migrations")}) {
     if (fs::is_directory(d)) return d;
   }
   return std::string(MEDIAX_SOURCE_DIR) + "/migrations";

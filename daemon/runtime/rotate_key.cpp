@@ -40,8 +40,9 @@ std::string check_stored_key_ids(const std::string& db_url, const crypto::Sealer
   if (missing.empty()) return "";
   std::string why = "stored secrets are sealed with keys that are not loaded:";
   for (const auto& [id, n] : missing) why += " " + std::to_string(n) + " with " + id + ";";
-  return why + " add the key file(s) of these ids to security.previous_key_files (a key's id is shown at start-up "
-               "and by `mediaxd rotate-key`)";
+  return why +
+         " add the key file(s) of these ids to security.previous_key_files (a key's id is shown at start-up "
+         "and by `mediaxd rotate-key`)";
 }
 
 int run_rotate_key(const Config& config, int batch_size, std::ostream& out, std::ostream& err) {

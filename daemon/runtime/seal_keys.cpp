@@ -55,15 +55,19 @@ LoadedSealKeys load_seal_keys(const SecurityConfig& security, const std::string&
   std::string source = "security.key_file";
   if (current_path.empty()) {
     if (credentials_dir.empty()) {
-      throw SealKeyError("no encryption key for stored secrets: security.key_file is not set and there is no "
-                         "systemd credential ($CREDENTIALS_DIRECTORY is unset); " + seal_key_howto());
+      throw SealKeyError(
+          "no encryption key for stored secrets: security.key_file is not set and there is no "
+          "systemd credential ($CREDENTIALS_DIRECTORY is unset); " +
+          seal_key_howto());
     }
     current_path = credentials_dir + "/" + kSealKeyCredential;
     source = "systemd credential";
     struct stat st {};
     if (::stat(current_path.c_str(), &st) != 0) {
-      throw SealKeyError("no encryption key for stored secrets: security.key_file is not set and the systemd "
-                         "credential " + current_path + " does not exist; " + seal_key_howto());
+      throw SealKeyError(
+          "no encryption key for stored secrets: security.key_file is not set and the systemd "
+          "credential " +
+          current_path + " does not exist; " + seal_key_howto());
     }
   }
   std::vector<crypto::SealKey> keys;

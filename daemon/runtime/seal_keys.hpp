@@ -19,8 +19,8 @@ class SealKeyError : public std::runtime_error {  // no key, unreadable or malfo
 
 struct LoadedSealKeys {
   std::shared_ptr<const crypto::Sealer> sealer;  // current key first
-  std::vector<std::string> described;  // "k1a2b3c4d (current) from /etc/mediax/mediax.key"; never key bytes
-  std::vector<std::string> warnings;   // e.g. a key file readable by group or others
+  std::vector<std::string> described;            // "k1a2b3c4d (current) from /etc/mediax/mediax.key"; never key bytes
+  std::vector<std::string> warnings;             // e.g. a key file readable by group or others
 };
 
 // The credential name systemd's LoadCredential= gives the key (systemd/mediaxd.service).

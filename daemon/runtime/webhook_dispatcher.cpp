@@ -8,7 +8,10 @@ namespace mediax {
 
 WebhookDispatcher::WebhookDispatcher(webhooks::Sender& sender, WebhookOutbox& outbox, const TimeSource& clock,
                                      std::chrono::seconds poll, std::chrono::seconds reauth_notice)
-    : sender_(sender), outbox_(outbox), clock_(clock), poll_(std::max(poll, std::chrono::seconds(1))),
+    : sender_(sender),
+      outbox_(outbox),
+      clock_(clock),
+      poll_(std::max(poll, std::chrono::seconds(1))),
       reauth_notice_(reauth_notice) {}
 
 MonoClock::duration WebhookDispatcher::deliver_due() {

@@ -8,18 +8,24 @@ namespace mediax {
 
 std::string to_string(CircuitState s) {
   switch (s) {
-    case CircuitState::closed: return "closed";
-    case CircuitState::open: return "open";
-    case CircuitState::half_open: return "half_open";
+    case CircuitState::closed:
+      return "closed";
+    case CircuitState::open:
+      return "open";
+    case CircuitState::half_open:
+      return "half_open";
   }
   return "closed";
 }
 
 std::string to_string(PlatformGuards::Refusal r) {
   switch (r) {
-    case PlatformGuards::Refusal::none: return "none";
-    case PlatformGuards::Refusal::circuit_open: return "circuit_open";
-    case PlatformGuards::Refusal::endpoint_busy: return "endpoint_busy";
+    case PlatformGuards::Refusal::none:
+      return "none";
+    case PlatformGuards::Refusal::circuit_open:
+      return "circuit_open";
+    case PlatformGuards::Refusal::endpoint_busy:
+      return "endpoint_busy";
   }
   return "none";
 }
@@ -241,7 +247,10 @@ std::vector<PlatformGuards::Snapshot> PlatformGuards::snapshot(TimePoint now) co
 // Permit
 
 PlatformGuards::Permit::Permit(Permit&& o) noexcept
-    : guards_(o.guards_), endpoint_(std::move(o.endpoint_)), refusal_(o.refusal_), retry_at_(o.retry_at_),
+    : guards_(o.guards_),
+      endpoint_(std::move(o.endpoint_)),
+      refusal_(o.refusal_),
+      retry_at_(o.retry_at_),
       probe_(o.probe_) {
   o.guards_ = nullptr;
 }

@@ -33,12 +33,12 @@
 namespace mediax {
 
 struct BreakerSettings {
-  int failure_threshold = 5;        // consecutive failures that open the circuit
-  Seconds cooldown{30};             // first open period; also the least time between urgent probes
-  Seconds max_cooldown{600};        // longest open period
-  int max_in_flight = 8;            // calls to one endpoint at once while it fails (or always, when set)
-  int healthy_max_in_flight = 8;    // calls to one endpoint at once while its last call answered
-  Seconds busy_retry{2};            // when the in-flight cap is reached, look again after ~this
+  int failure_threshold = 5;      // consecutive failures that open the circuit
+  Seconds cooldown{30};           // first open period; also the least time between urgent probes
+  Seconds max_cooldown{600};      // longest open period
+  int max_in_flight = 8;          // calls to one endpoint at once while it fails (or always, when set)
+  int healthy_max_in_flight = 8;  // calls to one endpoint at once while its last call answered
+  Seconds busy_retry{2};          // when the in-flight cap is reached, look again after ~this
 };
 
 // From the [refresh] settings: breaker_*, max_in_flight_per_endpoint. 0 (the default): a healthy
@@ -54,8 +54,8 @@ class CircuitBreaker {
  public:
   struct Admission {
     bool allowed = true;
-    bool probe = false;          // this call decides whether the circuit closes
-    TimePoint retry_at{};        // when refused: when to look again (before jitter)
+    bool probe = false;    // this call decides whether the circuit closes
+    TimePoint retry_at{};  // when refused: when to look again (before jitter)
   };
 
   explicit CircuitBreaker(const BreakerSettings& s) : settings_(s) {}
@@ -79,9 +79,9 @@ class CircuitBreaker {
   void open(TimePoint now);
 
   BreakerSettings settings_;
-  bool open_ = false;              // open or half-open
-  int failures_ = 0;               // consecutive, while closed
-  int openings_ = 0;               // consecutive openings without a success: grows the cool-down
+  bool open_ = false;  // open or half-open
+  int failures_ = 0;   // consecutive, while closed
+  int openings_ = 0;   // consecutive openings without a success: grows the cool-down
   TimePoint open_until_{};
   bool probe_in_flight_ = false;
   std::optional<TimePoint> last_probe_at_;

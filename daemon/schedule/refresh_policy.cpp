@@ -47,7 +47,8 @@ TimePoint RefreshPolicy::next_refresh(TimePoint issued_at, TimePoint expires_at,
   const auto cfg = config();
   auto lifetime = std::chrono::duration_cast<Seconds>(expires_at - issued_at);
   if (lifetime.count() < 0) lifetime = Seconds(0);
-  auto by_fraction = Seconds(static_cast<std::int64_t>(std::llround(cfg.fraction * static_cast<double>(lifetime.count()))));
+  auto by_fraction =
+      Seconds(static_cast<std::int64_t>(std::llround(cfg.fraction * static_cast<double>(lifetime.count()))));
   // min_margin_seconds counts up to half the lifetime: a token that lives 60 s (or 10 s) with a
   // 60 s margin would otherwise be due the moment it arrives and be refreshed in a tight loop,
   // and one of 61 s every second.

@@ -16,11 +16,16 @@ namespace mediax {
 
 std::string to_string(RefreshResult::Status s) {
   switch (s) {
-    case RefreshResult::Status::refreshed: return "refreshed";
-    case RefreshResult::Status::failed: return "failed";
-    case RefreshResult::Status::not_acquired: return "not_acquired";
-    case RefreshResult::Status::gone: return "gone";
-    case RefreshResult::Status::store_error: return "store_error";
+    case RefreshResult::Status::refreshed:
+      return "refreshed";
+    case RefreshResult::Status::failed:
+      return "failed";
+    case RefreshResult::Status::not_acquired:
+      return "not_acquired";
+    case RefreshResult::Status::gone:
+      return "gone";
+    case RefreshResult::Status::store_error:
+      return "store_error";
   }
   return "failed";
 }
@@ -94,9 +99,12 @@ PlatformGuards::Endpoint endpoint_of(const App& app) {
 
 AppTokenCall app_token_call(Trigger trigger, const std::optional<std::string>& rejected_token) {
   switch (trigger) {
-    case Trigger::scheduled: return {};
-    case Trigger::forced: return AppTokenCall::forced();
-    case Trigger::rejected: return AppTokenCall::rejected(rejected_token.value_or(""));
+    case Trigger::scheduled:
+      return {};
+    case Trigger::forced:
+      return AppTokenCall::forced();
+    case Trigger::rejected:
+      return AppTokenCall::rejected(rejected_token.value_or(""));
   }
   return {};
 }
@@ -128,8 +136,7 @@ Outcome refusal_outcome(const PlatformGuards::Permit& p, TimePoint now) {
                                   format_time(p.retry_at())
                             : "too many calls to " + id + " are in flight; deferred";
   auto wait = std::chrono::duration_cast<Seconds>(p.retry_at() - now);
-  return Outcome::failure(OutcomeKind::retry_later, to_string(p.refusal()), message, 0,
-                          std::max(wait, Seconds(1)));
+  return Outcome::failure(OutcomeKind::retry_later, to_string(p.refusal()), message, 0, std::max(wait, Seconds(1)));
 }
 
 }  // namespace
@@ -226,7 +233,8 @@ void Refresher::notify(const RefreshKey& key, std::optional<TimePoint> next) {
   if (listener_) listener_(key, next);
 }
 
-RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger, const std::optional<std::string>& expected_token) {
+RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger,
+                                 const std::optional<std::string>& expected_token) {
   std::promise<RefreshResult> promise;
   std::shared_future<RefreshResult> fut;
   bool leader = false;
@@ -373,7 +381,8 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
   if (guards_ && !guarded) {
     // First job of this app since start: its endpoint is known only now.
     permit = guards_->admit(endpoint_of(job->app), now,
-                            job->current ? std::optional<TimePoint>(job->current->expires_at) : std::nullopt, kSlotWait);
+                            job->current ? std::optional<TimePoint>(job->current->expires_at) : std::nullopt,
+                            kSlotWait);
     if (!permit.ok()) return on_failure(*job, refusal_outcome(permit, now), now);
   }
   RefresherMetrics(metrics_).validity_left(job->current, clock_.system());
@@ -381,7 +390,8 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
   Outcome o;
   const auto call_started = clock_.monotonic();
   if (!platform) {
-    o = Outcome::failure(OutcomeKind::app_misconfigured, "unknown_platform", "platform '" + job->app.platform + "' is not supported");
+    o = Outcome::failure(OutcomeKind::app_misconfigured, "unknown_platform",
+                         "platform '" + job->app.platform + "' is not supported");
   } else if (key.is_app_token()) {
     o = platform->client_token(job->app, app_token_call(trigger, rejected_token));
   } else {
@@ -519,9 +529,10 @@ void Refresher::record_platform_notes(const RefreshJob& job, const TokenResult& 
   try {
     if (store_.flag_renew_not_permitted(job.app.id, at)) {
       RefresherMetrics(metrics_).renew_not_permitted(job.app.platform);
-      spdlog::warn("app '{}' (platform {}) may not renew refresh tokens: its grants are refreshed until their "
-                   "refresh tokens expire; grant the app the renew permission at the platform",
-                   job.app.name, job.app.platform);
+      spdlog::warn(
+          "app '{}' (platform {}) may not renew refresh tokens: its grants are refreshed until their "
+          "refresh tokens expire; grant the app the renew permission at the platform",
+          job.app.name, job.app.platform);
     }
   } catch (const std::exception& e) {
     // The next refresh of one of the app's grants learns it again.
@@ -558,8 +569,7 @@ RefreshResult Refresher::on_failure(const RefreshJob& job, const Outcome& o, Tim
   }
   spdlog::warn("refresh of {} of app '{}' (platform {}) failed: {} {}: {}{}", describe(job.key), job.app.name,
                job.app.platform, to_string(o.kind), o.code, o.message,
-               permanent ? " — needs re-authorization, not retrying"
-                         : ", retry at " + format_time(*r.next_at));
+               permanent ? " — needs re-authorization, not retrying" : ", retry at " + format_time(*r.next_at));
   try {
     store_.fail_refresh(job.key, owner_, f);
     Event ev;

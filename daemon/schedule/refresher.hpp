@@ -34,10 +34,10 @@ struct RefreshResult {
     store_error,   // the database failed
   };
   Status status = Status::failed;
-  Outcome outcome;                      // the platform's answer when one was received
-  std::optional<Token> token;           // the current token after this call
-  std::optional<TimePoint> next_at;     // when to try next; empty: stop scheduling this key
-  std::string message;                  // short human-readable summary, no secrets
+  Outcome outcome;                   // the platform's answer when one was received
+  std::optional<Token> token;        // the current token after this call
+  std::optional<TimePoint> next_at;  // when to try next; empty: stop scheduling this key
+  std::string message;               // short human-readable summary, no secrets
 };
 
 class Refresher final : public DueRefresher {
@@ -106,9 +106,9 @@ class Refresher final : public DueRefresher {
   std::unordered_map<std::uint64_t, RefreshSuccess> pending_;
   PlatformGuards* guards_ = nullptr;
   std::uint64_t metrics_collector_ = 0;
-  std::mutex endpoints_mu_;  // guards the two maps below
+  std::mutex endpoints_mu_;                                                   // guards the two maps below
   std::unordered_map<std::int64_t, PlatformGuards::Endpoint> app_endpoints_;  // app id -> endpoint
-  std::unordered_map<std::int64_t, std::int64_t> grant_apps_;                // grant id -> app id
+  std::unordered_map<std::int64_t, std::int64_t> grant_apps_;                 // grant id -> app id
   std::mutex db_mu_;
   std::optional<TimePoint> db_down_since_;  // first store error of the current outage
 };

@@ -398,8 +398,7 @@ std::size_t TimerWheel::size() const { return impl_->count; }
 TimerWheel::Tick TimerWheel::now() const { return from_u(impl_->elapsed); }
 
 std::size_t TimerWheel::memory_bytes() const {
-  return sizeof(Impl) + impl_->nodes.capacity() * sizeof(Impl::Node) +
-         impl_->table.capacity() * sizeof(std::uint32_t);
+  return sizeof(Impl) + impl_->nodes.capacity() * sizeof(Impl::Node) + impl_->table.capacity() * sizeof(std::uint32_t);
 }
 
 }  // namespace mediax

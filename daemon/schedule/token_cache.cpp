@@ -4,9 +4,7 @@
 
 namespace mediax {
 
-std::uint64_t TokenCache::key_of(const Token& t) {
-  return RefreshKey{t.app_id, t.grant_id.value_or(0)}.pack();
-}
+std::uint64_t TokenCache::key_of(const Token& t) { return RefreshKey{t.app_id, t.grant_id.value_or(0)}.pack(); }
 
 void TokenCache::put(const Token& t) {
   std::unique_lock lk(mu_);

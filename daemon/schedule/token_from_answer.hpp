@@ -17,10 +17,10 @@ namespace mediax {
 // What was held before the answer came; the answer wins where it says something.
 struct HeldBefore {
   std::int64_t app_id = 0;
-  bool grant = false;                      // a grant's token (false: the app's own token)
-  std::optional<std::int64_t> grant_id;    // empty for an app token and a grant not stored yet
-  std::vector<std::string> scopes;         // kept when the answer names none
-  std::optional<std::string> access_token; // the token the answer replaces (TokenResult::same_until_expiry)
+  bool grant = false;                           // a grant's token (false: the app's own token)
+  std::optional<std::int64_t> grant_id;         // empty for an app token and a grant not stored yet
+  std::vector<std::string> scopes;              // kept when the answer names none
+  std::optional<std::string> access_token;      // the token the answer replaces (TokenResult::same_until_expiry)
   std::optional<TimePoint> refresh_expires_at;  // the held refresh token's end
 };
 

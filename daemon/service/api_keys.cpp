@@ -66,8 +66,8 @@ void ApiKeyRegistry::reload() {
   try {
     if (!used.empty()) store_.touch_api_keys(used, clock_.system());
     for (const auto& r : store_.list_api_keys()) {
-      fresh.push_back(Entry{r.hash_hex, r.name, r.role == "admin" ? ApiRole::admin : ApiRole::reader,
-                            r.revoked_at.has_value()});
+      fresh.push_back(
+          Entry{r.hash_hex, r.name, r.role == "admin" ? ApiRole::admin : ApiRole::reader, r.revoked_at.has_value()});
     }
   } catch (...) {
     std::lock_guard lk(mu_);

@@ -32,7 +32,8 @@ void reject_unknown_fields(const nlohmann::json& obj, const std::set<std::string
     // characters (a "\u0000" in a key would reach the message).
     constexpr std::size_t kQuoted = 64;
     std::string name = k.size() > kQuoted ? k.substr(0, kQuoted) + "..." : k;
-    std::replace_if(name.begin(), name.end(), [](char c) { return has_control_chars(std::string(1, c)); }, '?');
+    std::replace_if(
+        name.begin(), name.end(), [](char c) { return has_control_chars(std::string(1, c)); }, '?');
     throw bad_field(prefix + name, "unknown field");
   }
 }
@@ -90,9 +91,9 @@ std::vector<std::string> get_scopes(const nlohmann::json& obj, const std::string
 App app_from_request(const nlohmann::json& body, const std::vector<std::string>& platforms,
                      const std::string& default_redirect_uri) {
   if (!body.is_object()) throw ApiError(400, "invalid_json", "the body must be a JSON object");
-  static const std::set<std::string> known = {"name",     "platform",  "client_id",         "client_secret",
-                                              "scopes",   "client_credentials", "issuer",     "endpoints",
-                                              "token_auth_method", "redirect_uri", "options"};
+  static const std::set<std::string> known = {
+      "name",   "platform",  "client_id",         "client_secret", "scopes", "client_credentials",
+      "issuer", "endpoints", "token_auth_method", "redirect_uri",  "options"};
   reject_unknown_fields(body, known, "");
   App app;
   app.name = get_string(body, "name", true, 63);

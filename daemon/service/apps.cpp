@@ -91,12 +91,12 @@ Expected<App> Apps::register_app(const nlohmann::json& body) {
     app = store_.create_app(app);
   } catch (const CredentialInUseError& e) {
     // One credential, one app token: a second fetcher would invalidate the first one's tokens.
-    return tl::unexpected(ApiError(
-        409, "credential_in_use",
-        (e.holder.empty() ? std::string("another app") : "app '" + e.holder + "'") +
-            " fetches its app token with this credential (platform, client_id, base URL) already;"
-            " two fetchers invalidate each other's tokens: read that app's token instead",
-        {{"app", e.holder.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.holder)}}));
+    return tl::unexpected(
+        ApiError(409, "credential_in_use",
+                 (e.holder.empty() ? std::string("another app") : "app '" + e.holder + "'") +
+                     " fetches its app token with this credential (platform, client_id, base URL) already;"
+                     " two fetchers invalidate each other's tokens: read that app's token instead",
+                 {{"app", e.holder.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.holder)}}));
   } catch (const DuplicateError&) {
     return tl::unexpected(ApiError(409, "duplicate", "an app named '" + app.name + "' already exists"));
   } catch (const StoreError& e) {
@@ -118,7 +118,8 @@ Expected<App> Apps::register_app(const nlohmann::json& body) {
   }
   reads_.app_registered(app);
   record_event(events_, app.id, std::nullopt, "app_registered", {{"name", app.name}, {"platform", app.platform}});
-  spdlog::info("app '{}' registered (platform {}, client credentials {})", app.name, app.platform, app.client_credentials);
+  spdlog::info("app '{}' registered (platform {}, client credentials {})", app.name, app.platform,
+               app.client_credentials);
   if (app.client_credentials) {
     RefreshKey key{app.id, 0};
     auto now = time_.system();

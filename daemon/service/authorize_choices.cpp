@@ -20,7 +20,8 @@ std::vector<std::string> scopes_from(const nlohmann::json& list) {
   if (list.size() > kMaxScopes) throw bad_field("scopes", "at most " + std::to_string(kMaxScopes) + " scopes");
   std::vector<std::string> out;
   for (const auto& s : list) {
-    if (!s.is_string() || s.get<std::string>().empty()) throw bad_field("scopes", "must be an array of non-empty strings");
+    if (!s.is_string() || s.get<std::string>().empty())
+      throw bad_field("scopes", "must be an array of non-empty strings");
     const std::string scope = s.get<std::string>();
     if (scope.size() > kMaxScopeLength) {
       throw bad_field("scopes", "a scope is at most " + std::to_string(kMaxScopeLength) + " characters");
@@ -75,8 +76,8 @@ AuthorizeChoices authorize_choices_from_request(const nlohmann::json& body) {
   AuthorizeChoices c;
   if (body.is_null()) return c;
   if (!body.is_object()) throw ApiError(400, "invalid_json", "the body must be a JSON object");
-  static const std::set<std::string> known = {"grant_id",  "scopes",    "prompt",   "login_hint", "include_granted_scopes",
-                                              "mobile",    "auth_type", "biz_appid"};
+  static const std::set<std::string> known = {
+      "grant_id", "scopes", "prompt", "login_hint", "include_granted_scopes", "mobile", "auth_type", "biz_appid"};
   for (const auto& [k, v] : body.items()) {
     if (!known.count(k)) throw bad_field(k.substr(0, 64), "unknown field");
   }

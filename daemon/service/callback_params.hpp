@@ -14,9 +14,9 @@ namespace mediax {
 
 struct CallbackParams {
   std::string state;
-  std::string code;             // `code`, else the third-party platform's `auth_code`
-  bool auth_code = false;       // the code came as `auth_code` (WeChat third-party platform)
-  std::string error;            // OAuth 2.0 error (the user refused, ...)
+  std::string code;        // `code`, else the third-party platform's `auth_code`
+  bool auth_code = false;  // the code came as `auth_code` (WeChat third-party platform)
+  std::string error;       // OAuth 2.0 error (the user refused, ...)
   std::string error_description;
 };
 

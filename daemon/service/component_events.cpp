@@ -29,8 +29,10 @@ int refusal_status(wc::PushRefusal r) {
     case wc::PushRefusal::bad_signature:
     case wc::PushRefusal::wrong_appid:
     case wc::PushRefusal::undecryptable:
-    case wc::PushRefusal::stale: return 403;
-    default: return 400;
+    case wc::PushRefusal::stale:
+      return 403;
+    default:
+      return 400;
   }
 }
 
@@ -140,7 +142,8 @@ ComponentEventAnswer ComponentEventReceiver::handle(const std::string& app_name,
 ComponentEventAnswer ComponentEventReceiver::refused(const App& app, const wc::OpenedPush& p, TimePoint now) {
   const std::string kind = wc::to_string(p.refusal);
   count(app, kind);
-  spdlog::warn("app '{}': push to the event URL refused: {}{}", app.name, kind, p.detail.empty() ? "" : ": " + p.detail);
+  spdlog::warn("app '{}': push to the event URL refused: {}{}", app.name, kind,
+               p.detail.empty() ? "" : ": " + p.detail);
   bool due = false;
   {
     std::lock_guard lk(mu_);
@@ -156,11 +159,15 @@ ComponentEventAnswer ComponentEventReceiver::refused(const App& app, const wc::O
 
 ComponentEventAnswer ComponentEventReceiver::dispatch(const App& app, const wc::ComponentEvent& e, TimePoint now) {
   switch (e.type) {
-    case wc::EventType::verify_ticket: return on_ticket(app, e, now);
+    case wc::EventType::verify_ticket:
+      return on_ticket(app, e, now);
     case wc::EventType::authorized:
-    case wc::EventType::updateauthorized: return on_authorized(app, e, now);
-    case wc::EventType::unauthorized: return on_unauthorized(app, e);
-    case wc::EventType::other: break;
+    case wc::EventType::updateauthorized:
+      return on_authorized(app, e, now);
+    case wc::EventType::unauthorized:
+      return on_unauthorized(app, e);
+    case wc::EventType::other:
+      break;
   }
   // Acknowledged so WeChat does not retry what this daemon does not act on.
   spdlog::info("app '{}': push of InfoType '{}' acknowledged, not acted on", app.name, e.info_type.substr(0, 64));
@@ -218,15 +225,16 @@ ComponentEventAnswer ComponentEventReceiver::on_authorized(const App& app, const
     // The creator's browser reached the redirect first and its exchange spent the code: fine
     // when that account's grant was stored just now.
     for (const auto& g : store_.list_grants(app.id)) {
-      if (g.account_id == e.authorizer_appid && g.status == GrantStatus::active && now - g.updated_at <= kRecentConnect) {
+      if (g.account_id == e.authorizer_appid && g.status == GrantStatus::active &&
+          now - g.updated_at <= kRecentConnect) {
         spdlog::info("app '{}': authorization event for account '{}': code already exchanged (grant {})", app.name,
                      e.authorizer_appid, g.id);
         return {};
       }
     }
   }
-  spdlog::warn("app '{}': authorization event for account '{}': code exchange failed: {}", app.name,
-               e.authorizer_appid, err.what());
+  spdlog::warn("app '{}': authorization event for account '{}': code exchange failed: {}", app.name, e.authorizer_appid,
+               err.what());
   // WeChat retries a failed delivery; the code may still be good then.
   return answer(502, "code exchange failed");
 }
@@ -243,7 +251,8 @@ ComponentEventAnswer ComponentEventReceiver::on_unauthorized(const App& app, con
   cache_.erase(key);
   if (actions_.cancel) actions_.cancel(key);
   record(app, *id, "grant_revoked", {{"reason", kReason}, {"account_id", e.authorizer_appid}});
-  spdlog::info("app '{}': account '{}' withdrew its authorization: grant {} revoked", app.name, e.authorizer_appid, *id);
+  spdlog::info("app '{}': account '{}' withdrew its authorization: grant {} revoked", app.name, e.authorizer_appid,
+               *id);
   return {};
 }
 

@@ -59,8 +59,8 @@ class ComponentEventReceiver {
   // grant was stored this recently: the redirect exchanged the code first.
   static constexpr Seconds kRecentConnect{600};
 
-  ComponentEventReceiver(Store& store, TokenCache& cache, ComponentEventActions actions, Seconds max_age,
-                         Opener opener, metrics::Registry& metrics);
+  ComponentEventReceiver(Store& store, TokenCache& cache, ComponentEventActions actions, Seconds max_age, Opener opener,
+                         metrics::Registry& metrics);
 
   // One push. Never throws.
   ComponentEventAnswer handle(const std::string& app_name, const std::map<std::string, std::string>& query,

@@ -25,7 +25,8 @@ ConnectFlow::ConnectFlow(AdminStore& store, EventLog& events, PlatformRegistry& 
       config_(config),
       time_(time) {}
 
-Expected<AuthorizeStart> ConnectFlow::start_authorization(const std::string& app_name, const AuthorizeChoices& choices) {
+Expected<AuthorizeStart> ConnectFlow::start_authorization(const std::string& app_name,
+                                                          const AuthorizeChoices& choices) {
   // With its secrets: prepare_authorize may call the platform as the app (wechat_component).
   auto found = app_for_platform_call(store_, platforms_, app_name);
   if (!found) return tl::unexpected(found.error());
@@ -33,7 +34,8 @@ Expected<AuthorizeStart> ConnectFlow::start_authorization(const std::string& app
   auto params = authorize_params_for(app, choices);
   if (!params) return tl::unexpected(params.error());
   AuthorizeParams& p = *params;
-  if (auto why = platform->check_authorize(app, p); !why.empty()) return tl::unexpected(ApiError(400, "invalid_field", why));
+  if (auto why = platform->check_authorize(app, p); !why.empty())
+    return tl::unexpected(ApiError(400, "invalid_field", why));
   AuthRequest req;
   // 256 random bits as hex: WeChat's authorize page accepts only letters and digits in state.
   req.state = crypto::to_hex(crypto::random_bytes(32));
@@ -113,7 +115,8 @@ CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::str
     spdlog::error("oauth callback refused: {}", e.what());
     res.status = 500;
     res.title = "Connection request unreadable";
-    res.message = "The stored connection request cannot be decrypted (see the daemon's log). Start the connection again.";
+    res.message =
+        "The stored connection request cannot be decrypted (see the daemon's log). Start the connection again.";
     return res;
   } catch (const StoreError&) {
     res.status = 503;
@@ -126,10 +129,11 @@ CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::str
     res.title = cr == ConsumeResult::used      ? "Link already used"
                 : cr == ConsumeResult::expired ? "Link expired"
                                                : "Unknown connection request";
-    res.message = cr == ConsumeResult::used ? "This authorization answer was already used. Start the connection again."
-                  : cr == ConsumeResult::expired
-                      ? "The connection request expired before the platform answered. Start the connection again."
-                      : "The state parameter does not match any connection request of this daemon. Start the connection again.";
+    res.message =
+        cr == ConsumeResult::used ? "This authorization answer was already used. Start the connection again."
+        : cr == ConsumeResult::expired
+            ? "The connection request expired before the platform answered. Start the connection again."
+            : "The state parameter does not match any connection request of this daemon. Start the connection again.";
     spdlog::warn("oauth callback refused: {}", res.title);
     return res;
   }
@@ -140,8 +144,9 @@ CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::str
     spdlog::error("oauth callback: cannot read the app: {}", e.what());
     res.status = dynamic_cast<const SecretUnreadableError*>(&e) != nullptr ? 500 : 503;
     res.title = res.status == 500 ? "App secret unreadable" : "Database unavailable";
-    res.message = res.status == 500 ? "The app's stored client secret cannot be decrypted (see the daemon's log)."
-                                    : "The token daemon cannot reach its database. Start the connection again in a minute.";
+    res.message = res.status == 500
+                      ? "The app's stored client secret cannot be decrypted (see the daemon's log)."
+                      : "The token daemon cannot reach its database. Start the connection again in a minute.";
     return res;
   }
   if (!app) {
@@ -182,8 +187,9 @@ CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::str
     res.message = to_string(o.kind) + ": " + o.code + (o.message.empty() ? "" : ": " + o.message);
     if (cb.auth_code && o.kind == OutcomeKind::needs_reauth) {
       // The same code also comes in the `authorized` event, which may have spent it a moment earlier.
-      res.message += ". WeChat also sends this code to the platform's event URL: if the account is among the "
-                     "app's grants now, it was connected from there.";
+      res.message +=
+          ". WeChat also sends this code to the platform's event URL: if the account is among the "
+          "app's grants now, it was connected from there.";
     }
     record_event(events_, app->id, std::nullopt, "code_exchange_failed",
                  {{"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});
@@ -193,7 +199,7 @@ CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::str
   Grant g;
   try {
     g = new_grants_.store(*app, o.token, received, Grant{}, "grant_connected",
-                        {{"missing_scopes", granted_scopes::missing_of(o.token.extra)}});
+                          {{"missing_scopes", granted_scopes::missing_of(o.token.extra)}});
   } catch (const StoreError&) {
     res.status = 503;
     res.title = "Database unavailable";
@@ -207,7 +213,8 @@ CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::str
                missing.empty() ? "" : " without the scopes " + platform_util::join(missing, " "));
   res.status = 200;
   res.title = "Connected";
-  res.message = "Account '" + g.account_id + "' of app '" + app->name + "' is connected as grant " + std::to_string(g.id) + ".";
+  res.message = "Account '" + g.account_id + "' of app '" + app->name + "' is connected as grant " +
+                std::to_string(g.id) + ".";
   if (cb.auth_code) {
     // WeChat third-party platform: the account is the authorizer appid, the scopes the permission
     // sets (func_info ids) the admin actually granted, which may be fewer than the platform declared.
@@ -217,8 +224,8 @@ CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::str
   if (!missing.empty()) {
     // Granular consent: the user unticked some scopes. The grant works for the others.
     res.message += " It is connected, but without: " + platform_util::join(missing, ", ") +
-                   ". Ask again for just those with POST /v1/apps/" + app->name + "/authorize {\"grant_id\": " +
-                   std::to_string(g.id) + "}.";
+                   ". Ask again for just those with POST /v1/apps/" + app->name +
+                   "/authorize {\"grant_id\": " + std::to_string(g.id) + "}.";
   }
   g.refresh_token.clear();
   res.grant = g;

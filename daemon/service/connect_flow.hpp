@@ -30,9 +30,9 @@ struct AuthorizeStart {
 
 // What the callback page says (http/ renders it).
 struct CallbackResult {
-  int status = 200;        // HTTP status of the page
-  std::string title;       // "Connected" or what went wrong
-  std::string message;     // details for the human in the browser
+  int status = 200;     // HTTP status of the page
+  std::string title;    // "Connected" or what went wrong
+  std::string message;  // details for the human in the browser
   std::string app_name;
   std::optional<Grant> grant;
 };

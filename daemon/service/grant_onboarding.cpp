@@ -95,8 +95,9 @@ Expected<GrantAdded> Grants::import_grant(const std::string& app_name, const nlo
   const Outcome o = platform->refresh(app, known);
   const auto received = time_.system();
   if (!o.ok()) {
-    record_event(events_, app.id, std::nullopt, "grant_import_failed",
-                 {{"account_id", req.account_id}, {"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});
+    record_event(
+        events_, app.id, std::nullopt, "grant_import_failed",
+        {{"account_id", req.account_id}, {"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});
     spdlog::warn("app '{}': import of account '{}' refused, not stored: {} {}: {}", app.name, req.account_id,
                  to_string(o.kind), o.code, o.message);
     return tl::unexpected(onboarding_error(o, app.platform, Onboarding::import));
@@ -116,14 +117,15 @@ Expected<GrantAdded> Grants::import_grant(const std::string& app_name, const nlo
     g = new_grants_.store(app, o.token, received, known, "grant_imported", detail);
   } catch (const StoreError&) {
     spdlog::error("app '{}': imported account '{}' refreshed at the platform but could not be stored{}", app.name,
-                  req.account_id, rotated ? " (the platform rotated the refresh token: the imported one may be dead)" : "");
-    return tl::unexpected(ApiError(
-        503, "database_unavailable",
-        rotated ? "the refresh token works but the grant could not be stored (database unavailable), and the "
-                  "platform replaced it with a new one: the imported token may no longer work; if importing "
-                  "it again fails, the creator must connect the account again"
-                : "the refresh token works but the grant could not be stored (database unavailable); "
-                  "import it again in a minute"));
+                  req.account_id,
+                  rotated ? " (the platform rotated the refresh token: the imported one may be dead)" : "");
+    return tl::unexpected(
+        ApiError(503, "database_unavailable",
+                 rotated ? "the refresh token works but the grant could not be stored (database unavailable), and the "
+                           "platform replaced it with a new one: the imported token may no longer work; if importing "
+                           "it again fails, the creator must connect the account again"
+                         : "the refresh token works but the grant could not be stored (database unavailable); "
+                           "import it again in a minute"));
   }
   const bool created = g.created_at == g.updated_at;
   spdlog::info("app '{}': account '{}' imported as grant {}{}{}", app.name, g.account_id, g.id,

@@ -45,7 +45,8 @@ Expected<Grant> Grants::recover_grant(std::int64_t id) {
   if (!o.ok()) {
     record_event(events_, app->id, id, "grant_recovery_failed",
                  {{"class", to_string(o.kind)}, {"code", o.code}, {"message", o.message}});
-    spdlog::warn("grant {} of app '{}': recovery failed: {} {}: {}", id, app->name, to_string(o.kind), o.code, o.message);
+    spdlog::warn("grant {} of app '{}': recovery failed: {} {}: {}", id, app->name, to_string(o.kind), o.code,
+                 o.message);
     return tl::unexpected(
         recover_grant_error(o, app->platform, app->name, id, app_waits_for_ticket(store_, app->name)));
   }

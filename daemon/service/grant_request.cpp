@@ -43,7 +43,8 @@ ImportGrantRequest import_grant_from_request(const nlohmann::json& body, TimePoi
     if (!it->is_string()) throw bad_field("refresh_expires_at", "must be an ISO 8601 date-time string");
     r.refresh_expires_at = parse_iso8601(it->get<std::string>());
     if (!r.refresh_expires_at) {
-      throw bad_field("refresh_expires_at", "must be an ISO 8601 date-time with seconds and a zone, e.g. 2027-01-31T12:00:00Z");
+      throw bad_field("refresh_expires_at",
+                      "must be an ISO 8601 date-time with seconds and a zone, e.g. 2027-01-31T12:00:00Z");
     }
     if (*r.refresh_expires_at <= now) {
       throw bad_field("refresh_expires_at", "has passed (" + format_time(*r.refresh_expires_at) +

@@ -61,8 +61,8 @@ Expected<std::string> Grants::revoke_grant(std::int64_t id) {
   }
   if (!g || !app) return tl::unexpected(ApiError(404, "not_found", "no grant " + std::to_string(id)));
   std::string platform_result = "not_supported";
-  if (Platform* platform = platforms_.get(app->platform); platform && !g->refresh_token.empty() &&
-                                                          g->status != GrantStatus::revoked) {
+  if (Platform* platform = platforms_.get(app->platform);
+      platform && !g->refresh_token.empty() && g->status != GrantStatus::revoked) {
     auto o = platform->revoke(*app, *g);
     if (o.ok()) {
       platform_result = o.code == "not_supported" ? "not_supported" : "ok";

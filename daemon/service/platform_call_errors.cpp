@@ -28,8 +28,8 @@ ApiError unavailable(const Outcome& o, const std::string& platform, const std::s
                         "and the EncodingAESKey on the WeChat open platform, then try again",
                     details_of(o));
   }
-  return ApiError(503, "platform_unavailable", "the platform cannot answer now: " + said(o, platform) + "; try again later",
-                  details_of(o));
+  return ApiError(503, "platform_unavailable",
+                  "the platform cannot answer now: " + said(o, platform) + "; try again later", details_of(o));
 }
 
 }  // namespace
@@ -42,7 +42,8 @@ ApiError prepare_authorize_error(const Outcome& o, const std::string& platform, 
       return unavailable(o, platform, app_name, waiting_for_ticket);
     case OutcomeKind::app_misconfigured:
       return ApiError(422, "app_misconfigured",
-                      "the platform refused the app: " + said(o, platform) + "; fix the app's registration at the platform",
+                      "the platform refused the app: " + said(o, platform) +
+                          "; fix the app's registration at the platform",
                       details_of(o));
     case OutcomeKind::needs_reauth:
     case OutcomeKind::success:

@@ -36,7 +36,8 @@ std::optional<std::string> StoreComponentCredentials::component_token(const App&
   if (Refresher* refresher = refresher_.load()) {
     // Refused: only while the refused token is still the current one (a concurrent refresh may
     // have replaced it already); otherwise a new token now, joined with one in flight.
-    const auto r = refused ? refresher->refresh(key, Trigger::rejected, refused) : refresher->refresh(key, Trigger::forced);
+    const auto r = refused ? refresher->refresh(key, Trigger::rejected, refused)
+                           : refresher->refresh(key, Trigger::forced);
     if (good_for(r.token, refused, clock_.system(), kMinLeft)) return r.token->access_token;
     if (r.status != RefreshResult::Status::refreshed) {
       spdlog::debug("app '{}': no component token now: {}", app.name, r.message);

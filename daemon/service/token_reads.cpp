@@ -93,10 +93,12 @@ Expected<Token> TokenReads::refuse_expiring(Token t) const {
   // out in whole seconds (truncated): a token with under a second left could show an expires_at
   // that is already past when it arrives, and is of no use to the caller anyway.
   if (const auto now = time_.system(); t.expires_at - now < std::chrono::seconds(1)) {
-    const std::string when = t.expires_at <= now ? "expired at " + format_time(t.expires_at)
-                                                  : "expires at " + format_time(t.expires_at) + " (less than a second left)";
-    return tl::unexpected(ApiError(503, "token_expired",
-                                   "the token " + when + " and has not been refreshed yet; see the grant's or app's last_error"));
+    const std::string when = t.expires_at <= now
+                                 ? "expired at " + format_time(t.expires_at)
+                                 : "expires at " + format_time(t.expires_at) + " (less than a second left)";
+    return tl::unexpected(
+        ApiError(503, "token_expired",
+                 "the token " + when + " and has not been refreshed yet; see the grant's or app's last_error"));
   }
   return t;
 }

@@ -73,10 +73,12 @@ std::string check_url(const std::string& url) {
 
 Setting setting_from_request(const nlohmann::json& body, const std::string& label) {
   if (!body.is_object()) {
-    throw bad_field(label.empty() ? "body" : label.substr(0, label.size() - 1), "must be an object with url and secret");
+    throw bad_field(label.empty() ? "body" : label.substr(0, label.size() - 1),
+                    "must be an object with url and secret");
   }
   for (const auto& [k, v] : body.items()) {
-    if (k != "url" && k != "secret") throw bad_field(label + (k.size() > 40 ? k.substr(0, 40) + "..." : k), "unknown field");
+    if (k != "url" && k != "secret")
+      throw bad_field(label + (k.size() > 40 ? k.substr(0, 40) + "..." : k), "unknown field");
   }
   auto text = [&](const char* field) {
     auto it = body.find(field);

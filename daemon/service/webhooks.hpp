@@ -39,7 +39,7 @@ HttpRequest request(const WebhookDelivery& d, TimePoint now);
 std::chrono::milliseconds retry_delay(int attempts, const WebhookConfig& config, double jitter01);
 
 // "" when acceptable, else what is wrong (never echoing the value).
-std::string check_url(const std::string& url);      // absolute http(s), a host, no credentials
+std::string check_url(const std::string& url);        // absolute http(s), a host, no credentials
 std::string check_secret(const std::string& secret);  // kMinSecretLength..kMaxSecretLength bytes
 
 // What an admin sets: the "webhook" field of POST /v1/apps, the body of PUT /v1/apps/{name}/webhook.

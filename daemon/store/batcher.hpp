@@ -61,7 +61,8 @@ class Batcher {
           }
         }
         for (auto* i : batch) {
-          if (!i->result && !i->error) i->error = std::make_exception_ptr(std::logic_error("batch flush gave no result"));
+          if (!i->result && !i->error)
+            i->error = std::make_exception_ptr(std::logic_error("batch flush gave no result"));
         }
         lock.lock();
         --flushing_;

@@ -31,9 +31,8 @@ class RefreshStore {
   // With rejected_token (a consumer's refused access token), only while the stored access token
   // is still that one (or there is none): reports of one refused token arriving on several
   // instances refresh once; the others find the newer token with get_token.
-  virtual std::optional<RefreshJob> acquire_lease(const RefreshKey& key, const std::string& owner,
-                                                  TimePoint now, TimePoint lease_until,
-                                                  std::optional<TimePoint> due_by = std::nullopt,
+  virtual std::optional<RefreshJob> acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
+                                                  TimePoint lease_until, std::optional<TimePoint> due_by = std::nullopt,
                                                   const std::optional<std::string>& rejected_token = std::nullopt) = 0;
   // Stores the new token (and rotated refresh token), resets failures, sets next refresh,
   // releases the lease and sends NOTIFY, in one transaction.
@@ -95,7 +94,8 @@ class ApiKeyStore {
   virtual ~ApiKeyStore() = default;
 
   // Inserts a key; DuplicateError when the name (or hash) is taken, even by a revoked key.
-  virtual ApiKeyRecord create_api_key(const std::string& name, const std::string& role, const std::string& hash_hex) = 0;
+  virtual ApiKeyRecord create_api_key(const std::string& name, const std::string& role,
+                                      const std::string& hash_hex) = 0;
   virtual std::vector<ApiKeyRecord> list_api_keys() = 0;  // every key, revoked ones too, by name
   // Sets revoked_at; false when no unrevoked key has that name.
   virtual bool revoke_api_key(const std::string& name, TimePoint at) = 0;

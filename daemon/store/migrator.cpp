@@ -57,8 +57,8 @@ std::vector<MigrationFile> scan(const std::string& dir) {
             [](const MigrationFile& a, const MigrationFile& b) { return a.number < b.number; });
   for (std::size_t i = 1; i < files.size(); ++i) {
     if (files[i].number == files[i - 1].number) {
-      throw StoreError("two migrations share number " + std::to_string(files[i].number) + ": " +
-                       files[i - 1].name + ", " + files[i].name);
+      throw StoreError("two migrations share number " + std::to_string(files[i].number) + ": " + files[i - 1].name +
+                       ", " + files[i].name);
     }
   }
   return files;

@@ -43,7 +43,9 @@ NotificationListener::NotificationListener(std::string db_url, std::vector<std::
 
 NotificationListener::~NotificationListener() { stop(); }
 
-void NotificationListener::start() { thread_ = std::thread([this] { loop(); }); }
+void NotificationListener::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 void NotificationListener::stop() {
   stop_ = true;
@@ -69,7 +71,8 @@ void NotificationListener::loop() {
       if (failures == 0) spdlog::warn("LISTEN connection lost, reconnecting: {}", e.what());
       ++failures;
       auto wait = std::chrono::milliseconds(std::min(500 * (1 << std::min(failures, 5)), 10000));
-      for (auto waited = std::chrono::milliseconds(0); waited < wait && !stop_; waited += std::chrono::milliseconds(100)) {
+      for (auto waited = std::chrono::milliseconds(0); waited < wait && !stop_;
+           waited += std::chrono::milliseconds(100)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }

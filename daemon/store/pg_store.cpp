@@ -48,7 +48,8 @@ App app_from_row(const pqxx::row& r) {
   if (auto us = opt<std::int64_t>(r["next_refresh_us"])) a.next_refresh_at = from_epoch_us(*us);
   a.created_at = from_epoch_us(r["created_us"].as<std::int64_t>());
   if (auto us = opt<std::int64_t>(r["renew_not_permitted_us"])) a.renew_not_permitted_at = from_epoch_us(*us);
-  a.token_usage = token_usage_from_string(r["token_usage"].as<std::string>()).value_or(TokenUsage::authorization_bearer);
+  a.token_usage =
+      token_usage_from_string(r["token_usage"].as<std::string>()).value_or(TokenUsage::authorization_bearer);
   if (auto u = opt<std::string>(r["app_token_usage"])) a.app_token_usage = token_usage_from_string(*u);
   a.credential_key = opt<std::string>(r["credential_key"]).value_or("");
   if (auto us = opt<std::int64_t>(r["ticket_create_us"])) a.component_ticket_at = from_epoch_us(*us);
@@ -118,7 +119,8 @@ App PgStore::create_app(const App& app) {
       }
       tx.abort();
       pqxx::work again(c);
-      const auto holder = again.exec_params("SELECT name FROM mediax.apps WHERE credential_key = $1", app.credential_key);
+      const auto holder =
+          again.exec_params("SELECT name FROM mediax.apps WHERE credential_key = $1", app.credential_key);
       again.commit();
       std::string name = holder.empty() ? std::string() : holder[0][0].as<std::string>();
       throw CredentialInUseError("app '" + name + "' fetches its app token with this credential already", name);
@@ -147,8 +149,8 @@ constexpr const char* kUpdateAppSecrets =
     " WHERE mediax.apps.id = old.id RETURNING old.restart";
 
 AppSecretsUpdated PgStore::update_app_secrets(std::int64_t app_id, const std::optional<std::string>& client_secret,
-                                               const std::optional<nlohmann::json>& secret_options,
-                                               std::optional<TimePoint> restart_at) {
+                                              const std::optional<nlohmann::json>& secret_options,
+                                              std::optional<TimePoint> restart_at) {
   // Sealed for this row as create_app seals them: a value copied to another row does not open.
   const auto row = std::to_string(app_id);
   std::optional<std::string> sealed;
@@ -270,8 +272,7 @@ int PgStore::purge_auth_requests(TimePoint older_than) {
   });
 }
 
-CallSpend PgStore::try_spend_call(std::int64_t app_id, const std::string& kind, const CallLimit& limit,
-                                  TimePoint now) {
+CallSpend PgStore::try_spend_call(std::int64_t app_id, const std::string& kind, const CallLimit& limit, TimePoint now) {
   const std::int64_t day = platform_day(now, limit.utc_offset_hours);
   return pool_.run("try_spend_call", [&](pqxx::connection& c) {
     pqxx::work tx(c);

@@ -25,10 +25,10 @@ namespace mediax::pg {
 // A column that holds sealed secrets: rotation, the start-up key check and the census walk
 // this list. A table that does not exist (yet) is skipped.
 struct SealedColumn {
-  std::string table;       // in schema mediax: "grants"
-  std::string key_column;  // the row identity in the associated data: "id"
-  std::string key_type;    // its SQL type: "int8" or "text"
-  std::string column;      // "refresh_token"
+  std::string table;                                         // in schema mediax: "grants"
+  std::string key_column;                                    // the row identity in the associated data: "id"
+  std::string key_type;                                      // its SQL type: "int8" or "text"
+  std::string column;                                        // "refresh_token"
   std::string name() const { return table + "." + column; }  // "grants.refresh_token"
 };
 const std::vector<SealedColumn>& sealed_columns();

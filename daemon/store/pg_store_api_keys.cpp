@@ -6,8 +6,8 @@ namespace mediax::pg {
 namespace {
 
 constexpr const char* kApiKeyColumns =
-    "SELECT id, name, role, hash, " MEDIAX_EPOCH_US("created_at") " AS created_us, "
-    MEDIAX_EPOCH_US("last_used_at") " AS used_us, " MEDIAX_EPOCH_US("revoked_at") " AS revoked_us FROM mediax.api_keys ";
+    "SELECT id, name, role, hash, " MEDIAX_EPOCH_US("created_at") " AS created_us, " MEDIAX_EPOCH_US(
+        "last_used_at") " AS used_us, " MEDIAX_EPOCH_US("revoked_at") " AS revoked_us FROM mediax.api_keys ";
 
 ApiKeyRecord api_key_from_row(const pqxx::row& r) {
   ApiKeyRecord k;
@@ -64,8 +64,9 @@ void PgStore::touch_api_keys(const std::vector<std::string>& names, TimePoint at
   if (names.empty()) return;
   pool_.run("touch_api_keys", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    tx.exec_params("UPDATE mediax.api_keys SET last_used_at = to_timestamp($2) WHERE name = ANY(" MEDIAX_TEXT_ARRAY("$1") ")",
-                   text_array_param(names), time_param(at));
+    tx.exec_params(
+        "UPDATE mediax.api_keys SET last_used_at = to_timestamp($2) WHERE name = ANY(" MEDIAX_TEXT_ARRAY("$1") ")",
+        text_array_param(names), time_param(at));
     tx.commit();
   });
 }

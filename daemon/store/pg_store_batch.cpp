@@ -48,7 +48,8 @@ std::string array_literal(const std::vector<std::optional<std::string>>& values)
 std::optional<RefreshJob> PgStore::acquire_lease(const RefreshKey& key, const std::string& owner, TimePoint now,
                                                  TimePoint lease_until, std::optional<TimePoint> due_by,
                                                  const std::optional<std::string>& rejected_token) {
-  if (key.is_app_token() || rejected_token) return acquire_lease_one(key, owner, now, lease_until, due_by, rejected_token);
+  if (key.is_app_token() || rejected_token)
+    return acquire_lease_one(key, owner, now, lease_until, due_by, rejected_token);
   return leases_.run(LeaseRequest{key.grant_id, owner, now, lease_until, due_by});
 }
 
@@ -82,8 +83,8 @@ void PgStore::flush_leases(std::vector<LeaseBatcher::Item*>& batch) {
     jobs.clear();
     key_missing_errors.clear();
     pqxx::work tx(c);
-    const auto leased = tx.exec_params(refresh_sql::kLease, array_literal(ids), array_literal(owners), array_literal(nows),
-                                       array_literal(untils), array_literal(dues));
+    const auto leased = tx.exec_params(refresh_sql::kLease, array_literal(ids), array_literal(owners),
+                                       array_literal(nows), array_literal(untils), array_literal(dues));
     if (leased.empty()) {
       tx.commit();
       return;
@@ -173,15 +174,15 @@ void PgStore::flush_completions(std::vector<CompleteBatcher::Item*>& batch) {
     const auto& r = it->request;
     const RefreshSuccess& s = *r.success;
     if (!seen.insert(r.grant_id).second) {
-      it->error = std::make_exception_ptr(StoreError("complete_refresh: the result of this grant is being stored already"));
+      it->error =
+          std::make_exception_ptr(StoreError("complete_refresh: the result of this grant is being stored already"));
       continue;
     }
     ids.push_back(id_param(r.grant_id));
     owners.push_back(r.owner);
-    rts.push_back(s.new_refresh_token
-                      ? std::optional<std::string>(seal_field("grants.refresh_token", std::to_string(r.grant_id),
-                                                              *s.new_refresh_token))
-                      : std::nullopt);
+    rts.push_back(s.new_refresh_token ? std::optional<std::string>(seal_field(
+                                            "grants.refresh_token", std::to_string(r.grant_id), *s.new_refresh_token))
+                                      : std::nullopt);
     rt_exps.push_back(time_param(s.refresh_expires_at));
     accounts.push_back(s.account_id);
     nexts.push_back(time_param(s.next_refresh_at));
@@ -190,8 +191,9 @@ void PgStore::flush_completions(std::vector<CompleteBatcher::Item*>& batch) {
     types.push_back(s.token.token_type);
     scopes.push_back(text_array_param(s.token.scopes));
     expires.push_back(time_param(s.token.expires_at));
-    refreshed.push_back(s.token.refreshed_at == TimePoint{} ? std::nullopt
-                                                            : std::optional<std::string>(time_param(s.token.refreshed_at)));
+    refreshed.push_back(s.token.refreshed_at == TimePoint{}
+                            ? std::nullopt
+                            : std::optional<std::string>(time_param(s.token.refreshed_at)));
     reauths.push_back(time_param(s.reauth_due_at));
     notes.push_back(s.last_error.substr(0, 2000));
   }
@@ -200,11 +202,11 @@ void PgStore::flush_completions(std::vector<CompleteBatcher::Item*>& batch) {
   pool_.run("complete_refresh", [&](pqxx::connection& c) {
     stored.clear();
     pqxx::work tx(c);
-    const auto res = tx.exec_params(refresh_sql::kComplete, array_literal(ids), array_literal(owners), array_literal(rts),
-                                    array_literal(rt_exps), array_literal(accounts), array_literal(nexts),
-                                    array_literal(patches), array_literal(access), array_literal(types),
-                                    array_literal(scopes), array_literal(expires), array_literal(refreshed),
-                                    array_literal(reauths), array_literal(notes));
+    const auto res = tx.exec_params(refresh_sql::kComplete, array_literal(ids), array_literal(owners),
+                                    array_literal(rts), array_literal(rt_exps), array_literal(accounts),
+                                    array_literal(nexts), array_literal(patches), array_literal(access),
+                                    array_literal(types), array_literal(scopes), array_literal(expires),
+                                    array_literal(refreshed), array_literal(reauths), array_literal(notes));
     for (const auto& row : res) stored.insert(row[0].as<std::int64_t>());
     tx.commit();
   });

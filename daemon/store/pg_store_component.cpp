@@ -39,10 +39,10 @@ bool PgStore::put_component_ticket(const ComponentTicket& t) {
 std::optional<ComponentTicket> PgStore::latest_component_ticket(std::int64_t app_id) {
   auto t = pool_.run("latest_component_ticket", [&](pqxx::connection& c) -> std::optional<ComponentTicket> {
     pqxx::work tx(c);
-    const auto res = tx.exec_params(
-        "SELECT ticket, " MEDIAX_EPOCH_US("create_time") " AS create_us, " MEDIAX_EPOCH_US("received_at")
-        " AS received_us FROM mediax.component_tickets WHERE app_id = $1",
-        app_id);
+    const auto res =
+        tx.exec_params("SELECT ticket, " MEDIAX_EPOCH_US("create_time") " AS create_us, " MEDIAX_EPOCH_US(
+                           "received_at") " AS received_us FROM mediax.component_tickets WHERE app_id = $1",
+                       app_id);
     tx.commit();
     if (res.empty()) return std::nullopt;
     ComponentTicket out;
@@ -62,8 +62,8 @@ std::optional<std::int64_t> PgStore::revoke_grant_of_account(std::int64_t app_id
     pqxx::work tx(c);
     // A revoked grant is not revoked again: a retried push queues no second webhook.
     const auto found = tx.exec_params(
-        "SELECT id FROM mediax.grants WHERE app_id = $1 AND account_id = $2 AND status <> 'revoked' FOR UPDATE",
-        app_id, account_id);
+        "SELECT id FROM mediax.grants WHERE app_id = $1 AND account_id = $2 AND status <> 'revoked' FOR UPDATE", app_id,
+        account_id);
     if (found.empty()) return std::nullopt;
     const auto id = found[0][0].as<std::int64_t>();
     revoke_grant_row(tx, id, reason);

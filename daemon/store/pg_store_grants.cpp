@@ -67,8 +67,8 @@ std::optional<Grant> select_grant(pqxx::work& tx, std::int64_t id, bool with_ref
 }
 
 std::optional<Token> select_token(pqxx::work& tx, const RefreshKey& key) {
-  const std::string sql = std::string(kTokenSelect) + (key.is_app_token() ? "WHERE t.app_id = $1 AND t.grant_id IS NULL"
-                                                                           : "WHERE t.grant_id = $1");
+  const std::string sql = std::string(kTokenSelect) +
+                          (key.is_app_token() ? "WHERE t.app_id = $1 AND t.grant_id IS NULL" : "WHERE t.grant_id = $1");
   const auto res = tx.exec_params(sql, key.is_app_token() ? key.app_id : key.grant_id);
   if (res.empty()) return std::nullopt;
   return token_from_row(res[0]);
@@ -88,8 +88,8 @@ void upsert_token(pqxx::work& tx, std::int64_t app_id, std::optional<std::int64_
           " DO UPDATE SET access_token = EXCLUDED.access_token, token_type = EXCLUDED.token_type,"
           " scopes = CASE WHEN cardinality(EXCLUDED.scopes) = 0 THEN t.scopes ELSE EXCLUDED.scopes END,"
           " expires_at = EXCLUDED.expires_at, refreshed_at = EXCLUDED.refreshed_at",
-      app_id, nullable(id_param(grant_id)), t.access_token, t.token_type,
-      text_array_param(t.scopes), time_param(t.expires_at), nullable(refreshed));
+      app_id, nullable(id_param(grant_id)), t.access_token, t.token_type, text_array_param(t.scopes),
+      time_param(t.expires_at), nullable(refreshed));
 }
 
 Grant PgStore::upsert_grant(const Grant& g, const Token& token) {
@@ -98,11 +98,12 @@ Grant PgStore::upsert_grant(const Grant& g, const Token& token) {
     // The sealed refresh token names its row, so the id comes first: the row of this account if
     // there is one, else a new one. Should another connect of the same account insert in
     // between, the row keeps that one's id and the token is sealed again for it below.
-    const auto existing = tx.exec_params(
-        "SELECT id FROM mediax.grants WHERE app_id = $1 AND account_id = $2", g.app_id, g.account_id);
-    const auto guess = existing.empty()
-                           ? tx.exec("SELECT nextval(pg_get_serial_sequence('mediax.grants', 'id'))")[0][0].as<std::int64_t>()
-                           : existing[0][0].as<std::int64_t>();
+    const auto existing =
+        tx.exec_params("SELECT id FROM mediax.grants WHERE app_id = $1 AND account_id = $2", g.app_id, g.account_id);
+    const auto guess =
+        existing.empty()
+            ? tx.exec("SELECT nextval(pg_get_serial_sequence('mediax.grants', 'id'))")[0][0].as<std::int64_t>()
+            : existing[0][0].as<std::int64_t>();
     // A reconnected account starts afresh: new refresh token, failures and reason cleared, and
     // any lease dropped so a refresh still running with the old refresh token cannot store.
     const auto row = tx.exec_params1(

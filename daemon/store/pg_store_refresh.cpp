@@ -151,8 +151,8 @@ void PgStore::complete_refresh_one(const RefreshKey& key, const std::string& own
 void PgStore::fail_refresh(const RefreshKey& key, const std::string& owner, const RefreshFailure& f) {
   pool_.run("fail_refresh", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    const std::optional<std::string> status =
-        f.new_status ? std::optional<std::string>(to_string(*f.new_status)) : std::nullopt;
+    const std::optional<std::string> status = f.new_status ? std::optional<std::string>(to_string(*f.new_status))
+                                                           : std::nullopt;
     // The error text doubles as the status reason when the status changes.
     const std::string set =
         " SET failure_count = failure_count + 1, last_error = $3, next_refresh_at = to_timestamp($4),"
@@ -173,11 +173,10 @@ void PgStore::fail_refresh(const RefreshKey& key, const std::string& owner, cons
 void PgStore::release_leases(const std::string& owner) {
   pool_.run("release_leases", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    for (const char* sql :
-         {"UPDATE mediax.apps SET lease_owner = NULL, lease_until = NULL, refresh_in_flight = false"
-          " WHERE lease_owner = $1",
-          "UPDATE mediax.grants SET lease_owner = NULL, lease_until = NULL, refresh_in_flight = false"
-          " WHERE lease_owner = $1"}) {
+    for (const char* sql : {"UPDATE mediax.apps SET lease_owner = NULL, lease_until = NULL, refresh_in_flight = false"
+                            " WHERE lease_owner = $1",
+                            "UPDATE mediax.grants SET lease_owner = NULL, lease_until = NULL, refresh_in_flight = false"
+                            " WHERE lease_owner = $1"}) {
       tx.exec_params(sql, owner);
     }
     tx.commit();

@@ -42,9 +42,9 @@ const std::vector<SealedColumn>& sealed_columns() {
       {"apps", "id", "int8", "client_secret"},
       {"grants", "id", "int8", "refresh_token"},
       {"auth_requests", "state", "text", "code_verifier"},
-      {"webhooks", "app_id", "int8", "secret"},  // migrations/0006_webhooks.sql
-      {"apps", "id", "int8", "secret_options"},             // migrations/0011_wechat_component.sql
-      {"component_tickets", "app_id", "int8", "ticket"},    // migrations/0011_wechat_component.sql
+      {"webhooks", "app_id", "int8", "secret"},           // migrations/0006_webhooks.sql
+      {"apps", "id", "int8", "secret_options"},           // migrations/0011_wechat_component.sql
+      {"component_tickets", "app_id", "int8", "ticket"},  // migrations/0011_wechat_component.sql
   };
   return columns;
 }
@@ -63,7 +63,8 @@ std::string PgStore::seal_field(std::string_view column, std::string_view row_ke
 }
 
 std::string PgStore::open_field(std::string_view column, std::string_view row_key, std::string_view stored) const {
-  if (stored.empty() || !crypto::Sealer::is_sealed(stored)) return std::string(stored);  // empty, or plain text from before
+  if (stored.empty() || !crypto::Sealer::is_sealed(stored))
+    return std::string(stored);  // empty, or plain text from before
   if (!sealer_) {
     throw SecretUnreadableError("cannot decrypt " + row_label(column, row_key) + ": no encryption key is loaded");
   }
@@ -84,10 +85,12 @@ void PgStore::open_app_secret(App& a) const {
   a.client_secret = open_field("apps.client_secret", std::to_string(a.id), a.client_secret);
   // app_from_row leaves the stored secret_options as a JSON string (the sealed text); '' = none.
   if (!a.secret_options.is_string()) return;
-  const std::string opened = open_field("apps.secret_options", std::to_string(a.id), a.secret_options.get<std::string>());
+  const std::string opened =
+      open_field("apps.secret_options", std::to_string(a.id), a.secret_options.get<std::string>());
   auto j = nlohmann::json::parse(opened, nullptr, false);
   if (!j.is_object()) {
-    throw SecretUnreadableError("cannot read the secret_options of app " + std::to_string(a.id) + ": not a JSON object");
+    throw SecretUnreadableError("cannot read the secret_options of app " + std::to_string(a.id) +
+                                ": not a JSON object");
   }
   a.secret_options = std::move(j);
 }
@@ -110,10 +113,10 @@ std::vector<SealedValueCount> PgStore::count_sealed_values(const std::string& sk
       const std::string v = tx.quote_name(col.column);
       const std::string skip =
           skip_key_id.empty() ? "" : " AND NOT starts_with(" + v + ", " + tx.quote("v1:" + skip_key_id + ":") + ")";
-      const auto res = tx.exec(
-          "SELECT CASE WHEN " + v + " LIKE 'v1:%' THEN split_part(" + v + ", ':', 2) ELSE '' END AS key_id,"
-          " count(*) FROM mediax." + tx.quote_name(col.table) + " WHERE " + v + " <> ''" + skip +
-          " GROUP BY 1 ORDER BY 1");
+      const auto res = tx.exec("SELECT CASE WHEN " + v + " LIKE 'v1:%' THEN split_part(" + v +
+                               ", ':', 2) ELSE '' END AS key_id,"
+                               " count(*) FROM mediax." +
+                               tx.quote_name(col.table) + " WHERE " + v + " <> ''" + skip + " GROUP BY 1 ORDER BY 1");
       for (const auto& r : res) out.push_back({col.name(), r[0].as<std::string>(), r[1].as<std::int64_t>()});
     }
     tx.commit();
@@ -144,13 +147,12 @@ std::vector<ResealCounts> PgStore::reseal_all(int batch_size) {
         pqxx::work tx(c);
         const std::string k = tx.quote_name(col.key_column);
         const std::string v = tx.quote_name(col.column);
-        const auto rows = tx.exec_params(
-            "SELECT " + k + "::text, " + v + select_sql_tail + "($1::text IS NULL OR " + k + " > $1::text::" +
-                col.key_type + ") AND " + v + " <> '' AND left(" + v + ", length($2)) <> $2 ORDER BY " + k +
-                " LIMIT $3",
-            nullable(after), current_prefix, batch);
-        const std::string update = "UPDATE " + table + " SET " + v + " = $1 WHERE " + k + " = $2::text::" +
-                                   col.key_type + " AND " + v + " = $3";
+        const auto rows = tx.exec_params("SELECT " + k + "::text, " + v + select_sql_tail + "($1::text IS NULL OR " +
+                                             k + " > $1::text::" + col.key_type + ") AND " + v + " <> '' AND left(" +
+                                             v + ", length($2)) <> $2 ORDER BY " + k + " LIMIT $3",
+                                         nullable(after), current_prefix, batch);
+        const std::string update = "UPDATE " + table + " SET " + v + " = $1 WHERE " + k +
+                                   " = $2::text::" + col.key_type + " AND " + v + " = $3";
         const std::string reread = "SELECT " + v + " FROM " + table + " WHERE " + k + " = $1::text::" + col.key_type;
         for (const auto& r : rows) {
           const auto key = r[0].as<std::string>();

@@ -44,13 +44,13 @@ std::vector<ScheduleChange> PgStore::schedule_changes_since(TimePoint since) {
 std::vector<Token> PgStore::tokens_refreshed_since(TimePoint since) {
   return pool_.run("tokens_refreshed_since", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    const auto res = tx.exec_params(
-        std::string(kTokenSelect) +
-            "JOIN mediax.apps a ON a.id = t.app_id LEFT JOIN mediax.grants g ON g.id = t.grant_id"
-            " WHERE t.refreshed_at >= to_timestamp($1)"
-            " AND ((t.grant_id IS NULL AND a.status IN ('active', 'needs_reauth'))"
-            " OR (t.grant_id IS NOT NULL AND g.status IN ('active', 'needs_reauth')))",
-        time_param(since));
+    const auto res =
+        tx.exec_params(std::string(kTokenSelect) +
+                           "JOIN mediax.apps a ON a.id = t.app_id LEFT JOIN mediax.grants g ON g.id = t.grant_id"
+                           " WHERE t.refreshed_at >= to_timestamp($1)"
+                           " AND ((t.grant_id IS NULL AND a.status IN ('active', 'needs_reauth'))"
+                           " OR (t.grant_id IS NOT NULL AND g.status IN ('active', 'needs_reauth')))",
+                       time_param(since));
     tx.commit();
     std::vector<Token> out;
     out.reserve(res.size());
@@ -62,9 +62,8 @@ std::vector<Token> PgStore::tokens_refreshed_since(TimePoint since) {
 std::optional<ScheduleChange> PgStore::schedule_of(const RefreshKey& key) {
   return pool_.run("schedule_of", [&](pqxx::connection& c) -> std::optional<ScheduleChange> {
     pqxx::work tx(c);
-    const auto res = key.is_app_token()
-                         ? tx.exec_params(std::string(kAppSchedule) + " AND id = $1", key.app_id)
-                         : tx.exec_params(std::string(kGrantSchedule) + " WHERE id = $1", key.grant_id);
+    const auto res = key.is_app_token() ? tx.exec_params(std::string(kAppSchedule) + " AND id = $1", key.app_id)
+                                        : tx.exec_params(std::string(kGrantSchedule) + " WHERE id = $1", key.grant_id);
     tx.commit();
     if (res.empty()) return std::nullopt;
     return change_from_row(res[0]);

@@ -30,7 +30,7 @@ WebhookDelivery delivery_from_row(const pqxx::row& r) {
   return d;
 }
 
-#define MEDIAX_DELIVERY_COLUMNS(p)                                                                               \
+#define MEDIAX_DELIVERY_COLUMNS(p) \
   p "id AS id, " p "app_id AS app_id, " p "event AS event, " p "payload::text AS payload, " p                   \
     "attempts AS attempts, " MEDIAX_EPOCH_US(p "created_at") " AS created_us, " MEDIAX_EPOCH_US(p "next_attempt_at") \
     " AS next_us, " MEDIAX_EPOCH_US(p "delivered_at") " AS delivered_us, " MEDIAX_EPOCH_US(p "failed_at")          \
@@ -48,8 +48,8 @@ void enqueue_key_webhook(pqxx::work& tx, const std::string& event, std::int64_t 
                          const std::optional<std::string>& klass) {
   // One builder for the events about an app token or a grant: {event, app, grant_id, account_id,
   // reason, class, at}, absent members (an app's event has no grant) left out.
-  const std::optional<std::string> grant =
-      grant_id ? std::optional<std::string>(std::to_string(*grant_id)) : std::nullopt;
+  const std::optional<std::string> grant = grant_id ? std::optional<std::string>(std::to_string(*grant_id))
+                                                    : std::nullopt;
   tx.exec_params(
       "INSERT INTO mediax.webhook_deliveries (app_id, event, payload, next_attempt_at)"
       " SELECT w.app_id, $2::text, jsonb_strip_nulls(jsonb_build_object('event', $2::text, 'app', a.name,"
@@ -98,11 +98,10 @@ bool PgStore::delete_webhook(std::int64_t app_id) {
 std::optional<Webhook> PgStore::get_webhook(std::int64_t app_id, bool with_secret) {
   auto hook = pool_.run("get_webhook", [&](pqxx::connection& c) -> std::optional<Webhook> {
     pqxx::work tx(c);
-    const auto res = tx.exec_params(
-        std::string("SELECT url, ") + (with_secret ? "secret" : "''::text") +
-            " AS secret, " MEDIAX_EPOCH_US("created_at") " AS created_us, " MEDIAX_EPOCH_US("updated_at")
-            " AS updated_us FROM mediax.webhooks WHERE app_id = $1",
-        app_id);
+    const auto res = tx.exec_params(std::string("SELECT url, ") + (with_secret ? "secret" : "''::text") +
+                                        " AS secret, " MEDIAX_EPOCH_US("created_at") " AS created_us, " MEDIAX_EPOCH_US(
+                                            "updated_at") " AS updated_us FROM mediax.webhooks WHERE app_id = $1",
+                                    app_id);
     tx.commit();
     if (res.empty()) return std::nullopt;
     Webhook w;
@@ -161,8 +160,8 @@ std::vector<WebhookDelivery> PgStore::claim_webhook_deliveries(const std::string
   return claimed;
 }
 
-bool PgStore::finish_webhook_delivery(std::int64_t id, const std::string& owner, TimePoint at,
-                                      const std::string& error, std::optional<TimePoint> retry_at) {
+bool PgStore::finish_webhook_delivery(std::int64_t id, const std::string& owner, TimePoint at, const std::string& error,
+                                      std::optional<TimePoint> retry_at) {
   std::string err = error;
   if (err.size() > 500) err.resize(500);
   return pool_.run("finish_webhook_delivery", [&](pqxx::connection& c) {

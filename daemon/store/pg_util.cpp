@@ -98,8 +98,8 @@ std::string describe_keyword_form(const std::string& s) {
 std::string describe_uri_form(const std::string& s) {
   const auto scheme_end = s.find("://") + 3;
   const auto authority_end = s.find_first_of("/?", scheme_end);
-  std::string authority = s.substr(scheme_end, authority_end == std::string::npos ? std::string::npos
-                                                                                  : authority_end - scheme_end);
+  std::string authority =
+      s.substr(scheme_end, authority_end == std::string::npos ? std::string::npos : authority_end - scheme_end);
   std::string rest = authority_end == std::string::npos ? "" : s.substr(authority_end);
   if (const auto at = authority.rfind('@'); at != std::string::npos) {
     const std::string userinfo = authority.substr(0, at);

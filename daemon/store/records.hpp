@@ -25,7 +25,8 @@ class DuplicateError : public std::runtime_error {  // unique constraint, e.g. a
 // create_app: another app fetches its app token with the same credential (App::credential_key).
 class CredentialInUseError : public DuplicateError {
  public:
-  CredentialInUseError(const std::string& what, std::string holder_app) : DuplicateError(what), holder(std::move(holder_app)) {}
+  CredentialInUseError(const std::string& what, std::string holder_app)
+      : DuplicateError(what), holder(std::move(holder_app)) {}
   std::string holder;  // the app that holds the credential; empty if it went away meanwhile
 };
 // A stored secret (client secret, refresh token, PKCE verifier) does not decrypt: its key is not
@@ -50,8 +51,8 @@ struct Event {
   std::int64_t id = 0;
   std::optional<std::int64_t> app_id;
   std::optional<std::int64_t> grant_id;
-  std::string kind;        // "app_registered", "grant_connected", "refreshed", "refresh_failed", ...
-  nlohmann::json detail;   // never a token or secret
+  std::string kind;       // "app_registered", "grant_connected", "refreshed", "refresh_failed", ...
+  nlohmann::json detail;  // never a token or secret
   TimePoint at{};
 };
 
@@ -91,8 +92,8 @@ struct ScheduleChange {
 // What a refresh needs, read under the lease.
 struct RefreshJob {
   RefreshKey key;
-  App app;                    // with client_secret
-  std::optional<Grant> grant; // with refresh_token; empty for app tokens
+  App app;                       // with client_secret
+  std::optional<Grant> grant;    // with refresh_token; empty for app tokens
   std::optional<Token> current;  // the current access token, if any
   // An earlier holder of the lease stopped in the middle of a refresh (crashed): the platform
   // may have rotated the refresh token without the new one being stored.
@@ -106,8 +107,8 @@ struct RefreshJob {
 // The result of a refresh to be stored and published in one transaction.
 struct RefreshSuccess {
   Token token;
-  std::optional<std::string> new_refresh_token;   // rotate; empty keeps the old one
-  std::optional<TimePoint> refresh_expires_at;    // when new_refresh_token is given
+  std::optional<std::string> new_refresh_token;  // rotate; empty keeps the old one
+  std::optional<TimePoint> refresh_expires_at;   // when new_refresh_token is given
   std::optional<std::string> account_id;
   nlohmann::json grant_extra_patch = nlohmann::json::object();  // merged into grants.extra
   TimePoint next_refresh_at{};
@@ -127,8 +128,8 @@ struct RefreshFailure {
 struct ApiKeyRecord {
   std::int64_t id = 0;
   std::string name;
-  std::string role;       // "admin" or "reader"
-  std::string hash_hex;   // hex SHA-256 of the whole key
+  std::string role;      // "admin" or "reader"
+  std::string hash_hex;  // hex SHA-256 of the whole key
   TimePoint created_at{};
   std::optional<TimePoint> last_used_at;
   std::optional<TimePoint> revoked_at;
@@ -147,16 +148,16 @@ struct Webhook {
 struct WebhookDelivery {
   std::int64_t id = 0;
   std::int64_t app_id = 0;
-  std::string event;                        // "grant.needs_reauth", "app.misconfigured"
-  nlohmann::json payload;                   // the body without delivery_id; never a token or secret
-  int attempts = 0;                         // made so far (a claim counts one)
-  std::string url;                          // claimed deliveries: the app's webhook URL now
-  std::string secret;                       // claimed deliveries: the HMAC key
+  std::string event;       // "grant.needs_reauth", "app.misconfigured"
+  nlohmann::json payload;  // the body without delivery_id; never a token or secret
+  int attempts = 0;        // made so far (a claim counts one)
+  std::string url;         // claimed deliveries: the app's webhook URL now
+  std::string secret;      // claimed deliveries: the HMAC key
   TimePoint created_at{};
-  std::optional<TimePoint> next_attempt_at; // empty once delivered or given up
+  std::optional<TimePoint> next_attempt_at;  // empty once delivered or given up
   std::optional<TimePoint> delivered_at;
-  std::optional<TimePoint> failed_at;       // given up after the last attempt
-  std::string last_error;                   // "http_500", "timeout", ... no response bodies
+  std::optional<TimePoint> failed_at;  // given up after the last attempt
+  std::string last_error;              // "http_500", "timeout", ... no response bodies
 };
 
 // The latest component_verify_ticket WeChat pushed for a wechat_component app

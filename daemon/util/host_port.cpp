@@ -36,9 +36,8 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
       host = text.substr(0, colon);
       port = text.substr(colon + 1);
     }
-    if (host.empty() ||
-        host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
-            std::string_view::npos) {
+    if (host.empty() || host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+                            std::string_view::npos) {
       return std::nullopt;
     }
   }

@@ -85,8 +85,8 @@ std::optional<TimePoint> parse_iso8601(const std::string& s) {
   if (pos != s.size()) return std::nullopt;
   const auto local = std::chrono::sys_days(date) + std::chrono::hours(*h) + std::chrono::minutes(*mi) +
                      std::chrono::seconds(*sec);
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>((local - std::chrono::minutes(offset_minutes))
-                                                                       .time_since_epoch()));
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+      (local - std::chrono::minutes(offset_minutes)).time_since_epoch()));
 }
 
 }  // namespace mediax

@@ -147,40 +147,42 @@ std::string seal_key_file_for(const std::string& db_url, const std::string& dir)
   return path;
 }
 
-void write_daemon_config(const std::string& path, const std::string& db_url, int port,
-                         const std::string& extra_config, const std::string& admin_extra,
-                         const std::string& refresh_extra) {
+void write_daemon_config(const std::string& path, const std::string& db_url, int port, const std::string& extra_config,
+                         const std::string& admin_extra, const std::string& refresh_extra) {
   // Every daemon needs an encryption key; one per database, so daemons sharing one read each
   // other's secrets. A test that sets [security] itself chooses its keys.
-  const std::string security =
-      extra_config.find("[security]") != std::string::npos
-          ? std::string()
-          : "\n[security]\nkey_file = \"" +
-                seal_key_file_for(db_url, std::filesystem::path(path).parent_path().string()) + "\"\n";
+  const std::string security = extra_config.find("[security]") != std::string::npos
+                                   ? std::string()
+                                   : "\n[security]\nkey_file = \"" +
+                                         seal_key_file_for(db_url, std::filesystem::path(path).parent_path().string()) +
+                                         "\"\n";
   // A [refresh] default line, unless refresh_extra sets that key itself.
   auto refresh_default = [&refresh_extra](const std::string& line) {
     const std::string key = line.substr(0, line.find(' '));
-    const bool overridden =
-        refresh_extra.rfind(key + " ", 0) == 0 || refresh_extra.find("\n" + key + " ") != std::string::npos;
+    const bool overridden = refresh_extra.rfind(key + " ", 0) == 0 ||
+                            refresh_extra.find("\n" + key + " ") != std::string::npos;
     return overridden ? std::string() : line + "\n";
   };
   std::string addr = "127.0.0.1:" + std::to_string(port);
   const std::string scheme = admin_extra.find("tls_cert_file") != std::string::npos ? "https" : "http";
   test::write_file(path,
                    "[database]\n"
-                   "url = \"" + db_url + "\"\n"
-                   "\n[admin]\n"
-                   "listen = \"" + addr + "\"\n"
-                   "public_url = \"" + scheme + "://" + addr + "\"\n" +
-                       (admin_extra.empty() ? std::string() : admin_extra + "\n") +
-                   "\n[refresh]\n" +
-                       refresh_default("fraction = 0.5") + refresh_default("min_margin_seconds = 1") +
+                   "url = \"" +
+                       db_url +
+                       "\"\n"
+                       "\n[admin]\n"
+                       "listen = \"" +
+                       addr +
+                       "\"\n"
+                       "public_url = \"" +
+                       scheme + "://" + addr + "\"\n" + (admin_extra.empty() ? std::string() : admin_extra + "\n") +
+                       "\n[refresh]\n" + refresh_default("fraction = 0.5") + refresh_default("min_margin_seconds = 1") +
                        refresh_default("jitter_seconds = 0") + refresh_default("retry_min_seconds = 1") +
                        refresh_default("retry_max_seconds = 5") + refresh_default("default_expires_in = 60") +
                        (refresh_extra.empty() ? std::string() : refresh_extra + "\n") +
-                   "\n[log]\n"
-                   "level = \"debug\"\n" + security +
-                       (extra_config.empty() ? std::string() : "\n" + extra_config + "\n"));
+                       "\n[log]\n"
+                       "level = \"debug\"\n" +
+                       security + (extra_config.empty() ? std::string() : "\n" + extra_config + "\n"));
 }
 
 Daemon::Daemon(std::string db_url, std::string dir, const std::string& extra_config, const std::string& admin_extra,
@@ -196,9 +198,8 @@ Daemon::Daemon(std::string db_url, std::string dir, const std::string& extra_con
   test::ProcessOptions migrate_opts;
   migrate_opts.log_dir = dir_;
   migrate_opts.name = "migrate";
-  auto m = test::run_process(mediaxd_bin(),
-                             {"migrate", "--config", config, "--migrations", source_dir() + "/migrations"},
-                             migrate_opts, 60s);
+  auto m = test::run_process(
+      mediaxd_bin(), {"migrate", "--config", config, "--migrations", source_dir() + "/migrations"}, migrate_opts, 60s);
   require(m.exit_code == 0, "mediaxd migrate exited with " + std::to_string(m.exit_code) + "\nstdout:\n" + m.out +
                                 "\nstderr:\n" + tail_lines(m.err));
   api_key_ = create_api_key("e2e-" + std::to_string(port), "admin");  // unique: several daemons may share a database
@@ -208,9 +209,9 @@ Daemon::Daemon(std::string db_url, std::string dir, const std::string& extra_con
   opts.name = "mediaxd";
   proc_ = std::make_unique<test::Process>(mediaxd_bin(), std::vector<std::string>{"--config", config}, opts);
   bool ready = eventually([&] { return !proc_->running() || request("GET", "/readyz", "").status == 200; }, 30s);
-  require(ready && proc_->running(),
-          std::string("mediaxd did not become ready (") + (proc_->running() ? "no 200 from /readyz" : "it exited") +
-              ")\nstderr:\n" + tail_lines(proc_->stderr_text()));
+  require(ready && proc_->running(), std::string("mediaxd did not become ready (") +
+                                         (proc_->running() ? "no 200 from /readyz" : "it exited") + ")\nstderr:\n" +
+                                         tail_lines(proc_->stderr_text()));
 }
 
 Daemon::~Daemon() { stop(); }
@@ -235,8 +236,8 @@ test::RunResult Daemon::run_cli(const std::vector<std::string>& args) const {
 
 std::string Daemon::create_api_key(const std::string& name, const std::string& role) const {
   auto r = run_cli({"create-api-key", "--name", name, "--role", role});
-  require(r.exit_code == 0, "mediaxd create-api-key exited with " + std::to_string(r.exit_code) + "\nstderr:\n" +
-                                tail_lines(r.err));
+  require(r.exit_code == 0,
+          "mediaxd create-api-key exited with " + std::to_string(r.exit_code) + "\nstderr:\n" + tail_lines(r.err));
   std::string key = r.out;
   while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
   require(key.rfind("mxk_", 0) == 0 && key.find('\n') == std::string::npos,
@@ -307,7 +308,8 @@ FakeOAuth2::FakeOAuth2(const Flags& flags, const std::string& dir) : flags_(flag
 
 void FakeOAuth2::register_client(const std::string& id, const std::string& secret, const std::string& auth_method,
                                  const std::vector<std::string>& redirect_uris) const {
-  json body{{"client_id", id}, {"client_secret", secret}, {"auth_method", auth_method}, {"redirect_uris", redirect_uris}};
+  json body{
+      {"client_id", id}, {"client_secret", secret}, {"auth_method", auth_method}, {"redirect_uris", redirect_uris}};
   auto r = test::http_post_json(base_ + "/_fake/clients", body);
   require(r.status == 201, "fake: client registration failed: " + r.describe());
 }
@@ -354,13 +356,15 @@ std::optional<TokenRow> published_token(const std::string& db_url, const std::st
                                         std::optional<std::int64_t> grant_id) {
   pqxx::connection c(db_url);
   pqxx::nontransaction tx(c);
-  pqxx::result r =
-      grant_id ? tx.exec_params("SELECT access_token, grant_id, account_id, expires_at::text FROM mediax.access_tokens "
-                                "WHERE app_name = $1 AND grant_id = $2",
-                                app, *grant_id)
-               : tx.exec_params("SELECT access_token, grant_id, account_id, expires_at::text FROM mediax.access_tokens "
-                                "WHERE app_name = $1 AND grant_id IS NULL",
-                                app);
+  pqxx::result r = grant_id
+                       ? tx.exec_params(
+                             "SELECT access_token, grant_id, account_id, expires_at::text FROM mediax.access_tokens "
+                             "WHERE app_name = $1 AND grant_id = $2",
+                             app, *grant_id)
+                       : tx.exec_params(
+                             "SELECT access_token, grant_id, account_id, expires_at::text FROM mediax.access_tokens "
+                             "WHERE app_name = $1 AND grant_id IS NULL",
+                             app);
   if (r.empty()) return std::nullopt;
   require(r.size() == 1, "mediax.access_tokens has " + std::to_string(r.size()) + " rows for one key");
   TokenRow row;

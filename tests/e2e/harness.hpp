@@ -60,8 +60,8 @@ class Daemon {
   // [admin]), runs `mediaxd migrate`, creates the admin API key "e2e" with
   // `mediaxd create-api-key`, starts mediaxd and waits for /readyz. When admin_extra sets
   // tls_cert_file the daemon is reached over https (the certificate is not verified).
-  Daemon(std::string db_url, std::string dir, const std::string& extra_config = "",
-         const std::string& admin_extra = "", const std::string& refresh_extra = "");
+  Daemon(std::string db_url, std::string dir, const std::string& extra_config = "", const std::string& admin_extra = "",
+         const std::string& refresh_extra = "");
   pid_t pid() const;
   ~Daemon();
 
@@ -168,8 +168,9 @@ class E2ETest : public ::testing::Test {
 
   // Registers a client at the fake (redirect URI: the daemon's callback) and an oauth2 app for it
   // in the daemon, with explicit endpoints or, when `discovery`, only the issuer. Returns the app JSON.
-  json register_fake_app(FakeOAuth2& fake, const std::string& name, const std::string& auth_method = "client_secret_post",
-                         bool discovery = false, bool client_credentials = false);
+  json register_fake_app(FakeOAuth2& fake, const std::string& name,
+                         const std::string& auth_method = "client_secret_post", bool discovery = false,
+                         bool client_credentials = false);
   // Starts an authorization at the daemon and lets the fake approve it for `login`;
   // returns the callback URL the fake redirected to (not yet visited).
   std::string authorize_at_fake(const std::string& app, const std::string& login, const std::string& extra_query = "");

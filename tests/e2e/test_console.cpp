@@ -38,9 +38,10 @@ TEST_F(ConsoleFiles, ServesTheStaticFilesWithTypesCspAndNoStoreForIndex) {
 }
 
 TEST_F(ConsoleFiles, RefusesPathsOutsideTheConsoleDirectory) {
-  for (const char* path : {"/console/../../CMakeLists.txt", "/console/%2e%2e/%2e%2e/CMakeLists.txt",
-                           "/console/..%2f..%2fCMakeLists.txt", "/console/.hidden", "/console/screenshots/../../README.md",
-                           "/console/%5c..%5cCMakeLists.txt", "/console/nope.js", "/console//etc/passwd"}) {
+  for (const char* path :
+       {"/console/../../CMakeLists.txt", "/console/%2e%2e/%2e%2e/CMakeLists.txt", "/console/..%2f..%2fCMakeLists.txt",
+        "/console/.hidden", "/console/screenshots/../../README.md", "/console/%5c..%5cCMakeLists.txt",
+        "/console/nope.js", "/console//etc/passwd"}) {
     auto r = test::http_get(daemon().url(path));
     EXPECT_NE(r.status, 200) << path << ": " << r.describe();
     EXPECT_EQ(r.body.find("cmake_minimum_required"), std::string::npos) << path;
@@ -52,7 +53,8 @@ class ConsoleInBrowser : public E2ETest {
  protected:
   void SetUp() override {
     node_ = test::find_in_path("node");
-    if (node_.empty()) GTEST_SKIP() << "node is not installed: the console test needs Node.js (admin/dev.sh installs it)";
+    if (node_.empty())
+      GTEST_SKIP() << "node is not installed: the console test needs Node.js (admin/dev.sh installs it)";
     if (!std::filesystem::exists("/usr/bin/chromium")) {
       GTEST_SKIP() << "/usr/bin/chromium is not installed: the console browser test needs Debian's chromium "
                       "(admin/dev.sh installs it)";
@@ -87,11 +89,11 @@ TEST_F(ConsoleInBrowser, OperatorRegistersConnectsThroughLoginAndConsentRefreshe
   popts.cwd = oidc_dir_;
   popts.log_dir = dir_;
   popts.name = "oidc-provider";
-  provider_ = std::make_unique<test::Process>(
-      node_,
-      std::vector<std::string>{"server.mjs", "--port", "0", "--redirect-uri", daemon().callback_url(), "--web-secret",
-                               web_secret, "--access-ttl", "600"},
-      popts);
+  provider_ = std::make_unique<test::Process>(node_,
+                                              std::vector<std::string>{"server.mjs", "--port", "0", "--redirect-uri",
+                                                                       daemon().callback_url(), "--web-secret",
+                                                                       web_secret, "--access-ttl", "600"},
+                                              popts);
   const std::string issuer = "http://127.0.0.1:" + std::to_string(provider_->wait_for_listening(30s));
 
   // Screenshots go to the test's directory; the committed ones in admin/web/screenshots are only
@@ -104,8 +106,8 @@ TEST_F(ConsoleInBrowser, OperatorRegistersConnectsThroughLoginAndConsentRefreshe
   opts.cwd = console_dir_;
   opts.log_dir = dir_;
   opts.name = "console-test";
-  opts.env = {"MEDIAX_URL=" + daemon().url(""), "OIDC_ISSUER=" + issuer, "OIDC_WEB_SECRET=" + web_secret,
-              "MEDIAX_API_KEY=" + api_key(), "SCREENSHOT_DIR=" + shots, "FAILURE_DIR=" + dir_};
+  opts.env = {"MEDIAX_URL=" + daemon().url(""), "OIDC_ISSUER=" + issuer,   "OIDC_WEB_SECRET=" + web_secret,
+              "MEDIAX_API_KEY=" + api_key(),    "SCREENSHOT_DIR=" + shots, "FAILURE_DIR=" + dir_};
   auto r = test::run_process(node_, {"console.test.mjs"}, opts, 180s);
   ASSERT_EQ(r.exit_code, 0) << "stdout:\n" << r.out << "\nstderr:\n" << r.err;
   EXPECT_NE(r.out.find("all steps passed"), std::string::npos) << r.out;

@@ -79,7 +79,8 @@ class KeyRotationE2E : public E2ETest {
     pqxx::connection c(daemon().db_url());
     pqxx::nontransaction tx(c);
     std::vector<std::string> out;
-    for (const auto& r : tx.exec("SELECT refresh_token FROM mediax.grants ORDER BY id")) out.push_back(r[0].as<std::string>());
+    for (const auto& r : tx.exec("SELECT refresh_token FROM mediax.grants ORDER BY id"))
+      out.push_back(r[0].as<std::string>());
     return out;
   }
 
@@ -89,7 +90,7 @@ class KeyRotationE2E : public E2ETest {
 
 TEST_F(KeyRotationE2E, RotateKeyWhileTheDaemonRefreshesThenOnlyTheNewKeyReadsEveryGrant) {
   FakeOAuth2::Flags flags;
-  flags.expires_in = 4;  // refreshed every ~2 s
+  flags.expires_in = 4;         // refreshed every ~2 s
   flags.rotate_refresh = true;  // a lost refresh token would show as invalid_grant
   auto& fake = start_fake(flags);
   register_fake_app(fake, "crm");

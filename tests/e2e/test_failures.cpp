@@ -17,13 +17,13 @@ namespace {
 using Failures = E2ETest;
 
 json minimal_app(const std::string& name) {
-  return json{{"name", name},
-              {"platform", "oauth2"},
-              {"client_id", "cid-minimal"},
-              {"client_secret", "csec-minimal-0123456789"},
-              {"scopes", {"profile"}},
-              {"endpoints",
-               {{"authorize_url", "http://127.0.0.1:9/authorize"}, {"token_url", "http://127.0.0.1:9/token"}}}};
+  return json{
+      {"name", name},
+      {"platform", "oauth2"},
+      {"client_id", "cid-minimal"},
+      {"client_secret", "csec-minimal-0123456789"},
+      {"scopes", {"profile"}},
+      {"endpoints", {{"authorize_url", "http://127.0.0.1:9/authorize"}, {"token_url", "http://127.0.0.1:9/token"}}}};
 }
 
 void expect_error(const HttpResult& r, int status) {

@@ -19,14 +19,14 @@ class OwnAppOAuth2 : public E2ETest {
     secret_ = random_hex("csec-", 32);
     remember_secret(secret_);
     fake.register_client(client_id_, secret_, "client_secret_post", {daemon().callback_url(), kOwnRedirect});
-    auto r = daemon().post("/v1/apps", {{"name", name},
-                                        {"platform", "oauth2"},
-                                        {"client_id", client_id_},
-                                        {"client_secret", secret_},
-                                        {"scopes", {"openid", "profile"}},
-                                        {"endpoints",
-                                         {{"authorize_url", fake.issuer() + "/authorize"},
-                                          {"token_url", fake.issuer() + "/token"}}}});
+    auto r = daemon().post(
+        "/v1/apps",
+        {{"name", name},
+         {"platform", "oauth2"},
+         {"client_id", client_id_},
+         {"client_secret", secret_},
+         {"scopes", {"openid", "profile"}},
+         {"endpoints", {{"authorize_url", fake.issuer() + "/authorize"}, {"token_url", fake.issuer() + "/token"}}}});
     require(r.status == 201, "POST /v1/apps: " + r.describe());
   }
 
@@ -160,8 +160,9 @@ TEST_F(OwnAppOAuth2, UnknownOrDeadRefreshTokensAreRefusedAndNothingIsStored) {
   register_own_app(fake, "imp");
   const std::string unknown = random_hex("rt-unknown-", 24);
   remember_secret(unknown);
-  auto r = daemon().post("/v1/apps/imp/grants/import",
-                         {{"account_id", "dave"}, {"refresh_token", unknown}, {"refresh_expires_at", "2099-01-01T00:00:00Z"}});
+  auto r = daemon().post(
+      "/v1/apps/imp/grants/import",
+      {{"account_id", "dave"}, {"refresh_token", unknown}, {"refresh_expires_at", "2099-01-01T00:00:00Z"}});
   EXPECT_EQ(r.status, 422) << r.describe();
   EXPECT_EQ(r.json().value("error", ""), "refresh_token_refused");
   EXPECT_EQ(r.json().value("platform_code", ""), "invalid_grant");
@@ -212,8 +213,8 @@ TEST_F(OwnAppOAuth2, BadRequestsAreRefusedBeforeThePlatformIsAsked) {
       },
       15s);
   EXPECT_EQ(forbidden.status, 403) << forbidden.describe();
-  forbidden = daemon().request("POST", "/v1/apps/strict/grants/import", reader, R"({"account_id":"a","refresh_token":"r"})",
-                               "application/json");
+  forbidden = daemon().request("POST", "/v1/apps/strict/grants/import", reader,
+                               R"({"account_id":"a","refresh_token":"r"})", "application/json");
   EXPECT_EQ(forbidden.status, 403) << forbidden.describe();
 }
 
@@ -290,7 +291,8 @@ TEST_F(WeChatOnboardingE2E, ACodeFromAppLoginBecomesAGrantWithItsUnionid) {
   const std::string appid = random_hex("wx", 16);
   const std::string secret = random_hex("wxsec-", 32);
   remember_secret(secret);
-  fake().control("/_fake/clients", {{"appid", appid}, {"secret", secret}, {"redirect_uris", {daemon().callback_url()}}});
+  fake().control("/_fake/clients",
+                 {{"appid", appid}, {"secret", secret}, {"redirect_uris", {daemon().callback_url()}}});
   register_app({{"name", "wxapp"}, {"platform", "wechat"}, {"client_id", appid}, {"client_secret", secret}});
   // The code of an authorization the daemon did not ask for (its state is never looked at).
   const std::string location = authorize_at_platform("wxapp", "frank");

@@ -10,7 +10,10 @@ namespace {
 using HostileInput = E2ETest;
 
 json minimal_app(const std::string& name) {
-  return {{"name", name}, {"platform", "oauth2"}, {"client_id", "c"}, {"client_secret", "s"},
+  return {{"name", name},
+          {"platform", "oauth2"},
+          {"client_id", "c"},
+          {"client_secret", "s"},
           {"endpoints", {{"token_url", "https://idp.example/token"}}}};
 }
 
@@ -37,7 +40,8 @@ TEST_F(HostileInput, ChunkedBodiesAreRefusedBeforeBeingRead) {
   std::ostringstream raw;
   raw << "POST /v1/apps HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " << daemon().api_key()
       << "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-      << std::hex << chunk.size() << "\r\n" << chunk << "\r\n0\r\n\r\n";
+      << std::hex << chunk.size() << "\r\n"
+      << chunk << "\r\n0\r\n\r\n";
   const std::string answer = raw_exchange(daemon().url(""), raw.str());
   EXPECT_EQ(answer.rfind("HTTP/1.1 411", 0), 0U) << answer;
   EXPECT_NE(answer.find("\"length_required\""), std::string::npos) << answer;
@@ -48,7 +52,7 @@ TEST_F(HostileInput, CompressedBodiesAreRefused) {
   // A gzip body is inflated by httplib without any limit: 1 MiB on the wire can be 1 GiB in memory.
   const std::string body = minimal_app("gz").dump();
   auto r = test::http_request("POST", daemon().url("/v1/apps"), body, "application/json",
-                         {{"Authorization", "Bearer " + daemon().api_key()}, {"Content-Encoding", "gzip"}});
+                              {{"Authorization", "Bearer " + daemon().api_key()}, {"Content-Encoding", "gzip"}});
   EXPECT_EQ(r.status, 415) << r.describe();
   EXPECT_EQ(r.json().value("error", ""), "unsupported_encoding") << r.describe();
   EXPECT_EQ(daemon().get("/v1/apps").json()["apps"].size(), 0U);

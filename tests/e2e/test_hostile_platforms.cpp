@@ -21,7 +21,9 @@ std::vector<std::int64_t> request_times(const FakeOAuth2& fake) {
   return out;
 }
 
-std::string grant_path(std::int64_t id, const std::string& rest = "") { return "/v1/grants/" + std::to_string(id) + rest; }
+std::string grant_path(std::int64_t id, const std::string& rest = "") {
+  return "/v1/grants/" + std::to_string(id) + rest;
+}
 
 class HostilePlatforms : public E2ETest {
  protected:
@@ -222,8 +224,7 @@ TEST_F(Breaker, FailingPlatformOpensItsCircuitIsNotHammeredAndRecovers) {
   FakeOAuth2& failing = start_fake(flags);
   auto ids = connect_many(failing, "down", 6);
   const std::string endpoint = failing.base().substr(std::string("http://").size());
-  const std::string state_series =
-      "mediax_circuit_state{platform=\"oauth2\",endpoint=\"" + endpoint + "\"}";
+  const std::string state_series = "mediax_circuit_state{platform=\"oauth2\",endpoint=\"" + endpoint + "\"}";
   const auto requests_before = failing.stat("token_requests");
   failing.fail({{"mode", "500"}, {"count", 100000}, {"grant_type", "refresh_token"}});
 

@@ -156,7 +156,7 @@ TEST(HttpClientKeepAlive, RequestTheServerMayHaveReadIsNotSentAgain) {
   auto r = client->send(origin.request());
   EXPECT_EQ(r.status, 0);
   EXPECT_FALSE(r.error.empty());
-  std::this_thread::sleep_for(700ms);  // the slow handler finishes
+  std::this_thread::sleep_for(700ms);    // the slow handler finishes
   EXPECT_EQ(origin.ports().size(), 2u);  // a refresh token must not go out twice
   // The timed-out connection was not put back: the next call works on a new one.
   expect_ok(client->send(origin.request()), 3);

@@ -57,12 +57,13 @@ TEST_F(Mediaxctl, ManagesAnAppAndAConnectedAccountFromRegistrationToRemoval) {
   fake.register_client(client_id, secret, "client_secret_post", {daemon().callback_url()});
   test::write_file(dir_ + "/secret", secret + "\n");
 
-  auto add = ctl({"apps", "add", "crm", "--platform", "oauth2", "--client-id", client_id, "--client-secret-file",
-                  dir_ + "/secret", "--scope", "openid", "--scope", "profile", "--authorize-url",
-                  fake.issuer() + "/authorize", "--token-url", fake.issuer() + "/token", "--revocation-url",
-                  fake.issuer() + "/revoke"});
+  auto add =
+      ctl({"apps", "add", "crm", "--platform", "oauth2", "--client-id", client_id, "--client-secret-file",
+           dir_ + "/secret", "--scope", "openid", "--scope", "profile", "--authorize-url", fake.issuer() + "/authorize",
+           "--token-url", fake.issuer() + "/token", "--revocation-url", fake.issuer() + "/revoke"});
   ASSERT_EQ(add.exit_code, 0) << describe(add);
-  EXPECT_NE(add.out.find(daemon().callback_url()), std::string::npos) << "apps add should name the redirect URI: " << add.out;
+  EXPECT_NE(add.out.find(daemon().callback_url()), std::string::npos)
+      << "apps add should name the redirect URI: " << add.out;
   EXPECT_EQ(add.out.find(secret), std::string::npos);
 
   auto shown = ctl_json({"apps", "show", "crm"});
@@ -152,12 +153,13 @@ TEST_F(Mediaxctl, AddsAnAppFromJsonWithTheSecretFromTheEnvironment) {
   const std::string secret = random_hex("csec-", 32);
   remember_secret(secret);
   test::write_file(dir_ + "/app.json", json{{"platform", "oauth2"},
-                                           {"client_id", "svc"},
-                                           {"scopes", {"api"}},
-                                           {"endpoints", {{"token_url", "http://127.0.0.1:9/token"}}}}
+                                            {"client_id", "svc"},
+                                            {"scopes", {"api"}},
+                                            {"endpoints", {{"token_url", "http://127.0.0.1:9/token"}}}}
                                            .dump());
-  auto add = ctl({"apps", "add", "svc", "--from-json", dir_ + "/app.json", "--client-secret-env", "SVC_SECRET", "--json"},
-                 {"SVC_SECRET=" + secret});
+  auto add =
+      ctl({"apps", "add", "svc", "--from-json", dir_ + "/app.json", "--client-secret-env", "SVC_SECRET", "--json"},
+          {"SVC_SECRET=" + secret});
   ASSERT_EQ(add.exit_code, 0) << describe(add);
   json app = json::parse(add.out, nullptr, false);
   ASSERT_FALSE(app.is_discarded()) << add.out;
@@ -328,11 +330,20 @@ TEST_F(Mediaxctl, EveryCommandHasHelp) {
   for (const char* s : {"Exit codes", "3  cannot connect", "4  not found", "ctl.toml", "MEDIAX_API_KEY"}) {
     EXPECT_NE(main_help.out.find(s), std::string::npos) << s << " missing from --help:\n" << main_help.out;
   }
-  for (const auto& cmd : std::vector<std::vector<std::string>>{{"apps", "list"},   {"apps", "show"},     {"apps", "add"},
-                                                               {"apps", "rm"},     {"grants", "list"},   {"grants", "show"},
-                                                               {"grants", "revoke"}, {"token", "get"}, {"connect"},
-                                                               {"refresh"},        {"status"},           {"webhook"},
-                                                               {"grants", "add"},  {"grants", "import"},
+  for (const auto& cmd : std::vector<std::vector<std::string>>{{"apps", "list"},
+                                                               {"apps", "show"},
+                                                               {"apps", "add"},
+                                                               {"apps", "rm"},
+                                                               {"grants", "list"},
+                                                               {"grants", "show"},
+                                                               {"grants", "revoke"},
+                                                               {"token", "get"},
+                                                               {"connect"},
+                                                               {"refresh"},
+                                                               {"status"},
+                                                               {"webhook"},
+                                                               {"grants", "add"},
+                                                               {"grants", "import"},
                                                                {"grants", "recover"}}) {
     auto args = cmd;
     args.push_back("--help");

@@ -12,7 +12,7 @@ namespace {
 using Metrics = E2ETest;
 
 struct Scrape {
-  std::map<std::string, double> samples;   // "name{labels}" -> value
+  std::map<std::string, double> samples;     // "name{labels}" -> value
   std::map<std::string, std::string> types;  // family -> type
 };
 
@@ -71,10 +71,13 @@ TEST_F(Metrics, ParsesAndCountsRefreshesByPlatformAndOutcome) {
 
   const std::string success = R"(mediax_refreshes_total{platform="oauth2",outcome="success"})";
   Scrape s;
-  ASSERT_TRUE(eventually([&] {
-    s = scrape(daemon());
-    return value(s, success) >= 1;
-  }, 10s)) << "the first client-credentials fetch was not counted";
+  ASSERT_TRUE(eventually(
+      [&] {
+        s = scrape(daemon());
+        return value(s, success) >= 1;
+      },
+      10s))
+      << "the first client-credentials fetch was not counted";
   // The first fetch is counted when the platform answers and stored a moment later (group
   // commit): a forced refresh before that would join it instead of calling the platform again.
   ASSERT_TRUE(eventually([&] { return daemon().get("/v1/apps/metered/token").status == 200; }, 10s));
@@ -117,10 +120,13 @@ TEST_F(Metrics, FailedRefreshIsCountedUnderItsClassAndDatabaseCountsGrants) {
   Scrape s = scrape(daemon());
   EXPECT_EQ(value(s, R"(mediax_refreshes_total{platform="oauth2",outcome="needs_reauth"})"), 1);
   // Database counts are cached for up to 10 s: wait for the grant's new status to show.
-  ASSERT_TRUE(eventually([&] {
-    s = scrape(daemon());
-    return value(s, R"(mediax_grants{platform="oauth2",status="needs_reauth"})") == 1;
-  }, 15s, 500ms)) << "grant counts by status did not show the needs_reauth grant";
+  ASSERT_TRUE(eventually(
+      [&] {
+        s = scrape(daemon());
+        return value(s, R"(mediax_grants{platform="oauth2",status="needs_reauth"})") == 1;
+      },
+      15s, 500ms))
+      << "grant counts by status did not show the needs_reauth grant";
   EXPECT_EQ(value(s, R"(mediax_grants{platform="oauth2",status="active"})"), 0);
   EXPECT_EQ(value(s, R"(mediax_leases_held{kind="grant"})"), 0);
 }

@@ -35,8 +35,8 @@ TEST_F(OAuth2Flows, ConnectedAccountTokenIsRefreshedBeforeExpiryWithRotatingRefr
         return fake.refreshes_of("alice") >= 3 && seen.size() >= 4;
       },
       25s, 150ms);
-  ASSERT_TRUE(done) << "refreshes seen by the fake: " << fake.refreshes_of("alice") << ", distinct tokens: "
-                    << seen.size();
+  ASSERT_TRUE(done) << "refreshes seen by the fake: " << fake.refreshes_of("alice")
+                    << ", distinct tokens: " << seen.size();
   EXPECT_EQ(invalid_reads, 0) << "the view published an expired or revoked token";
   EXPECT_EQ(fake.stat("dead_refresh_token_uses"), 0) << "the daemon sent a rotated-out refresh token";
   EXPECT_EQ(fake.stat("codes_exchanged"), 1);

@@ -12,7 +12,8 @@ class OidcProvider : public E2ETest {
  protected:
   void SetUp() override {
     node_ = test::find_in_path("node");
-    if (node_.empty()) GTEST_SKIP() << "node is not installed: the oidc-provider tests need Node.js (admin/dev.sh installs it)";
+    if (node_.empty())
+      GTEST_SKIP() << "node is not installed: the oidc-provider tests need Node.js (admin/dev.sh installs it)";
     oidc_dir_ = source_dir() + "/tests/e2e/oidc";
     ASSERT_TRUE(std::filesystem::exists(oidc_dir_ + "/node_modules/oidc-provider"))
         << "run `npm ci` in tests/e2e/oidc (admin/dev.sh test does it)";

@@ -44,12 +44,13 @@ TEST_F(OpenApi, EveryDocumentedRouteIsServed) {
 TEST_F(OpenApi, UndocumentedRoutesAreNotFound) {
   const auto routes = test::openapi_routes(source_dir() + "/admin/openapi.yaml");
   const std::vector<std::pair<std::string, std::string>> probes{
-      {"GET", "/v1/nothing"},        {"DELETE", "/v1/apps"},          {"POST", "/v1/grants/1"},
-      {"GET", "/v1/apps/a/unknown"}, {"PUT", "/v1/apps/a/grants"},    {"GET", "/v2/apps"},
+      {"GET", "/v1/nothing"},           {"DELETE", "/v1/apps"},
+      {"POST", "/v1/grants/1"},         {"GET", "/v1/apps/a/unknown"},
+      {"PUT", "/v1/apps/a/grants"},     {"GET", "/v2/apps"},
       {"DELETE", "/v1/grants/1/token"}, {"GET", "/v1/apps/a/token/rejected"}};
   for (const auto& [method, path] : probes) {
-    ASSERT_FALSE(routes.count({method, test::normalize_path_params(std::regex_replace(
-                                           path, std::regex("/(a|1)(/|$)"), "/{}$2"))}))
+    ASSERT_FALSE(routes.count(
+        {method, test::normalize_path_params(std::regex_replace(path, std::regex("/(a|1)(/|$)"), "/{}$2"))}))
         << "probe " << method << " " << path << " is documented; pick another";
     auto r = call(daemon(), method, path);
     EXPECT_TRUE(is_no_route(r)) << method << " " << path << " is not documented but answered " << r.describe();

@@ -43,9 +43,9 @@ class Outage : public E2ETest {
 struct Reads {
   std::mutex mu;
   std::int64_t ok = 0;
-  std::int64_t stale = 0;           // 200 with the stale headers
+  std::int64_t stale = 0;  // 200 with the stale headers
   std::int64_t stale_app_token = 0;
-  std::int64_t expired_served = 0;  // 200 with a token that had expired
+  std::int64_t expired_served = 0;             // 200 with a token that had expired
   std::map<std::string, std::int64_t> errors;  // "503 token_expired" -> count
   std::set<std::string> tokens;                // to search the log for at teardown
   std::string bad_example;
@@ -84,7 +84,8 @@ TEST_F(Outage, DatabaseStoppedUnderLoadServesStaleTokensAndRecoversWithoutLosing
         // Past: "expired at T"; under a second left: "expires at T (less than a second left)".
         if (code == "token_expired") {
           static const std::regex kMessage(
-              "the token (expired at \\S+|expires at \\S+ \\(less than a second left\\)) and has not been refreshed yet;.*");
+              "the token (expired at \\S+|expires at \\S+ \\(less than a second left\\)) and has not been refreshed "
+              "yet;.*");
           const std::string msg = r.json().value("message", "");
           if (!std::regex_match(msg, kMessage)) reads.bad_message = msg;
         }
@@ -142,9 +143,10 @@ TEST_F(Outage, DatabaseStoppedUnderLoadServesStaleTokensAndRecoversWithoutLosing
         return true;
       },
       30s, 500ms);
-  EXPECT_TRUE(recovered) << "not every grant had a valid token "
-                         << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - back).count()
-                         << " s after the database came back";
+  EXPECT_TRUE(recovered)
+      << "not every grant had a valid token "
+      << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - back).count()
+      << " s after the database came back";
   // Two more cycles: every grant is refreshed with the refresh token stored for it.
   const auto refreshes_after_recovery = fake.stat("refreshes");
   std::this_thread::sleep_for(std::chrono::seconds(kLifetime + 1));

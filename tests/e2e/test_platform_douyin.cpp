@@ -160,8 +160,8 @@ TEST_F(DouyinE2E, WithoutTheRenewPermissionTheAppIsFlaggedOnceAndItsGrantsRefres
   const std::int64_t bob = connect_account("norenew", "bob", "open_bob");
   EXPECT_TRUE(grant(bob)["reauth_due_at"].is_string()) << grant(bob).dump();
   const auto bob_refreshes = fake().stat_in("refreshes_by_account", "open_bob");
-  EXPECT_TRUE(eventually([&] { return fake().stat_in("refreshes_by_account", "open_bob") > bob_refreshes + 1; }, 15s,
-                         200ms))
+  EXPECT_TRUE(
+      eventually([&] { return fake().stat_in("refreshes_by_account", "open_bob") > bob_refreshes + 1; }, 15s, 200ms))
       << "bob's grant keeps refreshing";
 
   // alice: active until her refresh token dies, then needs_reauth.

@@ -59,10 +59,9 @@ class WeChatStableE2E : public WeChatE2E {
   }
   // What another system holding the AppSecret would do (WeChat's advice notwithstanding).
   std::string force_at_wechat_directly() {
-    auto r = test::http_post_json(fake().base() + "/cgi-bin/stable_token", {{"grant_type", "client_credential"},
-                                                                            {"appid", appid_},
-                                                                            {"secret", secret_},
-                                                                            {"force_refresh", true}});
+    auto r = test::http_post_json(
+        fake().base() + "/cgi-bin/stable_token",
+        {{"grant_type", "client_credential"}, {"appid", appid_}, {"secret", secret_}, {"force_refresh", true}});
     std::string token = r.json().value("access_token", "");
     remember_secret(token);
     return token;

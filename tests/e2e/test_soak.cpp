@@ -93,13 +93,13 @@ std::string sql_array(const std::vector<std::int64_t>& ids) {
 // What the reader thread saw.
 struct ReaderCounts {
   std::atomic<std::int64_t> polls{0};
-  std::atomic<std::int64_t> rows{0};       // rows of the view read, summed over polls
-  std::atomic<std::int64_t> missing{0};    // active grants without a servable token, summed over polls
-  std::atomic<std::int64_t> expired{0};    // rows whose expires_at had passed before the query was sent
-  std::atomic<std::int64_t> sampled{0};    // tokens checked at the fake
-  std::atomic<std::int64_t> invalid{0};    // ... that the fake did not accept, of active grants
+  std::atomic<std::int64_t> rows{0};                // rows of the view read, summed over polls
+  std::atomic<std::int64_t> missing{0};             // active grants without a servable token, summed over polls
+  std::atomic<std::int64_t> expired{0};             // rows whose expires_at had passed before the query was sent
+  std::atomic<std::int64_t> sampled{0};             // tokens checked at the fake
+  std::atomic<std::int64_t> invalid{0};             // ... that the fake did not accept, of active grants
   std::atomic<std::int64_t> invalid_not_active{0};  // ... of grants no longer active (lost, not refreshed)
-  std::atomic<std::int64_t> errors{0};     // database errors of the reader itself
+  std::atomic<std::int64_t> errors{0};              // database errors of the reader itself
   std::mutex mu;
   std::string example;
 };
@@ -174,7 +174,7 @@ class Soak : public E2ETest {
             auto r = d.post("/v1/apps/soak/authorize");
             require(r.status == 200, "authorize: " + r.describe());
             auto url = test::add_query_param(r.json().at("authorize_url").get<std::string>(), "login_hint",
-                                              "user-" + std::to_string(i));
+                                             "user-" + std::to_string(i));
             auto fr = test::http_get(url);
             require(fr.status == 302, "the fake did not redirect: " + fr.describe());
             auto cb = test::http_get(fr.header("location"));
@@ -208,9 +208,8 @@ class Soak : public E2ETest {
         std::vector<std::pair<std::int64_t, std::string>> tokens;
         {
           pqxx::nontransaction tx(*conn);
-          for (const auto& r : tx.exec(
-                   "SELECT grant_id, access_token, (extract(epoch FROM expires_at) * 1000)::int8"
-                   " FROM mediax.access_tokens WHERE app_name = 'soak' AND grant_id IS NOT NULL")) {
+          for (const auto& r : tx.exec("SELECT grant_id, access_token, (extract(epoch FROM expires_at) * 1000)::int8"
+                                       " FROM mediax.access_tokens WHERE app_name = 'soak' AND grant_id IS NOT NULL")) {
             if (r[2].as<std::int64_t>() <= asked_ms) {
               ++c.expired;
               std::lock_guard lk(c.mu);
@@ -230,7 +229,8 @@ class Soak : public E2ETest {
         if (!absent.empty()) {
           pqxx::nontransaction tx(*owner);
           const auto res = tx.exec_params(
-              "SELECT g.id, g.lease_owner, g.refresh_in_flight, g.next_refresh_at::text, t.expires_at::text, now()::text"
+              "SELECT g.id, g.lease_owner, g.refresh_in_flight, g.next_refresh_at::text, t.expires_at::text, "
+              "now()::text"
               " FROM mediax.grants g LEFT JOIN mediax.tokens t ON t.grant_id = g.id"
               " WHERE g.id = ANY($1::int8[]) AND g.status = 'active'",
               sql_array(absent));
@@ -240,8 +240,8 @@ class Soak : public E2ETest {
             std::lock_guard lk(c.mu);
             c.example = std::to_string(res.size()) + " active grants without a token in the view, e.g. grant " +
                         r[0].as<std::string>() + " (lease " + r[1].as<std::string>("none") + ", in flight " +
-                        r[2].as<std::string>() + ", next refresh " + r[3].as<std::string>("none") +
-                        ", token expired " + r[4].as<std::string>("none") + ", now " + r[5].as<std::string>() + ")";
+                        r[2].as<std::string>() + ", next refresh " + r[3].as<std::string>("none") + ", token expired " +
+                        r[4].as<std::string>("none") + ", now " + r[5].as<std::string>() + ")";
           }
         }
         for (int k = 0; k < 4 && !tokens.empty(); ++k) {
@@ -277,8 +277,8 @@ class Soak : public E2ETest {
     pqxx::connection conn(db_url_);
     pqxx::nontransaction tx(conn);
     GrantStates s;
-    for (const auto& r : tx.exec_params(
-             "SELECT id, account_id, status, status_reason FROM mediax.grants WHERE app_id = $1", app_id_)) {
+    for (const auto& r :
+         tx.exec_params("SELECT id, account_id, status, status_reason FROM mediax.grants WHERE app_id = $1", app_id_)) {
       const auto status = r[2].as<std::string>();
       const auto reason = r[3].is_null() ? std::string() : r[3].as<std::string>();
       if (status == "active") {
@@ -308,8 +308,8 @@ class Soak : public E2ETest {
     // presented one. Without kills: none.
     EXPECT_GE(dead, lost) << "a grant is lost_rotation without having presented a dead refresh token";
     EXPECT_LE(dead, cut_off) << "a refresh presented a refresh token rotated away before (double refresh)";
-    EXPECT_EQ(quick, 0) << "a grant was refreshed again within a quarter of the token lifetime (min gap "
-                        << min_gap_ms << " ms)";
+    EXPECT_EQ(quick, 0) << "a grant was refreshed again within a quarter of the token lifetime (min gap " << min_gap_ms
+                        << " ms)";
     // Once per cycle (half the lifetime) for every grant still active: none starves, none doubles.
     const double cycle = settings_.lifetime / 2.0;
     const auto by_account = stats.at("refreshes_by_account");
@@ -321,7 +321,8 @@ class Soak : public E2ETest {
       pqxx::connection conn(db_url_);
       pqxx::nontransaction tx(conn);
       for (const auto id : states.lost_rotation) {
-        lost_accounts.insert(tx.exec_params1("SELECT account_id FROM mediax.grants WHERE id = $1", id)[0].as<std::string>());
+        lost_accounts.insert(
+            tx.exec_params1("SELECT account_id FROM mediax.grants WHERE id = $1", id)[0].as<std::string>());
       }
     }
     for (int i = 0; i < settings_.grants; ++i) {
@@ -346,9 +347,9 @@ class Soak : public E2ETest {
   }
 
   void check_reader(ReaderCounts& c, double seconds) {
-    std::cout << "[ soak     ] reader (role mediax_reader): " << c.polls << " polls of mediax.access_tokens ("
-              << c.rows << " rows), " << c.sampled << " tokens checked at the platform; missing " << c.missing
-              << ", expired " << c.expired << ", invalid " << c.invalid << " (+" << c.invalid_not_active
+    std::cout << "[ soak     ] reader (role mediax_reader): " << c.polls << " polls of mediax.access_tokens (" << c.rows
+              << " rows), " << c.sampled << " tokens checked at the platform; missing " << c.missing << ", expired "
+              << c.expired << ", invalid " << c.invalid << " (+" << c.invalid_not_active
               << " of lost grants), reader errors " << c.errors << "\n";
     EXPECT_GT(c.polls.load(), static_cast<std::int64_t>(seconds));  // about 3 a second
     EXPECT_EQ(c.missing.load(), 0) << "an active grant had no valid token in mediax.access_tokens: " << c.example;
@@ -538,8 +539,8 @@ TEST_F(Soak, KillNineLoopSurvivorsTakeOverAndNoGrantIsLostSilently) {
     per_kill << " " << k.in_flight.size() << "/" << k.takeover_seconds.value_or(-1) << "s";
   }
   const auto states = grant_states();
-  std::cout << "[ soak     ] kill -9 loop: " << kills.size() << " kills in " << kill_seconds << " s, "
-            << in_flight << " refreshes in flight at the kills, taken over after at most " << slowest
+  std::cout << "[ soak     ] kill -9 loop: " << kills.size() << " kills in " << kill_seconds << " s, " << in_flight
+            << " refreshes in flight at the kills, taken over after at most " << slowest
             << " s (in flight/takeover per kill:" << per_kill.str() << "), lost_rotation "
             << states.lost_rotation.size() << "\n";
 

@@ -14,7 +14,9 @@ class TokenListenerTest : public E2ETest {
                                        "token_listen = \"127.0.0.1:" + std::to_string(token_port_) + "\"");
   }
 
-  std::string token_url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(token_port_) + path; }
+  std::string token_url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(token_port_) + path;
+  }
   test::HttpResult read(const std::string& path, const std::string& key, const std::string& method = "GET") const {
     test::HttpHeaders headers;
     if (!key.empty()) headers.emplace_back("Authorization", "Bearer " + key);
@@ -32,7 +34,8 @@ TEST_F(TokenListenerTest, AnswersTokenReadsAsTheAdminApiDoes) {
   ASSERT_TRUE(eventually([&] { return daemon().get("/v1/apps/service/token").status == 200; }, 15s));
   EXPECT_NE(daemon().log().find("token reads on 127.0.0.1:" + std::to_string(token_port_)), std::string::npos);
 
-  for (const std::string& path : {"/v1/grants/" + std::to_string(grant_id) + "/token", std::string("/v1/apps/service/token")}) {
+  for (const std::string& path :
+       {"/v1/grants/" + std::to_string(grant_id) + "/token", std::string("/v1/apps/service/token")}) {
     const auto admin = daemon().get(path);
     const auto fast = read(path, daemon().api_key());
     ASSERT_EQ(admin.status, 200) << admin.describe();
@@ -65,7 +68,7 @@ TEST_F(TokenListenerTest, AnswersTokenReadsAsTheAdminApiDoes) {
   EXPECT_EQ(bad_key.json().value("error", ""), "invalid_token");
   EXPECT_NE(bad_key.header("www-authenticate").find("invalid_token"), std::string::npos);
   for (const std::string& path : {std::string("/v1/grants/987654/token"), std::string("/v1/grants/abc/token"),
-                                 std::string("/v1/apps/nosuch/token"), std::string("/v1/apps/reads/token")}) {
+                                  std::string("/v1/apps/nosuch/token"), std::string("/v1/apps/reads/token")}) {
     const auto admin = daemon().get(path);
     const auto fast = read(path, daemon().api_key());
     EXPECT_EQ(fast.status, admin.status) << path << ": " << fast.describe() << " vs " << admin.describe();
@@ -81,8 +84,8 @@ TEST_F(TokenListenerTest, AnswersTokenReadsAsTheAdminApiDoes) {
   EXPECT_EQ(post.status, 405) << post.describe();
   EXPECT_EQ(post.header("allow"), "GET, HEAD");
   EXPECT_EQ(read("/healthz", "").status, 200);
-  auto head = raw_exchange(token_url(""), "HEAD " + grant_path + " HTTP/1.1\r\nAuthorization: Bearer " + daemon().api_key() +
-                                              "\r\nConnection: close\r\n\r\n");
+  auto head = raw_exchange(token_url(""), "HEAD " + grant_path + " HTTP/1.1\r\nAuthorization: Bearer " +
+                                              daemon().api_key() + "\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0U) << head.substr(0, 200);
   EXPECT_EQ(head.find("access_token"), std::string::npos) << "HEAD: headers only";
   EXPECT_NE(head.find("Content-Length: "), std::string::npos);
@@ -98,7 +101,8 @@ TEST_F(TokenListenerTest, SpeaksCarefulHttp) {
   register_fake_app(fake, "raw", "client_secret_post");
   const std::int64_t grant_id = connect("raw", "bob");
   const std::string key = daemon().api_key();
-  const std::string get = "GET /v1/grants/" + std::to_string(grant_id) + "/token HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key + "\r\n";
+  const std::string get = "GET /v1/grants/" + std::to_string(grant_id) +
+                          "/token HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key + "\r\n";
   const std::string base = token_url("");
   auto count = [](const std::string& s, const std::string& what) {
     std::size_t n = 0;
@@ -107,8 +111,8 @@ TEST_F(TokenListenerTest, SpeaksCarefulHttp) {
   };
 
   // Pipelined requests in one write: answered in order on the one connection; the last asks to close.
-  auto piped = raw_exchange(base, get + "\r\n" + "GET /v1/grants/987654/token HTTP/1.1\r\nAuthorization: Bearer " + key +
-                                      "\r\n\r\n" + get + "Connection: close\r\n\r\n");
+  auto piped = raw_exchange(base, get + "\r\n" + "GET /v1/grants/987654/token HTTP/1.1\r\nAuthorization: Bearer " +
+                                      key + "\r\n\r\n" + get + "Connection: close\r\n\r\n");
   EXPECT_EQ(count(piped, "HTTP/1.1 200 OK\r\n"), 2U) << piped.substr(0, 400);
   EXPECT_EQ(count(piped, "HTTP/1.1 404 Not Found\r\n"), 1U);
   EXPECT_LT(piped.find("200 OK"), piped.find("404 Not Found"));
@@ -135,7 +139,8 @@ TEST_F(TokenListenerTest, SpeaksCarefulHttp) {
   };
   for (const auto& [request, status] : bad) {
     const auto answer = raw_exchange(base, request);
-    EXPECT_EQ(answer.rfind("HTTP/1.1 " + status + "\r\n", 0), 0U) << request.substr(0, 60) << " -> " << answer.substr(0, 200);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 " + status + "\r\n", 0), 0U)
+        << request.substr(0, 60) << " -> " << answer.substr(0, 200);
     EXPECT_NE(answer.find("\"error\""), std::string::npos) << answer.substr(0, 200);
     EXPECT_NE(answer.find("Connection: close"), std::string::npos);
   }
@@ -150,7 +155,8 @@ TEST(TokenListenerStartup, DaemonRefusesATokenPortAlreadyInUse) {
   Daemon first(db, dir);
   const auto admin_port = test::parse_url(first.url(""))->port;
   const std::string config = dir + "/second.toml";
-  write_daemon_config(config, db, test::free_port(), "", "token_listen = \"127.0.0.1:" + std::to_string(admin_port) + "\"");
+  write_daemon_config(config, db, test::free_port(), "",
+                      "token_listen = \"127.0.0.1:" + std::to_string(admin_port) + "\"");
   test::ProcessOptions opts;
   opts.log_dir = dir;
   const auto r = test::run_process(mediaxd_bin(), {"--config", config}, opts, 30s);

@@ -13,10 +13,14 @@ namespace {
 std::string view_usage(const std::string& db_url, const std::string& app, std::optional<std::int64_t> grant_id) {
   pqxx::connection c(db_url);
   pqxx::nontransaction tx(c);
-  const auto r = grant_id ? tx.exec_params("SELECT token_usage FROM mediax.access_tokens WHERE app_name = $1"
-                                           " AND grant_id = $2", app, *grant_id)
-                          : tx.exec_params("SELECT token_usage FROM mediax.access_tokens WHERE app_name = $1"
-                                           " AND grant_id IS NULL", app);
+  const auto r = grant_id ? tx.exec_params(
+                                "SELECT token_usage FROM mediax.access_tokens WHERE app_name = $1"
+                                " AND grant_id = $2",
+                                app, *grant_id)
+                          : tx.exec_params(
+                                "SELECT token_usage FROM mediax.access_tokens WHERE app_name = $1"
+                                " AND grant_id IS NULL",
+                                app);
   return r.empty() ? "" : r[0][0].as<std::string>();
 }
 
@@ -51,8 +55,12 @@ class DouyinTokenUsageE2E : public TokenUsageE2E {
     fake_args_ = {"--expires-in", "3600", "--client-expires-in", "3600"};
   }
   json douyin_app(const std::string& name, const std::string& client_key, const std::string& secret, bool cc) {
-    return {{"name", name},         {"platform", "douyin"},      {"client_id", client_key},
-            {"client_secret", secret}, {"scopes", {"user_info"}}, {"client_credentials", cc}};
+    return {{"name", name},
+            {"platform", "douyin"},
+            {"client_id", client_key},
+            {"client_secret", secret},
+            {"scopes", {"user_info"}},
+            {"client_credentials", cc}};
   }
 };
 
@@ -94,13 +102,10 @@ class WeChatTokenUsageE2E : public TokenUsageE2E {
 TEST_F(WeChatTokenUsageE2E, TokensGoInTheAccessTokenQueryParameterAndOneAppIdHasOneAppToken) {
   const std::string appid = random_hex("wx", 16), secret = random_hex("wxsec-", 32);
   remember_secret(secret);
-  fake().control("/_fake/clients", {{"appid", appid}, {"secret", secret}, {"redirect_uris", {daemon().callback_url()}}});
-  json body{{"name", "wx-main"},
-            {"platform", "wechat"},
-            {"client_id", appid},
-            {"client_secret", secret},
-            {"client_credentials", true},
-            {"options", {{"app_token", "token"}}}};
+  fake().control("/_fake/clients",
+                 {{"appid", appid}, {"secret", secret}, {"redirect_uris", {daemon().callback_url()}}});
+  json body{{"name", "wx-main"},       {"platform", "wechat"},       {"client_id", appid},
+            {"client_secret", secret}, {"client_credentials", true}, {"options", {{"app_token", "token"}}}};
   EXPECT_EQ(register_app(body).value("token_usage", ""), "query:access_token");
   ASSERT_TRUE(eventually([&] { return !published("wx-main").empty(); }, 15s, 100ms));
   expect_token_answers("/v1/apps/wx-main", "query:access_token", nullptr);

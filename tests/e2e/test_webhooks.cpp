@@ -121,7 +121,8 @@ TEST_F(Webhooks, NeedsReauthEventIsSignedRetriedWithGrowingGapsAndDeliveredOnce)
   ASSERT_EQ(r.status, 502) << r.describe();
 
   ASSERT_TRUE(eventually([&] { return receiver.received().size() >= 3; }, 30s))
-      << "requests so far: " << receiver.received().size() << "\n" << webhook_state("hooked").dump(2);
+      << "requests so far: " << receiver.received().size() << "\n"
+      << webhook_state("hooked").dump(2);
   ASSERT_TRUE(eventually(
       [&] {
         auto d = webhook_state("hooked")["deliveries"];
@@ -260,8 +261,9 @@ TEST_F(Webhooks, AdminApiAndMediaxctlSetShowAndRemoveTheWebhookNeverShowingTheSe
                               json{{"url", "https://hooks.example/x"}, {"secret", secret}, {"extra", 1}}.dump(),
                               "application/json");
   EXPECT_EQ(put.status, 400) << put.describe();
-  EXPECT_EQ(daemon().request("PUT", "/v1/apps/nosuchapp/webhook", daemon().api_key(),
-                             json{{"url", "https://hooks.example/x"}, {"secret", secret}}.dump(), "application/json")
+  EXPECT_EQ(daemon()
+                .request("PUT", "/v1/apps/nosuchapp/webhook", daemon().api_key(),
+                         json{{"url", "https://hooks.example/x"}, {"secret", secret}}.dump(), "application/json")
                 .status,
             404);
 }

@@ -426,13 +426,15 @@ TEST_F(WeChatComponentE2E, SecretsChangeWithoutLosingPushesOrTheApp) {
   pqxx::connection c(daemon().db_url());
   pqxx::nontransaction tx(c);
   std::string details;
-  for (const auto& row : tx.exec("SELECT detail::text FROM mediax.events WHERE kind = 'app_secrets_changed' ORDER BY id")) {
+  for (const auto& row :
+       tx.exec("SELECT detail::text FROM mediax.events WHERE kind = 'app_secrets_changed' ORDER BY id")) {
     details += row[0].as<std::string>() + "\n";
   }
   EXPECT_NE(details.find("options.encoding_aes_key"), std::string::npos) << details;
   EXPECT_NE(details.find("options.previous_encoding_aes_key"), std::string::npos) << details;
   EXPECT_NE(details.find("client_secret"), std::string::npos) << details;
-  for (const auto& s : {new_key, old_key, new_secret, secret_}) EXPECT_EQ(details.find(s), std::string::npos) << details;
+  for (const auto& s : {new_key, old_key, new_secret, secret_})
+    EXPECT_EQ(details.find(s), std::string::npos) << details;
 }
 
 }  // namespace

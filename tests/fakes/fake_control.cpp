@@ -174,7 +174,9 @@ Reply Provider::introspect(const std::string& token) const {
 
 Reply Provider::secrets() const {
   std::lock_guard lock(mu_);
-  json out{{"codes", json::array()}, {"access_tokens", json::array()}, {"refresh_tokens", json::array()},
+  json out{{"codes", json::array()},
+           {"access_tokens", json::array()},
+           {"refresh_tokens", json::array()},
            {"client_secrets", json::array()}};
   for (const auto& [k, v] : codes_) out["codes"].push_back(k);
   for (const auto& [k, v] : access_) out["access_tokens"].push_back(k);

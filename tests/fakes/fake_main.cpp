@@ -148,31 +148,26 @@ int main(int argc, char** argv) {
   svr.Get(p + "/.well-known/oauth-authorization-server", discovery);
   if (!p.empty()) svr.Get("/.well-known/oauth-authorization-server" + p, discovery);  // RFC 8414 §3.1
 
-  svr.Get(p + "/authorize", [&](const httplib::Request& req, httplib::Response& res) {
-    send(provider.authorize(query_of(req)), res);
-  });
+  svr.Get(p + "/authorize",
+          [&](const httplib::Request& req, httplib::Response& res) { send(provider.authorize(query_of(req)), res); });
   svr.Post(p + "/token", [&](const httplib::Request& req, httplib::Response& res) {
     if (opts.latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.latency_ms));
     send(provider.token(form_request(req)), res);
   });
-  svr.Post(p + "/revoke", [&](const httplib::Request& req, httplib::Response& res) {
-    send(provider.revoke(form_request(req)), res);
-  });
+  svr.Post(p + "/revoke",
+           [&](const httplib::Request& req, httplib::Response& res) { send(provider.revoke(form_request(req)), res); });
   svr.Get(p + "/userinfo", [&](const httplib::Request& req, httplib::Response& res) {
     send(provider.resource(req.get_header_value("Authorization")), res);
   });
   svr.Get(p + "/jwks", [&](const httplib::Request&, httplib::Response& res) { send(provider.jwks(), res); });
 
-  svr.Post("/_fake/clients", [&](const httplib::Request& req, httplib::Response& res) {
-    send(provider.register_client(req.body), res);
-  });
+  svr.Post("/_fake/clients",
+           [&](const httplib::Request& req, httplib::Response& res) { send(provider.register_client(req.body), res); });
   svr.Get("/_fake/stats", [&](const httplib::Request&, httplib::Response& res) { send(provider.stats(), res); });
-  svr.Post("/_fake/fail", [&](const httplib::Request& req, httplib::Response& res) {
-    send(provider.inject_failure(req.body), res);
-  });
-  svr.Delete("/_fake/fail", [&](const httplib::Request&, httplib::Response& res) {
-    send(provider.clear_failures(), res);
-  });
+  svr.Post("/_fake/fail",
+           [&](const httplib::Request& req, httplib::Response& res) { send(provider.inject_failure(req.body), res); });
+  svr.Delete("/_fake/fail",
+             [&](const httplib::Request&, httplib::Response& res) { send(provider.clear_failures(), res); });
   svr.Get("/_fake/introspect", [&](const httplib::Request& req, httplib::Response& res) {
     send(provider.introspect(req.get_param_value("token")), res);
   });
@@ -182,9 +177,10 @@ int main(int argc, char** argv) {
   });
 
   // Logs the path only: queries and bodies carry codes and tokens. Benchmarks log nothing per request.
-  if (!opts.bulk) svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    std::fprintf(stderr, "fake-oauth2: %s %s -> %d\n", req.method.c_str(), req.path.c_str(), res.status);
-  });
+  if (!opts.bulk)
+    svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      std::fprintf(stderr, "fake-oauth2: %s %s -> %d\n", req.method.c_str(), req.path.c_str(), res.status);
+    });
 
   int port = opts.port;
   // A burst of connections must not overflow httplib's accept queue of 5 (http/listen_backlog.hpp).

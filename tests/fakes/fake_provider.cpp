@@ -258,8 +258,8 @@ Reply Provider::token(const FormRequest& req) {
   return finish(oauth_error(400, "unsupported_grant_type", "grant_type " + grant_type + " is not supported"));
 }
 
-nlohmann::json Provider::issue_access(const std::string& client_id, const std::string& account,
-                                      std::int64_t grant_id, const std::string& scope) {
+nlohmann::json Provider::issue_access(const std::string& client_id, const std::string& account, std::int64_t grant_id,
+                                      const std::string& scope) {
   Access a{client_id, account, grant_id, scope, TimeSource::now() + std::chrono::seconds(opts_.expires_in), false};
   std::string value = random_token();
   access_.emplace(value, a);

@@ -32,13 +32,13 @@ struct Options {
   int port = 0;
   std::int64_t expires_in = 3600;  // access token lifetime, seconds
   bool rotate_refresh = false;
-  std::string issuer_path;         // "" or "/x": issuer is http://host:port/x and endpoints live under it
+  std::string issuer_path;  // "" or "/x": issuer is http://host:port/x and endpoints live under it
   // Benchmarks (bench/): every /token call waits this long before answering (a remote platform's latency).
   int latency_ms = 0;
   // Benchmarks: any client_id with a non-empty secret and any refresh token are accepted (grants
   // written straight into the database were never issued here); nothing is remembered per token.
   bool bulk = false;
-  int threads = 64;                // HTTP worker threads (a kept-alive connection holds one while open)
+  int threads = 64;  // HTTP worker threads (a kept-alive connection holds one while open)
 };
 
 struct Reply {
@@ -117,7 +117,7 @@ class Provider {
     bool alive = true;
   };
   struct Failure {
-    std::string mode;        // 500 | 429 | invalid_grant | invalid_client | garbage | hang | trickle | close
+    std::string mode;  // 500 | 429 | invalid_grant | invalid_client | garbage | hang | trickle | close
     int remaining = 1;
     int retry_after = 1;     // 429
     int seconds = 5;         // hang

@@ -102,7 +102,8 @@ inline std::vector<HttpResponse> responses_for(const std::string& body) {
     HttpResponse r;
     r.status = status;
     r.body = body;
-    if (status == 429 || status == 503) r.headers = {{"Retry-After", status == 429 ? "120" : "Wed, 21 Oct 2099 07:28:00 GMT"}};
+    if (status == 429 || status == 503)
+      r.headers = {{"Retry-After", status == 429 ? "120" : "Wed, 21 Oct 2099 07:28:00 GMT"}};
     out.push_back(std::move(r));
   }
   HttpResponse none;

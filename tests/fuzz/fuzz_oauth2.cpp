@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string body(reinterpret_cast<const char*>(data), size);
   const auto now = fuzz::fuzz_now();
   for (const auto& r : fuzz::responses_for(body)) {
-    for (auto flow : {oauth2::Flow::authorization_code, oauth2::Flow::refresh_token, oauth2::Flow::client_credentials}) {
+    for (auto flow :
+         {oauth2::Flow::authorization_code, oauth2::Flow::refresh_token, oauth2::Flow::client_credentials}) {
       fuzz::check_outcome(oauth2::parse_token_response(r, flow, now, fuzz::secrets()));
     }
     fuzz::check_outcome(oauth2::parse_revoke_response(r, now, fuzz::secrets()));

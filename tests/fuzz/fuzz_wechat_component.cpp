@@ -43,8 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       p.pre_auth_code = "code";
       for (bool mobile : {false, true}) {
         p.mobile = mobile;
-        const auto url = wechat_component::build_authorize_url("https://mp.example", "https://open.example", app,
-                                                               options, p);
+        const auto url =
+            wechat_component::build_authorize_url("https://mp.example", "https://open.example", app, options, p);
         if (url.find_first_of(" \"<>\r\n") != std::string::npos) fuzz::fail("an unencoded character in the link");
       }
     }

@@ -122,9 +122,8 @@ class ComponentCredentialsTest : public StoreTest {
     registry_.add(std::move(p));
     cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(cfg_);
-    refresher_ =
-        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
-                                             metrics_);
+    refresher_ = std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_,
+                                             "instance-a", metrics_);
     App a = sample_app("platform", true);
     a.platform = "wechat_component";
     a.token_usage = TokenUsage::access_token_query;

@@ -176,7 +176,8 @@ TEST_F(ComponentReceiver, UnknownAppsAndAppsOfOtherPlatformsAre404WithoutOpening
   EXPECT_EQ(receiver_->handle("nobody", {}, "<xml/>", t0()).status, 404);
   EXPECT_EQ(receiver_->handle("oauth", {}, "<xml/>", t0()).status, 404);
   EXPECT_EQ(receiver_->handle("Bad\nName", {}, "<xml/>", t0()).status, 404);
-  EXPECT_EQ(receiver_->handle("platform", {}, std::string(ComponentEventReceiver::kMaxBody + 1, 'x'), t0()).status, 413);
+  EXPECT_EQ(receiver_->handle("platform", {}, std::string(ComponentEventReceiver::kMaxBody + 1, 'x'), t0()).status,
+            413);
   EXPECT_EQ(seen_body_, "") << "the opener was never called";
 }
 
@@ -271,7 +272,8 @@ TEST_F(ComponentReceiver, ACodeTheRedirectSpentIsSuccessOnlyWhenTheAccountsGrant
     EXPECT_EQ(post(auth_push(wc::EventType::authorized, "wx-authorizer", "code-x")).status, 502) << code;
   }
   // The redirect stored the grant a moment ago.
-  const Grant g = store_->upsert_grant(sample_grant(app_.id, "wx-authorizer", "rt"), sample_token("at", t0() + hours(2)));
+  const Grant g =
+      store_->upsert_grant(sample_grant(app_.id, "wx-authorizer", "rt"), sample_token("at", t0() + hours(2)));
   const auto now = g.updated_at + seconds(5);
   EXPECT_EQ(post(auth_push(wc::EventType::authorized, "wx-authorizer", "code-x"), now).body, "success");
   // Long ago: not the same authorization.
@@ -294,19 +296,21 @@ TEST_F(ComponentReceiver, PlatformFailuresAre502AndDatabaseFailuresAre503NeverSu
 
   // The database away before anything is read: 503 too.
   auto down = make_pg_store("postgresql://127.0.0.1:1/none?connect_timeout=1", 1, test_sealer());
-  ComponentEventReceiver offline(*down, cache_, {}, kMaxAge,
-                                 [](const auto&, const auto&, const auto&, TimePoint, Seconds) {
-                                   ADD_FAILURE() << "nothing to open without the app";
-                                   return wc::OpenedPush{};
-                                 },
-                                 metrics_);
+  ComponentEventReceiver offline(
+      *down, cache_, {}, kMaxAge,
+      [](const auto&, const auto&, const auto&, TimePoint, Seconds) {
+        ADD_FAILURE() << "nothing to open without the app";
+        return wc::OpenedPush{};
+      },
+      metrics_);
   a = offline.handle("platform", {}, "<xml/>", t0());
   EXPECT_EQ(a.status, 503);
   EXPECT_EQ(a.body, "database unavailable");
 }
 
 TEST_F(ComponentReceiver, UnauthorizedRevokesTheGrantDropsItsTokenAndStopsItsRefreshes) {
-  const Grant g = store_->upsert_grant(sample_grant(app_.id, "wx-gone", "rt"), sample_token("at-gone", t0() + hours(2)));
+  const Grant g =
+      store_->upsert_grant(sample_grant(app_.id, "wx-gone", "rt"), sample_token("at-gone", t0() + hours(2)));
   const RefreshKey key{app_.id, g.id};
   cache_.put(*store_->get_token(key));
   ASSERT_EQ(post(auth_push(wc::EventType::unauthorized, "wx-gone")).body, "success");
@@ -345,13 +349,15 @@ TEST_F(ComponentReceiver, ARealPushOpensWithTheAppsSealedKeysAndTheCurrentOrPrev
     const std::string inner = "<xml><AppId><![CDATA[" + real.client_id + "]]></AppId><CreateTime>" +
                               std::to_string(created) +
                               "</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType>"
-                              "<ComponentVerifyTicket><![CDATA[" + ticket + "]]></ComponentVerifyTicket></xml>";
+                              "<ComponentVerifyTicket><![CDATA[" +
+                              ticket + "]]></ComponentVerifyTicket></xml>";
     const std::string enc = wxcrypt::encrypt(*wxcrypt::aes_key(aes_key), inner, real.client_id);
     const std::string ts = std::to_string(to_unix(now));
-    const std::map<std::string, std::string> query = {{"timestamp", ts},
-                                                      {"nonce", "2718281828"},
-                                                      {"encrypt_type", "aes"},
-                                                      {"msg_signature", wxcrypt::signature(token, ts, "2718281828", enc)}};
+    const std::map<std::string, std::string> query = {
+        {"timestamp", ts},
+        {"nonce", "2718281828"},
+        {"encrypt_type", "aes"},
+        {"msg_signature", wxcrypt::signature(token, ts, "2718281828", enc)}};
     return receiver.handle("real", query, wc::push_envelope(real.client_id, enc), now);
   };
   const auto created = to_unix(now) - 2;
@@ -382,12 +388,14 @@ TEST_F(ComponentReceiver, ThePreviousKeyOpensPushesAfterAKeyChangeUntilItIsDropp
     const std::string inner = "<xml><AppId><![CDATA[" + real.client_id + "]]></AppId><CreateTime>" +
                               std::to_string(at) +
                               "</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType>"
-                              "<ComponentVerifyTicket><![CDATA[ticket@@@" + std::to_string(at) +
-                              "]]></ComponentVerifyTicket></xml>";
+                              "<ComponentVerifyTicket><![CDATA[ticket@@@" +
+                              std::to_string(at) + "]]></ComponentVerifyTicket></xml>";
     const std::string enc = wxcrypt::encrypt(*wxcrypt::aes_key(aes_key), inner, real.client_id);
     const std::string ts = std::to_string(to_unix(now));
     const std::map<std::string, std::string> query = {
-        {"timestamp", ts}, {"nonce", "31415"}, {"encrypt_type", "aes"},
+        {"timestamp", ts},
+        {"nonce", "31415"},
+        {"encrypt_type", "aes"},
         {"msg_signature", wxcrypt::signature("msgtoken-rotating", ts, "31415", enc)}};
     return receiver.handle("rotating", query, wc::push_envelope(real.client_id, enc), now).status;
   };

@@ -94,10 +94,11 @@ TEST_F(GroupCommitTest, AFailingUnitRollsBackAloneAndItsCallerGetsTheTranslatedE
 TEST_F(GroupCommitTest, AnExceptionThrownByTheUnitItselfReachesItsCaller) {
   pg::Pool pool(url_, 1);
   pg::GroupCommit group(pool);
-  EXPECT_THROW(group.run("unit", [](pqxx::work& tx) {
-    tx.exec0("INSERT INTO t VALUES (7, 'x')");
-    throw StoreError("lease lost");
-  }),
+  EXPECT_THROW(group.run("unit",
+                         [](pqxx::work& tx) {
+                           tx.exec0("INSERT INTO t VALUES (7, 'x')");
+                           throw StoreError("lease lost");
+                         }),
                StoreError);
   EXPECT_EQ(count(), 0);
   group.run("unit", [](pqxx::work& tx) { tx.exec0("INSERT INTO t VALUES (8, 'x')"); });

@@ -34,8 +34,12 @@ class MigrationsCopy {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
-  void add_before(long n) const { copy([n](long m) { return m < n; }); }
-  void add_rest(long n) const { copy([n](long m) { return m >= n; }); }
+  void add_before(long n) const {
+    copy([n](long m) { return m < n; });
+  }
+  void add_rest(long n) const {
+    copy([n](long m) { return m >= n; });
+  }
   std::string dir() const { return dir_.string(); }
 
  private:
@@ -43,7 +47,8 @@ class MigrationsCopy {
   void copy(Pred take) const {
     for (const auto& e : fs::directory_iterator(migrations_dir())) {
       const auto name = e.path().filename().string();
-      if (e.path().extension() != ".sql" || name.size() < 5 || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+      if (e.path().extension() != ".sql" || name.size() < 5 || !std::isdigit(static_cast<unsigned char>(name[0])))
+        continue;
       if (take(number_of(e.path()))) fs::copy_file(e.path(), dir_ / name, fs::copy_options::overwrite_existing);
     }
   }
@@ -87,7 +92,8 @@ TEST(Migration0009, DatabaseWithAppsSharingACredentialMigratesAndNamesThem) {
   spdlog::default_logger()->sinks().pop_back();
   std::string logged;
   for (const auto& line : log->last_formatted()) logged += line;
-  EXPECT_NE(logged.find(R"(app "dy-third" fetches its app token with the credential of app "dy-first")"), std::string::npos)
+  EXPECT_NE(logged.find(R"(app "dy-third" fetches its app token with the credential of app "dy-first")"),
+            std::string::npos)
       << "the admin is told on `mediaxd migrate`: " << logged;
 
   pqxx::nontransaction tx(c);
@@ -122,9 +128,9 @@ TEST(Migration0009, DatabaseWithAppsSharingACredentialMigratesAndNamesThem) {
       " WHERE e.kind = 'credential_in_use' ORDER BY a.id");
   std::vector<std::pair<std::string, std::string>> named;
   for (const auto& r : events) named.emplace_back(r[0].as<std::string>(), r[1].as<std::string>());
-  EXPECT_EQ(named, (std::vector<std::pair<std::string, std::string>>{
-                       {"dy-second", "dy-first"}, {"wx-second", "wx-first"}, {"dy-third", "dy-first"},
-                       {"idp-b", "idp-a"}}));
+  EXPECT_EQ(named,
+            (std::vector<std::pair<std::string, std::string>>{
+                {"dy-second", "dy-first"}, {"wx-second", "wx-first"}, {"dy-third", "dy-first"}, {"idp-b", "idp-a"}}));
 
   // From now on the index refuses another fetcher of a held credential.
   App again = sample_app("dy-fourth", true);
@@ -143,8 +149,7 @@ TEST(Migration0009, DatabaseWithAppsSharingACredentialMigratesAndNamesThem) {
   EXPECT_EQ(store->get_app("wx-second")->token_usage, TokenUsage::access_token_query);
   EXPECT_EQ(store->get_app("idp-a")->token_usage, TokenUsage::authorization_bearer);
   EXPECT_EQ(store->get_app("gsa")->token_usage, TokenUsage::authorization_bearer);
-  const auto types = tx.exec(
-      "SELECT app_name, token_type, token_usage FROM mediax.access_tokens ORDER BY app_name");
+  const auto types = tx.exec("SELECT app_name, token_type, token_usage FROM mediax.access_tokens ORDER BY app_name");
   ASSERT_EQ(types.size(), 3U);
   EXPECT_EQ(types[0][0].as<std::string>(), "dy-first");
   EXPECT_EQ(types[0][1].as<std::string>(), "");

@@ -75,8 +75,9 @@ TEST(Migrations, InitCreatesTablesViewAndTrigger) {
                         "schema_migrations", "tokens", "webhooks", "webhook_deliveries"}) {
     EXPECT_NE(std::find(tables.begin(), tables.end(), t), tables.end()) << "no table mediax." << t;
   }
-  EXPECT_EQ(query_column(url, "SELECT tgname FROM pg_trigger WHERE tgrelid = 'mediax.tokens'::regclass"
-                              " AND NOT tgisinternal ORDER BY tgname"),
+  EXPECT_EQ(query_column(url,
+                         "SELECT tgname FROM pg_trigger WHERE tgrelid = 'mediax.tokens'::regclass"
+                         " AND NOT tgisinternal ORDER BY tgname"),
             (std::vector<std::string>{"tokens_notify_delete", "tokens_notify_insert", "tokens_notify_update"}));
 }
 

@@ -32,8 +32,9 @@ std::vector<std::string> other_relations(pqxx::connection& owner) {
 
 bool is_table(pqxx::connection& owner, const std::string& relation) {
   pqxx::nontransaction tx(owner);
-  return tx.exec1("SELECT relkind IN ('r', 'p') FROM pg_class WHERE oid = " + tx.quote("mediax." + relation) +
-                  "::regclass")[0]
+  return tx
+      .exec1("SELECT relkind IN ('r', 'p') FROM pg_class WHERE oid = " + tx.quote("mediax." + relation) +
+             "::regclass")[0]
       .as<bool>();
 }
 
@@ -110,9 +111,10 @@ TEST_F(ReaderRole, ReadsHowToSendEachTokenInTheViewsLastColumn) {
   {
     // The app's own token as the refresher stores it: Douyin names no token_type.
     pqxx::nontransaction owner(*owner_);
-    owner.exec_params("INSERT INTO mediax.tokens (app_id, access_token, token_type, expires_at)"
-                      " VALUES ($1, 'access-token-of-dy', '', now() + interval '1 hour')",
-                      douyin.id);
+    owner.exec_params(
+        "INSERT INTO mediax.tokens (app_id, access_token, token_type, expires_at)"
+        " VALUES ($1, 'access-token-of-dy', '', now() + interval '1 hour')",
+        douyin.id);
   }
 
   pqxx::work tx(*reader_);
@@ -130,14 +132,12 @@ TEST_F(ReaderRole, ReadsHowToSendEachTokenInTheViewsLastColumn) {
   EXPECT_EQ(rows[1][2].as<std::string>(), "header:Authorization:Bearer");
 }
 
-TEST_F(ReaderRole, MayListenForTokenChanges) {
-  EXPECT_EQ(reader_sqlstate("LISTEN mediax_tokens"), "");
-}
+TEST_F(ReaderRole, MayListenForTokenChanges) { EXPECT_EQ(reader_sqlstate("LISTEN mediax_tokens"), ""); }
 
 TEST_F(ReaderRole, CannotSelectAnyTableOrSequence) {
   const auto relations = other_relations(*owner_);
-  for (const char* secret : {"apps", "grants", "tokens", "auth_requests", "api_keys", "events", "call_counts",
-                             "schema_migrations"}) {
+  for (const char* secret :
+       {"apps", "grants", "tokens", "auth_requests", "api_keys", "events", "call_counts", "schema_migrations"}) {
     EXPECT_NE(std::find(relations.begin(), relations.end(), secret), relations.end()) << secret;
   }
   for (const auto& rel : relations) {
@@ -154,8 +154,8 @@ TEST_F(ReaderRole, CannotWriteAnything) {
   for (const auto& rel : relations) {
     const std::string q = "mediax." + rel;
     for (const char* priv : {"INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}) {
-      EXPECT_FALSE(reader_has("has_table_privilege(" + owner_->quote(login_) + ", " + owner_->quote(q) + ", '" +
-                              priv + "')"))
+      EXPECT_FALSE(
+          reader_has("has_table_privilege(" + owner_->quote(login_) + ", " + owner_->quote(q) + ", '" + priv + "')"))
           << priv << " " << rel;
     }
     if (!is_table(*owner_, rel)) continue;  // sequences and views: the privilege checks above
@@ -190,16 +190,20 @@ TEST_F(ReaderRole, CannotExecuteFunctionsOfTheSchemaNowOrLater) {
   // allowed to call it. The migrating role's default privileges keep PUBLIC from calling it.
   {
     pqxx::nontransaction tx(*owner_);
-    tx.exec("CREATE FUNCTION mediax.leak_refresh_token() RETURNS text LANGUAGE sql SECURITY DEFINER"
-            " AS 'SELECT refresh_token FROM mediax.grants LIMIT 1'");
+    tx.exec(
+        "CREATE FUNCTION mediax.leak_refresh_token() RETURNS text LANGUAGE sql SECURITY DEFINER"
+        " AS 'SELECT refresh_token FROM mediax.grants LIMIT 1'");
   }
   EXPECT_EQ(reader_sqlstate("SELECT mediax.leak_refresh_token()"), kInsufficientPrivilege);
 
   pqxx::nontransaction tx(*owner_);
-  const auto functions = tx.exec("SELECT p.oid::regprocedure::text,"
-                                 "       has_function_privilege(" + tx.quote(login_) + ", p.oid, 'EXECUTE')"
-                                 "  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-                                 " WHERE n.nspname = 'mediax'");
+  const auto functions = tx.exec(
+      "SELECT p.oid::regprocedure::text,"
+      "       has_function_privilege(" +
+      tx.quote(login_) +
+      ", p.oid, 'EXECUTE')"
+      "  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+      " WHERE n.nspname = 'mediax'");
   EXPECT_GE(functions.size(), 2U);  // notify_token_rows and the one above at least
   for (const auto& f : functions) EXPECT_FALSE(f[1].as<bool>()) << f[0].as<std::string>();
 }

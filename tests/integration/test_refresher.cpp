@@ -143,9 +143,8 @@ class RefresherTest : public StoreTest {
     cfg_.retry_max_seconds = 60;
     cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(cfg_);
-    refresher_ =
-        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
-                                             metrics_);
+    refresher_ = std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_,
+                                             "instance-a", metrics_);
     refresher_->set_next_listener([this](const RefreshKey& k, std::optional<TimePoint> next) {
       std::lock_guard lk(mu_);
       nexts_.emplace_back(k, next);
@@ -359,7 +358,8 @@ TEST_F(RefresherTest, AppTokenUsesClientCredentialsAndTellsThePlatformWhyItIsAsk
   EXPECT_EQ(platform_->seen_call().rejected_token.value_or(""), "app-access-2");
   pqxx::connection c(url_);
   pqxx::work w(c);
-  auto row = w.exec_params1("SELECT access_token FROM mediax.access_tokens WHERE app_name = 'cc-app' AND grant_id IS NULL");
+  auto row =
+      w.exec_params1("SELECT access_token FROM mediax.access_tokens WHERE app_name = 'cc-app' AND grant_id IS NULL");
   EXPECT_EQ(row[0].as<std::string>(), "app-access-3");
 }
 
@@ -427,7 +427,7 @@ TEST_F(StoreTest, DailyCallBudgetIsCountedPerAppKindAndDayAcrossThreads) {
 TEST_F(StoreTest, DailyCallBudgetRestartsAtThePlatformsMidnight) {
   App a = store_->create_app(sample_app("beijing", true));
   const auto before = from_unix(1'777'651'199);  // 2026-05-01T15:59:59Z = 23:59:59 in Beijing
-  const auto after = before + Seconds(1);          // 00:00:00 in Beijing, still 2026-05-01 in UTC
+  const auto after = before + Seconds(1);        // 00:00:00 in Beijing, still 2026-05-01 in UTC
   ASSERT_TRUE(store_->try_spend_call(a.id, "force", daily(1, 8), before).counted());
   EXPECT_EQ(store_->try_spend_call(a.id, "force", daily(1, 8), before).verdict, CallSpend::Verdict::budget_spent);
   EXPECT_TRUE(store_->try_spend_call(a.id, "force", daily(1, 8), after).counted()) << "a new day in Beijing";
@@ -477,9 +477,10 @@ TEST_F(RefresherTest, ARefreshTokenCopiedFromAnotherRowFlagsTheGrantWithoutCalli
   {
     pqxx::connection c(url_);
     pqxx::work w(c);
-    w.exec_params("UPDATE mediax.grants SET refresh_token = (SELECT refresh_token FROM mediax.grants WHERE id = $1)"
-                  " WHERE id = $2",
-                  other.id, grant_.id);
+    w.exec_params(
+        "UPDATE mediax.grants SET refresh_token = (SELECT refresh_token FROM mediax.grants WHERE id = $1)"
+        " WHERE id = $2",
+        other.id, grant_.id);
     w.commit();
   }
   platform_->push(token("access-1", "refresh-1"));
@@ -500,8 +501,9 @@ TEST_F(RefresherTest, ARefreshTokenCopiedFromAnotherRowFlagsTheGrantWithoutCalli
 // newer key) is not the row's fault: the refresh is postponed and the grant stays active.
 TEST_F(RefresherTest, ASecretSealedWithAKeyNotLoadedPostponesTheRefresh) {
   const std::string bytes(32, 'Z');
-  auto newer = make_pg_store(url_, 1, std::make_shared<const crypto::Sealer>(std::vector<crypto::SealKey>{
-                                          crypto::SealKey{crypto::key_id_for(bytes), bytes}}));
+  auto newer = make_pg_store(url_, 1,
+                             std::make_shared<const crypto::Sealer>(
+                                 std::vector<crypto::SealKey>{crypto::SealKey{crypto::key_id_for(bytes), bytes}}));
   newer->upsert_grant(sample_grant(app_.id, "acct-1", "refresh-new"), sample_token("access-0", clock_.system()));
   store_->set_next_refresh(key_, clock_.system() - std::chrono::seconds(1));
   auto r = refresher_->refresh(key_, Trigger::scheduled);

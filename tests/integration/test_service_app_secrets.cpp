@@ -17,9 +17,9 @@
 namespace mediax::test {
 namespace {
 
+using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::minutes;
-using nlohmann::json;
 
 const std::string kKeyA(43, 'a');
 const std::string kKeyB = std::string(42, 'B') + "b";
@@ -63,9 +63,8 @@ class AppSecretsTest : public StoreTest {
     StoreTest::SetUp();
     refresh_cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(refresh_cfg_);
-    refresher_ =
-        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
-                                             metrics_);
+    refresher_ = std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_,
+                                             "instance-a", metrics_);
     scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1, metrics_);  // never run
     app_ = store_->create_app(component_app("wxc"));
     grant_ = store_->upsert_grant(sample_grant(app_.id, "wx_acct", "authorizer-refresh"),
@@ -150,14 +149,16 @@ TEST_F(AppSecretsTest, SecretsSealedForOneRowDoNotOpenInAnother) {
   const App other = store_->create_app(component_app("other"));
   updated("wxc", {{"client_secret", "new-appsecret"}, {"options", {{"encoding_aes_key", kKeyB}}}});
   EXPECT_EQ(store_->get_app("wxc", true)->client_secret, "new-appsecret");
-  EXPECT_EQ(raw(url_, "SELECT client_secret FROM mediax.apps WHERE id = " + std::to_string(app_.id)).find("new-appsecret"),
-            std::string::npos);
+  EXPECT_EQ(
+      raw(url_, "SELECT client_secret FROM mediax.apps WHERE id = " + std::to_string(app_.id)).find("new-appsecret"),
+      std::string::npos);
   {
     pqxx::connection c(url_);
     pqxx::work w(c);
-    w.exec_params("UPDATE mediax.apps SET client_secret = s.client_secret, secret_options = s.secret_options"
-                  " FROM (SELECT client_secret, secret_options FROM mediax.apps WHERE id = $1) s WHERE id = $2",
-                  app_.id, other.id);
+    w.exec_params(
+        "UPDATE mediax.apps SET client_secret = s.client_secret, secret_options = s.secret_options"
+        " FROM (SELECT client_secret, secret_options FROM mediax.apps WHERE id = $1) s WHERE id = $2",
+        app_.id, other.id);
     w.commit();
   }
   EXPECT_THROW(store_->get_app("other", true), SecretUnreadableError);

@@ -134,9 +134,8 @@ class ConnectRecoverTest : public StoreTest {
     registry_.add(std::make_unique<Plain>());
     refresh_cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(refresh_cfg_);
-    refresher_ =
-        std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_, "instance-a",
-                                             metrics_);
+    refresher_ = std::make_unique<Refresher>(*store_, *store_, *store_, registry_, cache_, *policy_, clock_,
+                                             "instance-a", metrics_);
     // Never run: what the services schedule just sits in the wheel.
     scheduler_ = std::make_unique<Scheduler>(io_, *refresher_, clock_, 1, metrics_);
     App a = sample_app("wxc");
@@ -215,8 +214,8 @@ TEST_F(ConnectRecoverTest, StartingPassesTheChoicesAndTheAppsSecretToPrepareAuth
 }
 
 TEST_F(ConnectRecoverTest, APreparationFailureIsAClearErrorAndStoresNoRequest) {
-  component_->prepare.push_back(
-      Outcome::failure(OutcomeKind::retry_later, "waiting_for_ticket", "no component_verify_ticket yet", 0, Seconds(600)));
+  component_->prepare.push_back(Outcome::failure(OutcomeKind::retry_later, "waiting_for_ticket",
+                                                 "no component_verify_ticket yet", 0, Seconds(600)));
   {
     const ApiError e = refusal(connect_->start_authorization("wxc"));
     EXPECT_EQ(e.status(), 503);
@@ -268,7 +267,8 @@ TEST_F(ConnectRecoverTest, PlatformsWithoutChoicesStillRefuseTheNewOnes) {
 TEST_F(ConnectRecoverTest, TheCallbackTakesAuthCodeAndNamesTheAccountAndPermissionSets) {
   const auto a = connect_->start_authorization("wxc").value();
   component_->exchange.push_back(token("authorizer-access", "wx1111222233334444", {"1", "15"}, "authorizer-refresh"));
-  const auto r = connect_->handle_callback({{"auth_code", "queryauthcode@@@abc"}, {"expires_in", "600"}, {"state", a.state}});
+  const auto r =
+      connect_->handle_callback({{"auth_code", "queryauthcode@@@abc"}, {"expires_in", "600"}, {"state", a.state}});
   ASSERT_EQ(r.status, 200) << r.title << ": " << r.message;
   EXPECT_EQ(component_->exchanged, std::vector<std::string>{"queryauthcode@@@abc"});
   ASSERT_TRUE(r.grant.has_value());
@@ -284,7 +284,8 @@ TEST_F(ConnectRecoverTest, TheCallbackTakesAuthCodeAndNamesTheAccountAndPermissi
 TEST_F(ConnectRecoverTest, TheCallbackReadsAnAuthCodeAppendedAfterTheStatesQuery) {
   const auto a = connect_->start_authorization("wxc").value();
   component_->exchange.push_back(token("authorizer-access", "wx1111222233334444", {"1"}, "authorizer-refresh"));
-  const auto r = connect_->handle_callback({{"state", a.state + "?auth_code=queryauthcode@@@def"}, {"expires_in", "600"}});
+  const auto r =
+      connect_->handle_callback({{"state", a.state + "?auth_code=queryauthcode@@@def"}, {"expires_in", "600"}});
   ASSERT_EQ(r.status, 200) << r.title << ": " << r.message;
   EXPECT_EQ(component_->exchanged, std::vector<std::string>{"queryauthcode@@@def"});
 }
@@ -310,7 +311,7 @@ TEST_F(ConnectRecoverTest, RecoveryStoresTheNewRefreshTokenAndReactivatesTheGran
   EXPECT_EQ(component_->recovered_with_secret, "component-secret");
   EXPECT_EQ(component_->recovered_refresh_token, "lost-refresh");
   EXPECT_EQ(r.id, g.id);
-  EXPECT_EQ(r.account_id, "wx1111222233334444");     // the known grant's: the answer named none
+  EXPECT_EQ(r.account_id, "wx1111222233334444");  // the known grant's: the answer named none
   EXPECT_EQ(r.scopes, (std::vector<std::string>{"1", "15"}));
   EXPECT_EQ(r.status, GrantStatus::active);
   EXPECT_EQ(r.last_error, "");

@@ -33,7 +33,7 @@ App component_app(const std::string& name) {
   a.endpoints = {};
   a.options = nlohmann::json::object();
   a.secret_options = {{"message_token", "tok-" + name}, {"encoding_aes_key", std::string(43, 'k')}};
-  a.token_usage = TokenUsage::access_token_query;  // the authorizers' tokens
+  a.token_usage = TokenUsage::access_token_query;                // the authorizers' tokens
   a.app_token_usage = TokenUsage::component_access_token_query;  // its own (component) token
   a.credential_key = "wechat_component - " + a.client_id;
   return a;
@@ -75,9 +75,10 @@ TEST_F(StoreComponentTickets, NewerCreateTimeWinsAndTheTicketIsSealedAtRest) {
   const App other = store_->create_app(component_app("other"));
   pqxx::connection c(url_);
   pqxx::nontransaction tx(c);
-  tx.exec_params("INSERT INTO mediax.component_tickets (app_id, ticket, create_time, received_at)"
-                 " VALUES ($1, $2, now(), now())",
-                 other.id, at_rest);
+  tx.exec_params(
+      "INSERT INTO mediax.component_tickets (app_id, ticket, create_time, received_at)"
+      " VALUES ($1, $2, now(), now())",
+      other.id, at_rest);
   EXPECT_THROW(store_->latest_component_ticket(other.id), SecretUnreadableError);
 }
 
@@ -184,8 +185,10 @@ TEST_F(StoreSecretOptions, RotateKeyReSealsSecretOptionsAndTickets) {
 TEST_F(StoreRevokeOfAccount, RevokesTheAccountsGrantAndQueuesGrantRevokedInOneGo) {
   const App app = store_->create_app(component_app("platform"));
   store_->set_webhook(app.id, "https://hooks.example/mediax", "whsec-0123456789abcdef");
-  const Grant keep = store_->upsert_grant(sample_grant(app.id, "wx-keep", "rt-keep"), sample_token("at-keep", t0() + hours(24 * 365 * 20)));
-  const Grant gone = store_->upsert_grant(sample_grant(app.id, "wx-gone", "rt-gone"), sample_token("at-gone", t0() + hours(24 * 365 * 20)));
+  const Grant keep = store_->upsert_grant(sample_grant(app.id, "wx-keep", "rt-keep"),
+                                          sample_token("at-keep", t0() + hours(24 * 365 * 20)));
+  const Grant gone = store_->upsert_grant(sample_grant(app.id, "wx-gone", "rt-gone"),
+                                          sample_token("at-gone", t0() + hours(24 * 365 * 20)));
   const auto in_view = [&](const std::string& token) {
     return raw(url_, "SELECT count(*) FROM mediax.access_tokens WHERE access_token = '" + token + "'") == "1";
   };
@@ -252,11 +255,13 @@ TEST_F(StoreTokenUsageView, TheAppTokenRowOfAComponentAppSaysComponentAccessToke
   EXPECT_EQ(usage("at-app-svc"), "header:Authorization:Bearer");
   EXPECT_EQ(usage("at-grant-svc"), "header:Authorization:Bearer");
   // Stored only where it differs from token_usage.
-  EXPECT_EQ(raw(url_, "SELECT app_token_usage FROM mediax.apps WHERE name = 'platform'"), "query:component_access_token");
+  EXPECT_EQ(raw(url_, "SELECT app_token_usage FROM mediax.apps WHERE name = 'platform'"),
+            "query:component_access_token");
   EXPECT_EQ(raw(url_, "SELECT count(*) FROM mediax.apps WHERE name = 'svc' AND app_token_usage IS NULL"), "1");
   // The reader's view keeps its columns, in their order.
-  EXPECT_EQ(raw(url_, "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns"
-                      " WHERE table_schema = 'mediax' AND table_name = 'access_tokens'"),
+  EXPECT_EQ(raw(url_,
+                "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns"
+                " WHERE table_schema = 'mediax' AND table_name = 'access_tokens'"),
             "app_name,platform,grant_id,account_id,access_token,token_type,scopes,expires_at,refreshed_at,token_usage");
 }
 

@@ -72,8 +72,8 @@ TEST_F(StoreGrants, ReconnectingTheSameAccountReplacesTheGrant) {
   // Make it unhealthy first: a reconnect must bring it back.
   const RefreshKey key{app.id, first.id};
   ASSERT_TRUE(store_->acquire_lease(key, "w", t0(), t0() + hours(1)));
-  store_->fail_refresh(key, "w", {OutcomeKind::needs_reauth, "invalid_grant", "expired", std::nullopt,
-                                  GrantStatus::needs_reauth});
+  store_->fail_refresh(
+      key, "w", {OutcomeKind::needs_reauth, "invalid_grant", "expired", std::nullopt, GrantStatus::needs_reauth});
 
   Grant again = sample_grant(app.id, "acct", "rt-new");
   again.extra = {{"renewals", 0}};
@@ -138,8 +138,9 @@ TEST_F(StoreTokenView, ShowsAppAndGrantTokensOfActiveRowsOnly) {
 
   // bob needs re-authorization: his unexpired token is still served, never refreshed again.
   ASSERT_TRUE(store_->acquire_lease({0, g2.id}, "w", t0(), t0() + hours(1)));
-  store_->fail_refresh({0, g2.id}, "w", {OutcomeKind::needs_reauth, "invalid_grant", "revoked by user",
-                                         std::nullopt, GrantStatus::needs_reauth});
+  store_->fail_refresh(
+      {0, g2.id}, "w",
+      {OutcomeKind::needs_reauth, "invalid_grant", "revoked by user", std::nullopt, GrantStatus::needs_reauth});
   rows = read_view(url_);
   ASSERT_EQ(rows.size(), 3U);
   EXPECT_EQ(store_->all_tokens().size(), 3U);
@@ -185,8 +186,8 @@ TEST_F(StoreTokenView, StartUpLoadGivesEveryServableTokenExactlyOnceAndExactly) 
   ASSERT_TRUE(store_->revoke_grant(hidden[2].grant_id, "x"));
   const RefreshKey reauth = servable.back();
   ASSERT_TRUE(store_->acquire_lease(reauth, "w", t0(), t0() + hours(1)));
-  store_->fail_refresh(reauth, "w", {OutcomeKind::needs_reauth, "invalid_grant", "no", std::nullopt,
-                                     GrantStatus::needs_reauth});
+  store_->fail_refresh(reauth, "w",
+                       {OutcomeKind::needs_reauth, "invalid_grant", "no", std::nullopt, GrantStatus::needs_reauth});
 
   std::map<std::uint64_t, Token> scanned;
   std::size_t batches = 0;
@@ -219,8 +220,7 @@ TEST_F(StoreTokenView, StartUpLoadGivesEveryServableTokenExactlyOnceAndExactly) 
   }
   for (const auto& key : hidden) EXPECT_FALSE(scanned.count(key.pack())) << "grant " << key.grant_id;
   EXPECT_EQ(scanned.at(servable[3].pack()).scopes, (std::vector<std::string>{"a b", "c\"d", "é"}));
-  EXPECT_EQ(scanned.at(servable[4].pack()).expires_at,
-            from_unix(4'102'444'799) + std::chrono::microseconds(999'999));
+  EXPECT_EQ(scanned.at(servable[4].pack()).expires_at, from_unix(4'102'444'799) + std::chrono::microseconds(999'999));
 }
 
 TEST_F(StoreTokenView, AReaderWithSelectOnTheViewOnlyCanReadItButNotTheTables) {

@@ -24,8 +24,8 @@ std::int64_t find(const std::vector<StatusCount>& v, const std::string& kind, co
 void set_lease(const std::string& url, std::int64_t grant_id, const std::string& until_sql) {
   pqxx::connection c(url);
   pqxx::work tx(c);
-  tx.exec("UPDATE mediax.grants SET lease_owner = 'owner', lease_until = " + until_sql + " WHERE id = " +
-          std::to_string(grant_id));
+  tx.exec("UPDATE mediax.grants SET lease_owner = 'owner', lease_until = " + until_sql +
+          " WHERE id = " + std::to_string(grant_id));
   tx.commit();
 }
 

@@ -83,8 +83,10 @@ TEST(StorePool, ManyThreadsShareFewConnections) {
 
   pqxx::connection c(url);
   pqxx::nontransaction tx(c);
-  const auto open = tx.exec("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                            " AND pid <> pg_backend_pid()")[0][0].as<int>();
+  const auto open = tx.exec(
+                          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                          " AND pid <> pg_backend_pid()")[0][0]
+                        .as<int>();
   EXPECT_LE(open, 2);
   EXPECT_GE(open, 1);
 }

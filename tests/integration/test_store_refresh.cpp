@@ -75,7 +75,7 @@ TEST_F(StoreRefresh, HeldLeaseBlocksOthersUntilItExpires) {
   EXPECT_FALSE(store_->acquire_lease(key_, "b", t0() + seconds(30), t0() + minutes(2)));
   EXPECT_TRUE(store_->acquire_lease(key_, "a", t0() + seconds(30), t0() + minutes(2)));  // the owner may renew
   EXPECT_FALSE(store_->acquire_lease(key_, "b", t0() + minutes(1), t0() + minutes(3)));
-  EXPECT_TRUE(store_->acquire_lease(key_, "b", t0() + minutes(2), t0() + minutes(3)));    // expired: taken over
+  EXPECT_TRUE(store_->acquire_lease(key_, "b", t0() + minutes(2), t0() + minutes(3)));  // expired: taken over
   EXPECT_THROW(store_->complete_refresh(key_, "a", success("at-late")), StoreError);
   EXPECT_EQ(store_->get_token(key_)->access_token, "at-1");
   EXPECT_THROW(store_->fail_refresh(key_, "a", {OutcomeKind::retry_later, "http_503", "busy", t0(), std::nullopt}),
@@ -108,7 +108,7 @@ TEST_F(StoreRefresh, CompleteStoresTokenRotatesRefreshTokenAndReleasesTheLease) 
   EXPECT_EQ(g->last_error, "");
   EXPECT_EQ(g->next_refresh_at, t0() + hours(1));
   EXPECT_EQ(g->extra["renewals"], 1);
-  EXPECT_EQ(g->extra["unionid"], "u-acct");  // merged, not replaced
+  EXPECT_EQ(g->extra["unionid"], "u-acct");                                // merged, not replaced
   EXPECT_TRUE(store_->acquire_lease(key_, "b", t0(), t0() + minutes(1)));  // released
 }
 
@@ -134,8 +134,9 @@ TEST_F(StoreRefresh, FailuresCountUpAndCanStopTheGrant) {
     EXPECT_EQ(g->status, GrantStatus::active);
   }
   ASSERT_TRUE(store_->acquire_lease(key_, "a", t0(), t0() + minutes(1)));
-  store_->fail_refresh(key_, "a", {OutcomeKind::needs_reauth, "invalid_grant", "refresh token expired", std::nullopt,
-                                   GrantStatus::needs_reauth});
+  store_->fail_refresh(
+      key_, "a",
+      {OutcomeKind::needs_reauth, "invalid_grant", "refresh token expired", std::nullopt, GrantStatus::needs_reauth});
   const auto g = store_->get_grant(grant_.id);
   EXPECT_EQ(g->failure_count, 3);
   EXPECT_EQ(g->status, GrantStatus::needs_reauth);
@@ -148,7 +149,7 @@ TEST_F(StoreRefresh, FailuresCountUpAndCanStopTheGrant) {
 TEST_F(StoreRefresh, ScheduleListsActiveAppTokensAndGrants) {
   const App cc = store_->create_app(sample_app("cc", true));
   store_->set_next_refresh({cc.id, 0}, t0() + minutes(5));
-  store_->create_app(sample_app("plain"));  // no app token, no grants
+  store_->create_app(sample_app("plain"));                                // no app token, no grants
   const App fresh_cc = store_->create_app(sample_app("fresh-cc", true));  // never fetched
   const Grant revoked = store_->upsert_grant(sample_grant(app_.id, "gone", "rt"), sample_token("at", t0()));
   store_->revoke_grant(revoked.id, "x");
@@ -185,8 +186,8 @@ TEST_F(StoreRefresh, AppTokenLeaseCompleteAndFail) {
   EXPECT_EQ(store_->get_app_by_id(cc.id)->next_refresh_at, t0() + hours(1));
 
   ASSERT_TRUE(store_->acquire_lease(key, "b", t0(), t0() + minutes(1)));
-  store_->fail_refresh(key, "b", {OutcomeKind::app_misconfigured, "invalid_client", "bad secret", std::nullopt,
-                                  GrantStatus::disabled});
+  store_->fail_refresh(
+      key, "b", {OutcomeKind::app_misconfigured, "invalid_client", "bad secret", std::nullopt, GrantStatus::disabled});
   const auto after = store_->get_app_by_id(cc.id);
   EXPECT_EQ(after->status, GrantStatus::disabled);
   EXPECT_EQ(after->failure_count, 1);
@@ -281,8 +282,8 @@ TEST_F(StoreRefresh, ConcurrentBatchedLeasesAndResultsKeepOneOwnerPerRowAndLoseO
       threads.emplace_back([&, o, i] {
         const std::string owner = "owner-" + std::to_string(o);
         start.arrive_and_wait();
-        auto job = store_->acquire_lease(keys[static_cast<std::size_t>(i)], owner, t0(), t0() + minutes(1),
-                                         t0() + seconds(1));
+        auto job =
+            store_->acquire_lease(keys[static_cast<std::size_t>(i)], owner, t0(), t0() + minutes(1), t0() + seconds(1));
         if (!job) return;
         EXPECT_EQ(job->key.app_id, app_.id);
         EXPECT_EQ(job->app.client_secret, "secret-of-app");
@@ -339,7 +340,8 @@ TEST_F(StoreRefresh, ConcurrentBatchedLeasesAndResultsKeepOneOwnerPerRowAndLoseO
     EXPECT_EQ(g->next_refresh_at, t0() + hours(1));
     EXPECT_EQ(g->extra["round"], i);
     // Released: anyone may lease it once it is due again.
-    EXPECT_TRUE(store_->acquire_lease(key, "owner-next", t0() + hours(1), t0() + hours(1) + minutes(1), t0() + hours(1)));
+    EXPECT_TRUE(
+        store_->acquire_lease(key, "owner-next", t0() + hours(1), t0() + hours(1) + minutes(1), t0() + hours(1)));
   }
 }
 

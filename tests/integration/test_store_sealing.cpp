@@ -58,7 +58,8 @@ class StoreSealing : public StoreTest {
 TEST_F(StoreSealing, SecretsAreStoredSealedAndReadBackAsGiven) {
   const App app = store_->create_app(sample_app("shop"));
   EXPECT_EQ(app.client_secret, "secret-of-shop");
-  const Grant g = store_->upsert_grant(sample_grant(app.id, "acct", "rt-plain-1"), sample_token("at-1", t0() + hours(1)));
+  const Grant g =
+      store_->upsert_grant(sample_grant(app.id, "acct", "rt-plain-1"), sample_token("at-1", t0() + hours(1)));
   store_->create_auth_request({"state-1", app.id, "verifier-plain-1", "http://cb", t0() + minutes(10)});
 
   const auto secrets = stored_secrets(url_);
@@ -95,7 +96,8 @@ TEST_F(StoreSealing, SecretsAreStoredSealedAndReadBackAsGiven) {
   EXPECT_EQ(out.code_verifier, "verifier-plain-1");
 
   // Reconnecting the account replaces the sealed token of the same row.
-  const Grant again = store_->upsert_grant(sample_grant(app.id, "acct", "rt-plain-3"), sample_token("at-3", t0() + hours(1)));
+  const Grant again =
+      store_->upsert_grant(sample_grant(app.id, "acct", "rt-plain-3"), sample_token("at-3", t0() + hours(1)));
   EXPECT_EQ(again.id, g.id);
   EXPECT_EQ(store_->get_grant(g.id, true)->refresh_token, "rt-plain-3");
 }
@@ -197,8 +199,9 @@ TEST_F(KeyRotation, RotateReSealsEverythingUnderTheNewKeyAndSealsLegacyPlainText
   const App app = old_store.create_app(sample_app("shop"));
   std::vector<Grant> grants;
   for (int i = 0; i < 7; ++i) {
-    grants.push_back(old_store.upsert_grant(sample_grant(app.id, "acct-" + std::to_string(i), "rt-" + std::to_string(i)),
-                                            sample_token("at-" + std::to_string(i), t0() + hours(1))));
+    grants.push_back(
+        old_store.upsert_grant(sample_grant(app.id, "acct-" + std::to_string(i), "rt-" + std::to_string(i)),
+                               sample_token("at-" + std::to_string(i), t0() + hours(1))));
   }
   old_store.create_auth_request({"state-1", app.id, "verifier-1", "http://cb", t0() + minutes(10)});
   // A value from before encryption at rest.
@@ -206,7 +209,8 @@ TEST_F(KeyRotation, RotateReSealsEverythingUnderTheNewKeyAndSealsLegacyPlainText
 
   // A daemon configured with the new key and the old one reads everything, plain text too.
   Store& both_store = *both_;
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(both_store.get_grant(grants[i].id, true)->refresh_token, "rt-" + std::to_string(i));
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(both_store.get_grant(grants[i].id, true)->refresh_token, "rt-" + std::to_string(i));
   EXPECT_EQ(both_store.get_grant(grants[6].id, true)->refresh_token, "legacy-plain");
 
   const auto report = both_->reseal_all(3);  // small batches: several rounds per column
@@ -225,7 +229,8 @@ TEST_F(KeyRotation, RotateReSealsEverythingUnderTheNewKeyAndSealsLegacyPlainText
 
   // Only the new key is needed now; the old one no longer opens anything.
   Store& new_store = *new_;
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(new_store.get_grant(grants[i].id, true)->refresh_token, "rt-" + std::to_string(i));
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(new_store.get_grant(grants[i].id, true)->refresh_token, "rt-" + std::to_string(i));
   EXPECT_EQ(new_store.get_grant(grants[6].id, true)->refresh_token, "legacy-plain");
   EXPECT_EQ(new_store.get_app("shop", true)->client_secret, "secret-of-shop");
   AuthRequest out;
@@ -248,7 +253,8 @@ TEST_F(KeyRotation, RotateReportsRowsThatDoNotOpenAndLeavesThemAlone) {
                  std::to_string(a.id) + ") WHERE id = " + std::to_string(b.id));
   const auto moved = raw(url_, "SELECT refresh_token FROM mediax.grants WHERE id = " + std::to_string(b.id));
   std::vector<std::string> unreadable;
-  for (const auto& r : both_->reseal_all()) unreadable.insert(unreadable.end(), r.unreadable.begin(), r.unreadable.end());
+  for (const auto& r : both_->reseal_all())
+    unreadable.insert(unreadable.end(), r.unreadable.begin(), r.unreadable.end());
   ASSERT_EQ(unreadable.size(), 1U);
   EXPECT_NE(unreadable[0].find("grant " + std::to_string(b.id)), std::string::npos) << unreadable[0];
   EXPECT_EQ(unreadable[0].find("rt-"), std::string::npos) << unreadable[0];
@@ -267,9 +273,10 @@ TEST_F(KeyRotation, RotateRacingConcurrentRefreshWritesLosesNothing) {
   std::map<std::int64_t, std::string> last;  // grant -> refresh token written last
   for (int i = 0; i < kGrants; ++i) {
     const std::string rt = "rt-" + std::to_string(i) + "-0";
-    ids.push_back(old_store.upsert_grant(sample_grant(app.id, "acct-" + std::to_string(i), rt),
-                                         sample_token("at", t0() + hours(1)))
-                      .id);
+    ids.push_back(
+        old_store
+            .upsert_grant(sample_grant(app.id, "acct-" + std::to_string(i), rt), sample_token("at", t0() + hours(1)))
+            .id);
     last[ids.back()] = rt;
   }
 

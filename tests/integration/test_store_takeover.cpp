@@ -40,7 +40,8 @@ TEST_F(StoreTakeover, ScheduleOfSaysUntilWhenAnotherInstanceHoldsTheLease) {
   EXPECT_EQ(*leased->lease_until, t0() + seconds(5));
   EXPECT_EQ(*leased->next_refresh_at, t0()) << "still due: a takes it over only if a dies";
   // What b does next: look again right after the lease, and then it may take the row over.
-  const auto again = retry_after_lease_refused(t0() + seconds(1), leased->next_refresh_at, leased->lease_until, seconds(5));
+  const auto again =
+      retry_after_lease_refused(t0() + seconds(1), leased->next_refresh_at, leased->lease_until, seconds(5));
   EXPECT_GT(again, t0() + seconds(5));
   auto job = store_->acquire_lease(key_, "b", again, again + seconds(5), again + seconds(1));
   ASSERT_TRUE(job);

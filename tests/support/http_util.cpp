@@ -80,7 +80,8 @@ HttpResult http_request(const std::string& method, const std::string& url, const
   } else if (method == "DELETE") {
     res = cli.Delete(u->target.c_str(), h);
   } else if (method == "POST") {
-    res = cli.Post(u->target.c_str(), h, body, content_type.empty() ? "application/octet-stream" : content_type.c_str());
+    res =
+        cli.Post(u->target.c_str(), h, body, content_type.empty() ? "application/octet-stream" : content_type.c_str());
   } else if (method == "PUT") {
     res = cli.Put(u->target.c_str(), h, body, content_type.empty() ? "application/octet-stream" : content_type.c_str());
   } else {

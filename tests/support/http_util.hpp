@@ -16,7 +16,7 @@ namespace mediax::test {
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpResult {
-  int status = 0;                             // 0: no answer, see error
+  int status = 0;  // 0: no answer, see error
   std::string body;
   std::map<std::string, std::string> headers;  // names in lower case
   std::string error;
@@ -43,7 +43,7 @@ struct Url {
   int port = 0;
   std::string target;  // path and query, "/" at least
   std::string path;
-  std::string query;   // without '?'
+  std::string query;  // without '?'
 };
 std::optional<Url> parse_url(const std::string& url);
 

@@ -139,7 +139,8 @@ PgCluster::PgCluster() : bin_dir_(find_bin_dir()) {
     conf << "\n# mediax test cluster\n"
          << "listen_addresses = ''\n"
          << "unix_socket_directories = '" << socket_dir() << "'\n"
-         << "port = " << kPort << "\n"
+         << "port = " << kPort
+         << "\n"
          // fsync off is safe for stop(): the OS keeps what was written. synchronous_commit
          // stays on, or an immediate stop would lose the last commits.
          << "fsync = off\n"
@@ -171,8 +172,8 @@ std::unique_ptr<PgCluster> shared_cluster() {
   std::ifstream in(file);
   std::string dir;
   if (!std::getline(in, dir) || dir.empty()) {
-    throw std::runtime_error(std::string("MEDIAX_TEST_PG_FILE names no cluster (did the pg_cluster_start test run?): ") +
-                             file);
+    throw std::runtime_error(
+        std::string("MEDIAX_TEST_PG_FILE names no cluster (did the pg_cluster_start test run?): ") + file);
   }
   return PgCluster::borrow(dir);
 }
@@ -180,8 +181,7 @@ std::unique_ptr<PgCluster> shared_cluster() {
 PgCluster::~PgCluster() {
   if (!owned_) return;
   if (running_) {
-    run_program({bin_dir_ + "/pg_ctl", "-D", data_dir(), "-m", "immediate", "-w", "stop"}, dir_ + "/pg_ctl.log",
-                dir_);
+    run_program({bin_dir_ + "/pg_ctl", "-D", data_dir(), "-m", "immediate", "-w", "stop"}, dir_ + "/pg_ctl.log", dir_);
   }
   if (std::getenv("MEDIAX_KEEP_PG") == nullptr) {
     std::error_code ec;

@@ -212,9 +212,9 @@ int Process::wait_for_listening(std::chrono::milliseconds timeout) {
     }
     bool alive = running();
     if (!alive || TimeSource::now() >= deadline) {
-      throw std::runtime_error(describe() + (alive ? ": no LISTENING line in time" : ": exited with code " +
-                                                                                        std::to_string(*exit_code_)) +
-                               "\nstdout:\n" + tail(stdout_text()) + "\nstderr:\n" + tail(stderr_text()));
+      throw std::runtime_error(
+          describe() + (alive ? ": no LISTENING line in time" : ": exited with code " + std::to_string(*exit_code_)) +
+          "\nstdout:\n" + tail(stdout_text()) + "\nstderr:\n" + tail(stderr_text()));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -109,8 +109,12 @@ inline nlohmann::json jwk_of(const std::string& public_pem, const std::string& k
     BN_free(bn);
     return crypto::base64url_encode(out);
   };
-  return nlohmann::json{{"kty", "RSA"}, {"alg", "RS256"}, {"use", "sig"}, {"kid", kid},
-                        {"n", param(OSSL_PKEY_PARAM_RSA_N)}, {"e", param(OSSL_PKEY_PARAM_RSA_E)}};
+  return nlohmann::json{{"kty", "RSA"},
+                        {"alg", "RS256"},
+                        {"use", "sig"},
+                        {"kid", kid},
+                        {"n", param(OSSL_PKEY_PARAM_RSA_N)},
+                        {"e", param(OSSL_PKEY_PARAM_RSA_E)}};
 }
 
 }  // namespace mediax::testing

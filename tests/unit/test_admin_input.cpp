@@ -34,7 +34,10 @@ ApiError error_of(F f) {
 }
 
 json minimal_app() {
-  return {{"name", "crm"}, {"platform", "oauth2"}, {"client_id", "id"}, {"client_secret", "s"},
+  return {{"name", "crm"},
+          {"platform", "oauth2"},
+          {"client_id", "id"},
+          {"client_secret", "s"},
           {"endpoints", {{"token_url", "https://idp.example/token"}}}};
 }
 
@@ -91,10 +94,17 @@ TEST(AppRequest, AMinimalBodyGivesTheAppWithDefaults) {
 }
 
 TEST(AppRequest, WrongTypesAreRefusedNamingTheField) {
-  const std::vector<std::pair<std::string, json>> cases = {
-      {"name", 5},           {"platform", json::array()}, {"client_id", true},      {"client_secret", 1.5},
-      {"scopes", "openid"},  {"client_credentials", "yes"}, {"token_auth_method", 1}, {"redirect_uri", json::object()},
-      {"options", "pkce"},   {"endpoints", json::array()}, {"issuer", 3}};
+  const std::vector<std::pair<std::string, json>> cases = {{"name", 5},
+                                                           {"platform", json::array()},
+                                                           {"client_id", true},
+                                                           {"client_secret", 1.5},
+                                                           {"scopes", "openid"},
+                                                           {"client_credentials", "yes"},
+                                                           {"token_auth_method", 1},
+                                                           {"redirect_uri", json::object()},
+                                                           {"options", "pkce"},
+                                                           {"endpoints", json::array()},
+                                                           {"issuer", 3}};
   for (const auto& [field, value] : cases) {
     json body = minimal_app();
     body[field] = value;
@@ -122,8 +132,8 @@ TEST(AppRequest, UnknownFieldsAreRefusedAndLongNamesAreCutInTheMessage) {
 }
 
 TEST(AppRequest, NamesOutsideTheSafeSetAreRefused) {
-  const std::vector<std::string> names{"",         "Crm",          "-crm", "crm app", "crm/../x", "crm%2f",
-                                       "cr\xc3\xa9", std::string(64, 'a'), std::string("crm\0x", 5)};
+  const std::vector<std::string> names{
+      "", "Crm", "-crm", "crm app", "crm/../x", "crm%2f", "cr\xc3\xa9", std::string(64, 'a'), std::string("crm\0x", 5)};
   for (const auto& name : names) {
     json body = minimal_app();
     body["name"] = name;
@@ -136,19 +146,22 @@ TEST(AppRequest, NamesOutsideTheSafeSetAreRefused) {
 TEST(AppRequest, StringsAreLimitedInLengthAndControlCharacters) {
   json body = minimal_app();
   body["client_id"] = std::string(513, 'i');
-  EXPECT_EQ(std::string(error_of([&] { app_from_request(body, kPlatforms, kCallback); }).what()).rfind("client_id:", 0), 0U);
+  EXPECT_EQ(std::string(error_of([&] { app_from_request(body, kPlatforms, kCallback); }).what()).rfind("client_id:", 0),
+            0U);
   body = minimal_app();
   body["client_secret"] = std::string(4097, 's');
-  EXPECT_EQ(std::string(error_of([&] { app_from_request(body, kPlatforms, kCallback); }).what()).rfind("client_secret:", 0),
-            0U);
+  EXPECT_EQ(
+      std::string(error_of([&] { app_from_request(body, kPlatforms, kCallback); }).what()).rfind("client_secret:", 0),
+      0U);
   body = minimal_app();
   body["client_id"] = "id\r\nX-Injected: 1";
   EXPECT_STREQ(error_of([&] { app_from_request(body, kPlatforms, kCallback); }).what(),
                "client_id: must not contain control characters");
   body = minimal_app();
   body["redirect_uri"] = "javascript:alert(1)";
-  EXPECT_EQ(std::string(error_of([&] { app_from_request(body, kPlatforms, kCallback); }).what()).rfind("redirect_uri:", 0),
-            0U);
+  EXPECT_EQ(
+      std::string(error_of([&] { app_from_request(body, kPlatforms, kCallback); }).what()).rfind("redirect_uri:", 0),
+      0U);
 }
 
 TEST(AppRequest, ScopesAreRfc6749ScopeTokensWithinLimits) {
@@ -158,7 +171,8 @@ TEST(AppRequest, ScopesAreRfc6749ScopeTokensWithinLimits) {
   for (const json& bad : {json{"a b"}, json{""}, json{"quo\"te"}, json{"back\\slash"}, json{"\xc3\xa9"},
                           json{std::string(257, 's')}, json{1}, json(std::vector<std::string>(101, "s"))}) {
     body["scopes"] = bad;
-    EXPECT_EQ(std::string(error_of([&] { app_from_request(body, kPlatforms, kCallback); }).what()).rfind("scopes:", 0), 0U)
+    EXPECT_EQ(std::string(error_of([&] { app_from_request(body, kPlatforms, kCallback); }).what()).rfind("scopes:", 0),
+              0U)
         << bad.dump();
   }
 }
@@ -182,11 +196,17 @@ TEST(RejectedTokenRequest, TakesExactlyOneNonEmptyAccessToken) {
   EXPECT_EQ(rejected_token_from_request({{"access_token", "at-1"}}), "at-1");
   EXPECT_STREQ(error_of([] { rejected_token_from_request(json::object()); }).what(),
                "access_token: is required (the token the platform refused)");
-  EXPECT_STREQ(error_of([] { rejected_token_from_request({{"access_token", ""}}); }).what(),
+  EXPECT_STREQ(error_of([] {
+                 rejected_token_from_request({{"access_token", ""}});
+               }).what(),
                "access_token: is required (the token the platform refused)");
-  EXPECT_STREQ(error_of([] { rejected_token_from_request({{"access_token", 7}}); }).what(),
+  EXPECT_STREQ(error_of([] {
+                 rejected_token_from_request({{"access_token", 7}});
+               }).what(),
                "access_token: is required (the token the platform refused)");
-  EXPECT_STREQ(error_of([] { rejected_token_from_request({{"access_token", "at"}, {"grant", 1}}); }).what(),
+  EXPECT_STREQ(error_of([] {
+                 rejected_token_from_request({{"access_token", "at"}, {"grant", 1}});
+               }).what(),
                "grant: unknown field");
 }
 
@@ -275,17 +295,26 @@ TEST(ImportGrantRequest, TakesAccountRefreshTokenAndOptionallyExpiryAndScopes) {
 
 TEST(ImportGrantRequest, EveryFieldIsCheckedStrictly) {
   const std::vector<std::pair<std::string, json>> cases = {
-      {"account_id", nullptr},          {"account_id", ""},
-      {"account_id", 7},                {"account_id", std::string(kMaxAccountIdLength + 1, 'a')},
-      {"account_id", "a\tb"},           {"refresh_token", nullptr},
-      {"refresh_token", ""},            {"refresh_token", json::array()},
-      {"refresh_expires_at", 1'900'000'000}, {"refresh_expires_at", "2030-04-01"},
-      {"refresh_expires_at", "2030-04-01T08:00:00"}, {"refresh_expires_at", "2030-02-30T08:00:00Z"},
-      {"refresh_expires_at", "2030-04-01 08:00:00Z"}, {"refresh_expires_at", "2030-04-01T25:00:00Z"},
-      {"refresh_expires_at", "2030-04-01T08:00:00Zjunk"}, {"refresh_expires_at", "tomorrow"},
+      {"account_id", nullptr},
+      {"account_id", ""},
+      {"account_id", 7},
+      {"account_id", std::string(kMaxAccountIdLength + 1, 'a')},
+      {"account_id", "a\tb"},
+      {"refresh_token", nullptr},
+      {"refresh_token", ""},
+      {"refresh_token", json::array()},
+      {"refresh_expires_at", 1'900'000'000},
+      {"refresh_expires_at", "2030-04-01"},
+      {"refresh_expires_at", "2030-04-01T08:00:00"},
+      {"refresh_expires_at", "2030-02-30T08:00:00Z"},
+      {"refresh_expires_at", "2030-04-01 08:00:00Z"},
+      {"refresh_expires_at", "2030-04-01T25:00:00Z"},
+      {"refresh_expires_at", "2030-04-01T08:00:00Zjunk"},
+      {"refresh_expires_at", "tomorrow"},
       {"refresh_expires_at", "2030-03-17T17:46:40Z"},  // = now: already dead
       {"refresh_expires_at", "2020-01-01T00:00:00Z"},
-      {"scopes", "user_info"},          {"scopes", json{"a b"}},
+      {"scopes", "user_info"},
+      {"scopes", json{"a b"}},
       {"scopes", json{1}},
   };
   for (const auto& [field, value] : cases) {

@@ -40,7 +40,8 @@ TEST(ApiKeys, NamesAndRolesAreValidated) {
 }
 
 TEST(AuthRoutes, HealthMetricsCallbackAndConsoleFilesArePublic) {
-  for (const char* p : {"/healthz", "/readyz", "/metrics", "/oauth/callback", "/console", "/console/", "/console/app.js"}) {
+  for (const char* p :
+       {"/healthz", "/readyz", "/metrics", "/oauth/callback", "/console", "/console/", "/console/app.js"}) {
     EXPECT_TRUE(is_public_route("GET", p)) << p;
   }
   EXPECT_FALSE(is_public_route("POST", "/healthz"));

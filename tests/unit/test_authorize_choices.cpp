@@ -73,7 +73,8 @@ TEST(AuthorizeChoices, QueryParametersSayTheSame) {
 }
 
 TEST(AuthorizeChoices, ReadsTheWeChatThirdPartyPlatformChoices) {
-  auto c = authorize_choices_from_request(json{{"mobile", true}, {"auth_type", 2}, {"biz_appid", "wx0123456789abcdef"}});
+  auto c =
+      authorize_choices_from_request(json{{"mobile", true}, {"auth_type", 2}, {"biz_appid", "wx0123456789abcdef"}});
   EXPECT_TRUE(c.mobile);
   EXPECT_EQ(c.auth_type, 2);
   EXPECT_EQ(c.biz_appid, "wx0123456789abcdef");
@@ -107,9 +108,14 @@ TEST(AuthorizeChoices, ReadsTheWeChatThirdPartyPlatformChoicesFromAQuery) {
   EXPECT_EQ(c.auth_type, 3);
   EXPECT_EQ(c.biz_appid, "wx1");
   EXPECT_FALSE(authorize_choices_from_query({{"mobile", "false"}}).mobile);
-  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"mobile", "yes"}, {"mobile", ""}, {"auth_type", "0"}, {"auth_type", "4"}, {"auth_type", "12"},
-           {"auth_type", ""}, {"auth_type", "x"}, {"biz_appid", "a&b"}}) {
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{{"mobile", "yes"},
+                                                                             {"mobile", ""},
+                                                                             {"auth_type", "0"},
+                                                                             {"auth_type", "4"},
+                                                                             {"auth_type", "12"},
+                                                                             {"auth_type", ""},
+                                                                             {"auth_type", "x"},
+                                                                             {"biz_appid", "a&b"}}) {
     try {
       authorize_choices_from_query({{k, v}});
       ADD_FAILURE() << k << "=" << v << " was accepted";

@@ -200,11 +200,13 @@ TEST(Config, UnknownKeysAndTablesAreErrorsWithTheirLine) {
   EXPECT_EQ(error_of("[refresh]\nfraction = 0.3\nspeed = 5\n"),
             "test.toml:3:1: refresh.speed: unknown key (expected one of: breaker_cooldown_seconds breaker_failures "
             "breaker_max_cooldown_seconds connect_timeout_ms default_expires_in fraction jitter_seconds "
-            "keep_alive_seconds lease_seconds max_concurrent max_in_flight_per_endpoint min_margin_seconds request_timeout_ms "
+            "keep_alive_seconds lease_seconds max_concurrent max_in_flight_per_endpoint min_margin_seconds "
+            "request_timeout_ms "
             "retry_max_seconds retry_min_seconds shutdown_grace_seconds sweep_seconds)");
   EXPECT_EQ(error_of("\n\nverbose = true\n").rfind("test.toml:3:1: verbose: unknown key", 0), 0u);
-  EXPECT_EQ(error_of("[log]\nlevel = \"info\"\n\n[metrics]\nport = 9\n").rfind("test.toml:4:2: metrics: unknown table", 0),
-            0u);
+  EXPECT_EQ(
+      error_of("[log]\nlevel = \"info\"\n\n[metrics]\nport = 9\n").rfind("test.toml:4:2: metrics: unknown table", 0),
+      0u);
   EXPECT_EQ(error_of("[platforms.tiktok]\nbase_url = \"https://x\"\n")
                 .rfind("test.toml:1:12: platforms.tiktok: unknown table (expected one of: douyin google wechat)", 0),
             0u);
@@ -225,12 +227,14 @@ TEST(Config, WrongTypesAreErrorsNamingKeyAndLine) {
   EXPECT_EQ(error_of("[admin]\nthreads = [1]\n"), "test.toml:2:11: admin.threads: expected an integer, got an array");
   EXPECT_EQ(error_of("refresh = 5\n"), "test.toml:1:11: refresh: expected a table, got an integer");
   EXPECT_EQ(error_of("[refresh.fraction]\n").rfind("test.toml:1:", 0), 0u);
-  EXPECT_NE(error_of("[refresh.fraction]\n").find("refresh.fraction: expected a float, got a table"), std::string::npos);
+  EXPECT_NE(error_of("[refresh.fraction]\n").find("refresh.fraction: expected a float, got a table"),
+            std::string::npos);
 }
 
 TEST(Config, IntegersAreAcceptedForFloatKeys) {
   EXPECT_DOUBLE_EQ(parse_config("[refresh]\nfraction = 0\n", "t").refresh.fraction, 0.0);
-  EXPECT_EQ(error_of("[refresh]\nfraction = 1\n"), "test.toml:2:12: refresh.fraction: must be between 0.0 and 0.9, got 1.0");
+  EXPECT_EQ(error_of("[refresh]\nfraction = 1\n"),
+            "test.toml:2:12: refresh.fraction: must be between 0.0 and 0.9, got 1.0");
 }
 
 TEST(Config, OutOfRangeValuesAreErrorsNamingKeyAndBounds) {
@@ -260,14 +264,22 @@ TEST(Config, EveryNumericKeyEnforcesItsDocumentedBounds) {
   };
   // The ranges documented in config.hpp.
   const Bound bounds[] = {
-      {"database", "pool_size", 1, 64},          {"admin", "max_body_bytes", 1024, 64 << 20},
-      {"admin", "threads", 1, 256},               {"refresh", "min_margin_seconds", 0, 86400},
-      {"refresh", "jitter_seconds", 0, 3600},     {"refresh", "max_concurrent", 1, 1024},
-      {"refresh", "retry_min_seconds", 1, 3600},  {"refresh", "retry_max_seconds", 1, 86400},
-      {"refresh", "default_expires_in", 60, 31536000}, {"refresh", "lease_seconds", 5, 3600},
-      {"refresh", "connect_timeout_ms", 100, 60000},   {"refresh", "request_timeout_ms", 100, 300000},
-      {"oauth", "state_ttl_seconds", 60, 3600},      {"refresh", "sweep_seconds", 1, 3600},
-      {"refresh", "shutdown_grace_seconds", 0, 600}, {"refresh", "keep_alive_seconds", 0, 300},
+      {"database", "pool_size", 1, 64},
+      {"admin", "max_body_bytes", 1024, 64 << 20},
+      {"admin", "threads", 1, 256},
+      {"refresh", "min_margin_seconds", 0, 86400},
+      {"refresh", "jitter_seconds", 0, 3600},
+      {"refresh", "max_concurrent", 1, 1024},
+      {"refresh", "retry_min_seconds", 1, 3600},
+      {"refresh", "retry_max_seconds", 1, 86400},
+      {"refresh", "default_expires_in", 60, 31536000},
+      {"refresh", "lease_seconds", 5, 3600},
+      {"refresh", "connect_timeout_ms", 100, 60000},
+      {"refresh", "request_timeout_ms", 100, 300000},
+      {"oauth", "state_ttl_seconds", 60, 3600},
+      {"refresh", "sweep_seconds", 1, 3600},
+      {"refresh", "shutdown_grace_seconds", 0, 600},
+      {"refresh", "keep_alive_seconds", 0, 300},
       {"webhook", "reauth_notice_days", 0, 60},
   };
   for (const auto& b : bounds) {
@@ -281,8 +293,8 @@ TEST(Config, EveryNumericKeyEnforcesItsDocumentedBounds) {
     const std::string name = std::string(b.table) + "." + b.key;
     EXPECT_EQ(error_of(file(b.lo)), "") << name;
     EXPECT_EQ(error_of(file(b.hi)), "") << name;
-    EXPECT_NE(error_of(file(b.lo - 1)).find(name + ": must be between " + std::to_string(b.lo) + " and " +
-                                            std::to_string(b.hi)),
+    EXPECT_NE(error_of(file(b.lo - 1))
+                  .find(name + ": must be between " + std::to_string(b.lo) + " and " + std::to_string(b.hi)),
               std::string::npos)
         << name;
     EXPECT_NE(error_of(file(b.hi + 1)).find(name + ": must be between"), std::string::npos) << name;
@@ -292,7 +304,8 @@ TEST(Config, EveryNumericKeyEnforcesItsDocumentedBounds) {
 TEST(Config, BadEnumValuesListTheAllowedOnes) {
   EXPECT_EQ(error_of("[log]\nlevel = \"loud\"\n"),
             "test.toml:2:9: log.level: must be one of trace, debug, info, warn, error, critical, off; got \"loud\"");
-  EXPECT_EQ(error_of("[log]\nformat = \"xml\"\n"), "test.toml:2:10: log.format: must be one of text, json; got \"xml\"");
+  EXPECT_EQ(error_of("[log]\nformat = \"xml\"\n"),
+            "test.toml:2:10: log.format: must be one of text, json; got \"xml\"");
   EXPECT_EQ(parse_config("[log]\nlevel = \"off\"\n", "t").log.level, "off");
 }
 
@@ -304,7 +317,8 @@ TEST(Config, RetryMaxBelowRetryMinIsAnError) {
             "test.toml:2:21: refresh.retry_min_seconds: must be <= refresh.retry_max_seconds (600), got 1000");
   EXPECT_EQ(error_of("[refresh]\nretry_max_seconds = 4\n"),
             "test.toml:2:21: refresh.retry_max_seconds: must be >= refresh.retry_min_seconds (5), got 4");
-  EXPECT_EQ(parse_config("[refresh]\nretry_min_seconds = 30\nretry_max_seconds = 30\n", "t").refresh.retry_max_seconds, 30);
+  EXPECT_EQ(parse_config("[refresh]\nretry_min_seconds = 30\nretry_max_seconds = 30\n", "t").refresh.retry_max_seconds,
+            30);
 }
 
 TEST(Config, PublicUrlMustBeHttpOrHttps) {
@@ -315,7 +329,8 @@ TEST(Config, PublicUrlMustBeHttpOrHttps) {
     EXPECT_EQ(err.rfind("test.toml:2:14: admin.public_url: must", 0), 0u) << bad << " -> " << err;
     EXPECT_EQ(err.find("hunter2"), std::string::npos) << "value echoed: " << err;
   }
-  for (const char* good : {"http://localhost", "HTTPS://Example.com:8443/base/", "http://[::1]:8080", "http://10.0.0.1"}) {
+  for (const char* good :
+       {"http://localhost", "HTTPS://Example.com:8443/base/", "http://[::1]:8080", "http://10.0.0.1"}) {
     EXPECT_EQ(error_of(std::string("[admin]\npublic_url = \"") + good + "\"\n"), "") << good;
   }
 }
@@ -323,8 +338,8 @@ TEST(Config, PublicUrlMustBeHttpOrHttps) {
 TEST(Config, ListenMustBeHostColonPort) {
   for (const char* bad : {"8080", "localhost", ":8080", "localhost:", "localhost:99999", "localhost:http", "[::1]",
                           "[::1]8080", "::1:8080", "[]:80", "local host:80"}) {
-    EXPECT_EQ(error_of(std::string("[admin]\nlisten = \"") + bad + "\"\n").rfind(
-                  "test.toml:2:10: admin.listen: must be host:port", 0),
+    EXPECT_EQ(error_of(std::string("[admin]\nlisten = \"") + bad + "\"\n")
+                  .rfind("test.toml:2:10: admin.listen: must be host:port", 0),
               0u)
         << bad;
   }
@@ -339,7 +354,9 @@ TEST(Config, TokenListenIsOffByDefaultAndChecked) {
   const auto c = parse_config("[admin]\ntoken_listen = \"127.0.0.1:8091\"\ntoken_threads = 4\n", "t");
   EXPECT_EQ(c.admin.token_listen, "127.0.0.1:8091");
   EXPECT_EQ(c.admin.token_threads, 4);
-  EXPECT_EQ(error_of("[admin]\ntoken_listen = \"8091\"\n").rfind("test.toml:2:16: admin.token_listen: must be host:port", 0), 0u);
+  EXPECT_EQ(
+      error_of("[admin]\ntoken_listen = \"8091\"\n").rfind("test.toml:2:16: admin.token_listen: must be host:port", 0),
+      0u);
   EXPECT_EQ(error_of("[admin]\ntoken_threads = 0\n").rfind("test.toml:2:17: admin.token_threads:", 0), 0u)
       << error_of("[admin]\ntoken_threads = 0\n");
   EXPECT_EQ(error_of("[admin]\nlisten = \"127.0.0.1:8080\"\ntoken_listen = \"127.0.0.1:8080\"\n"),
@@ -348,19 +365,23 @@ TEST(Config, TokenListenIsOffByDefaultAndChecked) {
       << "port 0 twice: two different free ports";
   // Plain HTTP beside an HTTPS admin API: loopback only.
   const std::string tls = "[admin]\ntls_cert_file = \"/c.pem\"\ntls_key_file = \"/k.pem\"\n";
-  EXPECT_EQ(error_of(tls + "token_listen = \"0.0.0.0:8091\"\n").rfind("test.toml:4:16: admin.token_listen: serves plain HTTP", 0), 0u)
+  EXPECT_EQ(error_of(tls + "token_listen = \"0.0.0.0:8091\"\n")
+                .rfind("test.toml:4:16: admin.token_listen: serves plain HTTP", 0),
+            0u)
       << error_of(tls + "token_listen = \"0.0.0.0:8091\"\n");
   for (const char* ok : {"127.0.0.1:8091", "[::1]:8091", "localhost:8091"}) {
     EXPECT_EQ(error_of(tls + "token_listen = \"" + ok + "\"\n"), "") << ok;
   }
-  EXPECT_EQ(error_of("[admin]\ntoken_listen = \"0.0.0.0:8091\"\n"), "") << "plain HTTP everywhere: the operator's choice";
+  EXPECT_EQ(error_of("[admin]\ntoken_listen = \"0.0.0.0:8091\"\n"), "")
+      << "plain HTTP everywhere: the operator's choice";
 }
 
 TEST(Config, PlatformUrlsMustBeHttpUrls) {
   EXPECT_EQ(error_of("[platforms.google]\ntoken_url = \"oauth2.googleapis.com/token\"\n"),
             "test.toml:2:13: platforms.google.token_url: must be an http:// or https:// URL");
   EXPECT_EQ(error_of("platforms = \"x\"\n"), "test.toml:1:13: platforms: expected a table, got a string");
-  EXPECT_EQ(error_of("[platforms]\ndouyin = 1\n"), "test.toml:2:10: platforms.douyin: expected a table, got an integer");
+  EXPECT_EQ(error_of("[platforms]\ndouyin = 1\n"),
+            "test.toml:2:10: platforms.douyin: expected a table, got an integer");
 }
 
 TEST(Config, DatabaseUrlMustNotBeEmptyAndIsNeverEchoed) {

@@ -36,10 +36,10 @@ TEST(CtlGrantsRecover, HelpSaysWhatItDoesAndIsListedInTheMainHelp) {
 
 TEST(CtlGrantsRecover, NeedsExactlyOneNumericGrantId) {
   for (const auto& args : std::vector<std::vector<std::string>>{{"grants", "recover"},
-                                                                 {"grants", "recover", "1", "2"},
-                                                                 {"grants", "recover", "abc"},
-                                                                 {"grant", "recover", "-1"},
-                                                                 {"grants", "recover", "7", "--mobile"}}) {
+                                                                {"grants", "recover", "1", "2"},
+                                                                {"grants", "recover", "abc"},
+                                                                {"grant", "recover", "-1"},
+                                                                {"grants", "recover", "7", "--mobile"}}) {
     auto r = ctl(args);
     EXPECT_EQ(r.code, kExitUsage) << args.back() << ": " << r.err;
   }
@@ -83,9 +83,10 @@ TEST(CtlAppsSecrets, SecretsComeFromFilesOrTheEnvironmentNeverTheCommandLine) {
   EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--option", "=" + secret_file}).code, kExitUsage);
   EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--option", "message_token=" + empty_file}).code, kExitUsage);
   EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--client-secret-file", empty_file}).code, kExitUsage);
-  EXPECT_EQ(ctl({"apps", "secrets", "wxc", "--option", "message_token=" + secret_file, "--drop-option",
-                 "message_token"}).code,
-            kExitUsage);
+  EXPECT_EQ(
+      ctl({"apps", "secrets", "wxc", "--option", "message_token=" + secret_file, "--drop-option", "message_token"})
+          .code,
+      kExitUsage);
   EXPECT_EQ(ctl({"apps", "secrets", "--client-secret-file", secret_file}).code, kExitUsage);  // no NAME
   EXPECT_EQ(ctl({"apps", "secrets", "a", "b", "--client-secret-file", secret_file}).code, kExitUsage);
   // Nothing listens: the request was tried (exit 3), so these lines were accepted.

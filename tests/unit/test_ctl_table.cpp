@@ -21,9 +21,7 @@ TEST(CtlTable, EmptyAndMissingCellsShowADash) {
             "x  -  -\n");
 }
 
-TEST(CtlTable, NoRowsSaysNone) {
-  EXPECT_EQ(render_table({"NAME", "PLATFORM"}, {}), "NAME  PLATFORM\n(none)\n");
-}
+TEST(CtlTable, NoRowsSaysNone) { EXPECT_EQ(render_table({"NAME", "PLATFORM"}, {}), "NAME  PLATFORM\n(none)\n"); }
 
 TEST(CtlTable, CountsUtf8CharactersNotBytes) {
   std::string t = render_table({"N", "X"}, {{"\xc3\xa9t\xc3\xa9", "1"}, {"abcd", "2"}});

@@ -41,7 +41,8 @@ TEST(HttpAnswers, ErrorBodiesMergeDetailsAndSurviveBytesThatAreNotUtf8) {
   EXPECT_EQ(error_body("x", "y", {{"platform_code", 40001}}),
             (nlohmann::json{{"error", "x"}, {"message", "y"}, {"platform_code", 40001}}));
   EXPECT_EQ(error_body("x", "y", nlohmann::json::array({1})), (nlohmann::json{{"error", "x"}, {"message", "y"}}));
-  EXPECT_EQ(json_text(error_body("not_found", "no app '\xff'")), "{\"error\":\"not_found\",\"message\":\"no app '\xef\xbf\xbd'\"}");
+  EXPECT_EQ(json_text(error_body("not_found", "no app '\xff'")),
+            "{\"error\":\"not_found\",\"message\":\"no app '\xef\xbf\xbd'\"}");
 }
 
 TEST(HttpAnswers, ExceptionsBecomeTheirErrorAnswers) {
@@ -63,9 +64,9 @@ TEST(HttpAnswers, AServicesApiErrorValueIsAnsweredAsAThrownOneIs) {
   const auto value = error_answer(e);
   const auto thrown = answer_for(e);
   EXPECT_EQ(value.status, 422);
-  EXPECT_EQ(value.body, (nlohmann::json{{"error", "code_refused"},
-                                        {"message", "the platform refused the code"},
-                                        {"platform_code", "40029"}}));
+  EXPECT_EQ(value.body,
+            (nlohmann::json{
+                {"error", "code_refused"}, {"message", "the platform refused the code"}, {"platform_code", "40029"}}));
   EXPECT_EQ(thrown.status, value.status);
   EXPECT_EQ(thrown.body, value.body);
 }
@@ -86,7 +87,8 @@ TEST(ServiceOutcomes, StoreFailuresAndParserErrorsBecomeValues) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().status(), 400);
   EXPECT_EQ(bad.error().code(), "invalid_field");
-  EXPECT_THROW(parsed([]() -> int { throw std::logic_error("a bug"); }), std::logic_error) << "only ApiError is a verdict";
+  EXPECT_THROW(parsed([]() -> int { throw std::logic_error("a bug"); }), std::logic_error)
+      << "only ApiError is a verdict";
 }
 
 TEST(HttpAnswers, StaleWhenTheDatabaseIsUnreachableOrCannotBeAsked) {

@@ -22,8 +22,13 @@ const std::string kIss = "https://accounts.google.com";
 const std::string kAud = "1234-abc.apps.googleusercontent.com";
 
 json claims(std::int64_t iat = 1780000000) {
-  return {{"iss", kIss}, {"aud", kAud}, {"azp", kAud}, {"sub", "110169484474386276334"},
-          {"iat", iat}, {"exp", iat + 3600}, {"email", "alice@example.com"}};
+  return {{"iss", kIss},
+          {"aud", kAud},
+          {"azp", kAud},
+          {"sub", "110169484474386276334"},
+          {"iat", iat},
+          {"exp", iat + 3600},
+          {"email", "alice@example.com"}};
 }
 
 std::string sign(const json& c, const std::string& kid = "k1", const std::string& pem = test_key().private_pem) {
@@ -141,7 +146,7 @@ TEST(JwtVerify, RefusesAlgNoneAndHs256) {
 
 TEST(JwtVerify, MalformedTokensAreRefusedWithoutQuotingThem) {
   for (const std::string& t : {std::string(""), std::string("a.b"), std::string("a.b.c.d.e"), std::string("!!.??.##"),
-                              crypto::base64url_encode("[1]") + "." + crypto::base64url_encode("{}") + ".c2ln"}) {
+                               crypto::base64url_encode("[1]") + "." + crypto::base64url_encode("{}") + ".c2ln"}) {
     auto c = crypto::verify_jwt_rs256(t, jwks(), want());
     EXPECT_EQ(c.failure, crypto::JwtFailure::malformed) << t;
   }

@@ -353,7 +353,9 @@ douyin::RefreshTokenState rt_state(std::int64_t seconds_left, int renewals = 0, 
 TEST(DouyinRenewPlan, RenewsOnceLateWhenRenewBeforeIsLeft) {
   douyin::Options o;  // renew_before 3 days
   using A = douyin::RefreshAction;
-  auto at = [&](std::int64_t left, int renewals) { return douyin::plan_refresh(rt_state(left, renewals), o, true, kNow); };
+  auto at = [&](std::int64_t left, int renewals) {
+    return douyin::plan_refresh(rt_state(left, renewals), o, true, kNow);
+  };
   EXPECT_EQ(at(20 * kDay, 0), A::refresh) << "refreshing the access token does not renew";
   EXPECT_EQ(at(3 * kDay + 1, 0), A::refresh);
   EXPECT_EQ(at(3 * kDay, 0), A::refresh_and_renew);
@@ -454,7 +456,7 @@ namespace {
 // A grant's whole life with a fake clock: the platform is asked at the earlier of the access
 // token's refresh time (every 12 days of its 15) and what follow_up says, as the refresher does.
 struct Life {
-  TimePoint end;                   // when the grant needed re-authorization
+  TimePoint end;  // when the grant needed re-authorization
   int renewals = 0;
   int calls = 0;
   std::optional<TimePoint> reauth_due_at;  // first seen

@@ -47,8 +47,12 @@ PlatformSettings settings() {
 std::string signed_id_token(const std::string& sub, nlohmann::json overrides = json::object(),
                             const std::string& kid = "g1") {
   const auto now = to_unix(SysClock::now());
-  json claims{{"iss", "https://accounts.google.com"}, {"azp", kClientId}, {"aud", kClientId},
-              {"sub", sub},  {"iat", now},  {"exp", now + 3600}};
+  json claims{{"iss", "https://accounts.google.com"},
+              {"azp", kClientId},
+              {"aud", kClientId},
+              {"sub", sub},
+              {"iat", now},
+              {"exp", now + 3600}};
   claims.update(overrides);
   auto r = crypto::sign_jwt_rs256(json{{"alg", "RS256"}, {"kid", kid}, {"typ", "JWT"}}.dump(), claims.dump(),
                                   test_key().private_pem);
@@ -56,9 +60,7 @@ std::string signed_id_token(const std::string& sub, nlohmann::json overrides = j
   return r.token;
 }
 
-std::string google_jwks() {
-  return json{{"keys", {mediax::testing::jwk_of(test_key().public_pem, "g1")}}}.dump();
-}
+std::string google_jwks() { return json{{"keys", {mediax::testing::jwk_of(test_key().public_pem, "g1")}}}.dump(); }
 
 
 google::Urls urls() { return google::urls_from(settings()); }

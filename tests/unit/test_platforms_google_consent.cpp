@@ -52,8 +52,12 @@ App user_app(json options = json::object()) {
 std::string id_token(const std::string& sub, json overrides = json::object(), const std::string& kid = "g1",
                      const std::string& pem = test_key().private_pem) {
   const auto now = to_unix(SysClock::now());
-  json claims{{"iss", "https://accounts.google.com"}, {"azp", kClientId}, {"aud", kClientId},
-              {"sub", sub},  {"iat", now},  {"exp", now + 3600}};
+  json claims{{"iss", "https://accounts.google.com"},
+              {"azp", kClientId},
+              {"aud", kClientId},
+              {"sub", sub},
+              {"iat", now},
+              {"exp", now + 3600}};
   claims.update(overrides);
   return crypto::sign_jwt_rs256(json{{"alg", "RS256"}, {"kid", kid}, {"typ", "JWT"}}.dump(), claims.dump(), pem).token;
 }
@@ -63,8 +67,11 @@ std::string jwks(const std::string& kid = "g1", const std::string& public_pem = 
 }
 
 std::string answer(const std::string& scope, const std::string& token) {
-  json j{{"access_token", "ya29.access"}, {"expires_in", 3599}, {"refresh_token", "1//refresh"},
-         {"scope", scope},                {"token_type", "Bearer"}};
+  json j{{"access_token", "ya29.access"},
+         {"expires_in", 3599},
+         {"refresh_token", "1//refresh"},
+         {"scope", scope},
+         {"token_type", "Bearer"}};
   if (!token.empty()) j["id_token"] = token;
   return j.dump();
 }
@@ -143,8 +150,8 @@ TEST(GoogleConnectOptions, OpenidIsAlwaysAskedForFirst) {
 TEST(GoogleConnectOptions, PromptAlwaysKeepsConsentAndLoginHintIsPassedOn) {
   FakeHttpClient http;
   GooglePlatform p(http, settings());
-  auto q = query_fields(p.authorize_url(user_app({{"prompt", "select_account"}, {"login_hint", "ops@example.com"}}),
-                                        {"st", "ch", ""}));
+  auto q = query_fields(
+      p.authorize_url(user_app({{"prompt", "select_account"}, {"login_hint", "ops@example.com"}}), {"st", "ch", ""}));
   EXPECT_EQ(q["prompt"], "select_account consent");
   EXPECT_EQ(q["login_hint"], "ops@example.com");
   EXPECT_EQ(q["access_type"], "offline");
@@ -152,7 +159,8 @@ TEST(GoogleConnectOptions, PromptAlwaysKeepsConsentAndLoginHintIsPassedOn) {
   AuthorizeParams ap{"st", "ch", ""};
   ap.prompt = "consent";
   ap.login_hint = "110169484474386276334";
-  auto per = query_fields(p.authorize_url(user_app({{"prompt", "select_account"}, {"login_hint", "x@example.com"}}), ap));
+  auto per =
+      query_fields(p.authorize_url(user_app({{"prompt", "select_account"}, {"login_hint", "x@example.com"}}), ap));
   EXPECT_EQ(per["prompt"], "consent");
   EXPECT_EQ(per["login_hint"], "110169484474386276334");
   auto plain = query_fields(p.authorize_url(user_app(), {"st", "ch", ""}));
@@ -199,7 +207,9 @@ TEST(GoogleConnectOptions, OtherPlatformsTakeNoChoices) {
     AppCheck prepare_app(App&) override { return {}; }
     bool uses_pkce(const App&) const override { return false; }
     std::string authorize_url(const App&, const AuthorizeParams&) const override { return ""; }
-    Outcome exchange_code(const App&, const std::string&, const std::string&, const std::string&) override { return {}; }
+    Outcome exchange_code(const App&, const std::string&, const std::string&, const std::string&) override {
+      return {};
+    }
     Outcome refresh(const App&, const Grant&) override { return {}; }
     Outcome client_token(const App&, const AppTokenCall&) override { return {}; }
     Outcome revoke(const App&, const Grant&) override { return {}; }
@@ -233,7 +243,8 @@ TEST(GoogleIdToken, KeysAreCachedAndFetchedAgainForAnUnknownKid) {
   http.respond(200, answer("openid", id_token("b")));
   // Google rotated: a token signed with a key the cached set does not have.
   http.respond(200, answer("openid", id_token("c", json::object(), "g2", other_test_key().private_pem)));
-  http.respond(200, json{{"keys", {jwk_of(test_key().public_pem, "g1"), jwk_of(other_test_key().public_pem, "g2")}}}.dump());
+  http.respond(200,
+               json{{"keys", {jwk_of(test_key().public_pem, "g1"), jwk_of(other_test_key().public_pem, "g2")}}}.dump());
   GooglePlatform p(http, settings());
   App app = user_app({{"required_scopes", {"openid"}}});
   EXPECT_EQ(p.exchange_code(app, "c1", "v", "").token.account_id, "a");
@@ -288,8 +299,12 @@ TEST(GoogleIdToken, AnAnswerWithoutIdTokenOrUnreachableKeysConnectsNothing) {
 
 TEST(GoogleIdToken, RefreshesRecordTheScopesTheTokenCarriesNowAndNeverChangeTheAccount) {
   FakeHttpClient http;
-  http.respond(200, json{{"access_token", "ya29.2"}, {"expires_in", 3599}, {"scope", "openid " + kYoutube},
-                         {"id_token", "whatever"}, {"sub", "someone-else"}}.dump());
+  http.respond(200, json{{"access_token", "ya29.2"},
+                         {"expires_in", 3599},
+                         {"scope", "openid " + kYoutube},
+                         {"id_token", "whatever"},
+                         {"sub", "someone-else"}}
+                        .dump());
   http.respond(200, json{{"access_token", "ya29.3"}, {"expires_in", 3599}}.dump());
   GooglePlatform p(http, settings());
   App app = user_app({{"required_scopes", {"openid", kYoutube, kDrive}}});

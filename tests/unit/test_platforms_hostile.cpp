@@ -64,8 +64,8 @@ TEST(HostileAnswers, TokensWithCharactersOutsideVscharAreBadResponses) {
 
 TEST(HostileAnswers, NulInAccountIdsScopesOrExtraIsABadResponse) {
   const std::string nul("a\0b", 3);
-  for (const auto& [platform, o] : parse_everywhere({{"access_token", "ok"}, {"open_id", nul}, {"openid", nul},
-                                                     {"sub", nul}})) {
+  for (const auto& [platform, o] :
+       parse_everywhere({{"access_token", "ok"}, {"open_id", nul}, {"openid", nul}, {"sub", nul}})) {
     EXPECT_EQ(o.code, "bad_response") << platform;
   }
   for (const auto& [platform, o] : parse_everywhere({{"access_token", "ok"}, {"scope", "read " + nul}})) {

@@ -333,8 +333,8 @@ TEST(OAuth2TokenResponse, RotatedRefreshTokenIsReturned) {
 }
 
 TEST(OAuth2TokenResponse, CodeFlowTakesTheAccountFromTheIdTokenSubject) {
-  auto body = nlohmann::json{{"access_token", "at"}, {"id_token", jwt_with({{"sub", "user-42"}, {"iss", "x"}})},
-                             {"user_id", "ignored"}};
+  auto body = nlohmann::json{
+      {"access_token", "at"}, {"id_token", jwt_with({{"sub", "user-42"}, {"iss", "x"}})}, {"user_id", "ignored"}};
   auto o = parse(200, body.dump(), oauth2::Flow::authorization_code);
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o.token.account_id, "user-42");
@@ -381,11 +381,12 @@ TEST(OAuth2Errors, InvalidGrantNeedsReauthorization) {
 }
 
 TEST(OAuth2Errors, ClientAndRequestErrorsAreAppMisconfigurations) {
-  for (const char* code : {"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope",
-                           "invalid_request"}) {
-    for (auto flow : {oauth2::Flow::authorization_code, oauth2::Flow::refresh_token, oauth2::Flow::client_credentials}) {
-      auto o = parse(code == std::string("invalid_client") ? 401 : 400, std::string(R"({"error":")") + code + R"("})",
-                     flow);
+  for (const char* code :
+       {"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "invalid_request"}) {
+    for (auto flow :
+         {oauth2::Flow::authorization_code, oauth2::Flow::refresh_token, oauth2::Flow::client_credentials}) {
+      auto o =
+          parse(code == std::string("invalid_client") ? 401 : 400, std::string(R"({"error":")") + code + R"("})", flow);
       EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured) << code;
       EXPECT_EQ(o.code, code);
       EXPECT_NE(o.message.find(code), std::string::npos) << o.message;
@@ -640,7 +641,8 @@ TEST(OAuth2Discovery, RefusesMetadataForAnotherIssuer) {
 
 TEST(OAuth2Discovery, ExplainsEachFailedAttempt) {
   FakeHttpClient http;
-  http.fail("connection").respond(200, R"({"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/a"})");
+  http.fail("connection")
+      .respond(200, R"({"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/a"})");
   auto d = discover(http, "https://idp.example");
   EXPECT_FALSE(d.ok());
   EXPECT_NE(d.error.find("openid-configuration: no answer (connection)"), std::string::npos) << d.error;

@@ -38,9 +38,8 @@ App discovered_app() {
 }
 
 std::string discovery(bool with_jwks = true) {
-  json d{{"issuer", kIssuer},
-         {"authorization_endpoint", kIssuer + "/authorize"},
-         {"token_endpoint", kIssuer + "/token"}};
+  json d{
+      {"issuer", kIssuer}, {"authorization_endpoint", kIssuer + "/authorize"}, {"token_endpoint", kIssuer + "/token"}};
   if (with_jwks) d["jwks_uri"] = kIssuer + "/jwks";
   return d.dump();
 }

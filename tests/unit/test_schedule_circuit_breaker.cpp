@@ -37,7 +37,7 @@ const ManualTimeSource kStill;
 // admit() with a slot wait, on a thread of its own: the test advances the clock or frees a slot
 // while it waits.
 std::future<PlatformGuards::Permit> admit_waiting(PlatformGuards& g, const PlatformGuards::Endpoint& e, TimePoint now,
-                                                 std::chrono::milliseconds wait) {
+                                                  std::chrono::milliseconds wait) {
   return std::async(std::launch::async, [&g, e, now, wait] { return g.admit(e, now, kFarExpiry, wait); });
 }
 

@@ -98,9 +98,8 @@ class RefresherTest : public ::testing::Test {
     cfg_.retry_max_seconds = 60;
     cfg_.jitter_seconds = 0;
     policy_ = std::make_unique<RefreshPolicy>(cfg_, 1);
-    refresher_ =
-        std::make_unique<Refresher>(store_, feed_, events_, platforms_, cache_, *policy_, clock_, "instance-a",
-                                    metrics_);
+    refresher_ = std::make_unique<Refresher>(store_, feed_, events_, platforms_, cache_, *policy_, clock_, "instance-a",
+                                             metrics_);
     refresher_->set_next_listener([this](const RefreshKey& k, std::optional<TimePoint> next) {
       std::lock_guard lk(mu_);
       nexts_.emplace_back(k, next);

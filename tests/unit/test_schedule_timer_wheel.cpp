@@ -81,9 +81,9 @@ std::vector<std::pair<Tick, Id>> advance_checked(TimerWheel& wheel, Tick now,
   std::vector<std::pair<Tick, Id>> fired;
   fired.reserve(ids.size());
   for (Id id : ids) fired.emplace_back(dues.at(id), id);
-  EXPECT_TRUE(std::is_sorted(fired.begin(), fired.end(),
-                             [](const auto& a, const auto& b) { return a.first < b.first; }))
-      << "advance must return earliest first";
+  EXPECT_TRUE(std::is_sorted(fired.begin(), fired.end(), [](const auto& a, const auto& b) {
+    return a.first < b.first;
+  })) << "advance must return earliest first";
   std::sort(fired.begin(), fired.end());
   return fired;
 }
@@ -179,8 +179,8 @@ TEST(TimerWheel, NextDueIsExactThroughCascades) {
   TimerWheel wheel(0);
   wheel.insert(1, 70001);  // level 2
   wheel.insert(2, 70000);
-  wheel.insert(3, 4097);   // level 2 boundary + 1
-  wheel.insert(4, 65);     // level 1
+  wheel.insert(3, 4097);  // level 2 boundary + 1
+  wheel.insert(4, 65);    // level 1
   EXPECT_EQ(wheel.next_due(), 65);
   EXPECT_EQ(wheel.advance(65), std::vector<Id>{4});
   EXPECT_EQ(wheel.next_due(), 4097);

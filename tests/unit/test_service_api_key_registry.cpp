@@ -64,7 +64,8 @@ TEST_F(ApiKeyRegistryTest, AnUnknownKeyReloadsAtOnceButAtMostOncePerMissInterval
   EXPECT_EQ(registry_.check(reader_key_).kind, ApiKeyMatch::Kind::ok) << "a key created a moment ago works at once";
   EXPECT_EQ(store_.lists(), 2);
 
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(registry_.check("mxk_wrong" + std::to_string(i)).kind, ApiKeyMatch::Kind::unknown);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(registry_.check("mxk_wrong" + std::to_string(i)).kind, ApiKeyMatch::Kind::unknown);
   EXPECT_EQ(store_.lists(), 2) << "a flood of wrong keys does not reach the store";
   time_.advance(499ms);
   registry_.check("mxk_wrong");

@@ -41,14 +41,17 @@ App component_app() {
   return a;
 }
 
-bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 TEST(AppSecretsRequest, TakesAClientSecretOptionsOrBoth) {
   auto c = app_secrets_change_from_request({{"client_secret", "s3cret"}});
   ASSERT_TRUE(c.client_secret);
   EXPECT_EQ(*c.client_secret, "s3cret");
   EXPECT_TRUE(c.options.empty());
-  c = app_secrets_change_from_request({{"options", {{"encoding_aes_key", kKeyB}, {"previous_encoding_aes_key", nullptr}}}});
+  c = app_secrets_change_from_request(
+      {{"options", {{"encoding_aes_key", kKeyB}, {"previous_encoding_aes_key", nullptr}}}});
   EXPECT_FALSE(c.client_secret);
   EXPECT_EQ(c.options["encoding_aes_key"], kKeyB);
   EXPECT_TRUE(c.options["previous_encoding_aes_key"].is_null());
@@ -59,10 +62,11 @@ TEST(AppSecretsRequest, TakesAClientSecretOptionsOrBoth) {
 
 TEST(AppSecretsRequest, RefusesEverythingElseWith400) {
   EXPECT_EQ(status_of(json::array()), 400);
-  EXPECT_EQ(status_of(json::object()), 400);                                 // nothing to change
-  EXPECT_EQ(status_of({{"options", json::object()}}), 400);                  // still nothing
-  EXPECT_EQ(status_of({{"client_secret", "x"}, {"client_id", "y"}}), 400);   // unknown field
-  EXPECT_NE(message_of({{"client_secret", "x"}, {"client_id", "y"}}).find("client_id: unknown field"), std::string::npos);
+  EXPECT_EQ(status_of(json::object()), 400);                                // nothing to change
+  EXPECT_EQ(status_of({{"options", json::object()}}), 400);                 // still nothing
+  EXPECT_EQ(status_of({{"client_secret", "x"}, {"client_id", "y"}}), 400);  // unknown field
+  EXPECT_NE(message_of({{"client_secret", "x"}, {"client_id", "y"}}).find("client_id: unknown field"),
+            std::string::npos);
   EXPECT_EQ(status_of({{"client_secret", ""}}), 400);
   EXPECT_EQ(status_of({{"client_secret", nullptr}}), 400);
   EXPECT_EQ(status_of({{"client_secret", 42}}), 400);

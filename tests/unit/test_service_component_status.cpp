@@ -90,13 +90,16 @@ TEST(ComponentStatus, TheEventUrlIsPublicForPostOnly) {
 
 TEST(ComponentStatus, TheReplayWindowIsConfiguredWithinBounds) {
   EXPECT_EQ(parse_config("", "c.toml").wechat.event_max_age_seconds, 300);
-  EXPECT_EQ(parse_config("[platforms.wechat]\nevent_max_age_seconds = 60\n", "c.toml").wechat.event_max_age_seconds, 60);
+  EXPECT_EQ(parse_config("[platforms.wechat]\nevent_max_age_seconds = 60\n", "c.toml").wechat.event_max_age_seconds,
+            60);
   for (const char* bad : {"29", "3601", "\"300\""}) {
     EXPECT_THROW(parse_config(std::string("[platforms.wechat]\nevent_max_age_seconds = ") + bad + "\n", "c.toml"),
                  ConfigError)
         << bad;
   }
   // The base URLs of [platforms.wechat] are unchanged by it.
-  EXPECT_EQ(parse_config("[platforms.wechat]\nevent_max_age_seconds = 60\n", "c.toml").platforms.at("wechat").at("api_base_url"),
+  EXPECT_EQ(parse_config("[platforms.wechat]\nevent_max_age_seconds = 60\n", "c.toml")
+                .platforms.at("wechat")
+                .at("api_base_url"),
             "https://api.weixin.qq.com");
 }

@@ -56,8 +56,8 @@ Outcome fail(OutcomeKind k, const std::string& code, const std::string& message,
 }
 
 TEST(PrepareAuthorizeError, WaitingForTheFirstTicketHasItsOwnCodeAndSaysWhereWeChatPushes) {
-  const auto e = prepare_authorize_error(fail(OutcomeKind::retry_later, "waiting_for_ticket", "no ticket yet", Seconds(600)),
-                                         "wechat_component", "wxc");
+  const auto e = prepare_authorize_error(
+      fail(OutcomeKind::retry_later, "waiting_for_ticket", "no ticket yet", Seconds(600)), "wechat_component", "wxc");
   EXPECT_EQ(e.status(), 503);
   EXPECT_EQ(e.code(), "waiting_for_ticket");
   const std::string m = e.what();
@@ -75,9 +75,10 @@ TEST(PrepareAuthorizeError, AnUnavailableComponentTokenWhileTheAppWaitsForItsTic
   EXPECT_EQ(waiting.details().value("platform_code", ""), "component_token_unavailable");  // what the platform said
   EXPECT_EQ(prepare_authorize_error(o, "wechat_component", "wxc", false).code(), "platform_unavailable");
   // A refusal is a refusal, whatever the app waits for.
-  EXPECT_EQ(prepare_authorize_error(fail(OutcomeKind::app_misconfigured, "61004", "ip"), "wechat_component", "wxc", true)
-                .code(),
-            "app_misconfigured");
+  EXPECT_EQ(
+      prepare_authorize_error(fail(OutcomeKind::app_misconfigured, "61004", "ip"), "wechat_component", "wxc", true)
+          .code(),
+      "app_misconfigured");
 }
 
 TEST(PrepareAuthorizeError, EachClassItsStatus) {
@@ -86,7 +87,8 @@ TEST(PrepareAuthorizeError, EachClassItsStatus) {
   EXPECT_EQ(busy.code(), "platform_unavailable");
   EXPECT_EQ(busy.details().value("platform_code", ""), "-1");
   EXPECT_FALSE(busy.details().contains("retry_after_seconds"));
-  auto quota = prepare_authorize_error(fail(OutcomeKind::rate_limited, "45009", "quota", Seconds(3600)), "wechat_component", "wxc");
+  auto quota = prepare_authorize_error(fail(OutcomeKind::rate_limited, "45009", "quota", Seconds(3600)),
+                                       "wechat_component", "wxc");
   EXPECT_EQ(quota.status(), 503);
   EXPECT_EQ(quota.code(), "platform_unavailable");
   EXPECT_EQ(quota.details().value("retry_after_seconds", 0), 3600);
@@ -96,31 +98,37 @@ TEST(PrepareAuthorizeError, EachClassItsStatus) {
   EXPECT_EQ(ip.status(), 422);
   EXPECT_EQ(ip.code(), "app_misconfigured");
   EXPECT_NE(std::string(ip.what()).find("whitelist 203.0.113.7"), std::string::npos);
-  auto other = prepare_authorize_error(fail(OutcomeKind::needs_reauth, "61009", "code is invalid"), "wechat_component", "wxc");
+  auto other =
+      prepare_authorize_error(fail(OutcomeKind::needs_reauth, "61009", "code is invalid"), "wechat_component", "wxc");
   EXPECT_EQ(other.status(), 502);
   EXPECT_EQ(other.code(), "platform_error");
 }
 
 TEST(RecoverGrantError, EachClassItsStatus) {
-  auto ns = recover_grant_error(fail(OutcomeKind::app_misconfigured, "not_supported", "the douyin platform cannot recover a grant"),
-                                "douyin", "dy", 7);
+  auto ns = recover_grant_error(
+      fail(OutcomeKind::app_misconfigured, "not_supported", "the douyin platform cannot recover a grant"), "douyin",
+      "dy", 7);
   EXPECT_EQ(ns.status(), 409);
   EXPECT_EQ(ns.code(), "not_supported");
   EXPECT_EQ(std::string(ns.what()), "the douyin platform cannot recover a grant");
-  auto refused = recover_grant_error(fail(OutcomeKind::needs_reauth, "61003", "component is not authorized by this account"),
-                                     "wechat_component", "wxc", 7);
+  auto refused =
+      recover_grant_error(fail(OutcomeKind::needs_reauth, "61003", "component is not authorized by this account"),
+                          "wechat_component", "wxc", 7);
   EXPECT_EQ(refused.status(), 422);
   EXPECT_EQ(refused.code(), "recovery_refused");
   EXPECT_EQ(refused.details().value("platform_code", ""), "61003");
   EXPECT_EQ(refused.details().value("class", ""), "needs_reauth");
   EXPECT_NE(std::string(refused.what()).find("grant 7"), std::string::npos);
-  auto app = recover_grant_error(fail(OutcomeKind::app_misconfigured, "61004", "whitelist 203.0.113.7"), "wechat_component", "wxc", 7);
+  auto app = recover_grant_error(fail(OutcomeKind::app_misconfigured, "61004", "whitelist 203.0.113.7"),
+                                 "wechat_component", "wxc", 7);
   EXPECT_EQ(app.status(), 422);
   EXPECT_EQ(app.code(), "app_misconfigured");
-  auto down = recover_grant_error(fail(OutcomeKind::retry_later, "http_503", "unavailable"), "wechat_component", "wxc", 7);
+  auto down =
+      recover_grant_error(fail(OutcomeKind::retry_later, "http_503", "unavailable"), "wechat_component", "wxc", 7);
   EXPECT_EQ(down.status(), 503);
   EXPECT_EQ(down.code(), "platform_unavailable");
-  auto ticket = recover_grant_error(fail(OutcomeKind::retry_later, "waiting_for_ticket", ""), "wechat_component", "wxc", 7);
+  auto ticket =
+      recover_grant_error(fail(OutcomeKind::retry_later, "waiting_for_ticket", ""), "wechat_component", "wxc", 7);
   EXPECT_EQ(ticket.code(), "waiting_for_ticket");
 }
 

@@ -69,8 +69,8 @@ TEST(NewGrant, WithoutARefreshTokenNothingIsScheduledAndDefaultsFillTheGaps) {
   const auto n = new_grant_from(app(), t, kNow, Grant{}, p);
   EXPECT_FALSE(n.grant.next_refresh_at.has_value());
   EXPECT_EQ(n.grant.refresh_token, "");
-  EXPECT_EQ(n.grant.scopes, app().scopes);                    // the app's when the platform is silent
-  EXPECT_EQ(n.token.expires_at, kNow + seconds(3600));        // refresh.default_expires_in
+  EXPECT_EQ(n.grant.scopes, app().scopes);                   // the app's when the platform is silent
+  EXPECT_EQ(n.token.expires_at, kNow + seconds(3600));       // refresh.default_expires_in
   EXPECT_EQ(n.grant.account_id.rfind("anonymous-", 0), 0U);  // nobody named the account
   EXPECT_NE(new_grant_from(app(), t, kNow, Grant{}, p).grant.account_id, n.grant.account_id);
 }
@@ -141,8 +141,8 @@ TEST(OnboardingError, PlatformTroubleIs502Or503) {
   EXPECT_EQ(e.details().value("platform_code", ""), "http_503");
   EXPECT_EQ(e.details().value("class", ""), "retry_later");
 
-  Outcome limited = Outcome::failure(OutcomeKind::rate_limited, "45009", "reach max api daily quota limit", 200,
-                                     seconds(120));
+  Outcome limited =
+      Outcome::failure(OutcomeKind::rate_limited, "45009", "reach max api daily quota limit", 200, seconds(120));
   e = onboarding_error(limited, "wechat", Onboarding::code);
   EXPECT_EQ(e.status(), 503);
   EXPECT_EQ(e.code(), "platform_rate_limited");

@@ -55,8 +55,12 @@ WebhookDelivery sample_delivery() {
   d.id = 77;
   d.app_id = 3;
   d.event = "grant.needs_reauth";
-  d.payload = {{"event", "grant.needs_reauth"}, {"app", "shop"}, {"grant_id", 9}, {"account_id", "alice"},
-               {"reason", "invalid_grant"}, {"at", "2026-11-25T14:00:00Z"}};
+  d.payload = {{"event", "grant.needs_reauth"},
+               {"app", "shop"},
+               {"grant_id", 9},
+               {"account_id", "alice"},
+               {"reason", "invalid_grant"},
+               {"at", "2026-11-25T14:00:00Z"}};
   d.url = "https://hooks.example.com/mediax?team=ops";
   d.secret = "s3cret-s3cret-s3cret";
   d.attempts = 1;
@@ -122,7 +126,8 @@ TEST(WebhookRetry, JitterShortensByAtMostAQuarterAndGapsStillGrow) {
 }
 
 TEST(WebhookSetting, AcceptsHttpAndHttpsUrlsWithALongEnoughSecret) {
-  auto s = webhooks::setting_from_request({{"url", "https://hooks.example.com/x?k=v"}, {"secret", "0123456789abcdef"}}, "");
+  auto s =
+      webhooks::setting_from_request({{"url", "https://hooks.example.com/x?k=v"}, {"secret", "0123456789abcdef"}}, "");
   EXPECT_EQ(s.url, "https://hooks.example.com/x?k=v");
   EXPECT_EQ(s.secret, "0123456789abcdef");
   s = webhooks::setting_from_request({{"url", "http://127.0.0.1:9000/hook"}, {"secret", std::string(256, 'x')}},
@@ -147,7 +152,8 @@ TEST(WebhookSetting, RefusesBadUrlsShortSecretsAndUnknownFieldsNamingTheField) {
   EXPECT_EQ(refusal({{"url", "https://user:pw@x.example/"}, {"secret", secret}}).rfind("url: ", 0), 0u);
   EXPECT_EQ(refusal({{"url", "https://"}, {"secret", secret}}).rfind("url: ", 0), 0u);
   EXPECT_EQ(refusal({{"url", "https://x.example/a b"}, {"secret", secret}}).rfind("url: ", 0), 0u);
-  EXPECT_EQ(refusal({{"url", "https://x.example/" + std::string(3000, 'a')}, {"secret", secret}}).rfind("url: ", 0), 0u);
+  EXPECT_EQ(refusal({{"url", "https://x.example/" + std::string(3000, 'a')}, {"secret", secret}}).rfind("url: ", 0),
+            0u);
   EXPECT_EQ(refusal({{"secret", secret}}), "url: is required");
   EXPECT_EQ(refusal({{"url", 5}, {"secret", secret}}), "url: must be a string");
   EXPECT_EQ(refusal({{"url", "https://x.example/"}}, "webhook."), "webhook.secret: is required");

@@ -42,9 +42,11 @@ Push make_push(const std::string& inner, std::int64_t timestamp = kNow, const st
 }
 
 std::string ticket_xml(const std::string& appid = kAppId, const std::string& ticket = "ticket@@@abc") {
-  return "<xml><AppId><![CDATA[" + appid + "]]></AppId><CreateTime>1760000000</CreateTime>"
+  return "<xml><AppId><![CDATA[" + appid +
+         "]]></AppId><CreateTime>1760000000</CreateTime>"
          "<InfoType><![CDATA[component_verify_ticket]]></InfoType>"
-         "<ComponentVerifyTicket><![CDATA[" + ticket + "]]></ComponentVerifyTicket></xml>";
+         "<ComponentVerifyTicket><![CDATA[" +
+         ticket + "]]></ComponentVerifyTicket></xml>";
 }
 
 OpenedPush open(const Push& p, const ReceiverKeys& k = keys(), std::int64_t now = kNow) {
@@ -65,7 +67,8 @@ TEST(WeChatComponentPush, OpensAVerifyTicketInCdata) {
 }
 
 TEST(WeChatComponentPush, OpensAVerifyTicketInPlainTextWithWhitespace) {
-  auto r = open(make_push("<xml>\n  <AppId>" + kAppId + "</AppId>\n  <CreateTime>1760000000</CreateTime>\n"
+  auto r = open(make_push("<xml>\n  <AppId>" + kAppId +
+                          "</AppId>\n  <CreateTime>1760000000</CreateTime>\n"
                           "  <InfoType>component_verify_ticket</InfoType>\n"
                           "  <ComponentVerifyTicket>\n    ticket@@@plain\n  </ComponentVerifyTicket>\n</xml>"));
   ASSERT_EQ(r.refusal, PushRefusal::none) << r.detail;
@@ -73,7 +76,8 @@ TEST(WeChatComponentPush, OpensAVerifyTicketInPlainTextWithWhitespace) {
 }
 
 TEST(WeChatComponentPush, OpensAuthorizedWithItsCodeAndExpiry) {
-  auto r = open(make_push("<xml><AppId><![CDATA[" + kAppId + "]]></AppId><CreateTime>1760000000</CreateTime>"
+  auto r = open(make_push("<xml><AppId><![CDATA[" + kAppId +
+                          "]]></AppId><CreateTime>1760000000</CreateTime>"
                           "<InfoType><![CDATA[authorized]]></InfoType>"
                           "<AuthorizerAppid><![CDATA[wx_account_1]]></AuthorizerAppid>"
                           "<AuthorizationCode><![CDATA[queryauthcode@@@xyz]]></AuthorizationCode>"
@@ -88,7 +92,8 @@ TEST(WeChatComponentPush, OpensAuthorizedWithItsCodeAndExpiry) {
 }
 
 TEST(WeChatComponentPush, OpensUpdateAuthorizedWithoutAnExpiry) {
-  auto r = open(make_push("<xml><AppId>" + kAppId + "</AppId><CreateTime>1760000000</CreateTime>"
+  auto r = open(make_push("<xml><AppId>" + kAppId +
+                          "</AppId><CreateTime>1760000000</CreateTime>"
                           "<InfoType>updateauthorized</InfoType><AuthorizerAppid>wx_account_1</AuthorizerAppid>"
                           "<AuthorizationCode>code2</AuthorizationCode></xml>"));
   ASSERT_EQ(r.refusal, PushRefusal::none) << r.detail;
@@ -98,7 +103,8 @@ TEST(WeChatComponentPush, OpensUpdateAuthorizedWithoutAnExpiry) {
 }
 
 TEST(WeChatComponentPush, OpensUnauthorized) {
-  auto r = open(make_push("<xml><AppId>" + kAppId + "</AppId><CreateTime>1760000000</CreateTime>"
+  auto r = open(make_push("<xml><AppId>" + kAppId +
+                          "</AppId><CreateTime>1760000000</CreateTime>"
                           "<InfoType>unauthorized</InfoType><AuthorizerAppid>wx_account_1</AuthorizerAppid></xml>"));
   ASSERT_EQ(r.refusal, PushRefusal::none) << r.detail;
   EXPECT_EQ(r.event.type, EventType::unauthorized);
@@ -107,7 +113,8 @@ TEST(WeChatComponentPush, OpensUnauthorized) {
 }
 
 TEST(WeChatComponentPush, AcknowledgesOtherInfoTypesWithoutReadingThem) {
-  auto r = open(make_push("<xml><AppId>" + kAppId + "</AppId><CreateTime>1760000000</CreateTime>"
+  auto r = open(make_push("<xml><AppId>" + kAppId +
+                          "</AppId><CreateTime>1760000000</CreateTime>"
                           "<InfoType>notify_third_fasteregister</InfoType><status>0</status></xml>"));
   ASSERT_EQ(r.refusal, PushRefusal::none) << r.detail;
   EXPECT_EQ(r.event.type, EventType::other);
@@ -150,8 +157,9 @@ TEST(WeChatComponentPush, RefusesMissingParameters) {
 }
 
 TEST(WeChatComponentPush, RefusesABodyThatIsNotTheXmlEnvelope) {
-  for (std::string body : {std::string(""), std::string("success"), std::string("{\"Encrypt\":\"x\"}"),
-                           std::string("<xml><Encrypt>abc</Encrypt>"), std::string("<root><Encrypt>a</Encrypt></root>")}) {
+  for (std::string body :
+       {std::string(""), std::string("success"), std::string("{\"Encrypt\":\"x\"}"),
+        std::string("<xml><Encrypt>abc</Encrypt>"), std::string("<root><Encrypt>a</Encrypt></root>")}) {
     Push p = make_push(ticket_xml());
     p.body = body;
     EXPECT_EQ(open(p).refusal, PushRefusal::not_xml) << body;
@@ -214,7 +222,8 @@ TEST(WeChatComponentPush, RefusesWhatNoKeyDecrypts) {
   // Signed correctly but not base64 inside.
   Push p;
   p.body = push_envelope(kAppId, "###");
-  p.query = {{"timestamp", std::to_string(kNow)}, {"nonce", "n"},
+  p.query = {{"timestamp", std::to_string(kNow)},
+             {"nonce", "n"},
              {"msg_signature", wxcrypt::signature(kToken, std::to_string(kNow), "n", "###")}};
   auto r = open(p);
   EXPECT_EQ(r.refusal, PushRefusal::undecryptable);
@@ -243,18 +252,20 @@ TEST(WeChatComponentPush, RefusesAnotherAppIdInside) {
 TEST(WeChatComponentPush, RefusesAnEventWithoutWhatItsInfoTypeNeeds) {
   const std::string head = "<xml><AppId>" + kAppId + "</AppId><CreateTime>1760000000</CreateTime>";
   for (const std::string& inner : {
-           head + "</xml>",                                                             // no InfoType
-           head + "<InfoType>component_verify_ticket</InfoType></xml>",                 // no ticket
+           head + "</xml>",                                              // no InfoType
+           head + "<InfoType>component_verify_ticket</InfoType></xml>",  // no ticket
            head + "<InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket><![CDATA[]]>"
-                  "</ComponentVerifyTicket></xml>",                                     // empty ticket
+                  "</ComponentVerifyTicket></xml>",  // empty ticket
            head + "<InfoType>authorized</InfoType><AuthorizerAppid>a</AuthorizerAppid></xml>",
            head + "<InfoType>authorized</InfoType><AuthorizationCode>c</AuthorizationCode></xml>",
            head + "<InfoType>updateauthorized</InfoType><AuthorizerAppid>a</AuthorizerAppid></xml>",
            head + "<InfoType>unauthorized</InfoType></xml>",
-           "<xml><AppId>" + kAppId + "</AppId><InfoType>unauthorized</InfoType>"
-               "<AuthorizerAppid>a</AuthorizerAppid></xml>",                            // no CreateTime
-           "<xml><AppId>" + kAppId + "</AppId><CreateTime>17600020000</CreateTime><InfoType>unauthorized"
-               "</InfoType><AuthorizerAppid>a</AuthorizerAppid></xml>",                 // CreateTime past 2100
+           "<xml><AppId>" + kAppId +
+               "</AppId><InfoType>unauthorized</InfoType>"
+               "<AuthorizerAppid>a</AuthorizerAppid></xml>",  // no CreateTime
+           "<xml><AppId>" + kAppId +
+               "</AppId><CreateTime>17600020000</CreateTime><InfoType>unauthorized"
+               "</InfoType><AuthorizerAppid>a</AuthorizerAppid></xml>",  // CreateTime past 2100
        }) {
     auto r = open(make_push(inner));
     EXPECT_EQ(r.refusal, PushRefusal::bad_message) << inner;
@@ -262,10 +273,13 @@ TEST(WeChatComponentPush, RefusesAnEventWithoutWhatItsInfoTypeNeeds) {
 }
 
 TEST(WeChatComponentPush, NeverExpandsEntitiesFromADoctype) {
-  const std::string inner = "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY t \"expanded\">]>"
-                            "<xml><AppId>" + kAppId + "</AppId><CreateTime>1760000000</CreateTime>"
-                            "<InfoType>component_verify_ticket</InfoType>"
-                            "<ComponentVerifyTicket>&t;</ComponentVerifyTicket></xml>";
+  const std::string inner =
+      "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY t \"expanded\">]>"
+      "<xml><AppId>" +
+      kAppId +
+      "</AppId><CreateTime>1760000000</CreateTime>"
+      "<InfoType>component_verify_ticket</InfoType>"
+      "<ComponentVerifyTicket>&t;</ComponentVerifyTicket></xml>";
   auto r = open(make_push(inner));
   // The DTD is skipped and the reference left as it is (the ticket is the literal "&t;"), never
   // replaced by what the DTD says.
@@ -275,9 +289,9 @@ TEST(WeChatComponentPush, NeverExpandsEntitiesFromADoctype) {
 
 TEST(WeChatComponentPush, RefusalDetailsNeverCarryTheContent) {
   const std::string secret_ticket = "ticket@@@SECRET";
-  for (const Push& p : {make_push(ticket_xml("wx_other", secret_ticket)),
-                        make_push(ticket_xml(kAppId, secret_ticket), kNow - 1000),
-                        make_push(ticket_xml(kAppId, secret_ticket), kNow, kKey, "wx_x")}) {
+  for (const Push& p :
+       {make_push(ticket_xml("wx_other", secret_ticket)), make_push(ticket_xml(kAppId, secret_ticket), kNow - 1000),
+        make_push(ticket_xml(kAppId, secret_ticket), kNow, kKey, "wx_x")}) {
     auto r = open(p);
     EXPECT_NE(r.refusal, PushRefusal::none);
     EXPECT_EQ(r.detail.find("SECRET"), std::string::npos) << r.detail;

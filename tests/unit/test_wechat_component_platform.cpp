@@ -118,9 +118,10 @@ std::string authorizer_token_body(const std::string& access, const std::string& 
 }
 
 std::string authorizer_info_body(const std::string& refresh) {
-  return json{{"authorizer_info", {{"nick_name", "demo"}}},
-              {"authorization_info",
-               {{"authorizer_appid", kAuthorizer}, {"authorizer_refresh_token", refresh}, {"func_info", func_info({1, 2})}}}}
+  return json{
+      {"authorizer_info", {{"nick_name", "demo"}}},
+      {"authorization_info",
+       {{"authorizer_appid", kAuthorizer}, {"authorizer_refresh_token", refresh}, {"func_info", func_info({1, 2})}}}}
       .dump();
 }
 
@@ -131,7 +132,7 @@ std::string path_of(const HttpRequest& r) {
 
 json body_of(const HttpRequest& r) { return json::parse(r.body); }
 
-const std::vector<std::string> kAllSecrets{kSecret, kTicket, kToken1, kToken2, kPreAuth,
+const std::vector<std::string> kAllSecrets{kSecret,   kTicket, kToken1,  kToken2,  kPreAuth,
                                            kAuthCode, kAccess, kRefresh, kRefresh2};
 
 struct Fixture {
@@ -194,7 +195,8 @@ TEST(WeChatComponentPrepareApp, RefusesMissingOrMalformedSecretsWithoutQuotingTh
   EXPECT_TRUE(check(with({{"encoding_aes_key", kAesKey.substr(2) + "+/"}})).ok) << "the base64 alphabet";
   EXPECT_EQ(check(with({{"previous_encoding_aes_key", "short"}})).message.rfind("options.previous_encoding_aes_key", 0),
             0u);
-  EXPECT_EQ(check(with({{"message_token", 12345}})).message, "options.message_token: must be 3 to 32 letters or digits");
+  EXPECT_EQ(check(with({{"message_token", 12345}})).message,
+            "options.message_token: must be 3 to 32 letters or digits");
 }
 
 TEST(WeChatComponentPrepareApp, ChecksOptionsScopesAndUnusedFields) {
@@ -232,8 +234,9 @@ TEST(WeChatComponentClientToken, WaitsForTheFirstTicketWithoutCallingWeChat) {
   Outcome o = f.platform.client_token(make_app(), {});
   EXPECT_EQ(o.kind, OutcomeKind::retry_later);
   EXPECT_EQ(o.code, "waiting_for_ticket");
-  EXPECT_EQ(o.message,
-            "no component_verify_ticket has been pushed yet: check the event URL registered on the WeChat open platform");
+  EXPECT_EQ(
+      o.message,
+      "no component_verify_ticket has been pushed yet: check the event URL registered on the WeChat open platform");
   EXPECT_EQ(o.retry_after, Seconds(600));
   EXPECT_TRUE(f.http.requests.empty());
 
@@ -327,15 +330,14 @@ TEST(WeChatComponentClientToken, NoCredentialsMeansTryAgainLater) {
 
 TEST(WeChatComponentErrors, IpWhitelistNamesTheIp) {
   Outcome o = wc::parse_component_token(
-      http_response(200, error(61004, "access clientip is not registered requestIP: 203.0.113.7 rid: 6a1b-22c3")),
-      kNow, {kSecret});
+      http_response(200, error(61004, "access clientip is not registered requestIP: 203.0.113.7 rid: 6a1b-22c3")), kNow,
+      {kSecret});
   EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured);
   EXPECT_EQ(o.code, "61004");
-  EXPECT_NE(o.message.find("whitelist the IP 203.0.113.7 on the WeChat open platform"), std::string::npos)
-      << o.message;
+  EXPECT_NE(o.message.find("whitelist the IP 203.0.113.7 on the WeChat open platform"), std::string::npos) << o.message;
   EXPECT_NE(o.message.find("rid: 6a1b-22c3"), std::string::npos) << "WeChat's rid stays for support";
-  Outcome no_ip = wc::parse_authorizer_token(http_response(200, error(61004, "access clientip is not registered")),
-                                             kNow, {});
+  Outcome no_ip =
+      wc::parse_authorizer_token(http_response(200, error(61004, "access clientip is not registered")), kNow, {});
   EXPECT_EQ(no_ip.kind, OutcomeKind::app_misconfigured);
   EXPECT_NE(no_ip.message.find("this daemon's outgoing IP addresses"), std::string::npos) << no_ip.message;
 }
@@ -351,9 +353,9 @@ TEST(WeChatComponentErrors, DailyQuotaWaitsForBeijingMidnight) {
 TEST(WeChatComponentErrors, TransportHttpAndGarbageAreRetriedLater) {
   HttpResponse timeout;
   timeout.error = "timeout";
-  for (const auto& r : {timeout, http_response(502, "bad gateway"), http_response(404, "not found"),
-                        http_response(403, "{}"), http_response(200, "<html>"), http_response(200, "[1]"),
-                        http_response(302, "")}) {
+  for (const auto& r :
+       {timeout, http_response(502, "bad gateway"), http_response(404, "not found"), http_response(403, "{}"),
+        http_response(200, "<html>"), http_response(200, "[1]"), http_response(302, "")}) {
     for (auto parse : {wc::parse_component_token, wc::parse_pre_auth_code, wc::parse_query_auth,
                        wc::parse_authorizer_token, wc::parse_authorizer_info}) {
       Outcome o = parse(r, kNow, {});
@@ -368,8 +370,8 @@ TEST(WeChatComponentErrors, TransportHttpAndGarbageAreRetriedLater) {
 
 TEST(WeChatComponentErrors, TheTableByFlow) {
   using F = wc::Flow;
-  const auto all = {F::component_token, F::start_push, F::pre_auth_code, F::query_auth, F::authorizer_token,
-                    F::authorizer_info};
+  const auto all = {F::component_token, F::start_push,       F::pre_auth_code,
+                    F::query_auth,      F::authorizer_token, F::authorizer_info};
   for (auto flow : all) {
     EXPECT_EQ(wc::kind_for_errcode(-1, flow), OutcomeKind::retry_later);
     EXPECT_EQ(wc::kind_for_errcode(40014, flow), OutcomeKind::retry_later);
@@ -544,8 +546,7 @@ TEST(WeChatComponentAuthorizeUrl, MobileLinkInBothForms) {
   p.pre_auth_code = kPreAuth;
   p.mobile = true;
   const std::string wxaopen = f.platform.authorize_url(make_app(), p);
-  EXPECT_EQ(wxaopen.rfind(kOpen + "/wxaopen/safe/bindcomponent?action=bindcomponent&no_scan=1&component_appid=", 0),
-            0u)
+  EXPECT_EQ(wxaopen.rfind(kOpen + "/wxaopen/safe/bindcomponent?action=bindcomponent&no_scan=1&component_appid=", 0), 0u)
       << wxaopen;
   EXPECT_EQ(wxaopen.substr(wxaopen.size() - 16), "#wechat_redirect");
   EXPECT_EQ(query_fields(wxaopen)["redirect_uri"], "https://mediax.example/oauth/callback?state=abc");
@@ -613,28 +614,29 @@ TEST(WeChatComponentExchangeCode, ReadsTheAuthorizationWithAndWithoutTheWrapper)
 }
 
 TEST(WeChatComponentExchangeCode, FuncIdsAsStringsAndOddEntriesAreTolerated) {
-  json info = {{"authorizer_appid", kAuthorizer},
-               {"authorizer_access_token", kAccess},
-               {"authorizer_refresh_token", kRefresh},
-               {"func_info",
-                json::array({json{{"funcscope_category", {{"id", "7"}}}, {"confirm_info", {{"need_confirm", 0}}}},
-                             json{{"other", 1}}, json(3), json{{"funcscope_category", {{"id", "x"}}}}})}};
+  json info = {
+      {"authorizer_appid", kAuthorizer},
+      {"authorizer_access_token", kAccess},
+      {"authorizer_refresh_token", kRefresh},
+      {"func_info", json::array({json{{"funcscope_category", {{"id", "7"}}}, {"confirm_info", {{"need_confirm", 0}}}},
+                                 json{{"other", 1}}, json(3), json{{"funcscope_category", {{"id", "x"}}}}})}};
   Outcome o = wc::parse_query_auth(http_response(200, json{{"authorization_info", info}}.dump()), kNow, {});
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_EQ(o.token.scopes, std::vector<std::string>{"7"});
 }
 
 TEST(WeChatComponentExchangeCode, AnAccountWithoutApiPermissionNeedsAnotherAuthorization) {
-  for (auto body : {query_auth_body(true, "", ""), query_auth_body(false, kAccess, ""), query_auth_body(true, "", kRefresh)}) {
+  for (auto body :
+       {query_auth_body(true, "", ""), query_auth_body(false, kAccess, ""), query_auth_body(true, "", kRefresh)}) {
     Outcome o = wc::parse_query_auth(http_response(200, body), kNow, {kAuthCode});
     EXPECT_EQ(o.kind, OutcomeKind::needs_reauth) << body;
     EXPECT_EQ(o.code, "no_api_permission");
     EXPECT_NE(o.message.find(kAuthorizer), std::string::npos) << o.message;
     EXPECT_NE(o.message.find("no API permission"), std::string::npos) << o.message;
   }
-  EXPECT_EQ(wc::parse_query_auth(http_response(200, json{{"authorization_info", json::object()}}.dump()), kNow, {})
-                .code,
-            "bad_response");
+  EXPECT_EQ(
+      wc::parse_query_auth(http_response(200, json{{"authorization_info", json::object()}}.dump()), kNow, {}).code,
+      "bad_response");
 }
 
 TEST(WeChatComponentExchangeCode, InvalidOrExpiredCodeMeansConnectAgain) {

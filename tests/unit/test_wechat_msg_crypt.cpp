@@ -149,9 +149,9 @@ TEST(WeChatComponentCrypt, FreshRandomPrefixEachTime) {
 
 TEST(WeChatComponentCrypt, RefusesWhatIsNotBase64) {
   const AesKey key = sample_key();
-  for (std::string bad : {std::string(""), kJavaEncrypt.substr(1), "*" + kJavaEncrypt.substr(1),
-                          kJavaEncrypt.substr(0, kJavaEncrypt.size() - 2) + "=A", std::string("===="),
-                          "-" + kJavaEncrypt.substr(1)}) {
+  for (std::string bad :
+       {std::string(""), kJavaEncrypt.substr(1), "*" + kJavaEncrypt.substr(1),
+        kJavaEncrypt.substr(0, kJavaEncrypt.size() - 2) + "=A", std::string("===="), "-" + kJavaEncrypt.substr(1)}) {
     auto r = decrypt(key, bad);
     EXPECT_FALSE(r.opened.has_value()) << bad;
     EXPECT_EQ(r.error, "not base64") << bad;
@@ -219,8 +219,8 @@ TEST(WeChatComponentCrypt, ThePreviousKeyStillOpensWhatItEncrypted) {
 
 TEST(WeChatComponentCrypt, ErrorsNeverCarryTheContent) {
   const AesKey key = sample_key();
-  for (const std::string& c : {flip_plain_byte(kJavaEncrypt, 63, 0xff), flip_plain_byte(kJavaEncrypt, 16, 0x80),
-                               std::string("abc")}) {
+  for (const std::string& c :
+       {flip_plain_byte(kJavaEncrypt, 63, 0xff), flip_plain_byte(kJavaEncrypt, 16, 0x80), std::string("abc")}) {
     auto r = decrypt(key, c);
     ASSERT_FALSE(r.opened.has_value());
     EXPECT_EQ(r.error.find("abcd123"), std::string::npos);

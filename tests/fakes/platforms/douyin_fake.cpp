@@ -265,7 +265,8 @@ class DouyinFake : public FakePlatform {
   std::string issue_refresh(std::int64_t grant_id) {
     const Grant& g = grants_.at(grant_id);
     std::string token = random_id("rft.");
-    refresh_[token] = Refresh{grant_id, g.open_id, TimeSource::now() + std::chrono::seconds(opts_.refresh_expires_in), true};
+    refresh_[token] =
+        Refresh{grant_id, g.open_id, TimeSource::now() + std::chrono::seconds(opts_.refresh_expires_in), true};
     remember("refresh_tokens", token);
     return token;
   }

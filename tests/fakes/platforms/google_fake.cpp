@@ -196,7 +196,8 @@ class GoogleFake : public FakePlatform {
       return json_reply(201, json{{"client_id", str("client_id")}});
     }
     if (req.path == "/_fake/accounts") {
-      if (str("login").empty()) return json_reply(400, json{{"error", "bad_request"}, {"message", "login is required"}});
+      if (str("login").empty())
+        return json_reply(400, json{{"error", "bad_request"}, {"message", "login is required"}});
       return json_reply(200, json{{"sub", sub_of(str("login"))}, {"email", str("login") + "@example.com"}});
     }
     if (req.path == "/_fake/consent") {

@@ -27,11 +27,12 @@ namespace {
 using namespace mediax::fakep;
 
 void usage(std::FILE* to) {
-  std::fprintf(to,
-               "usage: mediax-fake-platforms --platform douyin|wechat|google|wechat_component [--port N] [--host ADDR]\n"
-               "         [--expires-in S] [--refresh-expires-in S] [--client-expires-in S] [--max-renewals N]\n"
-               "         [--daily-token-quota N] [--daily-force-quota N] [--force-interval S]\n"
-               "         [--client-token-limit N]\n");
+  std::fprintf(
+      to,
+      "usage: mediax-fake-platforms --platform douyin|wechat|google|wechat_component [--port N] [--host ADDR]\n"
+      "         [--expires-in S] [--refresh-expires-in S] [--client-expires-in S] [--max-renewals N]\n"
+      "         [--daily-token-quota N] [--daily-force-quota N] [--force-interval S]\n"
+      "         [--client-token-limit N]\n");
 }
 
 bool parse_long(const char* s, long lo, long hi, long& out) {
@@ -75,8 +76,7 @@ bool parse_args(int argc, char** argv, Options& o) {
     }
     ++i;
   }
-  return o.platform == "douyin" || o.platform == "wechat" || o.platform == "google" ||
-         o.platform == "wechat_component";
+  return o.platform == "douyin" || o.platform == "wechat" || o.platform == "google" || o.platform == "wechat_component";
 }
 
 Request to_request(const httplib::Request& req) {
@@ -105,10 +105,10 @@ int main(int argc, char** argv) {
     usage(stderr);
     return 2;
   }
-  std::unique_ptr<FakePlatform> platform = opts.platform == "douyin"   ? make_douyin_fake(opts)
-                                           : opts.platform == "wechat" ? make_wechat_fake(opts)
+  std::unique_ptr<FakePlatform> platform = opts.platform == "douyin"             ? make_douyin_fake(opts)
+                                           : opts.platform == "wechat"           ? make_wechat_fake(opts)
                                            : opts.platform == "wechat_component" ? make_wechat_component_fake(opts)
-                                                                       : make_google_fake(opts);
+                                                                                 : make_google_fake(opts);
   httplib::Server svr;
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
     Reply r = platform->handle(to_request(req));

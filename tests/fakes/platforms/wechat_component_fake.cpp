@@ -81,8 +81,7 @@ constexpr std::int64_t kTokenLifetime = 7200;
 constexpr int kPushTries = 3;
 
 std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 class WeChatComponentFake : public FakePlatform {
@@ -115,25 +114,19 @@ class WeChatComponentFake : public FakePlatform {
     }
     if (req.method != "POST" || p.rfind("/cgi-bin/component/", 0) != 0) return not_found();
     const std::string api = p.substr(std::string("/cgi-bin/component/").size());
-    if (api == "api_component_token") return answer("component_token", req, false, [&](const json& j) {
-        return component_token(j);
-      });
-    if (api == "api_start_push_ticket") return answer("start_push_ticket", req, false, [&](const json& j) {
-        return start_push_ticket(j);
-      });
-    if (api == "api_create_preauthcode") return answer("preauthcode", req, true, [&](const json& j) {
-        return create_preauthcode(j);
-      });
+    if (api == "api_component_token")
+      return answer("component_token", req, false, [&](const json& j) { return component_token(j); });
+    if (api == "api_start_push_ticket")
+      return answer("start_push_ticket", req, false, [&](const json& j) { return start_push_ticket(j); });
+    if (api == "api_create_preauthcode")
+      return answer("preauthcode", req, true, [&](const json& j) { return create_preauthcode(j); });
     if (api == "api_query_auth") return answer("query_auth", req, true, [&](const json& j) { return query_auth(j); });
-    if (api == "api_authorizer_token") return answer("authorizer_token", req, true, [&](const json& j) {
-        return authorizer_token(j);
-      });
-    if (api == "api_get_authorizer_info") return answer("authorizer_info", req, true, [&](const json& j) {
-        return authorizer_info(j);
-      });
-    if (api == "api_get_authorizer_list") return answer("authorizer_list", req, true, [&](const json& j) {
-        return authorizer_list(j);
-      });
+    if (api == "api_authorizer_token")
+      return answer("authorizer_token", req, true, [&](const json& j) { return authorizer_token(j); });
+    if (api == "api_get_authorizer_info")
+      return answer("authorizer_info", req, true, [&](const json& j) { return authorizer_info(j); });
+    if (api == "api_get_authorizer_list")
+      return answer("authorizer_list", req, true, [&](const json& j) { return authorizer_list(j); });
     return not_found();
   }
 
@@ -290,7 +283,8 @@ class WeChatComponentFake : public FakePlatform {
       if (!token) token = req.param("access_token");
       if (!token || token->empty()) return error(41001, "access_token missing");
       auto it = component_tokens_.find(*token);
-      if (it == component_tokens_.end()) return error(40001, "invalid credential, access_token is invalid or not latest");
+      if (it == component_tokens_.end())
+        return error(40001, "invalid credential, access_token is invalid or not latest");
       if (TimeSource::now() >= it->second) return error(42001, "access_token expired");
       if (str(j, "component_appid").value_or("") != cfg_.appid) return error(61011, "invalid component");
     }
@@ -316,8 +310,8 @@ class WeChatComponentFake : public FakePlatform {
     c.overlap = std::max<std::int64_t>(0, j.value("token_overlap_seconds", std::int64_t{300}));
     c.component_expires_in = std::max<std::int64_t>(
         1, j.value("component_expires_in", opts_.client_expires_in > 0 ? opts_.client_expires_in : kTokenLifetime));
-    c.authorizer_expires_in =
-        std::max<std::int64_t>(1, j.value("authorizer_expires_in", opts_.expires_in > 0 ? opts_.expires_in : kTokenLifetime));
+    c.authorizer_expires_in = std::max<std::int64_t>(
+        1, j.value("authorizer_expires_in", opts_.expires_in > 0 ? opts_.expires_in : kTokenLifetime));
     c.preauth_expires_in = std::max<std::int64_t>(1, j.value("preauth_expires_in", std::int64_t{600}));
     c.auth_code_expires_in = std::max<std::int64_t>(1, j.value("auth_code_expires_in", std::int64_t{600}));
     c.rotate_refresh = j.value("rotate_refresh_token", false);
@@ -335,8 +329,10 @@ class WeChatComponentFake : public FakePlatform {
     remember("message_token", c.message_token);
     remember("encoding_aes_key", c.aes_key);
     // WeChat starts pushing once the platform is approved; here the first push goes out at once.
-    if (first) ticket_due_ = TimeSource::now();
-    else ticket_due_ = std::min(ticket_due_, TimeSource::now() + std::chrono::seconds(c.ticket_interval));
+    if (first)
+      ticket_due_ = TimeSource::now();
+    else
+      ticket_due_ = std::min(ticket_due_, TimeSource::now() + std::chrono::seconds(c.ticket_interval));
     wake_.notify_all();
     return json_reply(200, json{{"component_appid", c.appid}, {"ticket_interval_seconds", c.ticket_interval}});
   }
@@ -383,8 +379,8 @@ class WeChatComponentFake : public FakePlatform {
     for (auto& [c, code] : codes_) {
       if (code.authorizer == appid) code.used = true;
     }
-    enqueue("unauthorized", event_head("unauthorized") + "<AuthorizerAppid><![CDATA[" + appid +
-                                "]]></AuthorizerAppid></xml>");
+    enqueue("unauthorized",
+            event_head("unauthorized") + "<AuthorizerAppid><![CDATA[" + appid + "]]></AuthorizerAppid></xml>");
     return json_reply(200, json{{"unauthorized", appid}});
   }
 
@@ -425,7 +421,8 @@ class WeChatComponentFake : public FakePlatform {
   std::string grant_code(const std::string& appid, const std::string& info_type, const std::string& pre_auth_code) {
     const Account& a = accounts_.at(appid);
     std::string code = random_id("queryauthcode@@@", 30);
-    codes_[code] = AuthCode{appid, a.func_ids, TimeSource::now() + std::chrono::seconds(cfg_.auth_code_expires_in), false};
+    codes_[code] =
+        AuthCode{appid, a.func_ids, TimeSource::now() + std::chrono::seconds(cfg_.auth_code_expires_in), false};
     remember("auth_codes", code);
     std::string inner = event_head(info_type) + "<AuthorizerAppid><![CDATA[" + appid +
                         "]]></AuthorizerAppid><AuthorizationCode><![CDATA[" + code +
@@ -459,9 +456,8 @@ class WeChatComponentFake : public FakePlatform {
         std::string ticket = random_id("ticket@@@", 40);
         tickets_[ticket] = TimeSource::now();
         remember("tickets", ticket);
-        p = Push{"component_verify_ticket", event_head("component_verify_ticket") +
-                                                "<ComponentVerifyTicket><![CDATA[" + ticket +
-                                                "]]></ComponentVerifyTicket></xml>"};
+        p = Push{"component_verify_ticket", event_head("component_verify_ticket") + "<ComponentVerifyTicket><![CDATA[" +
+                                                ticket + "]]></ComponentVerifyTicket></xml>"};
         ticket_due_ = TimeSource::now() + std::chrono::seconds(cfg_.ticket_interval);
       }
       count_in("pushes", p.info_type);
@@ -495,9 +491,8 @@ class WeChatComponentFake : public FakePlatform {
     std::string url = c.event_url;
     url += url.find('?') == std::string::npos ? '?' : '&';
     // The plain `signature` leaves out the body: sha1(sort(token, timestamp, nonce)).
-    url += "signature=" + wxcrypt::signature(c.message_token, ts, nonce, "") + "&timestamp=" + ts +
-           "&nonce=" + nonce + "&encrypt_type=aes&msg_signature=" +
-           wxcrypt::signature(c.message_token, ts, nonce, enc);
+    url += "signature=" + wxcrypt::signature(c.message_token, ts, nonce, "") + "&timestamp=" + ts + "&nonce=" + nonce +
+           "&encrypt_type=aes&msg_signature=" + wxcrypt::signature(c.message_token, ts, nonce, enc);
     HttpRequest r;
     r.method = "POST";
     r.url = url;
@@ -535,8 +530,8 @@ class WeChatComponentFake : public FakePlatform {
     component_tokens_[current_component_] = now + std::chrono::seconds(cfg_.component_expires_in);
     remember("component_access_tokens", current_component_);
     count("component_tokens_issued");
-    return json_reply(200, json{{"component_access_token", current_component_},
-                                {"expires_in", cfg_.component_expires_in}});
+    return json_reply(200,
+                      json{{"component_access_token", current_component_}, {"expires_in", cfg_.component_expires_in}});
   }
 
   Reply start_push_ticket(const json& j) {
@@ -577,7 +572,8 @@ class WeChatComponentFake : public FakePlatform {
     if (!biz.empty() && biz != appid) return page_error("only the account biz_appid may authorize");
     const std::string auth_type = req.param("auth_type").value_or("3");
     // biz_appid takes precedence over auth_type when both are given.
-    if (biz.empty() && ((auth_type == "1" && a.service_type != "mp") || (auth_type == "2" && a.service_type != "mini"))) {
+    if (biz.empty() &&
+        ((auth_type == "1" && a.service_type != "mp") || (auth_type == "2" && a.service_type != "mini"))) {
       return page_error("this account type is not offered (auth_type " + auth_type + ")");
     }
     if (auth_type != "1" && auth_type != "2" && auth_type != "3") return page_error("auth_type");
@@ -592,7 +588,8 @@ class WeChatComponentFake : public FakePlatform {
     }
     count("authorizations");
     std::string code = grant_code(appid, update ? "updateauthorized" : "authorized", it->first);
-    return redirect(with_query(redirect_uri, {{"auth_code", code}, {"expires_in", std::to_string(cfg_.auth_code_expires_in)}}));
+    return redirect(
+        with_query(redirect_uri, {{"auth_code", code}, {"expires_in", std::to_string(cfg_.auth_code_expires_in)}}));
   }
 
   std::string issue_access(Account& a, const std::string& appid) {
@@ -643,7 +640,8 @@ class WeChatComponentFake : public FakePlatform {
   Reply authorizer_token(const json& j) {
     auto appid = str(j, "authorizer_appid");
     auto it = appid ? accounts_.find(*appid) : accounts_.end();
-    if (it == accounts_.end() || !it->second.ever_authorized) return error(61003, "component is not authorized by this account");
+    if (it == accounts_.end() || !it->second.ever_authorized)
+      return error(61003, "component is not authorized by this account");
     Account& a = it->second;
     if (!a.authorized) return error(61003, "component is not authorized by this account");
     auto refresh = str(j, "authorizer_refresh_token");
@@ -671,12 +669,9 @@ class WeChatComponentFake : public FakePlatform {
     const std::string appid = *str(j, "authorizer_appid");
     count("authorizer_info_calls");
     const int type = a->service_type == "mp" ? 2 : 0;
-    json info{{"nick_name", "fake " + appid},
-              {"user_name", "gh_" + appid},
-              {"principal_name", "Fake Media Co."},
-              {"service_type_info", {{"id", type}}},
-              {"verify_type_info", {{"id", 0}}},
-              {"account_status", 1}};
+    json info{{"nick_name", "fake " + appid},       {"user_name", "gh_" + appid},
+              {"principal_name", "Fake Media Co."}, {"service_type_info", {{"id", type}}},
+              {"verify_type_info", {{"id", 0}}},    {"account_status", 1}};
     if (a->service_type == "mini") info["MiniProgramInfo"] = json{{"network", json::object()}};
     return json_reply(200, json{{"authorizer_info", info},
                                 {"authorization_info",
@@ -700,7 +695,8 @@ class WeChatComponentFake : public FakePlatform {
     for (const auto& [appid, a] : accounts_) {
       if (!a.authorized) continue;
       if (total >= offset && static_cast<std::int64_t>(list.size()) < n) {
-        list.push_back(json{{"authorizer_appid", appid}, {"refresh_token", a.refresh_token}, {"auth_time", a.auth_time}});
+        list.push_back(
+            json{{"authorizer_appid", appid}, {"refresh_token", a.refresh_token}, {"auth_time", a.auth_time}});
       }
       ++total;
     }

@@ -106,11 +106,11 @@ class WeChatFake : public FakePlatform {
     bool whitelist_on = false;
     std::vector<std::string> whitelist;
     // App tokens.
-    std::string stable;              // current stable_token
-    std::string stable_previous;     // its predecessor, valid to its own expiry (the handover)
+    std::string stable;                   // current stable_token
+    std::string stable_previous;          // its predecessor, valid to its own expiry (the handover)
     TimeSource::time_point last_force{};  // last effective force_refresh
-    std::string classic;             // newest cgi-bin/token
-    std::int64_t day = -1;           // quota day (Beijing) of the counters below
+    std::string classic;                  // newest cgi-bin/token
+    std::int64_t day = -1;                // quota day (Beijing) of the counters below
     int classic_calls = 0;
     int forced_calls = 0;
   };

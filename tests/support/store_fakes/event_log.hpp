@@ -33,7 +33,8 @@ class FakeEventLog : public EventLog {
   std::vector<Event> of_kind(const std::string& kind) const {
     std::lock_guard lock(mutex_);
     std::vector<Event> out;
-    std::copy_if(events_.begin(), events_.end(), std::back_inserter(out), [&](const Event& e) { return e.kind == kind; });
+    std::copy_if(events_.begin(), events_.end(), std::back_inserter(out),
+                 [&](const Event& e) { return e.kind == kind; });
     return out;
   }
 
