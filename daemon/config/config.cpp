@@ -75,38 +75,25 @@ std::string to_toml(const Value& v) {
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::integer:
-      return "integer";
-    case Kind::floating:
-      return "float";
-    case Kind::string:
-      return "string";
+    case Kind::integer: return "integer";
+    case Kind::floating: return "float";
+    case Kind::string: return "string";
   }
   return "?";
 }
 
 std::string node_type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    case toml::node_type::none:
-      break;
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
   }
   return "nothing";
 }

@@ -5,14 +5,10 @@ namespace mediax {
 
 std::string to_string(GrantStatus s) {
   switch (s) {
-    case GrantStatus::active:
-      return "active";
-    case GrantStatus::needs_reauth:
-      return "needs_reauth";
-    case GrantStatus::revoked:
-      return "revoked";
-    case GrantStatus::disabled:
-      return "disabled";
+    case GrantStatus::active: return "active";
+    case GrantStatus::needs_reauth: return "needs_reauth";
+    case GrantStatus::revoked: return "revoked";
+    case GrantStatus::disabled: return "disabled";
   }
   return "active";
 }
@@ -27,14 +23,10 @@ std::optional<GrantStatus> grant_status_from_string(const std::string& s) {
 
 std::string to_string(TokenUsage u) {
   switch (u) {
-    case TokenUsage::authorization_bearer:
-      return "header:Authorization:Bearer";
-    case TokenUsage::access_token_header:
-      return "header:access-token";
-    case TokenUsage::access_token_query:
-      return "query:access_token";
-    case TokenUsage::component_access_token_query:
-      return "query:component_access_token";
+    case TokenUsage::authorization_bearer: return "header:Authorization:Bearer";
+    case TokenUsage::access_token_header: return "header:access-token";
+    case TokenUsage::access_token_query: return "query:access_token";
+    case TokenUsage::component_access_token_query: return "query:component_access_token";
   }
   return "header:Authorization:Bearer";
 }
@@ -49,16 +41,11 @@ std::optional<TokenUsage> token_usage_from_string(const std::string& s) {
 
 std::string to_string(OutcomeKind k) {
   switch (k) {
-    case OutcomeKind::success:
-      return "success";
-    case OutcomeKind::retry_later:
-      return "retry_later";
-    case OutcomeKind::rate_limited:
-      return "rate_limited";
-    case OutcomeKind::needs_reauth:
-      return "needs_reauth";
-    case OutcomeKind::app_misconfigured:
-      return "app_misconfigured";
+    case OutcomeKind::success: return "success";
+    case OutcomeKind::retry_later: return "retry_later";
+    case OutcomeKind::rate_limited: return "rate_limited";
+    case OutcomeKind::needs_reauth: return "needs_reauth";
+    case OutcomeKind::app_misconfigured: return "app_misconfigured";
   }
   return "retry_later";
 }

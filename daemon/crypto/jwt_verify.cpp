@@ -156,24 +156,15 @@ bool audience_matches(const json& claims, const std::string& audience) {
 
 std::string to_string(JwtFailure f) {
   switch (f) {
-    case JwtFailure::none:
-      return "none";
-    case JwtFailure::malformed:
-      return "malformed";
-    case JwtFailure::algorithm:
-      return "algorithm";
-    case JwtFailure::unknown_key:
-      return "unknown_key";
-    case JwtFailure::signature:
-      return "signature";
-    case JwtFailure::issuer:
-      return "issuer";
-    case JwtFailure::audience:
-      return "audience";
-    case JwtFailure::expired:
-      return "expired";
-    case JwtFailure::not_yet_valid:
-      return "not_yet_valid";
+    case JwtFailure::none: return "none";
+    case JwtFailure::malformed: return "malformed";
+    case JwtFailure::algorithm: return "algorithm";
+    case JwtFailure::unknown_key: return "unknown_key";
+    case JwtFailure::signature: return "signature";
+    case JwtFailure::issuer: return "issuer";
+    case JwtFailure::audience: return "audience";
+    case JwtFailure::expired: return "expired";
+    case JwtFailure::not_yet_valid: return "not_yet_valid";
   }
   return "unknown";
 }

@@ -84,23 +84,12 @@ std::string html_escape(const std::string& s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
     }
   }
   return out;
@@ -387,21 +376,13 @@ struct AdminServer::Impl {
                                                                      httplib::Response& res) {
       if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
       switch (res.status) {
-        case 404:
-          send_error(res, 404, "not_found", "no route for " + req.method + " " + req.path);
-          break;
-        case 413:
-          send_error(res, 413, "too_large", "the request body is larger than the limit");
-          break;
-        case 405:
-          send_error(res, 405, "method_not_allowed", "method not allowed");
-          break;
+        case 404: send_error(res, 404, "not_found", "no route for " + req.method + " " + req.path); break;
+        case 413: send_error(res, 413, "too_large", "the request body is larger than the limit"); break;
+        case 405: send_error(res, 405, "method_not_allowed", "method not allowed"); break;
         case 400:
           send_error(res, 400, "bad_request", "malformed HTTP request (a POST without a body needs Content-Length: 0)");
           break;
-        default:
-          send_error(res, res.status, "http_error", "the request could not be served");
-          break;
+        default: send_error(res, res.status, "http_error", "the request could not be served"); break;
       }
       return httplib::Server::HandlerResponse::Handled;
     }));

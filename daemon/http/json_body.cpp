@@ -23,9 +23,7 @@ std::size_t json_nesting_depth(std::string_view text, std::size_t stop_above) {
       continue;
     }
     switch (c) {
-      case '"':
-        in_string = true;
-        break;
+      case '"': in_string = true; break;
       case '[':
       case '{':
         if (++depth > deepest) {
@@ -37,8 +35,7 @@ std::size_t json_nesting_depth(std::string_view text, std::size_t stop_above) {
       case '}':
         if (depth > 0) --depth;
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return deepest;

@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "config/config.hpp"
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 
 namespace mediax {
 

@@ -3,6 +3,7 @@
 // under a lock), so send() is thread-safe.
 #include "net/http_client.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -14,6 +15,8 @@
 #include <httplib.h>
 
 #include "util/strings.hpp"
+#include "util/time_source.hpp"
+#include "util/waits.hpp"
 #include "util/url.hpp"
 
 namespace mediax {
@@ -26,33 +29,20 @@ constexpr std::size_t kMaxResponseBytes = 4 * 1024 * 1024;
 // Our own vocabulary for transport failures; platform classes turn it into "transport_<error>".
 std::string error_name(httplib::Error e) {
   switch (e) {
-    case httplib::Error::Success:
-      return "";
-    case httplib::Error::ConnectionTimeout:
-      return "timeout";
-    case httplib::Error::Connection:
-      return "connection";
-    case httplib::Error::BindIPAddress:
-      return "connection";
-    case httplib::Error::SSLConnection:
-      return "tls";
-    case httplib::Error::SSLLoadingCerts:
-      return "tls";
-    case httplib::Error::SSLServerVerification:
-      return "tls";
+    case httplib::Error::Success: return "";
+    case httplib::Error::ConnectionTimeout: return "timeout";
+    case httplib::Error::Connection: return "connection";
+    case httplib::Error::BindIPAddress: return "connection";
+    case httplib::Error::SSLConnection: return "tls";
+    case httplib::Error::SSLLoadingCerts: return "tls";
+    case httplib::Error::SSLServerVerification: return "tls";
     // cpp-httplib 0.11 reports a read timeout as a read error.
-    case httplib::Error::Read:
-      return "read";
-    case httplib::Error::Write:
-      return "write";
-    case httplib::Error::ExceedRedirectCount:
-      return "redirect";
-    case httplib::Error::Canceled:
-      return "canceled";
-    case httplib::Error::Compression:
-      return "compression";
-    default:
-      return "unknown";
+    case httplib::Error::Read: return "read";
+    case httplib::Error::Write: return "write";
+    case httplib::Error::ExceedRedirectCount: return "redirect";
+    case httplib::Error::Canceled: return "canceled";
+    case httplib::Error::Compression: return "compression";
+    default: return "unknown";
   }
 }
 
@@ -62,7 +52,7 @@ std::string error_name(httplib::Error e) {
 // does nothing.
 class Watchdog {
  public:
-  Watchdog() : thread_([this] { loop(); }) {}
+  explicit Watchdog(const TimeSource& time) : time_(time), thread_([this] { loop(); }) {}
   ~Watchdog() {
     {
       std::lock_guard lk(mu_);
@@ -74,7 +64,7 @@ class Watchdog {
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
-  std::uint64_t watch(httplib::ClientImpl* cli, std::chrono::steady_clock::time_point deadline) {
+  std::uint64_t watch(httplib::ClientImpl* cli, MonoTime deadline) {
     std::lock_guard lk(mu_);
     const auto id = ++next_id_;
     entries_.emplace(id, Entry{cli, deadline, false});
@@ -94,15 +84,15 @@ class Watchdog {
  private:
   struct Entry {
     httplib::ClientImpl* cli;
-    std::chrono::steady_clock::time_point deadline;
+    MonoTime deadline;
     bool fired;
   };
 
   void loop() {
     std::unique_lock lk(mu_);
     while (!stop_) {
-      const auto now = std::chrono::steady_clock::now();
-      auto next = std::chrono::steady_clock::time_point::max();
+      const auto now = time_.monotonic();
+      auto next = MonoTime::max();
       for (auto& [id, e] : entries_) {
         if (now >= e.deadline) {
           e.fired = true;
@@ -112,14 +102,16 @@ class Watchdog {
           next = std::min(next, e.deadline);
         }
       }
-      if (next == std::chrono::steady_clock::time_point::max()) {
+      if (next == MonoTime::max()) {
         cv_.wait(lk);
       } else {
-        cv_.wait_until(lk, next);
+        // In slices (util/waits.hpp): the deadline is on the TimeSource, not on this cv's clock.
+        cv_.wait_for(lk, std::min<MonoClock::duration>(next - now, kWaitSlice));
       }
     }
   }
 
+  const TimeSource& time_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::uint64_t, Entry> entries_;
@@ -133,11 +125,11 @@ class Watchdog {
 // that a taken connection is still open (peer closed: it connects again) before sending.
 class IdleConnections {
  public:
-  IdleConnections(std::chrono::seconds keep_alive, std::size_t max_per_origin)
-      : keep_alive_(keep_alive), max_per_origin_(max_per_origin) {}
+  IdleConnections(const TimeSource& time, std::chrono::seconds keep_alive, std::size_t max_per_origin)
+      : time_(time), keep_alive_(keep_alive), max_per_origin_(max_per_origin) {}
 
   std::unique_ptr<httplib::ClientImpl> take(const std::string& origin) {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = time_.monotonic();
     std::vector<std::unique_ptr<httplib::ClientImpl>> stale;  // closed outside the lock
     std::unique_ptr<httplib::ClientImpl> out;
     {
@@ -163,14 +155,15 @@ class IdleConnections {
     std::lock_guard lk(mu_);
     auto& list = idle_[origin];
     if (list.size() >= max_per_origin_) return;  // closed as cli goes out of scope
-    list.push_back(Idle{std::move(cli), std::chrono::steady_clock::now()});
+    list.push_back(Idle{std::move(cli), time_.monotonic()});
   }
 
  private:
   struct Idle {
     std::unique_ptr<httplib::ClientImpl> cli;
-    std::chrono::steady_clock::time_point since;
+    MonoTime since;
   };
+  const TimeSource& time_;
   const std::chrono::seconds keep_alive_;
   const std::size_t max_per_origin_;
   std::mutex mu_;
@@ -180,9 +173,9 @@ class IdleConnections {
 class HttplibClient final : public HttpClient {
  public:
   explicit HttplibClient(HttpClientOptions opts) : opts_(std::move(opts)) {
-    if (opts_.total_timeout.count() > 0) watchdog_ = std::make_unique<Watchdog>();
+    if (opts_.total_timeout.count() > 0) watchdog_ = std::make_unique<Watchdog>(time());
     if (opts_.keep_alive.count() > 0 && opts_.max_idle_per_origin > 0) {
-      idle_ = std::make_unique<IdleConnections>(opts_.keep_alive, opts_.max_idle_per_origin);
+      idle_ = std::make_unique<IdleConnections>(time(), opts_.keep_alive, opts_.max_idle_per_origin);
     }
   }
 
@@ -226,7 +219,7 @@ class HttplibClient final : public HttpClient {
 
     httplib::Response hres;
     httplib::Error err = httplib::Error::Success;
-    const auto deadline = std::chrono::steady_clock::now() + opts_.total_timeout;
+    const auto deadline = time().monotonic() + opts_.total_timeout;
     bool cut_off = false;
     bool ok = attempt(*cli, hr, hres, err, deadline, cut_off);
     // A kept connection the server closed as the request went out: the request never reached it
@@ -283,7 +276,7 @@ class HttplibClient final : public HttpClient {
 
   // One send under the whole-call deadline; cut_off: the watchdog stopped it.
   bool attempt(httplib::ClientImpl& cli, httplib::Request& hr, httplib::Response& hres, httplib::Error& err,
-               std::chrono::steady_clock::time_point deadline, bool& cut_off) {
+               MonoTime deadline, bool& cut_off) {
     std::uint64_t watch_id = 0;
     if (watchdog_) watch_id = watchdog_->watch(&cli, deadline);
     const bool ok = cli.send(hr, hres, err);
@@ -299,6 +292,7 @@ class HttplibClient final : public HttpClient {
   }
 
   HttpClientOptions opts_;
+  const TimeSource& time() const { return opts_.time != nullptr ? *opts_.time : real_time(); }
   std::unique_ptr<Watchdog> watchdog_;     // when total_timeout is set
   std::unique_ptr<IdleConnections> idle_;  // when keep_alive is set
 };

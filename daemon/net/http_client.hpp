@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/time_source.hpp"
+
 namespace mediax {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -52,6 +54,8 @@ struct HttpClientOptions {
   std::string user_agent = "mediaxd";
   bool verify_tls = true;
   std::string ca_file;  // empty: system default
+  // What the total deadline and the keep-alive idling are measured on; null: the real clocks.
+  const TimeSource* time = nullptr;
 };
 
 // The real client (cpp-httplib, OpenSSL). Thread-safe: a call has a connection to itself, new or

@@ -42,12 +42,9 @@ std::string escape_help(const std::string& h) {
 
 const char* type_name(int t) {
   switch (t) {
-    case 0:
-      return "counter";
-    case 1:
-      return "gauge";
-    default:
-      return "histogram";
+    case 0: return "counter";
+    case 1: return "gauge";
+    default: return "histogram";
   }
 }
 

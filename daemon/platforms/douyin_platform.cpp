@@ -32,79 +32,47 @@ const char* endpoint_name(Flow flow) {
 // What a documented code means, for the message when Douyin's own description is empty.
 const char* meaning(std::int64_t code, Flow flow) {
   switch (code) {
-    case 10001:
-      return "Douyin system error";
-    case 10002:
-      return "parameter error";
-    case 10003:
-      return "client_key does not exist or its configuration is invalid";
+    case 10001: return "Douyin system error";
+    case 10002: return "parameter error";
+    case 10003: return "client_key does not exist or its configuration is invalid";
     case 10004:
       return flow == Flow::renew_refresh_token ? "no permission: the app needs Douyin's renew_refresh_token permission "
                                                  "(or set options.max_renewals to 0)"
                                                : "no permission for this call";
-    case 10005:
-      return "a parameter is missing";
-    case 10006:
-      return "illegal redirect URI: register the daemon's callback URL at Douyin";
-    case 10007:
-      return "the authorization code expired or was used: connect the account again";
-    case 10008:
-      return "the access token is invalid or expired";
-    case 10010:
-      return "the refresh token has expired: connect the account again";
-    case 10011:
-      return "the app's package name does not match its configuration";
-    case 10012:
-      return "the app is under review";
-    case 10013:
-      return "client_key or client_secret is wrong";
-    case 10014:
-      return "the authorization code was issued to another client_key";
-    case 10015:
-      return "wrong app type";
-    case 10017:
-      return "the app signature does not match its configuration";
+    case 10005: return "a parameter is missing";
+    case 10006: return "illegal redirect URI: register the daemon's callback URL at Douyin";
+    case 10007: return "the authorization code expired or was used: connect the account again";
+    case 10008: return "the access token is invalid or expired";
+    case 10010: return "the refresh token has expired: connect the account again";
+    case 10011: return "the app's package name does not match its configuration";
+    case 10012: return "the app is under review";
+    case 10013: return "client_key or client_secret is wrong";
+    case 10014: return "the authorization code was issued to another client_key";
+    case 10015: return "wrong app type";
+    case 10017: return "the app signature does not match its configuration";
     case 10020:
       return flow == Flow::renew_refresh_token
                  ? "the refresh token was renewed as often as Douyin allows: connect the account again"
                  : "too many calls";
-    case 2100004:
-      return "Douyin is busy";
-    case 2100005:
-      return "parameter error";
-    case 2190001:
-      return "quota used up";
-    case 2190002:
-      return "the access token is invalid";
-    case 2190008:
-      return "the access token expired";
-    case 28001005:
-      return "Douyin is busy";
-    case 28001008:
-      return "the access token expired";
-    case 28001014:
-      return "the app lacks the capability this call needs";
-    case 28001016:
-      return "the app is banned or offline at Douyin";
+    case 2100004: return "Douyin is busy";
+    case 2100005: return "parameter error";
+    case 2190001: return "quota used up";
+    case 2190002: return "the access token is invalid";
+    case 2190008: return "the access token expired";
+    case 28001005: return "Douyin is busy";
+    case 28001008: return "the access token expired";
+    case 28001014: return "the app lacks the capability this call needs";
+    case 28001016: return "the app is banned or offline at Douyin";
     case 28001018:
-    case 28001019:
-      return "the app's capability is blocked or not granted";
-    case 28001020:
-      return "the user is not bound to this test app";
-    case 28001021:
-      return "the test app has expired";
-    case 28001045:
-      return "the user's account is deactivated: connect the account again";
-    case 28001046:
-      return "the user's account is banned: connect the account again";
-    case 28001047:
-      return "the user's account is private: connect the account again";
-    case 28003017:
-      return "quota used up";
-    case 28003018:
-      return "calls too frequent";
-    default:
-      return "Douyin error";
+    case 28001019: return "the app's capability is blocked or not granted";
+    case 28001020: return "the user is not bound to this test app";
+    case 28001021: return "the test app has expired";
+    case 28001045: return "the user's account is deactivated: connect the account again";
+    case 28001046: return "the user's account is banned: connect the account again";
+    case 28001047: return "the user's account is private: connect the account again";
+    case 28003017: return "quota used up";
+    case 28003018: return "calls too frequent";
+    default: return "Douyin error";
   }
 }
 

@@ -279,8 +279,7 @@ Outcome http_failure(const HttpResponse& r, const std::string& what, TimePoint n
       return Outcome::failure(OutcomeKind::retry_later, "bad_response", head + " with a body that is not a JSON object",
                               status);
     case HttpStatusClass::server_trouble:
-    case HttpStatusClass::other:
-      break;
+    case HttpStatusClass::other: break;
   }
   return Outcome::failure(OutcomeKind::retry_later, code, head, status,
                           parse_retry_after(r.header("Retry-After"), now));

@@ -35,22 +35,16 @@ const char* endpoint_name(Flow flow) {
 
 std::string meaning(std::int64_t code, Flow flow, const std::string& ip) {
   switch (code) {
-    case -1:
-      return "WeChat is busy";
+    case -1: return "WeChat is busy";
     case 40001:
       return flow == Flow::component_token
                  ? "invalid credential: check the app's client_secret (the platform's AppSecret)"
                  : "WeChat refused the component access token";
-    case 40013:
-      return "invalid appid: check the app's client_id (the platform's component_appid)";
-    case 40014:
-      return "WeChat refused the component access token (invalid)";
-    case 42001:
-      return "the component access token expired";
-    case 41004:
-      return "the AppSecret is missing: check the app's client_secret";
-    case 40125:
-      return "invalid AppSecret: check the app's client_secret";
+    case 40013: return "invalid appid: check the app's client_id (the platform's component_appid)";
+    case 40014: return "WeChat refused the component access token (invalid)";
+    case 42001: return "the component access token expired";
+    case 41004: return "the AppSecret is missing: check the app's client_secret";
+    case 40125: return "invalid AppSecret: check the app's client_secret";
     case 45009:
       return "the daily API quota is used up until WeChat's next day (Beijing midnight); an admin can reset it "
              "with clear_quota/v2 (10 times a month)";
@@ -61,8 +55,7 @@ std::string meaning(std::int64_t code, Flow flow, const std::string& ip) {
                    "(更新授权) or connect again"
                  : "the platform is not permitted to call this API: check its permission sets on the WeChat open "
                    "platform";
-    case 61003:
-      return "the account no longer authorizes this platform: connect it again";
+    case 61003: return "the account no longer authorizes this platform: connect it again";
     case 61004: {
       const std::string what = ip.empty() ? "this daemon's outgoing IP addresses" : "the IP " + ip;
       return "WeChat refused the call from " + (ip.empty() ? std::string("this daemon") : "IP " + ip) + ": whitelist " +
@@ -74,18 +67,12 @@ std::string meaning(std::int64_t code, Flow flow, const std::string& ip) {
     case 61006:
       return "WeChat refused the component_verify_ticket: waiting for WeChat's next push; check that the event "
              "URL registered on the WeChat open platform receives the pushes";
-    case 61009:
-      return "the authorization code is invalid: connect again";
-    case 61010:
-      return "the authorization code expired: connect again";
-    case 61011:
-      return "invalid component: check the app's client_id (the platform's component_appid)";
-    case 61023:
-      return "WeChat refused the authorizer refresh token";
-    case 61024:
-      return "the appid is a third-party platform's: its token comes from api_component_token only";
-    default:
-      return "WeChat error";
+    case 61009: return "the authorization code is invalid: connect again";
+    case 61010: return "the authorization code expired: connect again";
+    case 61011: return "invalid component: check the app's client_id (the platform's component_appid)";
+    case 61023: return "WeChat refused the authorizer refresh token";
+    case 61024: return "the appid is a third-party platform's: its token comes from api_component_token only";
+    default: return "WeChat error";
   }
 }
 
@@ -310,10 +297,8 @@ OutcomeKind kind_for_errcode(std::int64_t errcode, Flow flow) {
     case 40013:
     case 61004:  // IP whitelist: retrying cannot help until an admin adds the IP
     case 61011:
-    case 61024:
-      return OutcomeKind::app_misconfigured;
-    case 45009:
-      return OutcomeKind::rate_limited;
+    case 61024: return OutcomeKind::app_misconfigured;
+    case 45009: return OutcomeKind::rate_limited;
     case 48001:
     case 61007:
       // On a grant's token calls the account's authorization lacks the permission: only its admin can
@@ -322,16 +307,14 @@ OutcomeKind kind_for_errcode(std::int64_t errcode, Flow flow) {
                                                                              : OutcomeKind::app_misconfigured;
     case 61003:  // the account removed the authorization
     case 61009:  // this authorization code is dead; a new authorization gives a new one
-    case 61010:
-      return OutcomeKind::needs_reauth;
+    case 61010: return OutcomeKind::needs_reauth;
     case 61023:
       // The refresh token was refused; refresh() recovers once through api_get_authorizer_info and
       // only then says needs_reauth.
       return OutcomeKind::needs_reauth;
     // -1 (busy), 40014 / 42001 (token refused or expired), 61005 / 61006 (the ticket: wait for the next
     // push) and codes we do not know.
-    default:
-      return OutcomeKind::retry_later;
+    default: return OutcomeKind::retry_later;
   }
 }
 

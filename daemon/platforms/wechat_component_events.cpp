@@ -75,38 +75,25 @@ EventType event_type(const std::string& info_type) {
 
 std::string to_string(EventType t) {
   switch (t) {
-    case EventType::verify_ticket:
-      return "component_verify_ticket";
-    case EventType::authorized:
-      return "authorized";
-    case EventType::updateauthorized:
-      return "updateauthorized";
-    case EventType::unauthorized:
-      return "unauthorized";
-    case EventType::other:
-      return "other";
+    case EventType::verify_ticket: return "component_verify_ticket";
+    case EventType::authorized: return "authorized";
+    case EventType::updateauthorized: return "updateauthorized";
+    case EventType::unauthorized: return "unauthorized";
+    case EventType::other: return "other";
   }
   return "other";
 }
 
 std::string to_string(PushRefusal r) {
   switch (r) {
-    case PushRefusal::none:
-      return "none";
-    case PushRefusal::missing_parameters:
-      return "missing_parameters";
-    case PushRefusal::not_xml:
-      return "not_xml";
-    case PushRefusal::bad_signature:
-      return "bad_signature";
-    case PushRefusal::stale:
-      return "stale";
-    case PushRefusal::undecryptable:
-      return "undecryptable";
-    case PushRefusal::wrong_appid:
-      return "wrong_appid";
-    case PushRefusal::bad_message:
-      return "bad_message";
+    case PushRefusal::none: return "none";
+    case PushRefusal::missing_parameters: return "missing_parameters";
+    case PushRefusal::not_xml: return "not_xml";
+    case PushRefusal::bad_signature: return "bad_signature";
+    case PushRefusal::stale: return "stale";
+    case PushRefusal::undecryptable: return "undecryptable";
+    case PushRefusal::wrong_appid: return "wrong_appid";
+    case PushRefusal::bad_message: return "bad_message";
   }
   return "none";
 }
@@ -219,8 +206,7 @@ OpenedPush open_component_push(const std::map<std::string, std::string>& query, 
       e.authorizer_appid = field(xml, "AuthorizerAppid");
       if (e.authorizer_appid.empty()) return refuse(PushRefusal::bad_message, "unauthorized without AuthorizerAppid");
       break;
-    case EventType::other:
-      break;
+    case EventType::other: break;
   }
   if (!printable(e.ticket) || !printable(e.authorizer_appid) || !printable(e.authorization_code)) {
     return refuse(PushRefusal::bad_message, "a field holds characters outside printable ASCII");

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "platforms/component_credentials.hpp"
 #include "net/http_client.hpp"
 #include "platforms/platform.hpp"

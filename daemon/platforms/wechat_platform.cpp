@@ -31,62 +31,38 @@ const char* endpoint_name(Flow flow) {
 std::string meaning(std::int64_t code, Flow flow, const std::string& ip) {
   const std::string from = ip.empty() ? "this daemon's address" : "IP " + ip;
   switch (code) {
-    case -1:
-      return "WeChat is busy";
+    case -1: return "WeChat is busy";
     case 40001:
       return flow == Flow::refresh_token ? "invalid credential"
                                          : "invalid credential: check the app's secret (AppSecret)";
-    case 40002:
-      return "invalid grant_type";
-    case 40013:
-      return "invalid appid: check the app's client_id";
-    case 40014:
-      return "invalid access token";
-    case 40029:
-      return "invalid authorization code: connect the account again";
-    case 40030:
-      return "invalid refresh token: connect the account again";
-    case 40125:
-      return "invalid AppSecret: check the app's client_secret";
-    case 40163:
-      return "the authorization code was already used: connect the account again";
-    case 40164:
-      return "WeChat refused the call from " + from + ": add it to the app's API IP whitelist";
-    case 40243:
-      return "the AppSecret is frozen: unfreeze it in the WeChat console";
-    case 41001:
-      return "the access token is missing";
-    case 41002:
-      return "the appid is missing";
-    case 41004:
-      return "the secret is missing";
-    case 41008:
-      return "the authorization code is missing: connect the account again";
-    case 42001:
-      return "the access token expired";
-    case 42002:
-      return "the refresh token expired: connect the account again";
-    case 42003:
-      return "the authorization code timed out: connect the account again";
-    case 42007:
-      return "the user changed the password; the tokens are invalid: connect the account again";
-    case 45009:
-      return "the daily API quota is used up";
-    case 45011:
-      return "the per-minute API quota is used up";
-    case 48001:
-      return "the app is not authorized for this API";
+    case 40002: return "invalid grant_type";
+    case 40013: return "invalid appid: check the app's client_id";
+    case 40014: return "invalid access token";
+    case 40029: return "invalid authorization code: connect the account again";
+    case 40030: return "invalid refresh token: connect the account again";
+    case 40125: return "invalid AppSecret: check the app's client_secret";
+    case 40163: return "the authorization code was already used: connect the account again";
+    case 40164: return "WeChat refused the call from " + from + ": add it to the app's API IP whitelist";
+    case 40243: return "the AppSecret is frozen: unfreeze it in the WeChat console";
+    case 41001: return "the access token is missing";
+    case 41002: return "the appid is missing";
+    case 41004: return "the secret is missing";
+    case 41008: return "the authorization code is missing: connect the account again";
+    case 42001: return "the access token expired";
+    case 42002: return "the refresh token expired: connect the account again";
+    case 42003: return "the authorization code timed out: connect the account again";
+    case 42007: return "the user changed the password; the tokens are invalid: connect the account again";
+    case 45009: return "the daily API quota is used up";
+    case 45011: return "the per-minute API quota is used up";
+    case 48001: return "the app is not authorized for this API";
     case 89501:
       return "an administrator has yet to confirm calls from " + from +
              " in WeChat (or whitelist the IP); asking again every hour";
-    case 89503:
-      return "calls from " + from + " need an administrator's confirmation: confirm them or whitelist the IP";
+    case 89503: return "calls from " + from + " need an administrator's confirmation: confirm them or whitelist the IP";
     case 89506:
       return "an administrator refused calls from " + from + " twice: it is blocked for 24 hours; whitelist the IP";
-    case 89507:
-      return "an administrator refused calls from " + from + ": it is blocked for 1 hour; whitelist the IP";
-    default:
-      return "WeChat error";
+    case 89507: return "an administrator refused calls from " + from + ": it is blocked for 1 hour; whitelist the IP";
+    default: return "WeChat error";
   }
 }
 
@@ -508,12 +484,10 @@ Outcome WeChatPlatform::client_token(const App& app, const AppTokenCall& why) {
   // one; if it is still the refused token, forcing would cut off every other holder of a token WeChat
   // calls valid: only when the app allows it, within the budget and 30 s after the last forced call.
   switch (wechat::after_normal_answer(normal, *why.rejected_token, o)) {
-    case wechat::RejectedNext::answer:
-      return normal;
+    case wechat::RejectedNext::answer: return normal;
     case wechat::RejectedNext::explain:
       return wechat::still_current(std::move(normal), app, "options.force_on_reject is off");
-    case wechat::RejectedNext::force:
-      break;
+    case wechat::RejectedNext::force: break;
   }
   auto spent = spend(app, o, wechat::kBudgetForce);
   if (!spent) return budget_unavailable();

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "platforms/call_budget.hpp"
 #include "net/http_client.hpp"
 #include "platforms/platform.hpp"

@@ -3,7 +3,7 @@
 #include <iomanip>
 #include <ostream>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "service/api_keys.hpp"
 #include "store/store.hpp"
 

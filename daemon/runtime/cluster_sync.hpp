@@ -11,7 +11,7 @@
 #include <mutex>
 #include <string>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "schedule/token_cache.hpp"
 #include "store/interfaces.hpp"
 

@@ -62,7 +62,7 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
              Seconds(config.webhook.reauth_notice_days * 24 * 3600)),
       token_reads_(*store_, cache_, refresher_, time_),
       apps_(*store_, *store_, *store_, *store_, platforms_, cache_, token_reads_, scheduler_, config, time_),
-      new_grants_(*store_, *store_, cache_, scheduler_, policy_),
+      new_grants_(*store_, *store_, cache_, scheduler_, policy_, time_),
       grants_(*store_, *store_, platforms_, cache_, scheduler_, apps_, new_grants_, time_),
       connect_flow_(*store_, *store_, platforms_, grants_, new_grants_, config, time_),
       metrics_collector_(*store_, cache_, scheduler_, time_, metrics_),
@@ -173,7 +173,7 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
 
 void Daemon::start() {
   const auto started = std::chrono::steady_clock::now();
-  wait_for_migrated_database(migrator_);
+  wait_for_migrated_database(migrator_, time_);
   load_tokens_and_schedule(started);
   try {
     api_keys_.load();

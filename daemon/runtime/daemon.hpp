@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "config/config.hpp"
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "http/admin_server.hpp"
 #include "http/token_listener.hpp"
 #include "net/http_client.hpp"

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 
 namespace mediax {
 

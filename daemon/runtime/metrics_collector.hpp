@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "obs/metrics.hpp"
 #include "store/records.hpp"
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 
 namespace mediax::notify {
 

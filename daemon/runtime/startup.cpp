@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "runtime/notify.hpp"
+#include "util/waits.hpp"
 
 namespace mediax {
 
@@ -54,7 +55,7 @@ PlatformSettings platform_settings(const Config& config) {
   return s;
 }
 
-void wait_for_migrated_database(Migrator& m) {
+void wait_for_migrated_database(Migrator& m, const TimeSource& time) {
   for (int attempt = 0;; ++attempt) {
     std::vector<std::string> pending;
     try {
@@ -62,7 +63,7 @@ void wait_for_migrated_database(Migrator& m) {
     } catch (const std::exception& e) {
       if (attempt == 0 || attempt % 15 == 0) spdlog::error("database unreachable, retrying: {}", e.what());
       notify::status("waiting for the database (attempt " + std::to_string(attempt + 1) + ")");
-      std::this_thread::sleep_for(std::chrono::seconds(2));
+      sleep_for(time, std::chrono::seconds(2));
       continue;
     }
     if (pending.empty()) return;

@@ -11,6 +11,7 @@
 #include "platforms/registry.hpp"
 #include "runtime/seal_keys.hpp"
 #include "store/store.hpp"
+#include "util/time_source.hpp"
 
 namespace mediax {
 
@@ -24,7 +25,7 @@ class StartupError : public std::runtime_error {
 LoadedSealKeys load_keys(const SecurityConfig& security);
 // Returns once the database answers with no pending migration. Waits while it is unreachable (it
 // may be starting too); throws StartupError when it is reachable but not migrated.
-void wait_for_migrated_database(Migrator& m);
+void wait_for_migrated_database(Migrator& m, const TimeSource& time);
 // host:pid:instance, the holder of this instance's leases.
 std::string make_owner_id(const std::string& instance);
 

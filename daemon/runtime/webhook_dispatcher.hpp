@@ -8,7 +8,7 @@
 #include <atomic>
 #include <chrono>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "service/webhooks.hpp"
 #include "store/interfaces.hpp"
 

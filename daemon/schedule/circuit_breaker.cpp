@@ -2,30 +2,24 @@
 
 #include <algorithm>
 
-#include "core/waits.hpp"
+#include "util/waits.hpp"
 
 namespace mediax {
 
 std::string to_string(CircuitState s) {
   switch (s) {
-    case CircuitState::closed:
-      return "closed";
-    case CircuitState::open:
-      return "open";
-    case CircuitState::half_open:
-      return "half_open";
+    case CircuitState::closed: return "closed";
+    case CircuitState::open: return "open";
+    case CircuitState::half_open: return "half_open";
   }
   return "closed";
 }
 
 std::string to_string(PlatformGuards::Refusal r) {
   switch (r) {
-    case PlatformGuards::Refusal::none:
-      return "none";
-    case PlatformGuards::Refusal::circuit_open:
-      return "circuit_open";
-    case PlatformGuards::Refusal::endpoint_busy:
-      return "endpoint_busy";
+    case PlatformGuards::Refusal::none: return "none";
+    case PlatformGuards::Refusal::circuit_open: return "circuit_open";
+    case PlatformGuards::Refusal::endpoint_busy: return "endpoint_busy";
   }
   return "none";
 }

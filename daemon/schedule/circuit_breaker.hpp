@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "core/types.hpp"
 
 namespace mediax {
@@ -134,7 +134,7 @@ class PlatformGuards {
     std::optional<TimePoint> open_until;  // while open
   };
 
-  // Slot waits are measured on `time` (core/waits.hpp), which must outlive the guards.
+  // Slot waits are measured on `time` (util/waits.hpp), which must outlive the guards.
   PlatformGuards(const BreakerSettings& s, const TimeSource& time, std::uint64_t seed = std::random_device{}());
   void update(const BreakerSettings& s);
   BreakerSettings settings() const;

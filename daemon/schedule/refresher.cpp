@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <random>
 
-#include "core/waits.hpp"
+#include "util/waits.hpp"
 #include "net/http_client.hpp"
 #include "platforms/registry.hpp"
 #include "obs/metrics.hpp"
@@ -16,16 +16,11 @@ namespace mediax {
 
 std::string to_string(RefreshResult::Status s) {
   switch (s) {
-    case RefreshResult::Status::refreshed:
-      return "refreshed";
-    case RefreshResult::Status::failed:
-      return "failed";
-    case RefreshResult::Status::not_acquired:
-      return "not_acquired";
-    case RefreshResult::Status::gone:
-      return "gone";
-    case RefreshResult::Status::store_error:
-      return "store_error";
+    case RefreshResult::Status::refreshed: return "refreshed";
+    case RefreshResult::Status::failed: return "failed";
+    case RefreshResult::Status::not_acquired: return "not_acquired";
+    case RefreshResult::Status::gone: return "gone";
+    case RefreshResult::Status::store_error: return "store_error";
   }
   return "failed";
 }
@@ -99,12 +94,9 @@ PlatformGuards::Endpoint endpoint_of(const App& app) {
 
 AppTokenCall app_token_call(Trigger trigger, const std::optional<std::string>& rejected_token) {
   switch (trigger) {
-    case Trigger::scheduled:
-      return {};
-    case Trigger::forced:
-      return AppTokenCall::forced();
-    case Trigger::rejected:
-      return AppTokenCall::rejected(rejected_token.value_or(""));
+    case Trigger::scheduled: return {};
+    case Trigger::forced: return AppTokenCall::forced();
+    case Trigger::rejected: return AppTokenCall::rejected(rejected_token.value_or(""));
   }
   return {};
 }

@@ -10,7 +10,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "core/types.hpp"
 #include "obs/metrics.hpp"
 #include "schedule/circuit_breaker.hpp"

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <future>
 
-#include "core/waits.hpp"
+#include "util/waits.hpp"
 #include "obs/metrics.hpp"
 
 namespace mediax {

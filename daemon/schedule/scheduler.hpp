@@ -22,7 +22,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "obs/metrics.hpp"
 #include "schedule/due_refresher.hpp"
 #include "schedule/timer_wheel.hpp"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "store/interfaces.hpp"
 
 namespace mediax {

@@ -29,10 +29,8 @@ int refusal_status(wc::PushRefusal r) {
     case wc::PushRefusal::bad_signature:
     case wc::PushRefusal::wrong_appid:
     case wc::PushRefusal::undecryptable:
-    case wc::PushRefusal::stale:
-      return 403;
-    default:
-      return 400;
+    case wc::PushRefusal::stale: return 403;
+    default: return 400;
   }
 }
 
@@ -159,15 +157,11 @@ ComponentEventAnswer ComponentEventReceiver::refused(const App& app, const wc::O
 
 ComponentEventAnswer ComponentEventReceiver::dispatch(const App& app, const wc::ComponentEvent& e, TimePoint now) {
   switch (e.type) {
-    case wc::EventType::verify_ticket:
-      return on_ticket(app, e, now);
+    case wc::EventType::verify_ticket: return on_ticket(app, e, now);
     case wc::EventType::authorized:
-    case wc::EventType::updateauthorized:
-      return on_authorized(app, e, now);
-    case wc::EventType::unauthorized:
-      return on_unauthorized(app, e);
-    case wc::EventType::other:
-      break;
+    case wc::EventType::updateauthorized: return on_authorized(app, e, now);
+    case wc::EventType::unauthorized: return on_unauthorized(app, e);
+    case wc::EventType::other: break;
   }
   // Acknowledged so WeChat does not retry what this daemon does not act on.
   spdlog::info("app '{}': push of InfoType '{}' acknowledged, not acted on", app.name, e.info_type.substr(0, 64));

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "core/types.hpp"
 #include "platforms/platform.hpp"
 #include "service/api_error.hpp"

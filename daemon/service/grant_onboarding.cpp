@@ -39,8 +39,7 @@ ApiError onboarding_error(const Outcome& o, const std::string& platform, Onboard
       return ApiError(503, "platform_rate_limited", "the platform is rate limiting: " + said + "; try again later",
                       details);
     case OutcomeKind::retry_later:
-    case OutcomeKind::success:
-      break;
+    case OutcomeKind::success: break;
   }
   return ApiError(502, "platform_error", "the platform failed: " + said + "; nothing was stored: try again", details);
 }

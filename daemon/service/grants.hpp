@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "core/types.hpp"
 #include "service/api_error.hpp"
 #include "store/interfaces.hpp"

@@ -9,12 +9,13 @@
 #include "schedule/token_cache.hpp"
 #include "service/event_record.hpp"
 #include "service/new_grant.hpp"
+#include "util/waits.hpp"
 
 namespace mediax {
 
 NewGrantStore::NewGrantStore(AdminStore& store, EventLog& events, TokenCache& cache, Scheduler& scheduler,
-                             RefreshPolicy& policy)
-    : store_(store), events_(events), cache_(cache), scheduler_(scheduler), policy_(policy) {}
+                             RefreshPolicy& policy, const TimeSource& time)
+    : store_(store), events_(events), cache_(cache), scheduler_(scheduler), policy_(policy), time_(time) {}
 
 Grant NewGrantStore::store(const App& app, const TokenResult& answer, TimePoint received, const Grant& known,
                            const std::string& event, nlohmann::json detail) {
@@ -32,7 +33,7 @@ Grant NewGrantStore::store(const App& app, const TokenResult& answer, TimePoint 
       if (attempt >= 3) throw;
       spdlog::warn("app '{}': storing the grant of account '{}' failed (attempt {}), retrying: {}", app.name,
                    n.grant.account_id, attempt, e.what());
-      std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
+      sleep_for(time_, std::chrono::milliseconds(250 * attempt));
     }
   }
   n.token.grant_id = g.id;

@@ -11,6 +11,7 @@
 #include "core/types.hpp"
 #include "schedule/refresh_policy.hpp"
 #include "store/interfaces.hpp"
+#include "util/time_source.hpp"
 
 namespace mediax {
 
@@ -19,7 +20,8 @@ class TokenCache;
 
 class NewGrantStore {
  public:
-  NewGrantStore(AdminStore& store, EventLog& events, TokenCache& cache, Scheduler& scheduler, RefreshPolicy& policy);
+  NewGrantStore(AdminStore& store, EventLog& events, TokenCache& cache, Scheduler& scheduler, RefreshPolicy& policy,
+                const TimeSource& time);
 
   // Stores the grant `answer` makes of `known` (what the caller knew before it) and records `event`
   // with `detail` (plus account_id). Returns the grant without its refresh token. Throws
@@ -34,6 +36,7 @@ class NewGrantStore {
   TokenCache& cache_;
   Scheduler& scheduler_;
   RefreshPolicy& policy_;
+  const TimeSource& time_;  // the pause between store attempts
 };
 
 }  // namespace mediax

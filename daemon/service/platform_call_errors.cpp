@@ -38,16 +38,14 @@ ApiError prepare_authorize_error(const Outcome& o, const std::string& platform, 
                                  bool waiting_for_ticket) {
   switch (o.kind) {
     case OutcomeKind::retry_later:
-    case OutcomeKind::rate_limited:
-      return unavailable(o, platform, app_name, waiting_for_ticket);
+    case OutcomeKind::rate_limited: return unavailable(o, platform, app_name, waiting_for_ticket);
     case OutcomeKind::app_misconfigured:
       return ApiError(422, "app_misconfigured",
                       "the platform refused the app: " + said(o, platform) +
                           "; fix the app's registration at the platform",
                       details_of(o));
     case OutcomeKind::needs_reauth:
-    case OutcomeKind::success:
-      break;
+    case OutcomeKind::success: break;
   }
   return ApiError(502, "platform_error",
                   "the platform failed to start the authorization: " + said(o, platform) + "; try again",
@@ -59,8 +57,7 @@ ApiError recover_grant_error(const Outcome& o, const std::string& platform, cons
   const std::string grant = "grant " + std::to_string(grant_id);
   switch (o.kind) {
     case OutcomeKind::retry_later:
-    case OutcomeKind::rate_limited:
-      return unavailable(o, platform, app_name, waiting_for_ticket);
+    case OutcomeKind::rate_limited: return unavailable(o, platform, app_name, waiting_for_ticket);
     case OutcomeKind::app_misconfigured:
       if (o.code == "not_supported") {
         return ApiError(409, "not_supported", o.message.empty() ? grant + " cannot be recovered" : o.message,
@@ -74,8 +71,7 @@ ApiError recover_grant_error(const Outcome& o, const std::string& platform, cons
                       "the platform refused to recover " + grant + ": " + said(o, platform) +
                           "; the account's owner must connect it again",
                       details_of(o));
-    case OutcomeKind::success:
-      break;
+    case OutcomeKind::success: break;
   }
   return ApiError(502, "platform_error", "the platform failed: " + said(o, platform) + "; " + grant + " is unchanged",
                   details_of(o));

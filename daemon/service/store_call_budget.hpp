@@ -1,7 +1,7 @@
 // The platforms' CallBudget kept in the database, so every instance shares the daily counts.
 #pragma once
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "platforms/call_budget.hpp"
 #include "store/store.hpp"
 

@@ -15,7 +15,7 @@
 
 #include <atomic>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "platforms/component_credentials.hpp"
 #include "store/store.hpp"
 

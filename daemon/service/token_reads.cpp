@@ -118,8 +118,7 @@ Expected<Token> TokenReads::token_from(const RefreshResult& r, const RefreshKey&
     case S::failed:
       return tl::unexpected(ApiError(502, "platform_error", r.message,
                                      {{"platform_code", r.outcome.code}, {"class", to_string(r.outcome.kind)}}));
-    case S::gone:
-      return tl::unexpected(ApiError(409, "not_active", "this grant or app is not active: " + r.message));
+    case S::gone: return tl::unexpected(ApiError(409, "not_active", "this grant or app is not active: " + r.message));
     case S::not_acquired:
       // Another instance is refreshing it right now; its result is what we will serve.
       if (auto t = cache_.get(key)) return *t;

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "core/types.hpp"
 #include "schedule/refresher.hpp"
 #include "schedule/token_cache.hpp"

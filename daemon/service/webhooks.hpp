@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "net/http_client.hpp"
 #include "obs/metrics.hpp"
 #include "store/store.hpp"

@@ -51,8 +51,7 @@ void check(const OpenedPush& p) {
     case EventType::unauthorized:
       if (e.authorizer_appid.empty()) fuzz::fail("unauthorized without appid");
       break;
-    case EventType::other:
-      break;
+    case EventType::other: break;
   }
 }
 

@@ -151,7 +151,7 @@ class ConnectRecoverTest : public StoreTest {
     reads_ = std::make_unique<TokenReads>(*store_, cache_, *refresher_, clock_);
     apps_ = std::make_unique<Apps>(*store_, *store_, *store_, *store_, registry_, cache_, *reads_, *scheduler_, config_,
                                    clock_);
-    new_grants_ = std::make_unique<NewGrantStore>(*store_, *store_, cache_, *scheduler_, *policy_);
+    new_grants_ = std::make_unique<NewGrantStore>(*store_, *store_, cache_, *scheduler_, *policy_, clock_);
     grants_ = std::make_unique<Grants>(*store_, *store_, registry_, cache_, *scheduler_, *apps_, *new_grants_, clock_);
     connect_ = std::make_unique<ConnectFlow>(*store_, *store_, registry_, *grants_, *new_grants_, config_, clock_);
   }

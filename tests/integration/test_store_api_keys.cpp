@@ -1,7 +1,7 @@
 // PgStore: admin API keys, and the ApiKeyRegistry on top of it (reload, revocation).
 #include <gtest/gtest.h>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 #include "pg_env.hpp"
 #include "service/api_keys.hpp"
 #include "support/manual_time_source.hpp"

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <mutex>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 
 namespace mediax {
 

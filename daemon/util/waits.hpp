@@ -14,7 +14,7 @@
 #include <mutex>
 #include <thread>
 
-#include "core/time_source.hpp"
+#include "util/time_source.hpp"
 
 namespace mediax {
 

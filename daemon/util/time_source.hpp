@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "core/types.hpp"
+#include "util/time_format.hpp"  // TimePoint
 
 namespace mediax {
 
@@ -25,7 +25,7 @@ class TimeSource {
 // The machine's clocks. Stateless: one instance can serve everyone (real_time()).
 class RealTimeSource final : public TimeSource {
  public:
-  TimePoint system() const override { return SysClock::now(); }
+  TimePoint system() const override { return std::chrono::system_clock::now(); }
   MonoTime monotonic() const override { return MonoClock::now(); }
 };
 
