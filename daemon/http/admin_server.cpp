@@ -189,7 +189,18 @@ struct AdminServer::Impl {
     return true;
   }
 
+  // Every route of the admin listener, by area. cpp-httplib tries them in the order added.
   void routes() {
+    health_routes();
+    app_routes();
+    connect_routes();
+    grant_routes();
+    token_routes();
+    other_routes();
+  }
+
+  // Keys, bodies and the token fast path before routing; health, readiness and /metrics.
+  void health_routes() {
     server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       using R = httplib::Server::HandlerResponse;
       if (refuse_unbounded_body(req, res)) return R::Handled;
@@ -197,10 +208,6 @@ struct AdminServer::Impl {
       if (serve_token_read(req, res)) return R::Handled;
       return R::Unhandled;
     });
-    auto& ap = apps;
-    auto& cf = connect;
-    auto& gr = grants;
-    auto& t = reads;
     server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, {{"status", "ok"}});
     });
@@ -214,7 +221,11 @@ struct AdminServer::Impl {
       send_json(res, ok ? 200 : 503, {{"status", ok ? "ready" : "not_ready"}});
     });
     add_metrics_routes(server, metric_registry);
+  }
 
+  // /v1/apps: register, list, show, delete, secrets, webhook.
+  void app_routes() {
+    auto& ap = apps;
     const auto send_app = [](httplib::Response& res, int status) {
       return [&res, status](const App& app) { send_json(res, status, to_json(app)); };
     };
@@ -258,6 +269,11 @@ struct AdminServer::Impl {
                               {"deliveries", list}});
                  });
                }));
+  }
+
+  // Connecting an account: the authorize URL, the browser redirect, the platform's callback.
+  void connect_routes() {
+    auto& cf = connect;
     server.Post(
         R"(/v1/apps/([^/]+)/authorize)", guarded([&cf](const httplib::Request& req, httplib::Response& res) {
           // The body is optional: none (or {}) connects with the app's own settings.
@@ -291,7 +307,12 @@ struct AdminServer::Impl {
       res.set_header("Referrer-Policy", "no-referrer");
       res.set_content(page(r.title, r.message, r.status == 200), "text/html; charset=utf-8");
     });
+  }
 
+  // /v1/apps/{name}/grants and /v1/grants/{id}: list, add, import, show, revoke, recover.
+  void grant_routes() {
+    auto& ap = apps;
+    auto& gr = grants;
     server.Get(R"(/v1/apps/([^/]+)/grants)", guarded([this, &gr](const httplib::Request& req, httplib::Response& res) {
                  const std::string name = req.matches[1];
                  reply(res, gr.list_grants(name), [&](const std::vector<Grant>& list) {
@@ -334,7 +355,11 @@ struct AdminServer::Impl {
                 guarded([&gr, send_grant](const httplib::Request& req, httplib::Response& res) {
                   send_grant(res, gr.recover_grant(parse_grant_id(req.matches[1].str())));
                 }));
+  }
 
+  // Token reads, forced refreshes and rejected tokens, for apps and grants.
+  void token_routes() {
+    auto& t = reads;
     const auto current = [&t](const RefreshKey& key) { return t.current_token(key); };
     const auto forced = [&t](const RefreshKey& key) { return t.force_refresh(key); };
     server.Get(R"(/v1/apps/([^/]+)/token)",
@@ -367,7 +392,10 @@ struct AdminServer::Impl {
                 guarded([&t, rejected](const httplib::Request& req, httplib::Response& res) {
                   rejected(req, t.grant_key(parse_grant_id(req.matches[1].str())), res);
                 }));
+  }
 
+  // The console, the WeChat third-party platform's event URL, and what nothing above routes.
+  void other_routes() {
     register_console_routes(server);  // GET /console/: the web console's static files
     add_wechat_component_routes(server, [this] { return component_events.load(); });
 
