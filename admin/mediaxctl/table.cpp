@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
+
+#include "util/time_format.hpp"
 
 namespace mediax::ctl {
 
@@ -73,17 +74,11 @@ std::string render_fields(const std::vector<std::pair<std::string, std::string>>
 }
 
 std::string relative_time(const std::string& iso, std::chrono::system_clock::time_point now) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  char z = 0;
-  if (std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &z) != 7 || z != 'Z') return "";
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  const long long t = static_cast<long long>(timegm(&tm));
+  // What the daemon writes (util/time_format); anything else, or another zone, shows nothing.
+  if (iso.empty() || iso.back() != 'Z') return "";
+  const auto at = parse_time(iso);
+  if (!at) return "";
+  const long long t = to_unix(*at);
   const long long n = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   if (t >= n) return "in " + duration(t - n);
   return duration(n - t) + " ago";

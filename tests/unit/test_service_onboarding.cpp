@@ -5,6 +5,7 @@
 
 #include "service/grant_onboarding.hpp"
 #include "service/new_grant.hpp"
+#include "support/fixed_refresh_policy.hpp"
 
 namespace mediax {
 namespace {
@@ -13,14 +14,7 @@ using std::chrono::seconds;
 
 const TimePoint kNow = from_unix(1'900'000'000);
 
-RefreshPolicy policy() {
-  RefreshConfig c;
-  c.fraction = 0.2;
-  c.min_margin_seconds = 60;
-  c.jitter_seconds = 0;
-  c.default_expires_in = 3600;
-  return RefreshPolicy(c, 1);
-}
+RefreshPolicy policy() { return fixed_refresh_policy(); }
 
 App app() {
   App a;
