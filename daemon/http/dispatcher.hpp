@@ -1,0 +1,29 @@
+// The RequestHandler of the daemon: finds the route (http/routes.hpp), checks the API key against
+// the route's Access, and runs the handler: on the event loop when the route has a fast handler, the
+// key is in memory and the answer needs nothing else; on the handler pool otherwise. Answers 404
+// (and 405 on the token listener) for what no route serves, and turns any exception into the JSON
+// error of http/answers.hpp. Logs each request at debug (method, path, status; never the query).
+#pragma once
+
+#include "http/request_handler.hpp"
+#include "http/routes.hpp"
+
+namespace mediax {
+
+class ApiKeyRegistry;
+
+class Dispatcher : public RequestHandler {
+ public:
+  // keys: null = no API keys required (tests); otherwise every route but Access::open needs one.
+  Dispatcher(AdminHandlers& handlers, ApiKeyRegistry* keys, std::span<const Route> routes = route_table());
+
+  std::optional<HttpResponse> answer_now(HttpRequest& req, ListenerKind where) override;
+  HttpResponse answer(HttpRequest& req, ListenerKind where) override;
+
+ private:
+  AdminHandlers& handlers_;
+  ApiKeyRegistry* keys_;
+  std::span<const Route> routes_;
+};
+
+}  // namespace mediax
