@@ -37,9 +37,13 @@ def main():
                    help="mediaxd setting instead of its default (TOML value), e.g. --set refresh.max_concurrent=128")
     p.add_argument("--tag", default="", help="suffix of the RESULTS.md section name (e.g. a tuned variant)")
     p.add_argument("--no-refresh", action="store_true",
-                   help="reads: no grant due during the runs (the same reads without refreshes competing)")
+                   help="reads: the quiet phase only (no grant due during the runs), as --phase quiet")
+    p.add_argument("--phase", choices=["both", "quiet", "refreshing"], default="both",
+                   help="reads: with no refresh running (quiet), while refreshes run (refreshing), or both (default)")
     p.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
     args = p.parse_args()
+    if args.no_refresh:
+        args.phase = "quiet"
     if args.runs is None:
         args.runs = 1 if args.smoke else 3
     info = machine_info()
@@ -51,7 +55,8 @@ def main():
         md, ok, figures = result
         if args.tag:
             name = f"{name}-{args.tag}"
-            flags = ["--set " + x for x in args.set] + (["--no-refresh"] if args.no_refresh else [])
+            flags = ["--set " + x for x in args.set] + (["--no-refresh"] if args.no_refresh else []) + (
+                [f"--phase {args.phase}"] if args.phase != "both" and not args.no_refresh else [])
             md = md.replace("\n", f" — **variant `{args.tag}`: {' '.join(flags) or 'defaults'}**\n", 1)
         sections[name] = md
         all_ok = all_ok and ok

@@ -370,8 +370,8 @@ class Daemon:
     def pid(self):
         return self.proc.pid
 
-    def get(self, path, timeout=10):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}",
+    def get(self, path, timeout=10, port=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{port or self.port}{path}",
                                      headers={"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
