@@ -96,6 +96,27 @@ def profiled(pid, out, seconds, mode):
     return t
 
 
+def thread_cpu(pid):
+    """{tid: (name, CPU seconds)} of a process's threads, from /proc."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+            fields = rest.split()
+            out[int(tid)] = (head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def busiest_threads(before, after, seconds, n=6):
+    """The threads that used the most CPU between two thread_cpu() snapshots, as text (tid, % of a core):
+    which perf sched rows are the event loops."""
+    use = sorted(((after[t][1] - before.get(t, (None, 0.0))[1], t, after[t][0]) for t in after), reverse=True)
+    return ", ".join(f"{name}/{tid} {100.0 * cpu / seconds:.0f}%" for cpu, tid, name in use[:n])
+
+
 def phase(args, refreshing):
     name = "refreshing" if refreshing else "quiet"
     grants = args.grants or (300 if args.smoke else 100_000)
@@ -162,9 +183,12 @@ def phase(args, refreshing):
             for s in SERVERS:
                 out = os.path.join(perf_dir, f"reads-{name}-{s}.data")
                 t = profiled(pids[s], out, max(1, min(4, seconds - 2)), mode)
+                threads0, t0 = thread_cpu(pids[s]), time.monotonic()
                 r = run_wrk(ports[s], script, CONNECTIONS, seconds)
+                threads = busiest_threads(threads0, thread_cpu(pids[s]), time.monotonic() - t0)
                 t.join()
-                log(f"reads {name} profiled ({mode}, {out}): {s} {r['rps']:.0f} req/s p99 {r['p99_us'] / 1000:.2f} ms")
+                log(f"reads {name} profiled ({mode}, {out}): {s} {r['rps']:.0f} req/s p99 {r['p99_us'] / 1000:.2f} ms; "
+                    f"busiest threads of pid {pids[s]}: {threads}")
         return summarize(args, name, refreshing, grants, seconds, runs, refreshes, load, load_before, busy_before), ok
     finally:
         if fixed is not None:
