@@ -74,6 +74,82 @@ class LoadMeter:
         return f"machine CPU busy {self.busy:.0f}% of {os.cpu_count()} cores, load average {self.load0:.2f} -> {self.load1:.2f}"
 
 
+def processes():
+    """{pid: (ppid, name, CPU ticks)} of every process now."""
+    out = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+            fields = rest.split()
+            out[int(p)] = (int(fields[1]), head.split("(", 1)[1], int(fields[11]) + int(fields[12]))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+class OthersMeter(threading.Thread):
+    """CPU used by processes that are not the benchmark's (compilers of a shared machine, kernel
+    threads) while it measures: samples /proc twice a second. Ours are the descendants of this
+    script and of the roots given (PostgreSQL's postmaster, which pg_ctl detaches)."""
+
+    def __init__(self, roots=()):
+        super().__init__(daemon=True)
+        self.roots = {os.getpid(), *roots}
+        self.first, self.last, self.names = {}, {}, {}
+        self.stopping = threading.Event()
+
+    def sample(self, initial=False):
+        procs = processes()
+        children = {}
+        for pid, (ppid, _, _) in procs.items():
+            children.setdefault(ppid, []).append(pid)
+        ours, todo = set(), [r for r in self.roots if r in procs]
+        while todo:
+            pid = todo.pop()
+            if pid not in ours:
+                ours.add(pid)
+                todo += children.get(pid, [])
+        for pid, (_, name, ticks) in procs.items():
+            if pid in ours:
+                continue
+            # A process seen first after the start began within the window: all its CPU counts.
+            self.first.setdefault(pid, ticks if initial else 0)
+            self.last[pid] = ticks
+            self.names[pid] = name
+
+    def run(self):
+        while not self.stopping.wait(0.5):
+            self.sample()
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self.sample(initial=True)
+        super().start()
+        return self
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        self.sample()
+        self.seconds = time.monotonic() - self.t0
+        by_name = {}
+        for pid, ticks in self.last.items():
+            by_name[self.names[pid]] = by_name.get(self.names[pid], 0) + ticks - self.first[pid]
+        tck = os.sysconf("SC_CLK_TCK")
+        self.cpu = sum(by_name.values()) / tck
+        self.top = sorted(((v / tck, k) for k, v in by_name.items() if v > 0), reverse=True)[:4]
+        return self
+
+    def text(self):
+        cores = os.cpu_count() or 1
+        share = 100.0 * self.cpu / (self.seconds * cores) if self.seconds else 0.0
+        top = ", ".join(f"{name} {100.0 * c / self.seconds:.0f}%" for c, name in self.top)
+        return f"other processes used {share:.1f}% of the {cores} cores" + (f" ({top} of a core)" if top else "")
+
+
 def machine_info():
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -199,6 +275,13 @@ class Postgres:
             return float(m.group(1))
         finally:
             os.unlink(path)
+
+    def postmaster_pid(self):
+        try:
+            with open(os.path.join(self.data, "postmaster.pid")) as f:
+                return int(f.readline())
+        except (OSError, ValueError):
+            return None
 
     def stop(self):
         if self.running:

@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 
-from harness import BenchError, Env, Fake, LoadMeter, binary, cpu_times, default_setting, fmt, generate, log, median, \
+from harness import BenchError, Env, Fake, LoadMeter, OthersMeter, binary, cpu_times, default_setting, fmt, generate, log, median, \
     stop_process
 
 WRK_LUA = """
@@ -150,6 +150,7 @@ def phase(args, refreshing):
                 raise BenchError(f"{server} listener: GET /v1/grants/1/token answered {status}")
         time.sleep(1 if args.smoke else 3)
         load = LoadMeter().start()
+        others = OthersMeter([r for r in [env.pg.postmaster_pid()] if r]).start()
         runs = {s: [] for s in SERVERS}
         refreshes = []
         ok = True
@@ -170,6 +171,7 @@ def phase(args, refreshing):
                 if runs[s][-1]["requests"] <= 0 or (s != "fixed" and runs[s][-1]["non2xx"] != 0):
                     ok = False
         load.stop()
+        others.stop()
         if not refreshing and sum(refreshes) != 0:
             log(f"reads quiet: {sum(refreshes)} refreshes ran during the measurement")
             ok = False
@@ -189,14 +191,15 @@ def phase(args, refreshing):
                 t.join()
                 log(f"reads {name} profiled ({mode}, {out}): {s} {r['rps']:.0f} req/s p99 {r['p99_us'] / 1000:.2f} ms; "
                     f"busiest threads of pid {pids[s]}: {threads}")
-        return summarize(args, name, refreshing, grants, seconds, runs, refreshes, load, load_before, busy_before), ok
+        return summarize(args, name, refreshing, grants, seconds, runs, refreshes, load, others, load_before,
+                         busy_before), ok
     finally:
         if fixed is not None:
             stop_process(fixed)
         env.close()
 
 
-def summarize(args, name, refreshing, grants, seconds, runs, refreshes, load, load_before, busy_before):
+def summarize(args, name, refreshing, grants, seconds, runs, refreshes, load, others, load_before, busy_before):
     rps = {s: median([r["rps"] for r in runs[s]]) for s in SERVERS}
     p50 = {s: median([r["p50_us"] / 1000 for r in runs[s]]) for s in SERVERS}
     p99 = {s: median([r["p99_us"] / 1000 for r in runs[s]]) for s in SERVERS}
@@ -204,7 +207,7 @@ def summarize(args, name, refreshing, grants, seconds, runs, refreshes, load, lo
     ratio = {s: median(ratios[s]) for s in ratios}
     return {"name": name, "refreshing": refreshing, "grants": grants, "seconds": seconds, "runs": runs,
             "refreshes": refreshes, "rps": rps, "p50": p50, "p99": p99, "ratios": ratios, "ratio": ratio,
-            "load": load.text(), "before": f"load average {load_before:.2f}, CPU busy {busy_before:.0f}% over 2 s",
+            "load": f"{load.text()}; {others.text()}", "before": f"load average {load_before:.2f}, CPU busy {busy_before:.0f}% over 2 s",
             "settings": admin_settings(args)}
 
 
