@@ -88,7 +88,9 @@ TEST(OpenFiles, WarningNamesTheNumbersOnlyWhenTheLimitIsShort) {
 
 TEST(OpenFiles, RaiseLeavesTheSoftLimitAtTheHardOne) {
   const OpenFileLimit l = raise_open_file_limit();
-  if (!l.unlimited) EXPECT_EQ(l.soft, l.hard);
+  if (!l.unlimited) {
+    EXPECT_EQ(l.soft, l.hard);
+  }
   EXPECT_GT(l.soft, 0u);
 }
 
