@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
+#include <cctype>
 #include <charconv>
 
 #include "http/answers.hpp"
@@ -60,6 +61,15 @@ bool long_target(std::string_view in, std::size_t limit) {
   if (line_end != std::string_view::npos && line_end < limit) return false;
   const auto space = in.find(' ');
   return space != std::string_view::npos && space > 0 && space <= kMaxMethod;
+}
+
+// Whether the request line at the front of in ends in a well-formed HTTP version: HTTP/<digit>.<digit>.
+bool other_version(std::string_view in) {
+  const auto line = in.substr(0, in.find_first_of("\r\n"));
+  const auto version = line.substr(line.rfind(' ') + 1);
+  return version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
+         std::isdigit(static_cast<unsigned char>(version[5])) && version[6] == '.' &&
+         std::isdigit(static_cast<unsigned char>(version[7]));
 }
 
 }  // namespace
@@ -123,6 +133,7 @@ void HttpSession::received(std::string_view bytes, MonoTime now) {
 void HttpSession::start_head(MonoTime since) {
   state_ = State::head;
   since_ = since;
+  head_bytes_ = 0;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits_.max_head_bytes));
   parser_->body_limit(limits_.max_body_bytes);
@@ -147,7 +158,11 @@ HttpSession::Next HttpSession::parse_head(MonoTime now) {
   boost::system::error_code ec;
   const auto used = parser_->put(boost::asio::buffer(in_), ec);
   in_.erase(0, used);
-  if (ec == http::error::need_more) return Next::read;  // Beast keeps the head within header_limit
+  head_bytes_ += used;
+  // Beast takes the request line and whole fields off the front as they come and applies its
+  // header_limit to what is left, so the head as a whole is counted here.
+  if (ec == http::error::header_limit || head_bytes_ + in_.size() > limits_.max_head_bytes) return refuse_long_head();
+  if (ec == http::error::need_more) return Next::read;
   if (ec) return refuse_parse(ec);
   if (!parser_->is_header_done()) return Next::read;
   if (auto refused = check_head()) return *refused;
@@ -266,14 +281,21 @@ HttpSession::Next HttpSession::refuse(int status, const std::string& code, const
   return Next::close;
 }
 
+HttpSession::Next HttpSession::refuse_long_head() {
+  // A request line taken off already fitted the limit: then the fields are what is too large.
+  if (head_bytes_ == 0 && long_target(in_, limits_.max_head_bytes)) {
+    return refuse(414, "uri_too_long",
+                  "the request target is longer than " + std::to_string(limits_.max_head_bytes) + " bytes");
+  }
+  return refuse(431, "headers_too_large",
+                "the request head is larger than " + std::to_string(limits_.max_head_bytes) + " bytes");
+}
+
 HttpSession::Next HttpSession::refuse_parse(const boost::system::error_code& ec) {
-  if (ec == http::error::header_limit) {
-    if (long_target(in_, limits_.max_head_bytes)) {
-      return refuse(414, "uri_too_long",
-                    "the request target is longer than " + std::to_string(limits_.max_head_bytes) + " bytes");
-    }
-    return refuse(431, "headers_too_large",
-                  "the request head is larger than " + std::to_string(limits_.max_head_bytes) + " bytes");
+  // Beast takes HTTP/1.0 and 1.1 only and calls any other version malformed; a well-formed other
+  // version (HTTP/2.0, HTTP/0.9) is 505 (RFC 9110 §15.6.6).
+  if (ec == http::error::bad_version && other_version(in_)) {
+    return refuse(505, "http_version_not_supported", "HTTP/1.0 and HTTP/1.1 only");
   }
   if (ec == http::error::body_limit) {
     return refuse(413, "too_large", "the request body is larger than the limit");

@@ -96,6 +96,8 @@ class HttpSession {
   Next refuse(int status, const std::string& code, const std::string& message);
   // The refusal for a Beast parse error.
   Next refuse_parse(const boost::system::error_code& ec);
+  // A head over max_head_bytes: 414 when the request line is what does not fit, else 431.
+  Next refuse_long_head();
   // The head is complete: what RFC 9112 and this server refuse, before the body is read; nullopt = go on.
   std::optional<Next> check_head();
   void start_head(MonoTime now);
@@ -107,9 +109,10 @@ class HttpSession {
   State state_ = State::idle;
   bool first_request_ = true;  // a fresh connection: its idle time counts as head time
   MonoTime opened_;
-  MonoTime since_;   // when the current state's deadline started
-  std::string in_;   // received, not parsed yet
-  std::string out_;  // to write
+  MonoTime since_;              // when the current state's deadline started
+  std::string in_;              // received, not parsed yet
+  std::size_t head_bytes_ = 0;  // of the current head, taken by the parser already
+  std::string out_;             // to write
   std::optional<Parser> parser_;
   HttpRequest request_;
   Framing framing_;  // of the request being answered
