@@ -11,6 +11,7 @@ macro(mediax_find_packages)
   find_package(PkgConfig REQUIRED)
   find_package(Threads REQUIRED)
   find_package(OpenSSL REQUIRED)
+  find_package(Boost 1.74 REQUIRED)  # headers only: Asio, Beast (http/), Asio elsewhere
   find_package(spdlog REQUIRED)
   find_package(nlohmann_json REQUIRED)
   find_package(pugixml REQUIRED)  # WeChat third-party platform pushes (XML); no DTDs, no entity expansion
