@@ -10,24 +10,13 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "http/admin_services.hpp"
 #include "http/message.hpp"
 #include "obs/metrics.hpp"
 
 namespace mediax {
 
-class Apps;
-class ConnectFlow;
-class Grants;
-class TokenReads;
 class ComponentEventReceiver;
-
-// The service objects the admin API calls (service/); they outlive the handlers.
-struct AdminServices {
-  Apps& apps;
-  ConnectFlow& connect;
-  Grants& grants;
-  TokenReads& reads;
-};
 
 class AdminHandlers {
  public:

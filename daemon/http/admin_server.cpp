@@ -10,6 +10,7 @@
 
 #include "http/answers.hpp"
 #include "http/auth.hpp"
+#include "http/callback_page.hpp"
 #include "http/console_routes.hpp"
 #include "http/json_body.hpp"
 #include "http/json_mapping.hpp"
@@ -77,30 +78,6 @@ void reply(httplib::Response& res, const Expected<T>& r, Ok&& ok) {
   } else {
     ok(*r);
   }
-}
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string page(const std::string& title, const std::string& message, bool ok) {
-  return "<!doctype html><html><head><meta charset=\"utf-8\"><title>mediax: " + html_escape(title) +
-         "</title><style>body{font-family:sans-serif;max-width:40em;margin:4em auto;padding:0 1em}"
-         "h1{color:" +
-         std::string(ok ? "#1a7f37" : "#b42318") + "}</style></head><body><h1>" + html_escape(title) + "</h1><p>" +
-         html_escape(message) + "</p><p><a href=\"/console/\">Back to the console</a></p></body></html>";
 }
 
 // Parses a JSON request body; throws ApiError 400 with the parser's position on bad JSON.
@@ -305,7 +282,7 @@ struct AdminServer::Impl {
       res.status = r.status;
       res.set_header("Cache-Control", "no-store");
       res.set_header("Referrer-Policy", "no-referrer");
-      res.set_content(page(r.title, r.message, r.status == 200), "text/html; charset=utf-8");
+      res.set_content(callback_page(r.title, r.message, r.status == 200), "text/html; charset=utf-8");
     });
   }
 

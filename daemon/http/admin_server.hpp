@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "http/admin_services.hpp"
 #include "obs/metrics.hpp"
 
 namespace mediax {
@@ -16,14 +17,6 @@ class Grants;
 class TokenReads;
 class ApiKeyRegistry;
 class ComponentEventReceiver;
-
-// The service objects the admin API calls (service/); they outlive the server.
-struct AdminServices {
-  Apps& apps;
-  ConnectFlow& connect;
-  Grants& grants;
-  TokenReads& reads;
-};
 
 class AdminServer {
  public:

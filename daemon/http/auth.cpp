@@ -3,8 +3,6 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <regex>
-
 #include <nlohmann/json.hpp>
 
 #include "service/api_keys.hpp"
@@ -22,29 +20,13 @@ void refuse(httplib::Response& res, const AuthRefusal& r) {
 
 }  // namespace
 
-bool is_wechat_component_event_path(const std::string& path) {
-  static const std::regex events(R"(/wechat/component/[^/]+/events)");
-  return std::regex_match(path, events);
-}
+Access required_access(const Route* route) { return route != nullptr ? route->access : Access::admin; }
 
-bool is_public_route(const std::string& method, const std::string& path) {
-  // The WeChat third-party platform's event URL: WeChat calls it, signing what it sends (checked
-  // by the receiver, service/component_events.hpp).
-  if (method == "POST" && is_wechat_component_event_path(path)) return true;
-  if (method != "GET" && method != "HEAD") return false;
-  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/oauth/callback") return true;
-  // The console's static files (the console's API calls carry a key like any other client).
-  if (path == "/console" || path.rfind("/console/", 0) == 0) return path.find("..") == std::string::npos;
-  return false;
-}
-
-bool reader_may(const std::string& method, const std::string& path) {
-  // The same patterns as the routes in admin_server.cpp ([^/]+ segments, whole-path match).
-  static const std::regex token(R"(/v1/(apps|grants)/[^/]+/token)");
-  static const std::regex rejected(R"(/v1/(apps|grants)/[^/]+/token/rejected)");
-  if (method == "GET") return std::regex_match(path, token);
-  if (method == "POST") return std::regex_match(path, rejected);
-  return false;
+Gate gate_of(const RouteMatch& m, ListenerKind where) {
+  if (m.route == nullptr && where == ListenerKind::token) {
+    return m.other_methods.empty() ? Gate::not_served : Gate::method_not_allowed;
+  }
+  return required_access(m.route) == Access::open ? Gate::open : Gate::key;
 }
 
 std::string bearer_key(const std::string& authorization) {
@@ -72,7 +54,8 @@ AuthRefusal refuse_unchecked(const std::string& method, const std::string& path,
   return {503, "unavailable", "API keys cannot be checked right now"};
 }
 
-std::optional<AuthRefusal> refuse_match(const std::string& method, const std::string& path, const ApiKeyMatch& m) {
+std::optional<AuthRefusal> refuse_match(const std::string& method, const std::string& path, Access required,
+                                        const ApiKeyMatch& m) {
   if (m.kind == ApiKeyMatch::Kind::unknown) {
     spdlog::warn("auth: {} {} refused: unknown API key", method, path);
     return AuthRefusal{401, "invalid_token", "the API key is not valid"};
@@ -81,7 +64,7 @@ std::optional<AuthRefusal> refuse_match(const std::string& method, const std::st
     spdlog::warn("auth: {} {} refused: API key '{}' is revoked", method, path, m.name);
     return AuthRefusal{401, "invalid_token", "the API key is not valid"};
   }
-  if (m.role == ApiRole::reader && !reader_may(method, path)) {
+  if (m.role == ApiRole::reader && required == Access::admin) {
     spdlog::warn("auth: {} {} refused: API key '{}' has role reader", method, path, m.name);
     return AuthRefusal{403, "forbidden", "this API key (role reader) may only read tokens and report rejected tokens"};
   }
@@ -89,7 +72,8 @@ std::optional<AuthRefusal> refuse_match(const std::string& method, const std::st
 }
 
 bool refuse_without_api_key(const httplib::Request& req, httplib::Response& res, ApiKeyRegistry& keys) {
-  if (is_public_route(req.method, req.path)) return false;
+  const auto route = match_route(route_table(), req.method, req.path).route;
+  if (required_access(route) == Access::open) return false;
   const std::string key = bearer_key(req.get_header_value("Authorization"));
   if (key.empty()) {
     refuse(res, refuse_no_key(req.method, req.path));
@@ -102,7 +86,7 @@ bool refuse_without_api_key(const httplib::Request& req, httplib::Response& res,
     refuse(res, refuse_unchecked(req.method, req.path, e));
     return true;
   }
-  if (auto r = refuse_match(req.method, req.path, m)) {
+  if (auto r = refuse_match(req.method, req.path, required_access(route), m)) {
     refuse(res, *r);
     return true;
   }

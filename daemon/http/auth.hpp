@@ -1,10 +1,15 @@
-// Bearer API key authentication of the admin API, as an httplib pre-routing handler.
-// httplib.h stays in the .cpp: the server is only forward-declared here.
+// Bearer API key authentication by the route's Access (http/routes.hpp): the decisions as pure
+// functions of the route match, the listener and the key's match, for the Dispatcher
+// (http/dispatcher.hpp); and, until the admin API leaves cpp-httplib, as its pre-routing handler
+// (httplib.h stays in the .cpp: the server is only forward-declared here).
 #pragma once
 
 #include <exception>
 #include <optional>
 #include <string>
+
+#include "http/request_handler.hpp"
+#include "http/routes.hpp"
 
 namespace httplib {
 struct Request;
@@ -15,14 +20,18 @@ namespace mediax {
 
 class ApiKeyRegistry;
 
-// Routes anyone may call: /healthz, /readyz, /metrics, /oauth/callback and the console's static
-// files under /console/.
-bool is_public_route(const std::string& method, const std::string& path);
-// POST /wechat/component/{app}/events (http/wechat_component_routes.hpp).
-bool is_wechat_component_event_path(const std::string& path);
-// What a `reader` key may do: GET /v1/apps/{name}/token, GET /v1/grants/{id}/token and
-// POST .../token/rejected of either.
-bool reader_may(const std::string& method, const std::string& path);
+// What the route match alone decides, before any key is looked at.
+enum class Gate {
+  open,                // Access::open: no key needed
+  key,                 // a key of required_access(route) is needed
+  not_served,          // token listener: no route of its own has this path (404 naming admin.listen)
+  method_not_allowed,  // token listener: the path is served, by other methods (405 with Allow)
+};
+// On the admin listener a request no route serves needs a key too: without one it is 401, with a
+// reader key 403, and only an admin key learns that there is no such route (404).
+Gate gate_of(const RouteMatch& m, ListenerKind where);
+// The Access a request needs: its route's; Access::admin when no route serves it.
+Access required_access(const Route* route);
 // The key of an "Authorization: Bearer <key>" header value; "" when it is not one.
 std::string bearer_key(const std::string& authorization);
 
@@ -37,12 +46,12 @@ struct AuthRefusal {
   std::string www_authenticate() const;
 };
 
-// The steps of refuse_without_api_key, for listeners that are not cpp-httplib (token_listener.cpp).
-// Each logs the refusal it returns (route and key name, never the key).
+// The refusals, each logged (route and key name, never the key).
 AuthRefusal refuse_no_key(const std::string& method, const std::string& path);
 AuthRefusal refuse_unchecked(const std::string& method, const std::string& path, const std::exception& e);
-// nullopt: the key may call the route.
-std::optional<AuthRefusal> refuse_match(const std::string& method, const std::string& path, const ApiKeyMatch& m);
+// nullopt: key m may call a route that needs `required` (a reader key: Access::reader only).
+std::optional<AuthRefusal> refuse_match(const std::string& method, const std::string& path, Access required,
+                                        const ApiKeyMatch& m);
 
 // The check AdminServer runs before routing every request: answers 401 (WWW-Authenticate: Bearer)
 // without a valid key, 403 when the key's role may not call the route, 503 when keys cannot be

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "http/httplib_bridge.hpp"
+
 namespace mediax {
 
 namespace fs = std::filesystem;
@@ -26,11 +28,14 @@ bool safe_segment(const std::string& s) {
   return true;
 }
 
-void send_console_error(httplib::Response& res, int status, const std::string& text) {
+HttpResponse console_error(int status, const std::string& text) {
+  HttpResponse res;
   res.status = status;
   res.set_header("Content-Security-Policy", kCsp);
   res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_content(text + "\n", "text/plain; charset=utf-8");
+  res.content_type = "text/plain; charset=utf-8";
+  res.body = text + "\n";
+  return res;
 }
 
 }  // namespace
@@ -82,24 +87,39 @@ std::string console_content_type(const std::string& path) {
   return "application/octet-stream";
 }
 
+HttpResponse console_redirect_answer() {
+  HttpResponse res;
+  res.redirect("/console/", 301);
+  return res;
+}
+
+HttpResponse console_answer(const std::string& dir, const std::string& request_path) {
+  auto file = console_file(dir, request_path);
+  if (!file) return console_error(404, "not found");
+  std::ifstream in(*file, std::ios::binary);
+  if (!in) return console_error(404, "not found");
+  std::ostringstream body;
+  body << in.rdbuf();
+  const bool index = fs::path(*file).filename() == "index.html";
+  HttpResponse res;
+  res.status = 200;
+  res.set_header("Cache-Control", index ? "no-store" : "no-cache");
+  res.set_header("Content-Security-Policy", kCsp);
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("X-Frame-Options", "DENY");
+  res.content_type = console_content_type(*file);
+  res.body = body.str();
+  return res;
+}
+
 void register_console_routes(httplib::Server& server, const std::string& dir) {
   spdlog::debug("web console files from {}", dir);
-  server.Get("/console", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/console/", 301); });
+  server.Get("/console", [](const httplib::Request&, httplib::Response& res) {
+    write_httplib_response(console_redirect_answer(), res);
+  });
   server.Get(R"(/console/.*)", [dir](const httplib::Request& req, httplib::Response& res) {
-    auto file = console_file(dir, req.path);
-    if (!file) return send_console_error(res, 404, "not found");
-    std::ifstream in(*file, std::ios::binary);
-    if (!in) return send_console_error(res, 404, "not found");
-    std::ostringstream body;
-    body << in.rdbuf();
-    const bool index = fs::path(*file).filename() == "index.html";
-    res.status = 200;
-    res.set_header("Cache-Control", index ? "no-store" : "no-cache");
-    res.set_header("Content-Security-Policy", kCsp);
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_header("Referrer-Policy", "no-referrer");
-    res.set_header("X-Frame-Options", "DENY");
-    res.set_content(body.str(), console_content_type(*file));
+    write_httplib_response(console_answer(dir, req.path), res);
   });
 }
 

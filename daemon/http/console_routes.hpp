@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "http/message.hpp"
+
 namespace httplib {
 class Server;
 }
@@ -22,6 +24,12 @@ std::optional<std::string> console_file(const std::string& dir, const std::strin
 
 // Content-Type by extension (text/html, text/css, text/javascript, image/png, ...; charset for text).
 std::string console_content_type(const std::string& path);
+
+// GET /console: 301 to /console/.
+HttpResponse console_redirect_answer();
+// GET /console/...: the file console_file() finds under `dir` for `request_path`, with the console's
+// headers (Content-Security-Policy, no caching of index.html, ...), or 404 "not found" as text.
+HttpResponse console_answer(const std::string& dir, const std::string& request_path);
 
 // Registers GET /console (redirect to /console/) and GET /console/... on `server`.
 void register_console_routes(httplib::Server& server, const std::string& dir = find_console_dir());

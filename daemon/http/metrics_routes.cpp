@@ -1,22 +1,29 @@
 #include "http/metrics_routes.hpp"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "http/httplib_bridge.hpp"
 #include "obs/metrics.hpp"
 
 namespace mediax {
 
+HttpResponse metrics_answer(metrics::Registry& metrics) {
+  HttpResponse res;
+  try {
+    res.body = metrics.render();
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  } catch (const std::exception& e) {
+    spdlog::error("GET /metrics: {}", e.what());
+    res.status = 500;
+    res.content_type = "text/plain; charset=utf-8";
+    res.body = "# metrics unavailable; see the daemon's log\n";
+  }
+  return res;
+}
+
 void add_metrics_routes(httplib::Server& server, metrics::Registry& metrics) {
   server.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& res) {
-    try {
-      res.status = 200;
-      res.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
-    } catch (const std::exception& e) {
-      spdlog::error("GET /metrics: {}", e.what());
-      res.status = 500;
-      res.set_content("# metrics unavailable; see the daemon's log\n", "text/plain; charset=utf-8");
-    }
+    write_httplib_response(metrics_answer(metrics), res);
   });
 }
 

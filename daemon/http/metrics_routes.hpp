@@ -2,6 +2,8 @@
 // authentication (it names platforms and counts, never apps' secrets or tokens).
 #pragma once
 
+#include "http/message.hpp"
+
 namespace httplib {
 class Server;
 }
@@ -11,6 +13,9 @@ namespace mediax {
 namespace metrics {
 class Registry;
 }
+
+// The registry rendered, or 500 with a comment line when rendering fails (logged).
+HttpResponse metrics_answer(metrics::Registry& metrics);
 
 void add_metrics_routes(httplib::Server& server, metrics::Registry& metrics);
 

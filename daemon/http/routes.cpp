@@ -1,5 +1,7 @@
 #include "http/routes.hpp"
 
+#include <algorithm>
+
 #include "http/admin_handlers.hpp"
 
 namespace mediax {
@@ -10,7 +12,7 @@ using H = AdminHandlers;
 constexpr Access kOpen = Access::open;
 constexpr Access kReader = Access::reader;
 constexpr Access kAdmin = Access::admin;
-constexpr bool kBoth = true;   // also on admin.token_listen
+constexpr bool kBoth = true;  // also on admin.token_listen
 constexpr bool kAdminOnly = false;
 
 // clang-format off
@@ -52,8 +54,58 @@ constexpr Route kRoutes[] = {
 };
 // clang-format on
 
+// Whether path fits pattern segment by segment; the {x} segments go to params. No regex: this
+// runs for every request, and a pattern is plain text with parameters.
+bool matches(std::string_view pattern, std::string_view path, std::vector<std::string>& params) {
+  params.clear();
+  if (pattern.empty() || path.empty() || pattern.front() != '/' || path.front() != '/') return false;
+  pattern.remove_prefix(1);
+  path.remove_prefix(1);
+  while (true) {
+    const auto pattern_end = pattern.find('/');
+    const auto want = pattern.substr(0, pattern_end);
+    if (want.size() >= 3 && want.front() == '{' && want.substr(want.size() - 2) == "*}") {
+      params.emplace_back(path);  // the rest, slashes and all, maybe ""
+      return true;
+    }
+    const auto path_end = path.find('/');
+    const auto got = path.substr(0, path_end);
+    if (!want.empty() && want.front() == '{') {
+      if (got.empty()) return false;
+      params.emplace_back(got);
+    } else if (want != got) {
+      return false;
+    }
+    if (pattern_end == std::string_view::npos || path_end == std::string_view::npos) {
+      return pattern_end == std::string_view::npos && path_end == std::string_view::npos;
+    }
+    pattern.remove_prefix(pattern_end + 1);
+    path.remove_prefix(path_end + 1);
+  }
+}
+
 }  // namespace
 
 std::span<const Route> route_table() { return kRoutes; }
+
+RouteMatch match_route(std::span<const Route> routes, std::string_view method, std::string_view path,
+                       bool token_listener_only) {
+  RouteMatch out;
+  std::vector<std::string> params;
+  for (const auto& r : routes) {
+    if (token_listener_only && !r.token_listener) continue;
+    if (!matches(r.pattern, path, params)) continue;
+    if (r.method == method || (method == "HEAD" && r.method == "GET")) {
+      out.route = &r;
+      out.params = std::move(params);
+      out.other_methods.clear();
+      return out;
+    }
+    if (std::find(out.other_methods.begin(), out.other_methods.end(), r.method) == out.other_methods.end()) {
+      out.other_methods.push_back(r.method);
+    }
+  }
+  return out;
+}
 
 }  // namespace mediax

@@ -140,20 +140,20 @@ std::string serialize(const Request* req, const Answer& a, bool close) {
   return out;
 }
 
-enum class Route { healthz, grant_token, app_token, none };
+enum class TokenRoute { healthz, grant_token, app_token, none };
 
 struct Routed {
-  Route route = Route::none;
+  TokenRoute route = TokenRoute::none;
   std::string_view id;  // the grant id or app name, a view into the request's path
 };
 
 Routed route_of(const std::string& path) {
-  if (path == "/healthz") return {Route::healthz, {}};
+  if (path == "/healthz") return {TokenRoute::healthz, {}};
   static constexpr std::string_view kSuffix = "/token";
   const std::string_view p = path;
   if (p.size() <= kSuffix.size() || p.substr(p.size() - kSuffix.size()) != kSuffix) return {};
-  for (auto [prefix, route] : {std::pair{std::string_view("/v1/grants/"), Route::grant_token},
-                               std::pair{std::string_view("/v1/apps/"), Route::app_token}}) {
+  for (auto [prefix, route] : {std::pair{std::string_view("/v1/grants/"), TokenRoute::grant_token},
+                               std::pair{std::string_view("/v1/apps/"), TokenRoute::app_token}}) {
     if (p.size() > prefix.size() + kSuffix.size() && p.substr(0, prefix.size()) == prefix) {
       const auto id = p.substr(prefix.size(), p.size() - prefix.size() - kSuffix.size());
       if (id.find('/') == std::string_view::npos) return {route, id};
@@ -203,7 +203,7 @@ struct TokenListener::Impl {
   // Answers on the event loop when nothing needs the database; nullopt: call answer_blocking.
   std::optional<Answer> answer_now(const Request& req) {
     const auto r = route_of(req.path);
-    if (r.route == Route::none) {
+    if (r.route == TokenRoute::none) {
       return error_answer(404, "not_found",
                           "no route for " + req.method + " " + req.path +
                               " on the token listener (admin.token_listen): it serves GET /v1/grants/{id}/token, "
@@ -214,14 +214,14 @@ struct TokenListener::Impl {
       a.headers = "Allow: GET, HEAD\r\n";
       return a;
     }
-    if (r.route == Route::healthz) return json_answer(200, {{"status", "ok"}});
-    // Authorization first, as on the admin API; reader_may holds for both token routes.
+    if (r.route == TokenRoute::healthz) return json_answer(200, {{"status", "ok"}});
+    // Authorization first, as on the admin API; both token routes are Access::reader.
     const std::string key = bearer_key(req.authorization);
     if (key.empty()) return refusal_answer(refuse_no_key(req.method, req.path));
     const auto match = keys.check_if_loaded(key);
     if (!match) return std::nullopt;
-    if (auto refused = refuse_match(req.method, req.path, *match)) return refusal_answer(*refused);
-    if (r.route == Route::app_token) return std::nullopt;
+    if (auto refused = refuse_match(req.method, req.path, Access::reader, *match)) return refusal_answer(*refused);
+    if (r.route == TokenRoute::app_token) return std::nullopt;
     std::int64_t id = 0;
     try {
       id = parse_grant_id(r.id);
@@ -245,9 +245,9 @@ struct TokenListener::Impl {
       } catch (const std::exception& e) {
         return refusal_answer(refuse_unchecked(req.method, req.path, e));
       }
-      if (auto refused = refuse_match(req.method, req.path, m)) return refusal_answer(*refused);
+      if (auto refused = refuse_match(req.method, req.path, Access::reader, m)) return refusal_answer(*refused);
       const auto current = [this](const RefreshKey& k) { return reads.current_token(k); };
-      if (r.route == Route::app_token) {
+      if (r.route == TokenRoute::app_token) {
         return token_answer(reads.app_token_key(std::string(r.id)).and_then(current));
       }
       return token_answer(reads.grant_key(parse_grant_id(r.id)).and_then(current));

@@ -1,32 +1,39 @@
 #include "http/wechat_component_routes.hpp"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "http/httplib_bridge.hpp"
 #include "service/component_events.hpp"
 
 namespace mediax {
 
+HttpResponse wechat_component_answer(ComponentEventReceiver* receiver, const std::string& app,
+                                     const std::map<std::string, std::string>& query, const std::string& body) {
+  ComponentEventAnswer a;
+  if (receiver == nullptr) {
+    a.status = 404;
+    a.body = "unknown app";
+  } else {
+    try {
+      a = receiver->handle(app, query, body, SysClock::now());
+    } catch (const std::exception& e) {
+      spdlog::error("wechat component event: internal error: {}", e.what());
+      a.status = 500;
+      a.body = "internal error";
+    }
+  }
+  HttpResponse res;
+  res.status = a.status;
+  res.content_type = a.content_type;
+  res.body = std::move(a.body);
+  return res;
+}
+
 void add_wechat_component_routes(httplib::Server& server, std::function<ComponentEventReceiver*()> receiver) {
   server.Post(R"(/wechat/component/([^/]+)/events)", [receiver](const httplib::Request& req, httplib::Response& res) {
-    ComponentEventAnswer a;
-    ComponentEventReceiver* r = receiver();
-    if (r == nullptr) {
-      a.status = 404;
-      a.body = "unknown app";
-    } else {
-      std::map<std::string, std::string> query;
-      for (const auto& [k, v] : req.params) query.emplace(k, v);
-      try {
-        a = r->handle(req.matches[1], query, req.body, SysClock::now());
-      } catch (const std::exception& e) {
-        spdlog::error("wechat component event: internal error: {}", e.what());
-        a.status = 500;
-        a.body = "internal error";
-      }
-    }
-    res.status = a.status;
-    res.set_content(a.body, a.content_type);
+    std::map<std::string, std::string> query;
+    for (const auto& [k, v] : req.params) query.emplace(k, v);
+    write_httplib_response(wechat_component_answer(receiver(), req.matches[1], query, req.body), res);
   });
 }
 

@@ -4,6 +4,7 @@
 
 #include "crypto/crypto.hpp"
 #include "platforms/granted_scopes.hpp"
+#include "platforms/platform.hpp"
 #include "platforms/platform_util.hpp"
 #include "platforms/registry.hpp"
 #include "service/apps.hpp"

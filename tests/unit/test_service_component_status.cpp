@@ -80,12 +80,15 @@ TEST(ComponentStatus, TheComponentTokenIsSentAsComponentAccessTokenOtherAppToken
 }
 
 TEST(ComponentStatus, TheEventUrlIsPublicForPostOnly) {
-  EXPECT_TRUE(is_public_route("POST", "/wechat/component/platform/events"));
-  EXPECT_FALSE(is_public_route("GET", "/wechat/component/platform/events"));
-  EXPECT_FALSE(is_public_route("POST", "/wechat/component/platform/events/x"));
-  EXPECT_FALSE(is_public_route("POST", "/wechat/component//events"));
-  EXPECT_FALSE(is_public_route("POST", "/wechat/component/a/b/events"));
-  EXPECT_FALSE(is_public_route("POST", "/v1/apps"));
+  const auto access = [](const char* method, const char* path) {
+    return required_access(match_route(route_table(), method, path).route);
+  };
+  EXPECT_EQ(access("POST", "/wechat/component/platform/events"), Access::open);
+  EXPECT_EQ(access("GET", "/wechat/component/platform/events"), Access::admin);
+  EXPECT_EQ(access("POST", "/wechat/component/platform/events/x"), Access::admin);
+  EXPECT_EQ(access("POST", "/wechat/component//events"), Access::admin);
+  EXPECT_EQ(access("POST", "/wechat/component/a/b/events"), Access::admin);
+  EXPECT_EQ(access("POST", "/v1/apps"), Access::admin);
 }
 
 TEST(ComponentStatus, TheReplayWindowIsConfiguredWithinBounds) {

@@ -1,0 +1,175 @@
+#include "http/dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "http/admin_handlers.hpp"
+#include "http/answers.hpp"
+#include "http/auth.hpp"
+#include "service/api_keys.hpp"
+
+namespace mediax {
+
+namespace {
+
+std::string_view where_text(ListenerKind where) { return where == ListenerKind::token ? " (token listener)" : ""; }
+
+HttpResponse logged(HttpResponse res, const HttpRequest& req, ListenerKind where) {
+  // The path only: query strings carry codes and states.
+  spdlog::debug("http {} {} -> {}{}", req.method, req.path, res.status, where_text(where));
+  return res;
+}
+
+HttpResponse refusal(const AuthRefusal& r) {
+  HttpResponse res;
+  res.error(r.status, r.code, r.message);
+  if (r.status == 401) res.set_header("WWW-Authenticate", r.www_authenticate());
+  return res;
+}
+
+// "a", "a and b", "a, b and c".
+std::string spoken_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? " and " : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+// The methods of other_methods, with HEAD after GET (a GET route answers HEAD).
+std::vector<std::string> allowed_methods(const std::vector<std::string_view>& other_methods) {
+  std::vector<std::string> out;
+  for (const auto m : other_methods) {
+    out.emplace_back(m);
+    if (m == "GET") out.emplace_back("HEAD");
+  }
+  return out;
+}
+
+HttpResponse not_on_token_listener(const HttpRequest& req, std::span<const Route> routes) {
+  std::vector<std::string> served;
+  for (const auto& r : routes) {
+    if (r.token_listener) served.push_back(std::string(r.method) + " " + std::string(r.pattern));
+  }
+  HttpResponse res;
+  res.error(404, "not_found",
+            "no route for " + req.method + " " + req.path + " on the token listener (admin.token_listen): it serves " +
+                spoken_list(served) + "; the rest of the API is on admin.listen");
+  return res;
+}
+
+HttpResponse method_not_allowed(const std::vector<std::string_view>& other_methods) {
+  const auto allowed = allowed_methods(other_methods);
+  std::string allow;
+  for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+  HttpResponse res;
+  res.error(405, "method_not_allowed", "the token listener serves " + spoken_list(allowed) + " only");
+  res.set_header("Allow", allow);
+  return res;
+}
+
+// cpp-httplib inflated gzip and brotli bodies without a limit (a 1 MiB bomb becomes 1 GiB); the
+// admin API has refused compressed bodies since, and the connection is closed after the answer.
+std::optional<HttpResponse> refuse_encoded_body(const HttpRequest& req) {
+  if (!req.has_header("Content-Encoding") || req.header("Content-Encoding") == "identity") return std::nullopt;
+  HttpResponse res;
+  res.error(415, "unsupported_encoding", "compressed request bodies (Content-Encoding) are not accepted");
+  res.close = true;
+  return res;
+}
+
+HttpResponse answer_for_current_exception(const HttpRequest& req, ListenerKind where) {
+  try {
+    throw;
+  } catch (const std::exception&) {
+    const auto e = error_for_current_exception(req.method, req.path, where_text(where));
+    HttpResponse res;
+    res.json(e.status, e.body);
+    return res;
+  } catch (...) {
+    spdlog::error("{} {}{}: internal error: unknown exception", req.method, req.path, where_text(where));
+    HttpResponse res;
+    res.error(500, "internal_error", "internal error; see the daemon's log");
+    return res;
+  }
+}
+
+// Everything but the handler call: the answer when the request is refused or no route serves it,
+// nullopt to go on to the route. on_pool: the key may be checked against the store (blocks);
+// otherwise only a key in memory is checked, and `unknown` says the check needs the pool.
+std::optional<HttpResponse> gate(ApiKeyRegistry* keys, std::span<const Route> routes, const HttpRequest& req,
+                                 ListenerKind where, const RouteMatch& m, bool on_pool, bool& needs_pool) {
+  needs_pool = false;
+  if (where == ListenerKind::admin) {
+    if (auto refused = refuse_encoded_body(req)) return refused;
+  }
+  switch (gate_of(m, where)) {
+    case Gate::not_served: return not_on_token_listener(req, routes);
+    case Gate::method_not_allowed: return method_not_allowed(m.other_methods);
+    case Gate::open: break;
+    case Gate::key: {
+      if (keys == nullptr) break;
+      const std::string key = bearer_key(std::string(req.header("Authorization")));
+      if (key.empty()) return refusal(refuse_no_key(req.method, req.path));
+      std::optional<ApiKeyMatch> match;
+      if (on_pool) {
+        try {
+          match = keys->check(key);
+        } catch (const std::exception& e) {
+          return refusal(refuse_unchecked(req.method, req.path, e));
+        }
+      } else {
+        match = keys->check_if_loaded(key);
+        if (!match) {
+          needs_pool = true;
+          return std::nullopt;
+        }
+      }
+      if (auto refused = refuse_match(req.method, req.path, required_access(m.route), *match)) {
+        return refusal(*refused);
+      }
+      break;
+    }
+  }
+  if (m.route == nullptr) {
+    HttpResponse res;
+    res.error(404, "not_found", "no route for " + req.method + " " + req.path);
+    return res;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(AdminHandlers& handlers, ApiKeyRegistry* keys, std::span<const Route> routes)
+    : handlers_(handlers), keys_(keys), routes_(routes) {}
+
+std::optional<HttpResponse> Dispatcher::answer_now(HttpRequest& req, ListenerKind where) {
+  try {
+    auto m = match_route(routes_, req.method, req.path, where == ListenerKind::token);
+    bool needs_pool = false;
+    if (auto res = gate(keys_, routes_, req, where, m, false, needs_pool)) return logged(std::move(*res), req, where);
+    if (needs_pool || m.route->fast == nullptr) return std::nullopt;
+    req.params = std::move(m.params);
+    if (auto res = (handlers_.*(m.route->fast))(req)) return logged(std::move(*res), req, where);
+    return std::nullopt;
+  } catch (...) {
+    return logged(answer_for_current_exception(req, where), req, where);
+  }
+}
+
+HttpResponse Dispatcher::answer(HttpRequest& req, ListenerKind where) {
+  try {
+    auto m = match_route(routes_, req.method, req.path, where == ListenerKind::token);
+    bool needs_pool = false;
+    if (auto res = gate(keys_, routes_, req, where, m, true, needs_pool)) return logged(std::move(*res), req, where);
+    req.params = std::move(m.params);
+    HttpResponse res;
+    (handlers_.*(m.route->handler))(req, res);
+    return logged(std::move(res), req, where);
+  } catch (...) {
+    return logged(answer_for_current_exception(req, where), req, where);
+  }
+}
+
+}  // namespace mediax

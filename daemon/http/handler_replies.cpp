@@ -1,0 +1,28 @@
+#include "http/handler_replies.hpp"
+
+#include "http/answers.hpp"
+#include "http/json_mapping.hpp"
+
+namespace mediax {
+
+void answer_api_error(HttpResponse& res, const ApiError& e) {
+  const auto a = error_answer(e);
+  res.json(a.status, a.body);
+}
+
+void answer_token(HttpResponse& res, const Expected<Token>& t, const std::function<bool()>& database_reachable) {
+  if (!t) return answer_api_error(res, t.error());
+  res.json(200, to_json(*t));
+  res.set_header("Cache-Control", "no-store");
+  if (serving_stale(database_reachable)) {
+    for (const auto& [name, value] : kStaleHeaders) res.set_header(name, std::string(value));
+  }
+}
+
+HttpResponse token_answer(const Expected<Token>& t, const std::function<bool()>& database_reachable) {
+  HttpResponse res;
+  answer_token(res, t, database_reachable);
+  return res;
+}
+
+}  // namespace mediax
