@@ -9,16 +9,18 @@ the quiet phase only, --phase picks one.
 
 MEDIAX_BENCH_PERF_READS=DIR adds one unmeasured run per phase that profiles each server under load
 (MEDIAX_BENCH_PERF_MODE=sched, the default: `perf sched record -a`, who waited for a core and how
-long; =cpu: `perf record -g` of the server's process, where its time goes), files DIR/reads-PHASE-SERVER.data.
+long; =cpu: `perf record --call-graph dwarf` of the server's process, where its time goes; =system:
+`perf record -a`, every process on every core), files DIR/reads-PHASE-SERVER.data.
 """
 import os
 import re
+import resource
 import subprocess
 import threading
 import time
 
 from harness import BenchError, Env, Fake, LoadMeter, OthersMeter, binary, cpu_times, default_setting, fmt, generate, log, median, \
-    stop_process
+    proc_cpu_seconds, stop_process
 
 WRK_LUA = """
 wrk.headers["Authorization"] = "Bearer {key}"
@@ -49,7 +51,11 @@ LABEL = {"admin": "mediaxd, admin listener (`admin.listen`)",
          "fixed": f"`mediax-bench-fixed`: fixed-string cpp-httplib, {FIXED_THREADS} threads (baseline)"}
 
 
-def run_wrk(port, script, connections, seconds, threads=2):
+def run_wrk(port, script, connections, seconds, threads=2, server_pid=None):
+    """wrk's figures, and with server_pid the CPU the server and wrk used per request (µs): on a shared
+    machine, what each answer costs even when others take cores away."""
+    cpu0 = proc_cpu_seconds(server_pid) if server_pid else 0.0
+    wrk0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "5s", "-s",
                         script, f"http://127.0.0.1:{port}/"], capture_output=True, text=True)
     m = re.search(r"BENCH (.*)", r.stdout)
@@ -57,6 +63,10 @@ def run_wrk(port, script, connections, seconds, threads=2):
         raise BenchError(f"wrk failed: {r.stdout[-1000:]}{r.stderr[-1000:]}")
     v = {k: int(x) for k, x in (kv.split("=") for kv in m.group(1).split())}
     v["rps"] = v["requests"] / (v["duration_us"] / 1e6)
+    wrk1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    n = max(1, v["requests"])
+    v["wrk_us"] = 1e6 * (wrk1.ru_utime + wrk1.ru_stime - wrk0.ru_utime - wrk0.ru_stime) / n
+    v["server_us"] = 1e6 * (proc_cpu_seconds(server_pid) - cpu0) / n if server_pid else float("nan")
     return v
 
 
@@ -80,8 +90,10 @@ def admin_settings(args):
 
 def profiled(pid, out, seconds, mode):
     """Starts perf on the server under load (a thread); returns it to join after wrk."""
-    if mode == "cpu":
-        argv = ["perf", "record", "-F", "999", "-g", "-p", str(pid), "-o", out, "--", "sleep", str(seconds)]
+    if mode == "system":  # every CPU, every process: who used the cores under this load
+        argv = ["perf", "record", "-F", "999", "-a", "-o", out, "--", "sleep", str(seconds)]
+    elif mode == "cpu":
+        argv = ["perf", "record", "-F", "999", "--call-graph", "dwarf", "-p", str(pid), "-o", out, "--", "sleep", str(seconds)]
     else:
         argv = ["perf", "sched", "record", "-a", "-o", out, "--", "sleep", str(seconds)]
 
@@ -159,11 +171,12 @@ def phase(args, refreshing):
             # Each run starts with the next server: none always goes first (after the idle pause) or last.
             order = SERVERS[i % len(SERVERS):] + SERVERS[:i % len(SERVERS)]
             for s in order:
-                runs[s].append(run_wrk(ports[s], script, CONNECTIONS, seconds))
+                runs[s].append(run_wrk(ports[s], script, CONNECTIONS, seconds, server_pid=pids[s]))
             refreshes.append(env.fake.stats()["refreshes"] - before)
             log(f"reads {name} run {i + 1}: " + "; ".join(
                 f"{s} {runs[s][-1]['rps']:.0f} req/s p50 {runs[s][-1]['p50_us'] / 1000:.2f} p99 "
-                f"{runs[s][-1]['p99_us'] / 1000:.2f} ms (non-2xx {runs[s][-1]['non2xx']}, socket errors "
+                f"{runs[s][-1]['p99_us'] / 1000:.2f} ms, CPU/req server {runs[s][-1]['server_us']:.1f} wrk "
+                f"{runs[s][-1]['wrk_us']:.1f} us (non-2xx {runs[s][-1]['non2xx']}, socket errors "
                 f"{runs[s][-1]['socket_errors']})" for s in order) + f"; {refreshes[-1]} refreshes meanwhile")
             # Socket errors (wrk's 5 s timeouts) are load, reported but not a wrong count; a refused or
             # failed token read is.
@@ -205,8 +218,13 @@ def summarize(args, name, refreshing, grants, seconds, runs, refreshes, load, ot
     p99 = {s: median([r["p99_us"] / 1000 for r in runs[s]]) for s in SERVERS}
     ratios = {s: [a["rps"] / b["rps"] for a, b in zip(runs[s], runs["fixed"])] for s in ("admin", "token")}
     ratio = {s: median(ratios[s]) for s in ratios}
+    server_us = {s: median([r["server_us"] for r in runs[s]]) for s in SERVERS}
+    wrk_us = {s: median([r["wrk_us"] for r in runs[s]]) for s in SERVERS}
+    # The ratio two cores of the benchmark's own would give: each request costs the server's CPU plus wrk's.
+    cpu_ratio = {s: (server_us["fixed"] + wrk_us["fixed"]) / (server_us[s] + wrk_us[s]) for s in ("admin", "token")}
     return {"name": name, "refreshing": refreshing, "grants": grants, "seconds": seconds, "runs": runs,
             "refreshes": refreshes, "rps": rps, "p50": p50, "p99": p99, "ratios": ratios, "ratio": ratio,
+            "server_us": server_us, "wrk_us": wrk_us, "cpu_ratio": cpu_ratio,
             "load": f"{load.text()}; {others.text()}", "before": f"load average {load_before:.2f}, CPU busy {busy_before:.0f}% over 2 s",
             "settings": admin_settings(args)}
 
@@ -225,15 +243,22 @@ def phase_md(p):
     md = [f"#### {'With refreshes' if p['refreshing'] else 'No refresh running'}\n",
           f"{what}. Before the phase started (others' work on the machine): {p['before']}; during the runs: "
           f"{p['load']}. mediaxd's settings: {p['settings']}.\n",
-          "| server | median req/s | p50 ms | p99 ms | runs (req/s) | runs (p99 ms) |", "|---|---|---|---|---|---|"]
+          "| server | median req/s | p50 ms | p99 ms | runs (req/s) | runs (p99 ms) | CPU µs/request: server, wrk |",
+          "|---|---|---|---|---|---|---|"]
     for s in SERVERS:
         md.append(f"| {LABEL[s]} | {fmt(p['rps'][s], 0)} | {p['p50'][s]:.2f} | {p['p99'][s]:.2f} | "
                   f"{', '.join(fmt(r['rps'], 0) for r in runs[s])} | "
-                  f"{', '.join('%.2f' % (r['p99_us'] / 1000) for r in runs[s])} |")
-    md += ["", "| same-run ratio ÷ fixed | median | runs | target |", "|---|---|---|---|"]
+                  f"{', '.join('%.2f' % (r['p99_us'] / 1000) for r in runs[s])} | "
+                  f"{p['server_us'][s]:.1f}, {p['wrk_us'][s]:.1f} |")
+    md += ["", "| ratio ÷ fixed | same-run req/s, median | runs | target | from CPU per request |", "|---|---|---|---|---|"]
     for s in ("admin", "token"):
         target = f"≥ {TARGET_RATIO}: {verdict(p['ratio'][s] >= TARGET_RATIO)}" if not p["refreshing"] else ""
-        md.append(f"| {LABEL[s]} | **{p['ratio'][s]:.2f}** | {', '.join(f'{x:.2f}' for x in p['ratios'][s])} | {target} |")
+        md.append(f"| {LABEL[s]} | **{p['ratio'][s]:.2f}** | {', '.join(f'{x:.2f}' for x in p['ratios'][s])} | {target} | "
+                  f"{p['cpu_ratio'][s]:.2f} |")
+    md.append("\nCPU per request: the server process's and wrk's CPU time over a run ÷ its requests (mediaxd's "
+              "includes its other threads: refresh workers while refreshes run). \"From CPU per request\": "
+              "(fixed server + wrk) ÷ (listener + wrk), the ratio two cores of the benchmark's own would give; "
+              "it does not move when other work takes cores away during some runs.")
     if not p["refreshing"]:
         md.append("\np99 ≤ 5 ms with no refresh running: " + "; ".join(
             f"{s} listener {p['p99'][s]:.2f} ms {verdict(p['p99'][s] <= TARGET_P99_MS)}" for s in ("admin", "token")) + ".")
