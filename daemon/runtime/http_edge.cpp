@@ -9,12 +9,12 @@ namespace mediax {
 
 // Built in the order they use each other; the server is stopped before the rest goes.
 struct HttpEdge::Parts {
-  Parts(const AdminServices& services, const AdminConfig& config, HttpEdgeHooks hooks, ApiKeyRegistry& keys,
+  Parts(const AdminServices& services, const AdminConfig& admin, HttpEdgeHooks hooks, ApiKeyRegistry& keys,
         const TimeSource& time, metrics::Registry& metrics)
-      : config(config),
-        handlers(services, config, std::move(hooks.ready), metrics),
+      : config(admin),
+        handlers(services, admin, std::move(hooks.ready), metrics),
         dispatcher(handlers, &keys),
-        server(dispatcher, server_limits(config), time, metrics) {}
+        server(dispatcher, server_limits(admin), time, metrics) {}
 
   const AdminConfig config;
   AdminHandlers handlers;

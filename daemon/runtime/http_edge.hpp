@@ -1,7 +1,6 @@
 // The daemon's HTTP edge: the route handlers (AdminHandlers), the Dispatcher (routes, API keys)
 // and the one HttpServer, with admin.listen and admin.token_listen as its listeners. Behind a
-// pointer so that daemon.hpp need not see http/message.hpp: its HttpRequest/HttpResponse share
-// their names with net/http_client.hpp's, which the daemon uses too.
+// pointer: daemon.hpp needs neither Beast nor the handlers' headers.
 #pragma once
 
 #include <functional>

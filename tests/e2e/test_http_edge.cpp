@@ -187,7 +187,9 @@ TEST_F(HttpEdge, CurlPostWithoutABodyWorksOnEveryPostRoute) {
     EXPECT_NE(status, 411) << path << ": " << body;
     EXPECT_NE(status, 0) << path;
     EXPECT_EQ(body.find("Content-Length"), std::string::npos) << path << ": " << body;
-    EXPECT_FALSE(json::parse(body, nullptr, false).is_discarded()) << path << ": " << body;
+    if (path.rfind("/v1/", 0) == 0) {  // (WeChat's push URL answers WeChat in plain text)
+      EXPECT_FALSE(json::parse(body, nullptr, false).is_discarded()) << path << ": " << body;
+    }
     EXPECT_LT(status, 500) << path << ": " << body;
   }
   EXPECT_GE(posts, 10);
@@ -405,7 +407,7 @@ TEST_F(HttpEdge, ChunkedBodiesExpectContinueHeadHttp10AndPipelining) {
   {
     std::string body = json{{"url", "https://hooks.example/x"}, {"secret", random_hex("whsec-", 40)}}.dump();
     remember_secret(json::parse(body).value("secret", ""));
-    body += std::string(2000, ' ');  // over 1 KiB: where curl asks for 100-continue by itself
+    body += std::string(2000, ' ');
     Conn c(admin_port());
     ASSERT_GT(c.send_some("PUT /v1/apps/chunked/webhook HTTP/1.1\r\nHost: x\r\n" + auth +
                           "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
@@ -422,7 +424,7 @@ TEST_F(HttpEdge, ChunkedBodiesExpectContinueHeadHttp10AndPipelining) {
     answer = interim + answer;
     EXPECT_NE(answer.find("HTTP/1.1 200 "), std::string::npos) << answer.substr(0, 300);
   }
-  // ... and curl, which sends it by itself for bodies over 1 KiB.
+  // ... and curl, which waits for the 100 before it sends the body.
   {
     test::ProcessOptions opts;
     opts.log_dir = dir_;
@@ -434,11 +436,12 @@ TEST_F(HttpEdge, ChunkedBodiesExpectContinueHeadHttp10AndPipelining) {
                      json{{"url", "https://hooks.example/y"}, {"secret", secret2}}.dump() + std::string(2000, ' '));
     const auto r = test::run_process(test::find_in_path("curl"),
                                      {"-sS", "-v", "-X", "PUT", "-H", "Authorization: Bearer " + daemon().api_key(),
-                                      "-H", "Content-Type: application/json", "--data-binary", "@" + body_file, "-w",
+                                      "-H", "Content-Type: application/json", "-H", "Expect: 100-continue",
+                                      "--expect100-timeout", "20", "--data-binary", "@" + body_file, "-w",
                                       "\n%{http_code}", daemon().url("/v1/apps/chunked/webhook")},
                                      opts, 40s);
-    EXPECT_NE(r.err.find("Expect: 100-continue"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("HTTP/1.1 100 Continue"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("> Expect: 100-continue"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("< HTTP/1.1 100 Continue"), std::string::npos) << r.err;
     EXPECT_EQ(r.out.substr(r.out.rfind('\n') + 1), "200") << r.out;
   }
 
