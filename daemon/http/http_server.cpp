@@ -34,6 +34,7 @@ constexpr auto kAcceptLogEvery = std::chrono::seconds(1);
 // After a final answer, what the client still sends is read and dropped for this long (RFC 9112 §9.6):
 // closing with unread bytes makes the kernel send a reset, which can destroy the answer in flight.
 constexpr auto kLinger = std::chrono::seconds(2);
+constexpr std::size_t kReadBuffer = 16 * 1024;
 
 // The server's metrics: each family's name and help written here only.
 class ServerMetrics {
@@ -91,7 +92,8 @@ struct ListenerState {
   ListenerSpec spec;
   ServerMetrics metrics;
   std::atomic<std::size_t> open{0};
-  std::mutex mu;  // guards connections
+  std::atomic<MonoClock::rep> last_refusal_log{0};  // a flood of refusals is logged once a second
+  std::mutex mu;                                    // guards connections
   std::unordered_map<ConnectionBase*, std::weak_ptr<ConnectionBase>> connections;
 };
 
@@ -177,6 +179,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     }
     boost::system::error_code ignored;
     lowest().set_option(tcp::no_delay(true), ignored);
+    lowest().non_blocking(true, ignored);  // when_readable's reads
     if (over_cap) {
       listener_->metrics.refused.inc();
       refuse_over_cap();
@@ -205,10 +208,16 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   tcp::socket& lowest() { return boost::beast::get_lowest_layer(stream_); }
 
   void refuse_over_cap() {
-    // Plain text over TLS would not be understood: a TLS client just sees the connection close.
+    // Plain text over TLS would not be understood (and a handshake is what an overload should not
+    // pay for): a TLS client just sees the connection close.
     if constexpr (kTls<Stream>) return close();
-    spdlog::warn("{}: {} connections open, refusing another", listener_->spec.config_key,
-                 listener_->spec.max_connections);
+    const auto t = now().time_since_epoch();
+    auto last = listener_->last_refusal_log.load();
+    if (MonoClock::duration(t.count() - last) >= kAcceptLogEvery &&
+        listener_->last_refusal_log.compare_exchange_strong(last, t.count())) {
+      spdlog::warn("{}: {} connections open, refusing more (503 too_many_connections)", listener_->spec.config_key,
+                   listener_->spec.max_connections);
+    }
     session_.output() = refusal_bytes(503, "too_many_connections", "too many open connections; try again shortly");
     final_ = true;
     arm_timer();
@@ -275,13 +284,36 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   void read() {
     reading_ = true;
     rearm_if_sooner();
-    stream_.async_read_some(asio::buffer(buf_),
-                            [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                              self->reading_ = false;
-                              if (ec || self->closed_) return self->close();
-                              self->session_.received({self->buf_.data(), n}, self->now());
-                              self->pump();
-                            });
+    const auto got = [self = this->shared_from_this()](boost::system::error_code ec, std::string_view bytes) {
+      self->reading_ = false;
+      if (ec || self->closed_) return self->close();
+      self->session_.received(bytes, self->now());
+      self->pump();
+    };
+    if constexpr (kTls<Stream>) {
+      // TLS reads need a buffer of the connection's own until they complete.
+      if (!tls_buf_) tls_buf_ = std::make_unique<std::array<char, kReadBuffer>>();
+      stream_.async_read_some(asio::buffer(*tls_buf_),
+                              [self = this->shared_from_this(), got](boost::system::error_code ec, std::size_t n) {
+                                got(ec, {self->tls_buf_->data(), n});
+                              });
+    } else {
+      when_readable(got);
+    }
+  }
+
+  // Waits until the socket has bytes (or EOF), then reads them into the thread's buffer: a kept-alive
+  // connection holds no read buffer while it waits (10,000 idle connections, not 10,000 buffers).
+  template <class Got>
+  void when_readable(Got got) {
+    lowest().async_wait(tcp::socket::wait_read, [self = this->shared_from_this(), got](boost::system::error_code ec) {
+      if (ec) return got(ec, {});
+      thread_local std::array<char, kReadBuffer> buf;
+      boost::system::error_code rec;
+      const auto n = self->lowest().read_some(asio::buffer(buf), rec);  // the socket is non-blocking
+      if (rec == asio::error::would_block || rec == asio::error::try_again) return self->when_readable(got);
+      got(rec, {buf.data(), n});
+    });
   }
 
   void write() {
@@ -315,11 +347,10 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   }
 
   void drain() {
-    lowest().async_read_some(asio::buffer(buf_),
-                             [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
-                               if (ec || self->closed_) return self->close();
-                               self->drain();
-                             });
+    when_readable([self = this->shared_from_this()](boost::system::error_code ec, std::string_view) {
+      if (ec || self->closed_) return self->close();
+      self->drain();
+    });
   }
 
   // What closes the connection now: the write deadline while writing, the linger time once the
@@ -377,7 +408,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   Stream stream_;
   asio::steady_timer timer_;
   HttpSession session_;
-  std::array<char, 8192> buf_{};
+  std::unique_ptr<std::array<char, kReadBuffer>> tls_buf_;
   std::string sending_;
   MonoTime write_deadline_{}, linger_deadline_{}, armed_for_ = MonoTime::max();
   bool reading_ = false, writing_ = false, busy_ = false, closed_ = false;

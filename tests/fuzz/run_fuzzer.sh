@@ -20,6 +20,7 @@ name="$(basename "$bin")"
 dict=""
 case "$name" in
   fuzz_config) ;;
+  fuzz_http_request) dict="-dict=$(dirname "$0")/http.dict" ;;
   fuzz_wechat_component_push) dict="-dict=$(dirname "$0")/xml.dict" ;;
   *) dict="-dict=$(dirname "$0")/json.dict" ;;
 esac
