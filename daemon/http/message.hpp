@@ -13,19 +13,13 @@
 
 namespace mediax {
 
-// An inline namespace: the code says mediax::HttpRequest, the linker sees mediax::edge::HttpRequest.
-// net/http_client.hpp has an HttpRequest and HttpResponse of its own (outbound calls); with the same
-// mangled names their inline members (destructors, copies) would be merged into one definition at
-// link time, the wrong one for half of the callers (an ODR violation no compiler reports).
-inline namespace edge {
-
 struct HttpRequest {
   std::string method;  // as sent ("GET", "POST", ...)
   std::string target;  // the request target as sent (path and query); never logged (codes, states)
   std::string path;    // the target's path, percent-decoded
   std::string query;   // the raw text after '?', "" when none
   std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
-  std::string body;                                          // de-chunked; "" when the request has none
+  std::string body;                                         // de-chunked; "" when the request has none
   std::vector<std::string> params;  // the matched route's {name} segments, decoded, in order (routes.hpp)
 
   // The first header of that name, case-insensitively; "" when absent.
@@ -56,5 +50,4 @@ struct HttpResponse {
   void redirect(std::string location, int status = 302);
 };
 
-}  // namespace edge
 }  // namespace mediax
