@@ -270,8 +270,6 @@ const std::vector<KeySpec>& key_table() {
                            check_http_url));
     t.push_back(integer_key("admin.max_body_bytes", &C::admin, &AdminConfig::max_body_bytes, 1024, 64 << 20, false,
                             "largest request body accepted (413 above)"));
-    t.push_back(integer_key("admin.threads", &C::admin, &AdminConfig::threads, 1, 256, false,
-                            "HTTP worker threads (a keep-alive connection holds one while open)"));
     t.push_back(string_key(
         "admin.tls_cert_file", &C::admin, &AdminConfig::tls_cert_file, false,
         "PEM certificate file; with tls_key_file the admin API is served over HTTPS (empty: plain HTTP)", nullptr));
@@ -279,10 +277,22 @@ const std::vector<KeySpec>& key_table() {
                            "PEM private key file of admin.tls_cert_file", nullptr));
     t.push_back(string_key("admin.token_listen", &C::admin, &AdminConfig::token_listen, false,
                            "token-read listener, host:port (GET /v1/grants/{id}/token and /v1/apps/{name}/token only, "
-                           "event-driven, plain HTTP; empty: off)",
+                           "plain HTTP; empty: off)",
                            [](const std::string& v) { return v.empty() ? std::string() : check_listen(v); }));
-    t.push_back(integer_key("admin.token_threads", &C::admin, &AdminConfig::token_threads, 1, 64, false,
-                            "event-loop threads of admin.token_listen"));
+    t.push_back(integer_key("admin.event_threads", &C::admin, &AdminConfig::event_threads, 1, 64, false,
+                            "event-loop threads of the HTTP server, shared by admin.listen and admin.token_listen "
+                            "(formerly admin.token_threads)"));
+    t.push_back(integer_key("admin.threads", &C::admin, &AdminConfig::threads, 1, 256, false,
+                            "handler pool: threads running requests that may block (database, platform calls); "
+                            "token reads from memory never wait for it"));
+    t.push_back(integer_key("admin.header_timeout_seconds", &C::admin, &AdminConfig::header_timeout_seconds, 1, 300,
+                            false, "a request head (request line and headers) must arrive whole within this"));
+    t.push_back(integer_key("admin.body_timeout_seconds", &C::admin, &AdminConfig::body_timeout_seconds, 1, 300, false,
+                            "a request body must arrive whole within this after its head"));
+    t.push_back(integer_key("admin.idle_timeout_seconds", &C::admin, &AdminConfig::idle_timeout_seconds, 1, 300, false,
+                            "a kept-alive connection with no request for this long is closed"));
+    t.push_back(integer_key("admin.max_connections", &C::admin, &AdminConfig::max_connections, 16, 1000000, false,
+                            "open connections per listener; a new one beyond it gets 503 and is closed"));
     t.push_back(float_key("refresh.fraction", &C::refresh, &RefreshConfig::fraction, 0.0, 0.9, true,
                           "refresh when this fraction of a token's lifetime is left"));
     t.push_back(integer_key("refresh.min_margin_seconds", &C::refresh, &RefreshConfig::min_margin_seconds, 0, 86400,
@@ -374,6 +384,22 @@ const KeySpec* find_key(const std::string& key) {
   return nullptr;
 }
 
+// Keys renamed since a release: the former name still sets the key (old files keep working), is
+// never rendered or documented as a key of its own, and may not be set beside the current name.
+struct FormerName {
+  std::string_view former, current;
+};
+constexpr FormerName kFormerNames[] = {
+    {"admin.token_threads", "admin.event_threads"},  // the token listener's loops became the server's
+};
+
+const FormerName* find_former_name(const std::string& key) {
+  for (const auto& f : kFormerNames) {
+    if (f.former == key) return &f;
+  }
+  return nullptr;
+}
+
 // "platforms", "platforms.douyin", "refresh", ...: every table that holds keys.
 bool is_known_table(const std::string& prefix) {
   for (const auto& k : key_table()) {
@@ -394,7 +420,9 @@ class Parser {
     for (const auto& [k, node] : table) {
       const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
       if (const KeySpec* spec = find_key(key)) {
-        apply(*spec, node);
+        apply(*spec, key, node);
+      } else if (const FormerName* renamed = find_former_name(key)) {
+        apply(*find_key(std::string(renamed->current)), key, node);
       } else if (is_known_table(key)) {
         if (!node.is_table()) fail(node.source(), key, "expected a table, got " + node_type_name(node));
         walk(*node.as_table(), key);
@@ -406,6 +434,13 @@ class Parser {
   }
 
   void cross_checks() {
+    for (const auto& f : kFormerNames) {
+      const std::string former(f.former), current(f.current);
+      if (seen_.count(former) && seen_.count(current)) {
+        fail(region(former), former,
+             "is the former name of " + current + ", which is set as well: keep only " + current);
+      }
+    }
     const auto& sec = out_.security;
     for (const auto& p : sec.previous_key_file_list()) {
       if (!sec.key_file.empty() && p == sec.key_file) {
@@ -463,15 +498,16 @@ class Parser {
   }
 
  private:
-  void apply(const KeySpec& spec, const toml::node& node) {
-    seen_[spec.key] = node.source();
+  // `written`: the key as the file names it (spec.key, or a former name of it), for messages.
+  void apply(const KeySpec& spec, const std::string& written, const toml::node& node) {
+    seen_[written] = node.source();
     switch (spec.kind) {
       case Kind::integer: {
         const auto* v = node.as_integer();
-        if (!v) wrong_type(spec, node);
+        if (!v) wrong_type(spec, written, node);
         const std::int64_t x = v->get();
         if (x < spec.int_min || x > spec.int_max) {
-          fail(node.source(), spec.key,
+          fail(node.source(), written,
                "must be between " + std::to_string(spec.int_min) + " and " + std::to_string(spec.int_max) + ", got " +
                    std::to_string(x));
         }
@@ -485,10 +521,10 @@ class Parser {
         } else if (const auto* i = node.as_integer()) {
           x = static_cast<double>(i->get());
         } else {
-          wrong_type(spec, node);
+          wrong_type(spec, written, node);
         }
         if (!(x >= spec.float_min && x <= spec.float_max)) {  // also rejects nan
-          fail(node.source(), spec.key,
+          fail(node.source(), written,
                "must be between " + format_float(spec.float_min) + " and " + format_float(spec.float_max) + ", got " +
                    format_float(x));
         }
@@ -497,11 +533,11 @@ class Parser {
       }
       case Kind::string: {
         const auto* v = node.as_string();
-        if (!v) wrong_type(spec, node);
+        if (!v) wrong_type(spec, written, node);
         const std::string& s = v->get();
         // Problems are described without echoing the value: database.url may hold a password.
         if (spec.check) {
-          if (std::string problem = spec.check(s); !problem.empty()) fail(node.source(), spec.key, problem);
+          if (std::string problem = spec.check(s); !problem.empty()) fail(node.source(), written, problem);
         }
         spec.set(out_, Value(s));
         break;
@@ -509,8 +545,8 @@ class Parser {
     }
   }
 
-  [[noreturn]] void wrong_type(const KeySpec& spec, const toml::node& node) const {
-    fail(node.source(), spec.key,
+  [[noreturn]] void wrong_type(const KeySpec& spec, const std::string& written, const toml::node& node) const {
+    fail(node.source(), written,
          std::string("expected ") + (spec.kind == Kind::integer ? "an " : "a ") + kind_name(spec.kind) + ", got " +
              node_type_name(node));
   }

@@ -22,13 +22,19 @@ struct AdminConfig {
   std::string listen = "127.0.0.1:8080";             // host:port ("[::1]:8080" for IPv6); port 0 = any free port
   std::string public_url = "http://127.0.0.1:8080";  // callback is {public_url}/oauth/callback
   std::size_t max_body_bytes = 1 << 20;              // 413 above this, 1 KiB..64 MiB
-  int threads = 64;                                  // HTTP worker threads, 1..256 (one per open connection)
   std::string tls_cert_file;                         // PEM certificate (chain); set with tls_key_file to serve HTTPS
   std::string tls_key_file;                          // PEM private key of tls_cert_file
-  // Token reads only (GET /v1/grants/{id}/token, /v1/apps/{name}/token, /healthz), event-driven
-  // (http/token_listener.hpp), plain HTTP: for apps reading tokens at a high rate. "" = off.
+  // Token reads only (GET /v1/grants/{id}/token, /v1/apps/{name}/token, /healthz), plain HTTP: a
+  // second listener of the same server (http/http_server.hpp) for apps reading tokens at a high
+  // rate. "" = off.
   std::string token_listen;
-  int token_threads = 2;  // its event-loop threads, 1..64
+  // The HTTP server (http/http_server.hpp), shared by both listeners.
+  int event_threads = 2;  // event loops serving every connection, 1..64 (formerly admin.token_threads)
+  int threads = 16;       // handler pool: requests that may block (database, platforms), 1..256
+  std::int64_t header_timeout_seconds = 10;  // the whole request head must arrive within this, 1..300
+  std::int64_t body_timeout_seconds = 30;    // the whole request body, after its head, 1..300
+  std::int64_t idle_timeout_seconds = 5;     // a kept-alive connection without a request is closed, 1..300
+  int max_connections = 16384;               // open connections per listener (503 beyond), 16..1000000
 
   friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };

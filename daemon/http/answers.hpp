@@ -1,5 +1,4 @@
-// What the admin API (cpp-httplib, admin_server.cpp) and the token listener (Asio,
-// token_listener.cpp) answer alike: JSON text, error bodies, the error of an exception, grant ids
+// What every route answers alike: JSON text, error bodies, the error of an exception, grant ids
 // in paths and the stale-token headers. Free of any HTTP library.
 #pragma once
 

@@ -1,24 +1,11 @@
 #include "http/auth.hpp"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
-
-#include <nlohmann/json.hpp>
 
 #include "service/api_keys.hpp"
 #include "util/strings.hpp"
 
 namespace mediax {
-
-namespace {
-
-void refuse(httplib::Response& res, const AuthRefusal& r) {
-  res.status = r.status;
-  if (r.status == 401) res.set_header("WWW-Authenticate", r.www_authenticate());
-  res.set_content(nlohmann::json{{"error", r.code}, {"message", r.message}}.dump(), "application/json");
-}
-
-}  // namespace
 
 Access required_access(const Route* route) { return route != nullptr ? route->access : Access::admin; }
 
@@ -69,28 +56,6 @@ std::optional<AuthRefusal> refuse_match(const std::string& method, const std::st
     return AuthRefusal{403, "forbidden", "this API key (role reader) may only read tokens and report rejected tokens"};
   }
   return std::nullopt;
-}
-
-bool refuse_without_api_key(const httplib::Request& req, httplib::Response& res, ApiKeyRegistry& keys) {
-  const auto route = match_route(route_table(), req.method, req.path).route;
-  if (required_access(route) == Access::open) return false;
-  const std::string key = bearer_key(req.get_header_value("Authorization"));
-  if (key.empty()) {
-    refuse(res, refuse_no_key(req.method, req.path));
-    return true;
-  }
-  ApiKeyMatch m;
-  try {
-    m = keys.check(key);
-  } catch (const std::exception& e) {
-    refuse(res, refuse_unchecked(req.method, req.path, e));
-    return true;
-  }
-  if (auto r = refuse_match(req.method, req.path, required_access(route), m)) {
-    refuse(res, *r);
-    return true;
-  }
-  return false;
 }
 
 }  // namespace mediax

@@ -1,7 +1,6 @@
 // Bearer API key authentication by the route's Access (http/routes.hpp): the decisions as pure
 // functions of the route match, the listener and the key's match, for the Dispatcher
-// (http/dispatcher.hpp); and, until the admin API leaves cpp-httplib, as its pre-routing handler
-// (httplib.h stays in the .cpp: the server is only forward-declared here).
+// (http/dispatcher.hpp).
 #pragma once
 
 #include <exception>
@@ -10,11 +9,6 @@
 
 #include "http/request_handler.hpp"
 #include "http/routes.hpp"
-
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace mediax {
 
@@ -52,11 +46,5 @@ AuthRefusal refuse_unchecked(const std::string& method, const std::string& path,
 // nullopt: key m may call a route that needs `required` (a reader key: Access::reader only).
 std::optional<AuthRefusal> refuse_match(const std::string& method, const std::string& path, Access required,
                                         const ApiKeyMatch& m);
-
-// The check AdminServer runs before routing every request: answers 401 (WWW-Authenticate: Bearer)
-// without a valid key, 403 when the key's role may not call the route, 503 when keys cannot be
-// checked, and returns true then; false lets the request through. Refusals are logged with the
-// route and the key's name when known, never the key.
-bool refuse_without_api_key(const httplib::Request& req, httplib::Response& res, ApiKeyRegistry& keys);
 
 }  // namespace mediax

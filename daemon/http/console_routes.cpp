@@ -1,13 +1,8 @@
 #include "http/console_routes.hpp"
 
-#include <httplib.h>
-#include <spdlog/spdlog.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include "http/httplib_bridge.hpp"
 
 namespace mediax {
 
@@ -111,16 +106,6 @@ HttpResponse console_answer(const std::string& dir, const std::string& request_p
   res.content_type = console_content_type(*file);
   res.body = body.str();
   return res;
-}
-
-void register_console_routes(httplib::Server& server, const std::string& dir) {
-  spdlog::debug("web console files from {}", dir);
-  server.Get("/console", [](const httplib::Request&, httplib::Response& res) {
-    write_httplib_response(console_redirect_answer(), res);
-  });
-  server.Get(R"(/console/.*)", [dir](const httplib::Request& req, httplib::Response& res) {
-    write_httplib_response(console_answer(dir, req.path), res);
-  });
 }
 
 }  // namespace mediax

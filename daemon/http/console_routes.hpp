@@ -7,10 +7,6 @@
 
 #include "http/message.hpp"
 
-namespace httplib {
-class Server;
-}
-
 namespace mediax {
 
 // MEDIAX_SOURCE_DIR/admin/web, else /usr/share/mediax/web, else /usr/local/share/mediax/web (the
@@ -30,8 +26,5 @@ HttpResponse console_redirect_answer();
 // GET /console/...: the file console_file() finds under `dir` for `request_path`, with the console's
 // headers (Content-Security-Policy, no caching of index.html, ...), or 404 "not found" as text.
 HttpResponse console_answer(const std::string& dir, const std::string& request_path);
-
-// Registers GET /console (redirect to /console/) and GET /console/... on `server`.
-void register_console_routes(httplib::Server& server, const std::string& dir = find_console_dir());
 
 }  // namespace mediax

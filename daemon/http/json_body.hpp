@@ -1,6 +1,6 @@
 // Request bodies of the admin API as JSON, with a nesting limit checked before parsing: nlohmann's
 // parser is iterative, but copying, comparing and dumping a document recurse, so a body of
-// 100,000 '[' would exhaust the stack later. httplib.h stays out: the fuzz targets use this file.
+// 100,000 '[' would exhaust the stack later. No HTTP library: the fuzz targets use this file.
 #pragma once
 
 #include <cstddef>

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "http/httplib_bridge.hpp"
 #include "obs/metrics.hpp"
 
 namespace mediax {
@@ -19,12 +18,6 @@ HttpResponse metrics_answer(metrics::Registry& metrics) {
     res.body = "# metrics unavailable; see the daemon's log\n";
   }
   return res;
-}
-
-void add_metrics_routes(httplib::Server& server, metrics::Registry& metrics) {
-  server.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& res) {
-    write_httplib_response(metrics_answer(metrics), res);
-  });
 }
 
 }  // namespace mediax

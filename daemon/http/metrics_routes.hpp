@@ -4,10 +4,6 @@
 
 #include "http/message.hpp"
 
-namespace httplib {
-class Server;
-}
-
 namespace mediax {
 
 namespace metrics {
@@ -16,7 +12,5 @@ class Registry;
 
 // The registry rendered, or 500 with a comment line when rendering fails (logged).
 HttpResponse metrics_answer(metrics::Registry& metrics);
-
-void add_metrics_routes(httplib::Server& server, metrics::Registry& metrics);
 
 }  // namespace mediax

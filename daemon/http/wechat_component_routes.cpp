@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "http/httplib_bridge.hpp"
 #include "service/component_events.hpp"
 
 namespace mediax {
@@ -27,14 +26,6 @@ HttpResponse wechat_component_answer(ComponentEventReceiver* receiver, const std
   res.content_type = a.content_type;
   res.body = std::move(a.body);
   return res;
-}
-
-void add_wechat_component_routes(httplib::Server& server, std::function<ComponentEventReceiver*()> receiver) {
-  server.Post(R"(/wechat/component/([^/]+)/events)", [receiver](const httplib::Request& req, httplib::Response& res) {
-    std::map<std::string, std::string> query;
-    for (const auto& [k, v] : req.params) query.emplace(k, v);
-    write_httplib_response(wechat_component_answer(receiver(), req.matches[1], query, req.body), res);
-  });
 }
 
 }  // namespace mediax

@@ -3,15 +3,10 @@
 // acts on each push. Answers text/plain (`success` when taken).
 #pragma once
 
-#include <functional>
 #include <map>
 #include <string>
 
 #include "http/message.hpp"
-
-namespace httplib {
-class Server;
-}
 
 namespace mediax {
 
@@ -20,8 +15,5 @@ class ComponentEventReceiver;
 // A push for app `app` answered by `receiver` (null: 404 "unknown app"; an exception: 500, logged).
 HttpResponse wechat_component_answer(ComponentEventReceiver* receiver, const std::string& app,
                                      const std::map<std::string, std::string>& query, const std::string& body);
-
-// `receiver()` is asked per request: null (the daemon has none) answers 404.
-void add_wechat_component_routes(httplib::Server& server, std::function<ComponentEventReceiver*()> receiver);
 
 }  // namespace mediax

@@ -15,7 +15,7 @@ namespace mediax {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-struct HttpRequest {
+struct HttpClientRequest {
   std::string method = "GET";  // GET, POST, PUT or DELETE (the last two: mediaxctl)
   std::string url;             // absolute: scheme://host[:port]/path?query
   HeaderList headers;
@@ -23,7 +23,7 @@ struct HttpRequest {
   std::string body;
 };
 
-struct HttpResponse {
+struct HttpClientResponse {
   int status = 0;  // 0: no HTTP answer (see error)
   HeaderList headers;
   std::string body;
@@ -35,8 +35,8 @@ struct HttpResponse {
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
-  // Sends one request; never throws for network errors (they come back in HttpResponse::error).
-  virtual HttpResponse send(const HttpRequest& req) = 0;
+  // Sends one request; never throws for network errors (they come back in HttpClientResponse::error).
+  virtual HttpClientResponse send(const HttpClientRequest& req) = 0;
 };
 
 struct HttpClientOptions {

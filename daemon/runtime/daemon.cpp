@@ -3,10 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <malloc.h>
 
+#include <vector>
+
 #include "crypto/crypto.hpp"
 #include "platforms/wechat_component_events.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/notify.hpp"
+#include "runtime/open_files.hpp"
 #include "runtime/rotate_key.hpp"
 #include "util/host_port.hpp"
 
@@ -90,8 +93,9 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
                                   return connect_flow_.connect_with_code(app, code, event);
                                 }},
           Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push, metrics_),
-      server_(
-          {apps_, connect_flow_, grants_, token_reads_}, config.admin, [this] { return ready_.load(); }, metrics_),
+      edge_({apps_, connect_flow_, grants_, token_reads_}, config.admin,
+            HttpEdgeHooks{[this] { return ready_.load(); }, [this] { return db_reachable_.load(); }}, api_keys_,
+            component_events_, time_, metrics_),
       blocking_(kBlockingThreads),
       janitor_(io_, blocking_.get_executor(), time_) {
   refresher_.set_platform_guards(&guards_);
@@ -104,13 +108,6 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       janitor_.poke(hooks_task_);  // it stopped (e.g. needs_reauth): an event may have been queued
     }
   });
-  server_.require_api_keys(api_keys_);
-  server_.set_component_events(component_events_);
-  server_.set_database_reachable([this] { return db_reachable_.load(); });
-  if (!config.admin.token_listen.empty()) {
-    token_listener_.emplace(
-        token_reads_, api_keys_, config.admin, [this] { return db_reachable_.load(); }, time_);
-  }
 }
 
 // The tokens (into the cache) and the schedule (into the timer wheel) load side by side, each on a
@@ -185,34 +182,38 @@ void Daemon::start() {
         "no API keys exist: the admin API refuses every request until one is made with "
         "`mediaxd create-api-key --name NAME --role admin --config FILE`");
   }
+  check_open_file_limit();
+  std::vector<int> ports;  // admin.listen's, then admin.token_listen's when set
   try {
-    server_.bind();
-    if (token_listener_) token_listener_->bind();
+    ports = edge_.listen();
   } catch (const std::exception& e) {
-    throw StartupError(e.what());
+    throw StartupError(e.what());  // names the key and the address
   }
 
   add_janitor_tasks();  // before anything that may poke them runs
   janitor_.start();
-  http_thread_ = std::thread([this] {
-    server_.serve();
-    http_ended_ = true;
-  });
-  // A SIGTERM right after READY=1 must find the server accepting: cpp-httplib's stop() does
-  // nothing before its accept loop runs, and the join in stop() would then wait forever.
-  while (!server_.serving() && !http_ended_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (token_listener_) token_listener_->start();
+  edge_.start();
   scheduler_.start();
   listener_.start();
   signals_.emplace(io_, SIGTERM, SIGINT, SIGHUP);
   wait_signal();
-  spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION, bound(config_.admin.listen, server_.port()),
+  spdlog::info("mediaxd {} listening on {} (instance {})", MEDIAX_VERSION, bound(config_.admin.listen, ports.at(0)),
                owner_);
-  if (token_listener_) {
-    spdlog::info("token reads on {} ({} threads)", bound(config_.admin.token_listen, token_listener_->port()),
-                 config_.admin.token_threads);
+  if (ports.size() > 1) {
+    spdlog::info("token reads on {} ({} threads)", bound(config_.admin.token_listen, ports.at(1)),
+                 config_.admin.event_threads);
   }
   notify::ready("serving " + std::to_string(cache_.size()) + " tokens");
+}
+
+// Every listener may hold admin.max_connections connections: a soft limit of 1024 (a shell's
+// default) would make accepts fail long before that, so it goes up to the hard limit, and what
+// still does not fit is said once.
+void Daemon::check_open_file_limit() {
+  const OpenFileLimit limit = raise_open_file_limit();
+  if (const auto warning = open_file_warning(config_, open_files_needed(config_), limit); !warning.empty()) {
+    spdlog::warn("{}", warning);
+  }
 }
 
 void Daemon::add_janitor_tasks() {
@@ -303,9 +304,7 @@ void Daemon::reload() {
 }
 
 void Daemon::stop() {
-  if (token_listener_) token_listener_->stop();
-  server_.stop();
-  if (http_thread_.joinable()) http_thread_.join();
+  edge_.stop();  // first: no request may reach the services below once they stop
   janitor_.stop();
   listener_.stop();
   scheduler_.stop(Seconds(config_.refresh.shutdown_grace_seconds));

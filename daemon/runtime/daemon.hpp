@@ -12,16 +12,14 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "config/config.hpp"
 #include "util/time_source.hpp"
-#include "http/admin_server.hpp"
-#include "http/token_listener.hpp"
 #include "net/http_client.hpp"
 #include "obs/metrics.hpp"
 #include "platforms/registry.hpp"
 #include "runtime/cluster_sync.hpp"
+#include "runtime/http_edge.hpp"
 #include "runtime/janitor.hpp"
 #include "runtime/metrics_collector.hpp"
 #include "runtime/migrate.hpp"  // run_migrate, find_migrations_dir (main.cpp)
@@ -75,6 +73,7 @@ class Daemon {
   void wait_signal();
   void ping_database();
   void check_readiness();
+  void check_open_file_limit();
 
   const Config& config_;
   const std::string migrations_dir_;
@@ -114,16 +113,14 @@ class Daemon {
   ComponentEventReceiver component_events_;  // POST /wechat/component/{app}/events
   std::atomic<bool> db_reachable_{true};     // while false, tokens are served from memory marked stale
   std::atomic<bool> ready_{false};           // /readyz: database reachable, LISTEN connected, migrations current
-  AdminServer server_;
-  std::optional<TokenListener> token_listener_;
+  // The HTTP edge: one server, admin.listen and (when set) admin.token_listen its listeners.
+  HttpEdge edge_;
   // Blocking janitor work (database, webhooks) runs here; joined by stop() before what it uses goes.
   boost::asio::thread_pool blocking_;
   Janitor janitor_;
   Janitor::TaskId hooks_task_ = 0, resync_task_ = 0, sweep_task_ = 0, ready_task_ = 0;
   // Made at the end of start(): until then SIGTERM ends the process (e.g. while it waits for the database).
   std::optional<boost::asio::signal_set> signals_;
-  std::thread http_thread_;  // AdminServer::serve
-  std::atomic<bool> http_ended_{false};
 };
 
 }  // namespace mediax

@@ -37,8 +37,8 @@ std::string body(const WebhookDelivery& d) {
   return j.dump();
 }
 
-HttpRequest request(const WebhookDelivery& d, TimePoint now) {
-  HttpRequest req;
+HttpClientRequest request(const WebhookDelivery& d, TimePoint now) {
+  HttpClientRequest req;
   req.method = "POST";
   req.url = d.url;
   req.content_type = "application/json";

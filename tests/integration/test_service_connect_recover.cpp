@@ -26,8 +26,8 @@ namespace {
 
 class NoHttp final : public HttpClient {
  public:
-  HttpResponse send(const HttpRequest&) override {
-    HttpResponse r;
+  HttpClientResponse send(const HttpClientRequest&) override {
+    HttpClientResponse r;
     r.error = "connection";
     return r;
   }

@@ -39,6 +39,18 @@ grep -q '^LoadCredential=mediax.key:/etc/mediax/mediax.key$' "$unit" || fail "Lo
 grep -q '^Type=notify$' "$unit" || fail "Type=notify missing"
 grep -q '^WatchdogSec=' "$unit" || fail "WatchdogSec missing"
 
+# LimitNOFILE= fits both listeners' connection caps, the database pool, the refresh workers and
+# the margin of runtime/open_files.hpp (256), at the defaults the daemon prints.
+nofile=$(sed -n 's/^LimitNOFILE=\([0-9][0-9]*\)$/\1/p' "$unit")
+[ -n "$nofile" ] || fail "LimitNOFILE= missing (or not a single number)"
+defaults=$("$bin" --print-default-config) || fail "mediaxd --print-default-config"
+default_of() { echo "$defaults" | sed -n "s/^$1 = \([0-9][0-9]*\)$/\1/p" | head -1; }
+conns=$(default_of max_connections); pool=$(default_of pool_size); workers=$(default_of max_concurrent)
+[ -n "$conns" ] && [ -n "$pool" ] && [ -n "$workers" ] || fail "no max_connections/pool_size/max_concurrent in --print-default-config"
+need=$((2 * conns + pool + workers + 256))
+[ "$nofile" -ge "$need" ] || fail "LimitNOFILE=$nofile < 2 x $conns + $pool + $workers + 256 = $need"
+echo "ok: LimitNOFILE=$nofile >= $need (2 x admin.max_connections + database.pool_size + refresh.max_concurrent + 256)"
+
 # sysusers: one 'u mediax' line, matching User=.
 grep -Eq '^u[[:space:]]+mediax[[:space:]]' "$src/systemd/mediaxd.sysusers" || fail "sysusers file does not create mediax"
 grep -q '^User=mediax$' "$unit" || fail "User=mediax missing"

@@ -16,8 +16,8 @@ using platform_util::HttpStatusClass;
 
 const TimePoint kNow = from_unix(1'800'000'000);
 
-HttpResponse answer(int status, std::string body) {
-  HttpResponse r;
+HttpClientResponse answer(int status, std::string body) {
+  HttpClientResponse r;
   r.status = status;
   r.body = std::move(body);
   return r;
