@@ -12,7 +12,9 @@ void answer_api_error(HttpResponse& res, const ApiError& e) {
 
 void answer_token(HttpResponse& res, const Expected<Token>& t, const std::function<bool()>& database_reachable) {
   if (!t) return answer_api_error(res, t.error());
-  res.json(200, to_json(*t));
+  res.status = 200;
+  res.content_type = "application/json";
+  res.body = token_json_text(*t);
   res.set_header("Cache-Control", "no-store");
   if (serving_stale(database_reachable)) {
     for (const auto& [name, value] : kStaleHeaders) res.set_header(name, std::string(value));

@@ -85,6 +85,55 @@ nlohmann::json to_json(const Token& t) {
   };
 }
 
+namespace {
+
+// Printable ASCII without a quote or backslash: written into JSON as it is.
+bool json_plain(std::string_view s) {
+  for (const unsigned char c : s) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string token_json_text(const Token& t) {
+  const std::string expires = format_time(t.expires_at);
+  const std::string usage = to_string(t.token_usage);
+  bool plain = json_plain(t.access_token) && json_plain(t.token_type) && json_plain(expires) && json_plain(usage);
+  std::size_t size = 96 + t.access_token.size() + t.token_type.size() + expires.size() + usage.size();
+  for (const auto& s : t.scopes) {
+    plain = plain && json_plain(s);
+    size += s.size() + 3;
+  }
+  if (!plain) return to_json(t).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  out.reserve(size);
+  out += R"({"access_token":")";
+  out += t.access_token;
+  out += R"(","expires_at":")";
+  out += expires;
+  out += R"(","scopes":[)";
+  for (std::size_t i = 0; i < t.scopes.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    out += t.scopes[i];
+    out += '"';
+  }
+  out += R"(],"token_type":)";
+  if (t.token_type.empty()) {
+    out += "null";
+  } else {
+    out += '"';
+    out += t.token_type;
+    out += '"';
+  }
+  out += R"(,"token_usage":")";
+  out += usage;
+  out += R"("})";
+  return out;
+}
+
 nlohmann::json to_json(const WebhookDelivery& d) {
   std::string state = d.delivered_at ? "delivered" : d.failed_at ? "failed" : "pending";
   return {
