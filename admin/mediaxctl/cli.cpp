@@ -225,8 +225,8 @@ json Api::put(const std::string& path, const json& body) { return call("PUT", pa
 
 namespace {
 
-HttpRequest make_request(const Settings& s, const std::string& method, const std::string& path, const json* body) {
-  HttpRequest req;
+ClientRequest make_request(const Settings& s, const std::string& method, const std::string& path, const json* body) {
+  ClientRequest req;
   req.method = method;
   req.url = s.url + path;
   req.headers.emplace_back("Accept", "application/json");

@@ -179,8 +179,8 @@ class HttplibClient final : public HttpClient {
     }
   }
 
-  HttpResponse send(const HttpRequest& req) override {
-    HttpResponse out;
+  ClientResponse send(const ClientRequest& req) override {
+    ClientResponse out;
     auto url = parse_url(req.url);
     if (!url) {
       out.error = "bad_url";
@@ -299,7 +299,7 @@ class HttplibClient final : public HttpClient {
 
 }  // namespace
 
-std::string HttpResponse::header(const std::string& name) const {
+std::string ClientResponse::header(const std::string& name) const {
   for (const auto& [k, v] : headers) {
     if (util::iequals(k, name)) return v;
   }

@@ -15,7 +15,7 @@ namespace mediax {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-struct HttpRequest {
+struct ClientRequest {
   std::string method = "GET";  // GET, POST, PUT or DELETE (the last two: mediaxctl)
   std::string url;             // absolute: scheme://host[:port]/path?query
   HeaderList headers;
@@ -23,7 +23,7 @@ struct HttpRequest {
   std::string body;
 };
 
-struct HttpResponse {
+struct ClientResponse {
   int status = 0;  // 0: no HTTP answer (see error)
   HeaderList headers;
   std::string body;
@@ -35,8 +35,8 @@ struct HttpResponse {
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
-  // Sends one request; never throws for network errors (they come back in HttpResponse::error).
-  virtual HttpResponse send(const HttpRequest& req) = 0;
+  // Sends one request; never throws for network errors (they come back in ClientResponse::error).
+  virtual ClientResponse send(const ClientRequest& req) = 0;
 };
 
 struct HttpClientOptions {

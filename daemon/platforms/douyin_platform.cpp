@@ -78,8 +78,8 @@ const char* meaning(std::int64_t code, Flow flow) {
 
 std::string with_path(const std::string& base_url, const char* path) { return platform_util::join_url(base_url, path); }
 
-HttpRequest form_post(const std::string& url, const platform_util::Form& fields) {
-  HttpRequest req;
+ClientRequest form_post(const std::string& url, const platform_util::Form& fields) {
+  ClientRequest req;
   req.method = "POST";
   req.url = url;
   req.content_type = "application/x-www-form-urlencoded";
@@ -160,7 +160,7 @@ std::string build_authorize_url(const std::string& base_url, const App& app, con
   return platform_util::append_query(with_path(base_url, "/platform/oauth/connect/"), q);
 }
 
-HttpRequest build_code_request(const std::string& base_url, const App& app, const std::string& code) {
+ClientRequest build_code_request(const std::string& base_url, const App& app, const std::string& code) {
   // Douyin's page stresses form encoding, not JSON, for this endpoint.
   return form_post(with_path(base_url, "/oauth/access_token/"), {{"client_key", app.client_id},
                                                                  {"client_secret", app.client_secret},
@@ -168,19 +168,19 @@ HttpRequest build_code_request(const std::string& base_url, const App& app, cons
                                                                  {"grant_type", "authorization_code"}});
 }
 
-HttpRequest build_refresh_request(const std::string& base_url, const App& app, const std::string& refresh_token) {
+ClientRequest build_refresh_request(const std::string& base_url, const App& app, const std::string& refresh_token) {
   // No client_secret: Douyin does not take it here, and a secret not sent cannot leak.
   return form_post(with_path(base_url, "/oauth/refresh_token/"),
                    {{"client_key", app.client_id}, {"grant_type", "refresh_token"}, {"refresh_token", refresh_token}});
 }
 
-HttpRequest build_renew_request(const std::string& base_url, const App& app, const std::string& refresh_token) {
+ClientRequest build_renew_request(const std::string& base_url, const App& app, const std::string& refresh_token) {
   return form_post(with_path(base_url, "/oauth/renew_refresh_token/"),
                    {{"client_key", app.client_id}, {"refresh_token", refresh_token}});
 }
 
-HttpRequest build_client_token_request(const std::string& base_url, const App& app, bool stable) {
-  HttpRequest req;
+ClientRequest build_client_token_request(const std::string& base_url, const App& app, bool stable) {
+  ClientRequest req;
   req.method = "POST";
   req.url = with_path(base_url, stable ? "/oauth/stable_client_token/" : "/oauth/client_token/");
   req.content_type = "application/json";
@@ -210,7 +210,7 @@ OutcomeKind kind_for_error_code(std::int64_t code, Flow flow) {
   return platform_util::kind_of_code(code, kCodes, OutcomeKind::retry_later);
 }
 
-Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets) {
+Outcome parse_response(const ClientResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets) {
   const std::string what = endpoint_name(flow);
   if (platform_util::status_decides(r.status)) return platform_util::http_failure(r, what, now);
   auto j = platform_util::parse_object(r.body);
@@ -367,8 +367,8 @@ std::string DouyinPlatform::authorize_url(const App& app, const AuthorizeParams&
   return douyin::build_authorize_url(base_url_for(options), app, p, options);
 }
 
-Outcome DouyinPlatform::call(const HttpRequest& req, douyin::Flow flow, const std::vector<std::string>& secrets) {
-  HttpResponse r = http_.send(req);
+Outcome DouyinPlatform::call(const ClientRequest& req, douyin::Flow flow, const std::vector<std::string>& secrets) {
+  ClientResponse r = http_.send(req);
   return douyin::parse_response(r, flow, SysClock::now(), secrets);
 }
 

@@ -69,13 +69,13 @@ std::optional<std::string> parse_options(const nlohmann::json& options, Options&
 std::string build_authorize_url(const std::string& base_url, const App& app, const AuthorizeParams& p,
                                 const Options& options = {});
 // POST oauth/access_token/, form: client_key, client_secret, code, grant_type=authorization_code.
-HttpRequest build_code_request(const std::string& base_url, const App& app, const std::string& code);
+ClientRequest build_code_request(const std::string& base_url, const App& app, const std::string& code);
 // POST oauth/refresh_token/, form: client_key, grant_type=refresh_token, refresh_token (no secret).
-HttpRequest build_refresh_request(const std::string& base_url, const App& app, const std::string& refresh_token);
+ClientRequest build_refresh_request(const std::string& base_url, const App& app, const std::string& refresh_token);
 // POST oauth/renew_refresh_token/, form: client_key, refresh_token.
-HttpRequest build_renew_request(const std::string& base_url, const App& app, const std::string& refresh_token);
+ClientRequest build_renew_request(const std::string& base_url, const App& app, const std::string& refresh_token);
 // POST oauth/client_token/ (or oauth/stable_client_token/), JSON: client_key, client_secret, grant_type.
-HttpRequest build_client_token_request(const std::string& base_url, const App& app, bool stable);
+ClientRequest build_client_token_request(const std::string& base_url, const App& app, bool stable);
 
 // The class of a Douyin error_code on a given call (platforms.md's table).
 OutcomeKind kind_for_error_code(std::int64_t code, Flow flow);
@@ -83,7 +83,7 @@ OutcomeKind kind_for_error_code(std::int64_t code, Flow flow);
 // Classifies any answer of the OAuth endpoints. On success: open_id becomes account_id, the
 // renewal's new refresh token comes in refresh_token with its expires_in in refresh_expires_in.
 // `secrets` (what the request carried) are scrubbed from Douyin's text.
-Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets = {});
+Outcome parse_response(const ClientResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets = {});
 
 // Renewals made so far, from grant.extra["renewals"] (number or string); 0 when absent.
 int renewals_of(const Grant& grant);
@@ -155,7 +155,7 @@ class DouyinPlatform : public Platform {
   std::string base_url_for(const douyin::Options& options) const;
 
  private:
-  Outcome call(const HttpRequest& req, douyin::Flow flow, const std::vector<std::string>& secrets);
+  Outcome call(const ClientRequest& req, douyin::Flow flow, const std::vector<std::string>& secrets);
 
   HttpClient& http_;
   PlatformSettings settings_;

@@ -205,17 +205,17 @@ std::string build_authorize_url(const Urls& urls, const App& app, const Authoriz
   return platform_util::append_query(url, extra);
 }
 
-HttpRequest build_code_request(const Urls& urls, const App& app, const std::string& code,
-                               const std::string& code_verifier, const std::string& redirect_uri) {
+ClientRequest build_code_request(const Urls& urls, const App& app, const std::string& code,
+                                 const std::string& code_verifier, const std::string& redirect_uri) {
   return oauth2::build_code_request(with_endpoints(app, urls), code, code_verifier, redirect_uri);
 }
 
-HttpRequest build_refresh_request(const Urls& urls, const App& app, const std::string& refresh_token) {
+ClientRequest build_refresh_request(const Urls& urls, const App& app, const std::string& refresh_token) {
   return oauth2::build_refresh_request(with_endpoints(app, urls), refresh_token);
 }
 
-HttpRequest build_revoke_request(const Urls& urls, const std::string& token) {
-  HttpRequest req;
+ClientRequest build_revoke_request(const Urls& urls, const std::string& token) {
+  ClientRequest req;
   req.method = "POST";
   req.url = urls.revoke_url;
   req.content_type = "application/x-www-form-urlencoded";
@@ -242,8 +242,8 @@ json assertion_claims(const ServiceAccountKey& key, const std::vector<std::strin
   return c;
 }
 
-HttpRequest build_jwt_bearer_request(const std::string& token_url, const std::string& assertion) {
-  HttpRequest req;
+ClientRequest build_jwt_bearer_request(const std::string& token_url, const std::string& assertion) {
+  ClientRequest req;
   req.method = "POST";
   req.url = token_url;
   req.content_type = "application/x-www-form-urlencoded";
@@ -252,7 +252,7 @@ HttpRequest build_jwt_bearer_request(const std::string& token_url, const std::st
   return req;
 }
 
-Outcome parse_token_response(const HttpResponse& r, oauth2::Flow flow, TimePoint now,
+Outcome parse_token_response(const ClientResponse& r, oauth2::Flow flow, TimePoint now,
                              const std::vector<std::string>& secrets) {
   Outcome o = oauth2::parse_token_response(r, flow, now, secrets);
   if (o.ok() || platform_util::classify_http_status(o.http_status) == platform_util::HttpStatusClass::server_trouble) {
@@ -298,8 +298,8 @@ std::string GooglePlatform::check_authorize(const App& app, const AuthorizeParam
   return "";
 }
 
-Outcome GooglePlatform::call(const HttpRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets) {
-  HttpResponse r = http_.send(req);
+Outcome GooglePlatform::call(const ClientRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets) {
+  ClientResponse r = http_.send(req);
   const TimePoint now = SysClock::now();
   return flow == oauth2::Flow::revocation ? oauth2::parse_revoke_response(r, now, secrets)
                                           : google::parse_token_response(r, flow, now, secrets);
@@ -308,7 +308,7 @@ Outcome GooglePlatform::call(const HttpRequest& req, oauth2::Flow flow, const st
 Outcome GooglePlatform::exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                                       const std::string& redirect_uri) {
   const std::vector<std::string> secrets{app.client_secret, code, code_verifier};
-  HttpResponse r = http_.send(google::build_code_request(urls_, app, code, code_verifier, redirect_uri));
+  ClientResponse r = http_.send(google::build_code_request(urls_, app, code, code_verifier, redirect_uri));
   const TimePoint now = SysClock::now();
   Outcome o = google::parse_token_response(r, oauth2::Flow::authorization_code, now, secrets);
   if (!o.ok()) return o;

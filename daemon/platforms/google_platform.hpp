@@ -98,11 +98,11 @@ AppCheck prepare(App& app);
 
 // p's per-connection choices win over the app's options; see effective_prompt and with_openid.
 std::string build_authorize_url(const Urls& urls, const App& app, const AuthorizeParams& p, const Options& o);
-HttpRequest build_code_request(const Urls& urls, const App& app, const std::string& code,
-                               const std::string& code_verifier, const std::string& redirect_uri);
-HttpRequest build_refresh_request(const Urls& urls, const App& app, const std::string& refresh_token);
+ClientRequest build_code_request(const Urls& urls, const App& app, const std::string& code,
+                                 const std::string& code_verifier, const std::string& redirect_uri);
+ClientRequest build_refresh_request(const Urls& urls, const App& app, const std::string& refresh_token);
 // POST revoke_url, form token=... (Google needs no client authentication here).
-HttpRequest build_revoke_request(const Urls& urls, const std::string& token);
+ClientRequest build_revoke_request(const Urls& urls, const std::string& token);
 
 // The assertion's header and claims: {"alg":"RS256","typ":"JWT","kid"} and {iss, scope (space-
 // separated), aud, iat = now - kClockSkew, exp = iat + 3600, sub when subject is not empty}.
@@ -110,13 +110,13 @@ nlohmann::json assertion_header(const ServiceAccountKey& key);
 nlohmann::json assertion_claims(const ServiceAccountKey& key, const std::vector<std::string>& scopes,
                                 const std::string& audience, const std::string& subject, TimePoint now);
 // POST token_url, form grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT.
-HttpRequest build_jwt_bearer_request(const std::string& token_url, const std::string& assertion);
+ClientRequest build_jwt_bearer_request(const std::string& token_url, const std::string& assertion);
 
 // oauth2::parse_token_response with Google's codes: deleted_client, disabled_client, org_internal,
 // redirect_uri_mismatch → app misconfigured; admin_policy_enforced → needs re-authorization;
 // internal_failure and HTTP 408 → retry. For the service account (Flow::client_credentials)
 // invalid_grant means the key, scope or subject is wrong: app misconfigured.
-Outcome parse_token_response(const HttpResponse& r, oauth2::Flow flow, TimePoint now,
+Outcome parse_token_response(const ClientResponse& r, oauth2::Flow flow, TimePoint now,
                              const std::vector<std::string>& secrets = {});
 
 // What an id_token from Google must say to be believed: one of accepted_issuers, aud = client id.
@@ -148,7 +148,7 @@ class GooglePlatform : public Platform {
   const google::Urls& urls() const { return urls_; }
 
  private:
-  Outcome call(const HttpRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets);
+  Outcome call(const ClientRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets);
 
   HttpClient& http_;
   PlatformSettings settings_;

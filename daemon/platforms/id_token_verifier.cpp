@@ -38,10 +38,10 @@ Seconds jwks_cache_lifetime(const std::string& cache_control) {
 }
 
 std::optional<std::string> IdTokenVerifier::fetch(const std::string& url, TimePoint now, KeySet& out) {
-  HttpRequest req;
+  ClientRequest req;
   req.url = url;
   req.headers.emplace_back("Accept", "application/json");
-  HttpResponse r = http_.send(req);
+  ClientResponse r = http_.send(req);
   if (r.status != 200) {
     return "the provider's key set at " + redact_url(url) + " could not be read (" +
            (r.status == 0 ? (r.error.empty() ? std::string("no answer") : r.error)

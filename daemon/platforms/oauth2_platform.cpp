@@ -113,8 +113,8 @@ std::string build_authorize_url(const App& app, const AuthorizeParams& p, bool p
   return url + form_encode(q);
 }
 
-HttpRequest build_form_request(const App& app, const std::string& url, Form fields) {
-  HttpRequest req;
+ClientRequest build_form_request(const App& app, const std::string& url, Form fields) {
+  ClientRequest req;
   req.method = "POST";
   req.url = url;
   req.content_type = "application/x-www-form-urlencoded";
@@ -134,8 +134,8 @@ HttpRequest build_form_request(const App& app, const std::string& url, Form fiel
   return req;
 }
 
-HttpRequest build_code_request(const App& app, const std::string& code, const std::string& code_verifier,
-                               const std::string& redirect_uri) {
+ClientRequest build_code_request(const App& app, const std::string& code, const std::string& code_verifier,
+                                 const std::string& redirect_uri) {
   Form f{{"grant_type", "authorization_code"},
          {"code", code},
          {"redirect_uri", redirect_uri.empty() ? app.redirect_uri : redirect_uri}};
@@ -143,20 +143,20 @@ HttpRequest build_code_request(const App& app, const std::string& code, const st
   return build_form_request(app, app.endpoints.token_url, std::move(f));
 }
 
-HttpRequest build_refresh_request(const App& app, const std::string& refresh_token) {
+ClientRequest build_refresh_request(const App& app, const std::string& refresh_token) {
   // No scope: §6 makes it optional and omitting it keeps the originally granted scope.
   return build_form_request(app, app.endpoints.token_url,
                             {{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}});
 }
 
-HttpRequest build_client_credentials_request(const App& app) {
+ClientRequest build_client_credentials_request(const App& app) {
   Form f{{"grant_type", "client_credentials"}};
   std::string scope = join_scopes(app.scopes);
   if (!scope.empty()) f.emplace_back("scope", scope);
   return build_form_request(app, app.endpoints.token_url, std::move(f));
 }
 
-HttpRequest build_revoke_request(const App& app, const std::string& refresh_token) {
+ClientRequest build_revoke_request(const App& app, const std::string& refresh_token) {
   return build_form_request(app, app.endpoints.revocation_url,
                             {{"token", refresh_token}, {"token_type_hint", "refresh_token"}});
 }
@@ -174,7 +174,7 @@ std::string jwt_subject(const std::string& jwt) {
   return id_member(*claims, "sub");
 }
 
-Outcome classify_failure(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets) {
+Outcome classify_failure(const ClientResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets) {
   if (r.status == 0) {
     std::string err = r.error.empty() ? "unknown" : r.error;
     return Outcome::failure(OutcomeKind::retry_later, "transport_" + err,
@@ -221,7 +221,8 @@ Outcome classify_failure(const HttpResponse& r, Flow flow, TimePoint now, const 
   return Outcome::failure(kind, std::move(code), std::move(message), status, retry_after);
 }
 
-Outcome parse_token_response(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets) {
+Outcome parse_token_response(const ClientResponse& r, Flow flow, TimePoint now,
+                             const std::vector<std::string>& secrets) {
   if (r.status < 200 || r.status >= 300) return classify_failure(r, flow, now, secrets);
   auto j = parse_object(r.body);
   if (!j) {
@@ -260,7 +261,7 @@ Outcome parse_token_response(const HttpResponse& r, Flow flow, TimePoint now, co
   return platform_util::checked_success(std::move(t), r.status, std::string("the ") + endpoint_name(flow));
 }
 
-Outcome parse_revoke_response(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
+Outcome parse_revoke_response(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
   if (r.status >= 200 && r.status < 300) {
     Outcome o = Outcome::success({});
     o.http_status = r.status;
@@ -349,10 +350,10 @@ oauth2::Discovery discover(HttpClient& http, const std::string& issuer) {
   }
   std::string errors;
   for (const auto& url : urls) {
-    HttpRequest req;
+    ClientRequest req;
     req.url = url;
     req.headers.emplace_back("Accept", "application/json");
-    HttpResponse r = http.send(req);
+    ClientResponse r = http.send(req);
     std::string error;
     if (r.status == 0) {
       error = "no answer (" + (r.error.empty() ? std::string("unknown") : r.error) + ")";
@@ -411,13 +412,13 @@ std::string OAuth2Platform::authorize_url(const App& app, const AuthorizeParams&
   return oauth2::build_authorize_url(app, p, uses_pkce(app));
 }
 
-Outcome OAuth2Platform::call(const HttpRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets) {
+Outcome OAuth2Platform::call(const ClientRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets) {
   if (req.url.empty()) {
     return Outcome::failure(OutcomeKind::app_misconfigured, "no_endpoint",
                             std::string("the app has no ") +
                                 (flow == oauth2::Flow::revocation ? "revocation" : "token") + " endpoint");
   }
-  HttpResponse r = http_.send(req);
+  ClientResponse r = http_.send(req);
   const TimePoint now = SysClock::now();
   return flow == oauth2::Flow::revocation ? oauth2::parse_revoke_response(r, now, secrets)
                                           : oauth2::parse_token_response(r, flow, now, secrets);
@@ -427,7 +428,7 @@ Outcome OAuth2Platform::exchange_code(const App& app, const std::string& code, c
                                       const std::string& redirect_uri) {
   const auto req = oauth2::build_code_request(app, code, code_verifier, redirect_uri);
   if (req.url.empty()) return call(req, oauth2::Flow::authorization_code, {});
-  HttpResponse r = http_.send(req);
+  ClientResponse r = http_.send(req);
   const TimePoint now = SysClock::now();
   Outcome o =
       oauth2::parse_token_response(r, oauth2::Flow::authorization_code, now, {app.client_secret, code, code_verifier});

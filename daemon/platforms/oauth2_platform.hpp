@@ -36,23 +36,24 @@ std::string build_authorize_url(const App& app, const AuthorizeParams& p, bool p
 // A form POST to `url` with the app's client authentication (§2.3.1): client_secret_basic puts
 // base64(urlencode(id):urlencode(secret)) in Authorization, client_secret_post (the default) puts both
 // in the body; with no secret (a public client) only client_id goes in the body.
-HttpRequest build_form_request(const App& app, const std::string& url, Form fields);
+ClientRequest build_form_request(const App& app, const std::string& url, Form fields);
 
-HttpRequest build_code_request(const App& app, const std::string& code, const std::string& code_verifier,
-                               const std::string& redirect_uri);
-HttpRequest build_refresh_request(const App& app, const std::string& refresh_token);
-HttpRequest build_client_credentials_request(const App& app);
+ClientRequest build_code_request(const App& app, const std::string& code, const std::string& code_verifier,
+                                 const std::string& redirect_uri);
+ClientRequest build_refresh_request(const App& app, const std::string& refresh_token);
+ClientRequest build_client_credentials_request(const App& app);
 // RFC 7009 §2.1: token + token_type_hint=refresh_token to app.endpoints.revocation_url.
-HttpRequest build_revoke_request(const App& app, const std::string& refresh_token);
+ClientRequest build_revoke_request(const App& app, const std::string& refresh_token);
 
 // Classifies any token endpoint answer (RFC 6749 §5.1 / §5.2). `now` resolves an HTTP-date Retry-After.
 // `secrets` (what the request carried) are scrubbed from the provider's text before it is shortened.
-Outcome parse_token_response(const HttpResponse& r, Flow flow, TimePoint now,
+Outcome parse_token_response(const ClientResponse& r, Flow flow, TimePoint now,
                              const std::vector<std::string>& secrets = {});
 // Classifies a revocation endpoint answer (RFC 7009 §2.2).
-Outcome parse_revoke_response(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets = {});
+Outcome parse_revoke_response(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets = {});
 // Classifies a non-success answer (transport error, non-2xx, 2xx with an "error" member).
-Outcome classify_failure(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets = {});
+Outcome classify_failure(const ClientResponse& r, Flow flow, TimePoint now,
+                         const std::vector<std::string>& secrets = {});
 
 // Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3); shared with the other platforms.
 using platform_util::parse_retry_after;
@@ -111,7 +112,7 @@ class OAuth2Platform : public Platform {
   Outcome revoke(const App& app, const Grant& grant) override;
 
  private:
-  Outcome call(const HttpRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets);
+  Outcome call(const ClientRequest& req, oauth2::Flow flow, const std::vector<std::string>& secrets);
 
   // The discovery document of `issuer`, fetched once and kept; nullopt and `error` when unreachable.
   std::optional<oauth2::Discovery> keys_of(const std::string& issuer, std::string& error);

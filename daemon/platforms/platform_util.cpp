@@ -258,7 +258,7 @@ bool status_decides(int status) {
   return c == HttpStatusClass::no_answer || c == HttpStatusClass::rate_limited || c == HttpStatusClass::server_trouble;
 }
 
-Outcome http_failure(const HttpResponse& r, const std::string& what, TimePoint now) {
+Outcome http_failure(const ClientResponse& r, const std::string& what, TimePoint now) {
   const int status = r.status;
   const std::string code = "http_" + std::to_string(status);
   const std::string head = what + " answered HTTP " + std::to_string(status);

@@ -77,7 +77,7 @@ OutcomeKind kind_of_code(std::int64_t code, const std::vector<CodeKinds>& table,
 
 // What an HTTP status says before any body is read: the one rule every platform class follows.
 enum class HttpStatusClass {
-  no_answer,            // 0: a transport failure (HttpResponse::error)
+  no_answer,            // 0: a transport failure (ClientResponse::error)
   rate_limited,         // 429
   server_trouble,       // 5xx, and 408 (the server stopped waiting for us): retry, whatever the body says
   credentials_refused,  // 401, 403
@@ -92,7 +92,7 @@ bool status_decides(int status);
 // A failure that is not a platform's own error answer: no HTTP answer, HTTP 429, 5xx, a 3xx, 4xx
 // or a body that is not JSON. `what` names the endpoint for the message ("Douyin's token endpoint").
 // Never copies the body into the message.
-Outcome http_failure(const HttpResponse& r, const std::string& what, TimePoint now);
+Outcome http_failure(const ClientResponse& r, const std::string& what, TimePoint now);
 
 // Strict reading of app.options. Each returns nullopt when fine, else "options.X: why".
 // The first key of `options` not in `known` ("options.X: unknown option"); also fails when options

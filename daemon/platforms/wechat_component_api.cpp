@@ -114,8 +114,8 @@ void read_authorization(const json& info, TokenResult& t) {
   t.extra["authorized_via"] = "wechat_component";
 }
 
-HttpRequest post_json(const std::string& url, const json& body) {
-  HttpRequest req;
+ClientRequest post_json(const std::string& url, const json& body) {
+  ClientRequest req;
   req.method = "POST";
   req.url = url;
   req.content_type = "application/json";
@@ -240,41 +240,42 @@ std::string build_authorize_url(const std::string& mp_base_url, const std::strin
 
 // ----- requests -----
 
-HttpRequest build_component_token_request(const std::string& api_base_url, const App& app, const std::string& ticket) {
+ClientRequest build_component_token_request(const std::string& api_base_url, const App& app,
+                                            const std::string& ticket) {
   return post_json(platform_util::join_url(api_base_url, "/cgi-bin/component/api_component_token"),
                    {{"component_appid", app.client_id},
                     {"component_appsecret", app.client_secret},
                     {"component_verify_ticket", ticket}});
 }
 
-HttpRequest build_start_push_request(const std::string& api_base_url, const App& app) {
+ClientRequest build_start_push_request(const std::string& api_base_url, const App& app) {
   return post_json(platform_util::join_url(api_base_url, "/cgi-bin/component/api_start_push_ticket"),
                    {{"component_appid", app.client_id}, {"component_secret", app.client_secret}});
 }
 
-HttpRequest build_pre_auth_code_request(const std::string& api_base_url, const App& app, const Options& o,
-                                        const std::string& component_token) {
+ClientRequest build_pre_auth_code_request(const std::string& api_base_url, const App& app, const Options& o,
+                                          const std::string& component_token) {
   return post_json(component_url(api_base_url, "/cgi-bin/component/api_create_preauthcode", o, component_token),
                    {{"component_appid", app.client_id}});
 }
 
-HttpRequest build_query_auth_request(const std::string& api_base_url, const App& app, const Options& o,
-                                     const std::string& component_token, const std::string& auth_code) {
+ClientRequest build_query_auth_request(const std::string& api_base_url, const App& app, const Options& o,
+                                       const std::string& component_token, const std::string& auth_code) {
   return post_json(component_url(api_base_url, "/cgi-bin/component/api_query_auth", o, component_token),
                    {{"component_appid", app.client_id}, {"authorization_code", auth_code}});
 }
 
-HttpRequest build_authorizer_token_request(const std::string& api_base_url, const App& app, const Options& o,
-                                           const std::string& component_token, const std::string& authorizer_appid,
-                                           const std::string& refresh_token) {
+ClientRequest build_authorizer_token_request(const std::string& api_base_url, const App& app, const Options& o,
+                                             const std::string& component_token, const std::string& authorizer_appid,
+                                             const std::string& refresh_token) {
   return post_json(component_url(api_base_url, "/cgi-bin/component/api_authorizer_token", o, component_token),
                    {{"component_appid", app.client_id},
                     {"authorizer_appid", authorizer_appid},
                     {"authorizer_refresh_token", refresh_token}});
 }
 
-HttpRequest build_authorizer_info_request(const std::string& api_base_url, const App& app, const Options& o,
-                                          const std::string& component_token, const std::string& authorizer_appid) {
+ClientRequest build_authorizer_info_request(const std::string& api_base_url, const App& app, const Options& o,
+                                            const std::string& component_token, const std::string& authorizer_appid) {
   return post_json(component_url(api_base_url, "/cgi-bin/component/api_get_authorizer_info", o, component_token),
                    {{"component_appid", app.client_id}, {"authorizer_appid", authorizer_appid}});
 }
@@ -326,7 +327,7 @@ struct Answer {
   std::optional<Outcome> failure;
 };
 
-Answer read_answer(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets) {
+Answer read_answer(const ClientResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets) {
   const std::string what = endpoint_name(flow);
   Answer a;
   auto to_retry = [&](Outcome o) {
@@ -371,7 +372,7 @@ Outcome missing(Flow flow, const char* field, int status) {
 }
 
 // An answer that carries one credential (`member`) and its expires_in, as token.access_token.
-Outcome parse_one_credential(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets, Flow flow,
+Outcome parse_one_credential(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets, Flow flow,
                              const char* member) {
   Answer a = read_answer(r, flow, now, secrets);
   if (a.failure) return *a.failure;
@@ -384,15 +385,15 @@ Outcome parse_one_credential(const HttpResponse& r, TimePoint now, const std::ve
 
 }  // namespace
 
-Outcome parse_component_token(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
+Outcome parse_component_token(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
   return parse_one_credential(r, now, secrets, Flow::component_token, "component_access_token");
 }
 
-Outcome parse_pre_auth_code(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
+Outcome parse_pre_auth_code(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
   return parse_one_credential(r, now, secrets, Flow::pre_auth_code, "pre_auth_code");
 }
 
-Outcome parse_query_auth(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
+Outcome parse_query_auth(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
   constexpr Flow flow = Flow::query_auth;
   Answer a = read_answer(r, flow, now, secrets);
   if (a.failure) return *a.failure;
@@ -418,7 +419,7 @@ Outcome parse_query_auth(const HttpResponse& r, TimePoint now, const std::vector
   return platform_util::checked_success(std::move(t), r.status, endpoint_name(flow));
 }
 
-Outcome parse_authorizer_token(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
+Outcome parse_authorizer_token(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
   constexpr Flow flow = Flow::authorizer_token;
   Answer a = read_answer(r, flow, now, secrets);
   if (a.failure) return *a.failure;
@@ -431,7 +432,7 @@ Outcome parse_authorizer_token(const HttpResponse& r, TimePoint now, const std::
   return platform_util::checked_success(std::move(t), r.status, endpoint_name(flow));
 }
 
-Outcome parse_authorizer_info(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
+Outcome parse_authorizer_info(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
   constexpr Flow flow = Flow::authorizer_info;
   Answer a = read_answer(r, flow, now, secrets);
   if (a.failure) return *a.failure;
@@ -444,7 +445,7 @@ Outcome parse_authorizer_info(const HttpResponse& r, TimePoint now, const std::v
   return platform_util::checked_success(std::move(t), r.status, endpoint_name(flow));
 }
 
-Outcome parse_start_push(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
+Outcome parse_start_push(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets) {
   Answer a = read_answer(r, Flow::start_push, now, secrets);
   if (a.failure) return *a.failure;
   Outcome o = Outcome::success({});

@@ -88,23 +88,23 @@ std::string build_authorize_url(const std::string& mp_base_url, const std::strin
                                 const Options& o, const AuthorizeParams& p);
 
 // POST cgi-bin/component/api_component_token {component_appid, component_appsecret, component_verify_ticket}
-HttpRequest build_component_token_request(const std::string& api_base_url, const App& app, const std::string& ticket);
+ClientRequest build_component_token_request(const std::string& api_base_url, const App& app, const std::string& ticket);
 // POST cgi-bin/component/api_start_push_ticket {component_appid, component_secret} (no token, as WxJava)
-HttpRequest build_start_push_request(const std::string& api_base_url, const App& app);
+ClientRequest build_start_push_request(const std::string& api_base_url, const App& app);
 // POST cgi-bin/component/api_create_preauthcode?<token_param>=TOKEN {component_appid}
-HttpRequest build_pre_auth_code_request(const std::string& api_base_url, const App& app, const Options& o,
-                                        const std::string& component_token);
+ClientRequest build_pre_auth_code_request(const std::string& api_base_url, const App& app, const Options& o,
+                                          const std::string& component_token);
 // POST cgi-bin/component/api_query_auth?<token_param>=TOKEN {component_appid, authorization_code}
-HttpRequest build_query_auth_request(const std::string& api_base_url, const App& app, const Options& o,
-                                     const std::string& component_token, const std::string& auth_code);
+ClientRequest build_query_auth_request(const std::string& api_base_url, const App& app, const Options& o,
+                                       const std::string& component_token, const std::string& auth_code);
 // POST cgi-bin/component/api_authorizer_token?<token_param>=TOKEN
 //   {component_appid, authorizer_appid, authorizer_refresh_token}
-HttpRequest build_authorizer_token_request(const std::string& api_base_url, const App& app, const Options& o,
-                                           const std::string& component_token, const std::string& authorizer_appid,
-                                           const std::string& refresh_token);
+ClientRequest build_authorizer_token_request(const std::string& api_base_url, const App& app, const Options& o,
+                                             const std::string& component_token, const std::string& authorizer_appid,
+                                             const std::string& refresh_token);
 // POST cgi-bin/component/api_get_authorizer_info?<token_param>=TOKEN {component_appid, authorizer_appid}
-HttpRequest build_authorizer_info_request(const std::string& api_base_url, const App& app, const Options& o,
-                                          const std::string& component_token, const std::string& authorizer_appid);
+ClientRequest build_authorizer_info_request(const std::string& api_base_url, const App& app, const Options& o,
+                                            const std::string& component_token, const std::string& authorizer_appid);
 
 // 40001 / 40014 / 42001: the component token was refused (WxJava's ACCESS_TOKEN_ERROR_CODES).
 bool is_token_error(const std::string& outcome_code);
@@ -116,21 +116,21 @@ OutcomeKind kind_for_errcode(std::int64_t errcode, Flow flow);
 // the IP to whitelist); `secrets` (what the request carried) never reach a message.
 //
 // api_component_token: the component_access_token and its expires_in.
-Outcome parse_component_token(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets);
+Outcome parse_component_token(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets);
 // api_create_preauthcode: the pre_auth_code in token.access_token, its expires_in.
-Outcome parse_pre_auth_code(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets);
+Outcome parse_pre_auth_code(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets);
 // api_query_auth, with or without the authorization_info wrapper: account_id = authorizer_appid,
 // scopes = the func_info ids, extra {func_info, authorized_via}. No tokens (the account has no API
 // permission): needs_reauth "no_api_permission".
-Outcome parse_query_auth(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets);
+Outcome parse_query_auth(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets);
 // api_authorizer_token: the access token, expires_in and the refresh token it answers.
-Outcome parse_authorizer_token(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets);
+Outcome parse_authorizer_token(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets);
 // api_get_authorizer_info: success with token.refresh_token = authorization_info.authorizer_refresh_token
 // (unset when WeChat holds none: the authorization code was never exchanged), scopes and extra as
 // parse_query_auth; token.access_token stays empty.
-Outcome parse_authorizer_info(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets);
+Outcome parse_authorizer_info(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets);
 // api_start_push_ticket: success when WeChat restarted the pushes or says they run.
-Outcome parse_start_push(const HttpResponse& r, TimePoint now, const std::vector<std::string>& secrets);
+Outcome parse_start_push(const ClientResponse& r, TimePoint now, const std::vector<std::string>& secrets);
 
 }  // namespace wechat_component
 

@@ -70,8 +70,8 @@ bool is_ip_code(std::int64_t code) {
   return code == 40164 || code == 89501 || code == 89503 || code == 89506 || code == 89507;
 }
 
-HttpRequest get(const std::string& url) {
-  HttpRequest req;
+ClientRequest get(const std::string& url) {
+  ClientRequest req;
   req.method = "GET";
   req.url = url;
   req.headers.emplace_back("Accept", "application/json");
@@ -152,20 +152,20 @@ std::string build_authorize_url(const std::string& open_base_url, const App& app
   return platform_util::append_query(platform_util::join_url(open_base_url, path), q) + "#wechat_redirect";
 }
 
-HttpRequest build_code_request(const std::string& api_base_url, const App& app, const std::string& code) {
+ClientRequest build_code_request(const std::string& api_base_url, const App& app, const std::string& code) {
   return get(platform_util::append_query(
       platform_util::join_url(api_base_url, "/sns/oauth2/access_token"),
       {{"appid", app.client_id}, {"secret", app.client_secret}, {"code", code}, {"grant_type", "authorization_code"}}));
 }
 
-HttpRequest build_refresh_request(const std::string& api_base_url, const App& app, const std::string& refresh_token) {
+ClientRequest build_refresh_request(const std::string& api_base_url, const App& app, const std::string& refresh_token) {
   return get(platform_util::append_query(
       platform_util::join_url(api_base_url, "/sns/oauth2/refresh_token"),
       {{"appid", app.client_id}, {"grant_type", "refresh_token"}, {"refresh_token", refresh_token}}));
 }
 
-HttpRequest build_stable_token_request(const std::string& api_base_url, const App& app, bool force_refresh) {
-  HttpRequest req;
+ClientRequest build_stable_token_request(const std::string& api_base_url, const App& app, bool force_refresh) {
+  ClientRequest req;
   req.method = "POST";
   req.url = platform_util::join_url(api_base_url, "/cgi-bin/stable_token");
   req.content_type = "application/json";  // WeChat takes JSON only here
@@ -178,7 +178,7 @@ HttpRequest build_stable_token_request(const std::string& api_base_url, const Ap
   return req;
 }
 
-HttpRequest build_token_request(const std::string& api_base_url, const App& app) {
+ClientRequest build_token_request(const std::string& api_base_url, const App& app) {
   return get(platform_util::append_query(
       platform_util::join_url(api_base_url, "/cgi-bin/token"),
       {{"grant_type", "client_credential"}, {"appid", app.client_id}, {"secret", app.client_secret}}));
@@ -238,7 +238,7 @@ std::string ip_from_errmsg(const std::string& errmsg) {
   return "";
 }
 
-Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets,
+Outcome parse_response(const ClientResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets,
                        int quota_reset_utc_offset_hours) {
   const std::string what = endpoint_name(flow);
   if (platform_util::status_decides(r.status)) return platform_util::http_failure(r, what, now);
@@ -384,10 +384,10 @@ std::string WeChatPlatform::authorize_url(const App& app, const AuthorizeParams&
   return wechat::build_authorize_url(open_base_url_, app, o, p);
 }
 
-Outcome WeChatPlatform::call(const HttpRequest& req, wechat::Flow flow, const std::vector<std::string>& secrets,
+Outcome WeChatPlatform::call(const ClientRequest& req, wechat::Flow flow, const std::vector<std::string>& secrets,
                              int reset_offset) {
   // req.url may hold the secret: it is never logged nor put into a message (see redact_url).
-  HttpResponse r = http_.send(req);
+  ClientResponse r = http_.send(req);
   return wechat::parse_response(r, flow, now(), secrets, reset_offset);
 }
 

@@ -77,13 +77,13 @@ std::optional<std::string> parse_options(const nlohmann::json& options, Options&
 std::string build_authorize_url(const std::string& open_base_url, const App& app, const Options& o,
                                 const AuthorizeParams& p);
 // GET sns/oauth2/access_token?appid&secret&code&grant_type=authorization_code
-HttpRequest build_code_request(const std::string& api_base_url, const App& app, const std::string& code);
+ClientRequest build_code_request(const std::string& api_base_url, const App& app, const std::string& code);
 // GET sns/oauth2/refresh_token?appid&grant_type=refresh_token&refresh_token (no secret)
-HttpRequest build_refresh_request(const std::string& api_base_url, const App& app, const std::string& refresh_token);
+ClientRequest build_refresh_request(const std::string& api_base_url, const App& app, const std::string& refresh_token);
 // POST cgi-bin/stable_token, JSON {grant_type, appid, secret, force_refresh}
-HttpRequest build_stable_token_request(const std::string& api_base_url, const App& app, bool force_refresh);
+ClientRequest build_stable_token_request(const std::string& api_base_url, const App& app, bool force_refresh);
 // GET cgi-bin/token?grant_type=client_credential&appid&secret
-HttpRequest build_token_request(const std::string& api_base_url, const App& app);
+ClientRequest build_token_request(const std::string& api_base_url, const App& app);
 
 // The class of an errcode on a given call (platforms.md's table).
 OutcomeKind kind_for_errcode(std::int64_t errcode, Flow flow);
@@ -93,7 +93,7 @@ std::string ip_from_errmsg(const std::string& errmsg);
 // Classifies any API answer. On success openid becomes account_id and unionid (and is_snapshotuser)
 // go to extra. 45009 is rate limited until the next midnight at `quota_reset_utc_offset_hours`;
 // 89501 (an admin's confirmation pending) is retried after kConfirmationRetry.
-Outcome parse_response(const HttpResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets = {},
+Outcome parse_response(const ClientResponse& r, Flow flow, TimePoint now, const std::vector<std::string>& secrets = {},
                        int quota_reset_utc_offset_hours = 8);
 
 // The allowance of counted app-token calls: daily_token_budget on WeChat's day; forced stable_token
@@ -142,7 +142,7 @@ class WeChatPlatform : public Platform {
   const std::string& api_base_url() const { return api_base_url_; }
 
  private:
-  Outcome call(const HttpRequest& req, wechat::Flow flow, const std::vector<std::string>& secrets, int reset_offset);
+  Outcome call(const ClientRequest& req, wechat::Flow flow, const std::vector<std::string>& secrets, int reset_offset);
   // Counts one app-token call of `kind` in the budget: the verdict; nullopt when the count cannot be
   // kept (database unavailable).
   std::optional<CallSpend> spend(const App& app, const wechat::Options& o, const char* kind);

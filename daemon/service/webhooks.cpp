@@ -37,8 +37,8 @@ std::string body(const WebhookDelivery& d) {
   return j.dump();
 }
 
-HttpRequest request(const WebhookDelivery& d, TimePoint now) {
-  HttpRequest req;
+ClientRequest request(const WebhookDelivery& d, TimePoint now) {
+  ClientRequest req;
   req.method = "POST";
   req.url = d.url;
   req.content_type = "application/json";

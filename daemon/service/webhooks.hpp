@@ -31,7 +31,7 @@ std::string signature(std::string_view secret, std::int64_t unix_seconds, std::s
 // for every attempt, so a receiver can deduplicate on delivery_id.
 std::string body(const WebhookDelivery& d);
 // The request of one attempt at `now`: POST, JSON body, the X-Mediax-* headers.
-HttpRequest request(const WebhookDelivery& d, TimePoint now);
+ClientRequest request(const WebhookDelivery& d, TimePoint now);
 
 // How long to wait after the `attempts`-th failed attempt (1 = the first): retry_min_seconds
 // doubled per attempt, capped at retry_max_seconds, then made up to a quarter shorter by

@@ -43,8 +43,8 @@ class Origin {
   Origin(const Origin&) = delete;
   Origin& operator=(const Origin&) = delete;
 
-  HttpRequest request() const {
-    HttpRequest req;
+  ClientRequest request() const {
+    ClientRequest req;
     req.method = "POST";
     req.url = "http://127.0.0.1:" + std::to_string(port_) + "/token";
     req.content_type = "application/x-www-form-urlencoded";
@@ -79,7 +79,7 @@ HttpClientOptions options(std::chrono::seconds keep_alive) {
   return o;
 }
 
-void expect_ok(const HttpResponse& r, int n) {
+void expect_ok(const ClientResponse& r, int n) {
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(r.body, "{\"n\":" + std::to_string(n) + "}");
 }

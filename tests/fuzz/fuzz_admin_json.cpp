@@ -26,8 +26,8 @@ namespace {
 // Discovery and every other call fail as if the network were down.
 class NoNetwork : public HttpClient {
  public:
-  HttpResponse send(const HttpRequest&) override {
-    HttpResponse r;
+  ClientResponse send(const ClientRequest&) override {
+    ClientResponse r;
     r.error = "connection";
     return r;
   }

@@ -96,17 +96,17 @@ inline void check_outcome(const Outcome& o) {
 }
 
 // HTTP answers to try each fuzzed body with: the statuses that take different paths.
-inline std::vector<HttpResponse> responses_for(const std::string& body) {
-  std::vector<HttpResponse> out;
+inline std::vector<ClientResponse> responses_for(const std::string& body) {
+  std::vector<ClientResponse> out;
   for (int status : {200, 201, 302, 400, 401, 403, 404, 408, 429, 500, 503}) {
-    HttpResponse r;
+    ClientResponse r;
     r.status = status;
     r.body = body;
     if (status == 429 || status == 503)
       r.headers = {{"Retry-After", status == 429 ? "120" : "Wed, 21 Oct 2099 07:28:00 GMT"}};
     out.push_back(std::move(r));
   }
-  HttpResponse none;
+  ClientResponse none;
   none.error = "timeout";
   out.push_back(none);
   return out;

@@ -26,8 +26,8 @@ using std::chrono::seconds;
 
 class NoHttp final : public HttpClient {
  public:
-  HttpResponse send(const HttpRequest&) override {
-    HttpResponse r;
+  ClientResponse send(const ClientRequest&) override {
+    ClientResponse r;
     r.error = "connection";
     return r;
   }

@@ -20,8 +20,8 @@ namespace {
 // No network in these tests: every outgoing request fails.
 class NoHttp final : public HttpClient {
  public:
-  HttpResponse send(const HttpRequest&) override {
-    HttpResponse r;
+  ClientResponse send(const ClientRequest&) override {
+    ClientResponse r;
     r.error = "connection";
     return r;
   }

@@ -26,8 +26,8 @@ const std::string kKeyB = std::string(42, 'B') + "b";
 
 class NoHttp final : public HttpClient {
  public:
-  HttpResponse send(const HttpRequest&) override {
-    HttpResponse r;
+  ClientResponse send(const ClientRequest&) override {
+    ClientResponse r;
     r.error = "connection";
     return r;
   }

@@ -229,9 +229,9 @@ TEST_F(StoreWebhooks, AnAppTokenRefusedForBadCredentialsQueuesAppMisconfigured) 
 class ScriptedHttp : public HttpClient {
  public:
   explicit ScriptedHttp(std::deque<int> statuses) : statuses_(std::move(statuses)) {}
-  HttpResponse send(const HttpRequest& req) override {
+  ClientResponse send(const ClientRequest& req) override {
     sent.push_back(req);
-    HttpResponse r;
+    ClientResponse r;
     if (statuses_.empty() || statuses_.front() == 0) {
       r.error = "connection";
     } else {
@@ -240,7 +240,7 @@ class ScriptedHttp : public HttpClient {
     if (!statuses_.empty()) statuses_.pop_front();
     return r;
   }
-  std::vector<HttpRequest> sent;
+  std::vector<ClientRequest> sent;
 
  private:
   std::deque<int> statuses_;

@@ -13,21 +13,21 @@ namespace mediax::testing {
 
 class FakeHttpClient : public HttpClient {
  public:
-  HttpResponse send(const HttpRequest& req) override {
+  ClientResponse send(const ClientRequest& req) override {
     requests.push_back(req);
     if (responses_.empty()) {
-      HttpResponse r;
+      ClientResponse r;
       r.error = "no_scripted_response";
       return r;
     }
-    HttpResponse r = std::move(responses_.front());
+    ClientResponse r = std::move(responses_.front());
     responses_.pop_front();
     return r;
   }
 
   // Queues an HTTP answer.
   FakeHttpClient& respond(int status, std::string body, HeaderList headers = {}) {
-    HttpResponse r;
+    ClientResponse r;
     r.status = status;
     r.body = std::move(body);
     r.headers = std::move(headers);
@@ -36,7 +36,7 @@ class FakeHttpClient : public HttpClient {
   }
   // Queues a transport failure ("timeout", "connection", "tls", ...).
   FakeHttpClient& fail(std::string error) {
-    HttpResponse r;
+    ClientResponse r;
     r.error = std::move(error);
     responses_.push_back(std::move(r));
     return *this;
@@ -44,10 +44,10 @@ class FakeHttpClient : public HttpClient {
 
   std::size_t pending() const { return responses_.size(); }
 
-  std::vector<HttpRequest> requests;
+  std::vector<ClientRequest> requests;
 
  private:
-  std::deque<HttpResponse> responses_;
+  std::deque<ClientResponse> responses_;
 };
 
 }  // namespace mediax::testing

@@ -41,15 +41,15 @@ inline std::vector<std::string> query_names(const std::string& url) {
   return out;
 }
 
-inline std::string header_value(const HttpRequest& r, const std::string& name) {
+inline std::string header_value(const ClientRequest& r, const std::string& name) {
   for (const auto& [k, v] : r.headers) {
     if (k == name) return v;
   }
   return "";
 }
 
-inline HttpResponse http_response(int status, std::string body, HeaderList headers = {}) {
-  HttpResponse r;
+inline ClientResponse http_response(int status, std::string body, HeaderList headers = {}) {
+  ClientResponse r;
   r.status = status;
   r.body = std::move(body);
   r.headers = std::move(headers);

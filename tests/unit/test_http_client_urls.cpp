@@ -81,8 +81,8 @@ TEST(ParseUrl, RejectsWhatCannotBeSent) {
   }
 }
 
-TEST(HttpResponse, FindsHeadersCaseInsensitively) {
-  HttpResponse r;
+TEST(ClientResponse, FindsHeadersCaseInsensitively) {
+  ClientResponse r;
   r.headers = {{"Content-Type", "application/json"}, {"retry-after", "30"}};
   EXPECT_EQ(r.header("content-type"), "application/json");
   EXPECT_EQ(r.header("Retry-After"), "30");
@@ -91,7 +91,7 @@ TEST(HttpResponse, FindsHeadersCaseInsensitively) {
 
 TEST(HttpClient, InvalidUrlFailsWithoutThrowing) {
   auto client = make_http_client({});
-  HttpRequest req;
+  ClientRequest req;
   req.url = "not a url";
   auto r = client->send(req);
   EXPECT_EQ(r.status, 0);

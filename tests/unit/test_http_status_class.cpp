@@ -16,8 +16,8 @@ using platform_util::HttpStatusClass;
 
 const TimePoint kNow = from_unix(1'800'000'000);
 
-HttpResponse answer(int status, std::string body) {
-  HttpResponse r;
+ClientResponse answer(int status, std::string body) {
+  ClientResponse r;
   r.status = status;
   r.body = std::move(body);
   return r;

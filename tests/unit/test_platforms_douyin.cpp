@@ -301,7 +301,7 @@ TEST(DouyinParse, ClientTokenRateLimitWaitsFiveMinutes) {
 }
 
 TEST(DouyinParse, TransportAndHttpFailures) {
-  HttpResponse timeout;
+  ClientResponse timeout;
   timeout.error = "timeout";
   auto t = douyin::parse_response(timeout, douyin::Flow::refresh_token, kNow);
   EXPECT_EQ(t.kind, OutcomeKind::retry_later);

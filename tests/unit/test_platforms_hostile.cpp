@@ -21,8 +21,8 @@ using nlohmann::json;
 
 const TimePoint kNow = from_unix(1'900'000'000);
 
-HttpResponse answer(const json& body) {
-  HttpResponse r;
+ClientResponse answer(const json& body) {
+  ClientResponse r;
   r.status = 200;
   r.body = body.dump();
   return r;

@@ -58,7 +58,7 @@ std::map<std::string, std::string> query_of(const std::string& url) {
   return q == std::string::npos ? std::map<std::string, std::string>{} : form_of(url.substr(q + 1));
 }
 
-std::string header_of(const HttpRequest& r, const std::string& name) {
+std::string header_of(const ClientRequest& r, const std::string& name) {
   for (const auto& [k, v] : r.headers) {
     if (k == name) return v;
   }
@@ -88,8 +88,8 @@ std::string jwt_with(const nlohmann::json& claims) {
          ".c2lnbmF0dXJl";
 }
 
-HttpResponse response(int status, std::string body, HeaderList headers = {}) {
-  HttpResponse r;
+ClientResponse response(int status, std::string body, HeaderList headers = {}) {
+  ClientResponse r;
   r.status = status;
   r.body = std::move(body);
   r.headers = std::move(headers);
@@ -561,7 +561,7 @@ TEST(OAuth2Revoke, FailuresAreClassifiedLikeTokenErrors) {
   o = oauth2::parse_revoke_response(response(400, R"({"error":"unsupported_token_type"})"), kNow);
   EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured);
   EXPECT_EQ(oauth2::parse_revoke_response(response(429, ""), kNow).kind, OutcomeKind::rate_limited);
-  HttpResponse down;
+  ClientResponse down;
   down.error = "timeout";
   EXPECT_EQ(oauth2::parse_revoke_response(down, kNow).code, "transport_timeout");
 }

@@ -55,13 +55,13 @@ TEST(PlatformUtilUrl, AppendsQueriesAndJoinsPaths) {
 TEST(PlatformUtilHttp, FailuresWithoutAPlatformAnswerAreClassified) {
   const TimePoint now = from_unix(1780000000);
   auto answer = [&](int status, std::string body = "", HeaderList headers = {}) {
-    HttpResponse r;
+    ClientResponse r;
     r.status = status;
     r.body = std::move(body);
     r.headers = std::move(headers);
     return pu::http_failure(r, "X's endpoint", now);
   };
-  HttpResponse none;
+  ClientResponse none;
   none.error = "tls";
   EXPECT_EQ(pu::http_failure(none, "X", now).code, "transport_tls");
   EXPECT_EQ(answer(429, "", {{"Retry-After", "7"}}).retry_after, Seconds(7));

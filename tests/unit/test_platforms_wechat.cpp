@@ -112,7 +112,7 @@ std::string stable(const std::string& token, int expires_in = 7200) {
   return json{{"access_token", token}, {"expires_in", expires_in}}.dump();
 }
 
-bool forced(const HttpRequest& r) { return json::parse(r.body).at("force_refresh").get<bool>(); }
+bool forced(const ClientRequest& r) { return json::parse(r.body).at("force_refresh").get<bool>(); }
 
 }  // namespace
 
@@ -343,7 +343,7 @@ TEST(WeChatParse, IpIsFoundInVariousErrmsgShapes) {
 }
 
 TEST(WeChatParse, HttpAndTransportFailures) {
-  HttpResponse conn;
+  ClientResponse conn;
   conn.error = "connection";
   auto c = wechat::parse_response(conn, wechat::Flow::app_token, kNow);
   EXPECT_EQ(c.kind, OutcomeKind::retry_later);

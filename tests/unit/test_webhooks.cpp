@@ -85,7 +85,7 @@ TEST(WebhookRequest, BodyIsThePayloadWithTheDeliveryIdAndNeverTheSecret) {
 TEST(WebhookRequest, PostsJsonWithHeadersAReceiverCanVerify) {
   const auto d = sample_delivery();
   const TimePoint now = from_unix(1764081234);
-  const HttpRequest req = webhooks::request(d, now);
+  const ClientRequest req = webhooks::request(d, now);
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.url, d.url);
   EXPECT_EQ(req.content_type, "application/json");

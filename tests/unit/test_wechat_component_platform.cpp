@@ -125,12 +125,12 @@ std::string authorizer_info_body(const std::string& refresh) {
       .dump();
 }
 
-std::string path_of(const HttpRequest& r) {
+std::string path_of(const ClientRequest& r) {
   auto u = r.url.substr(0, r.url.find('?'));
   return u.substr(kApi.size());
 }
 
-json body_of(const HttpRequest& r) { return json::parse(r.body); }
+json body_of(const ClientRequest& r) { return json::parse(r.body); }
 
 const std::vector<std::string> kAllSecrets{kSecret,   kTicket, kToken1,  kToken2,  kPreAuth,
                                            kAuthCode, kAccess, kRefresh, kRefresh2};
@@ -351,7 +351,7 @@ TEST(WeChatComponentErrors, DailyQuotaWaitsForBeijingMidnight) {
 }
 
 TEST(WeChatComponentErrors, TransportHttpAndGarbageAreRetriedLater) {
-  HttpResponse timeout;
+  ClientResponse timeout;
   timeout.error = "timeout";
   for (const auto& r :
        {timeout, http_response(502, "bad gateway"), http_response(404, "not found"), http_response(403, "{}"),

@@ -464,11 +464,11 @@ class WeChatComponentFake : public FakePlatform {
       const Config c = cfg_;
       bool delivered = false;
       for (int attempt = 1; attempt <= kPushTries && !stopping_ && !delivered; ++attempt) {
-        HttpRequest r = build_push(c, p);
+        ClientRequest r = build_push(c, p);
         last_push_ = json{{"url", r.url}, {"body", r.body}, {"info_type", p.info_type}};
         count("push_attempts");
         lock.unlock();
-        HttpResponse resp = http_->send(r);
+        ClientResponse resp = http_->send(r);
         lock.lock();
         delivered = resp.status == 200 && resp.body == "success";
         if (!delivered) {
@@ -481,7 +481,7 @@ class WeChatComponentFake : public FakePlatform {
     }
   }
 
-  HttpRequest build_push(const Config& c, const Push& p) const {
+  ClientRequest build_push(const Config& c, const Push& p) const {
     const std::string enc = wxcrypt::encrypt(*wxcrypt::aes_key(c.aes_key), p.inner_xml, c.appid);
     const std::string ts = std::to_string(unix_now());
     const std::string r4 = crypto::random_bytes(4);
@@ -493,7 +493,7 @@ class WeChatComponentFake : public FakePlatform {
     // The plain `signature` leaves out the body: sha1(sort(token, timestamp, nonce)).
     url += "signature=" + wxcrypt::signature(c.message_token, ts, nonce, "") + "&timestamp=" + ts + "&nonce=" + nonce +
            "&encrypt_type=aes&msg_signature=" + wxcrypt::signature(c.message_token, ts, nonce, enc);
-    HttpRequest r;
+    ClientRequest r;
     r.method = "POST";
     r.url = url;
     r.content_type = "text/xml";
