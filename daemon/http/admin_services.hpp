@@ -1,6 +1,5 @@
-// The service objects the admin API calls (service/); they outlive the handlers. Apart from
-// http/admin_handlers.hpp so that code building them need not see http/message.hpp, whose
-// HttpRequest/HttpResponse share their names with net/http_client.hpp's.
+// The service objects the admin API calls (service/); they outlive the handlers. A header of its
+// own: what builds them (runtime/) needs neither the handlers nor HttpRequest/HttpResponse.
 #pragma once
 
 namespace mediax {

@@ -39,8 +39,7 @@ struct ServerLimits {
 
 class HttpServer {
  public:
-  HttpServer(RequestHandler& handler, const ServerLimits& limits, const TimeSource& time,
-             metrics::Registry& metrics);
+  HttpServer(RequestHandler& handler, const ServerLimits& limits, const TimeSource& time, metrics::Registry& metrics);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

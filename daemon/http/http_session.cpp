@@ -161,8 +161,10 @@ HttpSession::Next HttpSession::parse_head(MonoTime now) {
   head_bytes_ += used;
   // Beast takes the request line and whole fields off the front as they come and applies its
   // header_limit to what is left, so the head as a whole is counted here.
-  if (ec == http::error::header_limit || head_bytes_ + in_.size() > limits_.max_head_bytes) return refuse_long_head();
-  if (ec == http::error::need_more) return Next::read;
+  if (ec == http::error::header_limit) return refuse_long_head();
+  if (ec == http::error::need_more) {
+    return head_bytes_ + in_.size() > limits_.max_head_bytes ? refuse_long_head() : Next::read;
+  }
   if (ec) return refuse_parse(ec);
   if (!parser_->is_header_done()) return Next::read;
   if (auto refused = check_head()) return *refused;

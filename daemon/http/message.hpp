@@ -19,7 +19,7 @@ struct HttpRequest {
   std::string path;    // the target's path, percent-decoded
   std::string query;   // the raw text after '?', "" when none
   std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
-  std::string body;                                         // de-chunked; "" when the request has none
+  std::string body;                                          // de-chunked; "" when the request has none
   std::vector<std::string> params;  // the matched route's {name} segments, decoded, in order (routes.hpp)
 
   // The first header of that name, case-insensitively; "" when absent.

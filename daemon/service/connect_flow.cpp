@@ -4,7 +4,6 @@
 
 #include "crypto/crypto.hpp"
 #include "platforms/granted_scopes.hpp"
-#include "platforms/platform.hpp"
 #include "platforms/platform_util.hpp"
 #include "platforms/registry.hpp"
 #include "service/apps.hpp"

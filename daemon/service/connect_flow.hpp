@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "util/time_source.hpp"
 #include "core/types.hpp"
+#include "platforms/platform.hpp"
 #include "service/api_error.hpp"
 #include "service/authorize_choices.hpp"
 #include "store/interfaces.hpp"
@@ -20,8 +21,6 @@ namespace mediax {
 class Grants;
 class NewGrantStore;
 class PlatformRegistry;
-struct AuthorizeParams;  // platforms/platform.hpp, kept out: http/ includes this next to http/message.hpp,
-                         // whose HttpRequest/HttpResponse share their names with net/http_client.hpp's
 
 struct AuthorizeStart {
   std::string authorize_url;

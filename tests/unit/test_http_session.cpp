@@ -85,6 +85,21 @@ TEST_F(HttpSessionTest, BodyByContentLength) {
   EXPECT_EQ(session.request().body, "hello world");
 }
 
+TEST(HttpSession, ABodyLargerThanTheHeadLimitArrivingWithItsHead) {
+  // Only the head counts against max_head_bytes, however much of the body came in the same read.
+  ManualTimeSource time;
+  auto limits = small_limits();
+  limits.max_body_bytes = 5000;
+  for (const std::string& framing :
+       {std::string("Content-Length: 3000\r\n\r\n") + std::string(3000, 'b'),
+        "Transfer-Encoding: chunked\r\n\r\nbb8\r\n" + std::string(3000, 'b') + "\r\n0\r\n\r\n"}) {
+    HttpSession s(limits, time.monotonic());
+    s.received("POST /x HTTP/1.1\r\n" + framing, time.monotonic());
+    ASSERT_EQ(s.advance(time.monotonic()), Next::request) << s.output();
+    EXPECT_EQ(s.request().body, std::string(3000, 'b'));
+  }
+}
+
 TEST_F(HttpSessionTest, PipelinedRequestsAreAnsweredInOrder) {
   ASSERT_EQ(feed("GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nxyGET /c HTTP/1.1\r\n\r\n"),
             Next::request);

@@ -1,0 +1,243 @@
+// The Dispatcher (http/dispatcher.hpp) over AdminHandlers on a real store, as the HTTP server calls
+// it: answer_now on the event loop, answer on the pool when that says nullopt. Every area of the
+// route table, the authorization by the route's Access, the token listener's 404/405, and what
+// is answered without the pool.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "admin_services_fixture.hpp"
+#include "http/admin_handlers.hpp"
+#include "http/dispatcher.hpp"
+#include "pg_env.hpp"
+#include "service/api_keys.hpp"
+
+namespace mediax::test {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kAdminKey = "mxk_admin_key_for_dispatcher";
+constexpr const char* kReaderKey = "mxk_reader_key_for_dispatcher";
+
+struct Answered {
+  HttpResponse res;
+  bool now = false;  // answered by answer_now (the event loop)
+  json body() const { return json::parse(res.body, nullptr, false); }
+};
+
+class DispatcherTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    store_->create_api_key("ops", "admin", hash_api_key(kAdminKey));
+    store_->create_api_key("app", "reader", hash_api_key(kReaderKey));
+    keys_ = std::make_unique<ApiKeyRegistry>(*store_, clock_);
+    keys_->load();
+    services_ = std::make_unique<AdminServicesForTest>(*store_);
+    handlers_ = std::make_unique<AdminHandlers>(
+        services_->services(), AdminConfig{}, [] { return true; }, metrics_,
+        std::string(MEDIAX_SOURCE_DIR) + "/admin/web");
+    dispatcher_ = std::make_unique<Dispatcher>(*handlers_, keys_.get());
+  }
+
+  Answered call(const std::string& method, const std::string& target, const std::string& body = "",
+                const std::string& key = kAdminKey, ListenerKind where = ListenerKind::admin,
+                std::vector<std::pair<std::string, std::string>> headers = {}) {
+    HttpRequest req;
+    req.method = method;
+    req.target = target;
+    const auto q = target.find('?');
+    req.path = target.substr(0, q);
+    req.query = q == std::string::npos ? "" : target.substr(q + 1);
+    req.headers = std::move(headers);
+    if (!key.empty()) req.headers.emplace_back("Authorization", "Bearer " + key);
+    req.body = body;
+    if (auto now = dispatcher_->answer_now(req, where)) return {std::move(*now), true};
+    return {dispatcher_->answer(req, where), false};
+  }
+
+  // An app "shop" of the test platform.
+  void register_shop() {
+    const auto r =
+        call("POST", "/v1/apps",
+             json{{"name", "shop"}, {"platform", "plain"}, {"client_id", "c"}, {"client_secret", "s"}}.dump());
+    ASSERT_EQ(r.res.status, 201) << r.res.body;
+  }
+
+  // A grant of shop connected through authorize and the callback; its id.
+  std::int64_t connect_account() {
+    const auto start = call("POST", "/v1/apps/shop/authorize");  // no body: the app's own settings
+    EXPECT_EQ(start.res.status, 200) << start.res.body;
+    const std::string state = start.body().value("state", "");
+    const auto page = call("GET", "/oauth/callback?state=" + state + "&code=the-code", "", "");
+    EXPECT_EQ(page.res.status, 200) << page.res.body;
+    const auto list = call("GET", "/v1/apps/shop/grants");
+    EXPECT_EQ(list.body()["grants"].size(), 1U) << list.res.body;
+    return list.body()["grants"][0].value("id", std::int64_t{0});
+  }
+
+  RealTimeSource clock_;
+  metrics::Registry metrics_;
+  std::unique_ptr<ApiKeyRegistry> keys_;
+  std::unique_ptr<AdminServicesForTest> services_;
+  std::unique_ptr<AdminHandlers> handlers_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+TEST_F(DispatcherTest, AppsAreRegisteredListedShownAndDeleted) {
+  register_shop();
+  EXPECT_EQ(call("GET", "/v1/apps").body()["apps"][0].value("name", ""), "shop");
+  const auto shown = call("GET", "/v1/apps/shop");
+  EXPECT_EQ(shown.res.status, 200);
+  EXPECT_EQ(shown.res.content_type, "application/json");
+  EXPECT_FALSE(shown.now) << "the database is asked on the pool";
+  EXPECT_EQ(call("HEAD", "/v1/apps/shop").res.status, 200);
+  EXPECT_EQ(call("DELETE", "/v1/apps/shop").body(), (json{{"deleted", true}}));
+  const auto gone = call("GET", "/v1/apps/shop");
+  EXPECT_EQ(gone.res.status, 404);
+  EXPECT_EQ(gone.body().value("error", ""), "not_found");
+}
+
+TEST_F(DispatcherTest, BadJsonIs400AndPostsThatTakeNoBodyNeedNone) {
+  const auto bad = call("POST", "/v1/apps", "{");
+  EXPECT_EQ(bad.res.status, 400);
+  EXPECT_EQ(bad.body().value("error", ""), "invalid_json");
+  EXPECT_EQ(call("POST", "/v1/apps", "").res.status, 400) << "registering needs a body";
+  register_shop();
+  // No body at all: the route's own answer (a 404 names the app or grant, never a 400 for the body).
+  EXPECT_EQ(call("POST", "/v1/apps/shop/authorize").res.status, 200);
+  EXPECT_EQ(call("POST", "/v1/apps/nosuch/refresh").body().value("error", ""), "not_found");
+  EXPECT_EQ(call("POST", "/v1/grants/987654/refresh").body().value("error", ""), "not_found");
+  EXPECT_EQ(call("POST", "/v1/grants/987654/recover").body().value("error", ""), "not_found");
+}
+
+TEST_F(DispatcherTest, AnAccountIsConnectedAndItsTokenReadFromMemoryOnTheEventLoop) {
+  register_shop();
+  // The query reaches the service: the test platform takes no choices.
+  EXPECT_EQ(call("GET", "/v1/apps/shop/connect?prompt=consent").res.status, 400);
+  const auto redirect = call("GET", "/v1/apps/shop/connect");
+  EXPECT_EQ(redirect.res.status, 302);
+  EXPECT_EQ(redirect.res.header("Location").rfind("https://idp.example/authorize?state=", 0), 0U);
+  EXPECT_TRUE(redirect.res.body.empty());
+
+  const auto start = call("POST", "/v1/apps/shop/authorize", "{}");
+  const auto page = call("GET", "/oauth/callback?state=" + start.body().value("state", "") + "&code=c", "", "");
+  EXPECT_EQ(page.res.status, 200) << page.res.body;
+  EXPECT_EQ(page.res.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(page.res.header("Cache-Control"), "no-store");
+  EXPECT_EQ(page.res.header("Referrer-Policy"), "no-referrer");
+  const auto grants = call("GET", "/v1/apps/shop/grants").body()["grants"];
+  ASSERT_EQ(grants.size(), 1U);
+  const auto id = std::to_string(grants[0].value("id", 0));
+
+  for (const auto where : {ListenerKind::admin, ListenerKind::token}) {
+    for (const char* key : {kAdminKey, kReaderKey}) {
+      const auto t = call("GET", "/v1/grants/" + id + "/token", "", key, where);
+      EXPECT_EQ(t.res.status, 200) << t.res.body;
+      EXPECT_TRUE(t.now) << "a token in memory and a key loaded need no pool";
+      EXPECT_EQ(t.body().value("access_token", ""), "plain-access");
+      EXPECT_EQ(t.res.header("Cache-Control"), "no-store");
+      EXPECT_EQ(t.res.header("X-Mediax-Stale"), "");
+    }
+  }
+  const auto app_token = call("GET", "/v1/apps/shop/token", "", kReaderKey, ListenerKind::token);
+  EXPECT_FALSE(app_token.now);
+  EXPECT_NE(app_token.res.status, 0);
+  EXPECT_EQ(call("GET", "/v1/grants/" + id).body().value("app", ""), "shop");
+  EXPECT_EQ(call("GET", "/v1/grants/abc/token").body().value("error", ""), "not_found");
+  EXPECT_EQ(call("DELETE", "/v1/grants/" + id).body().value("revoked", false), true);
+  EXPECT_NE(call("GET", "/v1/grants/" + id + "/token").res.status, 200);
+}
+
+TEST_F(DispatcherTest, TokensFromMemoryAreMarkedStaleWhileTheDatabaseIsAway) {
+  register_shop();
+  const auto id = std::to_string(connect_account());
+  handlers_->set_database_reachable([] { return false; });
+  const auto t = call("GET", "/v1/grants/" + id + "/token");
+  EXPECT_EQ(t.res.status, 200);
+  EXPECT_EQ(t.res.header("Warning"), "110 - \"Response is stale\"");
+  EXPECT_EQ(t.res.header("X-Mediax-Stale"), "database-unreachable");
+  EXPECT_EQ(t.res.header("Cache-Control"), "no-store");
+}
+
+TEST_F(DispatcherTest, KeysAreCheckedByTheRoutesAccessBeforeRouting) {
+  const auto none = call("GET", "/v1/apps", "", "");
+  EXPECT_EQ(none.res.status, 401);
+  EXPECT_TRUE(none.now) << "no key: refused on the event loop";
+  EXPECT_EQ(none.res.header("WWW-Authenticate"), "Bearer realm=\"mediaxd\"");
+  EXPECT_EQ(none.body(),
+            (json{{"error", "unauthorized"}, {"message", "an API key is required: Authorization: Bearer <key>"}}));
+  const auto wrong = call("GET", "/v1/apps", "", "mxk_wrong");
+  EXPECT_EQ(wrong.res.status, 401);
+  EXPECT_EQ(wrong.res.header("WWW-Authenticate"), "Bearer realm=\"mediaxd\", error=\"invalid_token\"");
+  EXPECT_EQ(call("GET", "/v1/apps", "", kReaderKey).res.status, 403);
+  EXPECT_EQ(call("POST", "/v1/apps/shop/refresh", "", kReaderKey).res.status, 403);
+  EXPECT_EQ(call("POST", "/v1/apps/nosuch/token/rejected", "{}", kReaderKey).res.status, 404);
+
+  // What no route serves: 401 without a key, 403 for a reader, 404 "no route for" for an admin,
+  // also for a known path asked with another method.
+  EXPECT_EQ(call("GET", "/v1/nothing", "", "").res.status, 401);
+  EXPECT_EQ(call("GET", "/v1/nothing", "", kReaderKey).res.status, 403);
+  const auto no_route = call("GET", "/v1/nothing");
+  EXPECT_EQ(no_route.res.status, 404);
+  EXPECT_EQ(no_route.body().value("message", ""), "no route for GET /v1/nothing");
+  EXPECT_TRUE(no_route.now);
+  EXPECT_EQ(call("POST", "/healthz").body().value("message", ""), "no route for POST /healthz");
+  EXPECT_EQ(call("DELETE", "/v1/grants/1/token").body().value("message", ""), "no route for DELETE /v1/grants/1/token");
+
+  // Open routes: no key.
+  const auto health = call("GET", "/healthz", "", "");
+  EXPECT_EQ(health.res.status, 200);
+  EXPECT_TRUE(health.now);
+  EXPECT_EQ(call("GET", "/readyz", "", "").body(), (json{{"status", "ready"}}));
+}
+
+TEST_F(DispatcherTest, TheTokenListenerServesItsRoutesOnly) {
+  const auto other = call("GET", "/v1/apps", "", "", ListenerKind::token);
+  EXPECT_EQ(other.res.status, 404) << "before the key";
+  EXPECT_NE(other.body().value("message", "").find("the rest of the API is on admin.listen"), std::string::npos)
+      << other.res.body;
+  EXPECT_NE(other.body().value("message", "").find("GET /v1/grants/{id}/token"), std::string::npos);
+  const auto post = call("POST", "/v1/grants/1/token", "", "", ListenerKind::token);
+  EXPECT_EQ(post.res.status, 405);
+  EXPECT_EQ(post.res.header("Allow"), "GET, HEAD");
+  EXPECT_EQ(post.body().value("message", ""), "the token listener serves GET and HEAD only");
+  EXPECT_EQ(call("GET", "/healthz", "", "", ListenerKind::token).res.status, 200);
+  EXPECT_EQ(call("GET", "/v1/grants/1/token", "", "", ListenerKind::token).res.status, 401);
+  const auto missing = call("GET", "/v1/grants/987654/token", "", kReaderKey, ListenerKind::token);
+  EXPECT_EQ(missing.res.status, 404);
+  EXPECT_EQ(missing.body(), call("GET", "/v1/grants/987654/token", "", kReaderKey).body()) << "as the admin API";
+}
+
+TEST_F(DispatcherTest, CompressedBodiesAreRefusedOnTheAdminListener) {
+  const auto r = call("POST", "/v1/apps", "x", kAdminKey, ListenerKind::admin, {{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(r.res.status, 415);
+  EXPECT_EQ(r.body().value("error", ""), "unsupported_encoding");
+  EXPECT_TRUE(r.res.close);
+  EXPECT_EQ(call("GET", "/v1/apps", "", kAdminKey, ListenerKind::admin, {{"Content-Encoding", "identity"}}).res.status,
+            200);
+}
+
+TEST_F(DispatcherTest, ConsoleMetricsAndWechatEventsAnswerAsBefore) {
+  const auto redirect = call("GET", "/console", "", "");
+  EXPECT_EQ(redirect.res.status, 301);
+  EXPECT_EQ(redirect.res.header("Location"), "/console/");
+  const auto index = call("GET", "/console/", "", "");
+  EXPECT_EQ(index.res.status, 200);
+  EXPECT_EQ(index.res.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(index.res.header("Cache-Control"), "no-store");
+  EXPECT_NE(index.res.header("Content-Security-Policy").find("default-src 'none'"), std::string::npos);
+  const auto outside = call("GET", "/console/../CMakeLists.txt", "", "");
+  EXPECT_EQ(outside.res.status, 404);
+  EXPECT_EQ(outside.res.body, "not found\n");
+  const auto metrics = call("GET", "/metrics", "", "");
+  EXPECT_EQ(metrics.res.status, 200);
+  EXPECT_EQ(metrics.res.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  const auto event = call("POST", "/wechat/component/shop/events?signature=x", "<xml/>", "");
+  EXPECT_EQ(event.res.status, 404) << "no receiver in this daemon";
+  EXPECT_EQ(event.res.body, "unknown app");
+}
+
+}  // namespace
+}  // namespace mediax::test
