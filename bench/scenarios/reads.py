@@ -257,8 +257,8 @@ def phase_md(p):
                   f"{p['cpu_ratio'][s]:.2f} |")
     md.append("\nCPU per request: the server process's and wrk's CPU time over a run ÷ its requests (mediaxd's "
               "includes its other threads: refresh workers while refreshes run). \"From CPU per request\": "
-              "(fixed server + wrk) ÷ (listener + wrk), the ratio two cores of the benchmark's own would give; "
-              "it does not move when other work takes cores away during some runs.")
+              "(fixed server + wrk) ÷ (listener + wrk), the ratio two cores of the benchmark's own would give if "
+              "every server used them fully; it moves much less than req/s when other work takes cores away.")
     if not p["refreshing"]:
         md.append("\np99 ≤ 5 ms with no refresh running: " + "; ".join(
             f"{s} listener {p['p99'][s]:.2f} ms {verdict(p['p99'][s] <= TARGET_P99_MS)}" for s in ("admin", "token")) + ".")
