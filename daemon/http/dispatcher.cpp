@@ -68,16 +68,6 @@ HttpResponse method_not_allowed(const std::vector<std::string_view>& other_metho
   return res;
 }
 
-// cpp-httplib inflated gzip and brotli bodies without a limit (a 1 MiB bomb becomes 1 GiB); the
-// admin API has refused compressed bodies since, and the connection is closed after the answer.
-std::optional<HttpResponse> refuse_encoded_body(const HttpRequest& req) {
-  if (!req.has_header("Content-Encoding") || req.header("Content-Encoding") == "identity") return std::nullopt;
-  HttpResponse res;
-  res.error(415, "unsupported_encoding", "compressed request bodies (Content-Encoding) are not accepted");
-  res.close = true;
-  return res;
-}
-
 HttpResponse answer_for_current_exception(const HttpRequest& req, ListenerKind where) {
   try {
     throw;
@@ -100,9 +90,6 @@ HttpResponse answer_for_current_exception(const HttpRequest& req, ListenerKind w
 std::optional<HttpResponse> gate(ApiKeyRegistry* keys, std::span<const Route> routes, const HttpRequest& req,
                                  ListenerKind where, const RouteMatch& m, bool on_pool, bool& needs_pool) {
   needs_pool = false;
-  if (where == ListenerKind::admin) {
-    if (auto refused = refuse_encoded_body(req)) return refused;
-  }
   switch (gate_of(m, where)) {
     case Gate::not_served: return not_on_token_listener(req, routes);
     case Gate::method_not_allowed: return method_not_allowed(m.other_methods);

@@ -210,15 +210,6 @@ TEST_F(DispatcherTest, TheTokenListenerServesItsRoutesOnly) {
   EXPECT_EQ(missing.body(), call("GET", "/v1/grants/987654/token", "", kReaderKey).body()) << "as the admin API";
 }
 
-TEST_F(DispatcherTest, CompressedBodiesAreRefusedOnTheAdminListener) {
-  const auto r = call("POST", "/v1/apps", "x", kAdminKey, ListenerKind::admin, {{"Content-Encoding", "gzip"}});
-  EXPECT_EQ(r.res.status, 415);
-  EXPECT_EQ(r.body().value("error", ""), "unsupported_encoding");
-  EXPECT_TRUE(r.res.close);
-  EXPECT_EQ(call("GET", "/v1/apps", "", kAdminKey, ListenerKind::admin, {{"Content-Encoding", "identity"}}).res.status,
-            200);
-}
-
 TEST_F(DispatcherTest, ConsoleMetricsAndWechatEventsAnswerAsBefore) {
   const auto redirect = call("GET", "/console", "", "");
   EXPECT_EQ(redirect.res.status, 301);
