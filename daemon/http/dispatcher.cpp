@@ -87,7 +87,7 @@ HttpResponse answer_for_current_exception(const HttpRequest& req, ListenerKind w
 // Everything but the handler call: the answer when the request is refused or no route serves it,
 // nullopt to go on to the route. on_pool: the key may be checked against the store (blocks);
 // otherwise only a key in memory is checked, and `unknown` says the check needs the pool.
-std::optional<HttpResponse> gate(ApiKeyRegistry* keys, std::span<const Route> routes, const HttpRequest& req,
+std::optional<HttpResponse> gate(ApiKeyRegistry* keys, std::span<const Route> routes, HttpRequest& req,
                                  ListenerKind where, const RouteMatch& m, bool on_pool, bool& needs_pool) {
   needs_pool = false;
   switch (gate_of(m, where)) {
@@ -115,6 +115,7 @@ std::optional<HttpResponse> gate(ApiKeyRegistry* keys, std::span<const Route> ro
       if (auto refused = refuse_match(req.method, req.path, required_access(m.route), *match)) {
         return refusal(*refused);
       }
+      req.caller = match->name;
       break;
     }
   }
@@ -134,9 +135,12 @@ Dispatcher::Dispatcher(AdminHandlers& handlers, ApiKeyRegistry* keys, std::span<
 std::optional<HttpResponse> Dispatcher::answer_now(HttpRequest& req, ListenerKind where) {
   try {
     auto m = match_route(routes_, req.method, req.path, where == ListenerKind::token);
+    // A route without a fast handler is answered on the pool, which runs the gate itself: checking
+    // its key here too would hash it twice.
+    if (m.route != nullptr && m.route->fast == nullptr) return std::nullopt;
     bool needs_pool = false;
     if (auto res = gate(keys_, routes_, req, where, m, false, needs_pool)) return logged(std::move(*res), req, where);
-    if (needs_pool || m.route->fast == nullptr) return std::nullopt;
+    if (needs_pool) return std::nullopt;
     req.params = std::move(m.params);
     if (auto res = (handlers_.*(m.route->fast))(req)) return logged(std::move(*res), req, where);
     return std::nullopt;

@@ -180,6 +180,8 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     boost::system::error_code ignored;
     lowest().set_option(tcp::no_delay(true), ignored);
     lowest().non_blocking(true, ignored);  // when_readable's reads
+    const auto remote = lowest().remote_endpoint(ignored);
+    if (!ignored) peer_ = remote.address().to_string();
     if (over_cap) {
       listener_->metrics.refused.inc();
       refuse_over_cap();
@@ -247,6 +249,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
 
   void dispatch() {
     auto& req = session_.request();
+    req.peer = peer_;
     const auto kind = listener_->spec.kind;
     std::optional<HttpResponse> fast;
     try {
@@ -410,6 +413,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   HttpSession session_;
   std::unique_ptr<std::array<char, kReadBuffer>> tls_buf_;
   std::string sending_;
+  std::string peer_;  // the remote address, for HttpRequest::peer (rate limits, the audit trail)
   MonoTime write_deadline_{}, linger_deadline_{}, armed_for_ = MonoTime::max();
   bool reading_ = false, writing_ = false, busy_ = false, closed_ = false;
   bool handshaking_ = false, lingering_ = false, final_ = false, counted_refusal_ = false;

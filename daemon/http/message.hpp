@@ -21,6 +21,8 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
   std::string body;                                          // de-chunked; "" when the request has none
   std::vector<std::string> params;  // the matched route's {name} segments, decoded, in order (routes.hpp)
+  std::string peer;    // the peer's IP address as text ("127.0.0.1", "::1"), set by the server; "" without a socket
+  std::string caller;  // the name of the API key the Dispatcher accepted; "" on open routes or without keys
 
   // The first header of that name, case-insensitively; "" when absent.
   std::string_view header(std::string_view name) const;
