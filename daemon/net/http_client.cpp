@@ -14,6 +14,7 @@
 
 #include <httplib.h>
 
+#include "net/outbound_guard.hpp"
 #include "util/strings.hpp"
 #include "util/time_source.hpp"
 #include "util/waits.hpp"
@@ -194,7 +195,8 @@ class HttplibClient final : public HttpClient {
     const std::string origin = url->scheme + "://" + host_header(*url);
     std::unique_ptr<httplib::ClientImpl> cli = idle_ ? idle_->take(origin) : nullptr;
     const bool reused = cli != nullptr;
-    if (!cli) cli = connect(*url);
+    if (!cli) cli = connect(*url, out);
+    if (!cli) return out;
 
     httplib::Request hr;
     hr.method = req.method;
@@ -226,7 +228,8 @@ class HttplibClient final : public HttpClient {
     // whole, so it goes once more on a new connection. (Not after a read error: the server may
     // have acted on the request, and a refresh token must not be sent twice.)
     if (reused && !ok && err == httplib::Error::Write && !cut_off) {
-      cli = connect(*url);
+      cli = connect(*url, out);
+      if (!cli) return out;
       hres = httplib::Response{};
       body.clear();
       err = httplib::Error::Success;
@@ -255,7 +258,24 @@ class HttplibClient final : public HttpClient {
   }
 
  private:
-  std::unique_ptr<httplib::ClientImpl> connect(const ParsedUrl& url) const {
+  // A client for a new connection to `url`'s origin; null with out.error set when the outbound
+  // guard refuses it or its host does not resolve.
+  std::unique_ptr<httplib::ClientImpl> connect(const ParsedUrl& url, HttpClientResponse& out) const {
+    std::string pinned;
+    if (opts_.outbound != nullptr) {
+      const auto check = opts_.outbound->check(url.scheme, url.host);
+      if (check.verdict == OutboundGuard::Verdict::unresolved) {
+        out.error = "connection";  // what cpp-httplib says of a name it cannot resolve
+        out.error_detail = check.message;
+        return nullptr;
+      }
+      if (check.verdict == OutboundGuard::Verdict::refused) {
+        out.error = kAddressNotAllowed;
+        out.error_detail = check.message;
+        return nullptr;
+      }
+      pinned = util::to_string(check.connect_to);
+    }
     std::unique_ptr<httplib::ClientImpl> cli;
     if (url.scheme == "https") {
       auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port);
@@ -271,6 +291,9 @@ class HttplibClient final : public HttpClient {
     // A token endpoint that redirects is misconfigured; following it could send the secret elsewhere.
     cli->set_follow_location(false);
     cli->set_keep_alive(idle_ != nullptr);
+    // The address checked is the one connected to, on this connection and on any reconnection of
+    // this client: cpp-httplib looks the host up in this map instead of resolving it again.
+    if (!pinned.empty()) cli->set_hostname_addr_map({{url.host, pinned}});
     return cli;
   }
 
@@ -305,6 +328,8 @@ std::string HttpClientResponse::header(const std::string& name) const {
   }
   return "";
 }
+
+bool HttpClientResponse::address_refused() const { return status == 0 && error == kAddressNotAllowed; }
 
 std::unique_ptr<HttpClient> make_http_client(const HttpClientOptions& opts) {
   return std::make_unique<HttplibClient>(opts);

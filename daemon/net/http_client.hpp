@@ -13,6 +13,8 @@
 
 namespace mediax {
 
+class OutboundGuard;
+
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpClientRequest {
@@ -28,9 +30,18 @@ struct HttpClientResponse {
   HeaderList headers;
   std::string body;
   std::string error;  // transport failure: "timeout", "connection", "tls", ... empty when status != 0
+  // Why, when error needs words: for kAddressNotAllowed the host, the address and the rule
+  // (net/outbound_guard.hpp), never the URL's path or query.
+  std::string error_detail;
 
   std::string header(const std::string& name) const;  // case-insensitive, "" when absent
+  // The outbound guard refused the destination: no connection was made, and trying again cannot
+  // help until the URL or security.allowed_private_networks changes.
+  bool address_refused() const;
 };
+
+// HttpClientResponse::error when the outbound guard refused the destination.
+inline constexpr const char* kAddressNotAllowed = "address_not_allowed";
 
 class HttpClient {
  public:
@@ -56,6 +67,9 @@ struct HttpClientOptions {
   std::string ca_file;  // empty: system default
   // What the total deadline and the keep-alive idling are measured on; null: the real clocks.
   const TimeSource* time = nullptr;
+  // Checks each new connection's destination and pins the checked address (the host name still
+  // goes in Host, SNI and the certificate check). Null: no check (mediaxctl, the tests' fakes).
+  const OutboundGuard* outbound = nullptr;
 };
 
 // The real client (cpp-httplib, OpenSSL). Thread-safe: a call has a connection to itself, new or
