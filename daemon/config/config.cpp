@@ -20,14 +20,15 @@
 #include <toml++/toml.h>
 
 #include "util/host_port.hpp"
+#include "util/ip_address.hpp"
 #include "util/strings.hpp"
 
 namespace mediax {
 
 namespace {
 
-enum class Kind { integer, floating, string };
-using Value = std::variant<std::int64_t, double, std::string>;
+enum class Kind { integer, floating, string, string_list };
+using Value = std::variant<std::int64_t, double, std::string, std::vector<std::string>>;
 
 struct KeySpec {
   std::string key;  // dotted: "refresh.fraction"
@@ -38,7 +39,7 @@ struct KeySpec {
   std::string description;
   std::function<Value(const Config&)> get;
   std::function<void(Config&, const Value&)> set;
-  std::function<std::string(const std::string&)> check;  // strings: "" when valid, else the problem
+  std::function<std::string(const std::string&)> check;  // strings, each of a list: "" when valid, else the problem
 };
 
 std::string format_float(double v) {
@@ -70,6 +71,11 @@ std::string quote(const std::string& s) {
 std::string to_toml(const Value& v) {
   if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
   if (auto* d = std::get_if<double>(&v)) return format_float(*d);
+  if (auto* list = std::get_if<std::vector<std::string>>(&v)) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < list->size(); ++i) out += (i ? ", " : "") + quote((*list)[i]);
+    return out + "]";
+  }
   return quote(std::get<std::string>(v));
 }
 
@@ -78,6 +84,7 @@ const char* kind_name(Kind k) {
     case Kind::integer: return "integer";
     case Kind::floating: return "float";
     case Kind::string: return "string";
+    case Kind::string_list: return "array of strings";
   }
   return "?";
 }
@@ -237,6 +244,26 @@ KeySpec string_key(std::string key, S Config::*sec, std::string S::*mem, bool re
   return k;
 }
 
+template <typename S>
+KeySpec string_list_key(std::string key, S Config::*sec, std::vector<std::string> S::*mem, bool reloadable,
+                        std::string description, std::function<std::string(const std::string&)> check) {
+  KeySpec k;
+  k.key = std::move(key);
+  k.kind = Kind::string_list;
+  k.reloadable = reloadable;
+  k.description = std::move(description);
+  k.get = [sec, mem](const Config& c) { return Value((c.*sec).*mem); };
+  k.set = [sec, mem](Config& c, const Value& v) { (c.*sec).*mem = std::get<std::vector<std::string>>(v); };
+  k.check = std::move(check);
+  return k;
+}
+
+// One entry of security.allowed_private_networks: a CIDR network or a single address.
+std::string check_network(const std::string& s) {
+  std::string problem;
+  return util::parse_network(s, problem) ? std::string() : problem;
+}
+
 KeySpec platform_url_key(const std::string& platform, const std::string& name, std::string description) {
   KeySpec k;
   k.key = "platforms." + platform + "." + name;
@@ -354,6 +381,12 @@ const std::vector<KeySpec>& key_table() {
                            "comma-separated older key files: still decrypted, never used to encrypt (key rotation); "
                            "under systemd a relative path names a credential",
                            check_key_file_list));
+    t.push_back(string_list_key("security.allowed_private_networks", &C::security,
+                                &SecurityConfig::allowed_private_networks, false,
+                                "networks (CIDR, IPv4 or IPv6) that outbound calls (token, revocation, discovery, JWKS, "
+                                "webhooks) may reach besides public addresses, e.g. [\"127.0.0.0/8\", \"::1/128\"]; "
+                                "plain http:// goes only to these; empty: public addresses only",
+                                check_network));
     t.push_back(string_key("log.level", &C::log, &LogConfig::level, true,
                            "trace, debug, info, warn, error, critical or off",
                            one_of({"trace", "debug", "info", "warn", "error", "critical", "off"})));
@@ -531,6 +564,21 @@ class Parser {
         spec.set(out_, Value(x));
         break;
       }
+      case Kind::string_list: {
+        const auto* arr = node.as_array();
+        if (!arr) wrong_type(spec, written, node);
+        std::vector<std::string> list;
+        for (const auto& item : *arr) {
+          const auto* v = item.as_string();
+          if (!v) fail(item.source(), written, "expected strings in the array, got " + node_type_name(item));
+          if (spec.check) {
+            if (std::string problem = spec.check(v->get()); !problem.empty()) fail(item.source(), written, problem);
+          }
+          list.push_back(v->get());
+        }
+        spec.set(out_, Value(std::move(list)));
+        break;
+      }
       case Kind::string: {
         const auto* v = node.as_string();
         if (!v) wrong_type(spec, written, node);
@@ -547,7 +595,7 @@ class Parser {
 
   [[noreturn]] void wrong_type(const KeySpec& spec, const std::string& written, const toml::node& node) const {
     fail(node.source(), written,
-         std::string("expected ") + (spec.kind == Kind::integer ? "an " : "a ") + kind_name(spec.kind) + ", got " +
+         std::string("expected ") + (spec.kind == Kind::integer || spec.kind == Kind::string_list ? "an " : "a ") + kind_name(spec.kind) + ", got " +
              node_type_name(node));
   }
 

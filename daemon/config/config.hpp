@@ -90,6 +90,11 @@ struct SecurityConfig {
   // until `mediaxd rotate-key` has re-sealed everything).
   std::string previous_key_files;
 
+  // Networks outbound calls may reach besides public addresses (net/outbound_guard.hpp), each a
+  // CIDR or one address, checked at load: "127.0.0.0/8", "::1/128", "10.20.0.0/16". Plain http://
+  // goes only to these. Empty: public addresses only.
+  std::vector<std::string> allowed_private_networks;
+
   // previous_key_files split at commas, blanks around each path trimmed, empty parts dropped.
   std::vector<std::string> previous_key_file_list() const;
 
