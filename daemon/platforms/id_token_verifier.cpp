@@ -44,7 +44,8 @@ std::optional<std::string> IdTokenVerifier::fetch(const std::string& url, TimePo
   HttpClientResponse r = http_.send(req);
   if (r.status != 200) {
     return "the provider's key set at " + redact_url(url) + " could not be read (" +
-           (r.status == 0 ? (r.error.empty() ? std::string("no answer") : r.error)
+           (r.address_refused() ? "refused: " + r.error_detail
+            : r.status == 0     ? (r.error.empty() ? std::string("no answer") : r.error)
                           : "HTTP " + std::to_string(r.status)) +
            ")";
   }

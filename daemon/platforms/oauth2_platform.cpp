@@ -176,6 +176,7 @@ std::string jwt_subject(const std::string& jwt) {
 
 Outcome classify_failure(const HttpClientResponse& r, Flow flow, TimePoint now,
                          const std::vector<std::string>& secrets) {
+  if (auto refused = platform_util::refused_address(r, std::string("the ") + endpoint_name(flow))) return *refused;
   if (r.status == 0) {
     std::string err = r.error.empty() ? "unknown" : r.error;
     return Outcome::failure(OutcomeKind::retry_later, "transport_" + err,
@@ -356,7 +357,9 @@ oauth2::Discovery discover(HttpClient& http, const std::string& issuer) {
     req.headers.emplace_back("Accept", "application/json");
     HttpClientResponse r = http.send(req);
     std::string error;
-    if (r.status == 0) {
+    if (r.address_refused()) {
+      error = "refused: " + r.error_detail;
+    } else if (r.status == 0) {
       error = "no answer (" + (r.error.empty() ? std::string("unknown") : r.error) + ")";
     } else if (r.status != 200) {
       error = "HTTP " + std::to_string(r.status);

@@ -258,7 +258,14 @@ bool status_decides(int status) {
   return c == HttpStatusClass::no_answer || c == HttpStatusClass::rate_limited || c == HttpStatusClass::server_trouble;
 }
 
+std::optional<Outcome> refused_address(const HttpClientResponse& r, const std::string& what) {
+  if (!r.address_refused()) return std::nullopt;
+  return Outcome::failure(OutcomeKind::app_misconfigured, kAddressNotAllowed,
+                          "not calling " + what + ": " + r.error_detail);
+}
+
 Outcome http_failure(const HttpClientResponse& r, const std::string& what, TimePoint now) {
+  if (auto refused = refused_address(r, what)) return *refused;
   const int status = r.status;
   const std::string code = "http_" + std::to_string(status);
   const std::string head = what + " answered HTTP " + std::to_string(status);

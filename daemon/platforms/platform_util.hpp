@@ -89,6 +89,11 @@ HttpStatusClass classify_http_status(int status);
 // no_answer, rate_limited or server_trouble: the outcome is http_failure's, before the body is read.
 bool status_decides(int status);
 
+// The outbound guard refused the endpoint's address (HttpClientResponse::address_refused): the
+// app's configuration, app_misconfigured "address_not_allowed" naming the host and the rule;
+// nullopt for any other answer. `what` names the endpoint.
+std::optional<Outcome> refused_address(const HttpClientResponse& r, const std::string& what);
+
 // A failure that is not a platform's own error answer: no HTTP answer, HTTP 429, 5xx, a 3xx, 4xx
 // or a body that is not JSON. `what` names the endpoint for the message ("Douyin's token endpoint").
 // Never copies the body into the message.

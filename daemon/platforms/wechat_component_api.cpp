@@ -335,7 +335,8 @@ Answer read_answer(const HttpClientResponse& r, Flow flow, TimePoint now, const 
   auto to_retry = [&](Outcome o) {
     // WeChat answers every call, errors included, with HTTP 200: anything else is the way there
     // (a proxy, a gateway, an outage), not the app's configuration.
-    if (o.kind != OutcomeKind::success) o.kind = OutcomeKind::retry_later;
+    // (An address the outbound guard refused is the daemon's configuration: it stays app_misconfigured.)
+    if (o.kind != OutcomeKind::success && o.code != kAddressNotAllowed) o.kind = OutcomeKind::retry_later;
     return o;
   };
   if (platform_util::status_decides(r.status)) {

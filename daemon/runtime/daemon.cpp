@@ -12,6 +12,7 @@
 #include "runtime/open_files.hpp"
 #include "runtime/rotate_key.hpp"
 #include "util/host_port.hpp"
+#include "util/ip_address.hpp"
 
 namespace mediax {
 
@@ -51,7 +52,9 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       owner_(make_owner_id(instance_)),
       migrator_(config.database.url, migrations_dir_),
       store_(make_pg_store(db_url_, config.database.pool_size, keys_.sealer)),
-      http_(make_http_client(platform_http_options(config.refresh))),
+      resolver_(make_system_resolver()),
+      outbound_(outbound_policy(config.security), *resolver_),
+      http_(make_http_client(platform_http_options(config.refresh, outbound_))),
       call_budget_(*store_, time_),
       component_credentials_(*store_, time_),
       platforms_(*http_, platform_settings(config), &call_budget_, &component_credentials_),
@@ -59,12 +62,13 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       guards_(breaker_settings(config.refresh), time_),
       refresher_(*store_, *store_, *store_, platforms_, cache_, policy_, time_, owner_, metrics_),
       scheduler_(io_, refresher_, time_, config.refresh.max_concurrent, metrics_),
-      hook_http_(make_http_client(webhook_http_options(config))),
+      hook_http_(make_http_client(webhook_http_options(config, outbound_))),
       hook_sender_(*store_, *hook_http_, time_, config.webhook, owner_, metrics_),
       hooks_(hook_sender_, *store_, time_, Seconds(config.webhook.poll_seconds),
              Seconds(config.webhook.reauth_notice_days * 24 * 3600)),
       token_reads_(*store_, cache_, refresher_, time_),
-      apps_(*store_, *store_, *store_, *store_, platforms_, cache_, token_reads_, scheduler_, config, time_),
+      apps_(*store_, *store_, *store_, *store_, platforms_, cache_, token_reads_, scheduler_, config, time_,
+            outbound_),
       new_grants_(*store_, *store_, cache_, scheduler_, policy_, time_),
       grants_(*store_, *store_, platforms_, cache_, scheduler_, apps_, new_grants_, time_),
       connect_flow_(*store_, *store_, platforms_, grants_, new_grants_, config, time_),
@@ -100,6 +104,12 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       janitor_(io_, blocking_.get_executor(), time_) {
   refresher_.set_platform_guards(&guards_);
   component_credentials_.bind(cache_, refresher_);
+  std::string allowed;
+  for (const auto& n : outbound_.policy().allowed_private_networks) {
+    allowed += (allowed.empty() ? "" : ", ") + util::to_string(n);
+  }
+  spdlog::info("outbound calls may reach public addresses{}",
+               allowed.empty() ? " only (security.allowed_private_networks is empty)" : " and " + allowed);
   refresher_.set_next_listener([this](const RefreshKey& key, std::optional<TimePoint> next) {
     if (next) {
       scheduler_.schedule(key, *next);

@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "util/time_source.hpp"
 #include "net/http_client.hpp"
+#include "net/outbound_guard.hpp"
 #include "obs/metrics.hpp"
 #include "platforms/registry.hpp"
 #include "runtime/cluster_sync.hpp"
@@ -85,6 +86,10 @@ class Daemon {
   const std::string owner_;  // host:pid:instance, the holder of leases
   Migrator migrator_;
   std::unique_ptr<Store> store_;
+  // Where outbound calls may go (security.allowed_private_networks): both clients and the admin
+  // API's URL checks ask it.
+  std::unique_ptr<Resolver> resolver_;
+  OutboundGuard outbound_;
   std::unique_ptr<HttpClient> http_;
   StoreCallBudget call_budget_;
   // The WeChat third-party platform's ticket and component token: the platform needs them, and

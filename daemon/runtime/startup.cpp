@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "runtime/notify.hpp"
+#include "util/ip_address.hpp"
 #include "util/waits.hpp"
 
 namespace mediax {
@@ -30,8 +31,9 @@ LoadedSealKeys load_keys(const SecurityConfig& security) {
   return keys;
 }
 
-HttpClientOptions platform_http_options(const RefreshConfig& refresh) {
+HttpClientOptions platform_http_options(const RefreshConfig& refresh, const OutboundGuard& outbound) {
   HttpClientOptions o;
+  o.outbound = &outbound;
   o.connect_timeout = milliseconds(refresh.connect_timeout_ms);
   o.read_timeout = milliseconds(refresh.request_timeout_ms);
   o.total_timeout = milliseconds(refresh.request_timeout_ms);
@@ -41,11 +43,22 @@ HttpClientOptions platform_http_options(const RefreshConfig& refresh) {
   return o;
 }
 
-HttpClientOptions webhook_http_options(const Config& config) {
-  HttpClientOptions o = platform_http_options(config.refresh);
+HttpClientOptions webhook_http_options(const Config& config, const OutboundGuard& outbound) {
+  HttpClientOptions o = platform_http_options(config.refresh, outbound);
   o.connect_timeout = milliseconds(config.webhook.timeout_ms);
   o.read_timeout = milliseconds(config.webhook.timeout_ms);
   return o;
+}
+
+OutboundPolicy outbound_policy(const SecurityConfig& security) {
+  OutboundPolicy p;
+  for (const auto& text : security.allowed_private_networks) {
+    std::string problem;
+    auto network = util::parse_network(text, problem);
+    if (!network) throw StartupError("security.allowed_private_networks: " + problem);
+    p.allowed_private_networks.push_back(*network);
+  }
+  return p;
 }
 
 PlatformSettings platform_settings(const Config& config) {

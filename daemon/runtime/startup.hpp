@@ -8,6 +8,7 @@
 
 #include "config/config.hpp"
 #include "net/http_client.hpp"
+#include "net/outbound_guard.hpp"
 #include "platforms/registry.hpp"
 #include "runtime/seal_keys.hpp"
 #include "store/store.hpp"
@@ -29,8 +30,11 @@ void wait_for_migrated_database(Migrator& m, const TimeSource& time);
 // host:pid:instance, the holder of this instance's leases.
 std::string make_owner_id(const std::string& instance);
 
-HttpClientOptions platform_http_options(const RefreshConfig& refresh);
-HttpClientOptions webhook_http_options(const Config& config);  // webhook.timeout_ms
+// Both check every destination with `outbound` (which must outlive the clients).
+HttpClientOptions platform_http_options(const RefreshConfig& refresh, const OutboundGuard& outbound);
+HttpClientOptions webhook_http_options(const Config& config, const OutboundGuard& outbound);  // webhook.timeout_ms
+// security.allowed_private_networks parsed (the config checked each entry when it was loaded).
+OutboundPolicy outbound_policy(const SecurityConfig& security);
 PlatformSettings platform_settings(const Config& config);
 
 }  // namespace mediax

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "net/outbound_guard.hpp"
 #include "platforms/credential_key.hpp"
 #include "platforms/platform.hpp"
 #include "platforms/registry.hpp"
@@ -24,6 +25,30 @@ namespace mediax {
 namespace {
 
 ApiError no_app(const std::string& name) { return ApiError(404, "not_found", "no app named '" + name + "'"); }
+
+// 400 address_not_allowed when the guard refuses where `url` (the request's `field`) leads. A host
+// that does not resolve now passes: it may later, and the client checks it then.
+std::optional<ApiError> refused_destination(const OutboundGuard& guard, const std::string& field,
+                                            const std::string& url) {
+  if (url.empty()) return std::nullopt;
+  const auto check = guard.check_url(url);
+  if (check.verdict != OutboundGuard::Verdict::refused) return std::nullopt;
+  return ApiError(400, kAddressNotAllowed, field + ": " + check.message, {{"field", field}});
+}
+
+// The URLs of `app` the daemon calls: what the request gave (before discovery) or what the
+// platform resolved them to (after).
+std::optional<ApiError> refused_app_destination(const OutboundGuard& guard, const App& app) {
+  const std::pair<const char*, const std::string*> urls[] = {
+      {"issuer", &app.issuer},
+      {"endpoints.token_url", &app.endpoints.token_url},
+      {"endpoints.revocation_url", &app.endpoints.revocation_url},
+  };
+  for (const auto& [field, url] : urls) {
+    if (auto refused = refused_destination(guard, field, *url)) return refused;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -53,7 +78,7 @@ bool app_waits_for_ticket(AdminStore& store, const std::string& app_name) {
 
 Apps::Apps(AdminStore& store, RefreshStore& schedule, WebhookOutbox& outbox, EventLog& events,
            PlatformRegistry& platforms, TokenCache& cache, TokenReads& reads, Scheduler& scheduler,
-           const Config& config, const TimeSource& time)
+           const Config& config, const TimeSource& time, const OutboundGuard& outbound)
     : store_(store),
       schedule_(schedule),
       outbox_(outbox),
@@ -63,7 +88,8 @@ Apps::Apps(AdminStore& store, RefreshStore& schedule, WebhookOutbox& outbox, Eve
       reads_(reads),
       scheduler_(scheduler),
       config_(config),
-      time_(time) {}
+      time_(time),
+      outbound_(outbound) {}
 
 Expected<App> Apps::register_app(const nlohmann::json& body) {
   // "webhook" is ours; the rest is the app (validated strictly by app_from_request).
@@ -79,8 +105,14 @@ Expected<App> Apps::register_app(const nlohmann::json& body) {
   });
   if (!request) return tl::unexpected(request.error());
   App app = std::move(*request);
+  if (hook) {
+    if (auto refused = refused_destination(outbound_, "webhook.url", hook->url)) return tl::unexpected(*refused);
+  }
+  if (auto refused = refused_app_destination(outbound_, app)) return tl::unexpected(*refused);
   auto check = platforms_.get(app.platform)->prepare_app(app);
   if (!check.ok) return tl::unexpected(ApiError(check.status, check.code, check.message));
+  // Discovery's answer names the endpoints: checked as if the request had.
+  if (auto refused = refused_app_destination(outbound_, app)) return tl::unexpected(*refused);
   app.token_usage = token_usage_for(app.platform);
   if (auto own = app_token_usage_for(app.platform); own != app.token_usage) app.app_token_usage = own;
   PlatformSettings urls;
@@ -170,6 +202,7 @@ Expected<App> Apps::set_webhook(const std::string& app_name, const nlohmann::jso
   if (!app) return app;
   const auto hook = parsed([&] { return webhooks::setting_from_request(body, ""); });
   if (!hook) return tl::unexpected(hook.error());
+  if (auto refused = refused_destination(outbound_, "url", hook->url)) return tl::unexpected(*refused);
   try {
     store_.set_webhook(app->id, hook->url, hook->secret);
   } catch (const StoreError& e) {

@@ -19,6 +19,7 @@
 
 namespace mediax {
 
+class OutboundGuard;
 class Platform;
 class PlatformRegistry;
 class Scheduler;
@@ -43,8 +44,12 @@ class Apps {
  public:
   // `reads` is told of apps registered and deleted (what token reads answer from memory);
   // `schedule` is where a client-credentials app's first token is put (RefreshStore + Scheduler).
+  // `outbound` checks the URLs the daemon will call (issuer, token, revocation, webhook) when they
+  // are registered: one it refuses is a 400 address_not_allowed at once (the HTTP client checks
+  // again at every connection).
   Apps(AdminStore& store, RefreshStore& schedule, WebhookOutbox& outbox, EventLog& events, PlatformRegistry& platforms,
-       TokenCache& cache, TokenReads& reads, Scheduler& scheduler, const Config& config, const TimeSource& time);
+       TokenCache& cache, TokenReads& reads, Scheduler& scheduler, const Config& config, const TimeSource& time,
+       const OutboundGuard& outbound);
 
   // Validates the POST /v1/apps body strictly (unknown fields are errors), resolves discovery,
   // stores the app and, for client credentials, schedules its first token now. 409 duplicate or
@@ -80,6 +85,7 @@ class Apps {
   Scheduler& scheduler_;
   const Config& config_;
   const TimeSource& time_;
+  const OutboundGuard& outbound_;
 };
 
 }  // namespace mediax

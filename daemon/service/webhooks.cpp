@@ -123,6 +123,7 @@ int Sender::run_once(int batch) {
 
 void Sender::attempt(const WebhookDelivery& d) {
   std::string error;
+  bool final = false;  // no later attempt can succeed
   if (d.attempts > config_.max_attempts) {
     // Claimed again after a sender died mid-attempt more often than attempts are allowed.
     error = "attempts_exhausted";
@@ -132,13 +133,17 @@ void Sender::attempt(const WebhookDelivery& d) {
       error.clear();
     } else if (res.status != 0) {
       error = "http_" + std::to_string(res.status);  // never the body: it is the receiver's
+    } else if (res.address_refused()) {
+      // No connection was made; the URL (or the allowed networks) must change first.
+      error = std::string(kAddressNotAllowed) + ": " + res.error_detail;
+      final = true;
     } else {
       error = res.error.empty() ? "no_response" : res.error;
     }
   }
   const auto at = clock_.system();
   std::optional<TimePoint> retry_at;
-  if (!error.empty() && d.attempts < config_.max_attempts) {
+  if (!error.empty() && !final && d.attempts < config_.max_attempts) {
     const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
     retry_at = at + retry_delay(d.attempts, config_, jitter);
   }

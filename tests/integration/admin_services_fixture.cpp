@@ -12,6 +12,7 @@
 #include "service/new_grant_store.hpp"
 #include "service/token_reads.hpp"
 #include "store/store.hpp"
+#include "support/fake_resolver.hpp"
 
 namespace mediax::test {
 
@@ -62,7 +63,7 @@ struct AdminServicesForTest::Impl {
     // Never run: what the services schedule just sits in the wheel.
     scheduler = std::make_unique<Scheduler>(io, *refresher, clock, 1, metrics);
     reads = std::make_unique<TokenReads>(store, cache, *refresher, clock);
-    apps = std::make_unique<Apps>(store, store, store, store, registry, cache, *reads, *scheduler, config, clock);
+    apps = std::make_unique<Apps>(store, store, store, store, registry, cache, *reads, *scheduler, config, clock, outbound);
     new_grants = std::make_unique<NewGrantStore>(store, store, cache, *scheduler, *policy, clock);
     grants = std::make_unique<Grants>(store, store, registry, cache, *scheduler, *apps, *new_grants, clock);
     connect = std::make_unique<ConnectFlow>(store, store, registry, *grants, *new_grants, config, clock);
@@ -79,6 +80,9 @@ struct AdminServicesForTest::Impl {
   boost::asio::io_context io;
   std::unique_ptr<Scheduler> scheduler;
   Config config;
+  // Every name resolves to a public address; the tests' loopback is allowed, as in the e2e config.
+  test::FakeResolver resolver{{"93.184.215.14"}};
+  OutboundGuard outbound{test::policy_allowing({"127.0.0.0/8", "::1/128"}), resolver};
   std::unique_ptr<TokenReads> reads;
   std::unique_ptr<Apps> apps;
   std::unique_ptr<NewGrantStore> new_grants;

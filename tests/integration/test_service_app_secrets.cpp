@@ -12,6 +12,7 @@
 #include "platforms/registry.hpp"
 #include "schedule/scheduler.hpp"
 #include "service/apps.hpp"
+#include "support/fake_resolver.hpp"
 #include "service/token_reads.hpp"
 
 namespace mediax::test {
@@ -71,7 +72,7 @@ class AppSecretsTest : public StoreTest {
                                   sample_token("authorizer-access", t0() + hours(2)));
     reads_ = std::make_unique<TokenReads>(*store_, cache_, *refresher_, clock_);
     apps_ = std::make_unique<Apps>(*store_, *store_, *store_, *store_, registry_, cache_, *reads_, *scheduler_, config_,
-                                   clock_);
+                                   clock_, outbound_);
   }
 
   int status_of(const std::string& app, const json& body) {
@@ -105,6 +106,9 @@ class AppSecretsTest : public StoreTest {
   boost::asio::io_context io_;
   std::unique_ptr<Scheduler> scheduler_;
   Config config_;
+  // Every name resolves to a public address; the tests' loopback is allowed, as in the e2e config.
+  test::FakeResolver resolver_{{"93.184.215.14"}};
+  OutboundGuard outbound_{test::policy_allowing({"127.0.0.0/8", "::1/128"}), resolver_};
   std::unique_ptr<TokenReads> reads_;
   std::unique_ptr<Apps> apps_;
   App app_;

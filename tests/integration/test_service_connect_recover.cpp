@@ -17,6 +17,7 @@
 #include "service/component_status.hpp"
 #include "service/token_reads.hpp"
 #include "service/apps.hpp"
+#include "support/fake_resolver.hpp"
 #include "service/connect_flow.hpp"
 #include "service/grants.hpp"
 #include "service/new_grant_store.hpp"
@@ -150,7 +151,7 @@ class ConnectRecoverTest : public StoreTest {
     plain_ = store_->create_app(p);
     reads_ = std::make_unique<TokenReads>(*store_, cache_, *refresher_, clock_);
     apps_ = std::make_unique<Apps>(*store_, *store_, *store_, *store_, registry_, cache_, *reads_, *scheduler_, config_,
-                                   clock_);
+                                   clock_, outbound_);
     new_grants_ = std::make_unique<NewGrantStore>(*store_, *store_, cache_, *scheduler_, *policy_, clock_);
     grants_ = std::make_unique<Grants>(*store_, *store_, registry_, cache_, *scheduler_, *apps_, *new_grants_, clock_);
     connect_ = std::make_unique<ConnectFlow>(*store_, *store_, registry_, *grants_, *new_grants_, config_, clock_);
@@ -189,6 +190,9 @@ class ConnectRecoverTest : public StoreTest {
   boost::asio::io_context io_;
   std::unique_ptr<Scheduler> scheduler_;
   Config config_;
+  // Every name resolves to a public address; the tests' loopback is allowed, as in the e2e config.
+  test::FakeResolver resolver_{{"93.184.215.14"}};
+  OutboundGuard outbound_{test::policy_allowing({"127.0.0.0/8", "::1/128"}), resolver_};
   std::unique_ptr<TokenReads> reads_;
   std::unique_ptr<Apps> apps_;
   std::unique_ptr<NewGrantStore> new_grants_;

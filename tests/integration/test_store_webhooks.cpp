@@ -14,6 +14,7 @@
 #include "pg_env.hpp"
 #include "support/manual_time_source.hpp"
 #include "service/webhooks.hpp"
+#include "support/fake_resolver.hpp"
 
 namespace mediax::test {
 namespace {
@@ -294,6 +295,35 @@ TEST_F(StoreWebhooks, SenderGivesUpAfterMaxAttempts) {
   EXPECT_FALSE(d.delivered_at);
   EXPECT_EQ(d.attempts, 3);
   EXPECT_EQ(d.last_error, "http_503");
+}
+
+// The real client with an outbound guard: hooks.example resolves to a private address nobody
+// allowed. The delivery fails at the first attempt with the reason, and is not retried.
+TEST_F(StoreWebhooks, SenderGivesUpAtOnceWhenTheAddressIsRefused) {
+  enqueue();
+  FakeResolver resolver;
+  resolver.answer("hooks.example", {{"10.0.0.7"}});
+  OutboundGuard guard(policy_allowing({"127.0.0.0/8"}), resolver);
+  HttpClientOptions opts;
+  opts.outbound = &guard;
+  auto http = make_http_client(opts);
+  ManualTimeSource clock(SysClock::now());
+  WebhookConfig cfg;
+  cfg.max_attempts = 5;
+  cfg.retry_min_seconds = 1;
+  metrics::Registry metrics;
+  webhooks::Sender sender(*store_, *http, clock, cfg, "sender", metrics);
+  EXPECT_EQ(sender.run_once(), 1);
+  clock.advance(std::chrono::seconds(10));
+  EXPECT_EQ(sender.run_once(), 0) << "given up: nothing is due again";
+  const auto d = store_->list_webhook_deliveries(app_.id, 1).at(0);
+  EXPECT_TRUE(d.failed_at);
+  EXPECT_EQ(d.attempts, 1);
+  EXPECT_EQ(d.last_error,
+            "address_not_allowed: hooks.example (10.0.0.7) is private (10.0.0.0/8), which "
+            "security.allowed_private_networks does not list");
+  EXPECT_EQ(resolver.lookups("hooks.example"), 1);
+  EXPECT_FALSE(store_->next_webhook_due());
 }
 
 }  // namespace
