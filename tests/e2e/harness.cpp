@@ -151,11 +151,19 @@ void write_daemon_config(const std::string& path, const std::string& db_url, int
                          const std::string& admin_extra, const std::string& refresh_extra) {
   // Every daemon needs an encryption key; one per database, so daemons sharing one read each
   // other's secrets. A test that sets [security] itself chooses its keys.
-  const std::string security = extra_config.find("[security]") != std::string::npos
+  // The fakes listen on loopback: outbound calls may go there (and over plain http), unless the
+  // test sets security.allowed_private_networks itself.
+  const std::string allow_loopback = "allowed_private_networks = [\"127.0.0.0/8\", \"::1/128\"]\n";
+  std::string extra = extra_config;
+  const auto own_security = extra.find("[security]");
+  if (own_security != std::string::npos && extra.find("allowed_private_networks") == std::string::npos) {
+    extra.insert(own_security + std::string("[security]").size(), "\n" + allow_loopback);
+  }
+  const std::string security = own_security != std::string::npos
                                    ? std::string()
                                    : "\n[security]\nkey_file = \"" +
                                          seal_key_file_for(db_url, std::filesystem::path(path).parent_path().string()) +
-                                         "\"\n";
+                                         "\"\n" + allow_loopback;
   // A [refresh] default line, unless refresh_extra sets that key itself.
   auto refresh_default = [&refresh_extra](const std::string& line) {
     const std::string key = line.substr(0, line.find(' '));
@@ -182,7 +190,7 @@ void write_daemon_config(const std::string& path, const std::string& db_url, int
                        (refresh_extra.empty() ? std::string() : refresh_extra + "\n") +
                        "\n[log]\n"
                        "level = \"debug\"\n" +
-                       security + (extra_config.empty() ? std::string() : "\n" + extra_config + "\n"));
+                       security + (extra.empty() ? std::string() : "\n" + extra + "\n"));
 }
 
 Daemon::Daemon(std::string db_url, std::string dir, const std::string& extra_config, const std::string& admin_extra,
