@@ -204,6 +204,8 @@ public_url = "http://127.0.0.1:8080"
 
 [security]
 key_file = "$DEV_KEY"
+# Apps and webhooks in development point at this machine; production lists none.
+allowed_private_networks = ["127.0.0.0/8", "::1/128"]
 
 [log]
 level = "debug"

@@ -374,7 +374,9 @@ class Daemon:
         tables = {"database": {"url": f'"{pg.url}"'},
                   "admin": {"listen": f'"127.0.0.1:{self.port}"', "public_url": f'"http://127.0.0.1:{self.port}"',
                             "token_listen": f'"127.0.0.1:{self.token_port}"'},
-                  "security": {"key_file": f'"{self.key_file}"'},
+                  # The fake platform listens on loopback: outbound calls may go there.
+                  "security": {"key_file": f'"{self.key_file}"',
+                               "allowed_private_networks": '["127.0.0.0/8", "::1/128"]'},
                   "log": {"level": '"info"'}}
         for item in settings or []:
             key, _, value = item.partition("=")
