@@ -90,10 +90,27 @@ struct SecurityConfig {
   // until `mediaxd rotate-key` has re-sealed everything).
   std::string previous_key_files;
 
+  // token/rejected reports per API key and per token (a grant's or an app's) per minute; more
+  // get 429 (service/rejected_limits.hpp).
+  std::int64_t rejected_per_key_per_minute = 60;
+  std::int64_t rejected_per_token_per_minute = 6;
+  // Failed authentications per peer address within the window; more get 429 on keyed routes
+  // until the window ends (http/auth_guard.hpp).
+  std::int64_t auth_failures_per_peer = 20;
+  std::int64_t auth_failure_window_seconds = 60;
+
   // previous_key_files split at commas, blanks around each path trimmed, empty parts dropped.
   std::vector<std::string> previous_key_file_list() const;
 
   friend bool operator==(const SecurityConfig&, const SecurityConfig&) = default;
+};
+
+// [metrics]
+struct MetricsConfig {
+  // GET /metrics needs an API key (reader or admin): it names platforms' and identity providers' hosts.
+  bool require_key = false;
+
+  friend bool operator==(const MetricsConfig&, const MetricsConfig&) = default;
 };
 
 struct LogConfig {
@@ -139,6 +156,7 @@ struct Config {
   OAuthConfig oauth;
   WebhookConfig webhook;
   SecurityConfig security;
+  MetricsConfig metrics;
   LogConfig log;
   // platforms["douyin"]["base_url"]; platforms["wechat"]["open_base_url"|"api_base_url"|"mp_base_url"];
   // platforms["google"]["auth_url"|"token_url"|"revoke_url"]. http(s) URLs.
