@@ -18,8 +18,10 @@ constexpr const char* kUsage = R"(usage:
   mediaxd --config FILE                 run the daemon in the foreground
   mediaxd --check-config --config FILE  validate the configuration, exit 0 (valid) or 1
   mediaxd migrate --config FILE         apply pending database migrations
-  mediaxd create-api-key --name N --role admin|reader --config FILE
-                                        create an admin API key; prints it once on stdout
+  mediaxd create-api-key --name N --role admin|reader [--apps 'crm,shop-*'] --config FILE
+                                        create an API key; prints it once on stdout. --apps
+                                        (reader keys only): the app names or patterns ('*' =
+                                        any characters) whose tokens the key may read
   mediaxd list-api-keys --config FILE   list API keys (names, roles, use; never the keys)
   mediaxd revoke-api-key --name N --config FILE
   mediaxd rotate-key --config FILE [--batch N]
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
   std::string migrations;
   std::string key_name;
   std::string key_role;
+  std::optional<std::string> key_apps;
   std::string command = "run";
   int batch = 100;
   bool check_only = false;
@@ -75,6 +78,8 @@ int main(int argc, char** argv) {
       key_name = value("--name");
     } else if (a == "--role") {
       key_role = value("--role");
+    } else if (a == "--apps") {
+      key_apps = value("--apps");
     } else if (a == "--batch") {
       const std::string v = value("--batch");
       try {
@@ -114,7 +119,9 @@ int main(int argc, char** argv) {
   }
   const auto dir = mediax::find_migrations_dir(migrations);
   if (command == "migrate") return mediax::run_migrate(config, dir);
-  if (command == "create-api-key") return mediax::run_create_api_key(config, key_name, key_role, std::cout, std::cerr);
+  if (command == "create-api-key") {
+    return mediax::run_create_api_key(config, key_name, key_role, key_apps, std::cout, std::cerr);
+  }
   if (command == "list-api-keys") return mediax::run_list_api_keys(config, std::cout, std::cerr);
   if (command == "revoke-api-key") return mediax::run_revoke_api_key(config, key_name, std::cout, std::cerr);
   if (command == "rotate-key") return mediax::run_rotate_key(config, batch, std::cout, std::cerr);

@@ -27,8 +27,8 @@ namespace mediax {
 
 namespace {
 
-enum class Kind { integer, floating, string, string_list };
-using Value = std::variant<std::int64_t, double, std::string, std::vector<std::string>>;
+enum class Kind { integer, floating, string, string_list, boolean };
+using Value = std::variant<std::int64_t, double, std::string, std::vector<std::string>, bool>;
 
 struct KeySpec {
   std::string key;  // dotted: "refresh.fraction"
@@ -76,6 +76,7 @@ std::string to_toml(const Value& v) {
     for (std::size_t i = 0; i < list->size(); ++i) out += (i ? ", " : "") + quote((*list)[i]);
     return out + "]";
   }
+  if (auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
   return quote(std::get<std::string>(v));
 }
 
@@ -85,6 +86,7 @@ const char* kind_name(Kind k) {
     case Kind::floating: return "float";
     case Kind::string: return "string";
     case Kind::string_list: return "array of strings";
+    case Kind::boolean: return "boolean";
   }
   return "?";
 }
@@ -264,6 +266,17 @@ std::string check_network(const std::string& s) {
   return util::parse_network(s, problem) ? std::string() : problem;
 }
 
+KeySpec bool_key(std::string key, S Config::*sec, bool S::*mem, bool reloadable, std::string description) {
+  KeySpec k;
+  k.key = std::move(key);
+  k.kind = Kind::boolean;
+  k.reloadable = reloadable;
+  k.description = std::move(description) + ", true or false";
+  k.get = [sec, mem](const Config& c) { return Value((c.*sec).*mem); };
+  k.set = [sec, mem](Config& c, const Value& v) { (c.*sec).*mem = std::get<bool>(v); };
+  return k;
+}
+
 KeySpec platform_url_key(const std::string& platform, const std::string& name, std::string description) {
   KeySpec k;
   k.key = "platforms." + platform + "." + name;
@@ -387,6 +400,25 @@ const std::vector<KeySpec>& key_table() {
                                 "webhooks) may reach besides public addresses, e.g. [\"127.0.0.0/8\", \"::1/128\"]; "
                                 "plain http:// goes only to these; empty: public addresses only",
                                 check_network));
+    t.push_back(integer_key("security.rejected_per_key_per_minute", &C::security,
+                            &SecurityConfig::rejected_per_key_per_minute, 1, 100000, false,
+                            "token/rejected reports one API key may make a minute (each may force a platform "
+                            "refresh); more get 429 with Retry-After"));
+    t.push_back(integer_key("security.rejected_per_token_per_minute", &C::security,
+                            &SecurityConfig::rejected_per_token_per_minute, 1, 10000, false,
+                            "token/rejected reports of one grant's or app's token a minute, by all keys together; "
+                            "more get 429 with Retry-After"));
+    t.push_back(integer_key("security.auth_failures_per_peer", &C::security, &SecurityConfig::auth_failures_per_peer,
+                            1, 100000, false,
+                            "failed authentications (unknown or revoked key, no key) one peer address may make in "
+                            "auth_failure_window_seconds; then every route that needs a key answers it 429 until "
+                            "the window ends, even with a good key"));
+    t.push_back(integer_key("security.auth_failure_window_seconds", &C::security,
+                            &SecurityConfig::auth_failure_window_seconds, 1, 86400, false,
+                            "the window of security.auth_failures_per_peer, from a peer's first failure"));
+    t.push_back(bool_key("metrics.require_key", &C::metrics, &MetricsConfig::require_key, false,
+                         "GET /metrics needs an API key (reader or admin); it names platform and identity-provider "
+                         "hosts"));
     t.push_back(string_key("log.level", &C::log, &LogConfig::level, true,
                            "trace, debug, info, warn, error, critical or off",
                            one_of({"trace", "debug", "info", "warn", "error", "critical", "off"})));
@@ -588,6 +620,12 @@ class Parser {
           if (std::string problem = spec.check(s); !problem.empty()) fail(node.source(), written, problem);
         }
         spec.set(out_, Value(s));
+        break;
+      }
+      case Kind::boolean: {
+        const auto* v = node.as_boolean();
+        if (!v) wrong_type(spec, written, node);
+        spec.set(out_, Value(v->get()));
         break;
       }
     }

@@ -94,11 +94,27 @@ struct SecurityConfig {
   // CIDR or one address, checked at load: "127.0.0.0/8", "::1/128", "10.20.0.0/16". Plain http://
   // goes only to these. Empty: public addresses only.
   std::vector<std::string> allowed_private_networks;
+  // token/rejected reports per API key and per token (a grant's or an app's) per minute; more
+  // get 429 (service/rejected_limits.hpp).
+  std::int64_t rejected_per_key_per_minute = 60;
+  std::int64_t rejected_per_token_per_minute = 6;
+  // Failed authentications per peer address within the window; more get 429 on keyed routes
+  // until the window ends (http/auth_guard.hpp).
+  std::int64_t auth_failures_per_peer = 20;
+  std::int64_t auth_failure_window_seconds = 60;
 
   // previous_key_files split at commas, blanks around each path trimmed, empty parts dropped.
   std::vector<std::string> previous_key_file_list() const;
 
   friend bool operator==(const SecurityConfig&, const SecurityConfig&) = default;
+};
+
+// [metrics]
+struct MetricsConfig {
+  // GET /metrics needs an API key (reader or admin): it names platforms' and identity providers' hosts.
+  bool require_key = false;
+
+  friend bool operator==(const MetricsConfig&, const MetricsConfig&) = default;
 };
 
 struct LogConfig {
@@ -144,6 +160,7 @@ struct Config {
   OAuthConfig oauth;
   WebhookConfig webhook;
   SecurityConfig security;
+  MetricsConfig metrics;
   LogConfig log;
   // platforms["douyin"]["base_url"]; platforms["wechat"]["open_base_url"|"api_base_url"|"mp_base_url"];
   // platforms["google"]["auth_url"|"token_url"|"revoke_url"]. http(s) URLs.

@@ -7,13 +7,17 @@
 
 namespace mediax {
 
-Access required_access(const Route* route) { return route != nullptr ? route->access : Access::admin; }
+Access required_access(const Route* route, bool metrics_need_key) {
+  if (route == nullptr) return Access::admin;
+  if (route->access == Access::metrics) return metrics_need_key ? Access::reader : Access::open;
+  return route->access;
+}
 
-Gate gate_of(const RouteMatch& m, ListenerKind where) {
+Gate gate_of(const RouteMatch& m, ListenerKind where, bool metrics_need_key) {
   if (m.route == nullptr && where == ListenerKind::token) {
     return m.other_methods.empty() ? Gate::not_served : Gate::method_not_allowed;
   }
-  return required_access(m.route) == Access::open ? Gate::open : Gate::key;
+  return required_access(m.route, metrics_need_key) == Access::open ? Gate::open : Gate::key;
 }
 
 std::string bearer_key(const std::string& authorization) {

@@ -23,9 +23,11 @@ enum class Gate {
 };
 // On the admin listener a request no route serves needs a key too: without one it is 401, with a
 // reader key 403, and only an admin key learns that there is no such route (404).
-Gate gate_of(const RouteMatch& m, ListenerKind where);
-// The Access a request needs: its route's; Access::admin when no route serves it.
-Access required_access(const Route* route);
+// metrics_need_key: metrics.require_key (Access::metrics is then reader, else open).
+Gate gate_of(const RouteMatch& m, ListenerKind where, bool metrics_need_key = false);
+// The Access a request needs: its route's; Access::admin when no route serves it; Access::metrics
+// as reader when metrics_need_key, else open (never Access::metrics itself).
+Access required_access(const Route* route, bool metrics_need_key = false);
 // The key of an "Authorization: Bearer <key>" header value; "" when it is not one.
 std::string bearer_key(const std::string& authorization);
 

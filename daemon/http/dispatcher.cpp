@@ -5,6 +5,7 @@
 #include "http/admin_handlers.hpp"
 #include "http/answers.hpp"
 #include "http/auth.hpp"
+#include "http/auth_guard.hpp"
 #include "service/api_keys.hpp"
 
 namespace mediax {
@@ -84,20 +85,43 @@ HttpResponse answer_for_current_exception(const HttpRequest& req, ListenerKind w
   }
 }
 
+HttpResponse too_many_failures(const AuthFailureGuard& guard, std::chrono::seconds wait) {
+  HttpResponse res;
+  res.error(429, "rate_limited",
+            "too many failed authentications from this address (" + std::to_string(guard.config().failures_per_peer) +
+                " within " + std::to_string(guard.config().window.count()) +
+                " s, security.auth_failures_per_peer); every route that needs a key answers 429 here until " +
+                std::to_string(wait.count()) + " s from now",
+            {{"retry_after_seconds", wait.count()}});
+  res.set_header("Retry-After", std::to_string(wait.count()));
+  return res;
+}
+
 // Everything but the handler call: the answer when the request is refused or no route serves it,
 // nullopt to go on to the route. on_pool: the key may be checked against the store (blocks);
 // otherwise only a key in memory is checked, and `unknown` says the check needs the pool.
-std::optional<HttpResponse> gate(ApiKeyRegistry* keys, std::span<const Route> routes, HttpRequest& req,
-                                 ListenerKind where, const RouteMatch& m, bool on_pool, bool& needs_pool) {
+std::optional<HttpResponse> gate(ApiKeyRegistry* keys, const GatePolicy& policy, std::span<const Route> routes,
+                                 HttpRequest& req, ListenerKind where, const RouteMatch& m, bool on_pool,
+                                 bool& needs_pool) {
   needs_pool = false;
-  switch (gate_of(m, where)) {
+  switch (gate_of(m, where, policy.metrics_need_key)) {
     case Gate::not_served: return not_on_token_listener(req, routes);
     case Gate::method_not_allowed: return method_not_allowed(m.other_methods);
     case Gate::open: break;
     case Gate::key: {
       if (keys == nullptr) break;
+      auto* guard = policy.failures;
+      if (guard != nullptr) {
+        if (const auto wait = guard->wait(req.peer); wait.count() > 0) return too_many_failures(*guard, wait);
+      }
+      const auto failed = [&] {
+        if (guard != nullptr) guard->failed(req.peer, req.method, req.path);
+      };
       const std::string key = bearer_key(std::string(req.header("Authorization")));
-      if (key.empty()) return refusal(refuse_no_key(req.method, req.path));
+      if (key.empty()) {
+        failed();
+        return refusal(refuse_no_key(req.method, req.path));
+      }
       std::optional<ApiKeyMatch> match;
       if (on_pool) {
         try {
@@ -112,10 +136,13 @@ std::optional<HttpResponse> gate(ApiKeyRegistry* keys, std::span<const Route> ro
           return std::nullopt;
         }
       }
-      if (auto refused = refuse_match(req.method, req.path, required_access(m.route), *match)) {
+      if (auto refused = refuse_match(req.method, req.path, required_access(m.route, policy.metrics_need_key),
+                                      *match)) {
+        if (refused->status == 401) failed();  // unknown or revoked; a reader on an admin route is no failure
         return refusal(*refused);
       }
       req.caller = match->name;
+      req.caller_apps = std::move(match->apps);
       break;
     }
   }
@@ -129,8 +156,8 @@ std::optional<HttpResponse> gate(ApiKeyRegistry* keys, std::span<const Route> ro
 
 }  // namespace
 
-Dispatcher::Dispatcher(AdminHandlers& handlers, ApiKeyRegistry* keys, std::span<const Route> routes)
-    : handlers_(handlers), keys_(keys), routes_(routes) {}
+Dispatcher::Dispatcher(AdminHandlers& handlers, ApiKeyRegistry* keys, std::span<const Route> routes, GatePolicy policy)
+    : handlers_(handlers), keys_(keys), routes_(routes), policy_(policy) {}
 
 std::optional<HttpResponse> Dispatcher::answer_now(HttpRequest& req, ListenerKind where) {
   try {
@@ -139,7 +166,9 @@ std::optional<HttpResponse> Dispatcher::answer_now(HttpRequest& req, ListenerKin
     // its key here too would hash it twice.
     if (m.route != nullptr && m.route->fast == nullptr) return std::nullopt;
     bool needs_pool = false;
-    if (auto res = gate(keys_, routes_, req, where, m, false, needs_pool)) return logged(std::move(*res), req, where);
+    if (auto res = gate(keys_, policy_, routes_, req, where, m, false, needs_pool)) {
+      return logged(std::move(*res), req, where);
+    }
     if (needs_pool) return std::nullopt;
     req.params = std::move(m.params);
     if (auto res = (handlers_.*(m.route->fast))(req)) return logged(std::move(*res), req, where);
@@ -153,7 +182,9 @@ HttpResponse Dispatcher::answer(HttpRequest& req, ListenerKind where) {
   try {
     auto m = match_route(routes_, req.method, req.path, where == ListenerKind::token);
     bool needs_pool = false;
-    if (auto res = gate(keys_, routes_, req, where, m, true, needs_pool)) return logged(std::move(*res), req, where);
+    if (auto res = gate(keys_, policy_, routes_, req, where, m, true, needs_pool)) {
+      return logged(std::move(*res), req, where);
+    }
     req.params = std::move(m.params);
     HttpResponse res;
     (handlers_.*(m.route->handler))(req, res);

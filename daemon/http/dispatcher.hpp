@@ -1,5 +1,6 @@
-// The RequestHandler of the daemon: finds the route (http/routes.hpp), checks the API key against
-// the route's Access, and runs the handler: on the event loop when the route has a fast handler, the
+// The RequestHandler of the daemon: finds the route (http/routes.hpp), holds back a peer with too
+// many failed authentications (http/auth_guard.hpp), checks the API key against the route's
+// Access, and runs the handler: on the event loop when the route has a fast handler, the
 // key is in memory and the answer needs nothing else; on the handler pool otherwise. Answers 404
 // (and 405 on the token listener) for what no route serves, and turns any exception into the JSON
 // error of http/answers.hpp. Logs each request at debug (method, path, status; never the query).
@@ -11,11 +12,19 @@
 namespace mediax {
 
 class ApiKeyRegistry;
+class AuthFailureGuard;
+
+// What the Dispatcher asks of a key besides its Access.
+struct GatePolicy {
+  AuthFailureGuard* failures = nullptr;  // failed authentications per peer (http/auth_guard.hpp); null: none
+  bool metrics_need_key = false;         // metrics.require_key
+};
 
 class Dispatcher : public RequestHandler {
  public:
   // keys: null = no API keys required (tests); otherwise every route but Access::open needs one.
-  Dispatcher(AdminHandlers& handlers, ApiKeyRegistry* keys, std::span<const Route> routes = route_table());
+  Dispatcher(AdminHandlers& handlers, ApiKeyRegistry* keys, std::span<const Route> routes = route_table(),
+             GatePolicy policy = {});
 
   std::optional<HttpResponse> answer_now(HttpRequest& req, ListenerKind where) override;
   HttpResponse answer(HttpRequest& req, ListenerKind where) override;
@@ -24,6 +33,7 @@ class Dispatcher : public RequestHandler {
   AdminHandlers& handlers_;
   ApiKeyRegistry* keys_;
   std::span<const Route> routes_;
+  GatePolicy policy_;
 };
 
 }  // namespace mediax

@@ -8,6 +8,10 @@ namespace mediax {
 void answer_api_error(HttpResponse& res, const ApiError& e) {
   const auto a = error_answer(e);
   res.json(a.status, a.body);
+  // A rate limit's answer says when to come back (RFC 9110 §10.2.3), as its body does.
+  if (const auto& d = e.details(); a.status == 429 && d.contains("retry_after_seconds")) {
+    res.set_header("Retry-After", std::to_string(d["retry_after_seconds"].get<std::int64_t>()));
+  }
 }
 
 void answer_token(HttpResponse& res, const Expected<Token>& t, const std::function<bool()>& database_reachable) {

@@ -23,6 +23,9 @@ struct HttpRequest {
   std::vector<std::string> params;  // the matched route's {name} segments, decoded, in order (routes.hpp)
   std::string peer;    // the peer's IP address as text ("127.0.0.1", "::1"), set by the server; "" without a socket
   std::string caller;  // the name of the API key the Dispatcher accepted; "" on open routes or without keys
+  // That key's app scope (service/api_key_scope.hpp): the app names and patterns a scoped reader
+  // key may use; empty: every app. Set by the Dispatcher with caller; token routes check it.
+  std::vector<std::string> caller_apps;
 
   // The first header of that name, case-insensitively; "" when absent.
   std::string_view header(std::string_view name) const;

@@ -12,6 +12,7 @@ using H = AdminHandlers;
 constexpr Access kOpen = Access::open;
 constexpr Access kReader = Access::reader;
 constexpr Access kAdmin = Access::admin;
+constexpr Access kMetrics = Access::metrics;  // open unless metrics.require_key
 constexpr bool kBoth = true;  // also on admin.token_listen
 constexpr bool kAdminOnly = false;
 
@@ -20,7 +21,7 @@ constexpr Route kRoutes[] = {
   // method    pattern                                  operationId                   access   listeners   handler, fast
   {"GET",    "/healthz",                               "getHealth",                  kOpen,   kBoth,      &H::healthz, &H::healthz_now},
   {"GET",    "/readyz",                                "getReadiness",               kOpen,   kAdminOnly, &H::readyz},
-  {"GET",    "/metrics",                               "getMetrics",                 kOpen,   kAdminOnly, &H::metrics},
+  {"GET",    "/metrics",                               "getMetrics",                 kMetrics, kAdminOnly, &H::metrics},
   {"GET",    "/oauth/callback",                        "oauthCallback",              kOpen,   kAdminOnly, &H::oauth_callback},
   {"POST",   "/wechat/component/{app}/events",         "receiveWechatComponentEvent", kOpen,  kAdminOnly, &H::wechat_component_event},
   {"GET",    "/console",                               "consoleRedirect",            kOpen,   kAdminOnly, &H::console_redirect},

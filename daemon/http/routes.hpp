@@ -18,10 +18,13 @@ class AdminHandlers;
 
 // Who may call a route.
 enum class Access {
-  open,    // anyone: health, metrics, the OAuth callback, WeChat's pushes (signed), the console's files
-  reader,  // an API key of role reader or admin
-  admin,   // an API key of role admin
+  open,     // anyone: health, the OAuth callback, WeChat's pushes (signed), the console's files
+  reader,   // an API key of role reader or admin
+  admin,    // an API key of role admin
+  metrics,  // GET /metrics: open, or reader when metrics.require_key (http/auth.hpp required_access)
 };
+// A scoped reader key (service/api_key_scope.hpp) may call every Access::reader route: each such
+// route's handler checks the token's app against HttpRequest::caller_apps (http/token_handlers.cpp).
 
 // A route's handler: may block (database, platform calls), so the server runs it on its handler pool.
 using RouteHandler = void (AdminHandlers::*)(const HttpRequest&, HttpResponse&);

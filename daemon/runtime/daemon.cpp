@@ -7,6 +7,7 @@
 
 #include "crypto/crypto.hpp"
 #include "platforms/wechat_component_events.hpp"
+#include "runtime/http_edge_settings.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/notify.hpp"
 #include "runtime/open_files.hpp"
@@ -66,7 +67,8 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       hook_sender_(*store_, *hook_http_, time_, config.webhook, owner_, metrics_),
       hooks_(hook_sender_, *store_, time_, Seconds(config.webhook.poll_seconds),
              Seconds(config.webhook.reauth_notice_days * 24 * 3600)),
-      token_reads_(*store_, cache_, refresher_, time_),
+      rejected_limits_(rejected_limits_config(config.security), time_, &metrics_),
+      token_reads_(*store_, cache_, refresher_, time_, &rejected_limits_),
       apps_(*store_, *store_, *store_, *store_, platforms_, cache_, token_reads_, scheduler_, config, time_,
             outbound_),
       new_grants_(*store_, *store_, cache_, scheduler_, policy_, time_),
@@ -99,7 +101,7 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
           Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push, metrics_),
       edge_({apps_, connect_flow_, grants_, token_reads_}, config.admin,
             HttpEdgeHooks{[this] { return ready_.load(); }, [this] { return db_reachable_.load(); }}, api_keys_,
-            component_events_, time_, metrics_),
+            component_events_, time_, metrics_, edge_gate(config)),
       blocking_(kBlockingThreads),
       janitor_(io_, blocking_.get_executor(), time_) {
   refresher_.set_platform_guards(&guards_);

@@ -106,6 +106,7 @@ class Daemon {
   std::unique_ptr<HttpClient> hook_http_;  // webhooks: their own timeouts (webhook.timeout_ms)
   webhooks::Sender hook_sender_;
   WebhookDispatcher hooks_;
+  RejectedLimits rejected_limits_;  // token/rejected per key and per token (before token_reads_, which uses it)
   TokenReads token_reads_;
   Apps apps_;
   NewGrantStore new_grants_;

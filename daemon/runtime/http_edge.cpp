@@ -10,22 +10,25 @@ namespace mediax {
 // Built in the order they use each other; the server is stopped before the rest goes.
 struct HttpEdge::Parts {
   Parts(const AdminServices& services, const AdminConfig& admin, HttpEdgeHooks hooks, ApiKeyRegistry& keys,
-        const TimeSource& time, metrics::Registry& metrics)
+        const TimeSource& time, metrics::Registry& metrics, const HttpEdgeGate& gate)
       : config(admin),
+        failures(gate.failures, time, &metrics),
         handlers(services, admin, std::move(hooks.ready), metrics),
-        dispatcher(handlers, &keys),
+        dispatcher(handlers, &keys, route_table(), GatePolicy{&failures, gate.metrics_need_key}),
         server(dispatcher, server_limits(admin), time, metrics) {}
 
   const AdminConfig config;
+  AuthFailureGuard failures;
   AdminHandlers handlers;
   Dispatcher dispatcher;
   HttpServer server;
 };
 
 HttpEdge::HttpEdge(const AdminServices& services, const AdminConfig& config, HttpEdgeHooks hooks, ApiKeyRegistry& keys,
-                   ComponentEventReceiver& component_events, const TimeSource& time, metrics::Registry& metrics) {
+                   ComponentEventReceiver& component_events, const TimeSource& time, metrics::Registry& metrics,
+                   const HttpEdgeGate& gate) {
   auto reachable = std::move(hooks.database_reachable);
-  parts_ = std::make_unique<Parts>(services, config, std::move(hooks), keys, time, metrics);
+  parts_ = std::make_unique<Parts>(services, config, std::move(hooks), keys, time, metrics, gate);
   parts_->handlers.set_component_events(component_events);
   parts_->handlers.set_database_reachable(std::move(reachable));
 }

@@ -9,6 +9,7 @@
 
 #include "config/config.hpp"
 #include "http/admin_services.hpp"
+#include "http/auth_guard.hpp"
 #include "obs/metrics.hpp"
 #include "util/time_source.hpp"
 
@@ -23,10 +24,17 @@ struct HttpEdgeHooks {
   std::function<bool()> database_reachable;  // false: tokens from memory are marked stale
 };
 
+// What the Dispatcher's gate takes from [security] and [metrics] (http_edge_settings.hpp edge_gate).
+struct HttpEdgeGate {
+  AuthGuardConfig failures;       // security.auth_failures_per_peer, security.auth_failure_window_seconds
+  bool metrics_need_key = false;  // metrics.require_key
+};
+
 class HttpEdge {
  public:
   HttpEdge(const AdminServices& services, const AdminConfig& config, HttpEdgeHooks hooks, ApiKeyRegistry& keys,
-           ComponentEventReceiver& component_events, const TimeSource& time, metrics::Registry& metrics);
+           ComponentEventReceiver& component_events, const TimeSource& time, metrics::Registry& metrics,
+           const HttpEdgeGate& gate = {});
   ~HttpEdge();
   HttpEdge(const HttpEdge&) = delete;
   HttpEdge& operator=(const HttpEdge&) = delete;

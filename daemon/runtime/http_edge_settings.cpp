@@ -35,4 +35,17 @@ std::vector<ListenerSpec> listener_specs(const AdminConfig& admin) {
   return specs;
 }
 
+HttpEdgeGate edge_gate(const Config& config) {
+  HttpEdgeGate gate;
+  gate.failures.failures_per_peer = static_cast<int>(config.security.auth_failures_per_peer);
+  gate.failures.window = std::chrono::seconds(config.security.auth_failure_window_seconds);
+  gate.metrics_need_key = config.metrics.require_key;
+  return gate;
+}
+
+RejectedLimitsConfig rejected_limits_config(const SecurityConfig& security) {
+  return RejectedLimitsConfig{static_cast<int>(security.rejected_per_key_per_minute),
+                              static_cast<int>(security.rejected_per_token_per_minute)};
+}
+
 }  // namespace mediax

@@ -66,8 +66,10 @@ void ApiKeyRegistry::reload() {
   try {
     if (!used.empty()) store_.touch_api_keys(used, clock_.system());
     for (const auto& r : store_.list_api_keys()) {
-      fresh.push_back(
-          Entry{r.hash_hex, r.name, r.role == "admin" ? ApiRole::admin : ApiRole::reader, r.revoked_at.has_value()});
+      const ApiRole role = r.role == "admin" ? ApiRole::admin : ApiRole::reader;
+      // An admin key is never scoped (the table's CHECK says so too): a scope on one would be ignored.
+      fresh.push_back(Entry{r.hash_hex, r.name, role, r.revoked_at.has_value(),
+                            role == ApiRole::admin ? std::vector<std::string>{} : r.apps});
     }
   } catch (...) {
     std::lock_guard lk(mu_);
@@ -91,6 +93,7 @@ std::optional<ApiKeyMatch> ApiKeyRegistry::find_locked(const std::string& hash_h
   m.kind = found->revoked ? ApiKeyMatch::Kind::revoked : ApiKeyMatch::Kind::ok;
   m.name = found->name;
   m.role = found->role;
+  m.apps = found->apps;
   return m;
 }
 

@@ -31,6 +31,7 @@ struct ApiKeyMatch {
   enum class Kind { ok, unknown, revoked } kind = Kind::unknown;
   std::string name;  // the key's name when known (also for a revoked key)
   ApiRole role = ApiRole::reader;
+  std::vector<std::string> apps;  // a reader key's scope (service/api_key_scope.hpp); empty: every app
 };
 
 // The keys in memory (hash -> name, role, revoked). The daemon's janitor calls refresh() every
@@ -63,6 +64,7 @@ class ApiKeyRegistry {
     std::string name;
     ApiRole role;
     bool revoked;
+    std::vector<std::string> apps;
   };
   std::optional<ApiKeyMatch> find_locked(const std::string& hash_hex) const;
   // Whether check() must reload the keys before answering a key it did not find (mu_ held).

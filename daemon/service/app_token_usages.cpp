@@ -11,7 +11,7 @@ void AppTokenUsages::load_all() {
 void AppTokenUsages::remember(const App& app) {
   std::unique_lock lk(mu_);
   // An app's platform never changes: nothing goes stale.
-  by_app_[app.id] = Usages{app.own_token_usage(), app.token_usage};
+  by_app_[app.id] = Usages{app.own_token_usage(), app.token_usage, app.name};
 }
 
 std::optional<TokenUsage> AppTokenUsages::get(const RefreshKey& key) {
@@ -23,7 +23,21 @@ std::optional<TokenUsage> AppTokenUsages::get(const RefreshKey& key) {
   auto app = store_.get_app_by_id(key.app_id);
   if (!app) return std::nullopt;
   remember(*app);
-  return pick(Usages{app->own_token_usage(), app->token_usage});
+  return pick(Usages{app->own_token_usage(), app->token_usage, app->name});
+}
+
+std::optional<std::string> AppTokenUsages::known_name(std::int64_t app_id) {
+  std::shared_lock lk(mu_);
+  if (auto it = by_app_.find(app_id); it != by_app_.end()) return it->second.name;
+  return std::nullopt;
+}
+
+std::optional<std::string> AppTokenUsages::name(std::int64_t app_id) {
+  if (auto n = known_name(app_id)) return n;
+  auto app = store_.get_app_by_id(app_id);
+  if (!app) return std::nullopt;
+  remember(*app);
+  return app->name;
 }
 
 }  // namespace mediax

@@ -7,8 +7,25 @@
 
 namespace mediax {
 
-TokenReads::TokenReads(AdminStore& apps, TokenCache& cache, Refresher& refresher, const TimeSource& time)
-    : apps_(apps), cache_(cache), refresher_(refresher), time_(time), usages_(apps) {
+namespace {
+
+ApiError out_of_scope(const Caller& caller, const std::string& what) {
+  return ApiError(403, "forbidden",
+                  "API key '" + caller.key_name + "' may use the tokens of apps " + scope_text(caller.apps) +
+                      " only; " + what,
+                  {{"key_apps", caller.apps}});
+}
+
+}  // namespace
+
+TokenReads::TokenReads(AdminStore& apps, TokenCache& cache, Refresher& refresher, const TimeSource& time,
+                       RejectedLimits* rejected_limits)
+    : apps_(apps),
+      cache_(cache),
+      refresher_(refresher),
+      time_(time),
+      rejected_limits_(rejected_limits),
+      usages_(apps) {
   try {
     usages_.load_all();
   } catch (const StoreError& e) {
@@ -23,7 +40,12 @@ void TokenReads::app_deleted(const std::string& app_name) {
   known_app_tokens_.erase(app_name);
 }
 
-Expected<RefreshKey> TokenReads::app_token_key(const std::string& app_name) {
+Expected<RefreshKey> TokenReads::app_token_key(const std::string& app_name, const Caller& caller) {
+  // Before any lookup: a scoped key learns nothing about apps outside its scope, not even whether
+  // they exist.
+  if (!key_may_use_app(caller.apps, app_name)) {
+    return tl::unexpected(out_of_scope(caller, "app '" + app_name + "' is not one of them"));
+  }
   std::optional<App> found;
   try {
     if (valid_app_name(app_name)) found = apps_.get_app(app_name);
@@ -48,17 +70,36 @@ Expected<RefreshKey> TokenReads::app_token_key(const std::string& app_name) {
   return RefreshKey{app.id, 0};
 }
 
-Expected<RefreshKey> TokenReads::grant_key(std::int64_t grant_id) {
+Expected<RefreshKey> TokenReads::grant_key(std::int64_t grant_id, const Caller& caller) {
+  RefreshKey key;
   // Token reads are the hot path: a grant with a token in memory needs no database round trip.
-  if (auto t = cache_.get(RefreshKey{0, grant_id})) return RefreshKey{t->app_id, grant_id};
-  std::optional<Grant> g;
+  if (auto t = cache_.get(RefreshKey{0, grant_id})) {
+    key = RefreshKey{t->app_id, grant_id};
+  } else {
+    std::optional<Grant> g;
+    try {
+      g = apps_.get_grant(grant_id);
+    } catch (const StoreError& e) {
+      return tl::unexpected(database_error(e));
+    }
+    if (!g) return tl::unexpected(ApiError(404, "not_found", "no grant " + std::to_string(grant_id)));
+    key = RefreshKey{g->app_id, g->id};
+  }
+  if (caller.apps.empty()) return key;
+  std::optional<std::string> app_name;
   try {
-    g = apps_.get_grant(grant_id);
+    app_name = usages_.name(key.app_id);
   } catch (const StoreError& e) {
     return tl::unexpected(database_error(e));
   }
-  if (!g) return tl::unexpected(ApiError(404, "not_found", "no grant " + std::to_string(grant_id)));
-  return RefreshKey{g->app_id, g->id};
+  return admitted(key, app_name, caller, grant_id);
+}
+
+Expected<RefreshKey> TokenReads::admitted(const RefreshKey& key, const std::optional<std::string>& app_name,
+                                          const Caller& caller, std::int64_t grant_id) {
+  // The grant's app is not named: a scoped key learns only that it is not one of its own.
+  if (app_name && key_may_use_app(caller.apps, *app_name)) return key;
+  return tl::unexpected(out_of_scope(caller, "grant " + std::to_string(grant_id) + " belongs to another app"));
 }
 
 Expected<Token> TokenReads::current_token(const RefreshKey& key) {
@@ -67,9 +108,17 @@ Expected<Token> TokenReads::current_token(const RefreshKey& key) {
   return refuse_expiring(std::move(*t)).and_then([this](Token ok) { return answered(std::move(ok)); });
 }
 
-Expected<std::optional<Token>> TokenReads::cached_grant_token(std::int64_t grant_id) {
+Expected<std::optional<Token>> TokenReads::cached_grant_token(std::int64_t grant_id, const Caller& caller) {
   auto t = cache_.get(RefreshKey{0, grant_id});
   if (!t) return std::optional<Token>();
+  if (!caller.apps.empty()) {
+    // Only what memory knows: an app not seen yet is the pool's to look up.
+    const auto app_name = usages_.known_name(t->app_id);
+    if (!app_name) return std::optional<Token>();
+    if (auto ok = admitted(RefreshKey{t->app_id, grant_id}, app_name, caller, grant_id); !ok) {
+      return tl::unexpected(ok.error());
+    }
+  }
   return refuse_expiring(std::move(*t))
       .and_then([this](Token ok) { return answered(std::move(ok)); })
       .map([](Token ok) { return std::optional<Token>(std::move(ok)); });
@@ -137,7 +186,19 @@ Expected<Token> TokenReads::force_refresh(const RefreshKey& key) {
   });
 }
 
-Expected<Token> TokenReads::token_rejected(const RefreshKey& key, const std::string& access_token) {
+Expected<Token> TokenReads::token_rejected(const RefreshKey& key, const std::string& access_token,
+                                           const Caller& caller) {
+  if (rejected_limits_ != nullptr) {
+    if (const auto v = rejected_limits_->admit(caller.key_name, key); v.retry_after.count() > 0) {
+      const std::string whose = v.which == "key" ? "by API key '" + caller.key_name + "'" : "of this token";
+      return tl::unexpected(ApiError(
+          429, "rate_limited",
+          "too many rejected-token reports " + whose + " (at most " + std::to_string(v.limit) +
+              " a minute, security.rejected_per_" + v.which + "_per_minute); try again in " +
+              std::to_string(v.retry_after.count()) + " s",
+          {{"retry_after_seconds", v.retry_after.count()}}));
+    }
+  }
   const auto r = refresher_.refresh(key, Trigger::rejected, access_token);
   if (r.status == RefreshResult::Status::not_acquired) {
     // Another instance held the lease for longer than a lease lasts: never hand back the

@@ -93,9 +93,11 @@ class ApiKeyStore {
  public:
   virtual ~ApiKeyStore() = default;
 
-  // Inserts a key; DuplicateError when the name (or hash) is taken, even by a revoked key.
-  virtual ApiKeyRecord create_api_key(const std::string& name, const std::string& role,
-                                      const std::string& hash_hex) = 0;
+  // Inserts a key; DuplicateError when the name (or hash) is taken, even by a revoked key. apps:
+  // the reader key's scope (checked by the caller), empty for every app; StoreError for apps on an
+  // admin key.
+  virtual ApiKeyRecord create_api_key(const std::string& name, const std::string& role, const std::string& hash_hex,
+                                      const std::vector<std::string>& apps = {}) = 0;
   virtual std::vector<ApiKeyRecord> list_api_keys() = 0;  // every key, revoked ones too, by name
   // Sets revoked_at; false when no unrevoked key has that name.
   virtual bool revoke_api_key(const std::string& name, TimePoint at) = 0;

@@ -114,7 +114,8 @@ class PgStore final : public Store {
   std::vector<Event> list_events(std::optional<std::int64_t> app_id, std::optional<std::int64_t> grant_id,
                                  int limit) override;
 
-  ApiKeyRecord create_api_key(const std::string& name, const std::string& role, const std::string& hash_hex) override;
+  ApiKeyRecord create_api_key(const std::string& name, const std::string& role, const std::string& hash_hex,
+                              const std::vector<std::string>& apps = {}) override;
   std::vector<ApiKeyRecord> list_api_keys() override;
   bool revoke_api_key(const std::string& name, TimePoint at) override;
   void touch_api_keys(const std::vector<std::string>& names, TimePoint at) override;

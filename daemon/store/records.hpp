@@ -130,6 +130,9 @@ struct ApiKeyRecord {
   std::string name;
   std::string role;      // "admin" or "reader"
   std::string hash_hex;  // hex SHA-256 of the whole key
+  // The apps a reader key may use: names and glob patterns (service/api_key_scope.hpp); empty:
+  // every app (admin keys, unscoped readers).
+  std::vector<std::string> apps;
   TimePoint created_at{};
   std::optional<TimePoint> last_used_at;
   std::optional<TimePoint> revoked_at;

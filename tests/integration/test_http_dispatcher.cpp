@@ -10,7 +10,9 @@
 #include "http/admin_handlers.hpp"
 #include "http/dispatcher.hpp"
 #include "pg_env.hpp"
+#include "http/auth_guard.hpp"
 #include "service/api_keys.hpp"
+#include "support/manual_time_source.hpp"
 
 namespace mediax::test {
 namespace {
@@ -53,6 +55,7 @@ class DispatcherTest : public StoreTest {
     req.headers = std::move(headers);
     if (!key.empty()) req.headers.emplace_back("Authorization", "Bearer " + key);
     req.body = body;
+    req.peer = peer_;
     if (auto now = dispatcher_->answer_now(req, where)) return {std::move(*now), true};
     return {dispatcher_->answer(req, where), false};
   }
@@ -77,6 +80,7 @@ class DispatcherTest : public StoreTest {
     return list.body()["grants"][0].value("id", std::int64_t{0});
   }
 
+  std::string peer_;  // HttpRequest::peer of every call
   RealTimeSource clock_;
   metrics::Registry metrics_;
   std::unique_ptr<ApiKeyRegistry> keys_;
@@ -228,6 +232,109 @@ TEST_F(DispatcherTest, ConsoleMetricsAndWechatEventsAnswerAsBefore) {
   const auto event = call("POST", "/wechat/component/shop/events?signature=x", "<xml/>", "");
   EXPECT_EQ(event.res.status, 404) << "no receiver in this daemon";
   EXPECT_EQ(event.res.body, "unknown app");
+}
+
+TEST_F(DispatcherTest, AScopedReaderKeyReadsItsAppsTokensOnlyOnBothListenersAndFromMemory) {
+  register_shop();
+  const auto id = std::to_string(connect_account());
+  ASSERT_EQ(call("POST", "/v1/apps",
+                 json{{"name", "crm"}, {"platform", "plain"}, {"client_id", "c"}, {"client_secret", "s"}}.dump())
+                .res.status,
+            201);
+  const std::string shop_key = "mxk_shop_scoped_reader";
+  const std::string crm_key = "mxk_crm_scoped_reader";
+  store_->create_api_key("shop-reader", "reader", hash_api_key(shop_key), {"crm", "sho*"});
+  store_->create_api_key("crm-reader", "reader", hash_api_key(crm_key), {"crm"});
+  keys_->refresh();
+
+  for (const auto where : {ListenerKind::admin, ListenerKind::token}) {
+    const auto own = call("GET", "/v1/grants/" + id + "/token", "", shop_key, where);
+    EXPECT_EQ(own.res.status, 200) << own.res.body;
+    EXPECT_TRUE(own.now) << "the app's name is in memory: the scope is checked on the event loop";
+    const auto other = call("GET", "/v1/grants/" + id + "/token", "", crm_key, where);
+    EXPECT_EQ(other.res.status, 403) << other.res.body;
+    EXPECT_TRUE(other.now);
+    EXPECT_EQ(other.body().value("error", ""), "forbidden");
+    EXPECT_EQ(other.body().value("message", ""),
+              "API key 'crm-reader' may use the tokens of apps crm only; grant " + id + " belongs to another app");
+    EXPECT_EQ(other.body()["key_apps"], json::array({"crm"}));
+    EXPECT_EQ(other.res.body.find("plain-access"), std::string::npos) << "never the token";
+    EXPECT_EQ(other.res.body.find("shop"), std::string::npos) << "nor the other app's name";
+
+    // App routes: refused before the app is looked up, so a scoped key cannot even probe names.
+    for (const char* app : {"shop", "nosuch"}) {
+      const auto a = call("GET", std::string("/v1/apps/") + app + "/token", "", crm_key, where);
+      EXPECT_EQ(a.res.status, 403) << app << ": " << a.res.body;
+      EXPECT_EQ(a.body().value("message", ""),
+                std::string("API key 'crm-reader' may use the tokens of apps crm only; app '") + app +
+                    "' is not one of them");
+    }
+  }
+  // The app's own token route for an app in scope answers as before (shop has no app token).
+  EXPECT_EQ(call("GET", "/v1/apps/shop/token", "", shop_key).body().value("error", ""), "no_app_token");
+  EXPECT_EQ(call("GET", "/v1/apps/crm/token", "", crm_key).body().value("error", ""), "no_app_token");
+
+  // Reports of rejected tokens: the same scope.
+  const std::string report = json{{"access_token", "plain-access"}}.dump();
+  const auto refused = call("POST", "/v1/grants/" + id + "/token/rejected", report, crm_key);
+  EXPECT_EQ(refused.res.status, 403) << refused.res.body;
+  EXPECT_EQ(call("POST", "/v1/apps/shop/token/rejected", report, crm_key).res.status, 403);
+  const auto allowed = call("POST", "/v1/grants/" + id + "/token/rejected", report, shop_key);
+  EXPECT_NE(allowed.res.status, 403) << "in scope: the report goes on (plain's refresh fails): " << allowed.res.body;
+  EXPECT_NE(allowed.res.status, 401);
+
+  // The scope does not widen what a reader may do.
+  EXPECT_EQ(call("GET", "/v1/apps/shop", "", shop_key).res.status, 403);
+  EXPECT_EQ(call("POST", "/v1/grants/" + id + "/refresh", "", shop_key).res.status, 403);
+}
+
+TEST_F(DispatcherTest, APeerWithTooManyFailedAuthenticationsGets429OnKeyedRoutesOnBothPaths) {
+  ManualTimeSource time;
+  AuthFailureGuard guard({.failures_per_peer = 3, .window = std::chrono::seconds(60)}, time, &metrics_);
+  dispatcher_ = std::make_unique<Dispatcher>(*handlers_, keys_.get(), route_table(), GatePolicy{&guard, false});
+  register_shop();
+  const auto id = std::to_string(connect_account());
+  const std::string path = "/v1/grants/" + id + "/token";
+  peer_ = "203.0.113.9";
+
+  EXPECT_EQ(call("GET", path, "", "mxk_wrong_1").res.status, 401);
+  EXPECT_EQ(call("GET", "/v1/apps", "", "").res.status, 401) << "no key on a keyed route counts too";
+  EXPECT_EQ(call("GET", path, "", kReaderKey, ListenerKind::token).res.status, 200) << "two failures: still in";
+  EXPECT_EQ(call("GET", "/v1/apps", "", kReaderKey).res.status, 403) << "a reader on an admin route is no failure";
+  EXPECT_EQ(call("GET", path, "", "mxk_wrong_2", ListenerKind::token).res.status, 401);
+
+  for (const auto where : {ListenerKind::admin, ListenerKind::token}) {
+    const auto held = call("GET", path, "", kAdminKey, where);
+    EXPECT_EQ(held.res.status, 429) << "even a good key: " << held.res.body;
+    EXPECT_TRUE(held.now) << "answered on the event loop";
+    EXPECT_EQ(held.res.header("Retry-After"), "60");
+    EXPECT_EQ(held.body().value("error", ""), "rate_limited");
+    EXPECT_EQ(held.body().value("retry_after_seconds", 0), 60);
+  }
+  EXPECT_EQ(call("GET", "/v1/apps", "", kAdminKey).res.status, 429) << "on the pool too";
+  EXPECT_EQ(call("GET", "/healthz", "", "").res.status, 200) << "open routes stay open";
+  EXPECT_EQ(metrics_.counter("mediax_rate_limited_total", "", {{"limit", "auth_failures_per_peer"}}).value(), 3);
+
+  peer_ = "198.51.100.2";
+  EXPECT_EQ(call("GET", path, "", kAdminKey).res.status, 200) << "other peers go on";
+
+  peer_ = "203.0.113.9";
+  time.advance(std::chrono::seconds(59));
+  EXPECT_EQ(call("GET", path, "", kAdminKey).res.header("Retry-After"), "1");
+  time.advance(std::chrono::seconds(1));
+  EXPECT_EQ(call("GET", path, "", kAdminKey).res.status, 200) << "the window is over";
+}
+
+TEST_F(DispatcherTest, MetricsNeedAReaderKeyWhenMetricsRequireKey) {
+  EXPECT_EQ(call("GET", "/metrics", "", "").res.status, 200) << "open by default";
+  dispatcher_ = std::make_unique<Dispatcher>(*handlers_, keys_.get(), route_table(), GatePolicy{nullptr, true});
+  const auto none = call("GET", "/metrics", "", "");
+  EXPECT_EQ(none.res.status, 401);
+  EXPECT_EQ(none.body().value("error", ""), "unauthorized");
+  EXPECT_EQ(call("GET", "/metrics", "", "mxk_wrong").res.status, 401);
+  EXPECT_EQ(call("GET", "/metrics", "", kReaderKey).res.status, 200);
+  EXPECT_EQ(call("GET", "/metrics", "", kAdminKey).res.status, 200);
+  EXPECT_EQ(call("GET", "/healthz", "", "").res.status, 200);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // PgStore: admin API keys, and the ApiKeyRegistry on top of it (reload, revocation).
 #include <gtest/gtest.h>
 
+#include <pqxx/pqxx>
+
 #include "util/time_source.hpp"
 #include "pg_env.hpp"
 #include "service/api_keys.hpp"
@@ -44,6 +46,37 @@ TEST_F(StoreApiKeys, NamesAreUniqueEvenAfterRevocationAndBadRowsAreRefused) {
   EXPECT_THROW(store_->create_api_key("ops", "reader", hash_api_key("c")), DuplicateError);
   EXPECT_THROW(store_->create_api_key("x", "root", hash_api_key("d")), StoreError);
   EXPECT_THROW(store_->create_api_key("y", "admin", "not-a-hash"), StoreError);
+}
+
+TEST_F(StoreApiKeys, AReaderKeysAppScopeIsStoredAndListedAndAdminKeysTakeNone) {
+  const std::string scoped = generate_api_key();
+  const auto k = store_->create_api_key("crm-reader", "reader", hash_api_key(scoped), {"crm", "shop-*"});
+  EXPECT_EQ(k.apps, (std::vector<std::string>{"crm", "shop-*"}));
+  store_->create_api_key("all-reader", "reader", hash_api_key("mxk_all"));
+  store_->create_api_key("ops", "admin", hash_api_key("mxk_ops"));
+  const auto all = store_->list_api_keys();
+  ASSERT_EQ(all.size(), 3U);
+  EXPECT_TRUE(all[0].apps.empty()) << "all-reader: no scope, every app";
+  EXPECT_EQ(all[1].apps, (std::vector<std::string>{"crm", "shop-*"}));
+  EXPECT_TRUE(all[2].apps.empty());
+
+  // The table refuses what would widen or blur a key: a scoped admin key, an empty scope.
+  EXPECT_THROW(store_->create_api_key("adm2", "admin", hash_api_key("mxk_adm2"), {"crm"}), StoreError);
+  {
+    pqxx::connection c(url_);
+    pqxx::work tx(c);
+    EXPECT_THROW(tx.exec_params("INSERT INTO mediax.api_keys (name, role, hash, apps) VALUES ('e', 'reader', $1, '{}')",
+                                hash_api_key("mxk_e")),
+                 pqxx::check_violation);
+  }
+
+  // The registry hands the scope to the Dispatcher with the match.
+  ManualTimeSource clock;
+  ApiKeyRegistry reg(*store_, clock);
+  reg.load();
+  const auto m = reg.check(scoped);
+  EXPECT_EQ(m.kind, ApiKeyMatch::Kind::ok);
+  EXPECT_EQ(m.apps, (std::vector<std::string>{"crm", "shop-*"}));
 }
 
 TEST_F(StoreApiKeys, RegistryFindsKeysAndSeesRevocationAtItsNextRefresh) {

@@ -176,7 +176,8 @@ TEST(Config, KeyDocsDescribeEveryKeyWithItsDefault) {
   for (const auto& d : docs) {
     EXPECT_TRUE(keys.insert(d.key).second) << "duplicate " << d.key;
     EXPECT_FALSE(d.description.empty()) << d.key;
-    EXPECT_TRUE(d.type == "integer" || d.type == "float" || d.type == "string" || d.type == "array of strings")
+    EXPECT_TRUE(d.type == "integer" || d.type == "float" || d.type == "string" || d.type == "array of strings" ||
+                d.type == "boolean")
         << d.key;
     // Each documented default, written into a file, is accepted and is the default.
     const auto dot = d.key.rfind('.');

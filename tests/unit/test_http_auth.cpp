@@ -16,6 +16,7 @@ constexpr Route kTable[] = {
   {"GET",  "/v1/apps",              "listApps",     Access::admin,  false},
   {"GET",  "/v1/apps/{name}/token", "getAppToken",  Access::reader, true},
   {"POST", "/v1/apps/{name}/token/rejected", "reportRejected", Access::reader, false},
+  {"GET",  "/metrics",              "getMetrics",   Access::metrics, false},
 };
 // clang-format on
 
@@ -35,6 +36,20 @@ TEST(AuthGate, TheAdminListenerAsksForAKeyBeforeSayingThereIsNoRoute) {
   EXPECT_EQ(gate("GET", "/nothing", ListenerKind::admin), Gate::key);
   EXPECT_EQ(gate("POST", "/healthz", ListenerKind::admin), Gate::key);  // 404 "no route for", after the key
   EXPECT_EQ(required_access(nullptr), Access::admin);
+}
+
+TEST(AuthGate, MetricsAreOpenUnlessMetricsRequireKeyThenAReaderKeyWillDo) {
+  const auto m = match_route(kTable, "GET", "/metrics");
+  EXPECT_EQ(gate_of(m, ListenerKind::admin), Gate::open);
+  EXPECT_EQ(required_access(m.route), Access::open);
+  EXPECT_EQ(gate_of(m, ListenerKind::admin, true), Gate::key);
+  EXPECT_EQ(required_access(m.route, true), Access::reader);
+  EXPECT_FALSE(refuse_match("GET", "/metrics", required_access(m.route, true),
+                            ApiKeyMatch{ApiKeyMatch::Kind::ok, "dash", ApiRole::reader, {"crm"}}))
+      << "a reader key, scoped or not, may read the metrics";
+  // Other routes are as they were.
+  EXPECT_EQ(gate_of(match_route(kTable, "GET", "/healthz"), ListenerKind::admin, true), Gate::open);
+  EXPECT_EQ(required_access(match_route(kTable, "GET", "/v1/apps").route, true), Access::admin);
 }
 
 TEST(AuthGate, TheTokenListenerAnswers404And405BeforeTheKey) {

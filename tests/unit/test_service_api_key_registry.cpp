@@ -50,6 +50,16 @@ TEST_F(ApiKeyRegistryTest, RefreshPicksUpANewAndARevokedKey) {
   EXPECT_EQ(registry_.size(), 2U);
 }
 
+TEST_F(ApiKeyRegistryTest, AReaderKeysAppScopeComesWithItsMatch) {
+  create("adm", "admin", admin_key_);
+  store_.create_api_key("crm-reader", "reader", hash_api_key(reader_key_), {"crm", "shop-*"});
+  registry_.load();
+  EXPECT_EQ(registry_.check(reader_key_).apps, (std::vector<std::string>{"crm", "shop-*"}));
+  EXPECT_EQ(registry_.check_if_loaded(reader_key_)->apps, (std::vector<std::string>{"crm", "shop-*"}));
+  EXPECT_TRUE(registry_.check(admin_key_).apps.empty()) << "admin keys are never scoped";
+  EXPECT_THROW(store_.create_api_key("adm2", "admin", hash_api_key("mxk_x"), {"crm"}), StoreError);
+}
+
 TEST_F(ApiKeyRegistryTest, AnUnknownKeyReloadsAtOnceButAtMostOncePerMissInterval) {
   create("adm", "admin", admin_key_);
   registry_.load();

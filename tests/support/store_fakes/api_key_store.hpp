@@ -19,17 +19,21 @@ class FakeApiKeyStore : public ApiKeyStore {
     TimePoint at;
   };
 
-  ApiKeyRecord create_api_key(const std::string& name, const std::string& role, const std::string& hash_hex) override {
+  ApiKeyRecord create_api_key(const std::string& name, const std::string& role, const std::string& hash_hex,
+                              const std::vector<std::string>& apps = {}) override {
     std::lock_guard lock(mutex_);
     check_up();
     for (const auto& k : keys_) {
       if (k.name == name || k.hash_hex == hash_hex) throw DuplicateError("api key name taken (FakeApiKeyStore)");
     }
+    // As the table's CHECK (migrations/0013_api_key_apps.sql): admin keys are never scoped.
+    if (!apps.empty() && role != "reader") throw StoreError("only reader keys take apps (FakeApiKeyStore)");
     ApiKeyRecord r;
     r.id = static_cast<std::int64_t>(keys_.size()) + 1;
     r.name = name;
     r.role = role;
     r.hash_hex = hash_hex;
+    r.apps = apps;
     keys_.push_back(r);
     std::sort(keys_.begin(), keys_.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return r;
