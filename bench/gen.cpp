@@ -13,7 +13,8 @@
 // mode accepts every client and refresh token). Triggers (NOTIFY, foreign-key checks) are off
 // during the load (session_replication_role = replica, superuser only), so the script is fast.
 // With --seal-key (the daemon's security.key_file), client secrets and refresh tokens are sealed
-// the way PgStore seals them (crypto::Sealer, associated data crypto::seal_context(column, id)).
+// the way PgStore seals them (crypto::Sealer, associated data crypto::seal_context(column, id); an
+// app's client secret also bound to its token endpoint, core/secret_binding.hpp).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/secret_binding.hpp"
 #include "crypto/sealer.hpp"
 
 namespace {
@@ -153,6 +155,16 @@ int main(int argc, char** argv) {
     if (!sealer) return plain;
     return sealer->seal(plain, mediax::crypto::seal_context(column, std::to_string(id)));
   };
+  // An app's secret is bound to its endpoints too (core/secret_binding.hpp), as PgStore seals it.
+  auto stored_app_secret = [&sealer, &o](std::int64_t id, const std::string& plain) {
+    if (!sealer) return plain;
+    mediax::App app;
+    app.id = id;
+    app.platform = "oauth2";
+    app.endpoints.token_url = o.token_url;
+    return sealer->seal_bound(plain, mediax::crypto::seal_context("apps.client_secret", std::to_string(id)),
+                              mediax::secret_binding(app));
+  };
   std::timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   const std::int64_t now_us = static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
@@ -171,7 +183,7 @@ int main(int argc, char** argv) {
           out,
           "%lld\tbench-app-%lld\toauth2\tbench-client-%lld\t%s\t%s\tclient_secret_post\theader:Authorization:Bearer\n",
           static_cast<long long>(a), static_cast<long long>(a), static_cast<long long>(a),
-          stored("apps.client_secret", a, token_value('s', a)).c_str(), o.token_url.c_str());
+          stored_app_secret(a, token_value('s', a)).c_str(), o.token_url.c_str());
     }
     std::fprintf(out, "\\.\n");
   }

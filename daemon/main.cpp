@@ -8,8 +8,10 @@
 
 #include "config/config.hpp"
 #include "runtime/api_keys_cli.hpp"
+#include "runtime/credentials.hpp"
 #include "runtime/daemon.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/process_guard.hpp"
 #include "runtime/rotate_key.hpp"
 
 namespace {
@@ -100,6 +102,10 @@ int main(int argc, char** argv) {
     }
   }
 
+  // First, before any key, password or secret is read: no core dump of this process, no ptrace
+  // by others of its user (runtime/process_guard.hpp). Said once logging is set up.
+  const std::string dump_problem = mediax::forbid_core_dumps();
+
   mediax::Config config;
   try {
     config = mediax::load_config(config_path);
@@ -112,11 +118,18 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
+    mediax::load_credentials(config);  // the database password, credential paths (runtime/credentials.hpp)
+  } catch (const std::exception& e) {
+    std::cerr << "mediaxd: " << e.what() << "\n";
+    return 1;
+  }
+  try {
     mediax::setup_logging(config.log.level, config.log.format);
   } catch (const std::exception& e) {
     std::cerr << "mediaxd: " << e.what() << "\n";
     return 1;
   }
+  if (!dump_problem.empty()) spdlog::warn("core dumps not forbidden: {}", dump_problem);
   const auto dir = mediax::find_migrations_dir(migrations);
   if (command == "migrate") return mediax::run_migrate(config, dir);
   if (command == "create-api-key") {

@@ -302,6 +302,10 @@ const std::vector<KeySpec>& key_table() {
                            "PostgreSQL connection string or URI (libpq)", check_not_empty));
     t.push_back(integer_key("database.pool_size", &C::database, &DatabaseConfig::pool_size, 1, 64, false,
                             "database connections"));
+    t.push_back(string_key("database.password_file", &C::database, &DatabaseConfig::password_file, false,
+                           "file holding the database password, added to database.url (empty: none); under "
+                           "systemd a relative path names a credential (LoadCredential=db-password:...)",
+                           nullptr));
     t.push_back(string_key("admin.listen", &C::admin, &AdminConfig::listen, false,
                            "admin API address, host:port (\"[::1]:8080\" for IPv6; port 0 = any free port)",
                            check_listen));
@@ -314,7 +318,9 @@ const std::vector<KeySpec>& key_table() {
         "admin.tls_cert_file", &C::admin, &AdminConfig::tls_cert_file, false,
         "PEM certificate file; with tls_key_file the admin API is served over HTTPS (empty: plain HTTP)", nullptr));
     t.push_back(string_key("admin.tls_key_file", &C::admin, &AdminConfig::tls_key_file, false,
-                           "PEM private key file of admin.tls_cert_file", nullptr));
+                           "PEM private key file of admin.tls_cert_file; under systemd a relative path names a "
+                           "credential (LoadCredential=admin-tls.key:...), as does a relative tls_cert_file",
+                           nullptr));
     t.push_back(string_key("admin.token_listen", &C::admin, &AdminConfig::token_listen, false,
                            "token-read listener, host:port (GET /v1/grants/{id}/token and /v1/apps/{name}/token only, "
                            "plain HTTP; empty: off)",

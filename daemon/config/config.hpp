@@ -14,6 +14,12 @@ namespace mediax {
 struct DatabaseConfig {
   std::string url = "postgresql:///mediax";  // libpq connection string or URI
   int pool_size = 8;                         // connections, 1..64
+  // A file holding the database password (trailing line end ignored), so the password is neither
+  // in database.url nor in the config file. Under systemd a relative path names a credential
+  // (LoadCredential=db-password:/etc/mediax/db-password and password_file = "db-password").
+  std::string password_file;
+  // Not a config key: what password_file holds, read at start (runtime/credentials.hpp).
+  std::string password;
 
   friend bool operator==(const DatabaseConfig&, const DatabaseConfig&) = default;
 };

@@ -79,6 +79,11 @@ struct App {
   // wechat_component: CreateTime of the latest component_verify_ticket stored (the store fills it
   // on reads); empty: none has come yet.
   std::optional<TimePoint> component_ticket_at;
+  // Why the daemon refused to use the app's secrets (sealed for other endpoints than the row names
+  // now, changed, plain text) and since when; empty: not refused. Cleared when the secrets are set
+  // again through the API (store/pg_store_seal.cpp).
+  std::string misconfigured;
+  std::optional<TimePoint> misconfigured_at;
 };
 
 // One authorized account of an app.

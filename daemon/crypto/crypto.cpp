@@ -72,6 +72,11 @@ std::optional<std::string> decode(std::string_view text, std::string_view alphab
 
 }  // namespace
 
+void secure_wipe(std::string& s) {
+  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
 std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
   if (n == 0) return out;

@@ -32,6 +32,12 @@ std::string to_hex(std::string_view bytes);                           // lower c
 std::string pkce_verifier();
 std::string pkce_challenge_s256(std::string_view verifier);
 
+// Overwrites the bytes of s with zeros (OPENSSL_cleanse: not optimised away) and empties it. For
+// key material and decrypted secrets once they are no longer needed, so a later memory read
+// (a core file, a swapped page, a heap reuse) finds less. Layers without OpenSSL use
+// util::secure_wipe, the same thing.
+void secure_wipe(std::string& s);
+
 // Compares in time independent of where the first difference is (length is not hidden).
 bool constant_time_equals(std::string_view a, std::string_view b);
 

@@ -31,6 +31,11 @@ nlohmann::json to_json(const App& app) {
       {"webhook", app.webhook_url.empty() ? nlohmann::json(nullptr) : nlohmann::json{{"url", app.webhook_url}}},
   };
   if (!app.issuer.empty()) j["issuer"] = app.issuer;
+  // Why the daemon refuses to use the app's secrets (e.g. its token endpoint changed in the
+  // database since the secret was sealed); null when it does not. Cleared by setting the secrets.
+  j["misconfigured"] = app.misconfigured.empty()
+                           ? nlohmann::json(nullptr)
+                           : nlohmann::json{{"reason", app.misconfigured}, {"since", time_or_null(app.misconfigured_at)}};
   // Since when the platform refuses to renew this app's refresh tokens (Douyin 10004).
   j["renew_not_permitted_at"] = time_or_null(app.renew_not_permitted_at);
   if (app.platform == component_status::kPlatform) {

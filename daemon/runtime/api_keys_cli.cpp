@@ -1,4 +1,5 @@
 #include "runtime/api_keys_cli.hpp"
+#include "runtime/credentials.hpp"
 
 #include <iomanip>
 #include <ostream>
@@ -34,7 +35,7 @@ int run_create_api_key(const Config& config, const std::string& name, const std:
     scope = std::move(*parsed);
   }
   try {
-    auto store = make_pg_store(config.database.url, 1);
+    auto store = make_pg_store(database_url(config), 1);
     const std::string key = generate_api_key();
     store->create_api_key(name, role, hash_api_key(key), scope);
     out << key << "\n" << std::flush;
@@ -50,7 +51,7 @@ int run_create_api_key(const Config& config, const std::string& name, const std:
 
 int run_list_api_keys(const Config& config, std::ostream& out, std::ostream& err) {
   try {
-    auto store = make_pg_store(config.database.url, 1);
+    auto store = make_pg_store(database_url(config), 1);
     out << std::left << std::setw(24) << "NAME" << std::setw(8) << "ROLE" << std::setw(24) << "APPS" << std::setw(22)
         << "CREATED" << std::setw(22) << "LAST USED"
         << "REVOKED\n";
@@ -71,7 +72,7 @@ int run_list_api_keys(const Config& config, std::ostream& out, std::ostream& err
 
 int run_revoke_api_key(const Config& config, const std::string& name, std::ostream& out, std::ostream& err) {
   try {
-    auto store = make_pg_store(config.database.url, 1);
+    auto store = make_pg_store(database_url(config), 1);
     if (!store->revoke_api_key(name, real_time().system())) {
       err << "mediaxd: no active API key named '" << name << "'\n";
       return 1;

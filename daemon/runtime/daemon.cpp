@@ -1,4 +1,5 @@
 #include "runtime/daemon.hpp"
+#include "runtime/credentials.hpp"
 
 #include <spdlog/spdlog.h>
 #include <malloc.h>
@@ -49,9 +50,9 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       keys_(load_keys(config.security)),
       instance_(crypto::to_hex(crypto::random_bytes(4))),
       app_name_("mediaxd/" + instance_),
-      db_url_(with_application_name(config.database.url, app_name_)),
+      db_url_(with_application_name(database_url(config), app_name_)),
       owner_(make_owner_id(instance_)),
-      migrator_(config.database.url, migrations_dir_),
+      migrator_(database_url(config), migrations_dir_),
       store_(make_pg_store(db_url_, config.database.pool_size, keys_.sealer)),
       resolver_(make_system_resolver()),
       outbound_(outbound_policy(config.security), *resolver_),
@@ -132,7 +133,7 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
   long long key_plain = 0;
   std::jthread key_check([&] {
     try {
-      key_problem = check_stored_key_ids(config_.database.url, *keys_.sealer, key_plain);
+      key_problem = check_stored_key_ids(database_url(config_), *keys_.sealer, key_plain);
     } catch (const std::exception& e) {
       key_problem = std::string("cannot check the stored secrets' keys: ") + e.what();
     }
@@ -165,8 +166,9 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
   if (!key_problem.empty()) throw StartupError(key_problem);
   if (key_plain > 0) {
     spdlog::warn(
-        "{} stored secret(s) are in plain text (stored before encryption at rest): run `mediaxd rotate-key "
-        "--config FILE` to encrypt them",
+        "{} stored secret(s) are in plain text or are app secrets not bound to their token endpoint: they are never "
+        "used (the apps and grants they belong to fail to refresh) until `mediaxd migrate --config FILE` re-seals "
+        "them",
         key_plain);
   }
   if (!token_error.empty() || !schedule_error.empty()) {
@@ -302,6 +304,7 @@ void Daemon::reload() {
   notify::reloading(time_);
   try {
     Config fresh = load_config(config_.path);
+    load_credentials(fresh);  // as at start, so paths compare as the running ones (and a new password is seen)
     for (const auto& key : non_reloadable_changes(config_, fresh)) {
       spdlog::warn("reload: {} changed but only takes effect after a restart", key);
     }

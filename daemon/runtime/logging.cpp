@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "util/strings.hpp"
+
 namespace mediax {
 
 namespace {
@@ -20,6 +22,18 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
     dest.append(s.data(), s.data() + s.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+};
+
+// %V: the message with control characters escaped (util::escape_control). Every log call goes
+// through it, so a path, header or name a client sent cannot end the line and forge the next one,
+// whichever call site prints it.
+class EscapedMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const auto s = util::escape_control(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(s.data(), s.data() + s.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<EscapedMessageFlag>(); }
 };
 
 }  // namespace
@@ -37,8 +51,9 @@ void setup_logging(const std::string& level, const std::string& format) {
     f->add_flag<JsonMessageFlag>('j').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":%j})");
     logger->set_formatter(std::move(f));
   } else if (format == "text") {
-    logger->set_formatter(
-        std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc));
+    auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    f->add_flag<EscapedMessageFlag>('V').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %V");
+    logger->set_formatter(std::move(f));
   } else {
     throw std::invalid_argument("unknown log format '" + format + "'");
   }

@@ -62,6 +62,7 @@ void MetricsCollector::read_database() {
       read.grants = store_.count_grants_by_platform_status();
       read.tokens = store_.count_tokens_by_platform();
       for (const auto& app : store_.list_apps()) {
+        read.misconfigured.emplace_back(app.name, !app.misconfigured.empty());
         if (app.platform != component_status::kPlatform) continue;
         read.waiting_for_ticket.emplace_back(app.name, component_status::waiting_for_ticket(app));
       }
@@ -78,6 +79,7 @@ void MetricsCollector::read_database() {
     read.tokens = std::move(db_->tokens);
     read.waiting_for_ticket = std::move(db_->waiting_for_ticket);
     read.missing_scopes = std::move(db_->missing_scopes);
+    read.misconfigured = std::move(db_->misconfigured);
   }
   db_ = std::move(read);
 }
@@ -92,7 +94,7 @@ void MetricsCollector::publish_database() {
   if (!db_->counted) return;
 
   using Series = std::vector<std::pair<metrics::Labels, double>>;
-  Series grant_counts, app_token_counts, stored, leases, waiting, missing_scopes;
+  Series grant_counts, app_token_counts, stored, leases, waiting, missing_scopes, misconfigured;
   std::map<std::string, double> leased{{"grant", 0}, {"app_token", 0}};
   for (const auto& c : db_->grants) {
     auto& into = c.kind == "grant" ? grant_counts : app_token_counts;
@@ -118,6 +120,11 @@ void MetricsCollector::publish_database() {
   for (const auto& [app, n] : db_->missing_scopes) missing_scopes.push_back({{{"app", app}}, static_cast<double>(n)});
   reg.set_gauges("mediax_grants_missing_scopes",
                  "Active grants that lack scopes their app requires (the user unticked them), by app", missing_scopes);
+  for (const auto& [app, m] : db_->misconfigured) misconfigured.push_back({{{"app", app}}, m ? 1.0 : 0.0});
+  reg.set_gauges("mediax_app_misconfigured",
+                 "1 while the daemon refuses to use an app's secrets (e.g. its token endpoint changed in the database "
+                 "since the secret was sealed: GET /v1/apps/{name} says why), else 0",
+                 misconfigured);
 }
 
 }  // namespace mediax

@@ -44,6 +44,7 @@ class MetricsCollector {
     std::vector<TokenCount> tokens;
     std::vector<std::pair<std::string, bool>> waiting_for_ticket;  // app name -> waiting
     std::vector<std::pair<std::string, std::int64_t>> missing_scopes;
+    std::vector<std::pair<std::string, bool>> misconfigured;  // app name -> secrets refused
   };
   void collect();
   void publish_database();

@@ -1,4 +1,5 @@
 #include "runtime/rotate_key.hpp"
+#include "runtime/credentials.hpp"
 
 #include <map>
 #include <ostream>
@@ -18,7 +19,8 @@ std::shared_ptr<const crypto::Sealer> borrow(const crypto::Sealer& s) {
 void print_counts(std::ostream& out, const std::vector<pg::SealedValueCount>& counts) {
   if (counts.empty()) out << "  (no stored secrets)\n";
   for (const auto& c : counts) {
-    out << "  " << c.column << ": " << c.count << (c.key_id.empty() ? " in plain text" : " sealed with " + c.key_id)
+    out << "  " << c.column << ": " << c.count
+        << (c.key_id.empty() ? " in plain text" : " sealed with " + c.key_id + " (v" + std::to_string(c.version) + ")")
         << "\n";
   }
 }
@@ -31,8 +33,9 @@ std::string check_stored_key_ids(const std::string& db_url, const crypto::Sealer
   plain = 0;
   // Values under the current key are loaded by definition: not looked at (most of the scan's work).
   for (const auto& c : store.count_sealed_values(sealer.current_key_id())) {
+    if (c.needs_upgrade()) plain += c.count;
     if (c.key_id.empty()) {
-      plain += c.count;
+      continue;
     } else if (!sealer.has_key(c.key_id)) {
       missing[c.key_id] += c.count;
     }
@@ -58,7 +61,7 @@ int run_rotate_key(const Config& config, int batch_size, std::ostream& out, std:
   out << "keys:\n";
   for (const auto& d : keys.described) out << "  " << d << "\n";
   try {
-    pg::PgStore store(config.database.url, 2, keys.sealer);
+    pg::PgStore store(database_url(config), 2, keys.sealer);
     out << "before:\n";
     print_counts(out, store.count_sealed_values());
     const auto report = store.reseal_all(batch_size);
@@ -66,7 +69,7 @@ int run_rotate_key(const Config& config, int batch_size, std::ostream& out, std:
     std::size_t unreadable = 0;
     for (const auto& r : report) {
       out << "  " << r.column << ": " << r.resealed << " re-sealed, " << r.sealed_plain << " plain values sealed, "
-          << r.changed_concurrently << " rewritten meanwhile by a daemon, " << r.unreadable.size() << " unreadable\n";
+          << r.bound << " bound to their endpoint, " << r.changed_concurrently << " rewritten meanwhile by a daemon, " << r.unreadable.size() << " unreadable\n";
       for (const auto& u : r.unreadable) err << "mediaxd: rotate-key: " << u << "\n";
       unreadable += r.unreadable.size();
     }

@@ -18,7 +18,8 @@ int run_rotate_key(const Config& config, int batch_size, std::ostream& out, std:
 
 // Counts stored secrets by key id. Returns "" when all of them open with `sealer`'s keys, else
 // the problem (which key ids are missing, how many values, what to configure). `plain` is set to
-// the number of values still in plain text.
+// the number of values the upgrade step of `mediaxd migrate` has yet to change (plain text, app
+// secrets not bound to their endpoints): the daemon never uses them.
 std::string check_stored_key_ids(const std::string& db_url, const crypto::Sealer& sealer, long long& plain);
 
 }  // namespace mediax

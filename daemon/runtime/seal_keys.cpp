@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <set>
 
+#include "runtime/credentials.hpp"
+
 namespace mediax {
 
 namespace {
@@ -36,8 +38,7 @@ crypto::SealKey load_one(const std::string& path, std::vector<std::string>& warn
 // Under systemd a relative path names a credential: the unit's LoadCredential=NAME:/etc/... and
 // the config's "NAME" meet in $CREDENTIALS_DIRECTORY, whatever the unit is called.
 std::string resolve(const std::string& path, const std::string& credentials_dir) {
-  if (path.empty() || path.front() == '/' || credentials_dir.empty()) return path;
-  return credentials_dir + "/" + path;
+  return credential_path(path, credentials_dir);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "platforms/registry.hpp"
 #include "obs/metrics.hpp"
 #include "schedule/token_from_answer.hpp"
+#include "util/strings.hpp"
 #include "util/url.hpp"
 
 namespace mediax {
@@ -389,6 +390,10 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
   } else {
     o = platform->refresh(job->app, *job->grant);
   }
+  // The decrypted secrets were needed for the request only: wiped now (util::secure_wipe), not
+  // whenever the job's memory happens to be reused. Nothing below reads them.
+  util::secure_wipe(job->app.client_secret);
+  if (job->grant) util::secure_wipe(job->grant->refresh_token);
   RefresherMetrics(metrics_).platform_call(job->app.platform, o, clock_.monotonic() - call_started);
   const auto received = clock_.system();
   // The breaker counts only answers that are not answers: no connection, timeout, 5xx, garbage.

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "crypto/crypto.hpp"
+
 
 namespace mediax::pg {
 
@@ -19,7 +21,8 @@ std::string app_select(bool with_secret) {
          " token_url, revocation_url, token_auth_method, redirect_uri, options::text AS options, status,"
          " failure_count, last_error, " MEDIAX_EPOCH_US("next_refresh_at") " AS next_refresh_us, "
          MEDIAX_EPOCH_US("created_at") " AS created_us, token_usage, app_token_usage, credential_key, "
-         MEDIAX_EPOCH_US("renew_not_permitted_at") " AS renew_not_permitted_us, "
+         MEDIAX_EPOCH_US("renew_not_permitted_at") " AS renew_not_permitted_us, misconfigured, "
+         MEDIAX_EPOCH_US("misconfigured_at") " AS misconfigured_us, "
          MEDIAX_EPOCH_US("ct.create_time") " AS ticket_create_us"
          " FROM mediax.apps LEFT JOIN mediax.component_tickets ct ON ct.app_id = apps.id ";
 }
@@ -53,6 +56,8 @@ App app_from_row(const pqxx::row& r) {
   if (auto u = opt<std::string>(r["app_token_usage"])) a.app_token_usage = token_usage_from_string(*u);
   a.credential_key = opt<std::string>(r["credential_key"]).value_or("");
   if (auto us = opt<std::int64_t>(r["ticket_create_us"])) a.component_ticket_at = from_epoch_us(*us);
+  a.misconfigured = r["misconfigured"].as<std::string>();
+  if (auto us = opt<std::int64_t>(r["misconfigured_us"])) a.misconfigured_at = from_epoch_us(*us);
   return a;
 }
 
@@ -88,12 +93,15 @@ std::vector<App> select_apps_by_ids(pqxx::work& tx, const std::string& ids, bool
 App PgStore::create_app(const App& app) {
   return pool_.run("create_app", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    // The id is taken first: the sealed client secret names its row.
+    // The id is taken first: the sealed client secret names its row (and its endpoints).
     const auto id = tx.exec("SELECT nextval(pg_get_serial_sequence('mediax.apps', 'id'))")[0][0].as<std::int64_t>();
-    const std::string sealed = seal_field("apps.client_secret", std::to_string(id), app.client_secret);
+    App bound = app;
+    bound.id = id;
+    const std::string sealed = seal_app_field("apps.client_secret", bound, app.client_secret);
     const bool has_secret_options = app.secret_options.is_object() && !app.secret_options.empty();
-    const std::string sealed_options =
-        has_secret_options ? seal_field("apps.secret_options", std::to_string(id), app.secret_options.dump()) : "";
+    std::string options_text = has_secret_options ? app.secret_options.dump() : std::string();
+    const std::string sealed_options = seal_app_field("apps.secret_options", bound, options_text);
+    crypto::secure_wipe(options_text);
     // NULL: the app token is sent as the grants' tokens (every platform but wechat_component).
     const std::string app_usage = to_string(app.own_token_usage());
     const bool app_usage_differs = app.own_token_usage() != app.token_usage;
@@ -135,7 +143,8 @@ App PgStore::create_app(const App& app) {
 
 // $1 app id, $2 sealed client secret, $3 sealed secret options (NULL: unchanged), $4 restart time.
 // $4 not NULL: an app token stopped by a refused secret starts again as a human expects
-// (active, no failures, due now); a running or healthy one keeps its schedule.
+// (active, no failures, due now); a running or healthy one keeps its schedule. Secrets set
+// through the API are bound to the endpoints the row has now: the app is no longer misconfigured.
 constexpr const char* kUpdateAppSecrets =
     "UPDATE mediax.apps SET client_secret = COALESCE($2, client_secret),"
     " secret_options = COALESCE($3, secret_options),"
@@ -143,7 +152,8 @@ constexpr const char* kUpdateAppSecrets =
     " last_error = CASE WHEN old.restart THEN '' ELSE last_error END,"
     " status_reason = CASE WHEN old.restart THEN '' ELSE status_reason END,"
     " next_refresh_at = CASE WHEN old.restart THEN to_timestamp($4::float8) ELSE next_refresh_at END,"
-    " status = CASE WHEN old.restart THEN 'active' ELSE status END, updated_at = now()"
+    " status = CASE WHEN old.restart THEN 'active' ELSE status END, updated_at = now(),"
+    " misconfigured = '', misconfigured_at = NULL"
     " FROM (SELECT id, ($4::float8 IS NOT NULL AND client_credentials AND status = 'needs_reauth') AS restart"
     "       FROM mediax.apps WHERE id = $1 FOR UPDATE) AS old"
     " WHERE mediax.apps.id = old.id RETURNING old.restart";
@@ -151,20 +161,26 @@ constexpr const char* kUpdateAppSecrets =
 AppSecretsUpdated PgStore::update_app_secrets(std::int64_t app_id, const std::optional<std::string>& client_secret,
                                               const std::optional<nlohmann::json>& secret_options,
                                               std::optional<TimePoint> restart_at) {
-  // Sealed for this row as create_app seals them: a value copied to another row does not open.
-  const auto row = std::to_string(app_id);
-  std::optional<std::string> sealed;
-  if (client_secret) sealed = seal_field("apps.client_secret", row, *client_secret);
-  std::optional<std::string> sealed_options;
-  if (secret_options) {
-    const bool empty = !secret_options->is_object() || secret_options->empty();
-    sealed_options = empty ? std::string() : seal_field("apps.secret_options", row, secret_options->dump());
-  }
   return pool_.run("update_app_secrets", [&](pqxx::connection& c) {
     pqxx::work tx(c);
+    AppSecretsUpdated out;
+    // Sealed for this row and the endpoints it has, read under the row lock (a value copied to
+    // another row, or a row pointed elsewhere later, does not open).
+    const auto locked = tx.exec_params("SELECT 1 FROM mediax.apps WHERE id = $1 FOR UPDATE", app_id);
+    if (locked.empty()) return out;
+    const auto app = select_app_by_id(tx, app_id, false);
+    if (!app) return out;
+    std::optional<std::string> sealed;
+    if (client_secret) sealed = seal_app_field("apps.client_secret", *app, *client_secret);
+    std::optional<std::string> sealed_options;
+    if (secret_options) {
+      const bool empty = !secret_options->is_object() || secret_options->empty();
+      std::string text = empty ? std::string() : secret_options->dump();
+      sealed_options = seal_app_field("apps.secret_options", *app, text);
+      crypto::secure_wipe(text);
+    }
     const auto res = tx.exec_params(kUpdateAppSecrets, app_id, nullable(sealed), nullable(sealed_options),
                                     nullable(time_param(restart_at)));
-    AppSecretsUpdated out;
     if (res.empty()) return out;
     out.found = true;
     out.rescheduled = res[0][0].as<bool>();
@@ -195,10 +211,10 @@ std::optional<App> PgStore::get_app(const std::string& name, bool with_secret) {
   return pool_.run("get_app", [&](pqxx::connection& c) -> std::optional<App> {
     pqxx::work tx(c);
     const auto res = tx.exec_params(app_select(with_secret) + "WHERE name = $1", name);
-    tx.commit();
     if (res.empty()) return std::nullopt;
     auto app = app_from_row(res[0]);
-    if (with_secret) open_app_secret(app);
+    if (with_secret) open_secret_committing(tx, app);
+    tx.commit();
     return std::optional<App>(std::move(app));
   });
 }
@@ -207,8 +223,8 @@ std::optional<App> PgStore::get_app_by_id(std::int64_t id, bool with_secret) {
   return pool_.run("get_app_by_id", [&](pqxx::connection& c) {
     pqxx::work tx(c);
     auto app = select_app_by_id(tx, id, with_secret);
+    if (app && with_secret) open_secret_committing(tx, *app);
     tx.commit();
-    if (app && with_secret) open_app_secret(*app);
     return app;
   });
 }

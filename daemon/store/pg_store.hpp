@@ -5,9 +5,12 @@
 //
 // Secrets are sealed (crypto/sealer.hpp, AES-256-GCM) before they are written and opened after
 // they are read; the associated data is "<table>.<column>:<row key>" (seal_context), so a value
-// copied to another row or column does not open. Empty values stay empty. A value without the
-// "v1:" prefix is plain text from before encryption: it is read as is until `mediaxd rotate-key`
-// seals it.
+// copied to another row or column does not open. Empty values stay empty. An app's secrets
+// (client_secret, secret_options) are bound to where they may be sent as well (v2,
+// core/secret_binding.hpp): a token_url changed in the database makes them refused, the app
+// marked misconfigured. A value without a "v1:"/"v2:" prefix is plain text from before encryption,
+// and a v1 app secret is bound to nothing: neither is ever used; the upgrade step of `mediaxd
+// migrate` (reseal_all(upgrade)) seals and binds them.
 #pragma once
 
 #include <memory>
@@ -29,6 +32,7 @@ struct SealedColumn {
   std::string key_column;                                    // the row identity in the associated data: "id"
   std::string key_type;                                      // its SQL type: "int8" or "text"
   std::string column;                                        // "refresh_token"
+  bool bound = false;  // an app's secret: v2, bound to the app's endpoints (core/secret_binding.hpp)
   std::string name() const { return table + "." + column; }  // "grants.refresh_token"
 };
 const std::vector<SealedColumn>& sealed_columns();
@@ -38,6 +42,10 @@ struct SealedValueCount {
   std::string column;  // "grants.refresh_token"
   std::string key_id;
   std::int64_t count = 0;
+  int version = 0;     // 0 plain text, 1 or 2 (crypto/sealer.hpp)
+  bool bound = false;  // the column's values must be v2 (SealedColumn::bound)
+  // What the upgrade step of `mediaxd migrate` changes, and the daemon never uses.
+  bool needs_upgrade() const { return version == 0 || (bound && version == 1); }
 };
 
 // What `reseal_all` did to one column.
@@ -45,9 +53,14 @@ struct ResealCounts {
   std::string column;
   std::int64_t resealed = 0;              // were sealed under another key, now under the current one
   std::int64_t sealed_plain = 0;          // were plain text, now sealed
-  std::int64_t changed_concurrently = 0;  // a daemon rewrote the value meanwhile under the current key
+  std::int64_t bound = 0;                 // app secrets sealed before binding (v1), now bound (v2)
+  std::int64_t changed_concurrently = 0;  // a daemon rewrote the value meanwhile (or another pass did it)
   std::vector<std::string> unreadable;    // rows whose value does not open: "grants.refresh_token of row 12: why"
 };
+
+// reseal_all: rotate-key puts every value under the current key; the upgrade (`mediaxd migrate`)
+// only seals plain text and binds v1 app secrets, whatever key the rest is under.
+enum class ResealMode { rotate, upgrade };
 
 class PgStore final : public Store {
  public:
@@ -57,9 +70,15 @@ class PgStore final : public Store {
   // Seals `plaintext` for column `column` ("webhooks.secret") of the row `row_key` under the
   // current key; "" stays "". Throws StoreError when no key is loaded.
   std::string seal_field(std::string_view column, std::string_view row_key, std::string_view plaintext) const;
-  // Opens what seal_field stored; plain text (no "v1:") is returned as is. Throws
-  // SecretUnreadableError naming column and row (never the value) when it does not open.
+  // Opens what seal_field stored. Throws SecretUnreadableError naming column and row (never the
+  // value) when it does not open or is plain text (never accepted).
   std::string open_field(std::string_view column, std::string_view row_key, std::string_view stored) const;
+  // The same for an app's secrets ("apps.client_secret", "apps.secret_options"): bound to the
+  // app's secret_binding (its id, platform, token_url, revocation_url and options.base_url).
+  // Opening refuses a value bound to other endpoints (a refusal that says which changed), a v1
+  // value and plain text.
+  std::string seal_app_field(std::string_view column, const App& app, std::string_view plaintext) const;
+  std::string open_app_field(std::string_view column, const App& app, std::string_view stored) const;
   // Non-empty values per column and key id. With skip_key_id, values sealed with that key are
   // left out (not counted): the start-up check, where the current key's values are nearly all
   // and grouping a million of them by key id is most of the work.
@@ -67,7 +86,11 @@ class PgStore final : public Store {
   // Re-seals every value of every sealed column that is not under the current key (plain text
   // included), in small transactions, each row with a compare-and-set on its old value so a
   // daemon writing at the same time is never overwritten. Safe while daemons run.
-  std::vector<ResealCounts> reseal_all(int batch_size = 100);
+  // ResealMode::upgrade is the step `mediaxd migrate` runs after the SQL migrations: plain text
+  // sealed, v1 app secrets bound to their app's endpoints as the row says now. Idempotent.
+  std::vector<ResealCounts> reseal_all(int batch_size = 100, ResealMode mode = ResealMode::rotate);
+  // Values the upgrade would change (plain text anywhere, v1 app secrets): 0 once it has run.
+  std::int64_t count_values_to_upgrade();
 
   App create_app(const App& app) override;
   AppSecretsUpdated update_app_secrets(std::int64_t app_id, const std::optional<std::string>& client_secret,
@@ -150,6 +173,13 @@ class PgStore final : public Store {
   void complete_refresh_one(const RefreshKey& key, const std::string& owner, const RefreshSuccess& s);
   // Open the secret of a row read with it; throw SecretUnreadableError.
   void open_app_secret(App& a) const;
+  // open_app_secret, and when the row is at fault (not a key this instance lacks) the app is
+  // marked misconfigured in tx (mark_app_misconfigured) before the error goes on.
+  void open_app_secret_or_mark(pqxx::work& tx, App& a) const;
+  bool app_secret_key_missing(const App& a) const;
+  // open_app_secret_or_mark for reads that fail on a refusal: tx is committed (the mark kept)
+  // before the error goes on.
+  void open_secret_committing(pqxx::work& tx, App& a) const;
   void open_grant_token(Grant& g) const;
   std::string open_verifier(const std::string& state, const std::string& stored) const;
   // The value is sealed with a key this store has not loaded (a daemon with a newer key wrote
@@ -187,6 +217,12 @@ class PgStore final : public Store {
   CompleteBatcher completions_{[this](std::vector<CompleteBatcher::Item*>& b) { flush_completions(b); }};
   std::shared_ptr<const crypto::Sealer> sealer_;
 };
+
+// Records on the app why its secrets were refused (apps.misconfigured; shown by GET app, counted in
+// /metrics), in the caller's transaction; logged once, when it changes.
+void mark_app_misconfigured(pqxx::work& tx, const App& app, const std::string& why);
+// Wipes (crypto::secure_wipe) and empties the app's secrets, opened or not.
+void wipe_app_secrets(App& app);
 
 // Reads shared by the three source files; all run inside the caller's transaction.
 std::optional<App> select_app_by_id(pqxx::work& tx, std::int64_t id, bool with_secret);

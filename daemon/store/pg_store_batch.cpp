@@ -16,6 +16,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "crypto/crypto.hpp"
 #include "store/pg_store.hpp"
 #include "store/refresh_sql.hpp"
 
@@ -122,15 +123,15 @@ void PgStore::flush_leases(std::vector<LeaseBatcher::Item*>& batch) {
         job.app = app->second;
         try {
           open_grant_token(*job.grant);
-          open_app_secret(job.app);
+          open_app_secret_or_mark(tx, job.app);  // a refusal marks the app misconfigured (in tx)
         } catch (const SecretUnreadableError& e) {
-          if (key_missing(job.grant->refresh_token) || key_missing(job.app.client_secret)) {
+          if (key_missing(job.grant->refresh_token) || app_secret_key_missing(job.app)) {
             keep = false;
             key_missing_errors[it->first] = std::current_exception();
           } else {
             job.unreadable = e.what();
-            job.grant->refresh_token.clear();
-            job.app.client_secret.clear();
+            crypto::secure_wipe(job.grant->refresh_token);
+            wipe_app_secrets(job.app);
           }
         }
       }

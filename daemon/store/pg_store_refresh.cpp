@@ -4,6 +4,7 @@
 // it is one conditional UPDATE, so of several instances racing for the same key exactly one
 // gets a row back. complete_refresh and fail_refresh only write while the caller still holds
 // the lease; a reconnect or revoke in between clears it, and the stale result is refused.
+#include "crypto/crypto.hpp"
 #include "store/pg_store.hpp"
 
 namespace mediax::pg {
@@ -121,14 +122,16 @@ std::optional<RefreshJob> PgStore::acquire_lease_one(const RefreshKey& key, cons
     // A secret sealed with a key this instance lacks (a newer daemon wrote it) may open after a
     // restart: throw, nothing is leased, the refresh is postponed. One that does not open with
     // its own key was changed or moved: the job says so and the refresher gives up on the row.
+    // An app secret refused because the app's row changed (its token endpoint, say) marks the
+    // app misconfigured in this transaction; the secret is never sent.
     try {
       if (job.grant) open_grant_token(*job.grant);
-      open_app_secret(job.app);
+      open_app_secret_or_mark(tx, job.app);
     } catch (const SecretUnreadableError& e) {
-      if (key_missing(job.grant ? job.grant->refresh_token : "") || key_missing(job.app.client_secret)) throw;
+      if (key_missing(job.grant ? job.grant->refresh_token : "") || app_secret_key_missing(job.app)) throw;
       job.unreadable = e.what();
-      if (job.grant) job.grant->refresh_token.clear();
-      job.app.client_secret.clear();
+      if (job.grant) crypto::secure_wipe(job.grant->refresh_token);
+      wipe_app_secrets(job.app);
     }
     tx.commit();
     return job;

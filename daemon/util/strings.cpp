@@ -1,5 +1,7 @@
 #include "util/strings.hpp"
 
+#include <string.h>  // explicit_bzero
+
 namespace mediax::util {
 
 namespace {
@@ -43,6 +45,36 @@ std::vector<std::string> split(std::string_view s, std::string_view delimiters) 
     if (e == std::string_view::npos) e = s.size();
     out.emplace_back(s.substr(b, e - b));
     i = e;
+  }
+  return out;
+}
+
+void secure_wipe(std::string& s) {
+  if (!s.empty()) ::explicit_bzero(s.data(), s.size());
+  s.clear();
+}
+
+std::string escape_control(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
   }
   return out;
 }

@@ -18,4 +18,16 @@ std::string_view trim(std::string_view s, std::string_view ws = " \t\r\n");
 // The non-empty pieces of s between any of the delimiter bytes ("a, b" by ", " -> {"a", "b"}).
 std::vector<std::string> split(std::string_view s, std::string_view delimiters);
 
+// Text a client (or a platform) sent, made safe for one log line: CR, LF and TAB become \r \n \t,
+// every other C0 control byte (ESC included) and DEL become \xNN, and a backslash becomes \\ so an
+// escape written by the sender cannot pass for one made here. Nothing else changes (UTF-8 stays).
+// A line break a client smuggled into a path or header can then never start a forged log line.
+// runtime/logging.cpp applies it to every message of the text log; the JSON log escapes by JSON.
+std::string escape_control(std::string_view s);
+
+// Overwrites the bytes of s with zeros in a way the compiler may not drop (explicit_bzero), then
+// empties it: a decrypted client secret or refresh token once the platform call that needed it
+// is done. crypto::secure_wipe is the same with OPENSSL_cleanse, for the layers that have OpenSSL.
+void secure_wipe(std::string& s);
+
 }  // namespace mediax::util

@@ -128,7 +128,7 @@ TEST_F(AppSecretsTest, ANewEncodingAesKeyIsSealedKeepsTheOldAsPreviousAndTheGran
   EXPECT_FALSE(stored->options.contains("encoding_aes_key")) << "secret options never land in the shown options";
   // Sealed at rest.
   const std::string at_rest = raw(url_, "SELECT secret_options FROM mediax.apps WHERE id = " + std::to_string(app_.id));
-  EXPECT_EQ(at_rest.rfind("v1:", 0), 0U) << at_rest;
+  EXPECT_EQ(at_rest.rfind("v2:", 0), 0U) << "sealed and bound to the app's endpoints: " << at_rest;
   for (const auto& s : {kKeyA, kKeyB, std::string("msgtokenwxc")}) EXPECT_EQ(at_rest.find(s), std::string::npos);
   // The grant is untouched.
   const auto g = store_->get_grant(grant_.id, true);

@@ -124,7 +124,7 @@ TEST_F(StoreSecretOptions, SealedAtRestReturnedOnlyWithSecretsAndRoundTripped) {
   const App created = store_->create_app(in);
   EXPECT_EQ(created.secret_options, in.secret_options);
   const std::string at_rest = raw(url_, "SELECT secret_options FROM mediax.apps WHERE name = 'platform'");
-  EXPECT_EQ(at_rest.rfind("v1:", 0), 0U);
+  EXPECT_EQ(at_rest.rfind("v2:", 0), 0U) << "sealed and bound to the app's endpoints";
   EXPECT_EQ(at_rest.find("tok-platform"), std::string::npos);
 
   EXPECT_EQ(store_->get_app("platform")->secret_options, nlohmann::json::object());

@@ -64,8 +64,10 @@ TEST_F(StoreSealing, SecretsAreStoredSealedAndReadBackAsGiven) {
 
   const auto secrets = stored_secrets(url_);
   ASSERT_EQ(secrets.size(), 3U);
+  // The app's secret is bound to its endpoints as well (v2); the others are v1.
+  EXPECT_EQ(secrets[0].rfind("v2:" + test_sealer()->current_key_id() + ":", 0), 0U) << secrets[0];
+  for (std::size_t i = 1; i < secrets.size(); ++i) EXPECT_EQ(secrets[i].rfind(current_prefix(), 0), 0U) << secrets[i];
   for (const auto& s : secrets) {
-    EXPECT_EQ(s.rfind(current_prefix(), 0), 0U) << s;
     EXPECT_EQ(s.find("plain"), std::string::npos) << s;
     EXPECT_EQ(s.find("secret-of"), std::string::npos) << s;
   }
@@ -171,6 +173,80 @@ TEST_F(StoreSealing, AStoreWithoutAKeyRefusesToStoreSecrets) {
   EXPECT_TRUE(keyless->list_apps().empty()) << "nothing stored in plain text";
 }
 
+// A database writer points the app's token endpoint elsewhere: its secret no longer opens, the
+// refresh job carries no secret and says why, the app is marked misconfigured; the API setting
+// the secret again binds it to the endpoint the row names now.
+TEST_F(StoreSealing, AnAppSecretOpensOnlyForTheTokenEndpointItWasSealedFor) {
+  const App app = store_->create_app(sample_app("shop"));
+  const Grant g = store_->upsert_grant(sample_grant(app.id, "a", "rt-a"), sample_token("at-a", t0() + hours(1)));
+  const std::string id = std::to_string(app.id);
+  exec(url_, "UPDATE mediax.apps SET token_url = 'https://attacker.example/token' WHERE id = " + id);
+  try {
+    store_->get_app("shop", true);
+    FAIL() << "the secret opened for another token endpoint";
+  } catch (const SecretUnreadableError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("app 'shop'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("token endpoint changed since the secret was sealed"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("now https://attacker.example"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("secret-of-shop"), std::string::npos) << msg;
+  }
+  const auto marked = store_->get_app("shop", false);
+  ASSERT_TRUE(marked);
+  EXPECT_NE(marked->misconfigured.find("token endpoint changed"), std::string::npos) << marked->misconfigured;
+  EXPECT_TRUE(marked->misconfigured_at.has_value());
+
+  const auto job = store_->acquire_lease({app.id, g.id}, "w", t0(), t0() + minutes(1));
+  ASSERT_TRUE(job);
+  EXPECT_NE(job->unreadable.find("token endpoint changed"), std::string::npos) << job->unreadable;
+  EXPECT_EQ(job->app.client_secret, "");
+  EXPECT_EQ(job->grant->refresh_token, "");
+
+  // The revocation endpoint is bound too (OAuth 2.0 sends the secret there).
+  store_->update_app_secrets(app.id, std::string("secret-2"), std::nullopt, std::nullopt);
+  EXPECT_TRUE(store_->get_app("shop", false)->misconfigured.empty()) << "setting the secret clears the mark";
+  EXPECT_EQ(store_->get_app("shop", true)->client_secret, "secret-2") << "bound to the endpoint the row names now";
+  exec(url_, "UPDATE mediax.apps SET revocation_url = 'https://attacker.example/revoke' WHERE id = " + id);
+  try {
+    store_->get_app_by_id(app.id, true);
+    FAIL() << "the secret opened for another revocation endpoint";
+  } catch (const SecretUnreadableError& e) {
+    EXPECT_NE(std::string(e.what()).find("revocation endpoint changed since the secret was sealed"), std::string::npos)
+        << e.what();
+  }
+}
+
+// The upgrade step of `mediaxd migrate`: plain text sealed, v1 app secrets bound; values under an
+// older key otherwise left as they are (that is rotate-key's job); a second run does nothing.
+TEST_F(StoreSealing, TheUpgradeBindsV1AppSecretsAndSealsPlainTextOnly) {
+  const App app = store_->create_app(sample_app("shop"));
+  const Grant a = store_->upsert_grant(sample_grant(app.id, "a", "rt-a"), sample_token("at-a", t0() + hours(1)));
+  const Grant b = store_->upsert_grant(sample_grant(app.id, "b", "rt-b"), sample_token("at-b", t0() + hours(1)));
+  const std::string id = std::to_string(app.id);
+  exec(url_, "UPDATE mediax.apps SET client_secret = '" +
+                 test_sealer()->seal("secret-of-shop", crypto::seal_context("apps.client_secret", id)) +
+                 "' WHERE id = " + id);
+  exec(url_, "UPDATE mediax.grants SET refresh_token = 'rt-plain' WHERE id = " + std::to_string(b.id));
+  const auto grant_a = raw(url_, "SELECT refresh_token FROM mediax.grants WHERE id = " + std::to_string(a.id));
+  EXPECT_THROW(store_->get_app("shop", true), SecretUnreadableError) << "a v1 app secret is bound to nothing";
+  EXPECT_THROW(store_->get_grant(b.id, true), SecretUnreadableError) << "plain text is never used";
+
+  auto& pg = dynamic_cast<pg::PgStore&>(*store_);
+  EXPECT_EQ(pg.count_values_to_upgrade(), 2);
+  std::map<std::string, pg::ResealCounts> by_column;
+  for (const auto& r : pg.reseal_all(1, pg::ResealMode::upgrade)) by_column[r.column] = r;
+  EXPECT_EQ(by_column["apps.client_secret"].bound, 1);
+  EXPECT_EQ(by_column["grants.refresh_token"].sealed_plain, 1);
+  EXPECT_EQ(by_column["grants.refresh_token"].resealed, 0) << "v1 values of unbound columns are left alone";
+  EXPECT_EQ(raw(url_, "SELECT refresh_token FROM mediax.grants WHERE id = " + std::to_string(a.id)), grant_a);
+  EXPECT_EQ(pg.count_values_to_upgrade(), 0);
+  EXPECT_EQ(store_->get_app("shop", true)->client_secret, "secret-of-shop");
+  EXPECT_EQ(store_->get_grant(b.id, true)->refresh_token, "rt-plain");
+  for (const auto& r : pg.reseal_all(1, pg::ResealMode::upgrade)) {
+    EXPECT_EQ(r.resealed + r.sealed_plain + r.bound, 0) << r.column;
+  }
+}
+
 // Rotation: K1 is the old key, K2 the new one.
 class KeyRotation : public ::testing::Test {
  protected:
@@ -207,11 +283,12 @@ TEST_F(KeyRotation, RotateReSealsEverythingUnderTheNewKeyAndSealsLegacyPlainText
   // A value from before encryption at rest.
   exec(url_, "UPDATE mediax.grants SET refresh_token = 'legacy-plain' WHERE id = " + std::to_string(grants[6].id));
 
-  // A daemon configured with the new key and the old one reads everything, plain text too.
+  // A daemon configured with the new key and the old one reads everything sealed; plain text is
+  // never used.
   Store& both_store = *both_;
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(both_store.get_grant(grants[i].id, true)->refresh_token, "rt-" + std::to_string(i));
-  EXPECT_EQ(both_store.get_grant(grants[6].id, true)->refresh_token, "legacy-plain");
+  EXPECT_THROW(both_store.get_grant(grants[6].id, true), SecretUnreadableError);
 
   const auto report = both_->reseal_all(3);  // small batches: several rounds per column
   std::map<std::string, pg::ResealCounts> by_column;
@@ -224,7 +301,8 @@ TEST_F(KeyRotation, RotateReSealsEverythingUnderTheNewKeyAndSealsLegacyPlainText
 
   const auto secrets = stored_secrets(url_);
   ASSERT_EQ(secrets.size(), 9U);
-  EXPECT_EQ(count_with_prefix("v1:" + k2_.id + ":"), 9);
+  EXPECT_EQ(count_with_prefix("v1:" + k2_.id + ":"), 8);
+  EXPECT_EQ(count_with_prefix("v2:" + k2_.id + ":"), 1) << "the app's secret, bound";
   for (const auto& c : new_->count_sealed_values()) EXPECT_EQ(c.key_id, k2_.id) << c.column;
 
   // Only the new key is needed now; the old one no longer opens anything.

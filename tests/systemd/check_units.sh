@@ -51,6 +51,21 @@ need=$((2 * conns + pool + workers + 256))
 [ "$nofile" -ge "$need" ] || fail "LimitNOFILE=$nofile < 2 x $conns + $pool + $workers + 256 = $need"
 echo "ok: LimitNOFILE=$nofile >= $need (2 x admin.max_connections + database.pool_size + refresh.max_concurrent + 256)"
 
+# No core files of a process holding keys; a memory ceiling, in bytes or with a K/M/G/T suffix,
+# of at least 512M (a million grants take about 300 MB resident).
+grep -q '^LimitCORE=0$' "$unit" || fail "LimitCORE=0 missing"
+mem=$(sed -n 's/^MemoryMax=\([0-9][0-9]*[KMGT]\{0,1\}\)$/\1/p' "$unit")
+[ -n "$mem" ] || fail "MemoryMax= missing (or not a size)"
+case $mem in
+  *K) bytes=$(( ${mem%K} * 1024 ));; *M) bytes=$(( ${mem%M} * 1048576 ));;
+  *G) bytes=$(( ${mem%G} * 1073741824 ));; *T) bytes=$(( ${mem%T} * 1099511627776 ));; *) bytes=$mem;;
+esac
+[ "$bytes" -ge 536870912 ] || fail "MemoryMax=$mem is below 512M"
+echo "ok: LimitCORE=0, MemoryMax=$mem"
+# The optional credentials the README names are in the unit, as examples.
+grep -q '^#LoadCredential=db-password:/etc/mediax/db-password$' "$unit" || fail "db-password credential example missing"
+grep -q '^#LoadCredential=admin-tls.key:/etc/mediax/admin-tls.key$' "$unit" || fail "admin-tls.key credential example missing"
+
 # sysusers: one 'u mediax' line, matching User=.
 grep -Eq '^u[[:space:]]+mediax[[:space:]]' "$src/systemd/mediaxd.sysusers" || fail "sysusers file does not create mediax"
 grep -q '^User=mediax$' "$unit" || fail "User=mediax missing"

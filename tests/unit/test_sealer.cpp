@@ -29,6 +29,58 @@ TEST(Sealer, RoundTripsAnyBytesWithAFreshNonceEachTime) {
   EXPECT_FALSE(Sealer::is_sealed("plain"));
 }
 
+// v2: an app's secret bound to its endpoints (core/secret_binding.hpp). It opens only with the
+// binding it was sealed with; a value that names another binding says so without decrypting; the
+// binding written in the value cannot be edited to match; v1 and v2 never open as each other.
+TEST(Sealer, BoundValuesOpenOnlyForTheirBinding) {
+  Sealer s({key("k1", 'a')});
+  const std::string ad = "apps.client_secret:7";
+  const std::string here = "oauth2 token=https://idp.example revocation=none";
+  const std::string there = "oauth2 token=https://evil.example revocation=none";
+  const auto sealed = s.seal_bound("csec", ad, here);
+  EXPECT_EQ(sealed.rfind("v2:k1:", 0), 0U) << sealed;
+  EXPECT_EQ(Sealer::version_of(sealed), 2);
+  EXPECT_EQ(Sealer::key_id_of(sealed), "k1");
+  EXPECT_EQ(Sealer::binding_of(sealed), here);
+  EXPECT_EQ(s.open_bound(sealed, ad, here), "csec");
+  try {
+    s.open_bound(sealed, ad, there);
+    FAIL() << "opened for another token endpoint";
+  } catch (const BindingMismatch& e) {
+    EXPECT_EQ(e.sealed_for(), here);
+  }
+  EXPECT_THROW(s.open_bound(sealed, "apps.client_secret:8", here), SealError) << "another row";
+  // The binding in clear edited to the new endpoint: the tag no longer matches.
+  const auto parts = sealed.substr(std::string("v2:k1:").size());
+  const auto forged = "v2:k1:" + base64url_encode(there) + parts.substr(parts.find(':'));
+  EXPECT_THROW(
+      {
+        try {
+          s.open_bound(forged, ad, there);
+        } catch (const BindingMismatch&) {
+          FAIL() << "an edited binding must fail the tag, not compare equal";
+        }
+      },
+      SealError);
+  // Versions do not mix: a v1 value is bound to nothing and is not accepted as bound.
+  const auto v1 = s.seal("csec", ad);
+  EXPECT_EQ(Sealer::version_of(v1), 1);
+  EXPECT_THROW(s.open_bound(v1, ad, here), SealError);
+  EXPECT_THROW(s.open(sealed, ad), SealError);
+  EXPECT_EQ(Sealer::version_of("plain"), 0);
+  EXPECT_FALSE(Sealer::binding_of(v1).has_value());
+}
+
+TEST(Sealer, SecureWipeZeroesAndEmpties) {
+  std::string s = "a client secret longer than the small-string buffer";
+  const std::size_t n = s.size();
+  const char* data = s.data();
+  secure_wipe(s);
+  EXPECT_TRUE(s.empty());
+  ASSERT_GE(s.capacity(), n) << "clear() keeps the buffer: its old bytes are readable";
+  for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(data[i], '\0') << "byte " << i << " left";
+}
+
 TEST(Sealer, TamperedValueDoesNotOpen) {
   Sealer s({key("k1", 'a')});
   const auto sealed = s.seal("client-secret", "apps.client_secret:crm");

@@ -24,6 +24,22 @@ TEST(UtilStrings, TrimAndSplit) {
   EXPECT_TRUE(split("", ",").empty());
 }
 
+// A log line can only be forged with a control character: none survives, and a backslash the
+// sender wrote cannot pass for an escape made here.
+TEST(UtilStrings, EscapeControlLeavesNoControlCharacter) {
+  EXPECT_EQ(escape_control("/v1/apps\r\n2026-01-01T00:00:00.000Z info forged"),
+            "/v1/apps\\r\\n2026-01-01T00:00:00.000Z info forged");
+  EXPECT_EQ(escape_control(std::string("a\x1b[31mb\x7f" "\x00" "c\td", 12)), "a\\x1b[31mb\\x7f\\x00c\\td");
+  EXPECT_EQ(escape_control("C:\\n"), "C:\\\\n");            // a literal backslash-n stays two visible bytes
+  EXPECT_EQ(escape_control("caf\xC3\xA9 ok/\"q\""), "caf\xC3\xA9 ok/\"q\"");  // UTF-8 and printable ASCII unchanged
+  std::string all;
+  for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  for (const char c : escape_control(all)) {
+    const auto u = static_cast<unsigned char>(c);
+    EXPECT_TRUE(u >= 0x20 && u != 0x7f) << "control byte " << int(u) << " left";
+  }
+}
+
 TEST(UtilHostPort, ParsesNamesIpv4AndBracketedIpv6) {
   auto a = parse_host_port("127.0.0.1:8080");
   ASSERT_TRUE(a);
