@@ -34,7 +34,7 @@ Commands:
   grants recover ID              get a grant with a lost or refused refresh token going again
                                  (WeChat third-party platform); `grant` is the same as `grants`
   token get APP [--grant ID]     print the current access token (the app's own, or a grant's)
-  connect APP [--mobile]         print the URL that connects an account (open it in a browser)
+  connect APP [--mobile]         print a one-time link that connects an account (open it in a browser)
   refresh APP [--grant ID]       refresh a token now
   webhook show|set|rm APP        an app's webhook (see `mediaxctl webhook --help`)
   status                         daemon health, readiness and counts
@@ -98,7 +98,7 @@ Options:
   --revocation-url URL      RFC 7009 revocation endpoint
   --client-credentials      also keep an app token (client credentials grant)
   --auth-method M           client_secret_post (default) or client_secret_basic
-  --redirect-uri URL        override the default {public_url}/oauth/callback
+  --redirect-uri URL        override the default {public_url}/oauth/callback/APP
   --webhook-url URL         POST signed events (needs re-authorization, misconfigured) to URL ...
   --webhook-secret-file F   ... signed with the secret in file F (16+ characters) ...
   --webhook-secret-env VAR  ... or in environment variable VAR
@@ -152,8 +152,11 @@ constexpr const char* kTokenGetHelp =
 constexpr const char* kConnectHelp =
     R"(usage: mediaxctl connect APP [--mobile] [--auth-type N] [--biz-appid APPID] [--json]
 
-Starts connecting an account and prints the platform's authorization URL: open it in a browser,
-log in and approve; the platform sends the browser back to mediaxd.
+Starts connecting an account and prints a one-time connect link to mediaxd
+({public_url}/connect/start?ticket=...): open it in a browser, or send it to the creator. The
+browser that opens it first is sent on to the platform to log in and approve, and only that
+browser can finish the connection (a cookie); the link works once and expires after
+oauth.connect_link_ttl_seconds (default 5 minutes). --json also prints expires_at.
 
 WeChat third-party platform (wechat_component) only:
   --mobile            the mobile link (open it inside WeChat) instead of the PC page's QR code
@@ -623,7 +626,7 @@ int connect(Ctx& c) {
   if (c.args.has("--biz-appid")) body["biz_appid"] = c.args.value("--biz-appid");
   json r = c.api().post("/v1/apps/" + seg(ops[0]) + "/authorize", body);
   if (c.json_out()) return c.print_json(r), kExitOk;
-  c.out << str(r, "authorize_url") << "\n";
+  c.out << str(r, "connect_url") << "\n";
   return kExitOk;
 }
 

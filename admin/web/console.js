@@ -285,16 +285,17 @@ async function reload() {
 async function connect(name, choices, sendOrigin) {
   clearMessage();
   try {
-    // The key cannot ride along a plain navigation to /v1/apps/{name}/connect, so ask for the
-    // authorization URL with it and navigate the whole tab there; the platform sends the browser
-    // back to /oauth/callback, whose page links back here. choices: {grant_id} asks that grant's
-    // account again for the scopes it lacks.
+    // The key cannot ride along a plain navigation to /v1/apps/{name}/connect, so ask for a
+    // one-time connect link with it and navigate the whole tab there: mediaxd sets this browser's
+    // connect cookie and sends it on to the platform, which sends it back to the app's callback,
+    // whose page links back here. Only this browser can finish the flow. choices: {grant_id} asks
+    // that grant's account again for the scopes it lacks.
     const a = await api('POST', `/v1/apps/${encodeURIComponent(name)}/authorize`, choices);
     if (sendOrigin) {
       // WeChat's third-party platform page checks that it is opened from its 授权发起页域名 (the
       // Referer): this page sends none (meta referrer no-referrer), so this one link sends our origin.
       const link = document.createElement('a');
-      link.href = a.authorize_url;
+      link.href = a.connect_url;
       link.referrerPolicy = 'origin';
       link.rel = 'noopener';
       document.body.append(link);
@@ -302,19 +303,20 @@ async function connect(name, choices, sendOrigin) {
       link.remove();
       return;
     }
-    window.location.assign(a.authorize_url);
+    window.location.assign(a.connect_url);
   } catch (e) {
     showError(e, `Connecting an account to ${name} failed`);
   }
 }
 
-// WeChat third-party platform: the mobile (H5) authorization link, shown to be sent to the admin
-// of the account, who opens it inside WeChat. Single use, valid for minutes (pre_auth_code).
+// WeChat third-party platform: a one-time connect link to the mobile (H5) authorization page, shown
+// to be sent to the admin of the account, who opens it inside WeChat: that browser gets the cookie
+// and is the only one that can finish. Single use, valid for minutes.
 async function mobileLink(name) {
   clearMessage();
   try {
     const a = await api('POST', `/v1/apps/${encodeURIComponent(name)}/authorize`, { mobile: true });
-    showMessage(`Open this link inside WeChat on the account admin's phone (single use, until ${a.expires_at}): ${a.authorize_url}`, 'info');
+    showMessage(`Open this link inside WeChat on the account admin's phone (single use, until ${a.expires_at}): ${a.connect_url}`, 'info');
   } catch (e) {
     showError(e, `Getting a mobile link for ${name} failed`);
   }

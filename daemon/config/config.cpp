@@ -380,6 +380,8 @@ const std::vector<KeySpec>& key_table() {
                             "answers, half of max_concurrent while it fails"));
     t.push_back(integer_key("oauth.state_ttl_seconds", &C::oauth, &OAuthConfig::state_ttl_seconds, 60, 3600, false,
                             "authorization requests expire after this"));
+    t.push_back(integer_key("oauth.connect_link_ttl_seconds", &C::oauth, &OAuthConfig::connect_link_ttl_seconds, 30,
+                            3600, false, "one-time connect links expire unopened after this"));
     t.push_back(integer_key("webhook.max_attempts", &C::webhook, &WebhookConfig::max_attempts, 1, 100, false,
                             "a webhook event is given up after this many failed attempts"));
     t.push_back(integer_key("webhook.retry_min_seconds", &C::webhook, &WebhookConfig::retry_min_seconds, 1, 3600, false,

@@ -72,6 +72,8 @@ struct RefreshConfig {
 
 struct OAuthConfig {
   std::int64_t state_ttl_seconds = 600;  // authorization requests expire, 60..3600
+  // One-time connect links (…/connect/start?ticket=…) expire unopened, 30..3600.
+  std::int64_t connect_link_ttl_seconds = 300;
 
   friend bool operator==(const OAuthConfig&, const OAuthConfig&) = default;
 };
@@ -173,6 +175,7 @@ struct Config {
   PlatformUrls platforms = default_platform_urls();
   WeChatConfig wechat;  // [platforms.wechat] event_max_age_seconds
 
+  // The shared callback; an app's own is callback_url() + "/" + its name (service/connect_checks.hpp).
   std::string callback_url() const { return public_url_trimmed() + "/oauth/callback"; }
   // admin.public_url without trailing slashes.
   std::string public_url_trimmed() const;

@@ -49,6 +49,8 @@ class AdminHandlers {
   // Connecting an account.
   void start_authorization(const HttpRequest&, HttpResponse&);
   void connect_account(const HttpRequest&, HttpResponse&);
+  void connect_start(const HttpRequest&, HttpResponse&);
+  // GET /oauth/callback and GET /oauth/callback/{app} (the app's own path).
   void oauth_callback(const HttpRequest&, HttpResponse&);
   void wechat_component_event(const HttpRequest&, HttpResponse&);
   // Grants.

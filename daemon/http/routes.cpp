@@ -23,6 +23,8 @@ constexpr Route kRoutes[] = {
   {"GET",    "/readyz",                                "getReadiness",               kOpen,   kAdminOnly, &H::readyz},
   {"GET",    "/metrics",                               "getMetrics",                 kMetrics, kAdminOnly, &H::metrics},
   {"GET",    "/oauth/callback",                        "oauthCallback",              kOpen,   kAdminOnly, &H::oauth_callback},
+  {"GET",    "/oauth/callback/{app}",                  "oauthAppCallback",           kOpen,   kAdminOnly, &H::oauth_callback},
+  {"GET",    "/connect/start",                         "startConnect",               kOpen,   kAdminOnly, &H::connect_start},
   {"POST",   "/wechat/component/{app}/events",         "receiveWechatComponentEvent", kOpen,  kAdminOnly, &H::wechat_component_event},
   {"GET",    "/console",                               "consoleRedirect",            kOpen,   kAdminOnly, &H::console_redirect},
   {"GET",    "/console/{path*}",                       "getConsoleFile",             kOpen,   kAdminOnly, &H::console_file},

@@ -330,6 +330,9 @@ Discovery parse_discovery_document(const std::string& body, const std::string& i
   // Optional too: without it id_tokens cannot be verified (and are read as sent).
   std::string jwks = string_member(*j, "jwks_uri");
   if (parse_url(jwks)) d.jwks_uri = jwks;
+  if (auto iss = j->find("authorization_response_iss_parameter_supported"); iss != j->end() && iss->is_boolean()) {
+    d.iss_parameter_supported = iss->get<bool>();
+  }
   for (auto [key, target] : {std::pair{"token_endpoint_auth_methods_supported", &d.token_endpoint_auth_methods},
                              std::pair{"code_challenge_methods_supported", &d.code_challenge_methods}}) {
     auto it = j->find(key);
@@ -456,11 +459,43 @@ Outcome OAuth2Platform::exchange_code(const App& app, const std::string& code, c
   return o;
 }
 
+CallbackIssuer OAuth2Platform::callback_issuer(const App& app) {
+  CallbackIssuer want;
+  const auto opt = app.options.is_object() ? app.options.find("callback_iss") : app.options.end();
+  if (opt != app.options.end() && opt->is_string()) return {true, opt->get<std::string>(), ""};
+  if (opt != app.options.end() && opt->is_boolean() && !opt->get<bool>()) return want;
+  if (app.issuer.empty()) return want;
+  std::string error;
+  auto d = keys_of(app.issuer, error);
+  if (!d) {
+    want.error = error;
+    return want;
+  }
+  want.issuer = d->issuer;
+  want.required = d->iss_parameter_supported || (opt != app.options.end() && opt->is_boolean());
+  return want;
+}
+
 AppCheck OAuth2Platform::prepare_app(App& app) {
-  // The generic dialect's only option: {"pkce": false} for a provider that refuses PKCE.
-  if (auto err = platform_util::unknown_option(app.options, {"pkce"})) return AppCheck::fail(*err);
+  // The generic dialect's options: {"pkce": false} for a provider that refuses PKCE; callback_iss
+  // (RFC 9207): false ignores iss, true requires it (an app with an issuer), a string requires iss
+  // to be that issuer (an app registered with endpoints, whose server sends iss without metadata).
+  if (auto err = platform_util::unknown_option(app.options, {"pkce", "callback_iss"})) return AppCheck::fail(*err);
   bool pkce = true;
   if (auto err = platform_util::bool_option(app.options, "pkce", pkce)) return AppCheck::fail(*err);
+  if (app.options.is_object()) {
+    if (auto it = app.options.find("callback_iss"); it != app.options.end() && !it->is_null()) {
+      if (it->is_string()) {
+        if (it->get<std::string>().empty() || it->get<std::string>().size() > 2048) {
+          return AppCheck::fail("options.callback_iss: an issuer is 1..2048 characters");
+        }
+      } else if (!it->is_boolean()) {
+        return AppCheck::fail("options.callback_iss: must be true, false or the issuer the callback's iss must be");
+      } else if (it->get<bool>() && app.issuer.empty()) {
+        return AppCheck::fail("options.callback_iss: true needs an issuer; give the issuer string instead");
+      }
+    }
+  }
   if (app.client_id.empty()) return AppCheck::fail("client_id: is required");
   if (app.client_secret.empty()) return AppCheck::fail("client_secret: is required");
   if (!app.issuer.empty()) {

@@ -76,6 +76,7 @@ struct Discovery {
   std::vector<std::string> code_challenge_methods;       // as advertised; empty when absent
   std::string issuer;                                    // as the document spells it
   std::string jwks_uri;                                  // the id_token signing keys; empty when absent
+  bool iss_parameter_supported = false;                  // authorization_response_iss_parameter_supported (RFC 9207)
   std::string error;                                     // empty on success
   bool ok() const { return error.empty(); }
 };
@@ -106,6 +107,10 @@ class OAuth2Platform : public Platform {
   // verified (signature, iss, aud, exp) and its sub becomes the account; one that fails is refused.
   Outcome exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                         const std::string& redirect_uri) override;
+  // The option callback_iss (true/false, or the issuer string for an app with endpoints) decides;
+  // without it, an app found by discovery requires iss when its metadata advertises
+  // authorization_response_iss_parameter_supported, and a present iss must be the metadata's issuer.
+  CallbackIssuer callback_issuer(const App& app) override;
   Outcome refresh(const App& app, const Grant& grant) override;
   // The reason changes nothing: every client credentials call issues a new token.
   Outcome client_token(const App& app, const AppTokenCall& call) override;

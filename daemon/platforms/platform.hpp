@@ -53,6 +53,13 @@ struct AppCheck {
   }
 };
 
+// RFC 9207: what the `iss` parameter of an authorization response for an app must be.
+struct CallbackIssuer {
+  bool required = false;  // the authorization server sends iss (its metadata says so, or the app's option)
+  std::string issuer;     // a present iss must equal this exactly; "" = unknown (not compared)
+  std::string error;      // the metadata that says whether iss is sent could not be read: refuse
+};
+
 // Why the app's own token is asked for. A platform whose tokens other systems hold (WeChat's
 // stable_token) must tell an admin's forced refresh from a consumer's report that a token was
 // refused: only the first may invalidate the token everyone holds.
@@ -103,6 +110,11 @@ class Platform {
   }
   // The URL the user's browser is sent to.
   virtual std::string authorize_url(const App& app, const AuthorizeParams& p) const = 0;
+  // What the callback's `iss` must be for this app (RFC 9207). Platforms without an issuer: none.
+  virtual CallbackIssuer callback_issuer(const App& app) {
+    (void)app;
+    return {};
+  }
   // Exchanges an authorization code. On success token.account_id names the account when known.
   virtual Outcome exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                                 const std::string& redirect_uri) = 0;

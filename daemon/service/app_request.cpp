@@ -4,6 +4,8 @@
 #include <regex>
 #include <set>
 
+#include "service/connect_checks.hpp"
+
 namespace mediax {
 
 namespace {
@@ -89,7 +91,7 @@ std::vector<std::string> get_scopes(const nlohmann::json& obj, const std::string
 }
 
 App app_from_request(const nlohmann::json& body, const std::vector<std::string>& platforms,
-                     const std::string& default_redirect_uri) {
+                     const std::string& callback_base) {
   if (!body.is_object()) throw ApiError(400, "invalid_json", "the body must be a JSON object");
   static const std::set<std::string> known = {
       "name",   "platform",  "client_id",         "client_secret", "scopes", "client_credentials",
@@ -117,7 +119,8 @@ App app_from_request(const nlohmann::json& body, const std::vector<std::string>&
     throw bad_field("token_auth_method", "must be client_secret_post or client_secret_basic");
   }
   app.redirect_uri = get_url(body, "redirect_uri", "redirect_uri", false);
-  if (app.redirect_uri.empty()) app.redirect_uri = default_redirect_uri;
+  // The app's own callback path: a platform redirects a code for this app to this app only.
+  if (app.redirect_uri.empty()) app.redirect_uri = app_callback_url(callback_base, app.name);
   if (auto it = body.find("options"); it != body.end() && !it->is_null()) {
     if (!it->is_object()) throw bad_field("options", "must be an object");
     app.options = *it;

@@ -41,9 +41,9 @@ std::vector<std::string> get_scopes(const nlohmann::json& obj, const std::string
 
 // POST /v1/apps: the app to register, before its platform's own checks (Platform::prepare_app).
 // `platforms` are the supported platform names (ApiError 400 unknown_platform otherwise);
-// redirect_uri defaults to `default_redirect_uri`.
+// redirect_uri defaults to the app's own callback, `callback_base`/{name}.
 App app_from_request(const nlohmann::json& body, const std::vector<std::string>& platforms,
-                     const std::string& default_redirect_uri);
+                     const std::string& callback_base);
 
 // POST /v1/{apps/NAME|grants/ID}/token/rejected: the access token the platform refused.
 std::string rejected_token_from_request(const nlohmann::json& body);

@@ -134,4 +134,17 @@ AuthorizeChoices authorize_choices_from_query(const std::map<std::string, std::s
   return authorize_choices_from_request(body);
 }
 
+nlohmann::json authorize_choices_to_json(const AuthorizeChoices& c) {
+  nlohmann::json j = nlohmann::json::object();
+  if (c.grant_id) j["grant_id"] = *c.grant_id;
+  if (!c.scopes.empty()) j["scopes"] = c.scopes;
+  if (!c.prompt.empty()) j["prompt"] = c.prompt;
+  if (!c.login_hint.empty()) j["login_hint"] = c.login_hint;
+  if (c.include_granted_scopes) j["include_granted_scopes"] = *c.include_granted_scopes;
+  if (c.mobile) j["mobile"] = true;
+  if (c.auth_type != 0) j["auth_type"] = c.auth_type;
+  if (!c.biz_appid.empty()) j["biz_appid"] = c.biz_appid;
+  return j;
+}
+
 }  // namespace mediax

@@ -38,5 +38,7 @@ AuthorizeChoices authorize_choices_from_request(const nlohmann::json& body);
 // The same from query parameters: grant_id, scope (space-separated), prompt, login_hint,
 // include_granted_scopes (true|false), mobile (true|false), auth_type (1..3), biz_appid.
 AuthorizeChoices authorize_choices_from_query(const std::map<std::string, std::string>& query);
+// The choices as authorize_choices_from_request reads them back (kept with a connect link).
+nlohmann::json authorize_choices_to_json(const AuthorizeChoices& c);
 
 }  // namespace mediax

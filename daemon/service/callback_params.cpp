@@ -39,6 +39,7 @@ CallbackParams callback_params(const std::map<std::string, std::string>& query) 
   }
   p.error = value_of(q, "error");
   p.error_description = value_of(q, "error_description");
+  if (auto it = q.find("iss"); it != q.end()) p.iss = it->second;
   return p;
 }
 

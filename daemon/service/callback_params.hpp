@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace mediax {
@@ -18,6 +19,7 @@ struct CallbackParams {
   bool auth_code = false;  // the code came as `auth_code` (WeChat third-party platform)
   std::string error;       // OAuth 2.0 error (the user refused, ...)
   std::string error_description;
+  std::optional<std::string> iss;  // RFC 9207: the authorization server's issuer, when it sent one
 };
 
 CallbackParams callback_params(const std::map<std::string, std::string>& query);

@@ -8,6 +8,8 @@
 #include "platforms/registry.hpp"
 #include "service/apps.hpp"
 #include "service/callback_params.hpp"
+#include "service/component_status.hpp"
+#include "service/connect_checks.hpp"
 #include "service/event_record.hpp"
 #include "service/grants.hpp"
 #include "service/new_grant_store.hpp"
@@ -25,8 +27,87 @@ ConnectFlow::ConnectFlow(AdminStore& store, EventLog& events, PlatformRegistry& 
       config_(config),
       time_(time) {}
 
+Expected<ConnectLink> ConnectFlow::create_link(const std::string& app_name, const AuthorizeChoices& choices) {
+  auto found = app_for_platform_call(store_, platforms_, app_name);
+  if (!found) return tl::unexpected(found.error());
+  const auto& [app, platform] = *found;
+  // What can be told now is told to the admin now, not to whoever opens the link later.
+  auto params = authorize_params_for(app, choices);
+  if (!params) return tl::unexpected(params.error());
+  if (auto why = platform->check_authorize(app, *params); !why.empty())
+    return tl::unexpected(ApiError(400, "invalid_field", why));
+  // A third-party platform cannot start before WeChat's first ticket: said now (503), not on the
+  // page of whoever opens the link.
+  if (component_status::waiting_for_ticket(app)) {
+    return tl::unexpected(prepare_authorize_error(
+        Outcome::failure(OutcomeKind::retry_later, "waiting_for_ticket", "no component_verify_ticket yet", 0,
+                         Seconds(600)),
+        app.platform, app.name, true));
+  }
+  if (platform->authorize_url(app, *params).empty()) {
+    return tl::unexpected(ApiError(
+        400, "no_authorize_endpoint",
+        "app '" + app.name + "' cannot connect accounts (no authorization endpoint): it only uses client credentials"));
+  }
+  // 256 random bits; the link is the capability, so only its hash is stored.
+  const std::string ticket = crypto::base64url_encode(crypto::random_bytes(32));
+  ConnectTicket t;
+  t.ticket_hash = connect_secret_hash(ticket);
+  t.app_id = app.id;
+  t.choices = authorize_choices_to_json(choices).dump();
+  t.expires_at = time_.system() + Seconds(config_.oauth.connect_link_ttl_seconds);
+  try {
+    store_.create_connect_ticket(t);
+  } catch (const StoreError& e) {
+    return tl::unexpected(database_error(e));
+  }
+  return ConnectLink{config_.public_url_trimmed() + "/connect/start?ticket=" + ticket, t.expires_at};
+}
+
+ConnectStart ConnectFlow::open_link(const std::string& ticket) {
+  ConnectStart out;
+  auto page = [&out](int status, std::string title, std::string message) {
+    out.status = status;
+    out.title = std::move(title);
+    out.message = std::move(message);
+    return out;
+  };
+  if (ticket.empty() || ticket.size() > 256) {
+    const RefusalPage r = ticket_refusal(ConsumeResult::unknown);
+    return page(r.status, r.title, r.message);
+  }
+  ConnectTicket t;
+  std::optional<App> app;
+  try {
+    const ConsumeResult cr = store_.consume_connect_ticket(connect_secret_hash(ticket), time_.system(), t);
+    if (cr != ConsumeResult::ok) {
+      const RefusalPage r = ticket_refusal(cr);
+      spdlog::warn("connect link refused: {}", r.title);
+      return page(r.status, r.title, r.message);
+    }
+    app = store_.get_app_by_id(t.app_id);
+  } catch (const StoreError& e) {
+    const ApiError err = database_error(e);
+    return page(err.status(), "Cannot start the connection", err.what());
+  }
+  if (!app) return page(400, "App deleted", "The app this link was made for no longer exists.");
+  auto choices = parsed([&] { return authorize_choices_from_request(nlohmann::json::parse(t.choices)); });
+  if (!choices) return page(500, "Cannot start the connection", choices.error().what());
+  // 256 random bits for this browser; the state keeps only their hash.
+  out.cookie = crypto::base64url_encode(crypto::random_bytes(32));
+  auto started = start_authorization(app->name, *choices, out.cookie);
+  if (!started) {
+    out.cookie.clear();
+    return page(started.error().status(), "Cannot start the connection", started.error().what());
+  }
+  out.authorize_url = started->authorize_url;
+  out.cookie_max_age = Seconds(config_.oauth.state_ttl_seconds);
+  return out;
+}
+
 Expected<AuthorizeStart> ConnectFlow::start_authorization(const std::string& app_name,
-                                                          const AuthorizeChoices& choices) {
+                                                          const AuthorizeChoices& choices,
+                                                          const std::string& browser_cookie) {
   // With its secrets: prepare_authorize may call the platform as the app (wechat_component).
   auto found = app_for_platform_call(store_, platforms_, app_name);
   if (!found) return tl::unexpected(found.error());
@@ -42,6 +123,7 @@ Expected<AuthorizeStart> ConnectFlow::start_authorization(const std::string& app
   req.app_id = app.id;
   req.redirect_uri = app.redirect_uri;
   req.expires_at = time_.system() + Seconds(config_.oauth.state_ttl_seconds);
+  req.browser_hash = browser_cookie.empty() ? std::string() : connect_secret_hash(browser_cookie);
   p.state = req.state;
   p.redirect_uri = app.redirect_uri;
   if (platform->uses_pkce(app)) {
@@ -96,10 +178,10 @@ Expected<AuthorizeParams> ConnectFlow::authorize_params_for(const App& app, cons
   return p;
 }
 
-CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::string>& params) {
+CallbackResult ConnectFlow::handle_callback(const CallbackRequest& request) {
   CallbackResult res;
   // `code`, or the WeChat third-party platform's `auth_code` (service/callback_params.hpp).
-  const CallbackParams cb = callback_params(params);
+  const CallbackParams cb = callback_params(request.params);
   const std::string& state = cb.state;
   if (state.empty()) {
     res.status = 400;
@@ -156,6 +238,16 @@ CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::str
     return res;
   }
   res.app_name = app->name;
+  Platform* platform = platforms_.get(app->platform);
+  if (!platform) {
+    res.status = 400;
+    res.title = "Unknown platform";
+    res.message = "platform '" + app->platform + "' is not supported";
+    return res;
+  }
+  // Before anything the answer says is believed, even an error: the state was used up above, so a
+  // refused attempt cannot be retried with the same state.
+  if (auto refused = refusal(request, req, *app, *platform, cb.iss)) return *refused;
   if (!cb.error.empty()) {
     res.status = 400;
     res.title = "The platform refused the authorization";
@@ -170,13 +262,6 @@ CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::str
     res.status = 400;
     res.title = "Missing code";
     res.message = "The platform's answer has neither a code (nor an auth_code) nor an error.";
-    return res;
-  }
-  Platform* platform = platforms_.get(app->platform);
-  if (!platform) {
-    res.status = 400;
-    res.title = "Unknown platform";
-    res.message = "platform '" + app->platform + "' is not supported";
     return res;
   }
   Outcome o = platform->exchange_code(*app, code, req.code_verifier, req.redirect_uri);
@@ -230,6 +315,59 @@ CallbackResult ConnectFlow::handle_callback(const std::map<std::string, std::str
   g.refresh_token.clear();
   res.grant = g;
   return res;
+}
+
+std::optional<CallbackResult> ConnectFlow::refusal(const CallbackRequest& cb, const AuthRequest& req, const App& app,
+                                                  Platform& platform, const std::optional<std::string>& iss) {
+  CallbackResult res;
+  res.app_name = app.name;
+  auto refuse = [&](int status, std::string title, std::string message, const char* why) {
+    res.status = status;
+    res.title = std::move(title);
+    res.message = std::move(message);
+    record_event(events_, app.id, std::nullopt, "callback_refused", {{"reason", why}});
+    spdlog::warn("app '{}': oauth callback refused, code not exchanged: {}", app.name, why);
+    return std::optional<CallbackResult>(res);
+  };
+  switch (check_binding(req.browser_hash, cb.cookie)) {
+    case BindingVerdict::ok: break;
+    case BindingVerdict::unbound:
+      return refuse(403, "Connection not bound to a browser",
+                    "This connection was started before the daemon bound connections to browsers. Start it again.",
+                    "unbound_state");
+    case BindingVerdict::no_cookie:
+    case BindingVerdict::mismatch:
+      return refuse(403, "Wrong browser",
+                    "This connection was started in another browser (or this browser does not keep cookies): only "
+                    "the browser that opened the connect link can finish it. The account was not connected; start "
+                    "again from a new connect link in the browser you sign in with.",
+                    "browser_mismatch");
+  }
+  if (!callback_path_fits(cb.path_app, app.name, req.redirect_uri)) {
+    return refuse(400, "Wrong callback address",
+                  "This answer reached the callback of another app than the one the connection was started for. "
+                  "The account was not connected.",
+                  "callback_path_mismatch");
+  }
+  switch (check_iss(platform.callback_issuer(app), iss)) {
+    case IssVerdict::ok: break;
+    case IssVerdict::missing:
+      return refuse(400, "Issuer missing",
+                    "The authorization server says it names itself in its answers (iss, RFC 9207), and this answer "
+                    "does not. The account was not connected.",
+                    "iss_missing");
+    case IssVerdict::mismatch:
+      return refuse(400, "Wrong issuer",
+                    "The answer names another authorization server (iss) than the app's. The account was not "
+                    "connected.",
+                    "iss_mismatch");
+    case IssVerdict::metadata_unavailable:
+      return refuse(502, "Authorization server unreachable",
+                    "The authorization server's metadata (does it send iss?) cannot be read now. Start the "
+                    "connection again in a minute.",
+                    "iss_metadata_unavailable");
+  }
+  return std::nullopt;
 }
 
 Expected<Grant> ConnectFlow::connect_with_code(const App& app, const std::string& code, const std::string& event) {

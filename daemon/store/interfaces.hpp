@@ -165,7 +165,12 @@ class AdminStore {
   virtual void create_auth_request(const AuthRequest& r) = 0;
   // Atomically marks the request used and returns it; distinguishes unknown, expired and used.
   virtual ConsumeResult consume_auth_request(const std::string& state, TimePoint now, AuthRequest& out) = 0;
+  // Deletes authorization requests and connect tickets that expired or were used before older_than.
   virtual int purge_auth_requests(TimePoint older_than) = 0;
+  // Stores a one-time connect link (by its hash); DuplicateError on a hash collision.
+  virtual void create_connect_ticket(const ConnectTicket& t) = 0;
+  // Atomically marks the ticket with this hash used and returns it; unknown, expired and used apart.
+  virtual ConsumeResult consume_connect_ticket(const std::string& ticket_hash, TimePoint now, ConnectTicket& out) = 0;
   // Stores a newly connected account with its first token. An account connected again
   // (same app, same account_id) replaces its grant (same id, status active again).
   // Sends NOTIFY mediax_tokens. Returns the grant.

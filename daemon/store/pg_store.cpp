@@ -242,10 +242,10 @@ void PgStore::create_auth_request(const AuthRequest& r) {
   pool_.run("create_auth_request", [&](pqxx::connection& c) {
     pqxx::work tx(c);
     tx.exec_params(
-        "INSERT INTO mediax.auth_requests (state, app_id, code_verifier, redirect_uri, expires_at)"
-        " VALUES ($1, $2, $3, $4, to_timestamp($5))",
+        "INSERT INTO mediax.auth_requests (state, app_id, code_verifier, redirect_uri, expires_at, browser_hash)"
+        " VALUES ($1, $2, $3, $4, to_timestamp($5), NULLIF($6, ''))",
         r.state, r.app_id, seal_field("auth_requests.code_verifier", r.state, r.code_verifier), r.redirect_uri,
-        time_param(r.expires_at));
+        time_param(r.expires_at), r.browser_hash);
     tx.commit();
   });
 }
@@ -257,7 +257,8 @@ ConsumeResult PgStore::consume_auth_request(const std::string& state, TimePoint 
     const auto res = tx.exec_params(
         "UPDATE mediax.auth_requests SET used_at = to_timestamp($2)"
         " WHERE state = $1 AND used_at IS NULL AND expires_at > to_timestamp($2)"
-        " RETURNING app_id, code_verifier, redirect_uri, " MEDIAX_EPOCH_US("expires_at") " AS expires_us",
+        " RETURNING app_id, code_verifier, redirect_uri, COALESCE(browser_hash, '') AS browser_hash, "
+        MEDIAX_EPOCH_US("expires_at") " AS expires_us",
         state, time_param(now));
     if (!res.empty()) {
       // Opened before COMMIT: a verifier that does not decrypt leaves the request unused.
@@ -267,6 +268,7 @@ ConsumeResult PgStore::consume_auth_request(const std::string& state, TimePoint 
       out.app_id = res[0]["app_id"].as<std::int64_t>();
       out.code_verifier = verifier;
       out.redirect_uri = res[0]["redirect_uri"].as<std::string>();
+      out.browser_hash = res[0]["browser_hash"].as<std::string>();
       out.expires_at = from_epoch_us(res[0]["expires_us"].as<std::int64_t>());
       return ConsumeResult::ok;
     }
@@ -283,8 +285,47 @@ int PgStore::purge_auth_requests(TimePoint older_than) {
     const auto res = tx.exec_params(
         "DELETE FROM mediax.auth_requests WHERE expires_at < to_timestamp($1) OR used_at < to_timestamp($1)",
         time_param(older_than));
+    const auto tickets = tx.exec_params(
+        "DELETE FROM mediax.connect_tickets WHERE expires_at < to_timestamp($1) OR used_at < to_timestamp($1)",
+        time_param(older_than));
     tx.commit();
-    return static_cast<int>(res.affected_rows());
+    return static_cast<int>(res.affected_rows() + tickets.affected_rows());
+  });
+}
+
+void PgStore::create_connect_ticket(const ConnectTicket& t) {
+  pool_.run("create_connect_ticket", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    tx.exec_params(
+        "INSERT INTO mediax.connect_tickets (ticket_hash, app_id, choices, expires_at)"
+        " VALUES ($1, $2, $3::jsonb, to_timestamp($4))",
+        t.ticket_hash, t.app_id, t.choices.empty() ? std::string("{}") : t.choices, time_param(t.expires_at));
+    tx.commit();
+  });
+}
+
+ConsumeResult PgStore::consume_connect_ticket(const std::string& ticket_hash, TimePoint now, ConnectTicket& out) {
+  return pool_.run("consume_connect_ticket", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    // As consume_auth_request: the row lock makes exactly one opener see used_at NULL.
+    const auto res = tx.exec_params(
+        "UPDATE mediax.connect_tickets SET used_at = to_timestamp($2)"
+        " WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > to_timestamp($2)"
+        " RETURNING app_id, choices::text AS choices, " MEDIAX_EPOCH_US("expires_at") " AS expires_us",
+        ticket_hash, time_param(now));
+    if (!res.empty()) {
+      tx.commit();
+      out.ticket_hash = ticket_hash;
+      out.app_id = res[0]["app_id"].as<std::int64_t>();
+      out.choices = res[0]["choices"].as<std::string>();
+      out.expires_at = from_epoch_us(res[0]["expires_us"].as<std::int64_t>());
+      return ConsumeResult::ok;
+    }
+    const auto why =
+        tx.exec_params("SELECT used_at IS NOT NULL FROM mediax.connect_tickets WHERE ticket_hash = $1", ticket_hash);
+    tx.commit();
+    if (why.empty()) return ConsumeResult::unknown;
+    return why[0][0].as<bool>() ? ConsumeResult::used : ConsumeResult::expired;
   });
 }
 

@@ -108,6 +108,8 @@ class PgStore final : public Store {
   void create_auth_request(const AuthRequest& r) override;
   ConsumeResult consume_auth_request(const std::string& state, TimePoint now, AuthRequest& out) override;
   int purge_auth_requests(TimePoint older_than) override;
+  void create_connect_ticket(const ConnectTicket& t) override;
+  ConsumeResult consume_connect_ticket(const std::string& ticket_hash, TimePoint now, ConnectTicket& out) override;
 
   Grant upsert_grant(const Grant& g, const Token& token) override;
   std::vector<Grant> list_grants(std::int64_t app_id) override;

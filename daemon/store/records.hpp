@@ -43,6 +43,17 @@ struct AuthRequest {
   std::string code_verifier;
   std::string redirect_uri;
   TimePoint expires_at{};
+  // SHA-256 (hex) of the connect cookie of the browser the flow was started in; "" = none (a request
+  // from before migration 0012, which the callback refuses).
+  std::string browser_hash{};
+};
+
+// A one-time connect link (mediax.connect_tickets): only the ticket's SHA-256 is stored.
+struct ConnectTicket {
+  std::string ticket_hash;  // hex SHA-256 of the ticket
+  std::int64_t app_id = 0;
+  std::string choices;      // the admin's per-connection choices, a JSON object as text
+  TimePoint expires_at{};
 };
 
 enum class ConsumeResult { ok, unknown, expired, used };

@@ -299,6 +299,7 @@ HttpResult Daemon::del(const std::string& path) const { return request("DELETE",
 FakeOAuth2::FakeOAuth2(const Flags& flags, const std::string& dir) : flags_(flags) {
   std::vector<std::string> args{"--port", "0", "--expires-in", std::to_string(flags.expires_in)};
   if (flags.rotate_refresh) args.push_back("--rotate-refresh");
+  if (flags.iss_response) args.push_back("--iss-response");
   if (flags.latency_ms > 0) {
     args.push_back("--latency-ms");
     args.push_back(std::to_string(flags.latency_ms));
@@ -466,7 +467,7 @@ json E2ETest::register_fake_app(FakeOAuth2& fake, const std::string& name, const
   std::string client_id = random_hex("cid-", 12);
   std::string secret = random_hex("csec-", 32);
   remember_secret(secret);
-  fake.register_client(client_id, secret, auth_method, {daemon().callback_url()});
+  fake.register_client(client_id, secret, auth_method, {daemon().callback_url(name)});
   json body{{"name", name},
             {"platform", "oauth2"},
             {"client_id", client_id},
@@ -487,25 +488,61 @@ json E2ETest::register_fake_app(FakeOAuth2& fake, const std::string& name, const
   return r.json();
 }
 
-std::string E2ETest::authorize_at_fake(const std::string& app, const std::string& login,
-                                       const std::string& extra_query) {
-  auto r = daemon().post("/v1/apps/" + app + "/authorize");
+std::string Browser::open_link(const std::string& connect_url) {
+  require(connect_url.find("/connect/start?ticket=") != std::string::npos, "not a connect link: " + connect_url);
+  auto r = test::http_get(connect_url);
+  require(r.status == 302, "GET the connect link: " + r.describe());
+  const std::string set_cookie = r.header("set-cookie");
+  require(set_cookie.rfind("__Host-mediax_connect=", 0) == 0 &&
+              set_cookie.find("; Path=/; Secure; HttpOnly; SameSite=Lax") != std::string::npos,
+          "the connect link set no __Host-mediax_connect cookie: " + set_cookie);
+  cookie_ = set_cookie.substr(0, set_cookie.find(';'));
+  return r.header("location");
+}
+
+BrowserCallback Browser::authorize(const std::string& platform_url, const std::string& callback_prefix) const {
+  // A browser keeps the fragment (WeChat's #wechat_redirect) to itself.
+  auto fr = test::http_get(platform_url.substr(0, platform_url.find('#')));
+  require(fr.status == 302, "the platform did not redirect: " + fr.describe());
+  std::string location = fr.header("location");
+  require(location.rfind(callback_prefix, 0) == 0, "the platform redirected elsewhere: " + location);
+  return {location, cookie_};
+}
+
+HttpResult visit(const BrowserCallback& cb) {
+  test::HttpHeaders headers;
+  if (!cb.cookie.empty()) headers.emplace_back("Cookie", cb.cookie);
+  return test::http_get(cb.url, headers);
+}
+
+std::string E2ETest::connect_link(const std::string& app, const json& body) {
+  auto r = daemon().post("/v1/apps/" + app + "/authorize", body);
   require(r.status == 200, "POST /v1/apps/" + app + "/authorize: " + r.describe());
   json j = r.json();
-  require(j.contains("authorize_url") && j["authorize_url"].is_string(), "no authorize_url in " + r.body);
-  std::string url = test::add_query_param(j["authorize_url"].get<std::string>(), "login_hint", login);
+  require(j.contains("connect_url") && j["connect_url"].is_string(), "no connect_url in " + r.body);
+  require(!j.contains("authorize_url"), "the API hands out a URL to the platform: " + r.body);
+  remember_secret(j["connect_url"].get<std::string>().substr(j["connect_url"].get<std::string>().find('=') + 1));
+  return j["connect_url"].get<std::string>();
+}
+
+std::string E2ETest::platform_url(const std::string& app, const json& body) {
+  Browser browser;
+  return browser.open_link(connect_link(app, body));
+}
+
+BrowserCallback E2ETest::authorize_at_fake(const std::string& app, const std::string& login,
+                                           const std::string& extra_query) {
+  Browser browser;
+  std::string url = test::add_query_param(browser.open_link(connect_link(app)), "login_hint", login);
   if (!extra_query.empty()) url += "&" + extra_query;
-  auto fr = test::http_get(url);
-  require(fr.status == 302, "the fake did not redirect: " + fr.describe());
-  std::string location = fr.header("location");
-  require(location.rfind(daemon().callback_url(), 0) == 0, "the fake redirected elsewhere: " + location);
-  if (auto code = test::query_param(location, "code")) remember_secret(*code);
-  return location;
+  BrowserCallback cb = browser.authorize(url, daemon().callback_url());
+  remember_secret(cb.cookie.substr(cb.cookie.find('=') + 1));
+  if (auto code = test::query_param(cb.url, "code")) remember_secret(*code);
+  return cb;
 }
 
 std::int64_t E2ETest::connect(const std::string& app, const std::string& login) {
-  std::string callback = authorize_at_fake(app, login);
-  auto r = test::http_get(callback);
+  auto r = visit(authorize_at_fake(app, login));
   require(r.status == 200, "GET /oauth/callback: " + r.describe());
   require(r.body.find("Connected") != std::string::npos, "the callback page does not say Connected: " + r.body);
   json list = grants(app);

@@ -66,7 +66,9 @@ class Daemon {
   ~Daemon();
 
   std::string url(const std::string& path) const { return base_ + path; }
-  std::string callback_url() const { return base_ + "/oauth/callback"; }
+  std::string callback_url() const { return base_ + "/oauth/callback"; }  // the shared one
+  // An app's own callback: the redirect_uri of an app registered without one.
+  std::string callback_url(const std::string& app) const { return base_ + "/oauth/callback/" + app; }
   const std::string& db_url() const { return db_url_; }
   const std::string& config_path() const { return config_; }
   std::string log() const;
@@ -117,6 +119,7 @@ class FakeOAuth2 {
     bool rotate_refresh = false;
     std::string issuer_path;
     int latency_ms = 0;  // every /token answer waits this long (--latency-ms)
+    bool iss_response = false;  // RFC 9207: advertise and send iss (--iss-response)
   };
   FakeOAuth2(const Flags& flags, const std::string& dir);
 
@@ -152,6 +155,31 @@ std::int64_t count_published(const std::string& db_url, const std::string& app);
 // The secrets of at least 8 characters that occur in text (fast for very many secrets).
 std::vector<std::string> secrets_in(const std::string& text, const std::set<std::string>& secrets);
 
+// Where the platform sent a browser back, and the cookie that browser sends along.
+struct BrowserCallback {
+  std::string url;     // not visited yet
+  std::string cookie;  // "__Host-mediax_connect=…"; "" for a browser that never opened the link
+};
+
+// The browser of a connect flow, as the e2e tests play it: opens the daemon's one-time connect
+// link and keeps the __Host-mediax_connect cookie it sets, follows the redirect at the platform,
+// and comes back to the callback with the cookie (a real browser does each step the same way).
+class Browser {
+ public:
+  // GET connect_url: expects 302 with the cookie; returns the platform's URL (Location as sent,
+  // fragment and all). Throws with the whole answer otherwise.
+  std::string open_link(const std::string& connect_url);
+  // GET platform_url at the platform (the caller adds login_hint or what the fake wants): expects a
+  // 302 back to `callback_prefix`; returns it with this browser's cookie.
+  BrowserCallback authorize(const std::string& platform_url, const std::string& callback_prefix) const;
+  const std::string& cookie() const { return cookie_; }
+
+ private:
+  std::string cookie_;
+};
+// GET the callback with the browser's cookie (none when it has none).
+HttpResult visit(const BrowserCallback& cb);
+
 class E2ETest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -171,9 +199,14 @@ class E2ETest : public ::testing::Test {
   json register_fake_app(FakeOAuth2& fake, const std::string& name,
                          const std::string& auth_method = "client_secret_post", bool discovery = false,
                          bool client_credentials = false);
-  // Starts an authorization at the daemon and lets the fake approve it for `login`;
-  // returns the callback URL the fake redirected to (not yet visited).
-  std::string authorize_at_fake(const std::string& app, const std::string& login, const std::string& extra_query = "");
+  // POST /v1/apps/{app}/authorize (body: the choices): the one-time connect link. Throws unless 200.
+  std::string connect_link(const std::string& app, const json& body = json::object());
+  // A new Browser opens a new connect link: the platform URL it is sent to.
+  std::string platform_url(const std::string& app, const json& body = json::object());
+  // Starts an authorization at the daemon, opens the link in a new Browser and lets the fake approve
+  // it for `login`; returns the callback the fake redirected to (not yet visited) with the cookie.
+  BrowserCallback authorize_at_fake(const std::string& app, const std::string& login,
+                                    const std::string& extra_query = "");
   // authorize_at_fake + the callback; returns the id of the grant of `login`.
   std::int64_t connect(const std::string& app, const std::string& login);
   json grant(std::int64_t id);

@@ -120,25 +120,20 @@ json PlatformE2ETest::register_app(const json& body) {
   return r.json();
 }
 
-std::string PlatformE2ETest::authorize_at_platform(const std::string& app, const std::string& login) {
-  auto r = daemon().post("/v1/apps/" + app + "/authorize");
-  require(r.status == 200, "POST /v1/apps/" + app + "/authorize: " + r.describe());
-  std::string url = r.json().value("authorize_url", "");
-  require(url.rfind(fake_->base(), 0) == 0, "the authorize URL does not point at the fake: " + url);
-  // The browser keeps a fragment (WeChat's #wechat_redirect) to itself.
-  url = url.substr(0, url.find('#'));
-  url = test::add_query_param(url, "login_hint", login);
-  auto fr = test::http_get(url);
-  require(fr.status == 302, "the fake did not redirect: " + fr.describe());
-  std::string location = fr.header("location");
-  require(location.rfind(daemon().callback_url(), 0) == 0, "the fake redirected elsewhere: " + location);
-  if (auto code = test::query_param(location, "code")) remember_secret(*code);
-  return location;
+BrowserCallback PlatformE2ETest::authorize_at_platform(const std::string& app, const std::string& login) {
+  Browser browser;
+  std::string url = browser.open_link(connect_link(app));
+  require(url.rfind(fake_->base(), 0) == 0, "the connect link does not lead to the fake: " + url);
+  url = url.substr(0, url.find('#'));  // the browser keeps WeChat's #wechat_redirect to itself
+  BrowserCallback cb = browser.authorize(test::add_query_param(url, "login_hint", login), daemon().callback_url());
+  remember_secret(cb.cookie.substr(cb.cookie.find('=') + 1));
+  if (auto code = test::query_param(cb.url, "code")) remember_secret(*code);
+  return cb;
 }
 
 std::int64_t PlatformE2ETest::connect_account(const std::string& app, const std::string& login,
                                               const std::string& account_id) {
-  auto r = test::http_get(authorize_at_platform(app, login));
+  auto r = visit(authorize_at_platform(app, login));
   require(r.status == 200, "GET /oauth/callback: " + r.describe());
   require(r.body.find("Connected") != std::string::npos, "the callback page does not say Connected: " + r.body);
   for (const auto& g : grants(app)) {

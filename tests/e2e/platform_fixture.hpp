@@ -54,9 +54,10 @@ class PlatformE2ETest : public E2ETest {
   FakePlatformServer& fake() { return *fake_; }
   // POST /v1/apps; throws unless 201. Remembers the client secret for the leak check.
   json register_app(const json& body);
-  // Asks the daemon for an authorization URL, drops its fragment, adds login_hint and follows it at the
-  // fake; returns the callback URL the fake redirected to (not yet visited). The code is remembered.
-  std::string authorize_at_platform(const std::string& app, const std::string& login);
+  // Asks the daemon for a connect link, opens it in a new Browser, adds login_hint and follows the
+  // platform URL at the fake; returns the callback the fake redirected to (not yet visited) with the
+  // browser's cookie. The code is remembered.
+  BrowserCallback authorize_at_platform(const std::string& app, const std::string& login);
   // authorize_at_platform + the callback; returns the id of the grant with `account_id`.
   std::int64_t connect_account(const std::string& app, const std::string& login, const std::string& account_id);
   // The app's published token (mediax.access_tokens), remembered for the leak check; "" when none.

@@ -91,7 +91,7 @@ TEST_F(ConsoleInBrowser, OperatorRegistersConnectsThroughLoginAndConsentRefreshe
   popts.name = "oidc-provider";
   provider_ = std::make_unique<test::Process>(node_,
                                               std::vector<std::string>{"server.mjs", "--port", "0", "--redirect-uri",
-                                                                       daemon().callback_url(), "--web-secret",
+                                                                       daemon().callback_url("web"), "--web-secret",
                                                                        web_secret, "--access-ttl", "600"},
                                               popts);
   const std::string issuer = "http://127.0.0.1:" + std::to_string(provider_->wait_for_listening(30s));

@@ -68,19 +68,19 @@ TEST_F(Failures, AdminApiRejectsBadRequestsWithJsonErrors) {
 TEST_F(Failures, CallbackWithForgedStateIsRejectedAndStoresNothing) {
   FakeOAuth2& fake = start_fake({});
   register_fake_app(fake, "forged", "client_secret_post");
-  std::string callback = authorize_at_fake("forged", "mallory");
-  auto code = test::query_param(callback, "code");
+  auto callback = authorize_at_fake("forged", "mallory");
+  auto code = test::query_param(callback.url, "code");
   ASSERT_TRUE(code.has_value());
 
-  std::string forged = daemon().callback_url() + "?code=" + test::url_encode(*code) +
+  std::string forged = daemon().callback_url("forged") + "?code=" + test::url_encode(*code) +
                        "&state=" + random_hex("forged-", 40);
-  auto r = test::http_get(forged);
+  auto r = visit({forged, callback.cookie});
   EXPECT_EQ(r.status, 400) << r.describe();
   EXPECT_EQ(fake.stat("codes_exchanged"), 0) << "the code was exchanged despite an unknown state";
   EXPECT_EQ(grants("forged").size(), 0u);
   EXPECT_EQ(count_published(daemon().db_url(), "forged"), 0);
 
-  auto no_state = test::http_get(daemon().callback_url() + "?code=" + test::url_encode(*code));
+  auto no_state = visit({daemon().callback_url("forged") + "?code=" + test::url_encode(*code), callback.cookie});
   EXPECT_EQ(no_state.status, 400) << no_state.describe();
   EXPECT_EQ(fake.stat("codes_exchanged"), 0);
 }
@@ -88,10 +88,10 @@ TEST_F(Failures, CallbackWithForgedStateIsRejectedAndStoresNothing) {
 TEST_F(Failures, ReplayedCallbackIsRejected) {
   FakeOAuth2& fake = start_fake({});
   register_fake_app(fake, "replayed", "client_secret_post");
-  std::string callback = authorize_at_fake("replayed", "bob");
-  auto first = test::http_get(callback);
+  auto callback = authorize_at_fake("replayed", "bob");
+  auto first = visit(callback);
   ASSERT_EQ(first.status, 200) << first.describe();
-  auto second = test::http_get(callback);
+  auto second = visit(callback);
   EXPECT_EQ(second.status, 400) << second.describe();
   EXPECT_EQ(fake.stat("codes_exchanged"), 1);
   EXPECT_EQ(fake.stat("token_requests"), 1) << "the replay reached the platform";
@@ -101,9 +101,9 @@ TEST_F(Failures, ReplayedCallbackIsRejected) {
 TEST_F(Failures, AccessDeniedByTheUserIsShown) {
   FakeOAuth2& fake = start_fake({});
   register_fake_app(fake, "denied", "client_secret_post");
-  std::string callback = authorize_at_fake("denied", "carol", "fake_decision=deny");
-  EXPECT_EQ(test::query_param(callback, "error").value_or(""), "access_denied");
-  auto r = test::http_get(callback);
+  auto callback = authorize_at_fake("denied", "carol", "fake_decision=deny");
+  EXPECT_EQ(test::query_param(callback.url, "error").value_or(""), "access_denied");
+  auto r = visit(callback);
   EXPECT_EQ(r.status, 400) << r.describe();
   EXPECT_NE(r.body.find("access_denied"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("The resource owner denied the request"), std::string::npos) << r.body;

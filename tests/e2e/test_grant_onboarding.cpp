@@ -18,7 +18,7 @@ class OwnAppOAuth2 : public E2ETest {
     client_id_ = random_hex("cid-", 12);
     secret_ = random_hex("csec-", 32);
     remember_secret(secret_);
-    fake.register_client(client_id_, secret_, "client_secret_post", {daemon().callback_url(), kOwnRedirect});
+    fake.register_client(client_id_, secret_, "client_secret_post", {daemon().callback_url(name), kOwnRedirect});
     auto r = daemon().post(
         "/v1/apps",
         {{"name", name},
@@ -292,10 +292,10 @@ TEST_F(WeChatOnboardingE2E, ACodeFromAppLoginBecomesAGrantWithItsUnionid) {
   const std::string secret = random_hex("wxsec-", 32);
   remember_secret(secret);
   fake().control("/_fake/clients",
-                 {{"appid", appid}, {"secret", secret}, {"redirect_uris", {daemon().callback_url()}}});
+                 {{"appid", appid}, {"secret", secret}, {"redirect_uris", {daemon().callback_url("wxapp")}}});
   register_app({{"name", "wxapp"}, {"platform", "wechat"}, {"client_id", appid}, {"client_secret", secret}});
   // The code of an authorization the daemon did not ask for (its state is never looked at).
-  const std::string location = authorize_at_platform("wxapp", "frank");
+  const std::string location = authorize_at_platform("wxapp", "frank").url;
   const std::string code = test::query_param(location, "code").value_or("");
   ASSERT_FALSE(code.empty()) << location;
   auto r = daemon().post("/v1/apps/wxapp/grants", {{"code", code}});

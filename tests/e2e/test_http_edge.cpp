@@ -168,7 +168,7 @@ TEST_F(HttpEdge, CurlPostWithoutABodyWorksOnEveryPostRoute) {
   remember_secret(json::parse(refresh_grant.second).value("access_token", ""));
   auto authorize = curl("POST", "/v1/apps/web/authorize");
   EXPECT_EQ(authorize.first, 200) << authorize.second;
-  EXPECT_NE(json::parse(authorize.second).value("authorize_url", "").find("/authorize?"), std::string::npos);
+  EXPECT_NE(json::parse(authorize.second).value("connect_url", "").find("/connect/start?ticket="), std::string::npos);
   auto recover = curl("POST", "/v1/grants/" + id + "/recover");  // an oauth2 grant: a real answer, not a 400
   EXPECT_EQ(recover.first, 409) << recover.second;
   EXPECT_EQ(json::parse(recover.second).value("error", ""), "not_supported") << recover.second;

@@ -54,7 +54,7 @@ TEST_F(Mediaxctl, ManagesAnAppAndAConnectedAccountFromRegistrationToRemoval) {
   const std::string client_id = random_hex("cid-", 12);
   const std::string secret = random_hex("csec-", 32);
   remember_secret(secret);
-  fake.register_client(client_id, secret, "client_secret_post", {daemon().callback_url()});
+  fake.register_client(client_id, secret, "client_secret_post", {daemon().callback_url("crm")});
   test::write_file(dir_ + "/secret", secret + "\n");
 
   auto add =
@@ -62,7 +62,7 @@ TEST_F(Mediaxctl, ManagesAnAppAndAConnectedAccountFromRegistrationToRemoval) {
            dir_ + "/secret", "--scope", "openid", "--scope", "profile", "--authorize-url", fake.issuer() + "/authorize",
            "--token-url", fake.issuer() + "/token", "--revocation-url", fake.issuer() + "/revoke"});
   ASSERT_EQ(add.exit_code, 0) << describe(add);
-  EXPECT_NE(add.out.find(daemon().callback_url()), std::string::npos)
+  EXPECT_NE(add.out.find(daemon().callback_url("crm")), std::string::npos)
       << "apps add should name the redirect URI: " << add.out;
   EXPECT_EQ(add.out.find(secret), std::string::npos);
 
@@ -79,16 +79,19 @@ TEST_F(Mediaxctl, ManagesAnAppAndAConnectedAccountFromRegistrationToRemoval) {
   json apps = ctl_json({"apps", "list"});
   ASSERT_EQ(apps["apps"].size(), 1u) << apps.dump();
 
-  // connect prints the platform's authorization URL; play the browser by hand.
+  // connect prints a one-time connect link; the browser opens it and comes back with its cookie.
   auto conn = ctl({"connect", "crm"});
   ASSERT_EQ(conn.exit_code, 0) << describe(conn);
-  std::string authorize_url = conn.out.substr(0, conn.out.find('\n'));
+  const std::string link = conn.out.substr(0, conn.out.find('\n'));
+  ASSERT_EQ(link.rfind(daemon().url("/connect/start?ticket="), 0), 0u) << link;
+  remember_secret(link.substr(link.find('=') + 1));
+  Browser browser;
+  const std::string authorize_url = browser.open_link(link);
   ASSERT_EQ(authorize_url.rfind(fake.issuer() + "/authorize?", 0), 0u) << authorize_url;
-  auto fr = test::http_get(test::add_query_param(authorize_url, "login_hint", "alice"));
-  ASSERT_EQ(fr.status, 302) << fr.describe();
-  const std::string callback = fr.header("location");
-  if (auto code = test::query_param(callback, "code")) remember_secret(*code);
-  auto page = test::http_get(callback);
+  const auto callback =
+      browser.authorize(test::add_query_param(authorize_url, "login_hint", "alice"), daemon().callback_url("crm"));
+  if (auto code = test::query_param(callback.url, "code")) remember_secret(*code);
+  auto page = visit(callback);
   ASSERT_EQ(page.status, 200) << page.describe();
   EXPECT_NE(page.body.find("/console/"), std::string::npos) << "the callback page should link back to the console";
 
@@ -235,7 +238,7 @@ TEST_F(Mediaxctl, GrantsAddTakesACodeAndImportARefreshTokenFromAFileNeverTheComm
   const std::string client_id = random_hex("cid-", 12);
   const std::string secret = random_hex("csec-", 32);
   remember_secret(secret);
-  fake.register_client(client_id, secret, "client_secret_post", {daemon().callback_url()});
+  fake.register_client(client_id, secret, "client_secret_post", {daemon().callback_url("crm")});
   test::write_file(dir_ + "/secret", secret + "\n");
   auto add = ctl({"apps", "add", "crm", "--client-id", client_id, "--client-secret-file", dir_ + "/secret", "--scope",
                   "openid", "--scope", "profile", "--authorize-url", fake.issuer() + "/authorize", "--token-url",
@@ -244,7 +247,7 @@ TEST_F(Mediaxctl, GrantsAddTakesACodeAndImportARefreshTokenFromAFileNeverTheComm
   // The creator's own app: it authorizes with its own PKCE and hands over the code.
   auto own_code = [&](const std::string& login, const std::string& verifier) {
     auto r = test::http_get(fake.issuer() + "/authorize?response_type=code&client_id=" + client_id +
-                            "&redirect_uri=" + test::url_encode(daemon().callback_url()) +
+                            "&redirect_uri=" + test::url_encode(daemon().callback_url("crm")) +
                             "&scope=openid%20profile&code_challenge=" + crypto::pkce_challenge_s256(verifier) +
                             "&code_challenge_method=S256&login_hint=" + login);
     require(r.status == 302, "the fake did not redirect: " + r.describe());
@@ -263,7 +266,7 @@ TEST_F(Mediaxctl, GrantsAddTakesACodeAndImportARefreshTokenFromAFileNeverTheComm
   const std::string v2 = crypto::pkce_verifier();
   auto tr = test::http_post_form(fake.issuer() + "/token", {{"grant_type", "authorization_code"},
                                                             {"code", own_code("bob", v2)},
-                                                            {"redirect_uri", daemon().callback_url()},
+                                                            {"redirect_uri", daemon().callback_url("crm")},
                                                             {"code_verifier", v2},
                                                             {"client_id", client_id},
                                                             {"client_secret", secret}});
@@ -362,7 +365,7 @@ TEST_F(Mediaxctl, AppsSecretsChangesAResetClientSecretFromAFileAndTheStoppedAppT
   const std::string client_id = random_hex("cid-", 12);
   const std::string old_secret = random_hex("csec-", 32), new_secret = random_hex("csec2-", 32);
   for (const auto& s : {old_secret, new_secret}) remember_secret(s);
-  fake.register_client(client_id, old_secret, "client_secret_post", {daemon().callback_url()});
+  fake.register_client(client_id, old_secret, "client_secret_post", {daemon().callback_url("crm")});
   test::write_file(dir_ + "/old", old_secret + "\n");
   test::write_file(dir_ + "/new", new_secret + "\n");
   auto add = ctl({"apps", "add", "svc", "--platform", "oauth2", "--client-id", client_id, "--client-secret-file",
@@ -372,7 +375,7 @@ TEST_F(Mediaxctl, AppsSecretsChangesAResetClientSecretFromAFileAndTheStoppedAppT
   const std::string first_token = ctl({"token", "get", "svc"}).out;
 
   // The secret is reset at the provider: the app token is refused (invalid_client) and stops.
-  fake.register_client(client_id, new_secret, "client_secret_post", {daemon().callback_url()});
+  fake.register_client(client_id, new_secret, "client_secret_post", {daemon().callback_url("crm")});
   EXPECT_EQ(ctl({"refresh", "svc"}).exit_code, 1);
   ASSERT_TRUE(eventually([&] { return ctl_json({"apps", "show", "svc"}).value("status", "") == "needs_reauth"; }, 10s));
 

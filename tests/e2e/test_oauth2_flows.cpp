@@ -89,7 +89,7 @@ TEST_F(OAuth2Flows, DiscoveryByIssuerWithClientSecretBasic) {
   EXPECT_EQ(app["endpoints"].value("token_url", ""), fake.issuer() + "/token");
   EXPECT_EQ(app["endpoints"].value("revocation_url", ""), fake.issuer() + "/revoke");
   EXPECT_EQ(app.value("token_auth_method", ""), "client_secret_basic");
-  EXPECT_EQ(app.value("redirect_uri", ""), daemon().callback_url());
+  EXPECT_EQ(app.value("redirect_uri", ""), daemon().callback_url("discovered")) << "the app's own callback path";
 
   // The fake rejects client_secret_post for this client: the exchange and the refresh prove Basic.
   const std::int64_t grant_id = connect("discovered", "dora");
@@ -108,25 +108,28 @@ TEST_F(OAuth2Flows, DiscoveryByIssuerWithClientSecretBasic) {
   EXPECT_EQ(fake.stat("token_errors"), 0) << "some token request failed client authentication";
 }
 
-TEST_F(OAuth2Flows, ConnectEndpointRedirectsToThePlatformWithPkce) {
+TEST_F(OAuth2Flows, ConnectEndpointRedirectsToTheConnectLinkAndOnToThePlatformWithPkce) {
   FakeOAuth2& fake = start_fake({});
   register_fake_app(fake, "browser", "client_secret_post");
   auto r = daemon().get("/v1/apps/browser/connect");
   ASSERT_EQ(r.status, 302) << r.describe();
-  std::string location = r.header("location");
+  const std::string link = r.header("location");
+  EXPECT_EQ(link.rfind(daemon().url("/connect/start?ticket="), 0), 0u) << link;
+  remember_secret(link.substr(link.find('=') + 1));
+  Browser browser;
+  const std::string location = browser.open_link(link);
   EXPECT_EQ(location.rfind(fake.issuer() + "/authorize?", 0), 0u) << location;
   EXPECT_EQ(test::query_param(location, "response_type").value_or(""), "code");
-  EXPECT_EQ(test::query_param(location, "redirect_uri").value_or(""), daemon().callback_url());
+  EXPECT_EQ(test::query_param(location, "redirect_uri").value_or(""), daemon().callback_url("browser"));
   EXPECT_EQ(test::query_param(location, "code_challenge_method").value_or(""), "S256");
   EXPECT_EQ(test::query_param(location, "code_challenge").value_or("").size(), 43u);
   EXPECT_GE(test::query_param(location, "state").value_or("").size(), 16u);
 
-  // Following it by hand connects the account like the POST /authorize route does.
-  auto fr = test::http_get(test::add_query_param(location, "login_hint", "erin"));
-  ASSERT_EQ(fr.status, 302) << fr.describe();
-  if (auto code = test::query_param(fr.header("location"), "code")) remember_secret(*code);
-  auto cb = test::http_get(fr.header("location"));
-  EXPECT_EQ(cb.status, 200) << cb.describe();
+  // The browser that opened the link finishes the flow like the POST /authorize route's.
+  auto cb = browser.authorize(test::add_query_param(location, "login_hint", "erin"), daemon().callback_url("browser"));
+  if (auto code = test::query_param(cb.url, "code")) remember_secret(*code);
+  auto page = visit(cb);
+  EXPECT_EQ(page.status, 200) << page.describe();
   EXPECT_EQ(grants("browser").size(), 1u);
 }
 

@@ -36,7 +36,7 @@ class OidcProvider : public E2ETest {
     opts.name = "oidc-provider";
     provider_ = std::make_unique<test::Process>(
         node_,
-        std::vector<std::string>{"server.mjs", "--port", "0", "--redirect-uri", daemon().callback_url(), "--web-secret",
+        std::vector<std::string>{"server.mjs", "--port", "0", "--redirect-uri", daemon().callback_url("oidc-web"), "--web-secret",
                                  web_secret_, "--service-secret", service_secret_, "--access-ttl", "5"},
         opts);
     issuer_ = "http://127.0.0.1:" + std::to_string(provider_->wait_for_listening(30s));
@@ -77,9 +77,8 @@ TEST_F(OidcProvider, AuthorizationCodeWithPkceAndRotatingRefreshTokens) {
   ASSERT_EQ(created.status, 201) << created.describe();
   EXPECT_EQ(created.json()["endpoints"].value("token_url", ""), issuer_ + "/token");
 
-  auto auth = daemon().post("/v1/apps/oidc-web/authorize");
-  ASSERT_EQ(auth.status, 200) << auth.describe();
-  const std::string authorize_url = auth.json().value("authorize_url", "");
+  Browser browser;
+  const std::string authorize_url = browser.open_link(connect_link("oidc-web"));
   ASSERT_EQ(authorize_url.rfind(issuer_ + "/auth?", 0), 0u) << authorize_url;
 
   test::ProcessOptions opts;
@@ -89,11 +88,18 @@ TEST_F(OidcProvider, AuthorizationCodeWithPkceAndRotatingRefreshTokens) {
   auto login = test::run_process(node_, {"drive-login.mjs", authorize_url, "--login", "olivia"}, opts, 60s);
   ASSERT_EQ(login.exit_code, 0) << login.err;
   std::string callback = login.out.substr(0, login.out.find('\n'));
-  ASSERT_EQ(callback.rfind(daemon().callback_url() + "?", 0), 0u) << callback;
+  ASSERT_EQ(callback.rfind(daemon().callback_url("oidc-web") + "?", 0), 0u) << callback;
   ASSERT_TRUE(test::query_param(callback, "code").has_value()) << callback;
   remember_secret(*test::query_param(callback, "code"));
+  // RFC 9207: node oidc-provider advertises authorization_response_iss_parameter_supported and
+  // sends iss, which the daemon then requires (a wrong or missing one is refused: test_connect_binding).
+  auto metadata = test::http_get(issuer_ + "/.well-known/openid-configuration");
+  ASSERT_EQ(metadata.status, 200) << metadata.describe();
+  if (metadata.json().value("authorization_response_iss_parameter_supported", false)) {
+    EXPECT_EQ(test::query_param(callback, "iss").value_or(""), issuer_) << callback;
+  }
 
-  auto page = test::http_get(callback);
+  auto page = visit({callback, browser.cookie()});
   ASSERT_EQ(page.status, 200) << page.describe();
   EXPECT_NE(page.body.find("Connected"), std::string::npos) << page.body;
   EXPECT_EQ(harness_stats().value("authorization_code", 0), 1);

@@ -54,7 +54,7 @@ class DouyinE2E : public PlatformE2ETest {
     remember_secret(secret_);
     fake().control("/_fake/clients", {{"client_key", client_key_},
                                       {"client_secret", secret_},
-                                      {"redirect_uris", {daemon().callback_url()}},
+                                      {"redirect_uris", {daemon().callback_url(name)}},
                                       {"renew_permission", renew_permission}});
     json body{{"name", name},
               {"platform", "douyin"},
@@ -78,14 +78,12 @@ class DouyinSlowE2E : public DouyinE2E {
 
 TEST_F(DouyinSlowE2E, AuthorizeUrlIsDouyinsConnectPage) {
   register_douyin("dyurl");
-  auto r = daemon().post("/v1/apps/dyurl/authorize");
-  ASSERT_EQ(r.status, 200) << r.describe();
-  std::string url = r.json().value("authorize_url", "");
+  std::string url = platform_url("dyurl");
   EXPECT_EQ(url.rfind(fake().base() + "/platform/oauth/connect/?", 0), 0u) << url;
   EXPECT_EQ(test::query_param(url, "client_key").value_or(""), client_key_);
   EXPECT_EQ(test::query_param(url, "scope").value_or(""), "user_info,video.list");
   EXPECT_EQ(test::query_param(url, "response_type").value_or(""), "code");
-  EXPECT_EQ(test::query_param(url, "redirect_uri").value_or(""), daemon().callback_url());
+  EXPECT_EQ(test::query_param(url, "redirect_uri").value_or(""), daemon().callback_url("dyurl"));
   EXPECT_FALSE(test::query_param(url, "code_challenge").has_value()) << "Douyin takes no PKCE";
 }
 
@@ -183,9 +181,7 @@ TEST_F(DouyinE2E, WithoutTheRenewPermissionTheAppIsFlaggedOnceAndItsGrantsRefres
 
 TEST_F(DouyinSlowE2E, OptionalScopesTheCreatorKeepsAreGranted) {
   register_douyin("dyopt", {{"optional_scopes", {{"friend_relation", true}, {"message", false}}}});
-  auto r = daemon().post("/v1/apps/dyopt/authorize");
-  ASSERT_EQ(r.status, 200) << r.describe();
-  const std::string url = r.json().value("authorize_url", "");
+  const std::string url = platform_url("dyopt");
   EXPECT_EQ(test::query_param(url, "optionalScope").value_or(""), "friend_relation,1,message,0") << url;
   const std::int64_t id = connect_account("dyopt", "erin", "open_erin");
   const auto scopes = grant(id)["scopes"];
@@ -220,7 +216,7 @@ TEST_F(DouyinSlowE2E, ErrorsWithHttp200AreClassifiedByTheirCode) {
 
 TEST_F(DouyinSlowE2E, WrongSecretFailsTheCodeExchangeAsAnAppProblem) {
   register_douyin("wrongsecret", json::object(), false, random_hex("wrong-", 24));
-  auto r = test::http_get(authorize_at_platform("wrongsecret", "carol"));
+  auto r = visit(authorize_at_platform("wrongsecret", "carol"));
   EXPECT_EQ(r.status, 502) << r.describe();
   EXPECT_NE(r.body.find("10013"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("app_misconfigured"), std::string::npos) << r.body;

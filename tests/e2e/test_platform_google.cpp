@@ -23,7 +23,7 @@ class GoogleE2E : public PlatformE2ETest {
     remember_secret(secret_);
     fake().control(
         "/_fake/clients",
-        {{"client_id", client_id_}, {"client_secret", secret_}, {"redirect_uris", {daemon().callback_url()}}});
+        {{"client_id", client_id_}, {"client_secret", secret_}, {"redirect_uris", {daemon().callback_url(name)}}});
     return register_app({{"name", name},
                          {"platform", "google"},
                          {"client_id", client_id_},
@@ -89,9 +89,7 @@ TEST_F(GoogleTestingModeE2E, RefreshTokenExpiryEndsTheGrantAsNeedsReauth) {
 
 TEST_F(GoogleE2E, ConnectsWithPkceOfflineAccessAndKeepsTheRefreshToken) {
   register_google("guser", {{"include_granted_scopes", true}});
-  auto r = daemon().post("/v1/apps/guser/authorize");
-  ASSERT_EQ(r.status, 200) << r.describe();
-  std::string url = r.json().value("authorize_url", "");
+  std::string url = platform_url("guser");
   EXPECT_EQ(url.rfind(fake().base() + "/o/oauth2/v2/auth?", 0), 0u) << url;
   EXPECT_EQ(test::query_param(url, "code_challenge_method").value_or(""), "S256");
   EXPECT_EQ(test::query_param(url, "scope").value_or(""), "openid email");
@@ -144,7 +142,7 @@ TEST_F(GoogleE2E, PartialConsentIsStoredRefreshedAndCompletedByAskingAgainForThe
   secret_ = random_hex("GOCSPX-", 28);
   remember_secret(secret_);
   fake().control("/_fake/clients",
-                 {{"client_id", client_id_}, {"client_secret", secret_}, {"redirect_uris", {daemon().callback_url()}}});
+                 {{"client_id", client_id_}, {"client_secret", secret_}, {"redirect_uris", {daemon().callback_url("gpart")}}});
   json app = register_app({{"name", "gpart"},
                            {"platform", "google"},
                            {"client_id", client_id_},
@@ -155,7 +153,7 @@ TEST_F(GoogleE2E, PartialConsentIsStoredRefreshedAndCompletedByAskingAgainForThe
 
   // The user unticks Drive on Google's consent screen.
   fake().control("/_fake/consent", {{"untick", {drive}}, {"count", 1}}, 200);
-  auto page = test::http_get(authorize_at_platform("gpart", "dana"));
+  auto page = visit(authorize_at_platform("gpart", "dana"));
   ASSERT_EQ(page.status, 200) << page.describe();
   EXPECT_NE(page.body.find("connected, but without: " + drive), std::string::npos) << page.body;
   EXPECT_EQ(fake().stats()["last_authorize"].value("prompt", ""), "select_account consent");
@@ -181,16 +179,15 @@ TEST_F(GoogleE2E, PartialConsentIsStoredRefreshedAndCompletedByAskingAgainForThe
       << test::http_get(daemon().url("/metrics")).body;
 
   // Asking again: just the missing scope, the grant's account, incremental authorization.
-  auto again = daemon().post("/v1/apps/gpart/authorize", json{{"grant_id", id}});
-  ASSERT_EQ(again.status, 200) << again.describe();
-  const std::string url = again.json().value("authorize_url", "");
+  Browser browser;
+  const std::string url = browser.open_link(connect_link("gpart", json{{"grant_id", id}}));
   EXPECT_EQ(test::query_param(url, "scope").value_or(""), "openid " + drive);
   EXPECT_EQ(test::query_param(url, "include_granted_scopes").value_or(""), "true");
   EXPECT_EQ(test::query_param(url, "login_hint").value_or(""), dana);
   EXPECT_EQ(test::query_param(url, "prompt").value_or(""), "select_account consent");
   auto at_google = test::http_get(url);
   ASSERT_EQ(at_google.status, 302) << at_google.describe();
-  auto done = test::http_get(at_google.header("location"));
+  auto done = visit({at_google.header("location"), browser.cookie()});
   ASSERT_EQ(done.status, 200) << done.describe();
   EXPECT_EQ(done.body.find("without"), std::string::npos) << done.body;
 
@@ -219,7 +216,7 @@ TEST_F(GoogleSlowE2E, ForgedIdTokensAreRefusedAndKeyRotationIsFollowed) {
   register_google("gforge");
   for (const char* forge : {"signature", "audience", "issuer", "expired", "alg_none", "hs256", "unknown_kid"}) {
     fake().control("/_fake/id_token", {{"forge", forge}, {"count", 1}}, 200);
-    auto page = test::http_get(authorize_at_platform("gforge", "eve"));
+    auto page = visit(authorize_at_platform("gforge", "eve"));
     EXPECT_EQ(page.status, 502) << forge << ": " << page.describe();
     EXPECT_NE(page.body.find("invalid_id_token"), std::string::npos) << forge << ": " << page.body;
     EXPECT_TRUE(grants("gforge").empty()) << forge;

@@ -27,7 +27,7 @@ class WeChatE2E : public PlatformE2ETest {
     appid_ = random_hex("wx", 16);
     secret_ = random_hex("wxsec-", 32);
     remember_secret(secret_);
-    json client{{"appid", appid_}, {"secret", secret_}, {"redirect_uris", {daemon().callback_url()}}};
+    json client{{"appid", appid_}, {"secret", secret_}, {"redirect_uris", {daemon().callback_url(name)}}};
     if (!ip_whitelist.is_null()) client["ip_whitelist"] = ip_whitelist;
     fake().control("/_fake/clients", client);
     return register_app({{"name", name},
@@ -93,9 +93,7 @@ class WeChatQuotaE2E : public WeChatE2E {
 TEST_F(WeChatE2E, QrLoginConnectsTheOpenidWithItsUnionidAndRefreshes) {
   json app = register_wechat("wxweb");
   EXPECT_EQ(app["scopes"], json::array({"snsapi_login"}));
-  auto r = daemon().post("/v1/apps/wxweb/authorize");
-  ASSERT_EQ(r.status, 200) << r.describe();
-  std::string url = r.json().value("authorize_url", "");
+  std::string url = platform_url("wxweb");
   EXPECT_EQ(url.rfind(fake().base() + "/connect/qrconnect?appid=", 0), 0u) << url;
   EXPECT_EQ(url.substr(url.size() - 16), "#wechat_redirect") << url;
 
@@ -121,9 +119,7 @@ TEST_F(WeChatE2E, QrLoginConnectsTheOpenidWithItsUnionidAndRefreshes) {
 
 TEST_F(WeChatE2E, OfficialAccountFlowUsesTheChosenScope) {
   register_wechat("wxoa", {{"authorize", "oauth2"}, {"scope_mode", "snsapi_base"}});
-  auto r = daemon().post("/v1/apps/wxoa/authorize");
-  ASSERT_EQ(r.status, 200) << r.describe();
-  std::string url = r.json().value("authorize_url", "");
+  std::string url = platform_url("wxoa");
   EXPECT_EQ(url.rfind(fake().base() + "/connect/oauth2/authorize?", 0), 0u) << url;
   EXPECT_EQ(test::query_param(url.substr(0, url.find('#')), "scope").value_or(""), "snsapi_base");
   const std::int64_t id = connect_account("wxoa", "bob", "o_bob");
@@ -132,8 +128,8 @@ TEST_F(WeChatE2E, OfficialAccountFlowUsesTheChosenScope) {
 
 TEST_F(WeChatE2E, UsedCodeIsRefusedWithItsErrcode) {
   register_wechat("wxcode");
-  std::string callback = authorize_at_platform("wxcode", "carol");
-  auto code = test::query_param(callback, "code");
+  auto callback = authorize_at_platform("wxcode", "carol");
+  auto code = test::query_param(callback.url, "code");
   ASSERT_TRUE(code.has_value());
   // Someone else (a replayed link) uses the code first.
   auto stolen = test::http_get(fake().base() + "/sns/oauth2/access_token?appid=" + appid_ + "&secret=" + secret_ +
@@ -141,7 +137,7 @@ TEST_F(WeChatE2E, UsedCodeIsRefusedWithItsErrcode) {
   ASSERT_EQ(stolen.status, 200);
   remember_secret(stolen.json().value("access_token", ""));
   remember_secret(stolen.json().value("refresh_token", ""));
-  auto r = test::http_get(callback);
+  auto r = visit(callback);
   EXPECT_EQ(r.status, 502) << r.describe();
   EXPECT_NE(r.body.find("40163"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("needs_reauth"), std::string::npos) << r.body;

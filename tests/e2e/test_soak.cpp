@@ -173,11 +173,10 @@ class Soak : public E2ETest {
           try {
             auto r = d.post("/v1/apps/soak/authorize");
             require(r.status == 200, "authorize: " + r.describe());
-            auto url = test::add_query_param(r.json().at("authorize_url").get<std::string>(), "login_hint",
-                                             "user-" + std::to_string(i));
-            auto fr = test::http_get(url);
-            require(fr.status == 302, "the fake did not redirect: " + fr.describe());
-            auto cb = test::http_get(fr.header("location"));
+            Browser browser;
+            const std::string url = browser.open_link(r.json().at("connect_url").get<std::string>());
+            auto cb = visit(browser.authorize(test::add_query_param(url, "login_hint", "user-" + std::to_string(i)),
+                                              daemon().callback_url("soak")));
             require(cb.status == 200, "callback: " + cb.describe());
           } catch (const std::exception& e) {
             ++failed;

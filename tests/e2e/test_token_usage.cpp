@@ -68,7 +68,7 @@ TEST_F(DouyinTokenUsageE2E, TokensGoInAnAccessTokenHeaderAndOneClientKeyHasOneAp
   const std::string key = random_hex("aw", 16), secret = random_hex("dysec-", 32);
   remember_secret(secret);
   fake().control("/_fake/clients",
-                 {{"client_key", key}, {"client_secret", secret}, {"redirect_uris", {daemon().callback_url()}}});
+                 {{"client_key", key}, {"client_secret", secret}, {"redirect_uris", {daemon().callback_url("dy-users")}}});
   json app = register_app(douyin_app("dy-main", key, secret, true));
   EXPECT_EQ(app.value("token_usage", ""), "header:access-token");
   ASSERT_TRUE(eventually([&] { return !published("dy-main").empty(); }, 15s, 100ms));
@@ -138,7 +138,7 @@ TEST_F(GoogleTokenUsageE2E, TokensGoInAnAuthorizationBearerHeader) {
   const std::string secret = random_hex("GOCSPX-", 28);
   remember_secret(secret);
   fake().control("/_fake/clients",
-                 {{"client_id", client_id}, {"client_secret", secret}, {"redirect_uris", {daemon().callback_url()}}});
+                 {{"client_id", client_id}, {"client_secret", secret}, {"redirect_uris", {daemon().callback_url("guser")}}});
   json app = register_app({{"name", "guser"},
                            {"platform", "google"},
                            {"client_id", client_id},

@@ -212,16 +212,12 @@ TEST_F(WeChatComponentE2E, WholeLifeFromTicketToUnauthorized) {
   // 4. An account connects on the PC page; the browser comes back with auth_code (no state of WeChat's own).
   fake().control("/_fake/component/next_authorizer", {{"authorizer_appid", "wx_acct_1"}, {"func_ids", {1, 15, 18}}},
                  200);
-  auto r = daemon().post("/v1/apps/wxcomp/authorize");
-  ASSERT_EQ(r.status, 200) << r.describe();
-  std::string url = r.json().value("authorize_url", "");
+  Browser browser;
+  std::string url = browser.open_link(connect_link("wxcomp"));
   ASSERT_EQ(url.rfind(fake().base() + "/cgi-bin/componentloginpage?", 0), 0u) << url;
-  auto page = test::http_get(url);
-  ASSERT_EQ(page.status, 302) << page.describe();
-  const std::string callback = page.header("location");
-  ASSERT_EQ(callback.rfind(daemon().callback_url(), 0), 0u) << callback;
-  ASSERT_TRUE(test::query_param(callback, "auth_code").has_value()) << callback;
-  auto back = test::http_get(callback);
+  const auto callback = browser.authorize(url, daemon().callback_url("wxcomp"));
+  ASSERT_TRUE(test::query_param(callback.url, "auth_code").has_value()) << callback.url;
+  auto back = visit(callback);
   ASSERT_EQ(back.status, 200) << back.describe();
   auto g1 = grant_of("wx_acct_1");
   ASSERT_TRUE(g1.has_value()) << grants("wxcomp").dump(2);
@@ -244,12 +240,10 @@ TEST_F(WeChatComponentE2E, WholeLifeFromTicketToUnauthorized) {
   // 5. Another account (a Mini Program, mobile link) connects; its browser never comes back: the event does it.
   fake().control("/_fake/component/next_authorizer",
                  {{"authorizer_appid", "wx_acct_2"}, {"func_ids", {17, 18}}, {"service_type", "mini"}}, 200);
-  r = daemon().post("/v1/apps/wxcomp/authorize", {{"mobile", true}, {"auth_type", 2}});
-  ASSERT_EQ(r.status, 200) << r.describe();
-  url = r.json().value("authorize_url", "");
+  url = platform_url("wxcomp", {{"mobile", true}, {"auth_type", 2}});
   EXPECT_NE(url.find("/safe/bindcomponent?"), std::string::npos) << url;
   EXPECT_EQ(url.substr(url.size() - 16), "#wechat_redirect") << url;
-  page = test::http_get(url.substr(0, url.find('#')));
+  auto page = test::http_get(url.substr(0, url.find('#')));
   ASSERT_EQ(page.status, 302) << page.describe();
   ASSERT_TRUE(eventually([&] { return grant_of("wx_acct_2").has_value(); }, 10s)) << grants("wxcomp").dump(2);
   EXPECT_EQ(grant_of("wx_acct_2")->at("scopes"), json::array({"17", "18"}));

@@ -45,6 +45,7 @@ Reply Provider::discovery() const {
       {"subject_types_supported", {"public"}},
       {"id_token_signing_alg_values_supported", {"HS256"}},
   };
+  if (opts_.iss_response) doc["authorization_response_iss_parameter_supported"] = true;
   return json_reply(200, doc);
 }
 

@@ -2,7 +2,7 @@
 // end-to-end tests (and for trying mediaxd by hand). See fake_provider.hpp for the rules it enforces.
 //
 //   mediax-fake-oauth2 --port 0 [--host 127.0.0.1] [--expires-in 4] [--rotate-refresh] [--issuer-path /x]
-//                      [--latency-ms 20] [--bulk] [--threads 64]
+//                      [--latency-ms 20] [--bulk] [--threads 64] [--iss-response]
 // --latency-ms delays every /token answer; --bulk accepts any client (with a secret) and any refresh
 // token, for benchmarks whose grants were written straight into the database (bench/).
 //
@@ -41,7 +41,8 @@ using mediax::fake::Reply;
 void usage(std::FILE* to) {
   std::fprintf(to,
                "usage: mediax-fake-oauth2 [--port N] [--host ADDR] [--expires-in SECONDS] [--rotate-refresh]\n"
-               "                          [--issuer-path /PATH] [--latency-ms MS] [--bulk] [--threads N]\n");
+               "                          [--issuer-path /PATH] [--latency-ms MS] [--bulk] [--threads N]\n"
+               "                          [--iss-response]\n");
 }
 
 bool parse_int(const char* s, long lo, long hi, long& out) {
@@ -81,6 +82,8 @@ bool parse_args(int argc, char** argv, Options& o) {
       o.bulk = true;
     } else if (a == "--rotate-refresh") {
       o.rotate_refresh = true;
+    } else if (a == "--iss-response") {
+      o.iss_response = true;
     } else if (a == "--issuer-path") {
       const char* s = next();
       if (s == nullptr || s[0] != '/' || std::string(s).size() < 2) return false;

@@ -105,6 +105,7 @@ Reply Provider::authorize(const Form& query) {
   auto fail = [&](const std::string& error, const std::string& description) {
     Form f{{"error", error}, {"error_description", description}};
     if (state) f.emplace_back("state", *state);
+    if (opts_.iss_response) f.emplace_back("iss", issuer());
     return redirect(with_query(*redirect_uri, f));
   };
   if (form_value(query, "fake_decision").value_or("") == "deny") {
@@ -134,6 +135,7 @@ Reply Provider::authorize(const Form& query) {
   ++stats_.authorizations;
   Form f{{"code", value}};
   if (state) f.emplace_back("state", *state);
+  if (opts_.iss_response) f.emplace_back("iss", issuer());
   return redirect(with_query(*redirect_uri, f));
 }
 

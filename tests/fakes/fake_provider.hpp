@@ -8,6 +8,7 @@
 //  - §6 + rotation (--rotate-refresh): a refresh issues a new refresh token and kills the old one at once;
 //    a dead refresh token gives invalid_grant.
 //  - §5.2: errors are JSON {error, error_description}, 400, or 401 for invalid_client.
+//  - RFC 9207 (--iss-response): authorization responses carry iss, and the metadata says so.
 //  - RFC 7009: revoking a refresh token ends its whole grant (its access tokens too); unknown tokens get 200.
 // Tokens are random; access tokens expire after --expires-in seconds on the steady clock.
 #pragma once
@@ -39,6 +40,9 @@ struct Options {
   // written straight into the database were never issued here); nothing is remembered per token.
   bool bulk = false;
   int threads = 64;  // HTTP worker threads (a kept-alive connection holds one while open)
+  // RFC 9207 (--iss-response): the metadata says authorization_response_iss_parameter_supported and
+  // every authorization response (code or error) carries iss, as such a server does.
+  bool iss_response = false;
 };
 
 struct Reply {

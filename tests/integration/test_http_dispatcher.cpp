@@ -68,12 +68,30 @@ class DispatcherTest : public StoreTest {
     ASSERT_EQ(r.res.status, 201) << r.res.body;
   }
 
+  // Plays the browser: opens the connect link (no key), keeps its cookie, comes back on the app's
+  // callback path with the state the platform URL carries and `code`.
+  Answered finish_in_browser(const std::string& app, const std::string& connect_url, const std::string& code,
+                             bool with_cookie = true) {
+    const auto at = connect_url.find("/connect/start?ticket=");
+    EXPECT_NE(at, std::string::npos) << connect_url;
+    const auto start = call("GET", connect_url.substr(at), "", "");
+    EXPECT_EQ(start.res.status, 302) << start.res.body;
+    const std::string set_cookie(start.res.header("Set-Cookie"));
+    EXPECT_EQ(set_cookie.rfind("__Host-mediax_connect=", 0), 0U) << set_cookie;
+    EXPECT_NE(set_cookie.find("; Path=/; Secure; HttpOnly; SameSite=Lax"), std::string::npos) << set_cookie;
+    const std::string location(start.res.header("Location"));
+    const std::string state = location.substr(location.find("state=") + 6);
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (with_cookie) headers.emplace_back("Cookie", "other=1; " + set_cookie.substr(0, set_cookie.find(';')));
+    return call("GET", "/oauth/callback/" + app + "?state=" + state + "&code=" + code, "", "", ListenerKind::admin,
+                headers);
+  }
+
   // A grant of shop connected through authorize and the callback; its id.
   std::int64_t connect_account() {
     const auto start = call("POST", "/v1/apps/shop/authorize");  // no body: the app's own settings
     EXPECT_EQ(start.res.status, 200) << start.res.body;
-    const std::string state = start.body().value("state", "");
-    const auto page = call("GET", "/oauth/callback?state=" + state + "&code=the-code", "", "");
+    const auto page = finish_in_browser("shop", start.body().value("connect_url", ""), "the-code");
     EXPECT_EQ(page.res.status, 200) << page.res.body;
     const auto list = call("GET", "/v1/apps/shop/grants");
     EXPECT_EQ(list.body()["grants"].size(), 1U) << list.res.body;
@@ -116,18 +134,53 @@ TEST_F(DispatcherTest, BadJsonIs400AndPostsThatTakeNoBodyNeedNone) {
   EXPECT_EQ(call("POST", "/v1/grants/987654/recover").body().value("error", ""), "not_found");
 }
 
+TEST_F(DispatcherTest, OnlyTheBrowserThatOpenedTheConnectLinkFinishesTheFlowOnItsAppsPath) {
+  register_shop();
+  ASSERT_EQ(call("POST", "/v1/apps", json{{"name", "other"}, {"platform", "plain"}, {"client_id", "c2"},
+                                          {"client_secret", "s2"}}.dump()).res.status, 201);
+  const auto link = [&] { return call("POST", "/v1/apps/shop/authorize").body().value("connect_url", ""); };
+  // A second browser (no cookie): 403, the code not exchanged, nothing stored.
+  const auto stranger = finish_in_browser("shop", link(), "c", false);
+  EXPECT_EQ(stranger.res.status, 403) << stranger.res.body;
+  EXPECT_NE(stranger.res.body.find("Wrong browser"), std::string::npos) << stranger.res.body;
+  // The state of shop on other's path: refused.
+  const auto elsewhere = finish_in_browser("other", link(), "c");
+  EXPECT_EQ(elsewhere.res.status, 400) << elsewhere.res.body;
+  EXPECT_NE(elsewhere.res.body.find("Wrong callback address"), std::string::npos) << elsewhere.res.body;
+  EXPECT_EQ(call("GET", "/v1/apps/shop/grants").body()["grants"].size(), 0U);
+  // A link opens once; an unknown one is 400; neither redirects.
+  const std::string url = link();
+  const std::string path = url.substr(url.find("/connect/start"));
+  EXPECT_EQ(call("GET", path, "", "").res.status, 302);
+  const auto again = call("GET", path, "", "");
+  EXPECT_EQ(again.res.status, 410);
+  EXPECT_TRUE(again.res.header("Location").empty());
+  EXPECT_TRUE(again.res.header("Set-Cookie").empty());
+  EXPECT_EQ(call("GET", "/connect/start?ticket=nosuchticket", "", "").res.status, 400);
+  EXPECT_EQ(call("GET", "/connect/start", "", "").res.status, 400);
+  // Open routes on the admin listener only.
+  EXPECT_EQ(call("GET", path, "", "", ListenerKind::token).res.status, 404);
+}
+
 TEST_F(DispatcherTest, AnAccountIsConnectedAndItsTokenReadFromMemoryOnTheEventLoop) {
   register_shop();
   // The query reaches the service: the test platform takes no choices.
   EXPECT_EQ(call("GET", "/v1/apps/shop/connect?prompt=consent").res.status, 400);
   const auto redirect = call("GET", "/v1/apps/shop/connect");
   EXPECT_EQ(redirect.res.status, 302);
-  EXPECT_EQ(redirect.res.header("Location").rfind("https://idp.example/authorize?state=", 0), 0U);
+  EXPECT_NE(redirect.res.header("Location").find("/connect/start?ticket="), std::string::npos);
   EXPECT_TRUE(redirect.res.body.empty());
+  // The browser that follows it is sent to the platform with its cookie set.
+  const auto opened = call("GET", std::string(redirect.res.header("Location")).substr(
+                                      redirect.res.header("Location").find("/connect/start")), "", "");
+  EXPECT_EQ(opened.res.status, 302) << opened.res.body;
+  EXPECT_EQ(opened.res.header("Location").rfind("https://idp.example/authorize?state=", 0), 0U);
 
   const auto start = call("POST", "/v1/apps/shop/authorize", "{}");
-  const auto page = call("GET", "/oauth/callback?state=" + start.body().value("state", "") + "&code=c", "", "");
+  EXPECT_FALSE(start.body().contains("authorize_url")) << "no URL to the platform that anyone could finish";
+  const auto page = finish_in_browser("shop", start.body().value("connect_url", ""), "c");
   EXPECT_EQ(page.res.status, 200) << page.res.body;
+  EXPECT_NE(page.res.header("Set-Cookie").find("Max-Age=0"), std::string::npos) << "the cookie is cleared";
   EXPECT_EQ(page.res.content_type, "text/html; charset=utf-8");
   EXPECT_EQ(page.res.header("Cache-Control"), "no-store");
   EXPECT_EQ(page.res.header("Referrer-Policy"), "no-referrer");

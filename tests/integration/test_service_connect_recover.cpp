@@ -25,6 +25,13 @@
 namespace mediax::test {
 namespace {
 
+// The cookie of the browser these flows are started in (the callback requires it).
+constexpr const char* kBrowser = "browser-cookie-1";
+
+CallbackRequest bound(std::map<std::string, std::string> params) {
+  return {std::move(params), std::nullopt, std::string(kBrowser)};
+}
+
 class NoHttp final : public HttpClient {
  public:
   HttpClientResponse send(const HttpClientRequest&) override {
@@ -206,7 +213,7 @@ TEST_F(ConnectRecoverTest, StartingPassesTheChoicesAndTheAppsSecretToPrepareAuth
   c.mobile = true;
   c.auth_type = 1;
   c.biz_appid = "wx1111222233334444";
-  const auto a = connect_->start_authorization("wxc", c).value();
+  const auto a = connect_->start_authorization("wxc", c, kBrowser).value();
   EXPECT_TRUE(component_->seen.mobile);
   EXPECT_EQ(component_->seen.auth_type, 1);
   EXPECT_EQ(component_->seen.biz_appid, "wx1111222233334444");
@@ -221,7 +228,7 @@ TEST_F(ConnectRecoverTest, APreparationFailureIsAClearErrorAndStoresNoRequest) {
   component_->prepare.push_back(Outcome::failure(OutcomeKind::retry_later, "waiting_for_ticket",
                                                  "no component_verify_ticket yet", 0, Seconds(600)));
   {
-    const ApiError e = refusal(connect_->start_authorization("wxc"));
+    const ApiError e = refusal(connect_->start_authorization("wxc", {}, kBrowser));
     EXPECT_EQ(e.status(), 503);
     EXPECT_EQ(e.code(), "waiting_for_ticket");
     EXPECT_EQ(std::string(e.what()).rfind("WeChat has not pushed a component_verify_ticket yet; ", 0), 0U);
@@ -230,7 +237,7 @@ TEST_F(ConnectRecoverTest, APreparationFailureIsAClearErrorAndStoresNoRequest) {
   component_->prepare.push_back(Outcome::failure(OutcomeKind::app_misconfigured, "61004",
                                                  "access clientip is not registered: whitelist 203.0.113.7"));
   {
-    const ApiError e = refusal(connect_->start_authorization("wxc"));
+    const ApiError e = refusal(connect_->start_authorization("wxc", {}, kBrowser));
     EXPECT_EQ(e.status(), 422);
     EXPECT_EQ(e.code(), "app_misconfigured");
     EXPECT_NE(std::string(e.what()).find("203.0.113.7"), std::string::npos);
@@ -251,7 +258,7 @@ TEST_F(ConnectRecoverTest, AnUnavailableComponentTokenWhileTheAppTokenWaitsForTh
   component_->prepare.push_back(
       Outcome::failure(OutcomeKind::retry_later, "component_token_unavailable", "not available yet", 0, Seconds(600)));
   {
-    const ApiError e = refusal(connect_->start_authorization("wxc"));
+    const ApiError e = refusal(connect_->start_authorization("wxc", {}, kBrowser));
     EXPECT_EQ(e.status(), 503);
     EXPECT_EQ(e.code(), "waiting_for_ticket");
     EXPECT_EQ(e.details().value("platform_code", ""), "component_token_unavailable");
@@ -262,17 +269,17 @@ TEST_F(ConnectRecoverTest, PlatformsWithoutChoicesStillRefuseTheNewOnes) {
   AuthorizeChoices c;
   c.mobile = true;
   {
-    const ApiError e = refusal(connect_->start_authorization("plain", c));
+    const ApiError e = refusal(connect_->start_authorization("plain", c, kBrowser));
     EXPECT_EQ(e.status(), 400);
   }
-  EXPECT_FALSE(connect_->start_authorization("plain").value().authorize_url.empty());
+  EXPECT_FALSE(connect_->start_authorization("plain", {}, kBrowser).value().authorize_url.empty());
 }
 
 TEST_F(ConnectRecoverTest, TheCallbackTakesAuthCodeAndNamesTheAccountAndPermissionSets) {
-  const auto a = connect_->start_authorization("wxc").value();
+  const auto a = connect_->start_authorization("wxc", {}, kBrowser).value();
   component_->exchange.push_back(token("authorizer-access", "wx1111222233334444", {"1", "15"}, "authorizer-refresh"));
   const auto r =
-      connect_->handle_callback({{"auth_code", "queryauthcode@@@abc"}, {"expires_in", "600"}, {"state", a.state}});
+      connect_->handle_callback(bound({{"auth_code", "queryauthcode@@@abc"}, {"expires_in", "600"}, {"state", a.state}}));
   ASSERT_EQ(r.status, 200) << r.title << ": " << r.message;
   EXPECT_EQ(component_->exchanged, std::vector<std::string>{"queryauthcode@@@abc"});
   ASSERT_TRUE(r.grant.has_value());
@@ -286,20 +293,20 @@ TEST_F(ConnectRecoverTest, TheCallbackTakesAuthCodeAndNamesTheAccountAndPermissi
 }
 
 TEST_F(ConnectRecoverTest, TheCallbackReadsAnAuthCodeAppendedAfterTheStatesQuery) {
-  const auto a = connect_->start_authorization("wxc").value();
+  const auto a = connect_->start_authorization("wxc", {}, kBrowser).value();
   component_->exchange.push_back(token("authorizer-access", "wx1111222233334444", {"1"}, "authorizer-refresh"));
   const auto r =
-      connect_->handle_callback({{"state", a.state + "?auth_code=queryauthcode@@@def"}, {"expires_in", "600"}});
+      connect_->handle_callback(bound({{"state", a.state + "?auth_code=queryauthcode@@@def"}, {"expires_in", "600"}}));
   ASSERT_EQ(r.status, 200) << r.title << ": " << r.message;
   EXPECT_EQ(component_->exchanged, std::vector<std::string>{"queryauthcode@@@def"});
 }
 
 TEST_F(ConnectRecoverTest, AnOAuthCodeCallbackIsAsBefore) {
-  const auto a = connect_->start_authorization("plain").value();
-  const auto r = connect_->handle_callback({{"code", "c1"}, {"state", a.state}});
+  const auto a = connect_->start_authorization("plain", {}, kBrowser).value();
+  const auto r = connect_->handle_callback(bound({{"code", "c1"}, {"state", a.state}}));
   ASSERT_EQ(r.status, 200) << r.message;
   EXPECT_EQ(r.message.find("Permission sets"), std::string::npos) << r.message;
-  const auto none = connect_->handle_callback({{"state", connect_->start_authorization("plain").value().state}});
+  const auto none = connect_->handle_callback(bound({{"state", connect_->start_authorization("plain", {}, kBrowser).value().state}}));
   EXPECT_EQ(none.status, 400);
   EXPECT_EQ(none.title, "Missing code");
 }

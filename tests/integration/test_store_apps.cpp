@@ -155,6 +155,40 @@ TEST_F(StoreAuthRequests, PurgeRemovesExpiredAndUsedRequestsOnly) {
   EXPECT_EQ(store_->consume_auth_request("fresh", t0(), out), ConsumeResult::ok);
 }
 
+TEST_F(StoreAuthRequests, TheBrowserBindingComesBackWithTheStateAndNoneIsEmpty) {
+  const App app = store_->create_app(sample_app("web"));
+  AuthRequest bound{"st-bound", app.id, "v", "http://cb", t0() + minutes(10)};
+  bound.browser_hash = std::string(64, 'a');
+  store_->create_auth_request(bound);
+  store_->create_auth_request({"st-unbound", app.id, "v", "http://cb", t0() + minutes(10)});
+  AuthRequest out;
+  ASSERT_EQ(store_->consume_auth_request("st-bound", t0(), out), ConsumeResult::ok);
+  EXPECT_EQ(out.browser_hash, std::string(64, 'a'));
+  ASSERT_EQ(store_->consume_auth_request("st-unbound", t0(), out), ConsumeResult::ok);
+  EXPECT_EQ(out.browser_hash, "");
+}
+
+TEST_F(StoreAuthRequests, AConnectTicketIsUsedOnceWithinItsLifeAndKeptOnlyAsItsHash) {
+  const App app = store_->create_app(sample_app("web"));
+  store_->create_connect_ticket({"hash-1", app.id, R"({"prompt": "consent"})", t0() + minutes(5)});
+  store_->create_connect_ticket({"hash-old", app.id, "", t0()});
+  ConnectTicket out;
+  ASSERT_EQ(store_->consume_connect_ticket("hash-1", t0(), out), ConsumeResult::ok);
+  EXPECT_EQ(out.app_id, app.id);
+  EXPECT_EQ(nlohmann::json::parse(out.choices), (nlohmann::json{{"prompt", "consent"}}));
+  EXPECT_EQ(out.expires_at, t0() + minutes(5));
+  EXPECT_EQ(store_->consume_connect_ticket("hash-1", t0() + seconds(1), out), ConsumeResult::used);
+  EXPECT_EQ(store_->consume_connect_ticket("hash-old", t0(), out), ConsumeResult::expired);
+  EXPECT_EQ(store_->consume_connect_ticket("no-such-hash", t0(), out), ConsumeResult::unknown);
+  EXPECT_THROW(store_->create_connect_ticket({"hash-1", app.id, "{}", t0() + minutes(5)}), DuplicateError);
+  // Purged with the authorization requests once used or expired; deleted with the app.
+  store_->create_connect_ticket({"hash-fresh", app.id, "{}", t0() + minutes(5)});
+  EXPECT_EQ(store_->purge_auth_requests(t0() + seconds(2)), 2);
+  EXPECT_EQ(store_->consume_connect_ticket("hash-old", t0() - minutes(1), out), ConsumeResult::unknown);
+  EXPECT_TRUE(store_->delete_app("web"));
+  EXPECT_EQ(store_->consume_connect_ticket("hash-fresh", t0(), out), ConsumeResult::unknown);
+}
+
 TEST_F(StoreEvents, ListedNewestFirstAndFiltered) {
   const App a = store_->create_app(sample_app("a"));
   const App b = store_->create_app(sample_app("b"));

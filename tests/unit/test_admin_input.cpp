@@ -88,7 +88,7 @@ TEST(AppRequest, AMinimalBodyGivesTheAppWithDefaults) {
   EXPECT_EQ(app.name, "crm");
   EXPECT_EQ(app.platform, "oauth2");
   EXPECT_EQ(app.endpoints.token_url, "https://idp.example/token");
-  EXPECT_EQ(app.redirect_uri, kCallback);
+  EXPECT_EQ(app.redirect_uri, std::string(kCallback) + "/crm") << "the app's own callback path";
   EXPECT_EQ(app.token_auth_method, "client_secret_post");
   EXPECT_FALSE(app.client_credentials);
 }

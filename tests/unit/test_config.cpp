@@ -104,6 +104,7 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(c.refresh.breaker_max_cooldown_seconds, 600);
   EXPECT_EQ(c.refresh.max_in_flight_per_endpoint, 0);
   EXPECT_EQ(c.oauth.state_ttl_seconds, 600);
+  EXPECT_EQ(c.oauth.connect_link_ttl_seconds, 300);
   EXPECT_EQ(c.webhook.reauth_notice_days, 7);
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.log.format, "text");
@@ -290,6 +291,7 @@ TEST(Config, EveryNumericKeyEnforcesItsDocumentedBounds) {
       {"refresh", "connect_timeout_ms", 100, 60000},
       {"refresh", "request_timeout_ms", 100, 300000},
       {"oauth", "state_ttl_seconds", 60, 3600},
+      {"oauth", "connect_link_ttl_seconds", 30, 3600},
       {"refresh", "sweep_seconds", 1, 3600},
       {"refresh", "shutdown_grace_seconds", 0, 600},
       {"refresh", "keep_alive_seconds", 0, 300},

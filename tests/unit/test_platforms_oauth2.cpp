@@ -660,6 +660,52 @@ TEST(OAuth2Discovery, ExplainsEachFailedAttempt) {
   EXPECT_FALSE(discover(http, "not a url").ok());
 }
 
+TEST(OAuth2Discovery, ReadsWhetherAuthorizationResponsesCarryIss) {
+  auto doc = nlohmann::json::parse(metadata("https://idp.example"));
+  EXPECT_FALSE(oauth2::parse_discovery_document(doc.dump(), "https://idp.example").iss_parameter_supported);
+  doc["authorization_response_iss_parameter_supported"] = true;
+  EXPECT_TRUE(oauth2::parse_discovery_document(doc.dump(), "https://idp.example").iss_parameter_supported);
+  doc["authorization_response_iss_parameter_supported"] = "true";  // not a boolean: not advertised
+  EXPECT_FALSE(oauth2::parse_discovery_document(doc.dump(), "https://idp.example").iss_parameter_supported);
+}
+
+TEST(OAuth2CallbackIssuer, FollowsTheMetadataUnlessTheAppsOptionSaysOtherwise) {
+  FakeHttpClient http;
+  OAuth2Platform p(http, {});
+  App endpoints_app = make_app();
+  EXPECT_FALSE(p.callback_issuer(endpoints_app).required) << "no issuer, no metadata, no option";
+  EXPECT_TRUE(http.requests.empty());
+  endpoints_app.options = {{"callback_iss", "https://idp.example"}};
+  EXPECT_TRUE(p.callback_issuer(endpoints_app).required);
+  EXPECT_EQ(p.callback_issuer(endpoints_app).issuer, "https://idp.example");
+
+  auto doc = nlohmann::json::parse(metadata("https://idp.example"));
+  doc["authorization_response_iss_parameter_supported"] = true;
+  http.respond(200, doc.dump());
+  App discovered = make_app();
+  discovered.issuer = "https://idp.example/";
+  const CallbackIssuer want = p.callback_issuer(discovered);
+  EXPECT_TRUE(want.required);
+  EXPECT_EQ(want.issuer, "https://idp.example") << "the metadata's spelling";
+  EXPECT_EQ(want.error, "");
+  discovered.options = {{"callback_iss", false}};
+  EXPECT_FALSE(p.callback_issuer(discovered).required);
+  EXPECT_EQ(http.requests.size(), 1u) << "the metadata is read once";
+
+  App unreachable = make_app();
+  unreachable.issuer = "https://down.example";
+  http.fail("connection").fail("connection");
+  EXPECT_NE(p.callback_issuer(unreachable).error, "");
+
+  App bad = make_app();
+  bad.options = {{"callback_iss", true}};
+  EXPECT_FALSE(p.prepare_app(bad).ok) << "true needs an issuer";
+  bad.options = {{"callback_iss", 1}};
+  EXPECT_FALSE(p.prepare_app(bad).ok);
+  bad.options = {{"callback_iss", "https://idp.example"}};
+  EXPECT_TRUE(p.prepare_app(bad).ok) << p.prepare_app(bad).message;
+}
+
 // ---- registry
 
 TEST(PlatformRegistry, FindsOAuth2AndNothingUnknown) {
