@@ -354,6 +354,8 @@ const std::vector<KeySpec>& key_table() {
                            "comma-separated older key files: still decrypted, never used to encrypt (key rotation); "
                            "under systemd a relative path names a credential",
                            check_key_file_list));
+    t.push_back(integer_key("security.audit_retention_days", &C::security, &SecurityConfig::audit_retention_days, 7,
+                            36500, false, "audit records (mediax.audit) older than this are purged"));
     t.push_back(string_key("log.level", &C::log, &LogConfig::level, true,
                            "trace, debug, info, warn, error, critical or off",
                            one_of({"trace", "debug", "info", "warn", "error", "critical", "off"})));

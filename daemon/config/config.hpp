@@ -89,6 +89,9 @@ struct SecurityConfig {
   // Comma-separated key files still read but no longer used to seal (rotation: the old keys
   // until `mediaxd rotate-key` has re-sealed everything).
   std::string previous_key_files;
+  // mediax.audit keeps its records this long; the janitor purges older ones (>= 7: the table
+  // refuses to delete younger rows).
+  int audit_retention_days = 90;
 
   // previous_key_files split at commas, blanks around each path trimmed, empty parts dropped.
   std::vector<std::string> previous_key_file_list() const;

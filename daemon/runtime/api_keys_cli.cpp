@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <ostream>
 
+#include "runtime/local_audit.hpp"
 #include "util/time_source.hpp"
 #include "service/api_keys.hpp"
 #include "store/store.hpp"
@@ -21,8 +22,10 @@ int run_create_api_key(const Config& config, const std::string& name, const std:
   }
   try {
     auto store = make_pg_store(config.database.url, 1);
+    LocalAudit audit(*store, "create-api-key");  // no record, no key
     const std::string key = generate_api_key();
     store->create_api_key(name, role, hash_api_key(key));
+    audit.done("created " + name + " (" + role + ")");
     out << key << "\n" << std::flush;
     err << "created API key '" << name << "' (role " << role
         << "); it is shown only now: store it safely, send it as Authorization: Bearer <key>\n";
@@ -54,10 +57,13 @@ int run_list_api_keys(const Config& config, std::ostream& out, std::ostream& err
 int run_revoke_api_key(const Config& config, const std::string& name, std::ostream& out, std::ostream& err) {
   try {
     auto store = make_pg_store(config.database.url, 1);
+    LocalAudit audit(*store, "revoke-api-key");
     if (!store->revoke_api_key(name, real_time().system())) {
+      audit.done("no active key " + name);
       err << "mediaxd: no active API key named '" << name << "'\n";
       return 1;
     }
+    audit.done("revoked " + name);
     out << "revoked API key '" << name << "' (running daemons refuse it within a few seconds)\n";
     return 0;
   } catch (const std::exception& e) {

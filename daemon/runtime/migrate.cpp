@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "runtime/local_audit.hpp"
 #include "store/store.hpp"
 
 namespace mediax {
@@ -29,6 +30,11 @@ int run_migrate(const Config& config, const std::string& migrations_dir) {
     } else {
       for (const auto& name : applied) spdlog::info("applied migration {}", name);
     }
+    // After the fact: mediax.audit exists only once the migrations ran.
+    auto store = make_pg_store(config.database.url, 1);
+    const std::string outcome =
+        applied.empty() ? "up to date" : "applied " + applied.front() + (applied.size() > 1 ? " .. " + applied.back() : "");
+    if (!record_local_command(*store, "migrate", outcome)) spdlog::warn("migrate: the audit record was not written");
     return 0;
   } catch (const std::exception& e) {
     spdlog::error("migrate failed: {}", e.what());
