@@ -38,6 +38,7 @@ Commands:
   refresh APP [--grant ID]       refresh a token now
   webhook show|set|rm APP        an app's webhook (see `mediaxctl webhook --help`)
   status                         daemon health, readiness and counts
+  audit [FILTERS]                the audit trail, newest first (see `mediaxctl audit --help`)
 
 Global options (anywhere on the line):
   --url URL            the daemon (default http://127.0.0.1:8080)
@@ -195,6 +196,19 @@ Exit 4 when the app (or, for show and rm, its webhook) does not exist.
 constexpr const char* kStatusHelp =
     "usage: mediaxctl status [--json]\n\nShows /healthz, /readyz and the number of apps and grants by status.\n"
     "Exit 1 when the daemon is not ready, 3 when it cannot be reached.\n";
+
+constexpr const char* kAuditHelp = R"(usage: mediaxctl audit [--since TIME] [--until TIME] [--who NAME] [--app APP]
+                      [--limit N] [--before ID] [--json]
+
+The audit trail (GET /v1/audit), newest first: who (API key or local command), what (the route's
+operationId or the command), app, grant, result (HTTP status or outcome), peer address and, for
+token reads, how many in that minute. An admin key is needed.
+  --since, --until TIME  RFC 3339 times (2027-01-31T12:00:00Z): at or after, before
+  --who NAME             one API key (or command)
+  --app APP              one app
+  --limit N              at most N records (1..1000, default 100)
+  --before ID            records older than ID: the next page (printed under the table)
+)";
 
 std::string str(const json& j, const std::string& key) {
   if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
@@ -684,6 +698,30 @@ int status(Ctx& c) {
   return ready ? kExitOk : kExitApiError;
 }
 
+int audit(Ctx& c) {
+  c.args.allow_only({"--since", "--until", "--who", "--app", "--limit", "--before"});
+  operands(c, 1, 0, "no operands");
+  std::string query;
+  for (const auto& [flag, param] : std::vector<std::pair<std::string, std::string>>{
+           {"--since", "since"}, {"--until", "until"}, {"--who", "who"}, {"--app", "app"}, {"--limit", "limit"},
+           {"--before", "before"}}) {
+    if (c.args.has(flag)) query += (query.empty() ? "?" : "&") + param + "=" + seg(c.args.value(flag));
+  }
+  json r = c.api().get("/v1/audit" + query);
+  if (c.json_out()) return c.print_json(r), kExitOk;
+  std::vector<Row> rows;
+  for (const auto& e : r.value("entries", json::array())) {
+    rows.push_back({str(e, "id"), str(e, "at"), str(e, "who"), str(e, "what"), str(e, "app"), str(e, "grant_id"),
+                    e.contains("result") && e["result"].is_null() ? "unknown" : str(e, "result"), str(e, "peer"),
+                    str(e, "count")});
+  }
+  c.out << render_table({"ID", "AT", "WHO", "WHAT", "APP", "GRANT", "RESULT", "PEER", "COUNT"}, rows);
+  if (r.contains("next_before") && !r["next_before"].is_null()) {
+    c.out << "more: mediaxctl audit --before " << r["next_before"].dump() << "\n";
+  }
+  return kExitOk;
+}
+
 const char* help_for(const std::vector<std::string>& p) {
   auto at = [&](std::size_t i) { return p.size() > i ? p[i] : std::string(); };
   const std::string cmd = at(0) == "grant" ? "grants" : at(0), sub = at(1);
@@ -703,6 +741,7 @@ const char* help_for(const std::vector<std::string>& p) {
   if (cmd == "refresh") return kRefreshHelp;
   if (cmd == "status") return kStatusHelp;
   if (cmd == "webhook") return kWebhookHelp;
+  if (cmd == "audit") return kAuditHelp;
   return kMainHelp;
 }
 
@@ -739,6 +778,7 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
     if (cmd == "refresh") return refresh(c);
     if (cmd == "status") return status(c);
     if (cmd == "webhook") return webhook(c);
+    if (cmd == "audit") return audit(c);
     throw UsageError("unknown command '" + cmd + "'");
   } catch (const UsageError& e) {
     err << "mediaxctl: " << e.what() << "\n(see mediaxctl --help)\n";

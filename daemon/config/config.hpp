@@ -97,6 +97,9 @@ struct SecurityConfig {
   // Comma-separated key files still read but no longer used to seal (rotation: the old keys
   // until `mediaxd rotate-key` has re-sealed everything).
   std::string previous_key_files;
+  // mediax.audit keeps its records this long; the janitor purges older ones (>= 7: the table
+  // refuses to delete younger rows).
+  int audit_retention_days = 90;
 
   // Networks outbound calls may reach besides public addresses (net/outbound_guard.hpp), each a
   // CIDR or one address, checked at load: "127.0.0.0/8", "::1/128", "10.20.0.0/16". Plain http://

@@ -17,6 +17,7 @@ AdminHandlers::AdminHandlers(const AdminServices& services, const AdminConfig& c
       connect_(services.connect),
       grants_(services.grants),
       reads_(services.reads),
+      audit_(services.audit),
       config_(config),
       ready_(std::move(ready)),
       metrics_(metrics),

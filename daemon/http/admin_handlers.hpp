@@ -68,6 +68,8 @@ class AdminHandlers {
   void refresh_grant_token(const HttpRequest&, HttpResponse&);
   void report_rejected_app_token(const HttpRequest&, HttpResponse&);
   void report_rejected_grant_token(const HttpRequest&, HttpResponse&);
+  // The audit trail (http/audit_handlers.cpp).
+  void list_audit(const HttpRequest&, HttpResponse&);
   // The web console's static files.
   void console_redirect(const HttpRequest&, HttpResponse&);
   void console_file(const HttpRequest&, HttpResponse&);
@@ -77,6 +79,7 @@ class AdminHandlers {
   ConnectFlow& connect_;
   Grants& grants_;
   TokenReads& reads_;
+  AuditTrail* audit_;
   AdminConfig config_;
   std::function<bool()> ready_;
   metrics::Registry& metrics_;

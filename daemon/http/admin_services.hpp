@@ -5,6 +5,7 @@
 namespace mediax {
 
 class Apps;
+class AuditTrail;
 class ConnectFlow;
 class Grants;
 class TokenReads;
@@ -14,6 +15,7 @@ struct AdminServices {
   ConnectFlow& connect;
   Grants& grants;
   TokenReads& reads;
+  AuditTrail* audit = nullptr;  // GET /v1/audit and the Dispatcher's records; none: 404 (tests)
 };
 
 }  // namespace mediax

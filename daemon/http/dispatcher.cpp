@@ -6,6 +6,8 @@
 #include "http/answers.hpp"
 #include "http/auth.hpp"
 #include "http/auth_guard.hpp"
+#include "http/route_audit.hpp"
+#include "service/audit_trail.hpp"
 #include "service/api_keys.hpp"
 
 namespace mediax {
@@ -139,6 +141,7 @@ std::optional<HttpResponse> gate(ApiKeyRegistry* keys, const GatePolicy& policy,
       if (auto refused = refuse_match(req.method, req.path, required_access(m.route, policy.metrics_need_key),
                                       *match)) {
         if (refused->status == 401) failed();  // unknown or revoked; a reader on an admin route is no failure
+        req.caller = match->name;  // for the audit trail: who was refused ("" for an unknown key)
         return refusal(*refused);
       }
       req.caller = match->name;
@@ -154,6 +157,28 @@ std::optional<HttpResponse> gate(ApiKeyRegistry* keys, const GatePolicy& policy,
   return std::nullopt;
 }
 
+// A refused request (401, 403, ...) to a route the trail audits: counted with the token reads
+// on their route (the event loop must not wait), else recorded after the fact.
+void audit_refusal(AuditTrail* audit, const RouteMatch& m, const HttpRequest& req, const HttpResponse& res) {
+  if (audit == nullptr || m.route == nullptr || m.route->audit == AuditAs::none) return;
+  auto e = audit_entry_of(*m.route, req);
+  e.result = audit_result(res.status);
+  if (m.route->audit == AuditAs::counted) {
+    audit->count(e);
+  } else {
+    audit->record(e);
+  }
+}
+
+HttpResponse audit_unavailable(const std::exception& e, const Route& route) {
+  spdlog::error("audit: no record could be written for {}: refused (503): {}", route.operation_id, e.what());
+  HttpResponse res;
+  res.error(503, "audit_unavailable",
+            "the audit trail cannot be written (database unavailable or refusing mediax.audit); the request was not "
+            "carried out: try again shortly");
+  return res;
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(AdminHandlers& handlers, ApiKeyRegistry* keys, std::span<const Route> routes, GatePolicy policy)
@@ -165,13 +190,24 @@ std::optional<HttpResponse> Dispatcher::answer_now(HttpRequest& req, ListenerKin
     // A route without a fast handler is answered on the pool, which runs the gate itself: checking
     // its key here too would hash it twice.
     if (m.route != nullptr && m.route->fast == nullptr) return std::nullopt;
+    // An action's record is written before it runs: that waits on the database, so on the pool.
+    if (audit_ != nullptr && m.route != nullptr && m.route->audit == AuditAs::action) return std::nullopt;
     bool needs_pool = false;
     if (auto res = gate(keys_, policy_, routes_, req, where, m, false, needs_pool)) {
+      req.params = std::move(m.params);
+      audit_refusal(audit_, m, req, *res);
       return logged(std::move(*res), req, where);
     }
     if (needs_pool) return std::nullopt;
     req.params = std::move(m.params);
-    if (auto res = (handlers_.*(m.route->fast))(req)) return logged(std::move(*res), req, where);
+    if (auto res = (handlers_.*(m.route->fast))(req)) {
+      if (audit_ != nullptr && m.route->audit == AuditAs::counted) {
+        auto e = audit_entry_of(*m.route, req);
+        e.result = audit_result(res->status);
+        audit_->count(e);
+      }
+      return logged(std::move(*res), req, where);
+    }
     return std::nullopt;
   } catch (...) {
     return logged(answer_for_current_exception(req, where), req, where);
@@ -183,11 +219,33 @@ HttpResponse Dispatcher::answer(HttpRequest& req, ListenerKind where) {
     auto m = match_route(routes_, req.method, req.path, where == ListenerKind::token);
     bool needs_pool = false;
     if (auto res = gate(keys_, policy_, routes_, req, where, m, true, needs_pool)) {
+      req.params = std::move(m.params);
+      audit_refusal(audit_, m, req, *res);
       return logged(std::move(*res), req, where);
     }
     req.params = std::move(m.params);
+    const AuditAs audit = audit_ == nullptr ? AuditAs::none : m.route->audit;
+    AuditEntry entry;
+    std::int64_t record = 0;
+    if (audit != AuditAs::none) entry = audit_entry_of(*m.route, req);
+    if (audit == AuditAs::action) {
+      try {
+        record = audit_->begin(entry);
+      } catch (const std::exception& e) {
+        return logged(audit_unavailable(e, *m.route), req, where);
+      }
+    }
     HttpResponse res;
-    (handlers_.*(m.route->handler))(req, res);
+    try {
+      (handlers_.*(m.route->handler))(req, res);
+    } catch (...) {
+      res = answer_for_current_exception(req, where);
+    }
+    if (audit == AuditAs::action) audit_->finish(record, audit_result(res.status));
+    if (audit == AuditAs::counted) {
+      entry.result = audit_result(res.status);
+      audit_->count(entry);
+    }
     return logged(std::move(res), req, where);
   } catch (...) {
     return logged(answer_for_current_exception(req, where), req, where);

@@ -15,19 +15,21 @@ constexpr Access kAdmin = Access::admin;
 constexpr Access kMetrics = Access::metrics;  // open unless metrics.require_key
 constexpr bool kBoth = true;  // also on admin.token_listen
 constexpr bool kAdminOnly = false;
+constexpr AuditAs kCounted = AuditAs::counted;  // token reads (the rest: AuditAs::action but these and kUnaudited)
+constexpr AuditAs kUnaudited = AuditAs::none;
 
 // clang-format off
 constexpr Route kRoutes[] = {
   // method    pattern                                  operationId                   access   listeners   handler, fast
-  {"GET",    "/healthz",                               "getHealth",                  kOpen,   kBoth,      &H::healthz, &H::healthz_now},
-  {"GET",    "/readyz",                                "getReadiness",               kOpen,   kAdminOnly, &H::readyz},
-  {"GET",    "/metrics",                               "getMetrics",                 kMetrics, kAdminOnly, &H::metrics},
+  {"GET",    "/healthz",                               "getHealth",                  kOpen,   kBoth,      &H::healthz, &H::healthz_now, kUnaudited},
+  {"GET",    "/readyz",                                "getReadiness",               kOpen,   kAdminOnly, &H::readyz, nullptr, kUnaudited},
+  {"GET",    "/metrics",                               "getMetrics",                 kMetrics, kAdminOnly, &H::metrics, nullptr, kUnaudited},
   {"GET",    "/oauth/callback",                        "oauthCallback",              kOpen,   kAdminOnly, &H::oauth_callback},
   {"GET",    "/oauth/callback/{app}",                  "oauthAppCallback",           kOpen,   kAdminOnly, &H::oauth_callback},
   {"GET",    "/connect/start",                         "startConnect",               kOpen,   kAdminOnly, &H::connect_start},
   {"POST",   "/wechat/component/{app}/events",         "receiveWechatComponentEvent", kOpen,  kAdminOnly, &H::wechat_component_event},
-  {"GET",    "/console",                               "consoleRedirect",            kOpen,   kAdminOnly, &H::console_redirect},
-  {"GET",    "/console/{path*}",                       "getConsoleFile",             kOpen,   kAdminOnly, &H::console_file},
+  {"GET",    "/console",                               "consoleRedirect",            kOpen,   kAdminOnly, &H::console_redirect, nullptr, kUnaudited},
+  {"GET",    "/console/{path*}",                       "getConsoleFile",             kOpen,   kAdminOnly, &H::console_file, nullptr, kUnaudited},
 
   {"GET",    "/v1/apps",                               "listApps",                   kAdmin,  kAdminOnly, &H::list_apps},
   {"POST",   "/v1/apps",                               "registerApp",                kAdmin,  kAdminOnly, &H::register_app},
@@ -48,12 +50,14 @@ constexpr Route kRoutes[] = {
   {"DELETE", "/v1/grants/{id}",                        "revokeGrant",                kAdmin,  kAdminOnly, &H::revoke_grant},
   {"POST",   "/v1/grants/{id}/recover",                "recoverGrant",               kAdmin,  kAdminOnly, &H::recover_grant},
 
-  {"GET",    "/v1/grants/{id}/token",                  "getGrantToken",              kReader, kBoth,      &H::get_grant_token, &H::get_grant_token_now},
-  {"GET",    "/v1/apps/{name}/token",                  "getAppToken",                kReader, kBoth,      &H::get_app_token},
+  {"GET",    "/v1/grants/{id}/token",                  "getGrantToken",              kReader, kBoth,      &H::get_grant_token, &H::get_grant_token_now, kCounted},
+  {"GET",    "/v1/apps/{name}/token",                  "getAppToken",                kReader, kBoth,      &H::get_app_token, nullptr, kCounted},
   {"POST",   "/v1/apps/{name}/refresh",                "refreshAppToken",            kAdmin,  kAdminOnly, &H::refresh_app_token},
   {"POST",   "/v1/grants/{id}/refresh",                "refreshGrantToken",          kAdmin,  kAdminOnly, &H::refresh_grant_token},
   {"POST",   "/v1/apps/{name}/token/rejected",         "reportRejectedAppToken",     kReader, kAdminOnly, &H::report_rejected_app_token},
   {"POST",   "/v1/grants/{id}/token/rejected",         "reportRejectedGrantToken",   kReader, kAdminOnly, &H::report_rejected_grant_token},
+
+  {"GET",    "/v1/audit",                              "listAudit",                  kAdmin,  kAdminOnly, &H::list_audit},
 };
 // clang-format on
 

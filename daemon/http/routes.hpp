@@ -32,6 +32,14 @@ using RouteHandler = void (AdminHandlers::*)(const HttpRequest&, HttpResponse&);
 // the pool). Must not block.
 using FastRouteHandler = std::optional<HttpResponse> (AdminHandlers::*)(const HttpRequest&);
 
+// How the audit trail (service/audit_trail.hpp) records a route's requests; the Dispatcher does it.
+enum class AuditAs {
+  action,   // a record written before the handler runs (it cannot be: 503 audit_unavailable and the
+            // handler does not run), its result after. The default: a new route is audited strictly.
+  counted,  // token reads: counted in memory per key, app, grant, result and minute (never blocks)
+  none,     // open routes that change nothing and show nothing stored: health, metrics, the console's files
+};
+
 struct Route {
   std::string_view method;        // "GET", "POST", "PUT", "DELETE"; a GET route answers HEAD too
   std::string_view pattern;       // "/v1/apps/{name}/token": {x} is one segment; a last {x*} is the rest (maybe "")
@@ -40,6 +48,7 @@ struct Route {
   bool token_listener = false;  // also served on admin.token_listen
   RouteHandler handler = nullptr;
   FastRouteHandler fast = nullptr;  // optional
+  AuditAs audit = AuditAs::action;
 };
 
 // Every route, in the order they are matched.

@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <ostream>
 
+#include "runtime/local_audit.hpp"
 #include "util/time_source.hpp"
 #include "service/api_key_scope.hpp"
 #include "service/api_keys.hpp"
@@ -36,8 +37,10 @@ int run_create_api_key(const Config& config, const std::string& name, const std:
   }
   try {
     auto store = make_pg_store(database_url(config), 1);
+    LocalAudit audit(*store, "create-api-key");  // no record, no key
     const std::string key = generate_api_key();
     store->create_api_key(name, role, hash_api_key(key), scope);
+    audit.done("created " + name + " (" + role + (scope.empty() ? "" : ", apps " + scope_text(scope)) + ")");
     out << key << "\n" << std::flush;
     err << "created API key '" << name << "' (role " << role;
     if (!scope.empty()) err << ", apps " << scope_text(scope);
@@ -73,10 +76,13 @@ int run_list_api_keys(const Config& config, std::ostream& out, std::ostream& err
 int run_revoke_api_key(const Config& config, const std::string& name, std::ostream& out, std::ostream& err) {
   try {
     auto store = make_pg_store(database_url(config), 1);
+    LocalAudit audit(*store, "revoke-api-key");
     if (!store->revoke_api_key(name, real_time().system())) {
+      audit.done("no active key " + name);
       err << "mediaxd: no active API key named '" << name << "'\n";
       return 1;
     }
+    audit.done("revoked " + name);
     out << "revoked API key '" << name << "' (running daemons refuse it within a few seconds)\n";
     return 0;
   } catch (const std::exception& e) {

@@ -30,6 +30,10 @@ constexpr auto kReadiness = std::chrono::seconds(2);
 constexpr auto kApiKeyReload = std::chrono::seconds(2);
 constexpr auto kMetricsRead = std::chrono::seconds(10);
 constexpr auto kAuthRequestPurge = std::chrono::minutes(10);
+// Token read counts are written once their minute has ended: within 10 s of it. The audit purge
+// deletes what security.audit_retention_days no longer keeps; hourly is fine-grained enough.
+constexpr auto kAuditFlush = std::chrono::seconds(10);
+constexpr auto kAuditPurge = std::chrono::hours(1);
 constexpr int kBlockingThreads = 4;  // webhooks, a sweep, and the short database tasks side by side
 
 // host:port as bound (a configured port 0 becomes the one the kernel chose).
@@ -92,6 +96,7 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
             janitor_.poke(ready_task_);
           }),
       api_keys_(*store_, time_),
+      audit_(*store_, time_),
       component_events_(
           *store_, cache_,
           ComponentEventActions{[this](const RefreshKey& k, TimePoint at) { scheduler_.schedule(k, at); },
@@ -100,7 +105,7 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
                                   return connect_flow_.connect_with_code(app, code, event);
                                 }},
           Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push, metrics_),
-      edge_({apps_, connect_flow_, grants_, token_reads_}, config.admin,
+      edge_({apps_, connect_flow_, grants_, token_reads_, &audit_}, config.admin,
             HttpEdgeHooks{[this] { return ready_.load(); }, [this] { return db_reachable_.load(); }}, api_keys_,
             component_events_, time_, metrics_, edge_gate(config)),
       blocking_(kBlockingThreads),
@@ -255,6 +260,16 @@ void Daemon::add_janitor_tasks() {
       spdlog::debug("purge of old authorization requests skipped: {}", e.what());
     }
   });
+  janitor_.add("audit token read counts", kAuditFlush, On::pool, [this] { audit_.flush_counts(); });
+  const auto audit_purge = janitor_.add("audit purge", kAuditPurge, On::pool, [this] {
+    try {
+      const auto n = audit_.purge(std::chrono::hours(24) * config_.security.audit_retention_days);
+      if (n > 0) spdlog::info("audit: purged {} records older than {} days", n, config_.security.audit_retention_days);
+    } catch (const std::exception& e) {
+      spdlog::warn("audit: purge of old records skipped: {}", e.what());
+    }
+  });
+  janitor_.poke(audit_purge);
   // At once rather than one period after start.
   for (auto id : {db_ping, ready_task_, hooks_task_, notices, metrics}) janitor_.poke(id);
 }
@@ -330,6 +345,9 @@ void Daemon::stop() {
   } catch (const std::exception& e) {
     spdlog::warn("could not release leases: {}", e.what());
   }
+  // The token reads of the last minutes, this one included (a restart within the minute gives
+  // that minute a second row).
+  audit_.flush_counts(true);
   spdlog::info("stopped");
 }
 

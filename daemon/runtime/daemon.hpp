@@ -34,6 +34,7 @@
 #include "schedule/token_cache.hpp"
 #include "service/api_keys.hpp"
 #include "service/apps.hpp"
+#include "service/audit_trail.hpp"
 #include "service/component_events.hpp"
 #include "service/connect_flow.hpp"
 #include "service/grants.hpp"
@@ -116,6 +117,7 @@ class Daemon {
   ClusterSync sync_;
   NotificationListener listener_;  // LISTEN mediax_tokens: news for sync_
   ApiKeyRegistry api_keys_;
+  AuditTrail audit_;  // mediax.audit: the Dispatcher's records, token read counts (flushed by the janitor)
   ComponentEventReceiver component_events_;  // POST /wechat/component/{app}/events
   std::atomic<bool> db_reachable_{true};     // while false, tokens are served from memory marked stale
   std::atomic<bool> ready_{false};           // /readyz: database reachable, LISTEN connected, migrations current

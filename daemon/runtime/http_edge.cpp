@@ -30,6 +30,7 @@ HttpEdge::HttpEdge(const AdminServices& services, const AdminConfig& config, Htt
   auto reachable = std::move(hooks.database_reachable);
   parts_ = std::make_unique<Parts>(services, config, std::move(hooks), keys, time, metrics, gate);
   parts_->handlers.set_component_events(component_events);
+  parts_->dispatcher.set_audit(services.audit);
   parts_->handlers.set_database_reachable(std::move(reachable));
 }
 

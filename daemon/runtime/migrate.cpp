@@ -7,6 +7,7 @@
 #include "runtime/credentials.hpp"
 #include "runtime/seal_keys.hpp"
 #include "store/pg_store.hpp"
+#include "runtime/local_audit.hpp"
 #include "store/store.hpp"
 
 namespace mediax {
@@ -71,6 +72,11 @@ int run_migrate(const Config& config, const std::string& migrations_dir) {
     } else {
       for (const auto& name : applied) spdlog::info("applied migration {}", name);
     }
+    // After the fact: mediax.audit exists only once the migrations ran.
+    auto store = make_pg_store(database_url(config), 1);
+    const std::string outcome =
+        applied.empty() ? "up to date" : "applied " + applied.front() + (applied.size() > 1 ? " .. " + applied.back() : "");
+    if (!record_local_command(*store, "migrate", outcome)) spdlog::warn("migrate: the audit record was not written");
   } catch (const std::exception& e) {
     spdlog::error("migrate failed: {}", e.what());
     return 1;

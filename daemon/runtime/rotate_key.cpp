@@ -4,6 +4,7 @@
 #include <map>
 #include <ostream>
 
+#include "runtime/local_audit.hpp"
 #include "runtime/seal_keys.hpp"
 #include "store/pg_store.hpp"
 
@@ -62,6 +63,7 @@ int run_rotate_key(const Config& config, int batch_size, std::ostream& out, std:
   for (const auto& d : keys.described) out << "  " << d << "\n";
   try {
     pg::PgStore store(database_url(config), 2, keys.sealer);
+    LocalAudit audit(store, "rotate-key");  // no record, no rotation
     out << "before:\n";
     print_counts(out, store.count_sealed_values());
     const auto report = store.reseal_all(batch_size);
@@ -92,6 +94,8 @@ int run_rotate_key(const Config& config, int batch_size, std::ostream& out, std:
              "restart every daemon with the new security.key_file and run rotate-key again. Keep the old keys "
              "until then\n";
     }
+    audit.done("sealed with " + current + "; " + std::to_string(unreadable) + " unreadable, " +
+               std::to_string(other) + " under another key");
     if (unreadable > 0 || other > 0) return 1;
     out << "done: every stored secret is sealed with " << current
         << "; the old key files may now be removed from security.previous_key_files (keep them as long as backups "

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/audit_records.hpp"
 #include "store/records.hpp"
 
 namespace mediax {
@@ -201,6 +202,23 @@ class HealthStore {
   virtual std::vector<TokenCount> count_tokens_by_platform() { return {}; }
   // Active grants whose extra records missing scopes (granular consent), by app name.
   virtual std::vector<std::pair<std::string, std::int64_t>> count_grants_missing_scopes() { return {}; }
+};
+
+// The audit trail (mediax.audit): appended to, never changed but for a missing result set once;
+// old rows purged. See store/audit_records.hpp.
+class AuditLog {
+ public:
+  virtual ~AuditLog() = default;
+
+  // Appends a write-ahead record (its result empty) before an action runs; its id.
+  virtual std::int64_t begin_audit(const AuditEntry& e) = 0;
+  // Sets the result of a write-ahead record (once; the table refuses any other change).
+  virtual void finish_audit(std::int64_t id, const std::string& result) = 0;
+  // Appends complete rows in one statement (token read counts, records after the fact).
+  virtual void append_audit(const std::vector<AuditEntry>& rows) = 0;
+  virtual std::vector<AuditEntry> list_audit(const AuditQuery& q) = 0;
+  // Deletes the rows older than older_than; how many.
+  virtual std::int64_t purge_audit(TimePoint older_than) = 0;
 };
 
 }  // namespace mediax

@@ -162,6 +162,12 @@ class PgStore final : public Store {
   std::vector<TokenCount> count_tokens_by_platform() override;
   std::vector<std::pair<std::string, std::int64_t>> count_grants_missing_scopes() override;
 
+  std::int64_t begin_audit(const AuditEntry& e) override;  // pg_store_audit.cpp
+  void finish_audit(std::int64_t id, const std::string& result) override;
+  void append_audit(const std::vector<AuditEntry>& rows) override;
+  std::vector<AuditEntry> list_audit(const AuditQuery& q) override;
+  std::int64_t purge_audit(TimePoint older_than) override;
+
   std::vector<ScheduleChange> schedule_changes_since(TimePoint since) override;
   std::vector<Token> tokens_refreshed_since(TimePoint since) override;
   std::optional<ScheduleChange> schedule_of(const RefreshKey& key) override;

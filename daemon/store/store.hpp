@@ -22,7 +22,8 @@ class Store : public RefreshStore,
               public WebhookOutbox,
               public ComponentTicketStore,
               public AdminStore,
-              public HealthStore {};
+              public HealthStore,
+              public AuditLog {};
 
 // Applies migrations/NNNN_name.sql files in order, each inside a transaction, recorded in
 // mediax.schema_migrations, serialised with an advisory lock.
