@@ -54,6 +54,12 @@ const std::map<std::string, bool>& known_options() {
       {"--biz-appid", true},
       {"--option", true},
       {"--drop-option", true},
+      {"--since", true},  // audit
+      {"--until", true},
+      {"--who", true},
+      {"--app", true},
+      {"--limit", true},
+      {"--before", true},
   };
   return opts;
 }

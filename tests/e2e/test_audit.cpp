@@ -121,6 +121,7 @@ TEST_F(AuditTrailTest, AScriptedSessionIsListedExactlyWithTokenReadsAggregated) 
       (std::filesystem::path(mediaxd_bin()).parent_path() / "mediaxctl").string(), {"audit", "--who", "crm"},
       test::ProcessOptions{.env = {"HOME=" + dir_, "XDG_CONFIG_HOME=" + dir_, "MEDIAX_URL=" + daemon().url(""),
                                    "MEDIAX_API_KEY=" + daemon().api_key()},
+                           .cwd = "",
                            .log_dir = dir_,
                            .name = "mediaxctl-audit"},
       60s);

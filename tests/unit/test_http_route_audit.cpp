@@ -22,8 +22,12 @@ TEST(RouteAudit, EveryRouteThatChangesOrShowsStoredStateIsAnAction) {
     if (r.method != "GET") {
       EXPECT_EQ(r.audit, AuditAs::action) << "every route that may change state";
     }
-    if (r.access == Access::admin) EXPECT_EQ(r.audit, AuditAs::action) << "every admin route, reads too";
-    if (r.audit == AuditAs::none) EXPECT_EQ(r.access, Access::open) << "only open routes go unaudited";
+    if (r.access == Access::admin) {
+      EXPECT_EQ(r.audit, AuditAs::action) << "every admin route, reads too";
+    }
+    if (r.audit == AuditAs::none) {
+      EXPECT_EQ(r.access, Access::open) << "only open routes go unaudited";
+    }
     if (r.audit == AuditAs::counted) {
       EXPECT_EQ(r.method, "GET");
       EXPECT_NE(r.access, Access::open);

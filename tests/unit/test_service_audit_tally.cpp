@@ -38,7 +38,9 @@ TEST(AuditTally, ReadsOfOneKeyGrantAndMinuteBecomeOneCount) {
   for (const auto& r : rows) {
     EXPECT_EQ(r.at, kMinute);
     total += r.count;
-    if (r.who == "crm" && r.grant == "7" && r.result == "200") EXPECT_EQ(r.count, 1000);
+    if (r.who == "crm" && r.grant == "7" && r.result == "200") {
+      EXPECT_EQ(r.count, 1000);
+    }
   }
   EXPECT_EQ(total, 1003);
   EXPECT_EQ(tally.size(), 1U);
@@ -112,7 +114,9 @@ TEST(AuditQueryFrom, RefusesWhatItCannotRead) {
     EXPECT_EQ(q.error().status(), 400);
     EXPECT_EQ(q.error().code(), "invalid_query");
     EXPECT_EQ(std::string(q.error().what()).rfind(name + ":", 0), 0U) << q.error().what();
-    if (name == "state") EXPECT_EQ(std::string(q.error().what()).find(value), std::string::npos) << "not echoed";
+    if (name == "state") {
+      EXPECT_EQ(std::string(q.error().what()).find(value), std::string::npos) << "not echoed";
+    }
   }
 }
 
