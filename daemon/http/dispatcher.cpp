@@ -131,6 +131,11 @@ std::optional<HttpResponse> gate(ApiKeyRegistry* keys, const GatePolicy& policy,
         } catch (const std::exception& e) {
           return refusal(refuse_unchecked(req.method, req.path, e));
         }
+      } else if (m.route != nullptr && m.route->fast == nullptr) {
+        // Answered on the pool, whose gate checks the key: hashing it here too would be twice.
+        // (Refusals that need no key check, above, stay on the event loop.)
+        needs_pool = true;
+        return std::nullopt;
       } else {
         match = keys->check_if_loaded(key);
         if (!match) {
@@ -187,9 +192,6 @@ Dispatcher::Dispatcher(AdminHandlers& handlers, ApiKeyRegistry* keys, std::span<
 std::optional<HttpResponse> Dispatcher::answer_now(HttpRequest& req, ListenerKind where) {
   try {
     auto m = match_route(routes_, req.method, req.path, where == ListenerKind::token);
-    // A route without a fast handler is answered on the pool, which runs the gate itself: checking
-    // its key here too would hash it twice.
-    if (m.route != nullptr && m.route->fast == nullptr) return std::nullopt;
     // An action's record is written before it runs: that waits on the database, so on the pool.
     if (audit_ != nullptr && m.route != nullptr && m.route->audit == AuditAs::action) return std::nullopt;
     bool needs_pool = false;
@@ -198,7 +200,7 @@ std::optional<HttpResponse> Dispatcher::answer_now(HttpRequest& req, ListenerKin
       audit_refusal(audit_, m, req, *res);
       return logged(std::move(*res), req, where);
     }
-    if (needs_pool) return std::nullopt;
+    if (needs_pool || m.route->fast == nullptr) return std::nullopt;
     req.params = std::move(m.params);
     if (auto res = (handlers_.*(m.route->fast))(req)) {
       if (audit_ != nullptr && m.route->audit == AuditAs::counted) {
