@@ -16,9 +16,10 @@ std::string origin_of(const std::string& url) {
   const auto p = parse_url(url);
   if (!p) return util::to_lower(url);
   const bool default_port = (p->scheme == "https" && p->port == 443) || (p->scheme == "http" && p->port == 80);
+  const std::string host = util::to_lower(p->host);  // host names are case-insensitive
   return p->scheme + "://" +
-         (default_port ? (p->host.find(':') != std::string::npos ? "[" + p->host + "]" : p->host)
-                       : util::format_host_port(p->host, p->port));
+         (default_port ? (host.find(':') != std::string::npos ? "[" + host + "]" : host)
+                       : util::format_host_port(host, p->port));
 }
 
 std::string option_url(const App& app, const char* name) {
