@@ -266,6 +266,7 @@ std::string check_network(const std::string& s) {
   return util::parse_network(s, problem) ? std::string() : problem;
 }
 
+template <typename S>
 KeySpec bool_key(std::string key, S Config::*sec, bool S::*mem, bool reloadable, std::string description) {
   KeySpec k;
   k.key = std::move(key);
