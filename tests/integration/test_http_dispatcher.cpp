@@ -221,7 +221,10 @@ TEST_F(DispatcherTest, TokensFromMemoryAreMarkedStaleWhileTheDatabaseIsAway) {
 TEST_F(DispatcherTest, KeysAreCheckedByTheRoutesAccessBeforeRouting) {
   const auto none = call("GET", "/v1/apps", "", "");
   EXPECT_EQ(none.res.status, 401);
-  EXPECT_TRUE(none.now) << "no key: refused on the event loop";
+  // Since 19088c7 a route without a fast handler goes to the pool before its key is looked at (the
+  // pool checks it, once); a route with one is refused on the event loop.
+  EXPECT_FALSE(none.now);
+  EXPECT_TRUE(call("GET", "/v1/grants/1/token", "", "").now) << "no key: refused on the event loop";
   EXPECT_EQ(none.res.header("WWW-Authenticate"), "Bearer realm=\"mediaxd\"");
   EXPECT_EQ(none.body(),
             (json{{"error", "unauthorized"}, {"message", "an API key is required: Authorization: Bearer <key>"}}));

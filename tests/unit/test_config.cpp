@@ -212,9 +212,15 @@ TEST(Config, UnknownKeysAndTablesAreErrorsWithTheirLine) {
             "request_timeout_ms "
             "retry_max_seconds retry_min_seconds shutdown_grace_seconds sweep_seconds)");
   EXPECT_EQ(error_of("\n\nverbose = true\n").rfind("test.toml:3:1: verbose: unknown key", 0), 0u);
-  EXPECT_EQ(
-      error_of("[log]\nlevel = \"info\"\n\n[metrics]\nport = 9\n").rfind("test.toml:4:2: metrics: unknown table", 0),
-      0u);
+  EXPECT_EQ(error_of("[log]\nlevel = \"info\"\n\n[telemetry]\nport = 9\n")
+                .rfind("test.toml:4:2: telemetry: unknown table", 0),
+            0u);
+  // [metrics] is a table (metrics.require_key); a key it does not have is named as such.
+  EXPECT_EQ(error_of("[metrics]\nport = 9\n").rfind("test.toml:2:1: metrics.port: unknown key", 0), 0u);
+  EXPECT_EQ(error_of("[metrics]\nrequire_key = \"yes\"\n"),
+            "test.toml:2:15: metrics.require_key: expected a boolean, got a string");
+  EXPECT_TRUE(parse_config("[metrics]\nrequire_key = true\n", "t").metrics.require_key);
+  EXPECT_FALSE(parse_config("", "t").metrics.require_key);
   EXPECT_EQ(error_of("[platforms.tiktok]\nbase_url = \"https://x\"\n")
                 .rfind("test.toml:1:12: platforms.tiktok: unknown table (expected one of: douyin google wechat)", 0),
             0u);

@@ -48,10 +48,10 @@ TEST(AuthFailureGuard, APeerWaitsOutTheWindowAfterItsLimitOfFailures) {
   // Logged once, with the peer and the route.
   guard.failed("203.0.113.7", "GET", "/v1/apps");
   const auto text = log.text();
-  const auto first =
-      text.find("3 failed authentications from 203.0.113.7 within 60 s (the last: GET /v1/grants/1/token)");
+  const std::string line = "3 failed authentications from 203.0.113.7 within 60 s (the last: GET /v1/grants/1/token)";
+  const auto first = text.find(line);
   EXPECT_NE(first, std::string::npos) << text;
-  EXPECT_EQ(text.find("failed authentications from", first + 1), std::string::npos) << text;
+  EXPECT_EQ(text.find("failed authentications from", first + line.size()), std::string::npos) << text;
 
   time.advance(seconds(45));
   EXPECT_EQ(guard.wait("203.0.113.7"), seconds(0)) << "the window is over";
