@@ -207,7 +207,7 @@ class OutboundRefusals : public E2ETest {
 void expect_refused(const HttpResult& r, const std::string& field, const std::string& says) {
   EXPECT_EQ(r.status, 400) << r.describe();
   const json j = r.json();
-  EXPECT_EQ(j.value("code", ""), "address_not_allowed") << r.describe();
+  EXPECT_EQ(j.value("error", ""), "address_not_allowed") << r.describe();
   EXPECT_EQ(j.value("field", ""), field) << r.describe();
   EXPECT_NE(j.value("message", "").find(says), std::string::npos) << r.describe();
 }
