@@ -489,21 +489,34 @@ json E2ETest::register_fake_app(FakeOAuth2& fake, const std::string& name, const
 }
 
 std::string Browser::open_link(const std::string& connect_url) {
-  require(connect_url.find("/connect/start?ticket=") != std::string::npos, "not a connect link: " + connect_url);
-  auto r = test::http_get(connect_url);
-  require(r.status == 302, "GET the connect link: " + r.describe());
-  const std::string set_cookie = r.header("set-cookie");
+  const auto at = connect_url.find("/connect/start?ticket=");
+  require(at != std::string::npos, "not a connect link: " + connect_url);
+  // Raw, as a browser reads it: the test HTTP client (cpp-httplib) percent-decodes Location, which
+  // would spoil a platform URL with an encoded redirect_uri (WeChat's third-party platform).
+  const std::string answer = raw_exchange(connect_url.substr(0, at), "GET " + connect_url.substr(at) +
+                                                                         " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  require(answer.rfind("HTTP/1.1 302 ", 0) == 0, "GET the connect link: " + answer.substr(0, 2000));
+  auto header = [&](const std::string& name) {
+    std::string lower = answer.substr(0, answer.find("\r\n\r\n"));
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    const auto p = lower.find("\r\n" + name + ":");
+    if (p == std::string::npos) return std::string();
+    auto v = p + 2 + name.size() + 1;
+    while (v < answer.size() && answer[v] == ' ') ++v;
+    return answer.substr(v, answer.find("\r\n", v) - v);
+  };
+  const std::string set_cookie = header("set-cookie");
   require(set_cookie.rfind("__Host-mediax_connect=", 0) == 0 &&
               set_cookie.find("; Path=/; Secure; HttpOnly; SameSite=Lax") != std::string::npos,
           "the connect link set no __Host-mediax_connect cookie: " + set_cookie);
   cookie_ = set_cookie.substr(0, set_cookie.find(';'));
-  return r.header("location");
+  return header("location");
 }
 
 BrowserCallback Browser::authorize(const std::string& platform_url, const std::string& callback_prefix) const {
   // A browser keeps the fragment (WeChat's #wechat_redirect) to itself.
   auto fr = test::http_get(platform_url.substr(0, platform_url.find('#')));
-  require(fr.status == 302, "the platform did not redirect: " + fr.describe());
+  require(fr.status == 302, "the platform did not redirect (" + platform_url + "): " + fr.describe());
   std::string location = fr.header("location");
   require(location.rfind(callback_prefix, 0) == 0, "the platform redirected elsewhere: " + location);
   return {location, cookie_};
