@@ -6,20 +6,13 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "support/config_error.hpp"
 
 using namespace mediax;
 
 namespace {
 
-// The message of the ConfigError that parsing text throws ("" when it does not throw).
-std::string error_of(const std::string& text) {
-  try {
-    parse_config(text, "test.toml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::string& text) { return test::config_error_of(text); }
 
 std::string write_temp(const std::string& name, const std::string& text) {
   const std::string path = testing::TempDir() + "/" + name;

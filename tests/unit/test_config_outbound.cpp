@@ -2,19 +2,13 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "support/config_error.hpp"
 #include "runtime/startup.hpp"
 
 namespace mediax {
 namespace {
 
-std::string error_of(const std::string& text) {
-  try {
-    parse_config(text, "test.toml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::string& text) { return test::config_error_of(text); }
 
 TEST(ConfigOutbound, AllowedPrivateNetworksDefaultToNoneAndAreRead) {
   EXPECT_TRUE(parse_config("", "d.toml").security.allowed_private_networks.empty());

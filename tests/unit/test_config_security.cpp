@@ -8,20 +8,14 @@
 #include <fstream>
 
 #include "config/config.hpp"
+#include "support/config_error.hpp"
 #include "crypto/crypto.hpp"
 #include "runtime/seal_keys.hpp"
 
 namespace mediax {
 namespace {
 
-std::string error_of(const std::string& text) {
-  try {
-    parse_config(text, "test.toml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::string& text) { return test::config_error_of(text); }
 
 TEST(ConfigSecurity, KeyFilesDefaultToEmptyAndAreRead) {
   const Config d = parse_config("", "d.toml");
