@@ -425,11 +425,11 @@ const std::vector<KeySpec>& key_table() {
     t.push_back(integer_key("security.auth_failure_window_seconds", &C::security,
                             &SecurityConfig::auth_failure_window_seconds, 1, 86400, false,
                             "the window of security.auth_failures_per_peer, from a peer's first failure"));
+    t.push_back(integer_key("security.audit_retention_days", &C::security, &SecurityConfig::audit_retention_days, 7,
+                            36500, false, "audit records (mediax.audit) older than this are purged"));
     t.push_back(bool_key("metrics.require_key", &C::metrics, &MetricsConfig::require_key, false,
                          "GET /metrics needs an API key (reader or admin); it names platform and identity-provider "
                          "hosts"));
-    t.push_back(integer_key("security.audit_retention_days", &C::security, &SecurityConfig::audit_retention_days, 7,
-                            36500, false, "audit records (mediax.audit) older than this are purged"));
     t.push_back(string_key("log.level", &C::log, &LogConfig::level, true,
                            "trace, debug, info, warn, error, critical or off",
                            one_of({"trace", "debug", "info", "warn", "error", "critical", "off"})));
