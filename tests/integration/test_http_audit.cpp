@@ -49,8 +49,9 @@ class DispatcherAudit : public StoreTest {
   }
 
   Answered call(const std::string& method, const std::string& target, const std::string& body = "",
-                const std::string& key = kAdminKey) {
+                const std::string& key = kAdminKey, const std::string& cookie = "") {
     HttpRequest req;
+    if (!cookie.empty()) req.headers.emplace_back("Cookie", cookie);
     req.method = method;
     req.target = target;
     const auto q = target.find('?');
@@ -61,6 +62,24 @@ class DispatcherAudit : public StoreTest {
     req.body = body;
     if (auto now = dispatcher_->answer_now(req, ListenerKind::admin)) return {std::move(*now), true};
     return {dispatcher_->answer(req, ListenerKind::admin), false};
+  }
+
+  // Connects an account of shop as a browser does: the connect link (no key), its cookie, the
+  // callback on shop's path with the state the platform URL carries. The state, for the leak check.
+  std::string connect_in_browser(const std::string& code) {
+    const auto start = call("POST", "/v1/apps/shop/authorize", "{}");
+    EXPECT_EQ(start.res.status, 200) << start.res.body;
+    const std::string url = start.body().value("connect_url", "");
+    const auto opened = call("GET", url.substr(url.find("/connect/start")), "", "");
+    EXPECT_EQ(opened.res.status, 302) << opened.res.body;
+    const std::string set_cookie(opened.res.header("Set-Cookie"));
+    const std::string location(opened.res.header("Location"));
+    std::string state = location.substr(location.find("state=") + 6);
+    state = state.substr(0, state.find('&'));
+    const auto page = call("GET", "/oauth/callback/shop?state=" + state + "&code=" + code, "", "",
+                           set_cookie.substr(0, set_cookie.find(';')));
+    EXPECT_EQ(page.res.status, 200) << page.res.body;
+    return state;
   }
 
   // The trail, oldest first, without ids and times.
@@ -106,11 +125,8 @@ class DispatcherAudit : public StoreTest {
 
 TEST_F(DispatcherAudit, AnAdminSessionLeavesExactlyItsRecord) {
   register_shop();
-  const auto start = call("POST", "/v1/apps/shop/authorize", "{}");
-  ASSERT_EQ(start.res.status, 200) << start.res.body;
-  const std::string state = start.body().value("state", "");
+  const std::string state = connect_in_browser("secret-code-123");
   ASSERT_FALSE(state.empty());
-  ASSERT_EQ(call("GET", "/oauth/callback?state=" + state + "&code=secret-code-123", "", "").res.status, 200);
   const auto grants = call("GET", "/v1/apps/shop/grants").body()["grants"];
   ASSERT_EQ(grants.size(), 1U);
   const std::string id = std::to_string(grants[0].value("id", std::int64_t{0}));
@@ -129,7 +145,8 @@ TEST_F(DispatcherAudit, AnAdminSessionLeavesExactlyItsRecord) {
   const std::vector<Line> want{
       {"ops", "registerApp", "", "", "201", 1},  // the name is in the body, not the path
       {"ops", "startAuthorization", "shop", "", "200", 1},
-      {"", "oauthCallback", "", "", "200", 1},
+      {"", "startConnect", "", "", "302", 1},
+      {"", "oauthAppCallback", "shop", "", "200", 1},
       {"ops", "listGrants", "shop", "", "200", 1},
       {"app", "deleteApp", "shop", "", "403", 1},
       {"", "deleteApp", "shop", "", "401", 1},
@@ -162,9 +179,7 @@ TEST_F(DispatcherAudit, AnActionWhoseRecordCannotBeWrittenIsRefusedAndDoesNotHap
 
 TEST_F(DispatcherAudit, TokenReadCountsWaitForTheNextFlushWhenTheyCannotBeWritten) {
   register_shop();
-  const auto start = call("POST", "/v1/apps/shop/authorize", "{}");
-  ASSERT_EQ(call("GET", "/oauth/callback?state=" + start.body().value("state", "") + "&code=c", "", "").res.status,
-            200);
+  connect_in_browser("c");
   const std::string id =
       std::to_string(call("GET", "/v1/apps/shop/grants").body()["grants"][0].value("id", std::int64_t{0}));
   refuse_audit_inserts();
