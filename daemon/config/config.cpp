@@ -411,12 +411,12 @@ const std::vector<KeySpec>& key_table() {
                                 check_network));
     t.push_back(integer_key("security.rejected_per_key_per_minute", &C::security,
                             &SecurityConfig::rejected_per_key_per_minute, 1, 100000, false,
-                            "token/rejected reports one API key may make a minute (each may force a platform "
-                            "refresh); more get 429 with Retry-After"));
+                            "token/rejected reports that start a platform refresh one API key may make a minute; "
+                            "more get 429 with Retry-After"));
     t.push_back(integer_key("security.rejected_per_token_per_minute", &C::security,
                             &SecurityConfig::rejected_per_token_per_minute, 1, 10000, false,
-                            "token/rejected reports of one grant's or app's token a minute, by all keys together; "
-                            "more get 429 with Retry-After"));
+                            "token/rejected reports that start a refresh of one grant's or app's token a minute, by "
+                            "all keys together; more get 429 with Retry-After"));
     t.push_back(integer_key("security.auth_failures_per_peer", &C::security, &SecurityConfig::auth_failures_per_peer,
                             1, 100000, false,
                             "failed authentications (unknown or revoked key, no key) one peer address may make in "

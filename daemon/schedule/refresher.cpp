@@ -22,6 +22,7 @@ std::string to_string(RefreshResult::Status s) {
     case RefreshResult::Status::not_acquired: return "not_acquired";
     case RefreshResult::Status::gone: return "gone";
     case RefreshResult::Status::store_error: return "store_error";
+    case RefreshResult::Status::refused: return "refused";
   }
   return "failed";
 }
@@ -227,7 +228,7 @@ void Refresher::notify(const RefreshKey& key, std::optional<TimePoint> next) {
 }
 
 RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger,
-                                 const std::optional<std::string>& expected_token) {
+                                 const std::optional<std::string>& expected_token, const Admission& admit) {
   std::promise<RefreshResult> promise;
   std::shared_future<RefreshResult> fut;
   bool leader = false;
@@ -249,6 +250,12 @@ RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger,
           r.message = "token already replaced";
           return r;
         }
+      }
+      if (admit && !admit()) {
+        RefreshResult r;
+        r.status = RefreshResult::Status::refused;
+        r.message = "not admitted";
+        return r;
       }
       fut = promise.get_future().share();
       inflight_.emplace(key.pack(), fut);

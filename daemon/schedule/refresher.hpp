@@ -32,6 +32,7 @@ struct RefreshResult {
     not_acquired,  // another instance holds the lease, or the grant/app is no longer active
     gone,          // the grant or app no longer exists or is not active
     store_error,   // the database failed
+    refused,       // the caller's admission check said no before anything was called
   };
   Status status = Status::failed;
   Outcome outcome;                   // the platform's answer when one was received
@@ -58,11 +59,15 @@ class Refresher final : public DueRefresher {
   // Circuit breakers and in-flight caps per platform endpoint (outlives the refresher); without
   // them every call goes to the platform. Also exports their state as metrics.
   void set_platform_guards(PlatformGuards* guards);
+  // Asked only when this call would start a refresh of its own (not when it joins one in flight
+  // or finds the reported token already replaced); false: status refused, nothing is called.
+  using Admission = std::function<bool()>;
   // Refreshes key now on the calling thread, or waits for the refresh already in flight for it.
   // With expected_token (a consumer's rejected token): if the current token is already another
   // one, returns it at once without calling the platform.
   RefreshResult refresh(const RefreshKey& key, Trigger trigger,
-                        const std::optional<std::string>& expected_token = std::nullopt);
+                        const std::optional<std::string>& expected_token = std::nullopt,
+                        const Admission& admit = nullptr);
   const std::string& owner() const { return owner_; }
   void refresh_due(const RefreshKey& key) override { refresh(key, Trigger::scheduled); }
 

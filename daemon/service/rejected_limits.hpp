@@ -1,5 +1,7 @@
-// How often token/rejected may be reported: each report can force a platform refresh, so one
-// misbehaving consumer could spend a platform's quota. Limited per API key (one consumer) and
+// How often token/rejected may start a refresh: each such report costs a platform call, so one
+// misbehaving consumer could spend a platform's quota. Asked by TokenReads through the
+// refresher's admission check, so reports that join a refresh in flight or name a token already
+// replaced are neither counted nor refused. Limited per API key (one consumer) and
 // per token (a grant's or an app's: however many consumers report it) per minute
 // (security.rejected_per_key_per_minute, security.rejected_per_token_per_minute). A refused
 // report is counted in mediax_rate_limited_total{limit=...} and reaches neither the refresher nor

@@ -176,6 +176,7 @@ Expected<Token> TokenReads::token_from(const RefreshResult& r, const RefreshKey&
     case S::store_error:
       if (r.token) return *r.token;
       return tl::unexpected(ApiError(503, "database_unavailable", "the database is unavailable; try again shortly"));
+    case S::refused: break;  // token_rejected answers it before
   }
   return current_token(key);
 }
@@ -188,18 +189,27 @@ Expected<Token> TokenReads::force_refresh(const RefreshKey& key) {
 
 Expected<Token> TokenReads::token_rejected(const RefreshKey& key, const std::string& access_token,
                                            const Caller& caller) {
+  // Only a report that would start a platform call of its own is counted: one joining the
+  // refresh in flight, or of a token already replaced, costs the platform nothing (ten servers
+  // reporting the same refused token at once are one refresh, and one report).
+  RejectedLimits::Verdict refused;
+  Refresher::Admission admit;
   if (rejected_limits_ != nullptr) {
-    if (const auto v = rejected_limits_->admit(caller.key_name, key); v.retry_after.count() > 0) {
-      const std::string whose = v.which == "key" ? "by API key '" + caller.key_name + "'" : "of this token";
-      return tl::unexpected(ApiError(
-          429, "rate_limited",
-          "too many rejected-token reports " + whose + " (at most " + std::to_string(v.limit) +
-              " a minute, security.rejected_per_" + v.which + "_per_minute); try again in " +
-              std::to_string(v.retry_after.count()) + " s",
-          {{"retry_after_seconds", v.retry_after.count()}}));
-    }
+    admit = [&] {
+      refused = rejected_limits_->admit(caller.key_name, key);
+      return refused.retry_after.count() == 0;
+    };
   }
-  const auto r = refresher_.refresh(key, Trigger::rejected, access_token);
+  const auto r = refresher_.refresh(key, Trigger::rejected, access_token, admit);
+  if (r.status == RefreshResult::Status::refused) {
+    const std::string whose = refused.which == "key" ? "by API key '" + caller.key_name + "'" : "of this token";
+    return tl::unexpected(ApiError(
+        429, "rate_limited",
+        "too many rejected-token reports " + whose + " (at most " + std::to_string(refused.limit) +
+            " a minute, security.rejected_per_" + refused.which + "_per_minute); try again in " +
+            std::to_string(refused.retry_after.count()) + " s",
+        {{"retry_after_seconds", refused.retry_after.count()}}));
+  }
   if (r.status == RefreshResult::Status::not_acquired) {
     // Another instance held the lease for longer than a lease lasts: never hand back the
     // token the caller just said was refused.

@@ -199,6 +199,13 @@ TEST_F(KeysRejectedLimit, ReportsBeyondTheLimitGet429WithRetryAfterAndCauseNoPla
   EXPECT_LE(retry_after, 60);
   EXPECT_EQ(held.json().value("retry_after_seconds", 0), retry_after);
   EXPECT_EQ(fake.stat("refreshes"), before + 2) << "no platform call for a refused report";
+  // A report of a token already replaced starts no refresh: answered with the current token,
+  // neither counted nor refused.
+  const auto replaced = daemon().request("POST", p1 + "/rejected", reader,
+                                         json{{"access_token", "a-token-replaced-long-ago"}}.dump(), "application/json");
+  EXPECT_EQ(replaced.status, 200) << replaced.describe();
+  remember_secret(replaced.json().value("access_token", ""));
+  EXPECT_EQ(fake.stat("refreshes"), before + 2);
 
   // Another grant's token: its own allowance, until the key's (3 a minute) is spent.
   EXPECT_EQ(report(p2).status, 200);
