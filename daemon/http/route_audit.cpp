@@ -1,14 +1,19 @@
 #include "http/route_audit.hpp"
 
+#include "util/strings.hpp"
+
 namespace mediax {
 
 namespace {
 
-std::string bounded(std::string_view s) {
-  if (s.size() <= kAuditFieldMax) return std::string(s);
+// Valid UTF-8 (a path's percent-decoded bytes may be anything, and the column refuses what is
+// not text) of at most kAuditFieldMax bytes.
+std::string bounded(std::string_view raw) {
+  const std::string s = util::valid_utf8(raw);
+  if (s.size() <= kAuditFieldMax) return s;
   std::size_t cut = kAuditFieldMax;
   while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
-  return std::string(s.substr(0, cut)) + "\u2026";
+  return s.substr(0, cut) + "\u2026";
 }
 
 }  // namespace

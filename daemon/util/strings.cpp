@@ -79,4 +79,38 @@ std::string escape_control(std::string_view s) {
   return out;
 }
 
+std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    // The length of the character b begins and the range its second byte must be in (RFC 3629 §4).
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b >= 0x01 && b <= 0x7F) len = 1;
+    else if (b >= 0xC2 && b <= 0xDF) len = 2;
+    else if (b == 0xE0) len = 3, lo = 0xA0;
+    else if (b >= 0xE1 && b <= 0xEC) len = 3;
+    else if (b == 0xED) len = 3, hi = 0x9F;
+    else if (b >= 0xEE && b <= 0xEF) len = 3;
+    else if (b == 0xF0) len = 4, lo = 0x90;
+    else if (b >= 0xF1 && b <= 0xF3) len = 4;
+    else if (b == 0xF4) len = 4, hi = 0x8F;
+    bool ok = len > 0 && i + len <= s.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      ok = k == 1 ? c >= lo && c <= hi : c >= 0x80 && c <= 0xBF;
+    }
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD for the one byte; the next is looked at afresh
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace mediax::util

@@ -25,6 +25,12 @@ std::vector<std::string> split(std::string_view s, std::string_view delimiters);
 // runtime/logging.cpp applies it to every message of the text log; the JSON log escapes by JSON.
 std::string escape_control(std::string_view s);
 
+// s as valid UTF-8 text a database column takes: each byte that does not begin a well-formed
+// UTF-8 character (overlong forms, surrogates and code points past U+10FFFF included), and NUL,
+// becomes U+FFFD. A percent-decoded path (GET /v1/apps/%FF) may carry any bytes; PostgreSQL
+// refuses such text with an error instead of storing it.
+std::string valid_utf8(std::string_view s);
+
 // Overwrites the bytes of s with zeros in a way the compiler may not drop (explicit_bzero), then
 // empties it: a decrypted client secret or refresh token once the platform call that needed it
 // is done. crypto::secure_wipe is the same with OPENSSL_cleanse, for the layers that have OpenSSL.

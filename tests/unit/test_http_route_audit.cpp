@@ -79,5 +79,15 @@ TEST(RouteAudit, LongValuesAreCut) {
   EXPECT_EQ(e.app.substr(0, 10), "aaaaaaaaaa");
 }
 
+// A percent-decoded path may carry any bytes (GET /v1/apps/%FF%FE); the record keeps text the
+// database takes, or the request would be refused for want of its record.
+TEST(RouteAudit, BytesThatAreNotTextAreReplaced) {
+  HttpRequest req;
+  req.params = {std::string("\xFF\xFE" "a\0", 4)};
+  EXPECT_EQ(audit_entry_of(route("getApp"), req).app, "\xEF\xBF\xBD\xEF\xBF\xBD" "a\xEF\xBF\xBD");
+  req.params = {"\xC3\x28"};
+  EXPECT_EQ(audit_entry_of(route("revokeGrant"), req).grant, "\xEF\xBF\xBD(");
+}
+
 }  // namespace
 }  // namespace mediax

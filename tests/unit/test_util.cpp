@@ -40,6 +40,24 @@ TEST(UtilStrings, EscapeControlLeavesNoControlCharacter) {
   }
 }
 
+// What PostgreSQL refuses as text becomes U+FFFD, byte by byte; valid UTF-8 is kept as it is.
+TEST(UtilStrings, ValidUtf8ReplacesWhatIsNotText) {
+  const std::string r = "\xEF\xBF\xBD";
+  EXPECT_EQ(valid_utf8("shop caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80"), "shop caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80");
+  EXPECT_EQ(valid_utf8("\xFF\xFE"), r + r);
+  EXPECT_EQ(valid_utf8("\xC3\x28"), r + "(");                        // a lead byte without its continuation
+  EXPECT_EQ(valid_utf8(std::string("a\0b", 3)), "a" + r + "b");      // NUL: no text column takes it
+  EXPECT_EQ(valid_utf8("\xC0\xAF"), r + r);                          // an overlong '/'
+  EXPECT_EQ(valid_utf8("\xED\xA0\x80"), r + r + r);                  // a UTF-16 surrogate
+  EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"), r + r + r + r);          // past U+10FFFF
+  EXPECT_EQ(valid_utf8("ab\xE4\xB8"), "ab" + r + r);                 // cut short at the end
+  std::string all;
+  for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  const std::string cleaned = valid_utf8(all);
+  EXPECT_EQ(valid_utf8(cleaned), cleaned);  // the result is valid: a second pass changes nothing
+  EXPECT_EQ(cleaned.find('\0'), std::string::npos);
+}
+
 TEST(UtilHostPort, ParsesNamesIpv4AndBracketedIpv6) {
   auto a = parse_host_port("127.0.0.1:8080");
   ASSERT_TRUE(a);
