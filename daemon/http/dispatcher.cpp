@@ -178,8 +178,13 @@ void audit_refusal(AuditTrail* audit, const RouteMatch& m, const HttpRequest& re
 HttpResponse audit_unavailable(const std::exception& e, const Route& route) {
   spdlog::error("audit: no record could be written for {}: refused (503): {}", route.operation_id, e.what());
   HttpResponse res;
+  if (dynamic_cast<const DatabaseUnreachableError*>(&e) != nullptr) {
+    // The common case, and the one clients already handle: the database is away.
+    res.error(503, "database_unavailable", "the database is unavailable; try again shortly");
+    return res;
+  }
   res.error(503, "audit_unavailable",
-            "the audit trail cannot be written (database unavailable or refusing mediax.audit); the request was not "
+            "the audit trail cannot be written (the database refuses mediax.audit); the request was not "
             "carried out: try again shortly");
   return res;
 }

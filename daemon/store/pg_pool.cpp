@@ -20,7 +20,7 @@ std::unique_ptr<pqxx::connection> Pool::take(const std::string& context, bool& r
     std::unique_lock lock(mu_);
     const bool ready = cv_.wait_for(lock, kTakeTimeout, [this] { return !idle_.empty() || open_ < size_; });
     if (!ready)
-      throw StoreError(context + ": no database connection free after 30 s (pool size " + std::to_string(size_) + ")");
+      throw DatabaseUnreachableError(context + ": no database connection free after 30 s (pool size " + std::to_string(size_) + ")");
     if (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
@@ -39,7 +39,7 @@ std::unique_ptr<pqxx::connection> Pool::take(const std::string& context, bool& r
     }
     cv_.notify_one();
     // libpq's connection errors name host and user but never the password.
-    throw StoreError(context + ": cannot connect to database (" + description_ + "): " + primary_message(e.what()));
+    throw DatabaseUnreachableError(context + ": cannot connect to database (" + description_ + "): " + primary_message(e.what()));
   }
 }
 

@@ -215,9 +215,9 @@ void rethrow_translated(const std::string& context) {
   } catch (const pqxx::foreign_key_violation&) {
     throw StoreError(context + ": the app or grant it refers to does not exist");
   } catch (const pqxx::in_doubt_error&) {
-    throw StoreError(context + ": connection lost while committing; outcome unknown");
+    throw DatabaseUnreachableError(context + ": connection lost while committing; outcome unknown");
   } catch (const pqxx::broken_connection& e) {
-    throw StoreError(context + ": database connection lost: " + primary_message(e.what()));
+    throw DatabaseUnreachableError(context + ": database connection lost: " + primary_message(e.what()));
   } catch (const pqxx::sql_error& e) {
     throw StoreError(context + ": database error " + e.sqlstate() + ": " + primary_message(e.what()));
   } catch (const pqxx::failure& e) {

@@ -18,6 +18,12 @@ class StoreError : public std::runtime_error {  // database unreachable or faile
  public:
   using std::runtime_error::runtime_error;
 };
+// The database could not be reached: no connection could be opened or none freed up in time, or
+// the connection was lost. Not a refusal of the statement (that is a plain StoreError).
+class DatabaseUnreachableError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
 class DuplicateError : public std::runtime_error {  // unique constraint, e.g. app name taken
  public:
   using std::runtime_error::runtime_error;
