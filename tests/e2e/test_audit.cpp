@@ -105,7 +105,8 @@ TEST_F(AuditTrailTest, AScriptedSessionIsListedExactlyWithTokenReadsAggregated) 
       {"create-api-key", "create-api-key", "-", "-", "created crm (reader)"},
       {"e2e", "registerApp", "-", "-", "201"},  // the name is in the body, not the path
       {"e2e", "startAuthorization", "shop", "-", "200"},
-      {"-", "oauthCallback", "-", "-", "200"},
+      {"-", "startConnect", "-", "-", "302"},       // the admin's browser opens the connect link
+      {"-", "oauthAppCallback", "shop", "-", "200"},  // the app's own redirect path
       {"e2e", "listGrants", "shop", "-", "200"},
       {"e2e", "refreshGrantToken", "-", id, "200"},
       {"crm", "deleteApp", "shop", "-", "403"},
