@@ -3,6 +3,7 @@
 // concurrent reports of one refused token; a refresh cut off by a dead instance.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -235,6 +236,38 @@ TEST_F(RefresherTest, ConcurrentReportsOfOneRefusedTokenMakeOnePlatformCall) {
   }
   EXPECT_EQ(platform_->calls(), 1);
   EXPECT_EQ(store_.row(key_).completed.size(), 1u);
+}
+
+// The admission check (token/rejected's rate limits) is asked only by a call that would start a
+// refresh: not by one joining the refresh in flight, nor by a report of a token already replaced.
+TEST_F(RefresherTest, TheAdmissionCheckIsAskedOnlyByACallThatWouldStartARefresh) {
+  put_due_job();
+  std::atomic<int> asked{0};
+  const Refresher::Admission refuse = [&] { return ++asked, false; };
+  const Refresher::Admission admit = [&] { return ++asked, true; };
+  auto refused = refresher_->refresh(key_, Trigger::rejected, "access-0", refuse);
+  EXPECT_EQ(refused.status, RefreshResult::Status::refused);
+  EXPECT_EQ(asked.load(), 1);
+  EXPECT_EQ(platform_->calls(), 0) << "a refused call reaches neither the store nor the platform";
+  EXPECT_TRUE(store_.row(key_).completed.empty());
+
+  platform_->answer(token("access-1", "refresh-1"));
+  platform_->open(false);
+  auto first = std::async(std::launch::async, [&] { return refresher_->refresh(key_, Trigger::rejected, "access-0", admit); });
+  platform_->until_called(1);
+  EXPECT_EQ(asked.load(), 2);
+  auto joined = std::async(std::launch::async, [&] { return refresher_->refresh(key_, Trigger::rejected, "access-0", refuse); });
+  platform_->open(true);
+  EXPECT_EQ(first.get().token->access_token, "access-1");
+  const auto j = joined.get();
+  EXPECT_EQ(j.status, RefreshResult::Status::refreshed) << "joined the refresh in flight, or found it done";
+  EXPECT_EQ(j.token->access_token, "access-1");
+  // The replaced token reported late: answered with the current one, nothing asked.
+  const auto late = refresher_->refresh(key_, Trigger::rejected, "access-0", refuse);
+  EXPECT_EQ(late.status, RefreshResult::Status::refreshed);
+  EXPECT_EQ(late.token->access_token, "access-1");
+  EXPECT_EQ(asked.load(), 2);
+  EXPECT_EQ(platform_->calls(), 1);
 }
 
 TEST_F(RefresherTest, ARefusedRefreshTokenAfterAnInterruptedRefreshSaysTheRotationWasLost) {
