@@ -60,7 +60,6 @@ void ApiKeyRegistry::reload() {
     std::lock_guard lk(mu_);
     used.assign(used_since_flush_.begin(), used_since_flush_.end());
     used_since_flush_.clear();
-    tried_at_ = clock_.monotonic();
   }
   std::vector<Entry> fresh;
   try {
@@ -72,14 +71,20 @@ void ApiKeyRegistry::reload() {
                             role == ApiRole::admin ? std::vector<std::string>{} : r.apps});
     }
   } catch (...) {
-    std::lock_guard lk(mu_);
-    used_since_flush_.insert(used.begin(), used.end());  // written at the next reload that reaches the store
-    reloading_ = false;
+    {
+      std::lock_guard lk(mu_);
+      used_since_flush_.insert(used.begin(), used.end());  // written at the next reload that reaches the store
+      reloading_ = false;
+    }
+    reloaded_.notify_all();
     throw;
   }
-  std::lock_guard lk(mu_);
-  entries_ = std::move(fresh);
-  reloading_ = false;
+  {
+    std::lock_guard lk(mu_);
+    entries_ = std::move(fresh);
+    reloading_ = false;
+  }
+  reloaded_.notify_all();
 }
 
 std::optional<ApiKeyMatch> ApiKeyRegistry::find_locked(const std::string& hash_hex) const {
@@ -98,9 +103,10 @@ std::optional<ApiKeyMatch> ApiKeyRegistry::find_locked(const std::string& hash_h
 }
 
 bool ApiKeyRegistry::miss_reload_due_locked() const {
-  // An unknown key may have just been created, but never reload more often than
-  // miss_reload_min_, and not while another caller reloads.
-  return !reloading_ && clock_.monotonic() - tried_at_ >= miss_reload_min_;
+  // An unknown key may have just been created, but misses never reload more often than
+  // miss_reload_min_. Measured from the last reload a miss made, not from the periodic ones:
+  // a key created just after one of those must still work at once.
+  return !reloading_ && (!miss_reloaded_at_ || clock_.monotonic() - *miss_reloaded_at_ >= miss_reload_min_);
 }
 
 ApiKeyMatch ApiKeyRegistry::check(const std::string& presented_key) {
@@ -108,10 +114,17 @@ ApiKeyMatch ApiKeyRegistry::check(const std::string& presented_key) {
   bool must_reload = false;
   std::optional<ApiKeyMatch> m;
   {
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
     m = find_locked(hash);
+    if (!m && reloading_) {
+      // The reload under way may have read the keys before this one was created: its result
+      // first (one short query), then a reload of this miss's own if still unknown.
+      reloaded_.wait(lk, [this] { return !reloading_; });
+      m = find_locked(hash);
+    }
     if (!m && miss_reload_due_locked()) {
       reloading_ = true;
+      miss_reloaded_at_ = clock_.monotonic();
       must_reload = true;
     }
     if (m && m->kind == ApiKeyMatch::Kind::ok) used_since_flush_.insert(m->name);
@@ -132,7 +145,7 @@ std::optional<ApiKeyMatch> ApiKeyRegistry::check_if_loaded(const std::string& pr
   const std::string hash = hash_api_key(presented_key);
   std::lock_guard lk(mu_);
   auto m = find_locked(hash);
-  if (!m && miss_reload_due_locked()) return std::nullopt;
+  if (!m && (reloading_ || miss_reload_due_locked())) return std::nullopt;
   if (m && m->kind == ApiKeyMatch::Kind::ok) used_since_flush_.insert(m->name);
   return m.value_or(ApiKeyMatch{});
 }

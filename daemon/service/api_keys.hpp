@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -36,8 +37,9 @@ struct ApiKeyMatch {
 
 // The keys in memory (hash -> name, role, revoked). The daemon's janitor calls refresh() every
 // few seconds (runtime/daemon.cpp), so a revoked key stops working within that period; a key
-// that is not in memory makes check() reload at once, at most every `miss_reload_min` (so a key
-// created a moment ago works at once, and floods of wrong keys do not flood the database). The
+// that is not in memory makes check() wait for a reload under way, then reload at once, misses
+// at most every `miss_reload_min` (so a key created a moment ago works at once, and floods of
+// wrong keys do not flood the database). The
 // names of the keys used are written (last_used_at) in one batch at the next reload. If the
 // store is unreachable the last loaded keys stay in force. Thread-safe.
 class ApiKeyRegistry {
@@ -78,8 +80,9 @@ class ApiKeyRegistry {
   mutable std::mutex mu_;
   std::vector<Entry> entries_;
   std::set<std::string> used_since_flush_;  // names, for last_used_at
-  MonoTime tried_at_{};
+  std::optional<MonoTime> miss_reloaded_at_;  // the last reload an unknown key made
   bool reloading_ = false;
+  std::condition_variable reloaded_;  // reloading_ went false
   bool refresh_failing_ = false;  // logged once per outage
 };
 

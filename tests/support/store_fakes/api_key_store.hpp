@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -39,10 +40,30 @@ class FakeApiKeyStore : public ApiKeyStore {
     return r;
   }
   std::vector<ApiKeyRecord> list_api_keys() override {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     check_up();
     ++lists_;
-    return keys_;
+    auto read = keys_;
+    if (hold_) {  // the keys are read; the answer waits for hold_lists(false)
+      held_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return !hold_; });
+      held_ = false;
+    }
+    return read;
+  }
+  // While on, list_api_keys reads the keys and then waits before answering (a reload under way).
+  void hold_lists(bool on) {
+    {
+      std::lock_guard lock(mutex_);
+      hold_ = on;
+    }
+    changed_.notify_all();
+  }
+  // Blocks until a list_api_keys call is held.
+  void until_list_held() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return held_; });
   }
   bool revoke_api_key(const std::string& name, TimePoint at) override {
     std::lock_guard lock(mutex_);
@@ -87,6 +108,9 @@ class FakeApiKeyStore : public ApiKeyStore {
   std::vector<Touch> touches_;
   bool down_ = false;
   int lists_ = 0;
+  std::condition_variable changed_;  // hold_ or held_ changed
+  bool hold_ = false;
+  bool held_ = false;
 };
 
 }  // namespace mediax
