@@ -106,6 +106,10 @@ run_tsan() {
     ctest --test-dir "$TSAN_BUILD" -L 'unit|integration' -j2 --output-on-failure
 }
 
+# The e2e tests that run alone: thousands of grants, database outages under load, several daemons
+# racing, circuit breakers and head deadlines timed against the clock.
+E2E_ALONE='^e2e[.](Soak|Outage|MultiInstance|Breaker|TricklingClients)[.]'
+
 # Runs a PostgreSQL binary as the cluster's owner: `postgres` when we are root (initdb refuses root).
 pg_run() {
   if (( IS_ROOT )); then runuser -u postgres -- "$@"; else "$@"; fi
@@ -276,10 +280,13 @@ case "$cmd" in
     build_fuzzers
     [[ "${MEDIAX_TSAN:-1}" == 0 ]] || build_tsan
     status=0
-    # Two at a time where nothing waits on a deadline; the e2e and bench tests run processes with
-    # timeouts and measure, so one at a time. (Each run starts and stops the shared test cluster.)
+    # Two at a time where nothing waits on a deadline. The e2e tests mostly wait on timers and
+    # processes, so two at a time as well, but those that load the machine and measure under it
+    # (E2E_ALONE) and the benchmarks run one at a time, after. (Each run starts and stops the shared
+    # test cluster.)
     ctest --test-dir "$BUILD" --output-on-failure -j2 -LE 'e2e|bench' || status=$?
-    ctest --test-dir "$BUILD" --output-on-failure -L 'e2e|bench' || status=$?
+    ctest --test-dir "$BUILD" --output-on-failure -j2 -L e2e -E "$E2E_ALONE" || status=$?
+    ctest --test-dir "$BUILD" --output-on-failure -L 'e2e|bench' -R "$E2E_ALONE|^bench_" || status=$?
     if [[ "${MEDIAX_TSAN:-1}" != 0 ]]; then
       run_tsan || status=$?
     fi
