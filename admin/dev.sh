@@ -16,7 +16,7 @@ PORT=5432  # only names the socket file: the cluster listens on no TCP port
 
 PACKAGES=(build-essential cmake pkg-config libpqxx-dev libboost-dev libboost-system-dev libcpp-httplib-dev
           libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libpugixml-dev libexpected-dev libsystemd-dev libssl-dev libgtest-dev libgmock-dev
-          postgresql nodejs npm wrk chromium python3 clang-14 libclang-rt-14-dev)
+          postgresql pgbouncer nodejs npm wrk chromium python3 clang-14 libclang-rt-14-dev)
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -162,6 +162,40 @@ PgCluster::PgCluster(Borrowed, std::string dir)
   if (!fs::exists(socket_dir())) throw std::runtime_error("no test PostgreSQL cluster in " + dir_);
 }
 
+PgCluster::PgCluster(Standby, const PgCluster& primary) : bin_dir_(find_bin_dir()) {
+  dir_ = make_temp_dir();
+  try {
+    fs::create_directory(socket_dir());
+    if (as_root()) {
+      chown_to_postgres(dir_);
+      chown_to_postgres(socket_dir());
+    }
+    // initdb -A trust allows replication connections over the socket; -R writes primary_conninfo
+    // and standby.signal, so the copy starts as a hot standby streaming from the primary.
+    const std::string log = dir_ + "/basebackup.log";
+    const int rc = run_program({bin_dir_ + "/pg_basebackup", "-D", data_dir(), "-h", primary.socket_dir(), "-p",
+                                std::to_string(kPort), "-U", "postgres", "-R", "-X", "stream", "-c", "fast",
+                                "--no-sync"},
+                               log, dir_);
+    if (rc != 0) throw std::runtime_error("pg_basebackup failed (" + std::to_string(rc) + "):\n" + read_tail(log));
+    std::ofstream conf(data_dir() + "/postgresql.conf", std::ios::app);
+    conf << "\n# mediax test standby\n"
+         << "unix_socket_directories = '" << socket_dir() << "'\n"
+         << "hot_standby = on\n";
+    conf.close();
+    if (!conf) throw std::runtime_error("cannot write the standby's postgresql.conf");
+    start();
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    throw;
+  }
+}
+
+std::unique_ptr<PgCluster> PgCluster::standby_of(const PgCluster& primary) {
+  return std::unique_ptr<PgCluster>(new PgCluster(Standby{}, primary));
+}
+
 std::unique_ptr<PgCluster> PgCluster::borrow(const std::string& dir) {
   return std::unique_ptr<PgCluster>(new PgCluster(Borrowed{}, dir));
 }

@@ -14,6 +14,9 @@ class PgCluster {
   // A running cluster another process started in `dir` (the ctest fixture's, see shared_cluster()).
   // Borrowed: this object neither stops nor removes it unless take_over() is called.
   static std::unique_ptr<PgCluster> borrow(const std::string& dir);
+  // A hot standby of `primary`, streaming from it: a copy made with pg_basebackup -R, started in a
+  // temp dir of its own (its own socket directory); read-only. Owned: stopped and removed with it.
+  static std::unique_ptr<PgCluster> standby_of(const PgCluster& primary);
   // Stops the server (pg_ctl stop -m immediate) and removes the directory, when this object owns it.
   ~PgCluster();
   PgCluster(const PgCluster&) = delete;
@@ -36,6 +39,8 @@ class PgCluster {
  private:
   struct Borrowed {};
   PgCluster(Borrowed, std::string dir);
+  struct Standby {};
+  PgCluster(Standby, const PgCluster& primary);
 
   std::string dir_;
   std::string bin_dir_;  // /usr/lib/postgresql/<ver>/bin
