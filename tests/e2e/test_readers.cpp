@@ -252,7 +252,9 @@ TEST_F(Readers, MediaxdRunsThroughPgBouncerInSessionModeListenAndNotifyIncluded)
   EXPECT_EQ(other.get("/readyz").status, 200);
   EXPECT_EQ(fake_->stat("dead_refresh_token_uses"), 0) << "a rotated refresh token was used twice";
   other.stop();
-  for (const auto& s : secrets_in(other.log(), known_secrets())) ADD_FAILURE() << "the second instance logged a secret";
+  for (const auto& s : secrets_in(other.log(), known_secrets())) {
+    ADD_FAILURE() << "the second instance logged a secret (" << s.substr(0, 4) << "..., " << s.size() << " characters)";
+  }
 }
 
 }  // namespace
