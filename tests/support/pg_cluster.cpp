@@ -122,7 +122,7 @@ std::string make_temp_dir() {
 
 }  // namespace
 
-PgCluster::PgCluster() : bin_dir_(find_bin_dir()) {
+void PgCluster::create(const std::function<void()>& make_data, const std::function<std::string()>& conf_lines) {
   dir_ = make_temp_dir();
   try {
     fs::create_directory(socket_dir());
@@ -130,23 +130,9 @@ PgCluster::PgCluster() : bin_dir_(find_bin_dir()) {
       chown_to_postgres(dir_);
       chown_to_postgres(socket_dir());
     }
-    const std::string log = dir_ + "/initdb.log";
-    const int rc = run_program({bin_dir_ + "/initdb", "-D", data_dir(), "-A", "trust", "-U", "postgres", "--nosync",
-                                "-E", "UTF8", "--no-locale"},
-                               log, dir_);
-    if (rc != 0) throw std::runtime_error("initdb failed (" + std::to_string(rc) + "):\n" + read_tail(log));
+    make_data();
     std::ofstream conf(data_dir() + "/postgresql.conf", std::ios::app);
-    conf << "\n# mediax test cluster\n"
-         << "listen_addresses = ''\n"
-         << "unix_socket_directories = '" << socket_dir() << "'\n"
-         << "port = " << kPort
-         << "\n"
-         // fsync off is safe for stop(): the OS keeps what was written. synchronous_commit
-         // stays on, or an immediate stop would lose the last commits.
-         << "fsync = off\n"
-         << "max_connections = 200\n"
-         << "shared_buffers = 32MB\n"
-         << "log_min_messages = warning\n";
+    conf << conf_lines();
     conf.close();
     if (!conf) throw std::runtime_error("cannot write postgresql.conf");
     start();
@@ -157,39 +143,51 @@ PgCluster::PgCluster() : bin_dir_(find_bin_dir()) {
   }
 }
 
+PgCluster::PgCluster() : bin_dir_(find_bin_dir()) {
+  create(
+      [this] {
+        const std::string log = dir_ + "/initdb.log";
+        const int rc = run_program({bin_dir_ + "/initdb", "-D", data_dir(), "-A", "trust", "-U", "postgres",
+                                    "--nosync", "-E", "UTF8", "--no-locale"},
+                                   log, dir_);
+        if (rc != 0) throw std::runtime_error("initdb failed (" + std::to_string(rc) + "):\n" + read_tail(log));
+      },
+      [this] {
+        return "\n# mediax test cluster\n"
+               "listen_addresses = ''\n"
+               "unix_socket_directories = '" +
+               socket_dir() + "'\n" + "port = " + std::to_string(kPort) +
+               "\n"
+               // fsync off is safe for stop(): the OS keeps what was written. synchronous_commit
+               // stays on, or an immediate stop would lose the last commits.
+               "fsync = off\n"
+               "max_connections = 200\n"
+               "shared_buffers = 32MB\n"
+               "log_min_messages = warning\n";
+      });
+}
+
 PgCluster::PgCluster(Borrowed, std::string dir)
     : dir_(std::move(dir)), bin_dir_(find_bin_dir()), running_(true), owned_(false) {
   if (!fs::exists(socket_dir())) throw std::runtime_error("no test PostgreSQL cluster in " + dir_);
 }
 
 PgCluster::PgCluster(Standby, const PgCluster& primary) : bin_dir_(find_bin_dir()) {
-  dir_ = make_temp_dir();
-  try {
-    fs::create_directory(socket_dir());
-    if (as_root()) {
-      chown_to_postgres(dir_);
-      chown_to_postgres(socket_dir());
-    }
-    // initdb -A trust allows replication connections over the socket; -R writes primary_conninfo
-    // and standby.signal, so the copy starts as a hot standby streaming from the primary.
-    const std::string log = dir_ + "/basebackup.log";
-    const int rc = run_program({bin_dir_ + "/pg_basebackup", "-D", data_dir(), "-h", primary.socket_dir(), "-p",
-                                std::to_string(kPort), "-U", "postgres", "-R", "-X", "stream", "-c", "fast",
-                                "--no-sync"},
-                               log, dir_);
-    if (rc != 0) throw std::runtime_error("pg_basebackup failed (" + std::to_string(rc) + "):\n" + read_tail(log));
-    std::ofstream conf(data_dir() + "/postgresql.conf", std::ios::app);
-    conf << "\n# mediax test standby\n"
-         << "unix_socket_directories = '" << socket_dir() << "'\n"
-         << "hot_standby = on\n";
-    conf.close();
-    if (!conf) throw std::runtime_error("cannot write the standby's postgresql.conf");
-    start();
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    throw;
-  }
+  create(
+      [&] {
+        // initdb -A trust allows replication connections over the socket; -R writes
+        // primary_conninfo and standby.signal, so the copy starts as a hot standby streaming
+        // from the primary.
+        const std::string log = dir_ + "/basebackup.log";
+        const int rc = run_program({bin_dir_ + "/pg_basebackup", "-D", data_dir(), "-h", primary.socket_dir(), "-p",
+                                    std::to_string(kPort), "-U", "postgres", "-R", "-X", "stream", "-c", "fast",
+                                    "--no-sync"},
+                                   log, dir_);
+        if (rc != 0) throw std::runtime_error("pg_basebackup failed (" + std::to_string(rc) + "):\n" + read_tail(log));
+      },
+      [this] {
+        return "\n# mediax test standby\nunix_socket_directories = '" + socket_dir() + "'\nhot_standby = on\n";
+      });
 }
 
 std::unique_ptr<PgCluster> PgCluster::standby_of(const PgCluster& primary) {

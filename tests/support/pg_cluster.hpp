@@ -2,6 +2,7 @@
 // (no TCP port to collide on), fsync off. Never a mock.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,10 @@ class PgCluster {
   PgCluster(Borrowed, std::string dir);
   struct Standby {};
   PgCluster(Standby, const PgCluster& primary);
+  // Makes the temp dir and its socket dir (the postgres user's when root), runs make_data to fill
+  // data_dir(), appends what conf_lines returns (it may name the dirs) to its postgresql.conf and
+  // starts the server; on any failure the dir is removed and the error thrown on.
+  void create(const std::function<void()>& make_data, const std::function<std::string()>& conf_lines);
 
   std::string dir_;
   std::string bin_dir_;  // /usr/lib/postgresql/<ver>/bin
