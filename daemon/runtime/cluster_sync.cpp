@@ -28,6 +28,7 @@ bool ClusterSync::on_notify(const std::string& payload) {
   key.app_id = j.value("app_id", std::int64_t{0});
   if (j.contains("grant_id") && j["grant_id"].is_number_integer()) key.grant_id = j["grant_id"].get<std::int64_t>();
   if (key.app_id == 0 && key.grant_id == 0) return false;
+  if (owned_ != nullptr && !owned_->owns(key)) return false;  // another instance's partition
   std::lock_guard lk(queue_mu_);
   keys_.push_back(key);
   return true;

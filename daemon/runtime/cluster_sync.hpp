@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/partitions.hpp"
 #include "util/time_source.hpp"
 #include "schedule/token_cache.hpp"
 #include "store/interfaces.hpp"
@@ -29,6 +30,9 @@ class ClusterSync {
   // sweep reads what changed since construction (less the overlap).
   ClusterSync(TokenFeed& feed, TokenCache& cache, WheelUpdates wheel, const TimeSource& clock, std::string self);
 
+  // From now on notifications about keys of other partitions are ignored (their owners follow
+  // them; this instance neither schedules nor caches them). Outlives this object.
+  void restrict_to(const PartitionSet* owned) { owned_ = owned; }
   // Thread-safe (the LISTEN thread): queues the key a notification names; true when it named one
   // that another instance changed (then resync_pending() has work).
   bool on_notify(const std::string& payload);
@@ -47,6 +51,7 @@ class ClusterSync {
   WheelUpdates wheel_;
   const TimeSource& clock_;
   const std::string self_;
+  const PartitionSet* owned_ = nullptr;
   std::mutex queue_mu_;
   std::deque<RefreshKey> keys_;  // queue_mu_
   // Held while a resync or sweep reads and applies, so an older read never lands after a newer one.

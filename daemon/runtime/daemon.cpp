@@ -34,6 +34,9 @@ constexpr auto kAuthRequestPurge = std::chrono::minutes(10);
 // deletes what security.audit_retention_days no longer keeps; hourly is fine-grained enough.
 constexpr auto kAuditFlush = std::chrono::seconds(10);
 constexpr auto kAuditPurge = std::chrono::hours(1);
+// Who owns which partition is read twice a second: a killed instance's partitions are taken
+// over within a round and their load (issue 22: within 2 s).
+constexpr auto kPartitionRound = std::chrono::milliseconds(500);
 constexpr int kBlockingThreads = 4;  // webhooks, a sweep, and the short database tasks side by side
 
 // host:port as bound (a configured port 0 becomes the one the kernel chose).
@@ -95,6 +98,13 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
             janitor_.poke(sweep_task_);
             janitor_.poke(ready_task_);
           }),
+      claims_(make_partition_claims(db_url_)),
+      keeper_(*claims_, owned_,
+              PartitionWork{[this](const std::vector<int>& p) {
+                              if (loaded_) adopt_partitions(p);  // before: the start-up load reads them
+                            },
+                            [this](const std::vector<int>& p) { forget_partitions(p); }},
+              time_, metrics_),
       api_keys_(*store_, time_),
       audit_(*store_, time_),
       component_events_(
@@ -110,6 +120,10 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
             component_events_, time_, metrics_, edge_gate(config)),
       blocking_(kBlockingThreads),
       janitor_(io_, blocking_.get_executor(), time_) {
+  cache_.restrict_to(&owned_);
+  scheduler_.restrict_to(&owned_);
+  sync_.restrict_to(&owned_);
+  token_reads_.read_through(store_.get(), &owned_);
   refresher_.set_platform_guards(&guards_);
   component_credentials_.bind(cache_, refresher_);
   std::string allowed;
@@ -144,10 +158,18 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
     }
   });
   notify::status("loading tokens and schedule");
+  // The partitions claimed by the first round (all of them when this instance is alone).
+  const auto partitions = owned_.list();
+  const bool all = partitions.size() == static_cast<std::size_t>(kPartitionCount);
   std::string token_error;
   std::jthread token_loader([&] {
     try {
-      store_->scan_tokens(20000, [this](std::vector<Token>&& batch) { cache_.put_all(std::move(batch)); });
+      const auto put = [this](std::vector<Token>&& batch) { cache_.put_all(std::move(batch)); };
+      if (all) {
+        store_->scan_tokens(20000, put);
+      } else {
+        store_->scan_tokens_of(partitions, 20000, put);
+      }
       spdlog::info("loaded {} tokens in {} ms", cache_.size(), ms_since(load_started));
     } catch (const std::exception& e) {
       token_error = e.what();
@@ -156,7 +178,7 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
   std::size_t scheduled = 0;
   std::string schedule_error;
   try {
-    auto entries = store_->load_schedule();
+    auto entries = all ? store_->load_schedule() : store_->load_schedule_of(partitions);
     const auto read_ms = ms_since(load_started);
     scheduler_.load(entries);
     scheduled = entries.size();
@@ -180,8 +202,9 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
     throw StartupError(std::string("cannot load the ") + (token_error.empty() ? "schedule" : "tokens") + ": " +
                        (token_error.empty() ? schedule_error : token_error));
   }
-  spdlog::info("loaded {} tokens and {} schedule entries in {} ms ({} ms since start)", cache_.size(), scheduled,
-               ms_since(load_started), ms_since(started));
+  spdlog::info("loaded {} tokens and {} schedule entries of {} partitions in {} ms ({} ms since start)",
+               cache_.size(), scheduled, partitions.size(), ms_since(load_started), ms_since(started));
+  loaded_ = true;
   // The query results and batches of the load are freed now; without a trim glibc keeps their
   // pages, and a million grants leave hundreds of MB resident that nothing uses (bench/RESULTS.md).
   malloc_trim(0);
@@ -190,6 +213,9 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
 void Daemon::start() {
   const auto started = std::chrono::steady_clock::now();
   wait_for_migrated_database(migrator_, time_);
+  // Claim a share of the partitions first (all of them when no other instance runs), then load
+  // what they hold. The keeper's janitor task moves them later.
+  if (!keeper_.round()) throw StartupError("cannot claim partitions of the refresh work (database unreachable)");
   load_tokens_and_schedule(started);
   try {
     api_keys_.load();
@@ -225,6 +251,28 @@ void Daemon::start() {
   notify::ready("serving " + std::to_string(cache_.size()) + " tokens");
 }
 
+void Daemon::adopt_partitions(const std::vector<int>& partitions) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::size_t tokens = 0;
+  store_->scan_tokens_of(partitions, 20000, [&](std::vector<Token>&& batch) {
+    tokens += batch.size();
+    for (const auto& t : batch) cache_.put_if_newer(t);  // a refresh of this instance may be newer
+  });
+  auto entries = store_->load_schedule_of(partitions);
+  const auto scheduled = entries.size();
+  scheduler_.add(std::move(entries));
+  spdlog::info("partitions: loaded {} tokens and {} schedule entries of {} partitions in {} ms", tokens, scheduled,
+               partitions.size(), ms_since(t0));
+}
+
+void Daemon::forget_partitions(const std::vector<int>& partitions) {
+  const auto entries = scheduler_.drop_partitions(partitions);
+  const auto tokens = cache_.erase_partitions(partitions);
+  spdlog::debug("partitions: forgot {} schedule entries and {} tokens of {} partitions", entries, tokens,
+                partitions.size());
+  if (tokens > 10000) malloc_trim(0);  // give the freed pages back (as after the start-up load)
+}
+
 // Every listener may hold admin.max_connections connections: a soft limit of 1024 (a shell's
 // default) would make accepts fail long before that, so it goes up to the hard limit, and what
 // still does not fit is said once.
@@ -238,6 +286,7 @@ void Daemon::check_open_file_limit() {
 void Daemon::add_janitor_tasks() {
   using On = Janitor::On;
   if (auto period = notify::watchdog_period()) janitor_.add("watchdog", *period, On::loop, [] { notify::watchdog(); });
+  janitor_.add("partitions", kPartitionRound, On::pool, [this] { keeper_.round(); });
   const auto db_ping = janitor_.add("database ping", kDatabasePing, On::pool, [this] { ping_database(); });
   ready_task_ = janitor_.add("readiness", kReadiness, On::pool, [this] { check_readiness(); });
   sweep_task_ = janitor_.add("schedule sweep", std::chrono::seconds(config_.refresh.sweep_seconds), On::pool,
@@ -338,13 +387,16 @@ void Daemon::stop() {
   janitor_.stop();
   listener_.stop();
   scheduler_.stop(Seconds(config_.refresh.shutdown_grace_seconds));
-  hooks_.stop();
-  blocking_.join();  // the janitor's tasks in flight end (a webhook batch: webhook.timeout_ms each)
+  // The refreshes in flight have ended: the leases and partitions go now, so the others take
+  // over at once (and find those refreshes' results), not after the webhooks below.
   try {
     store_->release_leases(owner_);
   } catch (const std::exception& e) {
     spdlog::warn("could not release leases: {}", e.what());
   }
+  keeper_.leave();  // a round still running on the pool fails: the claims do not join again
+  hooks_.stop();
+  blocking_.join();  // the janitor's tasks in flight end (a webhook batch: webhook.timeout_ms each)
   // The token reads of the last minutes, this one included (a restart within the minute gives
   // that minute a second row).
   audit_.flush_counts(true);

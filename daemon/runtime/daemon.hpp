@@ -23,6 +23,7 @@
 #include "runtime/http_edge.hpp"
 #include "runtime/janitor.hpp"
 #include "runtime/metrics_collector.hpp"
+#include "runtime/partition_keeper.hpp"
 #include "runtime/migrate.hpp"  // run_migrate, find_migrations_dir (main.cpp)
 #include "runtime/seal_keys.hpp"
 #include "runtime/startup.hpp"
@@ -76,6 +77,9 @@ class Daemon {
   void ping_database();
   void check_readiness();
   void check_open_file_limit();
+  // Partitions taken over after start: their schedule and tokens into memory.
+  void adopt_partitions(const std::vector<int>& partitions);
+  void forget_partitions(const std::vector<int>& partitions);
 
   const Config& config_;
   const std::string migrations_dir_;
@@ -97,6 +101,9 @@ class Daemon {
   // the refresher that fetches the token needs the platforms; bound to the refresher below.
   StoreComponentCredentials component_credentials_;
   PlatformRegistry platforms_;
+  // The partitions of the refresh work this instance owns (core/partitions.hpp): the cache, the
+  // scheduler, cluster sync and token reads follow it; the keeper below changes it.
+  PartitionSet owned_;
   TokenCache cache_;
   RefreshPolicy policy_;
   metrics::Registry metrics_;  // the daemon's one registry; outlives everything that records into it
@@ -116,6 +123,9 @@ class Daemon {
   MetricsCollector metrics_collector_;
   ClusterSync sync_;
   NotificationListener listener_;  // LISTEN mediax_tokens: news for sync_
+  std::unique_ptr<PartitionClaims> claims_;  // on a database session of its own
+  PartitionKeeper keeper_;
+  std::atomic<bool> loaded_{false};  // the start-up load is done: partitions taken later load themselves
   ApiKeyRegistry api_keys_;
   AuditTrail audit_;  // mediax.audit: the Dispatcher's records, token read counts (flushed by the janitor)
   ComponentEventReceiver component_events_;  // POST /wechat/component/{app}/events

@@ -319,11 +319,11 @@ RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::
       // or stopped. Follow what the database says.
       auto state = feed_.schedule_of(key);
       const bool active = state && state->status == GrantStatus::active;
-      if (auto t = feed_.get_token(key)) {
-        cache_.put_if_newer(*t);
-      }
+      auto stored = feed_.get_token(key);
+      if (stored) cache_.put_if_newer(*stored);
       r.status = active ? RefreshResult::Status::not_acquired : RefreshResult::Status::gone;
       r.token = cache_.get(key);
+      if (!r.token) r.token = stored;  // another instance's partition: not cached here
       if (active) r.next_at = retry_after_lease_refused(now, state->next_refresh_at, state->lease_until, lease_for);
       r.message = active ? "refreshed or being refreshed by another instance" : "no longer active";
       return r;

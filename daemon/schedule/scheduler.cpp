@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <future>
 
 #include "util/waits.hpp"
@@ -52,8 +53,40 @@ TimerWheel::Tick Scheduler::tick_of(TimePoint t) { return to_unix(t); }
 
 void Scheduler::load(const std::vector<ScheduleEntry>& entries) {
   wheel_.reserve(wheel_.size() + entries.size());
-  for (const auto& e : entries) wheel_.insert(e.key.pack(), tick_of(e.next_refresh_at));
-  spdlog::info("schedule loaded: {} tokens to keep fresh", entries.size());
+  std::size_t n = 0;
+  for (const auto& e : entries) {
+    if (!owns(e.key.pack())) continue;
+    wheel_.insert(e.key.pack(), tick_of(e.next_refresh_at));
+    ++n;
+  }
+  spdlog::info("schedule loaded: {} tokens to keep fresh", n);
+}
+
+void Scheduler::add(std::vector<ScheduleEntry> entries) {
+  boost::asio::post(io_, [this, entries = std::move(entries)] {
+    if (stopping_) return;
+    wheel_.reserve(wheel_.size() + entries.size());
+    for (const auto& e : entries) {
+      if (owns(e.key.pack())) wheel_.insert(e.key.pack(), tick_of(e.next_refresh_at));
+    }
+    on_timer();  // some may be due already; re-arms for the rest
+  });
+}
+
+std::size_t Scheduler::drop_partitions(const std::vector<int>& partitions) {
+  auto gone = std::make_shared<std::array<bool, kPartitionCount>>();
+  for (int p : partitions) {
+    if (p >= 0 && p < kPartitionCount) (*gone)[static_cast<std::size_t>(p)] = true;
+  }
+  auto done = std::make_shared<std::promise<std::size_t>>();
+  auto result = done->get_future();
+  boost::asio::post(io_, [this, gone, done] {
+    done->set_value(wheel_.remove_if(
+        [&](TimerWheel::Id id) { return (*gone)[static_cast<std::size_t>(partition_of(RefreshKey::unpack(id)))]; }));
+  });
+  // The io thread may be stopped (shutdown): the keys then simply never fire.
+  if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return 0;
+  return result.get();
 }
 
 void Scheduler::start() {
@@ -61,6 +94,7 @@ void Scheduler::start() {
 }
 
 void Scheduler::schedule(const RefreshKey& key, TimePoint at) {
+  if (!owns(key.pack())) return;  // another instance's partition: its owner schedules it
   boost::asio::post(io_, [this, id = key.pack(), t = tick_of(at)] {
     if (stopping_) return;
     wheel_.insert(id, t);
@@ -91,6 +125,7 @@ void Scheduler::dispatch() {
     ready_.pop_front();
     // Rescheduled since it became due (e.g. a forced refresh ran): the new time wins.
     if (wheel_.contains(id)) continue;
+    if (!owns(id)) continue;  // its partition was given up meanwhile
     ++running_;
     {
       std::lock_guard lk(workers_mu_);

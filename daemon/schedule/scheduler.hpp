@@ -8,6 +8,10 @@
 // again and re-arms. So a wall-clock jump is noticed within a period, and a test that advances
 // a ManualTimeSource makes the due keys fire by setting a short period and running the
 // io_context by hand (run_one()/poll()); the timer never needs a clock of its own.
+//
+// Partitions (core/partitions.hpp): restricted to the partitions this instance owns, the wheel
+// holds only their keys; schedule() of another partition's key is ignored (its owner schedules
+// it), and a key whose partition was given up while it waited is not dispatched.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -22,6 +26,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/partitions.hpp"
 #include "util/time_source.hpp"
 #include "obs/metrics.hpp"
 #include "schedule/due_refresher.hpp"
@@ -43,8 +48,16 @@ class Scheduler {
             metrics::Registry& metrics);
   ~Scheduler();
 
-  // Replaces the whole schedule (at start). Call before run(); not thread-safe against itself.
+  // From now on only keys of these partitions are scheduled (outlives the scheduler; none: all).
+  // Call before start().
+  void restrict_to(const PartitionSet* owned) { owned_ = owned; }
+  // Adds the entries (at start). Call before run(); not thread-safe against itself.
   void load(const std::vector<ScheduleEntry>& entries);
+  // Thread-safe: adds the entries of partitions just taken over (on the io thread).
+  void add(std::vector<ScheduleEntry> entries);
+  // Thread-safe: forgets every key of these partitions (given up); blocks until done on the io
+  // thread (at most 5 s) and returns how many entries went.
+  std::size_t drop_partitions(const std::vector<int>& partitions);
   // Arms the timer. Call once, on or before io_context::run.
   void start();
   // Stops taking new work; refreshes in flight finish on their workers. Blocks until they end
@@ -64,6 +77,7 @@ class Scheduler {
   void dispatch();
   void arm();
   static TimerWheel::Tick tick_of(TimePoint t);
+  bool owns(std::uint64_t id) const { return owned_ == nullptr || owned_->owns(RefreshKey::unpack(id)); }
 
   boost::asio::io_context& io_;
   DueRefresher& refresher_;
@@ -71,6 +85,7 @@ class Scheduler {
   const int max_concurrent_;
   metrics::Registry& metrics_;
   std::chrono::milliseconds recheck_period_{std::chrono::seconds(30)};
+  const PartitionSet* owned_ = nullptr;
   boost::asio::steady_timer timer_;
   boost::asio::thread_pool pool_;
   // Owned by the io thread:

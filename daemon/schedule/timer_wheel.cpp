@@ -368,6 +368,15 @@ bool TimerWheel::cancel(Id id) {
   return true;
 }
 
+std::size_t TimerWheel::remove_if(const std::function<bool(Id)>& pred) {
+  std::vector<Id> doomed;
+  for (const auto& node : impl_->nodes) {
+    if (node.where != kFree && pred(node.id)) doomed.push_back(node.id);
+  }
+  for (Id id : doomed) cancel(id);
+  return doomed.size();
+}
+
 void TimerWheel::reserve(std::size_t n) {
   Impl& w = *impl_;
   w.nodes.reserve(n);

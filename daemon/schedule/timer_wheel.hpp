@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -27,6 +28,8 @@ class TimerWheel {
   void insert(Id id, Tick due);
   // Removes id; returns whether it was present.
   bool cancel(Id id);
+  // Removes every id for which pred is true (one pass over the entries); returns how many.
+  std::size_t remove_if(const std::function<bool(Id)>& pred);
   // Makes room for n entries in all, so that a bulk load does not grow the index step by step.
   void reserve(std::size_t n);
   bool contains(Id id) const;

@@ -1,19 +1,24 @@
 #include "schedule/token_cache.hpp"
 
+#include <array>
 #include <mutex>
 
 namespace mediax {
 
-std::uint64_t TokenCache::key_of(const Token& t) { return RefreshKey{t.app_id, t.grant_id.value_or(0)}.pack(); }
+RefreshKey TokenCache::key_of(const Token& t) { return RefreshKey{t.app_id, t.grant_id.value_or(0)}; }
 
 void TokenCache::put(const Token& t) {
+  const auto key = key_of(t);
+  if (!kept(key)) return;
   std::unique_lock lk(mu_);
-  tokens_[key_of(t)] = t;
+  tokens_[key.pack()] = t;
 }
 
 bool TokenCache::put_if_newer(const Token& t) {
+  const auto key = key_of(t);
+  if (!kept(key)) return false;
   std::unique_lock lk(mu_);
-  auto [it, inserted] = tokens_.try_emplace(key_of(t), t);
+  auto [it, inserted] = tokens_.try_emplace(key.pack(), t);
   if (inserted) return true;
   if (it->second.refreshed_at > t.refreshed_at) return false;
   it->second = t;
@@ -22,7 +27,10 @@ bool TokenCache::put_if_newer(const Token& t) {
 
 void TokenCache::put_all(std::vector<Token>&& tokens) {
   std::unique_lock lk(mu_);
-  for (auto& t : tokens) tokens_.insert_or_assign(key_of(t), std::move(t));
+  for (auto& t : tokens) {
+    const auto key = key_of(t);
+    if (kept(key)) tokens_.insert_or_assign(key.pack(), std::move(t));
+  }
 }
 
 void TokenCache::erase(const RefreshKey& key) {
@@ -35,6 +43,17 @@ void TokenCache::erase_app(std::int64_t app_id) {
   std::erase_if(tokens_, [app_id](const auto& kv) { return kv.second.app_id == app_id; });
 }
 
+std::size_t TokenCache::erase_partitions(const std::vector<int>& partitions) {
+  std::array<bool, kPartitionCount> gone{};
+  for (int p : partitions) {
+    if (p >= 0 && p < kPartitionCount) gone[static_cast<std::size_t>(p)] = true;
+  }
+  std::unique_lock lk(mu_);
+  return std::erase_if(tokens_, [&](const auto& kv) {
+    return gone[static_cast<std::size_t>(partition_of(RefreshKey::unpack(kv.first)))];
+  });
+}
+
 std::optional<Token> TokenCache::get(const RefreshKey& key) const {
   std::shared_lock lk(mu_);
   auto it = tokens_.find(key.pack());
@@ -45,7 +64,9 @@ std::optional<Token> TokenCache::get(const RefreshKey& key) const {
 void TokenCache::replace_all(const std::vector<Token>& tokens) {
   std::unordered_map<std::uint64_t, Token> fresh;
   fresh.reserve(tokens.size());
-  for (const auto& t : tokens) fresh[key_of(t)] = t;
+  for (const auto& t : tokens) {
+    if (const auto key = key_of(t); kept(key)) fresh[key.pack()] = t;
+  }
   std::unique_lock lk(mu_);
   tokens_.swap(fresh);
 }

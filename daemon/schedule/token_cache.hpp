@@ -1,5 +1,7 @@
 // The current tokens in memory, so token reads never wait for the database.
 // Many readers (HTTP threads), few writers (refresh workers): a shared mutex.
+// With several instances each caches the tokens of its own partitions only (restrict_to): a
+// token of another partition is not kept, since its owner refreshes it and this copy would age.
 #pragma once
 
 #include <optional>
@@ -7,12 +9,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/partitions.hpp"
 #include "core/types.hpp"
 
 namespace mediax {
 
 class TokenCache {
  public:
+  // From now on only tokens of these partitions are kept (outlives the cache; none: every token).
+  void restrict_to(const PartitionSet* owned) { owned_ = owned; }
   void put(const Token& t);
   // Puts t unless the cache holds a token of the same key refreshed later: what a database read
   // brings in (the sweep, a NOTIFY, a lost lease race) may be older than the token a refresh of
@@ -20,6 +25,8 @@ class TokenCache {
   bool put_if_newer(const Token& t);
   void erase(const RefreshKey& key);
   void erase_app(std::int64_t app_id);  // the app token and every grant token of the app
+  // Forgets every token of these partitions (given up to another instance); returns how many.
+  std::size_t erase_partitions(const std::vector<int>& partitions);
   std::optional<Token> get(const RefreshKey& key) const;
   void replace_all(const std::vector<Token>& tokens);
   // Puts every token of a batch (moved in) under one lock: the start-up load, batch by batch.
@@ -29,7 +36,9 @@ class TokenCache {
   std::optional<TimePoint> earliest_expiry() const;
 
  private:
-  static std::uint64_t key_of(const Token& t);
+  static RefreshKey key_of(const Token& t);
+  bool kept(const RefreshKey& key) const { return owned_ == nullptr || owned_->owns(key); }
+  const PartitionSet* owned_ = nullptr;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::uint64_t, Token> tokens_;
 };

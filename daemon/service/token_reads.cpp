@@ -102,8 +102,19 @@ Expected<RefreshKey> TokenReads::admitted(const RefreshKey& key, const std::opti
   return tl::unexpected(out_of_scope(caller, "grant " + std::to_string(grant_id) + " belongs to another app"));
 }
 
-Expected<Token> TokenReads::current_token(const RefreshKey& key) {
+std::optional<Token> TokenReads::lookup(const RefreshKey& key) const {
   auto t = cache_.get(key);
+  if (!t && feed_ != nullptr && owned_ != nullptr && !owned_->owns(key)) t = feed_->get_token(key);
+  return t;
+}
+
+Expected<Token> TokenReads::current_token(const RefreshKey& key) {
+  std::optional<Token> t;
+  try {
+    t = lookup(key);
+  } catch (const StoreError& e) {
+    return tl::unexpected(database_error(e));
+  }
   if (!t) return tl::unexpected(ApiError(404, "no_token", "there is no token yet"));
   return refuse_expiring(std::move(*t)).and_then([this](Token ok) { return answered(std::move(ok)); });
 }
@@ -153,7 +164,12 @@ Expected<Token> TokenReads::refuse_expiring(Token t) const {
 }
 
 std::optional<TimePoint> TokenReads::token_expiry(const RefreshKey& key) const {
-  auto t = cache_.get(key);
+  std::optional<Token> t;
+  try {
+    t = lookup(key);
+  } catch (const StoreError&) {
+    return std::nullopt;  // shown as unknown; the grant itself was read
+  }
   if (!t) return std::nullopt;
   return t->expires_at;
 }
@@ -170,6 +186,7 @@ Expected<Token> TokenReads::token_from(const RefreshResult& r, const RefreshKey&
     case S::gone: return tl::unexpected(ApiError(409, "not_active", "this grant or app is not active: " + r.message));
     case S::not_acquired:
       // Another instance is refreshing it right now; its result is what we will serve.
+      if (r.token) return *r.token;
       if (auto t = cache_.get(key)) return *t;
       return tl::unexpected(
           ApiError(409, "refresh_in_progress", "another instance is refreshing this token; try again shortly"));

@@ -56,12 +56,21 @@ class TokenReads {
   // (service/rejected_limits.hpp): no refresh, no platform call.
   Expected<Token> token_rejected(const RefreshKey& key, const std::string& access_token, const Caller& caller);
   std::optional<TimePoint> token_expiry(const RefreshKey& key) const;
+  // With several instances (core/partitions.hpp) the cache holds this instance's partitions only:
+  // a token of another partition is read from `feed` (its owner keeps it fresh there).
+  void read_through(TokenFeed* feed, const PartitionSet* owned) {
+    feed_ = feed;
+    owned_ = owned;
+  }
 
   // The apps side (service/apps.hpp) keeps what is answered from memory current.
   void app_registered(const App& app);
   void app_deleted(const std::string& app_name);
 
  private:
+  // The token from memory, or from the database when another instance owns its partition;
+  // throws StoreError.
+  std::optional<Token> lookup(const RefreshKey& key) const;
   Expected<Token> refuse_expiring(Token t) const;
   // key unchanged when the caller's scope admits its app (named `app_name`), else 403.
   static Expected<RefreshKey> admitted(const RefreshKey& key, const std::optional<std::string>& app_name,
@@ -72,6 +81,8 @@ class TokenReads {
 
   AdminStore& apps_;
   TokenCache& cache_;
+  TokenFeed* feed_ = nullptr;
+  const PartitionSet* owned_ = nullptr;
   Refresher& refresher_;
   const TimeSource& time_;
   RejectedLimits* rejected_limits_;

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/partitions.hpp"
 #include "store/audit_records.hpp"
 #include "store/records.hpp"
 
@@ -23,6 +24,12 @@ class RefreshStore {
 
   // Every active app token and grant with its next refresh time, in no particular order.
   virtual std::vector<ScheduleEntry> load_schedule() = 0;
+  // The entries of load_schedule() in these partitions (core/partitions.hpp).
+  virtual std::vector<ScheduleEntry> load_schedule_of(const std::vector<int>& partitions) {
+    auto all = load_schedule();
+    std::erase_if(all, [&](const ScheduleEntry& e) { return !in_partitions(e.key, partitions); });
+    return all;
+  }
   // Sets when an app's token must be fetched (e.g. right after registration).
   virtual void set_next_refresh(const RefreshKey& key, TimePoint at) = 0;
   // Takes the lease on key for owner until lease_until when it is free or expired and the
@@ -58,12 +65,38 @@ class TokenFeed {
   virtual void scan_tokens(std::size_t /*batch_rows*/, const std::function<void(std::vector<Token>&&)>& fn) {
     fn(all_tokens());
   }
+  // The rows of scan_tokens() in these partitions (core/partitions.hpp).
+  virtual void scan_tokens_of(const std::vector<int>& partitions, std::size_t batch_rows,
+                              const std::function<void(std::vector<Token>&&)>& fn) {
+    scan_tokens(batch_rows, [&](std::vector<Token>&& batch) {
+      std::erase_if(batch, [&](const Token& t) {
+        return !in_partitions(RefreshKey{t.app_id, t.grant_id.value_or(0)}, partitions);
+      });
+      fn(std::move(batch));
+    });
+  }
   // Apps (client credentials) and grants whose row changed at or after `since`, any status.
   virtual std::vector<ScheduleChange> schedule_changes_since(TimePoint since) = 0;
   // Tokens stored at or after `since` that may be served.
   virtual std::vector<Token> tokens_refreshed_since(TimePoint since) = 0;
   // The schedule state of one key; empty when the app or grant no longer exists.
   virtual std::optional<ScheduleChange> schedule_of(const RefreshKey& key) = 0;
+};
+
+// Which instance owns which partition (core/partitions.hpp), held on a database session of the
+// instance's own: when the instance dies, its session ends and its partitions are free at once.
+// Not thread-safe: one keeper (runtime/partition_keeper.hpp) calls it.
+class PartitionClaims {
+ public:
+  virtual ~PartitionClaims() = default;
+  // Joins (connecting first, again after a lost connection: what was held then is gone) and
+  // reads who holds what.
+  virtual PartitionView look() = 0;
+  // Tries to take each partition; returns those taken (a partition held by another is not).
+  virtual std::vector<int> claim(const std::vector<int>& partitions) = 0;
+  virtual void release(const std::vector<int>& partitions) = 0;
+  // Releases everything and closes the session, for good (the instance is stopping).
+  virtual void leave() = 0;
 };
 
 // Daily call budgets counted across instances.

@@ -199,13 +199,15 @@ constexpr const char* kLoadTokenColumns =
     "SELECT t.app_id, t.grant_id, t.access_token, t.token_type,"
     " CASE WHEN cardinality(t.scopes) = 0 THEN NULL ELSE array_to_json(t.scopes)::text END,"
     " " MEDIAX_EPOCH_US_F8("t.expires_at") ", " MEDIAX_EPOCH_US_F8("t.refreshed_at") " FROM mediax.tokens t ";
-const std::string kLoadTokens =
-    std::string(kLoadTokenColumns) +
-    "WHERE t.grant_id IS NOT NULL AND NOT EXISTS (SELECT FROM mediax.grants g WHERE g.id = t.grant_id"
-    " AND g.status NOT IN ('active', 'needs_reauth'))"
-    " UNION ALL " +
-    kLoadTokenColumns +
-    "JOIN mediax.apps a ON a.id = t.app_id WHERE t.grant_id IS NULL AND a.status IN ('active', 'needs_reauth')";
+// The rows to load; `only` restricts them to some partitions (partition_sql: "" for all).
+std::string load_tokens_sql(const std::vector<int>* only) {
+  return std::string(kLoadTokenColumns) +
+         "WHERE t.grant_id IS NOT NULL AND NOT EXISTS (SELECT FROM mediax.grants g WHERE g.id = t.grant_id"
+         " AND g.status NOT IN ('active', 'needs_reauth'))" +
+         partition_sql("t.grant_id", only) + " UNION ALL " + kLoadTokenColumns +
+         "JOIN mediax.apps a ON a.id = t.app_id WHERE t.grant_id IS NULL AND a.status IN ('active', 'needs_reauth')" +
+         partition_sql("t.app_id", only);
+}
 
 // A row of kLoadTokens, by position.
 Token loaded_token(const pqxx::row& r) {
@@ -226,7 +228,7 @@ std::vector<Token> PgStore::all_tokens() {
   return pool_.run("all_tokens", [&](pqxx::connection& c) {
     pqxx::work tx(c);
     std::vector<Token> out;
-    fetch_in_batches(tx, "mediax_load_tokens", kLoadTokens, 50000, [&](const pqxx::result& res) {
+    fetch_in_batches(tx, "mediax_load_tokens", load_tokens_sql(nullptr), 50000, [&](const pqxx::result& res) {
       for (const auto& r : res) out.push_back(loaded_token(r));
     });
     tx.commit();
@@ -237,9 +239,19 @@ std::vector<Token> PgStore::all_tokens() {
 // A connection lost mid-way is retried once by the pool: fn may then see rows again (the
 // cache's put is idempotent).
 void PgStore::scan_tokens(std::size_t batch_rows, const std::function<void(std::vector<Token>&&)>& fn) {
+  scan_tokens_where(nullptr, batch_rows, fn);
+}
+
+void PgStore::scan_tokens_of(const std::vector<int>& partitions, std::size_t batch_rows,
+                             const std::function<void(std::vector<Token>&&)>& fn) {
+  scan_tokens_where(&partitions, batch_rows, fn);
+}
+
+void PgStore::scan_tokens_where(const std::vector<int>* only, std::size_t batch_rows,
+                                const std::function<void(std::vector<Token>&&)>& fn) {
   pool_.run("all_tokens", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    fetch_in_batches(tx, "mediax_load_tokens", kLoadTokens, batch_rows, [&](const pqxx::result& res) {
+    fetch_in_batches(tx, "mediax_load_tokens", load_tokens_sql(only), batch_rows, [&](const pqxx::result& res) {
       std::vector<Token> batch;
       batch.reserve(res.size());
       for (const auto& r : res) batch.push_back(loaded_token(r));

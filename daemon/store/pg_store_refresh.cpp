@@ -21,18 +21,26 @@ std::string error_text(const std::string& code, const std::string& message) {
 
 }  // namespace
 
-std::vector<ScheduleEntry> PgStore::load_schedule() {
+std::vector<ScheduleEntry> PgStore::load_schedule() { return load_schedule_where(nullptr); }
+
+std::vector<ScheduleEntry> PgStore::load_schedule_of(const std::vector<int>& partitions) {
+  return load_schedule_where(&partitions);
+}
+
+std::vector<ScheduleEntry> PgStore::load_schedule_where(const std::vector<int>* only) {
   return pool_.run("load_schedule", [&](pqxx::connection& c) {
     pqxx::work tx(c);
     // An active client-credentials app without a time has never had a token: due now. No ORDER
     // BY (the timer wheel orders); float8 times (MEDIAX_EPOCH_US_F8): a million rows at start.
     // Read through a cursor in batches: the rows are never all held by libpq at once.
-    const char* sql =
+    const std::string sql =
         "SELECT id AS app_id, 0::int8 AS grant_id, " MEDIAX_EPOCH_US_F8("COALESCE(next_refresh_at, now())") " AS due_us"
-        " FROM mediax.apps WHERE status = 'active' AND (client_credentials OR next_refresh_at IS NOT NULL)"
+        " FROM mediax.apps WHERE status = 'active' AND (client_credentials OR next_refresh_at IS NOT NULL)" +
+        partition_sql("id", only) +
         " UNION ALL"
         " SELECT app_id, id, " MEDIAX_EPOCH_US_F8("next_refresh_at") " FROM mediax.grants"
-        " WHERE status = 'active' AND next_refresh_at IS NOT NULL";
+        " WHERE status = 'active' AND next_refresh_at IS NOT NULL" +
+        partition_sql("id", only);
     std::vector<ScheduleEntry> out;
     fetch_in_batches(tx, "mediax_load_schedule", sql, 100000, [&](const pqxx::result& res) {
       out.reserve(out.size() + res.size());

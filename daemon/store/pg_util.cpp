@@ -12,6 +12,7 @@
 
 #include <pqxx/except>
 
+#include "core/partitions.hpp"
 #include "store/store.hpp"
 
 namespace mediax::pg {
@@ -128,6 +129,13 @@ std::string describe(const std::string& url) {
 }  // namespace
 
 std::string describe_db_url(const std::string& url) { return describe(url); }
+
+std::string partition_sql(const std::string& column, const std::vector<int>* only) {
+  if (only == nullptr) return "";
+  std::string list;
+  for (int p : *only) list += (list.empty() ? "" : ",") + std::to_string(p);  // integers: nothing to quote
+  return " AND " + column + " % " + std::to_string(kPartitionCount) + " = ANY('{" + list + "}'::int[])";
+}
 
 void fetch_in_batches(pqxx::transaction_base& tx, const std::string& cursor, const std::string& query,
                       std::size_t batch_rows, const std::function<void(const pqxx::result&)>& fn) {

@@ -65,6 +65,10 @@ std::string describe_db_url(const std::string& url);
 void fetch_in_batches(pqxx::transaction_base& tx, const std::string& cursor, const std::string& query,
                       std::size_t batch_rows, const std::function<void(const pqxx::result&)>& fn);
 
+// SQL fragment restricting `column` (an app or grant id) to partitions (core/partitions.hpp):
+// " AND column % 256 = ANY('{...}'::int[])"; "" when only is null (every partition).
+std::string partition_sql(const std::string& column, const std::vector<int>* only);
+
 // The first line of a server error ("ERROR:  ..."): the DETAIL lines may quote row values,
 // which can be secrets, so only the primary message is ever shown.
 std::string primary_message(const std::string& what);

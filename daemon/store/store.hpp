@@ -48,4 +48,7 @@ class Migrator {
 std::unique_ptr<Store> make_pg_store(const std::string& db_url, int pool_size,
                                      std::shared_ptr<const crypto::Sealer> sealer = nullptr);
 
+// The partition claims of one instance (store/partition_locks.hpp), on a connection of their own.
+std::unique_ptr<PartitionClaims> make_partition_claims(const std::string& db_url);
+
 }  // namespace mediax

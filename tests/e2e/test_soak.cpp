@@ -16,7 +16,13 @@
 //  - no grant is lost: every grant is `active`, or — only in the kill loop, and only for a
 //    refresh the killed instance had in flight — `needs_reauth` with the reason `lost_rotation`:
 //    the platform rotated the refresh token and its answer died with the instance;
-//  - the survivors take a killed instance's refreshes over within a lease (plus the timer's second).
+//  - the survivors take a killed instance's refreshes over within a lease (plus the timer's second);
+//  - the instances share the work by partitions (README "Several instances on one database"):
+//    every partition has one owner, each instance a fair share, one lease attempt per refresh
+//    (at most 1.05 on average), and each holds about its share of the tokens in memory; in the
+//    kill loop, which also stops instances with SIGTERM and starts them again, a killed or
+//    stopped instance's partitions are all owned again, and the first of their grants refreshed
+//    by a survivor, within 2 s.
 //
 // Sizes and durations come from the environment, with CI defaults that keep the three tests
 // together around three minutes on two cores (README "Tests"):
@@ -82,6 +88,51 @@ const std::string kRefresh = "lease_seconds = " + std::to_string(kLeaseSeconds) 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The sum of every series of a metric family on an instance's /metrics (-1: not served).
+double metric_sum(const Daemon& d, const std::string& family) {
+  const auto r = test::http_get(d.url("/metrics"));
+  if (r.status != 200) return -1;
+  double sum = 0;
+  std::istringstream lines(r.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(family, 0) != 0) continue;
+    const char next = line.size() > family.size() ? line[family.size()] : '\0';
+    if (next != ' ' && next != '{') continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+// The advisory locks of the partitions (store/partition_locks.hpp: class 0x6d79): holder session
+// by partition.
+std::map<int, int> partition_holders(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  std::map<int, int> out;
+  for (const auto& r : tx.exec("SELECT objid::int, pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+                               " AND granted AND classid::int8 = 28025")) {
+    out[r[0].as<int>()] = r[1].as<int>();
+  }
+  return out;
+}
+
+// The database sessions of an instance, by the application_name it gives them ("mediaxd/<instance>",
+// the instance named in its log's "listening on ... (instance host:pid:instance)").
+std::set<int> sessions_of(pqxx::connection& conn, const Daemon& d) {
+  const std::string log = d.log();
+  const auto at = log.find("(instance ");
+  std::set<int> out;
+  if (at == std::string::npos) return out;
+  const auto end = log.find(')', at);
+  const std::string owner = log.substr(at + 10, end - at - 10);
+  const std::string instance = owner.substr(owner.rfind(':') + 1);
+  pqxx::nontransaction tx(conn);
+  for (const auto& r :
+       tx.exec_params("SELECT pid FROM pg_stat_activity WHERE application_name = $1", "mediaxd/" + instance)) {
+    out.insert(r[0].as<int>());
+  }
+  return out;
 }
 
 std::string sql_array(const std::vector<std::int64_t>& ids) {
@@ -375,8 +426,12 @@ class Soak : public E2ETest {
     ReaderCounts counts;
     std::atomic<bool> stop{false};
     std::thread reader([&] { read_tokens(counts, stop); });
+    double leases_before = 0;
+    for (std::size_t i = 0; i < instances(); ++i) leases_before += metric_sum(*instance(i), "mediax_lease_attempts_total");
     const auto t_start = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(settings_.seconds));
+    double leases = -leases_before;
+    for (std::size_t i = 0; i < instances(); ++i) leases += metric_sum(*instance(i), "mediax_lease_attempts_total");
     const auto stats = fake_->stats();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     stop = true;
@@ -388,10 +443,26 @@ class Soak : public E2ETest {
     EXPECT_EQ(states.active, settings_.grants);
     check_refreshes(stats_before, stats, seconds, states);
     check_reader(counts, seconds);
-    // Every instance took part.
+    // Every instance took part, with its share of the partitions and of the tokens in memory.
+    const auto share = (256 + static_cast<int>(n) - 1) / static_cast<int>(n);
+    double owned = 0;
+    std::ostringstream shares;
     for (std::size_t i = 0; i < instances(); ++i) {
       EXPECT_NE(instance(i)->log().find("refreshed"), std::string::npos) << "instance " << i << " never refreshed";
+      const double mine = metric_sum(*instance(i), "mediax_partitions_owned");
+      const double cached = metric_sum(*instance(i), "mediax_tokens_in_memory");
+      owned += mine;
+      shares << " " << mine << "/" << cached;
+      EXPECT_GE(mine, share - static_cast<int>(n)) << "instance " << i;
+      EXPECT_LE(mine, share) << "instance " << i;
+      EXPECT_LE(cached, settings_.grants * (mine / 256.0) * 1.3 + 20) << "instance " << i << " caches more than its share";
     }
+    EXPECT_EQ(owned, 256) << "every partition has one owner";
+    const auto refreshes = stats.at("refreshes").get<std::int64_t>() - stats_before.at("refreshes").get<std::int64_t>();
+    const double per_refresh = leases / static_cast<double>(std::max<std::int64_t>(1, refreshes));
+    std::cout << "[ soak     ] partitions/tokens in memory per instance:" << shares.str() << "; lease attempts "
+              << leases << " for " << refreshes << " refreshes: " << per_refresh << " per refresh\n";
+    EXPECT_LE(per_refresh, 1.05) << "instances attempt leases on each other's grants";
     check_logs();
   }
 
@@ -412,12 +483,19 @@ TEST_F(Soak, ThreeDaemonsRefreshThousandsOfGrantsOncePerCycleAndNeverServeAnExpi
 // One SIGKILL: the dead instance's pid, when, and the grants it had leased (refreshes in flight).
 struct Kill {
   pid_t pid = -1;
+  bool graceful = false;  // SIGTERM rather than SIGKILL
   std::chrono::steady_clock::time_point at;
   std::set<std::int64_t> in_flight;
   std::optional<double> takeover_seconds;  // until none of its leases was left
+  std::vector<int> partitions;             // what it owned
+  std::set<int> sessions;                  // its database sessions
+  double db_at = 0;                        // the database's clock at the kill (epoch seconds)
+  std::optional<double> partitions_seconds;     // until every partition was owned by a survivor
+  std::optional<double> first_refresh_seconds;  // until a survivor refreshed a grant of its partitions
 };
 
 TEST_F(Soak, KillNineLoopSurvivorsTakeOverAndNoGrantIsLostSilently) {
+  // Kills, stops and starts move the partitions between the instances again and again.
   start(3);
   if (HasFatalFailure()) return;
   const auto stats_before = fake_->stats();
@@ -447,20 +525,43 @@ TEST_F(Soak, KillNineLoopSurvivorsTakeOverAndNoGrantIsLostSilently) {
       }
       for (const auto& [k, pid] : open) {
         std::int64_t left = -1;
+        std::optional<double> partitions_at, first_refresh_at;
         try {
           if (!conn) conn = std::make_unique<pqxx::connection>(db_url_);
+          std::vector<int> parts;
+          std::set<int> dead;
+          double db_at = 0;
+          {
+            std::lock_guard lk(mu);
+            parts = kills[k].partitions;
+            dead = kills[k].sessions;
+            db_at = kills[k].db_at;
+          }
+          int owned = 0;
+          for (const auto& [p, holder] : partition_holders(*conn)) owned += dead.count(holder) == 0 ? 1 : 0;
           pqxx::nontransaction tx(*conn);
           left = tx.exec_params1("SELECT count(*) FROM mediax.grants WHERE lease_owner LIKE $1",
                                  "%:" + std::to_string(pid) + ":%")[0]
                      .as<std::int64_t>();
+          if (owned == 256) partitions_at = 0;
+          std::vector<std::int64_t> p64(parts.begin(), parts.end());
+          const auto first = tx.exec_params1(
+              "SELECT extract(epoch FROM min(refreshed_at))::float8 FROM mediax.tokens"
+              " WHERE grant_id % 256 = ANY($1::int8[]) AND refreshed_at > to_timestamp($2)",
+              sql_array(p64), db_at)[0];
+          if (!first.is_null()) first_refresh_at = first.as<double>() - db_at;
         } catch (const std::exception&) {
           conn.reset();
         }
         std::lock_guard lk(mu);
-        const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - kills[k].at).count();
-        if (left == 0 || since > 60) kills[k].takeover_seconds = since;
+        auto& kill = kills[k];
+        const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - kill.at).count();
+        if (partitions_at && !kill.partitions_seconds) kill.partitions_seconds = since;
+        if (first_refresh_at && !kill.first_refresh_seconds) kill.first_refresh_seconds = *first_refresh_at;
+        const bool all = kill.partitions_seconds && (kill.first_refresh_seconds || kill.partitions.empty());
+        if ((left == 0 && all) || since > 60) kill.takeover_seconds = since;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
 
@@ -486,9 +587,23 @@ TEST_F(Soak, KillNineLoopSurvivorsTakeOverAndNoGrantIsLostSilently) {
       }
       Kill kill;
       kill.pid = d->pid();
+      // One stop in four is a clean SIGTERM: the instance hands its partitions back as it goes.
+      kill.graceful = std::uniform_int_distribution<int>(0, 3)(rng) == 0;
+      kill.sessions = sessions_of(conn, *d);
+      for (const auto& [p, holder] : partition_holders(conn)) {
+        if (kill.sessions.count(holder) > 0) kill.partitions.push_back(p);
+      }
+      {
+        pqxx::nontransaction tx(conn);
+        kill.db_at = tx.exec1("SELECT extract(epoch FROM clock_timestamp())::float8")[0].as<double>();
+      }
       kill.at = std::chrono::steady_clock::now();
-      require(::kill(kill.pid, SIGKILL) == 0, "kill -9 failed");
-      d->stop();  // reaps it
+      if (kill.graceful) {
+        d->stop();  // SIGTERM, waits for it to end
+      } else {
+        require(::kill(kill.pid, SIGKILL) == 0, "kill -9 failed");
+        d->stop();  // reaps it
+      }
       old_logs_.push_back(d->log());
       // What it had in flight: leases it took and never released. A COMMIT it sent just before it
       // died may still be finishing in its backend: wait a moment so such a row is not counted.
@@ -528,21 +643,32 @@ TEST_F(Soak, KillNineLoopSurvivorsTakeOverAndNoGrantIsLostSilently) {
 
   ASSERT_GE(kills.size(), 2u) << "MEDIAX_SOAK_SECONDS is too short for a kill loop";
   std::size_t in_flight = 0;
-  double slowest = 0;
+  double slowest = 0, slowest_partitions = 0, slowest_first = 0;
+  int graceful = 0;
   std::set<std::int64_t> cut_off;
   std::ostringstream per_kill;
   for (const auto& k : kills) {
     in_flight += k.in_flight.size();
     cut_off.insert(k.in_flight.begin(), k.in_flight.end());
     slowest = std::max(slowest, k.takeover_seconds.value_or(0));
-    per_kill << " " << k.in_flight.size() << "/" << k.takeover_seconds.value_or(-1) << "s";
+    slowest_partitions = std::max(slowest_partitions, k.partitions_seconds.value_or(99));
+    if (!k.partitions.empty()) slowest_first = std::max(slowest_first, k.first_refresh_seconds.value_or(99));
+    graceful += k.graceful ? 1 : 0;
+    per_kill << " " << (k.graceful ? "TERM " : "KILL ") << k.partitions.size() << "p/" << k.in_flight.size() << "/"
+             << k.partitions_seconds.value_or(-1) << "s/" << k.first_refresh_seconds.value_or(-1) << "s/"
+             << k.takeover_seconds.value_or(-1) << "s";
   }
   const auto states = grant_states();
-  std::cout << "[ soak     ] kill -9 loop: " << kills.size() << " kills in " << kill_seconds << " s, " << in_flight
-            << " refreshes in flight at the kills, taken over after at most " << slowest
-            << " s (in flight/takeover per kill:" << per_kill.str() << "), lost_rotation "
+  std::cout << "[ soak     ] kill loop: " << kills.size() - graceful << " kill -9 and " << graceful << " SIGTERM in "
+            << kill_seconds << " s, " << in_flight << " refreshes in flight at the kills; partitions all owned again after"
+            << " at most " << slowest_partitions << " s, a survivor's first refresh in them after at most "
+            << slowest_first << " s, leases taken over after at most " << slowest
+            << " s (partitions/in flight/owned/first refresh/leases per stop:" << per_kill.str() << "), lost_rotation "
             << states.lost_rotation.size() << "\n";
 
+  // Partitions are taken over as soon as the instance's session ends; their grants refresh at once.
+  EXPECT_LE(slowest_partitions, 2.0) << "a stopped instance's partitions were owned again late";
+  EXPECT_LE(slowest_first, 2.0) << "a survivor refreshed nothing of a stopped instance's partitions for 2 s";
   // The survivors took every lease of a dead instance over within a lease and the timer's second
   // (plus a little for a loaded machine), long before the tokens being refreshed expired.
   EXPECT_LE(slowest, kLeaseSeconds + 3.0) << "a killed instance's refreshes were taken over late";

@@ -190,6 +190,31 @@ TEST_F(SchedulerTest, AKeyMovedEarlierOrLaterFiresAtItsNewTimeOnly) {
   EXPECT_EQ(refresher_.done(), (Ids{1, 2}));
 }
 
+TEST_F(SchedulerTest, RestrictedToSomePartitionsItSchedulesOnlyTheirKeys) {
+  PartitionSet owned;
+  owned.set_all(false);
+  owned.set(1, true);
+  owned.set(2, true);
+  scheduler_ = std::make_unique<Scheduler>(io_, refresher_, watched_, 1, metrics_);
+  scheduler_->set_recheck_period(1ms);
+  scheduler_->restrict_to(&owned);
+  scheduler_->load({{grant(1), kT0 + 10s}, {grant(3), kT0 + 10s}, {grant(2 + kPartitionCount), kT0 + 20s}});
+  scheduler_->start();
+  scheduler_->schedule(grant(4), kT0 + 10s);                // another instance's partition
+  scheduler_->add({{grant(2), kT0 + 30s}, {grant(5), kT0 + 30s}});  // taken over: 2 is ours now, 5 is not
+  run_a_while();
+  clock_.advance(10s);
+  ASSERT_TRUE(done_count(1));
+  // Partition 2 is given up: its keys go, before and while they are due.
+  owned.set(2, false);
+  auto dropped = std::async(std::launch::async, [&] { return scheduler_->drop_partitions({2}); });
+  ASSERT_TRUE(run_until([&] { return dropped.wait_for(0s) == std::future_status::ready; }));
+  EXPECT_EQ(dropped.get(), 2u) << "grant 258 and grant 2";
+  clock_.advance(60s);
+  run_a_while();
+  EXPECT_EQ(refresher_.done(), Ids{1});
+}
+
 TEST_F(SchedulerTest, ACancelledKeyIsNotRefreshedAndAKeyDueNowRunsAtOnce) {
   start(1, {{grant(1), kT0 + 10s}});
   scheduler_->cancel(grant(1));

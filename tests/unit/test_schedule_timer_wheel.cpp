@@ -370,3 +370,16 @@ TEST(TimerWheel, ReserveKeepsEveryEntryAndTheirOrder) {
   EXPECT_EQ(advance_checked(wheel, 1'000, dues), ref.advance(1'000));
   EXPECT_EQ(wheel.size(), 0u);
 }
+
+TEST(TimerWheel, RemoveIfTakesOutTheChosenEntriesWhereverTheyWait) {
+  TimerWheel wheel(0);
+  for (Id id = 1; id <= 300; ++id) wheel.insert(id, static_cast<TimerWheel::Tick>(id * 1000));  // all levels
+  wheel.insert(1'000'000, 1LL << 40);                                                          // the overflow
+  EXPECT_EQ(wheel.remove_if([](Id id) { return id % 2 == 0; }), 151u);
+  EXPECT_EQ(wheel.size(), 150u);
+  EXPECT_FALSE(wheel.contains(2));
+  EXPECT_TRUE(wheel.contains(3));
+  const auto fired = wheel.advance(1LL << 41);
+  EXPECT_EQ(fired.size(), 150u);
+  for (Id id : fired) EXPECT_EQ(id % 2, 1u);
+}

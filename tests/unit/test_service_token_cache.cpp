@@ -53,3 +53,25 @@ TEST(TokenCache, PutAllAddsABatchAndReplacesTokensOfTheSameKey) {
   EXPECT_EQ(cache.get({2, 20})->scopes, std::vector<std::string>{"read"});
   EXPECT_FALSE(cache.get({2, 21}));
 }
+
+TEST(TokenCache, RestrictedToSomePartitionsItKeepsOnlyTheirTokens) {
+  PartitionSet owned;
+  owned.set_all(false);
+  owned.set(10, true);
+  owned.set(3, true);
+  TokenCache cache;
+  cache.restrict_to(&owned);
+  cache.put(token(1, 10, "ours"));
+  cache.put(token(1, 11, "theirs"));
+  EXPECT_FALSE(cache.put_if_newer(token(1, 12, "theirs")));
+  cache.put_all({token(1, 10 + kPartitionCount, "ours too"), token(3, std::nullopt, "app 3's"),
+                 token(4, std::nullopt, "app 4's")});
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_FALSE(cache.get({1, 11}));
+  EXPECT_TRUE(cache.get({3, 0}));
+  // Partition 10 is given up.
+  owned.set(10, false);
+  EXPECT_EQ(cache.erase_partitions({10}), 2u);
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_TRUE(cache.get({3, 0}));
+}

@@ -1,0 +1,78 @@
+#include "schedule/partition_plan.hpp"
+
+#include <algorithm>
+
+namespace mediax {
+
+namespace {
+
+// splitmix64's finaliser: an order of the partitions that differs per instance.
+std::uint64_t mix(std::uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+}  // namespace
+
+int PartitionPlanner::fair_share(std::size_t members) {
+  const auto m = static_cast<int>(std::max<std::size_t>(1, members));
+  return (kPartitionCount + m - 1) / m;
+}
+
+PartitionMoves PartitionPlanner::next(const PartitionView& view, TimePoint now) {
+  // Members: whoever joined, and whoever holds a partition (a holder is a member in all but name).
+  std::map<std::int64_t, int> held;  // session -> partitions held
+  for (auto m : view.members) held[m];
+  held[view.me];
+  std::vector<int> mine, free;
+  for (int p = 0; p < kPartitionCount; ++p) {
+    auto h = view.holders.find(p);
+    if (h == view.holders.end()) {
+      free.push_back(p);
+      if (!free_since_[static_cast<std::size_t>(p)]) free_since_[static_cast<std::size_t>(p)] = now;
+      continue;
+    }
+    free_since_[static_cast<std::size_t>(p)].reset();
+    ++held[h->second];
+    if (h->second == view.me) mine.push_back(p);
+  }
+  const int share = fair_share(held.size());
+  const int have = static_cast<int>(mine.size());
+  PartitionMoves moves;
+
+  if (!free.empty()) {
+    // Orphans first, then the rest in this instance's own order.
+    const auto seed = mix(static_cast<std::uint64_t>(view.me));
+    std::stable_sort(free.begin(), free.end(), [&](int a, int b) {
+      const bool oa = now - *free_since_[static_cast<std::size_t>(a)] >= settings_.orphan_after;
+      const bool ob = now - *free_since_[static_cast<std::size_t>(b)] >= settings_.orphan_after;
+      if (oa != ob) return oa;
+      return mix(seed ^ static_cast<std::uint64_t>(a)) < mix(seed ^ static_cast<std::uint64_t>(b));
+    });
+    int room = std::max(0, share - have);
+    for (int p : free) {
+      const bool orphan = now - *free_since_[static_cast<std::size_t>(p)] >= settings_.orphan_after;
+      if (!orphan && room == 0) break;
+      moves.take.push_back(p);
+      if (room > 0) --room;
+    }
+    std::sort(moves.take.begin(), moves.take.end());
+    return moves;
+  }
+
+  // Nothing free: give the surplus back when someone is short of a share.
+  if (have <= share) return moves;
+  const bool someone_short =
+      std::any_of(held.begin(), held.end(), [&](const auto& kv) { return kv.first != view.me && kv.second < share; });
+  if (!someone_short) return moves;
+  if (last_give_ && now - *last_give_ < settings_.give_pause) return moves;
+  last_give_ = now;
+  moves.give.assign(mine.end() - (have - share), mine.end());
+  return moves;
+}
+
+}  // namespace mediax
