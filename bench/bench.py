@@ -13,6 +13,7 @@ import sys
 
 from harness import BUILD, BenchError, Env, log, machine_info, write_results
 from scenarios.catchup import bench_catchup
+from scenarios.partitions import bench_partitions
 from scenarios.punctuality import bench_punctuality
 from scenarios.reads import bench_reads
 from scenarios.scale import bench_scale
@@ -22,7 +23,7 @@ from scenarios.sql import bench_sql
 def main():
     p = argparse.ArgumentParser(prog="bench/run.sh", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("benchmark", choices=["scale", "catchup", "reads", "punctuality", "sql", "all"])
+    p.add_argument("benchmark", choices=["scale", "catchup", "reads", "punctuality", "sql", "partitions", "all"])
     p.add_argument("--smoke", action="store_true", help="tiny and quick: checks the scripts, no RESULTS.md")
     p.add_argument("--runs", type=int, help="repetitions (median reported); default 3, 1 with --smoke")
     p.add_argument("--grants", type=int)
@@ -82,6 +83,8 @@ def main():
             record("catchup", bench_catchup(args))
         if which in ("punctuality", "all"):
             record("punctuality", bench_punctuality(args))
+        if which in ("partitions", "all"):
+            record("partitions", bench_partitions(args))
     except BenchError as e:
         log(f"error: {e}")
         return 1

@@ -360,11 +360,13 @@ def proc_rss_mb(pid, field="VmRSS"):
 class Daemon:
     """mediaxd with its own config, key file and admin API key; READY from sd_notify."""
 
-    def __init__(self, workdir, pg, settings=None):
+    def __init__(self, workdir, pg, settings=None, key_file=None):
+        """key_file: another instance's (instances on one database share the key); default: made here."""
         self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
         self.port = free_port()
         self.token_port = free_port()  # admin.token_listen, the event-driven token-read listener
-        self.key_file = os.path.join(workdir, "bench.key")
+        self.key_file = key_file or os.path.join(workdir, "bench.key")
         if not os.path.exists(self.key_file):
             with open(self.key_file, "w") as f:
                 f.write(os.urandom(32).hex() + "\n")

@@ -12,7 +12,11 @@ int partition_of(const RefreshKey& key) {
 }
 
 bool in_partitions(const RefreshKey& key, const std::vector<int>& partitions) {
-  return std::find(partitions.begin(), partitions.end(), partition_of(key)) != partitions.end();
+  return std::find(partitions.begin(), partitions.end(), partition_of(key)) != partitions.end();  // few: a scan
+}
+
+PartitionSet::PartitionSet(const std::vector<int>& only) {
+  for (int p : only) set(p, true);
 }
 
 bool PartitionSet::owns(int partition) const {

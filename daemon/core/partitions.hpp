@@ -30,6 +30,8 @@ bool in_partitions(const RefreshKey& key, const std::vector<int>& partitions);
 class PartitionSet {
  public:
   PartitionSet() { set_all(true); }
+  // Just these partitions (out-of-range numbers are ignored).
+  explicit PartitionSet(const std::vector<int>& only);
   bool owns(int partition) const;
   bool owns(const RefreshKey& key) const { return owns(partition_of(key)); }
   void set(int partition, bool owned);

@@ -202,8 +202,10 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
     throw StartupError(std::string("cannot load the ") + (token_error.empty() ? "schedule" : "tokens") + ": " +
                        (token_error.empty() ? schedule_error : token_error));
   }
-  spdlog::info("loaded {} tokens and {} schedule entries of {} partitions in {} ms ({} ms since start)",
-               cache_.size(), scheduled, partitions.size(), ms_since(load_started), ms_since(started));
+  // bench/scenarios/scale.py reads this line.
+  spdlog::info("loaded {} tokens and {} schedule entries in {} ms ({} ms since start; {} of {} partitions)",
+               cache_.size(), scheduled, ms_since(load_started), ms_since(started), partitions.size(),
+               kPartitionCount);
   loaded_ = true;
   // The query results and batches of the load are freed now; without a trim glibc keeps their
   // pages, and a million grants leave hundreds of MB resident that nothing uses (bench/RESULTS.md).

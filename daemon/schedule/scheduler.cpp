@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <future>
 
 #include "util/waits.hpp"
@@ -74,15 +73,11 @@ void Scheduler::add(std::vector<ScheduleEntry> entries) {
 }
 
 std::size_t Scheduler::drop_partitions(const std::vector<int>& partitions) {
-  auto gone = std::make_shared<std::array<bool, kPartitionCount>>();
-  for (int p : partitions) {
-    if (p >= 0 && p < kPartitionCount) (*gone)[static_cast<std::size_t>(p)] = true;
-  }
+  auto gone = std::make_shared<const PartitionSet>(partitions);
   auto done = std::make_shared<std::promise<std::size_t>>();
   auto result = done->get_future();
   boost::asio::post(io_, [this, gone, done] {
-    done->set_value(wheel_.remove_if(
-        [&](TimerWheel::Id id) { return (*gone)[static_cast<std::size_t>(partition_of(RefreshKey::unpack(id)))]; }));
+    done->set_value(wheel_.remove_if([&](TimerWheel::Id id) { return gone->owns(RefreshKey::unpack(id)); }));
   });
   // The io thread may be stopped (shutdown): the keys then simply never fire.
   if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return 0;

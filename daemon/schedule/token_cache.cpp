@@ -1,6 +1,5 @@
 #include "schedule/token_cache.hpp"
 
-#include <array>
 #include <mutex>
 
 namespace mediax {
@@ -44,14 +43,9 @@ void TokenCache::erase_app(std::int64_t app_id) {
 }
 
 std::size_t TokenCache::erase_partitions(const std::vector<int>& partitions) {
-  std::array<bool, kPartitionCount> gone{};
-  for (int p : partitions) {
-    if (p >= 0 && p < kPartitionCount) gone[static_cast<std::size_t>(p)] = true;
-  }
+  const PartitionSet gone(partitions);
   std::unique_lock lk(mu_);
-  return std::erase_if(tokens_, [&](const auto& kv) {
-    return gone[static_cast<std::size_t>(partition_of(RefreshKey::unpack(kv.first)))];
-  });
+  return std::erase_if(tokens_, [&](const auto& kv) { return gone.owns(RefreshKey::unpack(kv.first)); });
 }
 
 std::optional<Token> TokenCache::get(const RefreshKey& key) const {

@@ -7,17 +7,6 @@
 
 namespace mediax::pg {
 
-namespace {
-
-// The partitions as an int[] literal: integers only, nothing to quote.
-std::string int_array(const std::vector<int>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) out += (i > 0 ? "," : "") + std::to_string(values[i]);
-  return out + "}";
-}
-
-}  // namespace
-
 PartitionLocks::PartitionLocks(std::string db_url) : url_(std::move(db_url)) {}
 
 PartitionLocks::~PartitionLocks() {
@@ -79,7 +68,7 @@ std::vector<int> PartitionLocks::claim(const std::vector<int>& partitions) {
     pqxx::nontransaction tx(connected());
     const auto rows = tx.exec_params(
         "SELECT p FROM unnest($2::int[]) AS p WHERE pg_try_advisory_lock($1, p) ORDER BY p", kPartitionLockClass,
-        int_array(partitions));
+        int_array_literal(partitions));
     for (const auto& r : rows) got.push_back(r[0].as<int>());
     return got;
   } catch (...) {
@@ -94,7 +83,7 @@ void PartitionLocks::release(const std::vector<int>& partitions) {
   try {
     pqxx::nontransaction tx(*conn_);
     tx.exec_params("SELECT pg_advisory_unlock($1, p) FROM unnest($2::int[]) AS p", kPartitionLockClass,
-                   int_array(partitions));
+                   int_array_literal(partitions));
   } catch (...) {
     conn_.reset();  // a lost session released them too
     rethrow_translated("partitions: release");

@@ -130,11 +130,16 @@ std::string describe(const std::string& url) {
 
 std::string describe_db_url(const std::string& url) { return describe(url); }
 
+std::string int_array_literal(const std::vector<int>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i > 0 ? "," : "") + std::to_string(values[i]);
+  return out + "}";
+}
+
 std::string partition_sql(const std::string& column, const std::vector<int>* only) {
   if (only == nullptr) return "";
-  std::string list;
-  for (int p : *only) list += (list.empty() ? "" : ",") + std::to_string(p);  // integers: nothing to quote
-  return " AND " + column + " % " + std::to_string(kPartitionCount) + " = ANY('{" + list + "}'::int[])";
+  return " AND " + column + " % " + std::to_string(kPartitionCount) + " = ANY('" + int_array_literal(*only) +
+         "'::int[])";
 }
 
 void fetch_in_batches(pqxx::transaction_base& tx, const std::string& cursor, const std::string& query,

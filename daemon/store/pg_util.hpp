@@ -65,6 +65,9 @@ std::string describe_db_url(const std::string& url);
 void fetch_in_batches(pqxx::transaction_base& tx, const std::string& cursor, const std::string& query,
                       std::size_t batch_rows, const std::function<void(const pqxx::result&)>& fn);
 
+// An int[] literal ("{1,2,3}"): integers only, nothing to quote.
+std::string int_array_literal(const std::vector<int>& values);
+
 // SQL fragment restricting `column` (an app or grant id) to partitions (core/partitions.hpp):
 // " AND column % 256 = ANY('{...}'::int[])"; "" when only is null (every partition).
 std::string partition_sql(const std::string& column, const std::vector<int>* only);
