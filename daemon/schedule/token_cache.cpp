@@ -32,6 +32,16 @@ void TokenCache::put_all(std::vector<Token>&& tokens) {
   }
 }
 
+void TokenCache::put_all_if_newer(std::vector<Token>&& tokens) {
+  std::unique_lock lk(mu_);
+  for (auto& t : tokens) {
+    const auto key = key_of(t);
+    if (!kept(key)) continue;
+    auto [it, inserted] = tokens_.try_emplace(key.pack());
+    if (inserted || it->second.refreshed_at <= t.refreshed_at) it->second = std::move(t);
+  }
+}
+
 void TokenCache::erase(const RefreshKey& key) {
   std::unique_lock lk(mu_);
   tokens_.erase(key.pack());

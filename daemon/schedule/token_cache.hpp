@@ -31,6 +31,10 @@ class TokenCache {
   void replace_all(const std::vector<Token>& tokens);
   // Puts every token of a batch (moved in) under one lock: the start-up load, batch by batch.
   void put_all(std::vector<Token>&& tokens);
+  // put_if_newer for every token of a batch, moved in under one lock: partitions taken over while
+  // refreshes run. Moved, not copied: copies would interleave with the batch's freed strings on
+  // the heap and keep twice the pages resident.
+  void put_all_if_newer(std::vector<Token>&& tokens);
   std::size_t size() const;
   // The earliest expires_at of the tokens in memory; empty when there are none.
   std::optional<TimePoint> earliest_expiry() const;

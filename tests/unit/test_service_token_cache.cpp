@@ -69,6 +69,18 @@ TEST(TokenCache, RestrictedToSomePartitionsItKeepsOnlyTheirTokens) {
   EXPECT_EQ(cache.size(), 3u);
   EXPECT_FALSE(cache.get({1, 11}));
   EXPECT_TRUE(cache.get({3, 0}));
+  // A batch read from the database: never over a token refreshed later, never another partition's.
+  Token newer = token(1, 10, "refreshed here");
+  newer.refreshed_at = from_unix(1'800'000'100);
+  cache.put(newer);
+  Token older = token(1, 10, "read before");
+  older.refreshed_at = from_unix(1'800'000'000);
+  Token later = token(3, std::nullopt, "app 3's, later");
+  later.refreshed_at = from_unix(1'800'000'200);
+  cache.put_all_if_newer({older, later, token(1, 11, "theirs")});
+  EXPECT_EQ(cache.get({1, 10})->access_token, "refreshed here");
+  EXPECT_EQ(cache.get({3, 0})->access_token, "app 3's, later");
+  EXPECT_FALSE(cache.get({1, 11}));
   // Partition 10 is given up.
   owned.set(10, false);
   EXPECT_EQ(cache.erase_partitions({10}), 2u);
