@@ -10,7 +10,6 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <map>
 #include <vector>
 
 #include "core/types.hpp"
@@ -47,7 +46,8 @@ class PartitionSet {
 struct PartitionView {
   std::int64_t me = 0;                  // this instance's session
   std::vector<std::int64_t> members;    // sessions that joined (this one included)
-  std::map<int, std::int64_t> holders;  // partition -> session holding it; absent: free
+  // partition -> session holding it; 0: free. A flat array: read twice a second, it allocates nothing.
+  std::array<std::int64_t, kPartitionCount> holders{};
 };
 
 }  // namespace mediax

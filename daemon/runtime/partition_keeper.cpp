@@ -64,10 +64,10 @@ bool PartitionKeeper::round() {
   // claimed again before anything is forgotten: its tokens keep being served from memory.
   std::vector<int> lost, free_again;
   for (int p : owned_.list()) {
-    auto h = view.holders.find(p);
-    if (h == view.holders.end()) {
+    const auto holder = view.holders[static_cast<std::size_t>(p)];
+    if (holder == 0) {
       free_again.push_back(p);
-    } else if (h->second != view.me) {
+    } else if (holder != view.me) {
       lost.push_back(p);
     }
   }
@@ -79,7 +79,7 @@ bool PartitionKeeper::round() {
       spdlog::warn("partitions: could not claim again the {} this instance had: {}", free_again.size(), e.what());
       return false;
     }
-    for (int p : got) view.holders[p] = view.me;
+    for (int p : got) view.holders[static_cast<std::size_t>(p)] = view.me;
     std::set_difference(free_again.begin(), free_again.end(), got.begin(), got.end(), std::back_inserter(lost));
     std::sort(lost.begin(), lost.end());
   }

@@ -25,20 +25,28 @@ int PartitionPlanner::fair_share(std::size_t members) {
 
 PartitionMoves PartitionPlanner::next(const PartitionView& view, TimePoint now) {
   // Members: whoever joined, and whoever holds a partition (a holder is a member in all but name).
-  std::map<std::int64_t, int> held;  // session -> partitions held
-  for (auto m : view.members) held[m];
-  held[view.me];
+  // A handful: a flat list, no allocation per partition.
+  std::vector<std::pair<std::int64_t, int>> held;  // session -> partitions held
+  const auto count_of = [&](std::int64_t session) -> int& {
+    for (auto& [s, n] : held) {
+      if (s == session) return n;
+    }
+    return held.emplace_back(session, 0).second;
+  };
+  for (auto m : view.members) count_of(m);
+  count_of(view.me);
   std::vector<int> mine, free;
   for (int p = 0; p < kPartitionCount; ++p) {
-    auto h = view.holders.find(p);
-    if (h == view.holders.end()) {
+    const auto i = static_cast<std::size_t>(p);
+    const auto holder = view.holders[i];
+    if (holder == 0) {
       free.push_back(p);
-      if (!free_since_[static_cast<std::size_t>(p)]) free_since_[static_cast<std::size_t>(p)] = now;
+      if (!free_since_[i]) free_since_[i] = now;
       continue;
     }
-    free_since_[static_cast<std::size_t>(p)].reset();
-    ++held[h->second];
-    if (h->second == view.me) mine.push_back(p);
+    free_since_[i].reset();
+    ++count_of(holder);
+    if (holder == view.me) mine.push_back(p);
   }
   const int share = fair_share(held.size());
   const int have = static_cast<int>(mine.size());
@@ -67,7 +75,7 @@ PartitionMoves PartitionPlanner::next(const PartitionView& view, TimePoint now) 
   // Nothing free: give the surplus back when someone is short of a share.
   if (have <= share) return moves;
   const bool someone_short =
-      std::any_of(held.begin(), held.end(), [&](const auto& kv) { return kv.first != view.me && kv.second < share; });
+      std::any_of(held.begin(), held.end(), [&](const auto& sn) { return sn.first != view.me && sn.second < share; });
   if (!someone_short) return moves;
   if (last_give_ && now - *last_give_ < settings_.give_pause) return moves;
   last_give_ = now;

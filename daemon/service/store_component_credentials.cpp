@@ -30,8 +30,20 @@ std::optional<std::string> StoreComponentCredentials::component_token(const App&
                                                                       const std::optional<std::string>& refused) {
   const RefreshKey key{app.id, 0};
   TokenCache* cache = cache_.load();
+  std::optional<Token> cached;
   if (cache) {
-    if (auto t = cache->get(key); good_for(t, refused, clock_.system(), kMinLeft)) return t->access_token;
+    cached = cache->get(key);
+    if (good_for(cached, refused, clock_.system(), kMinLeft)) return cached->access_token;
+  }
+  std::optional<Token> stored;
+  if (!cached) {
+    // Not in memory: the app's partition may be another instance's (core/partitions.hpp), which
+    // keeps its token fresh in the database. A refresh here would fetch a new one for every grant.
+    stored = store_.get_token(key);
+    if (good_for(stored, refused, clock_.system(), kMinLeft)) {
+      if (cache) cache->put_if_newer(*stored);
+      return stored->access_token;
+    }
   }
   if (Refresher* refresher = refresher_.load()) {
     // Refused: only while the refused token is still the current one (a concurrent refresh may
@@ -45,7 +57,7 @@ std::optional<std::string> StoreComponentCredentials::component_token(const App&
   }
   // Another instance may hold a newer token than this one's cache (it refreshed, the NOTIFY is on
   // its way). A token with under a minute left beats none: the call it is for takes a second.
-  auto stored = store_.get_token(key);
+  stored = store_.get_token(key);
   if (!good_for(stored, refused, clock_.system(), Seconds(1))) return std::nullopt;
   if (cache) cache->put_if_newer(*stored);
   return stored->access_token;

@@ -191,6 +191,23 @@ TEST_F(ComponentCredentialsTest, ACachedTokenWithAMinuteLeftIsUsedElseOneRefresh
   EXPECT_EQ(platform_->app_calls, 2);
 }
 
+TEST_F(ComponentCredentialsTest, AnotherInstancesComponentTokenIsReadNotFetchedAgain) {
+  // The app's partition is another instance's: this cache never holds its token, which the owner
+  // keeps fresh in the database. Each grant refresh here must not fetch a component token.
+  PartitionSet owned;
+  owned.set(partition_of(RefreshKey{app_.id, 0}), false);
+  cache_.restrict_to(&owned);
+  creds_->bind(cache_, *refresher_);
+  store_ticket("ticket@@@1");
+  ASSERT_TRUE(store_->acquire_lease({app_.id, 0}, "owner", clock_.system(), clock_.system() + minutes(1)));
+  RefreshSuccess s;
+  s.token = sample_token("owners-component", clock_.system() + hours(2));
+  s.next_refresh_at = clock_.system() + hours(1);
+  store_->complete_refresh({app_.id, 0}, "owner", s);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(creds_->component_token(app_), "owners-component");
+  EXPECT_EQ(platform_->app_calls, 0);
+}
+
 TEST_F(ComponentCredentialsTest, ARefusedTokenIsReplacedOnceUnlessAlreadyReplaced) {
   creds_->bind(cache_, *refresher_);
   store_ticket("ticket@@@1");
