@@ -44,8 +44,8 @@ class PartitionSet {
 
 // Who holds which partition, as the database says (store: PartitionClaims::look).
 struct PartitionView {
-  std::int64_t me = 0;                  // this instance's session
-  std::vector<std::int64_t> members;    // sessions that joined (this one included)
+  std::int64_t me = 0;                // this instance's session
+  std::vector<std::int64_t> members;  // sessions that joined (this one included)
   // partition -> session holding it; 0: free. A flat array: read twice a second, it allocates nothing.
   std::array<std::int64_t, kPartitionCount> holders{};
 };

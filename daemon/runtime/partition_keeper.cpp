@@ -20,8 +20,7 @@ class PartitionMetrics {
         .set(static_cast<double>(members));
   }
   void moved(const char* how, std::size_t n) {
-    reg_.counter("mediax_partition_moves_total", "Partitions taken over or given up by this instance",
-                 {{"how", how}})
+    reg_.counter("mediax_partition_moves_total", "Partitions taken over or given up by this instance", {{"how", how}})
         .inc(static_cast<double>(n));
   }
 

@@ -2,21 +2,9 @@
 
 #include <algorithm>
 
+#include "util/mix.hpp"
+
 namespace mediax {
-
-namespace {
-
-// splitmix64's finaliser: an order of the partitions that differs per instance.
-std::uint64_t mix(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
-}  // namespace
 
 int PartitionPlanner::fair_share(std::size_t members) {
   const auto m = static_cast<int>(std::max<std::size_t>(1, members));
@@ -54,12 +42,12 @@ PartitionMoves PartitionPlanner::next(const PartitionView& view, TimePoint now) 
 
   if (!free.empty()) {
     // Orphans first, then the rest in this instance's own order.
-    const auto seed = mix(static_cast<std::uint64_t>(view.me));
+    const auto seed = util::mix64(static_cast<std::uint64_t>(view.me));
     std::stable_sort(free.begin(), free.end(), [&](int a, int b) {
       const bool oa = now - *free_since_[static_cast<std::size_t>(a)] >= settings_.orphan_after;
       const bool ob = now - *free_since_[static_cast<std::size_t>(b)] >= settings_.orphan_after;
       if (oa != ob) return oa;
-      return mix(seed ^ static_cast<std::uint64_t>(a)) < mix(seed ^ static_cast<std::uint64_t>(b));
+      return util::mix64(seed ^ static_cast<std::uint64_t>(a)) < util::mix64(seed ^ static_cast<std::uint64_t>(b));
     });
     int room = std::max(0, share - have);
     for (int p : free) {

@@ -16,6 +16,7 @@
 //   is re-examined; epochs without entries are skipped, so a jump of 10^9 ticks costs nothing.
 // - Ticks are signed; internally they are biased to unsigned so that digit arithmetic keeps order.
 #include "schedule/timer_wheel.hpp"
+#include "util/mix.hpp"
 
 #include <algorithm>
 #include <array>
@@ -43,16 +44,6 @@ constexpr U kBias = U{1} << 63;
 
 U to_u(TimerWheel::Tick t) { return static_cast<U>(t) ^ kBias; }
 TimerWheel::Tick from_u(U u) { return static_cast<TimerWheel::Tick>(u ^ kBias); }
-
-// splitmix64 finalizer: ids are often sequential, the table needs them spread.
-std::uint64_t mix(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
 
 }  // namespace
 
@@ -89,7 +80,8 @@ struct TimerWheel::Impl {
   }
 
   // ---- id index ----
-  std::size_t home(Id id) const { return mix(id) & (table.size() - 1); }
+  // Ids are often sequential; the table needs them spread.
+  std::size_t home(Id id) const { return util::mix64(id) & (table.size() - 1); }
 
   // Position in the table holding id, or kNoPos.
   std::size_t find_pos(Id id) const {

@@ -89,9 +89,9 @@ std::vector<int> PartitionLocks::claim(const std::vector<int>& partitions) {
   if (partitions.empty()) return got;
   try {
     pqxx::nontransaction tx(connected());
-    const auto rows = tx.exec_params(
-        "SELECT p FROM unnest($2::int[]) AS p WHERE pg_try_advisory_lock($1, p) ORDER BY p", kPartitionLockClass,
-        int_array_literal(partitions));
+    const auto rows =
+        tx.exec_params("SELECT p FROM unnest($2::int[]) AS p WHERE pg_try_advisory_lock($1, p) ORDER BY p",
+                       kPartitionLockClass, int_array_literal(partitions));
     for (const auto& r : rows) got.push_back(r[0].as<int>());
     return got;
   } catch (...) {

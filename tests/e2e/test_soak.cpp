@@ -427,7 +427,8 @@ class Soak : public E2ETest {
     std::atomic<bool> stop{false};
     std::thread reader([&] { read_tokens(counts, stop); });
     double leases_before = 0;
-    for (std::size_t i = 0; i < instances(); ++i) leases_before += metric_sum(*instance(i), "mediax_lease_attempts_total");
+    for (std::size_t i = 0; i < instances(); ++i)
+      leases_before += metric_sum(*instance(i), "mediax_lease_attempts_total");
     const auto t_start = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(settings_.seconds));
     double leases = -leases_before;
@@ -455,7 +456,8 @@ class Soak : public E2ETest {
       shares << " " << mine << "/" << cached;
       EXPECT_GE(mine, share - static_cast<int>(n)) << "instance " << i;
       EXPECT_LE(mine, share) << "instance " << i;
-      EXPECT_LE(cached, settings_.grants * (mine / 256.0) * 1.3 + 20) << "instance " << i << " caches more than its share";
+      EXPECT_LE(cached, settings_.grants * (mine / 256.0) * 1.3 + 20)
+          << "instance " << i << " caches more than its share";
     }
     EXPECT_EQ(owned, 256) << "every partition has one owner";
     const auto refreshes = stats.at("refreshes").get<std::int64_t>() - stats_before.at("refreshes").get<std::int64_t>();
@@ -486,10 +488,10 @@ struct Kill {
   bool graceful = false;  // SIGTERM rather than SIGKILL
   std::chrono::steady_clock::time_point at;
   std::set<std::int64_t> in_flight;
-  std::optional<double> takeover_seconds;  // until none of its leases was left
-  std::vector<int> partitions;             // what it owned
-  std::set<int> sessions;                  // its database sessions
-  double db_at = 0;                        // the database's clock at the kill (epoch seconds)
+  std::optional<double> takeover_seconds;       // until none of its leases was left
+  std::vector<int> partitions;                  // what it owned
+  std::set<int> sessions;                       // its database sessions
+  double db_at = 0;                             // the database's clock at the kill (epoch seconds)
   std::optional<double> partitions_seconds;     // until every partition was owned by a survivor
   std::optional<double> first_refresh_seconds;  // until a survivor refreshed a grant of its partitions
 };
@@ -660,7 +662,8 @@ TEST_F(Soak, KillNineLoopSurvivorsTakeOverAndNoGrantIsLostSilently) {
   }
   const auto states = grant_states();
   std::cout << "[ soak     ] kill loop: " << kills.size() - graceful << " kill -9 and " << graceful << " SIGTERM in "
-            << kill_seconds << " s, " << in_flight << " refreshes in flight at the kills; partitions all owned again after"
+            << kill_seconds << " s, " << in_flight
+            << " refreshes in flight at the kills; partitions all owned again after"
             << " at most " << slowest_partitions << " s, a survivor's first refresh in them after at most "
             << slowest_first << " s, leases taken over after at most " << slowest
             << " s (partitions/in flight/owned/first refresh/leases per stop:" << per_kill.str() << "), lost_rotation "

@@ -51,7 +51,8 @@ TEST_F(StorePartitions, ClaimsAreExclusiveAndEndWithTheSession) {
     pqxx::nontransaction tx(admin);
     tx.exec_params("SELECT pg_terminate_backend($1)", va.me);
   }
-  for (int i = 0; i < 50 && b->look().members.size() != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 50 && b->look().members.size() != 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   seen = b->look();
   EXPECT_EQ(seen.members, (std::vector<std::int64_t>{vb.me}));
   EXPECT_EQ(held_by(seen, vb.me), (std::vector<int>{1, 4}));

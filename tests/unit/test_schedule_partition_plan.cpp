@@ -22,7 +22,8 @@ const TimePoint kT0 = from_unix(1'800'000'000);
 
 TEST(Partitions, AGrantGoesByItsIdAndAnAppTokenByItsApp) {
   EXPECT_EQ(partition_of(RefreshKey{7, 300}), 300 % kPartitionCount);
-  EXPECT_EQ(partition_of(RefreshKey{0, 300}), partition_of(RefreshKey{99, 300})) << "the app of a grant key is not needed";
+  EXPECT_EQ(partition_of(RefreshKey{0, 300}), partition_of(RefreshKey{99, 300}))
+      << "the app of a grant key is not needed";
   EXPECT_EQ(partition_of(RefreshKey{513, 0}), 513 % kPartitionCount);
   // A packed key (the timer wheel's) lands in the same partition.
   EXPECT_EQ(partition_of(RefreshKey::unpack(RefreshKey{5, 1000}.pack())), partition_of(RefreshKey{5, 1000}));

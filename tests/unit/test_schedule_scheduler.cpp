@@ -200,7 +200,7 @@ TEST_F(SchedulerTest, RestrictedToSomePartitionsItSchedulesOnlyTheirKeys) {
   scheduler_->restrict_to(&owned);
   scheduler_->load({{grant(1), kT0 + 10s}, {grant(3), kT0 + 10s}, {grant(2 + kPartitionCount), kT0 + 20s}});
   scheduler_->start();
-  scheduler_->schedule(grant(4), kT0 + 10s);                // another instance's partition
+  scheduler_->schedule(grant(4), kT0 + 10s);                        // another instance's partition
   scheduler_->add({{grant(2), kT0 + 30s}, {grant(5), kT0 + 30s}});  // taken over: 2 is ours now, 5 is not
   run_a_while();
   clock_.advance(10s);

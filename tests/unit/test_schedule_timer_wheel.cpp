@@ -374,7 +374,7 @@ TEST(TimerWheel, ReserveKeepsEveryEntryAndTheirOrder) {
 TEST(TimerWheel, RemoveIfTakesOutTheChosenEntriesWhereverTheyWait) {
   TimerWheel wheel(0);
   for (Id id = 1; id <= 300; ++id) wheel.insert(id, static_cast<TimerWheel::Tick>(id * 1000));  // all levels
-  wheel.insert(1'000'000, 1LL << 40);                                                          // the overflow
+  wheel.insert(1'000'000, 1LL << 40);                                                           // the overflow
   EXPECT_EQ(wheel.remove_if([](Id id) { return id % 2 == 0; }), 151u);
   EXPECT_EQ(wheel.size(), 150u);
   EXPECT_FALSE(wheel.contains(2));
