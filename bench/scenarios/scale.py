@@ -33,7 +33,7 @@ def bench_scale(args, env=None):
             t0 = time.monotonic()
             perf_out = os.environ.get("MEDIAX_BENCH_PERF")  # profile the idle daemon of the first run
             if perf_out and i == 0:
-                subprocess.run(["perf", "record", "-F", "99", "-g", "-p", str(d.pid), "-o", perf_out, "--", "sleep",
+                subprocess.run(["perf", "record", "-F", os.environ.get("MEDIAX_BENCH_PERF_HZ", "99"), "-g", "-p", str(d.pid), "-o", perf_out, "--", "sleep",
                                 str(idle_s)], capture_output=True)
             else:
                 time.sleep(idle_s)
