@@ -61,7 +61,7 @@ void MetricsCollector::read_database() {
     try {
       read.grants = store_.count_grants_by_platform_status();
       read.tokens = store_.count_tokens_by_platform();
-      for (const auto& app : store_.list_apps()) {
+      for (const auto& app : store_.app_gauge_states()) {
         read.misconfigured.emplace_back(app.name, !app.misconfigured.empty());
         if (app.platform != component_status::kPlatform) continue;
         read.waiting_for_ticket.emplace_back(app.name, component_status::waiting_for_ticket(app));

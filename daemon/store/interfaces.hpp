@@ -235,6 +235,10 @@ class HealthStore {
   virtual std::vector<TokenCount> count_tokens_by_platform() { return {}; }
   // Active grants whose extra records missing scopes (granular consent), by app name.
   virtual std::vector<std::pair<std::string, std::int64_t>> count_grants_missing_scopes() { return {}; }
+  // Every app, by id, with only what the per-app gauges read: id, name, platform, last_error,
+  // misconfigured and component_ticket_at (list_apps reads and parses every column: too much
+  // every few seconds with thousands of apps).
+  virtual std::vector<App> app_gauge_states() { return {}; }
 };
 
 // The audit trail (mediax.audit): appended to, never changed but for a missing result set once;

@@ -164,6 +164,7 @@ class PgStore final : public Store {
   std::vector<StatusCount> count_grants_by_platform_status() override;  // pg_store_metrics.cpp
   std::vector<TokenCount> count_tokens_by_platform() override;
   std::vector<std::pair<std::string, std::int64_t>> count_grants_missing_scopes() override;
+  std::vector<App> app_gauge_states() override;
 
   std::int64_t begin_audit(const AuditEntry& e) override;  // pg_store_audit.cpp
   void finish_audit(std::int64_t id, const std::string& result) override;

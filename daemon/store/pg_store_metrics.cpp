@@ -60,4 +60,27 @@ std::vector<std::pair<std::string, std::int64_t>> PgStore::count_grants_missing_
   });
 }
 
+std::vector<App> PgStore::app_gauge_states() {
+  return pool_.run("app_gauge_states",
+                   [](pqxx::connection& c) {
+                     pqxx::read_transaction tx(c);
+                     auto res = tx.exec(
+        "SELECT a.id, a.name, a.platform, a.last_error, a.misconfigured, " MEDIAX_EPOCH_US("ct.create_time")
+        "  FROM mediax.apps a LEFT JOIN mediax.component_tickets ct ON ct.app_id = a.id ORDER BY a.id");
+                     std::vector<App> out;
+                     out.reserve(res.size());
+                     for (const auto& r : res) {
+                       App a;
+                       a.id = r[0].as<std::int64_t>();
+                       a.name = r[1].as<std::string>();
+                       a.platform = r[2].as<std::string>();
+                       a.last_error = r[3].as<std::string>();
+                       a.misconfigured = r[4].as<std::string>();
+                       if (auto us = opt<std::int64_t>(r[5])) a.component_ticket_at = from_epoch_us(*us);
+                       out.push_back(std::move(a));
+                     }
+                     return out;
+                   });
+}
+
 }  // namespace mediax::pg

@@ -96,5 +96,43 @@ TEST_F(StoreMetrics, GrantsMissingScopesAreCountedPerAppIncludingZeros) {
   EXPECT_EQ(by_app["complete"], 0);
 }
 
+// The per-app gauges read a few columns of every app (not list_apps): the same values list_apps gives.
+TEST_F(StoreMetrics, AppGaugeStatesAgreeWithListApps) {
+  App waiting = sample_app("component-waiting");
+  waiting.platform = "wechat_component";
+  waiting = store_->create_app(waiting);
+  App ticketed = sample_app("component-ticketed");
+  ticketed.platform = "wechat_component";
+  ticketed = store_->create_app(ticketed);
+  ASSERT_TRUE(store_->put_component_ticket({ticketed.id, "ticket@@@x", t0(), t0()}));
+  const App broken = store_->create_app(sample_app("broken", true));
+  {
+    pqxx::connection c(url_);
+    pqxx::work tx(c);
+    tx.exec(
+        "UPDATE mediax.apps SET misconfigured = 'token_url changed', misconfigured_at = now(),"
+        " last_error = 'app_misconfigured: refused' WHERE id = " +
+        std::to_string(broken.id));
+    tx.commit();
+  }
+
+  const auto full = store_->list_apps();
+  const auto light = store_->app_gauge_states();
+  ASSERT_EQ(light.size(), 3u);
+  ASSERT_EQ(full.size(), light.size());
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    SCOPED_TRACE(full[i].name);
+    EXPECT_EQ(light[i].id, full[i].id);
+    EXPECT_EQ(light[i].name, full[i].name);
+    EXPECT_EQ(light[i].platform, full[i].platform);
+    EXPECT_EQ(light[i].last_error, full[i].last_error);
+    EXPECT_EQ(light[i].misconfigured, full[i].misconfigured);
+    EXPECT_EQ(light[i].component_ticket_at, full[i].component_ticket_at);
+  }
+  EXPECT_FALSE(light[0].component_ticket_at);
+  EXPECT_TRUE(light[1].component_ticket_at);
+  EXPECT_EQ(light[2].misconfigured, "token_url changed");
+}
+
 }  // namespace
 }  // namespace mediax::test
