@@ -310,12 +310,13 @@ def binary(name):
 
 
 class Fake:
-    """mediax-fake-oauth2 --bulk: any client and refresh token, fixed latency."""
+    """mediax-bench-platform (bench/fake_platform.cpp): the fake provider's bulk mode (any client with a
+    secret, any refresh token, fixed latency) on event loops; threads: how many."""
 
-    def __init__(self, workdir, latency_ms=20, expires_in=3600, threads=256):
+    def __init__(self, workdir, latency_ms=20, expires_in=3600, threads=2):
         self.log_path = os.path.join(workdir, "fake.log")
         self.proc = subprocess.Popen(
-            [binary("mediax-fake-oauth2"), "--port", "0", "--bulk", "--latency-ms", str(latency_ms), "--expires-in",
+            [binary("mediax-bench-platform"), "--port", "0", "--bulk", "--latency-ms", str(latency_ms), "--expires-in",
              str(expires_in), "--threads", str(threads)],
             stdout=subprocess.PIPE, stderr=open(self.log_path, "w"), text=True)
         line = self.proc.stdout.readline()

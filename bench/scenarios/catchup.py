@@ -83,7 +83,7 @@ def bench_catchup(args):
         load.stop()
         md = [f"### 2. Catch-up after an outage\n",
               f"`bench/run.sh catchup` — {grants:,} grants of {apps:,} apps all due at once (due during the last minute, "
-              f"tokens still valid 60–120 s), fake platform `--bulk --latency-ms 20`, mediaxd with the default settings "
+              f"tokens still valid 60–120 s), fake platform `mediax-bench-platform --latency-ms 20` (event-driven), mediaxd with the default settings "
               f"(refresh.max_concurrent = {concurrency}, refresh.max_in_flight_per_endpoint → {per_endpoint}, "
               f"database.pool_size = {pool}). Time from READY until every grant's "
               f"token row has been rewritten (polled every 0.5 s in SQL); a reader thread meanwhile reads random tokens over "

@@ -44,7 +44,7 @@ def bench_punctuality(args):
             f"expired rows (max seen) {expired_max}; min validity left {min_left:.1f} s; reads {reader.reads} bad {reader.bad}")
         md = [f"### 4. Punctuality\n",
               f"`bench/run.sh punctuality{' --duration ' + str(duration) if duration != 120 else ''}` — {grants:,} grants whose tokens "
-              f"live {lifetime} s (fake platform `--expires-in {lifetime} --latency-ms 20`), default settings (a {lifetime} s token "
+              f"live {lifetime} s (fake platform `mediax-bench-platform --expires-in {lifetime} --latency-ms 20`), default settings (a {lifetime} s token "
               f"is refreshed with half its life left, minus up to 7 s jitter: about {expected / duration:,.0f} refreshes/s needed), "
               f"measured over {duration} s (`--duration 600` for the full 10 minutes). {load.text()}.\n",
               f"- refreshes done: {calls:,} ({calls / duration:,.0f}/s)",

@@ -236,7 +236,7 @@ def verdict(ok):
 def phase_md(p):
     runs, n = p["runs"], len(p["refreshes"])
     if p["refreshing"]:
-        what = (f"Measured while refreshes run (grants due all through the runs, fake platform at 20 ms): "
+        what = (f"Measured while refreshes run (grants due all through the runs, fake platform `mediax-bench-platform` at 20 ms): "
                 f"{', '.join(str(x) for x in p['refreshes'])} refreshes during the {n} runs")
     else:
         what = "Measured with no refresh running (every grant due in 1-2 h; 0 refreshes counted at the fake platform)"
