@@ -42,6 +42,27 @@ void MetricsCollector::collect() {
       .set(until);
 
   publish_database();
+  publish_batches();
+}
+
+void MetricsCollector::publish_batches() {
+  std::lock_guard lk(batch_mu_);
+  for (const auto& b : store_.batch_counts()) {
+    auto& seen = batches_seen_[b.statement];
+    const metrics::Labels labels{{"statement", b.statement}};
+    metrics_
+        .counter("mediax_store_batches_total",
+                 "Batched statements run for scheduled refreshes (lease, complete, event); each serves the requests "
+                 "queued when it started",
+                 labels)
+        .inc(static_cast<double>(b.batches - seen.batches));
+    metrics_
+        .counter("mediax_store_batched_requests_total",
+                 "Requests served by batched statements; divided by mediax_store_batches_total: the mean batch size",
+                 labels)
+        .inc(static_cast<double>(b.requests - seen.requests));
+    seen = b;
+  }
 }
 
 void MetricsCollector::read_database() {

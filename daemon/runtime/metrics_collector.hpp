@@ -48,6 +48,8 @@ class MetricsCollector {
   };
   void collect();
   void publish_database();
+  // Store::batch_counts as counters (the store keeps totals; the registry's counters take steps).
+  void publish_batches();
 
   Store& store_;
   TokenCache& cache_;
@@ -56,6 +58,8 @@ class MetricsCollector {
   metrics::Registry& metrics_;
   std::mutex db_mu_;
   std::optional<DatabaseCounts> db_;  // db_mu_; empty until the first read
+  std::mutex batch_mu_;
+  std::map<std::string, BatchCount> batches_seen_;  // batch_mu_; totals already counted
   std::uint64_t id_ = 0;
 };
 

@@ -13,6 +13,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -24,6 +25,13 @@
 #include <vector>
 
 namespace mediax::pg {
+
+// Flushes so far and the requests they took: their ratio is the mean batch size, on which the
+// database's cost per request depends (bench/RESULTS.md, catch-up).
+struct BatcherCounts {
+  std::uint64_t batches = 0;
+  std::uint64_t requests = 0;
+};
 
 template <class Request, class Result>
 class Batcher {
@@ -51,6 +59,8 @@ class Batcher {
           queue_.pop_front();
         }
         ++flushing_;
+        ++counts_.batches;
+        counts_.requests += batch.size();
         lock.unlock();
         try {
           flush_(batch);
@@ -83,6 +93,12 @@ class Batcher {
     return queue_.size();
   }
 
+  using Counts = BatcherCounts;
+  Counts counts() const {
+    std::lock_guard lock(mu_);
+    return counts_;
+  }
+
  private:
   Flush flush_;
   const int max_flushers_;
@@ -91,6 +107,7 @@ class Batcher {
   std::condition_variable cv_;
   std::deque<Item*> queue_;
   int flushing_ = 0;
+  Counts counts_;
 };
 
 }  // namespace mediax::pg

@@ -239,6 +239,8 @@ class HealthStore {
   // misconfigured and component_ticket_at (list_apps reads and parses every column: too much
   // every few seconds with thousands of apps).
   virtual std::vector<App> app_gauge_states() { return {}; }
+  // The batched statements of scheduled refreshes so far (in this process, no database call).
+  virtual std::vector<BatchCount> batch_counts() const { return {}; }
 };
 
 // The audit trail (mediax.audit): appended to, never changed but for a missing result set once;

@@ -28,11 +28,11 @@ namespace mediax::pg {
 // A column that holds sealed secrets: rotation, the start-up key check and the census walk
 // this list. A table that does not exist (yet) is skipped.
 struct SealedColumn {
-  std::string table;                                         // in schema mediax: "grants"
-  std::string key_column;                                    // the row identity in the associated data: "id"
-  std::string key_type;                                      // its SQL type: "int8" or "text"
-  std::string column;                                        // "refresh_token"
-  bool bound = false;  // an app's secret: v2, bound to the app's endpoints (core/secret_binding.hpp)
+  std::string table;       // in schema mediax: "grants"
+  std::string key_column;  // the row identity in the associated data: "id"
+  std::string key_type;    // its SQL type: "int8" or "text"
+  std::string column;      // "refresh_token"
+  bool bound = false;      // an app's secret: v2, bound to the app's endpoints (core/secret_binding.hpp)
   std::string name() const { return table + "." + column; }  // "grants.refresh_token"
 };
 const std::vector<SealedColumn>& sealed_columns();
@@ -165,6 +165,7 @@ class PgStore final : public Store {
   std::vector<TokenCount> count_tokens_by_platform() override;
   std::vector<std::pair<std::string, std::int64_t>> count_grants_missing_scopes() override;
   std::vector<App> app_gauge_states() override;
+  std::vector<BatchCount> batch_counts() const override;
 
   std::int64_t begin_audit(const AuditEntry& e) override;  // pg_store_audit.cpp
   void finish_audit(std::int64_t id, const std::string& result) override;

@@ -240,4 +240,11 @@ void PgStore::flush_events(std::vector<EventBatcher::Item*>& batch) {
   for (auto* it : batch) it->result = true;
 }
 
+std::vector<BatchCount> PgStore::batch_counts() const {
+  const BatcherCounts lease = leases_.counts(), complete = completions_.counts(), event = events_.counts();
+  return {{"lease", lease.batches, lease.requests},
+          {"complete", complete.batches, complete.requests},
+          {"event", event.batches, event.requests}};
+}
+
 }  // namespace mediax::pg

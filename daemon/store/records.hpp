@@ -58,7 +58,7 @@ struct AuthRequest {
 struct ConnectTicket {
   std::string ticket_hash;  // hex SHA-256 of the ticket
   std::int64_t app_id = 0;
-  std::string choices;      // the admin's per-connection choices, a JSON object as text
+  std::string choices;  // the admin's per-connection choices, a JSON object as text
   TimePoint expires_at{};
 };
 
@@ -87,6 +87,14 @@ struct StatusCount {
   std::string status;
   std::int64_t count = 0;
   std::int64_t leased = 0;
+};
+
+// How one kind of batched statement has fared (store/batcher.hpp): statement "lease", "complete"
+// or "event"; requests / batches is the mean batch size.
+struct BatchCount {
+  std::string statement;
+  std::uint64_t batches = 0;
+  std::uint64_t requests = 0;
 };
 
 // Stored access tokens by platform; state "valid" (not expired) or "expired".

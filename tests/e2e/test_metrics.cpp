@@ -131,5 +131,28 @@ TEST_F(Metrics, FailedRefreshIsCountedUnderItsClassAndDatabaseCountsGrants) {
   EXPECT_EQ(value(s, R"(mediax_leases_held{kind="grant"})"), 0);
 }
 
+// Scheduled grant refreshes go through the batched statements (store/batcher.hpp): their counts
+// show, and the mean batch size (requests / batches) is at least one.
+TEST_F(Metrics, ScheduledRefreshesCountTheirBatchedStatements) {
+  FakeOAuth2& fake = start_fake({.expires_in = 4, .rotate_refresh = false, .issuer_path = ""});
+  register_fake_app(fake, "batched", "client_secret_post");
+  connect("batched", "carol");
+  Scrape s;
+  ASSERT_TRUE(eventually(
+      [&] {
+        s = scrape(daemon());
+        return value(s, R"(mediax_store_batches_total{statement="complete"})") >= 1;
+      },
+      20s, 250ms))
+      << "no batched result statement counted after the grant's 4 s token came due";
+  for (const char* st : {"lease", "complete"}) {
+    SCOPED_TRACE(st);
+    const double batches = value(s, std::string("mediax_store_batches_total{statement=\"") + st + "\"}");
+    const double requests = value(s, std::string("mediax_store_batched_requests_total{statement=\"") + st + "\"}");
+    EXPECT_GE(batches, 1);
+    EXPECT_GE(requests, batches);
+  }
+}
+
 }  // namespace
 }  // namespace mediax::e2e

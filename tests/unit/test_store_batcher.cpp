@@ -26,6 +26,8 @@ TEST(Batcher, LoneRequestIsFlushedAtOnceWithItsOwnResult) {
   EXPECT_EQ(b.run(21), 42);
   EXPECT_EQ(b.run(5), 10);
   EXPECT_EQ(flushes, 2);
+  EXPECT_EQ(b.counts().batches, 2u);
+  EXPECT_EQ(b.counts().requests, 2u);
 }
 
 TEST(Batcher, ConcurrentCallersShareBatchesAndEachGetsItsOwnAnswer) {
@@ -95,6 +97,9 @@ TEST(Batcher, ConcurrentCallersShareBatchesAndEachGetsItsOwnAnswer) {
   EXPECT_EQ(total, static_cast<std::size_t>(kThreads));
   // 63 queued behind one flusher: taken 16 at a time.
   EXPECT_EQ(sizes, (std::vector<std::size_t>{1, 16, 16, 16, 15}));
+  // What mediax_store_batches_total / _batched_requests_total report: 64 requests in 5 batches.
+  EXPECT_EQ(b.counts().batches, 5u);
+  EXPECT_EQ(b.counts().requests, static_cast<std::uint64_t>(kThreads));
 }
 
 TEST(Batcher, FlushThatThrowsFailsTheItemsItHadNotAnswered) {
