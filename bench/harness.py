@@ -350,6 +350,33 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid):
+    """CPU seconds of a process and all its descendants, the exited ones included (a parent's
+    cutime/cstime count the children it reaped): PostgreSQL's postmaster and its backends."""
+    def stat(p):
+        with open(f"/proc/{p}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields
+    try:
+        fields = stat(pid)
+    except OSError:
+        return 0.0
+    ticks = sum(int(x) for x in fields[11:15])
+    children = []
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return ticks / os.sysconf("SC_CLK_TCK") + sum(tree_cpu_seconds(c) for c in children)
+
+
+def metric_sum(text, name):
+    """The sum of a metric's samples (every label set) in a /metrics text."""
+    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+               if l.startswith(name + "{") or l.startswith(name + " "))
+
+
 def proc_rss_mb(pid, field="VmRSS"):
     with open(f"/proc/{pid}/status") as f:
         for line in f:

@@ -3,14 +3,18 @@
 import subprocess
 import time
 
-from harness import Env, Fake, LoadMeter, TokenReader, binary, generate, log, median, setting
+from harness import (Env, Fake, LoadMeter, TokenReader, binary, generate, log, median, metric_sum, proc_cpu_seconds,
+                     setting, tree_cpu_seconds)
 
 
-def refresh_script(grants, apps):
-    """The database work of one scheduled refresh of a grant, as pgbench script: PgStore's own
-    statements (daemon/store/refresh_sql.hpp, printed by mediax-bench-sql) for a random grant."""
-    statements = subprocess.run([binary("mediax-bench-sql")], check=True, capture_output=True, text=True).stdout
-    return f"\\set id random(1, {grants})\n\\set app ((:id - 1) % {apps}) + 1\n" + statements
+def refresh_script(grants, apps, batch=1):
+    """The database work of scheduled refreshes, as pgbench script: PgStore's own statements
+    (daemon/store/refresh_sql.hpp, printed by mediax-bench-sql) for a random grant, or with batch > 1
+    for that many grants with consecutive ids in each statement (as the daemon batches them)."""
+    statements = subprocess.run([binary("mediax-bench-sql"), "--batch", str(batch)], check=True, capture_output=True,
+                                text=True).stdout
+    return (f"\\set napps {apps}\n\\set id random(1, {grants - batch + 1})\n\\set app ((:id - 1) % {apps}) + 1\n"
+            + statements)
 
 
 def bench_catchup(args):
@@ -37,6 +41,7 @@ def bench_catchup(args):
             env.pg.scalar("CHECKPOINT")
             mark = env.pg.scalar("SELECT now()")
             before = env.fake.stats()["refreshes"]
+            pg_cpu0, fake_cpu0 = tree_cpu_seconds(env.pg.postmaster_pid()), proc_cpu_seconds(env.fake.proc.pid)
             ready_s = env.daemon.start()
             t0 = env.daemon.ready_at
             reader = TokenReader(env.daemon.port, env.daemon.api_key, grants)
@@ -49,13 +54,24 @@ def bench_catchup(args):
                     break
                 time.sleep(0.5)
             elapsed = time.monotonic() - t0
+            # CPU per refresh of each process, from the daemon's start to the last refresh (the
+            # token reader's HTTP reads included in the daemon's share).
+            cpu = {"mediaxd": proc_cpu_seconds(env.daemon.pid),
+                   "postgres": tree_cpu_seconds(env.pg.postmaster_pid()) - pg_cpu0,
+                   "fake": proc_cpu_seconds(env.fake.proc.pid) - fake_cpu0}
+            cpu_ms = {k: 1000 * v / max(1, done) for k, v in cpu.items()}
             reader.stopping = True
             reader.join()
             expired_rows = int(env.pg.scalar("SELECT count(*) FROM mediax.tokens WHERE expires_at < now()"))
             calls = env.fake.stats()["refreshes"] - before
             mtext = env.daemon.metrics()
-            deferred = sum(float(l.rsplit(" ", 1)[1]) for l in mtext.splitlines()
-                           if l.startswith("mediax_refreshes_deferred_total"))
+            deferred = metric_sum(mtext, "mediax_refreshes_deferred_total")
+            # Mean size of the daemon's batched statements (store/batcher.hpp).
+            batch = {}
+            for st in ("lease", "complete", "event"):
+                lbl = f'{{statement="{st}"}}'
+                n = metric_sum(mtext, "mediax_store_batches_total" + lbl)
+                batch[st] = metric_sum(mtext, "mediax_store_batched_requests_total" + lbl) / n if n else float("nan")
             env.daemon.stop()
             # Steady rate between 10 % and 90 % done (start-up and the tail excluded).
             t10 = next((t for t, n in samples if n >= 0.1 * grants), None)
@@ -70,14 +86,22 @@ def bench_catchup(args):
             script = refresh_script(grants, apps)
             pg_c = env.pg.pgbench(script, concurrency, pg_seconds, transactions=per_client)
             pg_pool = env.pg.pgbench(script, pool, pg_seconds, transactions=per_client)
+            # The same statements at the daemon's mean lease batch in this run, from 2 clients (two
+            # batches of a kind run at once: store/batcher.hpp's max_flushers): refreshes/s.
+            nb = max(1, round(batch["lease"])) if batch["lease"] == batch["lease"] else 1
+            pg_batch = nb * env.pg.pgbench(refresh_script(grants, apps, nb), 2, pg_seconds, transactions=per_client)
             rows.append({"done": done, "elapsed": elapsed, "ready": ready_s, "rate": rate, "steady": steady,
                          "pg_c": pg_c, "pg_pool": pg_pool, "reads": reader.reads, "bad": reader.bad,
                          "expired": reader.expired, "refused": reader.refused, "expired_rows": expired_rows, "calls": calls,
-                         "deferred": int(deferred)})
+                         "deferred": int(deferred), "cpu_ms": cpu_ms, "batch": batch, "nb": nb,
+                         "pg_batch": pg_batch})
             log(f"catchup run {run + 1}: {done}/{grants} refreshed in {elapsed:.1f} s after READY ({rate:.0f}/s, steady "
                 f"{steady:.0f}/s); pgbench same work {pg_c:.0f}/s at -c {concurrency}, {pg_pool:.0f}/s at -c {pool}; "
                 f"reads {reader.reads} bad {reader.bad} expired {reader.expired} refused (token_expired) {reader.refused}; expired rows {expired_rows}; "
-                f"deferred (endpoint busy / circuit) {int(deferred)}")
+                f"deferred (endpoint busy / circuit) {int(deferred)}; CPU ms per refresh "
+                + ", ".join(f"{k} {v:.3f}" for k, v in cpu_ms.items())
+                + "; mean batch " + ", ".join(f"{k} {v:.1f}" for k, v in batch.items())
+                + f"; pgbench at batch {nb} -c 2: {pg_batch:.0f} refreshes/s")
             if done < grants or reader.bad or reader.expired or calls < grants:
                 ok = False
         load.stop()
@@ -105,6 +129,21 @@ def bench_catchup(args):
                   f"{', '.join(str(r['expired_rows']) for r in rows)}. Refreshes deferred by the daemon's per-endpoint guard "
                   f"(`mediax_refreshes_deferred_total`): {', '.join(str(r['deferred']) for r in rows)}. A run that stops "
                   f"before every grant is refreshed hit the {timeout} s limit.")
+        md += ["\nWhere the CPU goes (CPU ms per refresh, from the daemon's start to the last refresh; PostgreSQL: the "
+               "postmaster and every backend; the budget is 2 cores ÷ 3,333 refreshes/s = 0.6 ms in all), the daemon's "
+               "mean batch sizes (`mediax_store_batched_requests_total` ÷ `mediax_store_batches_total`), and `pgbench` "
+               "replaying the same statements at the daemon's mean lease batch from 2 clients (refreshes/s):\n",
+               "| run | mediaxd | PostgreSQL | fake | all | batch lease / complete / event | pgbench at that batch |",
+               "|---|---|---|---|---|---|---|"]
+        for i, r in enumerate(rows):
+            c, b = r["cpu_ms"], r["batch"]
+            md.append(f"| {i + 1} | {c['mediaxd']:.3f} | {c['postgres']:.3f} | {c['fake']:.3f} | {sum(c.values()):.3f} | "
+                      f"{b['lease']:.1f} / {b['complete']:.1f} / {b['event']:.1f} | {r['pg_batch']:.0f} (batch {r['nb']}) |")
+        md.append(f"| **median** | {median([r['cpu_ms']['mediaxd'] for r in rows]):.3f} | "
+                  f"{median([r['cpu_ms']['postgres'] for r in rows]):.3f} | {median([r['cpu_ms']['fake'] for r in rows]):.3f} | "
+                  f"{median([sum(r['cpu_ms'].values()) for r in rows]):.3f} | "
+                  f"{median([r['batch']['lease'] for r in rows]):.1f} / {median([r['batch']['complete'] for r in rows]):.1f} / "
+                  f"{median([r['batch']['event'] for r in rows]):.1f} | {median([r['pg_batch'] for r in rows]):.0f} |")
         return "\n".join(md) + "\n", ok, {"elapsed": median([r["elapsed"] for r in rows]),
                                           "rate": median([r["rate"] for r in rows]),
                                           "ratio": median([r["rate"] / r["pg_c"] for r in rows])}
