@@ -84,7 +84,9 @@ std::string apps_by_ids_sql(bool with_secret) { return app_select(with_secret) +
 
 std::vector<App> select_apps_by_ids(pqxx::work& tx, const std::string& ids, bool with_secret) {
   std::vector<App> out;
-  for (const auto& r : tx.exec_params(apps_by_ids_sql(with_secret), ids)) {
+  // Every batch of scheduled refreshes runs it (pg_store_batch.cpp): prepared, as the batch's others.
+  const char* name = with_secret ? "mediax_apps_by_ids_secret" : "mediax_apps_by_ids";
+  for (const auto& r : exec_prepared(tx, name, apps_by_ids_sql(with_secret), ids)) {
     out.push_back(app_from_row(r));
   }
   return out;
@@ -257,8 +259,8 @@ ConsumeResult PgStore::consume_auth_request(const std::string& state, TimePoint 
     const auto res = tx.exec_params(
         "UPDATE mediax.auth_requests SET used_at = to_timestamp($2)"
         " WHERE state = $1 AND used_at IS NULL AND expires_at > to_timestamp($2)"
-        " RETURNING app_id, code_verifier, redirect_uri, COALESCE(browser_hash, '') AS browser_hash, "
-        MEDIAX_EPOCH_US("expires_at") " AS expires_us",
+        " RETURNING app_id, code_verifier, redirect_uri, COALESCE(browser_hash, '') AS browser_hash, " MEDIAX_EPOCH_US(
+            "expires_at") " AS expires_us",
         state, time_param(now));
     if (!res.empty()) {
       // Opened before COMMIT: a verifier that does not decrypt leaves the request unused.

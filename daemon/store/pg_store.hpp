@@ -229,9 +229,13 @@ class PgStore final : public Store {
   void flush_completions(std::vector<CompleteBatcher::Item*>& batch);
   using EventBatcher = Batcher<const Event*, bool>;
   void flush_events(std::vector<EventBatcher::Item*>& batch);
-  EventBatcher events_{[this](std::vector<EventBatcher::Item*>& b) { flush_events(b); }};
-  LeaseBatcher leases_{[this](std::vector<LeaseBatcher::Item*>& b) { flush_leases(b); }};
-  CompleteBatcher completions_{[this](std::vector<CompleteBatcher::Item*>& b) { flush_completions(b); }};
+  // One batch of a kind at a time: the next one gathers everything that queued meanwhile. With
+  // two, batches were a third smaller and PostgreSQL spent ~45 % more CPU per refresh for the
+  // same catch-up rate (bench/RESULTS.md, catch-up of 2026-12-07).
+  static constexpr int kFlushers = 1;
+  EventBatcher events_{[this](std::vector<EventBatcher::Item*>& b) { flush_events(b); }, kFlushers};
+  LeaseBatcher leases_{[this](std::vector<LeaseBatcher::Item*>& b) { flush_leases(b); }, kFlushers};
+  CompleteBatcher completions_{[this](std::vector<CompleteBatcher::Item*>& b) { flush_completions(b); }, kFlushers};
   std::shared_ptr<const crypto::Sealer> sealer_;
 };
 

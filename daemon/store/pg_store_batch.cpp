@@ -84,8 +84,9 @@ void PgStore::flush_leases(std::vector<LeaseBatcher::Item*>& batch) {
     jobs.clear();
     key_missing_errors.clear();
     pqxx::work tx(c);
-    const auto leased = tx.exec_params(refresh_sql::kLease, array_literal(ids), array_literal(owners),
-                                       array_literal(nows), array_literal(untils), array_literal(dues));
+    const auto leased = exec_prepared(tx, "mediax_lease", refresh_sql::kLease, array_literal(ids),
+                                      array_literal(owners), array_literal(nows), array_literal(untils),
+                                      array_literal(dues));
     if (leased.empty()) {
       tx.commit();
       return;
@@ -106,7 +107,7 @@ void PgStore::flush_leases(std::vector<LeaseBatcher::Item*>& batch) {
     }
     std::unordered_map<std::int64_t, App> apps;
     for (auto& a : select_apps_by_ids(tx, array_literal(app_ids), true)) apps.emplace(a.id, std::move(a));
-    for (const auto& row : tx.exec_params(refresh_sql::tokens(), array_literal(grant_ids))) {
+    for (const auto& row : exec_prepared(tx, "mediax_lease_tokens", refresh_sql::tokens(), array_literal(grant_ids))) {
       auto t = token_from_row(row);
       if (auto j = jobs.find(t.grant_id.value_or(0)); j != jobs.end()) j->second.current = std::move(t);
     }
@@ -203,11 +204,11 @@ void PgStore::flush_completions(std::vector<CompleteBatcher::Item*>& batch) {
   pool_.run("complete_refresh", [&](pqxx::connection& c) {
     stored.clear();
     pqxx::work tx(c);
-    const auto res = tx.exec_params(refresh_sql::kComplete, array_literal(ids), array_literal(owners),
-                                    array_literal(rts), array_literal(rt_exps), array_literal(accounts),
-                                    array_literal(nexts), array_literal(patches), array_literal(access),
-                                    array_literal(types), array_literal(scopes), array_literal(expires),
-                                    array_literal(refreshed), array_literal(reauths), array_literal(notes));
+    const auto res =
+        exec_prepared(tx, "mediax_complete", refresh_sql::kComplete, array_literal(ids), array_literal(owners),
+                      array_literal(rts), array_literal(rt_exps), array_literal(accounts), array_literal(nexts),
+                      array_literal(patches), array_literal(access), array_literal(types), array_literal(scopes),
+                      array_literal(expires), array_literal(refreshed), array_literal(reauths), array_literal(notes));
     for (const auto& row : res) stored.insert(row[0].as<std::int64_t>());
     tx.commit();
   });
@@ -233,8 +234,8 @@ void PgStore::flush_events(std::vector<EventBatcher::Item*>& batch) {
   }
   pool_.run("add_event", [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    tx.exec_params(refresh_sql::kEvents, array_literal(apps), array_literal(grants), array_literal(kinds),
-                   array_literal(details), array_literal(ats));
+    exec_prepared(tx, "mediax_events", refresh_sql::kEvents, array_literal(apps), array_literal(grants),
+                  array_literal(kinds), array_literal(details), array_literal(ats));
     tx.commit();
   });
   for (auto* it : batch) it->result = true;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,18 @@ template <class T>
 std::optional<T> opt(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return f.as<T>();
+}
+
+// Runs `sql` as the prepared statement `name` of the transaction's connection. For statements run
+// many times a second on every pooled connection (the batches of scheduled refreshes): PostgreSQL
+// parses and plans them once per connection instead of at every call (bench/RESULTS.md, catch-up).
+// libpqxx 6.4 registers the definition with the server on first use, and defining the same name
+// with the same text again is a no-op; a new connection (after a reconnect) prepares it anew.
+// Not through PgBouncer in transaction pooling mode, where the daemon does not run (README).
+template <class... Args>
+pqxx::result exec_prepared(pqxx::transaction_base& tx, const char* name, const std::string& sql, Args&&... args) {
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
 }
 
 std::string time_param(TimePoint t);
