@@ -11,6 +11,7 @@
 #include "runtime/credentials.hpp"
 #include "runtime/daemon.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/malloc_arenas.hpp"
 #include "runtime/process_guard.hpp"
 #include "runtime/rotate_key.hpp"
 
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
   // First, before any key, password or secret is read: no core dump of this process, no ptrace
   // by others of its user (runtime/process_guard.hpp). Said once logging is set up.
   const std::string dump_problem = mediax::forbid_core_dumps();
+  if (command == "run") mediax::cap_malloc_arenas();  // before any thread starts
 
   mediax::Config config;
   try {

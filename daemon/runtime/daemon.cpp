@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <malloc.h>
 
+#include <thread>
 #include <vector>
 
 #include "crypto/crypto.hpp"
@@ -216,7 +217,10 @@ void Daemon::start() {
   const auto started = std::chrono::steady_clock::now();
   wait_for_migrated_database(migrator_, time_);
   // Claim a share of the partitions first (all of them when no other instance runs), then load
-  // what they hold. The keeper's janitor task moves them later.
+  // what they hold. The keeper's janitor task moves them later. Joined a round before claiming:
+  // instances started together each load a share, not one of them everything (PartitionKeeper::join).
+  if (!keeper_.join()) throw StartupError("cannot join the instances sharing the refresh work (database unreachable)");
+  std::this_thread::sleep_for(kPartitionRound);
   if (!keeper_.round()) throw StartupError("cannot claim partitions of the refresh work (database unreachable)");
   load_tokens_and_schedule(started);
   try {

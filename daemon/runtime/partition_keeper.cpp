@@ -43,6 +43,17 @@ void PartitionKeeper::forget(const std::vector<int>& partitions, const char* why
   PartitionMetrics(metrics_).moved(why, partitions.size());
 }
 
+bool PartitionKeeper::join() {
+  try {
+    const auto view = claims_.look();
+    PartitionMetrics(metrics_).state(owned_.count(), view.members.size());
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("partitions: cannot join the instances sharing the work ({})", e.what());
+    return false;
+  }
+}
+
 bool PartitionKeeper::round() {
   PartitionView view;
   try {

@@ -33,6 +33,11 @@ class PartitionKeeper {
   PartitionKeeper(PartitionClaims& claims, PartitionSet& owned, PartitionWork work, const TimeSource& clock,
                   metrics::Registry& metrics);
 
+  // Joins the members without claiming anything; false when the database could not be reached.
+  // At start, a round later: instances starting together then see each other before any claims
+  // a share. One that claimed all 256 alone would load every grant and give two thirds away,
+  // keeping much of their memory (bench/RESULTS.md, partitions).
+  bool join();
   // One look, plan and move. False when the database could not be reached (logged once per outage).
   bool round();
   // Gives everything up (at shutdown): the others take over at once.

@@ -223,6 +223,32 @@ TEST(PartitionKeeper, InstancesShareThePartitionsAndTakeOverFromOneThatDies) {
   EXPECT_EQ(db.holders.size(), static_cast<std::size_t>(kPartitionCount));
 }
 
+// As the daemon starts (Daemon::start): join, a round later claim. Three starting together each
+// load a share only: nothing is loaded by one and given to another.
+TEST(PartitionKeeper, InstancesThatJoinBeforeClaimingEachLoadOnlyTheirShare) {
+  ManualTimeSource clock(kT0);
+  FakeLocks db;
+  KeeperUnderTest a(db, 1, clock), b(db, 2, clock), c(db, 3, clock);
+  for (auto* k : {&a, &b, &c}) ASSERT_TRUE(k->keeper.join());
+  EXPECT_TRUE(db.holders.empty()) << "joining claims nothing";
+  EXPECT_EQ(db.members.size(), 3u);
+  clock.advance(500ms);
+  for (auto* k : {&a, &b, &c}) ASSERT_TRUE(k->keeper.round());
+  for (int i = 0; i < 8; ++i) {
+    clock.advance(500ms);
+    for (auto* k : {&a, &b, &c}) ASSERT_TRUE(k->keeper.round());
+  }
+  EXPECT_EQ(db.holders.size(), static_cast<std::size_t>(kPartitionCount));
+  for (auto* k : {&a, &b, &c}) {
+    EXPECT_GE(k->owned.count(), 84);
+    EXPECT_LE(k->owned.count(), 86);
+    EXPECT_EQ(k->adopted.size(), static_cast<std::size_t>(k->owned.count())) << "loaded its share, nothing more";
+    EXPECT_TRUE(k->forgot.empty()) << "nothing given away";
+  }
+  db.down = true;
+  EXPECT_FALSE(a.keeper.join()) << "the database away: joining fails (the daemon does not start)";
+}
+
 TEST(PartitionKeeper, KeepsItsPartitionsWhileTheDatabaseIsAwayAndForgetsOnlyThoseTakenMeanwhile) {
   ManualTimeSource clock(kT0);
   FakeLocks db;

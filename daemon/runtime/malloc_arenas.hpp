@@ -1,0 +1,15 @@
+// How many malloc arenas the process may use. glibc gives threads up to 8 per core, each a heap
+// of its own: with a hundred refresh workers and the HTTP threads, memory freed in one arena
+// cannot serve another, and a daemon holding a third of a million tokens kept ~15 % more
+// resident than with two arenas (bench/RESULTS.md, partitions). On a few cores more arenas buy
+// little: only that many threads run at once.
+#pragma once
+
+namespace mediax {
+
+// Caps the arenas at the number of cores (at least 2), before the daemon starts its threads.
+// An operator's MALLOC_ARENA_MAX in the environment wins: nothing is changed then. Returns the
+// cap set, or 0 when it was left alone.
+int cap_malloc_arenas();
+
+}  // namespace mediax
