@@ -11,10 +11,6 @@ int partition_of(const RefreshKey& key) {
   return static_cast<int>(((id % kPartitionCount) + kPartitionCount) % kPartitionCount);
 }
 
-bool in_partitions(const RefreshKey& key, const std::vector<int>& partitions) {
-  return std::find(partitions.begin(), partitions.end(), partition_of(key)) != partitions.end();  // few: a scan
-}
-
 PartitionSet::PartitionSet(const std::vector<int>& only) {
   for (int p : only) set(p, true);
 }

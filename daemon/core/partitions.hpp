@@ -21,9 +21,6 @@ inline constexpr int kPartitionCount = 256;
 // A grant by its id, an app token by its app's id. The SQL twin: `id % 256` (store/).
 int partition_of(const RefreshKey& key);
 
-// Whether key's partition is one of these.
-bool in_partitions(const RefreshKey& key, const std::vector<int>& partitions);
-
 // The partitions one instance owns; thread-safe (any thread reads, the keeper writes). A new set
 // owns every partition: one instance alone, and the tests, see no partitioning at all.
 class PartitionSet {

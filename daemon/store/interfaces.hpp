@@ -27,7 +27,8 @@ class RefreshStore {
   // The entries of load_schedule() in these partitions (core/partitions.hpp).
   virtual std::vector<ScheduleEntry> load_schedule_of(const std::vector<int>& partitions) {
     auto all = load_schedule();
-    std::erase_if(all, [&](const ScheduleEntry& e) { return !in_partitions(e.key, partitions); });
+    const PartitionSet only(partitions);
+    std::erase_if(all, [&](const ScheduleEntry& e) { return !only.owns(e.key); });
     return all;
   }
   // Sets when an app's token must be fetched (e.g. right after registration).
@@ -68,10 +69,9 @@ class TokenFeed {
   // The rows of scan_tokens() in these partitions (core/partitions.hpp).
   virtual void scan_tokens_of(const std::vector<int>& partitions, std::size_t batch_rows,
                               const std::function<void(std::vector<Token>&&)>& fn) {
+    const PartitionSet only(partitions);
     scan_tokens(batch_rows, [&](std::vector<Token>&& batch) {
-      std::erase_if(batch, [&](const Token& t) {
-        return !in_partitions(RefreshKey{t.app_id, t.grant_id.value_or(0)}, partitions);
-      });
+      std::erase_if(batch, [&](const Token& t) { return !only.owns(RefreshKey{t.app_id, t.grant_id.value_or(0)}); });
       fn(std::move(batch));
     });
   }

@@ -85,12 +85,12 @@ TEST_F(StorePartitions, ScheduleAndTokensOfSomePartitionsOnly) {
 
   std::set<std::int64_t> scheduled;
   for (const auto& e : store_->load_schedule_of(some)) {
-    EXPECT_TRUE(in_partitions(e.key, some));
+    EXPECT_TRUE(PartitionSet(some).owns(e.key));
     scheduled.insert(e.key.is_app_token() ? -e.key.app_id : e.key.grant_id);
   }
   std::set<std::int64_t> expected;
   for (const auto& g : grants) {
-    if (in_partitions(RefreshKey{0, g.id}, some)) expected.insert(g.id);
+    if (PartitionSet(some).owns(RefreshKey{0, g.id})) expected.insert(g.id);
   }
   EXPECT_TRUE(expected.count(grants[1].id) && expected.count(grants[4].id));
   expected.insert(-cc.id);
@@ -99,7 +99,7 @@ TEST_F(StorePartitions, ScheduleAndTokensOfSomePartitionsOnly) {
   std::set<std::int64_t> tokens;
   store_->scan_tokens_of(some, 2, [&](std::vector<Token>&& batch) {
     for (const auto& t : batch) {
-      EXPECT_TRUE(in_partitions(RefreshKey{t.app_id, t.grant_id.value_or(0)}, some));
+      EXPECT_TRUE(PartitionSet(some).owns(RefreshKey{t.app_id, t.grant_id.value_or(0)}));
       tokens.insert(t.grant_id.value_or(-t.app_id));
     }
   });

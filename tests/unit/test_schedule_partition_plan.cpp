@@ -28,8 +28,8 @@ TEST(Partitions, AGrantGoesByItsIdAndAnAppTokenByItsApp) {
   // A packed key (the timer wheel's) lands in the same partition.
   EXPECT_EQ(partition_of(RefreshKey::unpack(RefreshKey{5, 1000}.pack())), partition_of(RefreshKey{5, 1000}));
   EXPECT_EQ(partition_of(RefreshKey::unpack(RefreshKey{1000, 0}.pack())), partition_of(RefreshKey{1000, 0}));
-  EXPECT_TRUE(in_partitions(RefreshKey{0, 258}, {1, 2}));
-  EXPECT_FALSE(in_partitions(RefreshKey{0, 259}, {1, 2}));
+  EXPECT_TRUE(PartitionSet({1, 2}).owns(RefreshKey{0, 258}));
+  EXPECT_FALSE(PartitionSet({1, 2}).owns(RefreshKey{0, 259}));
 }
 
 TEST(Partitions, ANewSetOwnsEverythingAndTracksChanges) {
