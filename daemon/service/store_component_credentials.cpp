@@ -48,8 +48,14 @@ std::optional<std::string> StoreComponentCredentials::component_token(const App&
   if (Refresher* refresher = refresher_.load()) {
     // Refused: only while the refused token is still the current one (a concurrent refresh may
     // have replaced it already); otherwise a new token now, joined with one in flight.
-    const auto r = refused ? refresher->refresh(key, Trigger::rejected, refused)
-                           : refresher->refresh(key, Trigger::forced);
+    // Admitted only if the cache still has no good token, checked under the lock that joins a
+    // refresh in flight: one that ended since the checks above (its token is in the cache now)
+    // is not followed by a second fetch. Refused, the token is read below.
+    const Refresher::Admission still_missing = [&] {
+      return cache == nullptr || !good_for(cache->get(key), refused, clock_.system(), kMinLeft);
+    };
+    const auto r = refused ? refresher->refresh(key, Trigger::rejected, refused, still_missing)
+                           : refresher->refresh(key, Trigger::forced, std::nullopt, still_missing);
     if (good_for(r.token, refused, clock_.system(), kMinLeft)) return r.token->access_token;
     if (r.status != RefreshResult::Status::refreshed) {
       spdlog::debug("app '{}': no component token now: {}", app.name, r.message);
@@ -57,6 +63,11 @@ std::optional<std::string> StoreComponentCredentials::component_token(const App&
   }
   // Another instance may hold a newer token than this one's cache (it refreshed, the NOTIFY is on
   // its way). A token with under a minute left beats none: the call it is for takes a second.
+  if (cache) {
+    if (auto now_cached = cache->get(key); good_for(now_cached, refused, clock_.system(), kMinLeft)) {
+      return now_cached->access_token;
+    }
+  }
   stored = store_.get_token(key);
   if (!good_for(stored, refused, clock_.system(), Seconds(1))) return std::nullopt;
   if (cache) cache->put_if_newer(*stored);
