@@ -1,5 +1,5 @@
 // Outgoing HTTP as an interface, so platform classes can be tested with a fake and the
-// real client (cpp-httplib, kept out of headers) lives in one .cpp.
+// real client (net/async_http_client.hpp: Boost.Beast, kept out of this header) lives apart.
 #pragma once
 
 #include <chrono>
@@ -72,8 +72,8 @@ struct HttpClientOptions {
   const OutboundGuard* outbound = nullptr;
 };
 
-// The real client (cpp-httplib, OpenSSL). Thread-safe: a call has a connection to itself, new or
-// taken from the idle ones (keep_alive).
+// The real client (make_async_http_client: Boost.Beast over Asio, OpenSSL). Thread-safe: a call has a
+// connection to itself, new or taken from the idle ones (keep_alive).
 std::unique_ptr<HttpClient> make_http_client(const HttpClientOptions& opts);
 
 }  // namespace mediax
