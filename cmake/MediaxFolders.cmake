@@ -31,7 +31,7 @@ function(mediax_folder folder)
   target_include_directories(mediax_${folder} SYSTEM PUBLIC ${TL_EXPECTED_INCLUDE_DIR})
 endfunction()
 
-set(MEDIAX_FOLDERS util obs net core config crypto store platforms schedule service http runtime)
+set(MEDIAX_FOLDERS util obs fiber net core config crypto store platforms schedule service http runtime)
 
 # mediax_add_folders([<last folder>]): add_subdirectory of every folder up to and including <last>
 # (all by default), from the source tree at MEDIAX_ROOT.

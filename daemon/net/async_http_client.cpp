@@ -7,6 +7,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include "fiber/carriers.hpp"
 #include "net/client_state.hpp"
 #include "net/http_call.hpp"
 
@@ -36,6 +37,18 @@ class BeastHttpClient final : public AsyncHttpClient {
   }
 
   HttpClientResponse send(const HttpClientRequest& req) override {
+    if (auto* io = fiber::current_io()) {
+      // A refresh on a fiber: the call runs on the fiber's own carrier (its kept connections are
+      // there) and the fiber parks until the answer; the carrier drives the other fibers meanwhile.
+      HttpClientResponse out;
+      fiber::park([&](const fiber::Resume& resume) {
+        start(*io, req, [&out, resume](HttpClientResponse r) {
+          out = std::move(r);  // on the carrier's thread, the fiber parked: nobody else touches out
+          resume();
+        });
+      });
+      return out;
+    }
     auto answer = std::make_shared<std::promise<HttpClientResponse>>();
     auto future = answer->get_future();
     start(own_io(), req, [answer](HttpClientResponse r) { answer->set_value(std::move(r)); });

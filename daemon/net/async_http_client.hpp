@@ -22,8 +22,9 @@ class AsyncHttpClient : public HttpClient {
   // on a thread running `io`, never inside start() itself. Thread-safe to call from io's thread.
   virtual void start(boost::asio::io_context& io, HttpClientRequest req,
                      std::function<void(HttpClientResponse)> done) = 0;
-  // HttpClient::send (blocking, from any thread that is not running an io_context): runs the call on
-  // the client's own io thread (started lazily, one thread) and waits for it.
+  // HttpClient::send: on a fiber (fiber/fiber.hpp), runs the call on the fiber's carrier and parks
+  // the fiber until it ends; elsewhere (blocking, from any thread that is not running an
+  // io_context) runs it on the client's own io thread (started lazily, one thread) and waits.
 };
 
 // Destroying the client cancels its calls in flight: each still gets `done`, with error "canceled",

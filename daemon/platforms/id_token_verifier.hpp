@@ -8,7 +8,6 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -16,6 +15,7 @@
 
 #include "core/types.hpp"
 #include "crypto/jwt_verify.hpp"
+#include "fiber/condition.hpp"
 #include "net/http_client.hpp"
 
 namespace mediax {
@@ -52,7 +52,9 @@ class IdTokenVerifier {
   std::optional<std::string> fetch(const std::string& url, TimePoint now, KeySet& out);
 
   HttpClient& http_;
-  std::mutex mu_;
+  // Held across the fetch (one fetch per set at a time); a fiber mutex, as a refresh on a fiber
+  // may wait for it (fiber/fiber.hpp).
+  fiber::Mutex mu_;
   std::map<std::string, KeySet> sets_;
 };
 

@@ -123,6 +123,7 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       janitor_(io_, blocking_.get_executor(), time_) {
   cache_.restrict_to(&owned_);
   scheduler_.restrict_to(&owned_);
+  scheduler_.run_on(carriers_);
   sync_.restrict_to(&owned_);
   token_reads_.read_through(store_.get(), &owned_);
   refresher_.set_platform_guards(&guards_);
@@ -403,6 +404,7 @@ void Daemon::stop() {
   } catch (const std::exception& e) {
     spdlog::warn("could not release leases: {}", e.what());
   }
+  carriers_.stop();  // after the grace: a refresh still parked is unwound (its lease runs out)
   keeper_.leave();  // a round still running on the pool fails: the claims do not join again
   hooks_.stop();
   blocking_.join();  // the janitor's tasks in flight end (a webhook batch: webhook.timeout_ms each)

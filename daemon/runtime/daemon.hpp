@@ -8,12 +8,15 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
+#include <thread>
 #include <optional>
 #include <string>
 
 #include "config/config.hpp"
+#include "fiber/carriers.hpp"
 #include "util/time_source.hpp"
 #include "net/http_client.hpp"
 #include "net/outbound_guard.hpp"
@@ -111,6 +114,9 @@ class Daemon {
   Refresher refresher_;
   boost::asio::io_context io_;
   Scheduler scheduler_;
+  // The scheduled refreshes' fibers, one carrier per core. After the scheduler (destroyed before
+  // it) and stopped in stop() once the scheduler has: a fiber still parked then is unwound.
+  fiber::Carriers carriers_{std::max(1u, std::thread::hardware_concurrency())};
   std::unique_ptr<HttpClient> hook_http_;  // webhooks: their own timeouts (webhook.timeout_ms)
   webhooks::Sender hook_sender_;
   WebhookDispatcher hooks_;
@@ -122,7 +128,7 @@ class Daemon {
   ConnectFlow connect_flow_;
   MetricsCollector metrics_collector_;
   ClusterSync sync_;
-  NotificationListener listener_;  // LISTEN mediax_tokens: news for sync_
+  NotificationListener listener_;            // LISTEN mediax_tokens: news for sync_
   std::unique_ptr<PartitionClaims> claims_;  // on a database session of its own
   PartitionKeeper keeper_;
   std::atomic<bool> loaded_{false};  // the start-up load is done: partitions taken later load themselves

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "util/waits.hpp"
+#include "fiber/condition.hpp"
 
 namespace mediax {
 
@@ -168,7 +168,8 @@ PlatformGuards::Permit PlatformGuards::admit(const Endpoint& e, TimePoint now,
       // slots_ is a std::map: the reference to s stays valid while mu_ is released.
       ++s.waiting;
       const auto left = slot_wait - std::max(since, std::chrono::milliseconds(0));
-      wait_until(slot_freed_, lk, time_, time_.monotonic() + left, [&] { return s.in_flight < cap() || !healthy(); });
+      fiber::wait_until(slot_freed_, lk, time_, time_.monotonic() + left,
+                        [&] { return s.in_flight < cap() || !healthy(); });
       --s.waiting;
     }
   }

@@ -17,7 +17,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -27,6 +26,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "fiber/condition.hpp"
 #include "util/time_source.hpp"
 #include "core/types.hpp"
 
@@ -164,7 +164,7 @@ class PlatformGuards {
   Seconds jitter(Seconds up_to);  // mu_ held
 
   mutable std::mutex mu_;
-  std::condition_variable slot_freed_;
+  fiber::Condition slot_freed_;  // refresh fibers wait here too: they must park, not block their carrier
   const TimeSource& time_;
   BreakerSettings settings_;
   std::map<std::string, Slot> slots_;

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <random>
 
-#include "util/waits.hpp"
+#include "fiber/condition.hpp"
 #include "net/http_client.hpp"
 #include "platforms/registry.hpp"
 #include "obs/metrics.hpp"
@@ -229,14 +229,15 @@ void Refresher::notify(const RefreshKey& key, std::optional<TimePoint> next) {
 
 RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger,
                                  const std::optional<std::string>& expected_token, const Admission& admit) {
-  std::promise<RefreshResult> promise;
-  std::shared_future<RefreshResult> fut;
+  // Joined by fibers and threads alike (fiber/condition.hpp): a scheduled refresh runs on a fiber,
+  // a forced one on an admin API thread.
+  std::shared_ptr<fiber::SharedResult<RefreshResult>> shared;
   bool leader = false;
   {
     std::lock_guard lk(mu_);
     auto it = inflight_.find(key.pack());
     if (it != inflight_.end()) {
-      fut = it->second;
+      shared = it->second;
     } else {
       if (expected_token) {
         // A consumer says this token was refused. If it is no longer the current one, the
@@ -257,12 +258,12 @@ RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger,
         r.message = "not admitted";
         return r;
       }
-      fut = promise.get_future().share();
-      inflight_.emplace(key.pack(), fut);
+      shared = std::make_shared<fiber::SharedResult<RefreshResult>>();
+      inflight_.emplace(key.pack(), shared);
       leader = true;
     }
   }
-  if (!leader) return fut.get();
+  if (!leader) return shared->get();
 
   RefreshResult result;
   try {
@@ -279,7 +280,7 @@ RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger,
     std::lock_guard lk(mu_);
     inflight_.erase(key.pack());
   }
-  promise.set_value(result);
+  shared->set(result);
   notify(key, result.next_at);
   return result;
 }
@@ -442,7 +443,7 @@ std::optional<RefreshJob> Refresher::await_other_refresh(const RefreshKey& key, 
       r.message = "another instance is still refreshing this token";
       return std::nullopt;
     }
-    sleep_for(clock_, pause);
+    fiber::sleep_for(clock_, pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(500));
     const auto now = clock_.system();
     auto job = store_.acquire_lease(key, owner_, now, now + lease_for, std::nullopt, rejected_token);
@@ -488,7 +489,7 @@ RefreshResult Refresher::on_success(const RefreshJob& job, const Outcome& o, Tim
                       describe(job.key), attempt, e.what());
         return r;
       }
-      sleep_for(clock_, std::chrono::milliseconds(std::min(200 * attempt, 2000)));
+      fiber::sleep_for(clock_, std::chrono::milliseconds(std::min(200 * attempt, 2000)));
     }
   }
   cache_.put(s.token);

@@ -4,12 +4,13 @@
 #pragma once
 
 #include <functional>
-#include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "fiber/condition.hpp"
 #include "util/time_source.hpp"
 #include "core/types.hpp"
 #include "obs/metrics.hpp"
@@ -104,7 +105,7 @@ class Refresher final : public DueRefresher {
   metrics::Registry& metrics_;
   NextListener listener_;
   std::mutex mu_;  // guards inflight_ and the cache check that goes with it
-  std::unordered_map<std::uint64_t, std::shared_future<RefreshResult>> inflight_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<fiber::SharedResult<RefreshResult>>> inflight_;
   // Results the platform gave that the database has not taken yet (it was down). They are
   // stored before the platform is called again: a rotated refresh token must not be lost.
   std::mutex pending_mu_;

@@ -40,12 +40,11 @@ Scheduler::Scheduler(boost::asio::io_context& io, DueRefresher& refresher, const
       max_concurrent_(max_concurrent),
       metrics_(metrics),
       timer_(io),
-      pool_(static_cast<std::size_t>(max_concurrent)),
       wheel_(tick_of(clock.system())) {}
 
 Scheduler::~Scheduler() {
   stopping_ = true;
-  pool_.join();
+  if (pool_) pool_->join();
 }
 
 TimerWheel::Tick Scheduler::tick_of(TimePoint t) { return to_unix(t); }
@@ -85,6 +84,7 @@ std::size_t Scheduler::drop_partitions(const std::vector<int>& partitions) {
 }
 
 void Scheduler::start() {
+  if (carriers_ == nullptr) pool_.emplace(static_cast<std::size_t>(max_concurrent_));
   boost::asio::post(io_, [this] { on_timer(); });
 }
 
@@ -126,8 +126,12 @@ void Scheduler::dispatch() {
       std::lock_guard lk(workers_mu_);
       ++on_workers_;
     }
-    boost::asio::post(pool_, [this, id] {
-      refresher_.refresh_due(RefreshKey::unpack(id));
+    auto work = [this, id] {
+      try {
+        refresher_.refresh_due(RefreshKey::unpack(id));
+      } catch (const std::exception& e) {
+        spdlog::error("refresh of key {} failed unexpectedly: {}", id, e.what());
+      }
       {
         std::lock_guard lk(workers_mu_);
         --on_workers_;
@@ -137,7 +141,12 @@ void Scheduler::dispatch() {
         --running_;
         dispatch();
       });
-    });
+    };
+    if (carriers_ != nullptr) {
+      fiber::spawn(carriers_->next(), std::move(work));
+    } else {
+      boost::asio::post(*pool_, std::move(work));
+    }
   }
 }
 

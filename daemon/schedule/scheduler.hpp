@@ -1,5 +1,7 @@
 // Drives the TimerWheel with one Boost.Asio timer on the io_context thread, which owns the
-// wheel and the ready queue; refreshes run on a pool of max_concurrent worker threads.
+// wheel and the ready queue; refreshes run on fibers (fiber/fiber.hpp) on the carriers given to
+// run_on(), at most max_concurrent at once — or, without carriers (tests), on a pool of
+// max_concurrent worker threads.
 // Keys due at once are refreshed earliest first with bounded concurrency.
 //
 // Time: the wheel is advanced to the TimeSource's wall clock, never to the timer's. The Asio
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "core/partitions.hpp"
+#include "fiber/carriers.hpp"
 #include "util/time_source.hpp"
 #include "obs/metrics.hpp"
 #include "schedule/due_refresher.hpp"
@@ -58,10 +61,13 @@ class Scheduler {
   // Thread-safe: forgets every key of these partitions (given up); blocks until done on the io
   // thread (at most 5 s) and returns how many entries went.
   std::size_t drop_partitions(const std::vector<int>& partitions);
+  // Runs each refresh on a fiber of these carriers (outlive the scheduler's refreshes: stop()
+  // them after stop()). Call before start().
+  void run_on(fiber::Carriers& carriers) { carriers_ = &carriers; }
   // Arms the timer. Call once, on or before io_context::run.
   void start();
-  // Stops taking new work; refreshes in flight finish on their workers. Blocks until they end
-  // or grace (on the TimeSource) runs out.
+  // Stops taking new work; refreshes in flight finish on their fibers or workers. Blocks until
+  // they end or grace (on the TimeSource) runs out.
   void stop(std::chrono::milliseconds grace);
   // The longest the timer waits before it reads the TimeSource again (header). Call before start().
   void set_recheck_period(std::chrono::milliseconds period) { recheck_period_ = period; }
@@ -87,7 +93,8 @@ class Scheduler {
   std::chrono::milliseconds recheck_period_{std::chrono::seconds(30)};
   const PartitionSet* owned_ = nullptr;
   boost::asio::steady_timer timer_;
-  boost::asio::thread_pool pool_;
+  fiber::Carriers* carriers_ = nullptr;
+  std::optional<boost::asio::thread_pool> pool_;  // without carriers only
   // Owned by the io thread:
   TimerWheel wheel_;
   std::deque<std::uint64_t> ready_;

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "fiber/carriers.hpp"
+#include "fiber/condition.hpp"
 #include "obs/metrics.hpp"
 #include "schedule/scheduler.hpp"
 #include "support/manual_time_source.hpp"
@@ -250,6 +252,50 @@ TEST_F(SchedulerTest, StopGivesUpOnAHungRefreshWhenTheGraceRunsOutOnTheClock) {
   clock_.advance(1s);
   ASSERT_EQ(stopped.wait_for(5s), std::future_status::ready) << "the grace is over";
   EXPECT_EQ(refresher_.done(), Ids{}) << "the refresh is still hung";
+}
+
+// On carriers each refresh is a fiber: a refresh that waits (its platform call, its batch) parks
+// and the carrier runs the others, so one thread has max_concurrent refreshes in flight.
+class ParkingRefresher final : public DueRefresher {
+ public:
+  void refresh_due(const RefreshKey& key) override {
+    const int now_in = ++in_flight_;
+    int seen = most_.load();
+    while (now_in > seen && !most_.compare_exchange_weak(seen, now_in)) {
+    }
+    if (fiber::on_fiber()) ++on_fibers_;
+    fiber::sleep_for(real_time(), 50ms);
+    --in_flight_;
+    std::lock_guard lk(mu_);
+    done_.push_back(key.grant_id);
+  }
+  std::size_t done() const {
+    std::lock_guard lk(mu_);
+    return done_.size();
+  }
+  std::atomic<int> in_flight_{0}, most_{0}, on_fibers_{0};
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::int64_t> done_;
+};
+
+TEST_F(SchedulerTest, OnACarrierRefreshesAreFibersThatWaitTogether) {
+  fiber::Carriers carriers(1);
+  ParkingRefresher parking;
+  std::vector<ScheduleEntry> entries;
+  for (int i = 1; i <= 100; ++i) entries.push_back({grant(i), kT0});
+  Scheduler s(io_, parking, watched_, 40, metrics_);
+  s.set_recheck_period(1ms);
+  s.run_on(carriers);
+  s.load(entries);
+  s.start();
+  const auto started = MonoClock::now();
+  ASSERT_TRUE(run_until([&] { return parking.done() == 100; }));
+  EXPECT_LT(MonoClock::now() - started, 3s) << "100 refreshes of 50 ms, 40 at a time, on one thread";
+  EXPECT_EQ(parking.on_fibers_.load(), 100);
+  EXPECT_EQ(parking.most_.load(), 40) << "max_concurrent still bounds the refreshes in flight";
+  s.stop(1s);
 }
 
 }  // namespace
