@@ -14,7 +14,7 @@ VAR="$ROOT/var"
 PGROOT="$VAR/pg"
 PORT=5432  # only names the socket file: the cluster listens on no TCP port
 
-PACKAGES=(build-essential cmake pkg-config libpqxx-dev libboost-dev libboost-system-dev libcpp-httplib-dev
+PACKAGES=(build-essential cmake pkg-config libpqxx-dev libboost-dev libboost-system-dev libboost-context-dev libcpp-httplib-dev
           libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libpugixml-dev libexpected-dev libsystemd-dev libssl-dev libgtest-dev libgmock-dev
           postgresql pgbouncer nodejs npm wrk chromium python3 clang-14 libclang-rt-14-dev)
 

@@ -26,6 +26,9 @@ def bench_catchup(args):
     try:
         env.fake = Fake(env.workdir, latency_ms=20)
         concurrency = int(setting(args, "refresh.max_concurrent"))
+        # pgbench's one-row-per-refresh comparison: a session per client, within max_connections
+        # (harness.py) — refreshes in flight are fibers and may be many more.
+        pg_clients = min(concurrency, 200)
         pool = int(setting(args, "database.pool_size"))
         per_endpoint = setting(args, "refresh.max_in_flight_per_endpoint")
         # 0: all workers but one while the endpoint answers (schedule/circuit_breaker.hpp).
@@ -84,7 +87,7 @@ def bench_catchup(args):
             # (a build beside it) could finish none, and pgbench then prints no tps.
             per_client = 2 if args.smoke else None
             script = refresh_script(grants, apps)
-            pg_c = env.pg.pgbench(script, concurrency, pg_seconds, transactions=per_client)
+            pg_c = env.pg.pgbench(script, pg_clients, pg_seconds, transactions=per_client)
             pg_pool = env.pg.pgbench(script, pool, pg_seconds, transactions=per_client)
             # The same statements at the daemon's mean lease batch in this run, from 2 clients (two
             # batches of a kind run at once: store/batcher.hpp's max_flushers): refreshes/s.
@@ -96,7 +99,7 @@ def bench_catchup(args):
                          "deferred": int(deferred), "cpu_ms": cpu_ms, "batch": batch, "nb": nb,
                          "pg_batch": pg_batch})
             log(f"catchup run {run + 1}: {done}/{grants} refreshed in {elapsed:.1f} s after READY ({rate:.0f}/s, steady "
-                f"{steady:.0f}/s); pgbench same work {pg_c:.0f}/s at -c {concurrency}, {pg_pool:.0f}/s at -c {pool}; "
+                f"{steady:.0f}/s); pgbench same work {pg_c:.0f}/s at -c {pg_clients}, {pg_pool:.0f}/s at -c {pool}; "
                 f"reads {reader.reads} bad {reader.bad} expired {reader.expired} refused (token_expired) {reader.refused}; expired rows {expired_rows}; "
                 f"deferred (endpoint busy / circuit) {int(deferred)}; CPU ms per refresh "
                 + ", ".join(f"{k} {v:.3f}" for k, v in cpu_ms.items())
@@ -113,11 +116,11 @@ def bench_catchup(args):
               f"token row has been rewritten (polled every 0.5 s in SQL); a reader thread meanwhile reads random tokens over "
               f"HTTP. Database limit in the same run: `pgbench -f` running the database work of one refresh (the "
               f"daemon's own batch statements for a batch of one: the lease with the app and token reads, the result, "
-              f"the event: three transactions, daemon/store/refresh_sql.hpp via mediax-bench-sql) at -c {concurrency} "
+              f"the event: three transactions, daemon/store/refresh_sql.hpp via mediax-bench-sql) at -c {pg_clients} "
               f"(the refresh concurrency) and -c {pool} (the daemon's "
               f"connections). {load.text()}.\n",
-              f"| run | refreshed | seconds | refreshes/s | steady 10–90 % | pgbench -c {concurrency} | pgbench -c {pool} | "
-              f"ratio (vs -c {concurrency}) | reads / failed / expired served / refused as expired |",
+              f"| run | refreshed | seconds | refreshes/s | steady 10–90 % | pgbench -c {pg_clients} | pgbench -c {pool} | "
+              f"ratio (vs -c {pg_clients}) | reads / failed / expired served / refused as expired |",
               "|---|---|---|---|---|---|---|---|---|"]
         for i, r in enumerate(rows):
             md.append(f"| {i + 1} | {r['done']:,} | {r['elapsed']:.1f} | {r['rate']:.0f} | {r['steady']:.0f} | {r['pg_c']:.0f} | "

@@ -346,7 +346,7 @@ const std::vector<KeySpec>& key_table() {
                             true, "refresh at least this long before expiry (at most half the token's lifetime)"));
     t.push_back(integer_key("refresh.jitter_seconds", &C::refresh, &RefreshConfig::jitter_seconds, 0, 3600, true,
                             "refresh up to this much earlier at random, to spread load"));
-    t.push_back(integer_key("refresh.max_concurrent", &C::refresh, &RefreshConfig::max_concurrent, 1, 1024, false,
+    t.push_back(integer_key("refresh.max_concurrent", &C::refresh, &RefreshConfig::max_concurrent, 1, 4096, false,
                             "refreshes in flight at once"));
     t.push_back(integer_key("refresh.retry_min_seconds", &C::refresh, &RefreshConfig::retry_min_seconds, 1, 3600, true,
                             "first backoff after a failed refresh"));

@@ -49,7 +49,7 @@ struct RefreshConfig {
   double fraction = 0.2;                     // refresh when this fraction of the lifetime is left, 0..0.9
   std::int64_t min_margin_seconds = 60;      // ... but never later than this before expiry, 0..86400
   std::int64_t jitter_seconds = 15;          // random 0..jitter earlier, spreads load, 0..3600
-  int max_concurrent = 128;                  // refreshes in flight at once, 1..1024
+  int max_concurrent = 512;                  // refreshes in flight at once (fibers), 1..4096
   std::int64_t retry_min_seconds = 5;        // backoff bounds for failed refreshes, 1..3600
   std::int64_t retry_max_seconds = 600;      // 1..86400, >= retry_min_seconds
   std::int64_t default_expires_in = 3600;    // when a provider omits expires_in, 60..31536000

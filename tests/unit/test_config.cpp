@@ -83,7 +83,7 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_DOUBLE_EQ(c.refresh.fraction, 0.2);
   EXPECT_EQ(c.refresh.min_margin_seconds, 60);
   EXPECT_EQ(c.refresh.jitter_seconds, 15);
-  EXPECT_EQ(c.refresh.max_concurrent, 128);
+  EXPECT_EQ(c.refresh.max_concurrent, 512);
   EXPECT_EQ(c.refresh.retry_min_seconds, 5);
   EXPECT_EQ(c.refresh.retry_max_seconds, 600);
   EXPECT_EQ(c.refresh.default_expires_in, 3600);
@@ -282,7 +282,7 @@ TEST(Config, EveryNumericKeyEnforcesItsDocumentedBounds) {
       {"admin", "max_connections", 16, 1000000},
       {"refresh", "min_margin_seconds", 0, 86400},
       {"refresh", "jitter_seconds", 0, 3600},
-      {"refresh", "max_concurrent", 1, 1024},
+      {"refresh", "max_concurrent", 1, 4096},
       {"refresh", "retry_min_seconds", 1, 3600},
       {"refresh", "retry_max_seconds", 1, 86400},
       {"refresh", "default_expires_in", 60, 31536000},

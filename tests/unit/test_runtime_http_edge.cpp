@@ -60,9 +60,9 @@ TEST(HttpEdgeSettings, TokenListenIsASecondPlainListener) {
 
 TEST(OpenFiles, NeededIsListenersTimesConnectionsPlusPoolsAndAMargin) {
   Config c;
-  EXPECT_EQ(open_files_needed(c), 16384u + 8u + 128u + kOpenFileMargin);
+  EXPECT_EQ(open_files_needed(c), 16384u + 8u + 512u + kOpenFileMargin);
   c.admin.token_listen = "127.0.0.1:8081";
-  EXPECT_EQ(open_files_needed(c), 2u * 16384u + 8u + 128u + kOpenFileMargin);
+  EXPECT_EQ(open_files_needed(c), 2u * 16384u + 8u + 512u + kOpenFileMargin);
   c.admin.max_connections = 1000000;
   c.database.pool_size = 64;
   c.refresh.max_concurrent = 1024;
@@ -82,7 +82,7 @@ TEST(OpenFiles, WarningNamesTheNumbersOnlyWhenTheLimitIsShort) {
   EXPECT_NE(w.find(std::to_string(needed)), std::string::npos) << w;
   EXPECT_NE(w.find("2 listener(s) x admin.max_connections 16384"), std::string::npos) << w;
   EXPECT_NE(w.find("database.pool_size 8"), std::string::npos) << w;
-  EXPECT_NE(w.find("refresh.max_concurrent 128"), std::string::npos) << w;
+  EXPECT_NE(w.find("refresh.max_concurrent 512"), std::string::npos) << w;
   EXPECT_EQ(w.find('\n'), std::string::npos) << "one line";
 }
 
