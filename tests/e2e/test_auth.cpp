@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "harness.hpp"
+#include "support/self_signed_cert.hpp"
 
 namespace mediax::e2e {
 namespace {
@@ -113,16 +114,9 @@ TEST_F(AdminAuth, RevokedKeyStopsWorkingWithinSecondsAndListingShowsNoKeys) {
 // The admin listener over TLS with a self-signed certificate made by `openssl req`.
 TEST(AdminTls, DaemonServesHttpsWithTheConfiguredCertificate) {
   const std::string dir = test::make_temp_dir("mediax-e2e-tls");
-  const std::string cert = dir + "/cert.pem";
-  const std::string key = dir + "/key.pem";
-  test::ProcessOptions opts;
-  opts.log_dir = dir;
-  opts.name = "openssl";
-  auto gen = test::run_process("/usr/bin/openssl",
-                               {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days",
-                                "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
-                               opts, std::chrono::seconds(60));
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const auto made = test::make_self_signed_cert(dir, "127.0.0.1", "IP:127.0.0.1");
+  ASSERT_EQ(made.error, "");
+  const std::string &cert = made.cert, &key = made.key;
 
   const std::string db = cluster().create_database("e2e_admin_tls_" + random_hex("", 6));
   std::string log;

@@ -25,6 +25,7 @@
 #include "net/async_http_client.hpp"
 #include "net/http_client.hpp"
 #include "support/process.hpp"
+#include "support/self_signed_cert.hpp"
 
 namespace mediax {
 namespace {
@@ -200,16 +201,10 @@ TEST(HttpClientKeepAlive, RequestTheServerMayHaveReadIsNotSentAgain) {
 // take what TLS 1.3 sends after its handshake (session tickets) for the server closing. The
 // certificate names 127.0.0.1, which is checked as an address (no SNI for an IP literal).
 TEST(HttpClientKeepAlive, TlsConnectionsAreKeptToo) {
-  const std::string dir = test::make_temp_dir("mediax-e2e-client-tls");
-  const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
-  test::ProcessOptions popts;
-  popts.log_dir = dir;
-  popts.name = "openssl";
-  const auto gen = test::run_process("/usr/bin/openssl",
-                                     {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                                      "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
-                                     popts, 60s);
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const auto made =
+      test::make_self_signed_cert(test::make_temp_dir("mediax-e2e-client-tls"), "127.0.0.1", "IP:127.0.0.1");
+  ASSERT_EQ(made.error, "");
+  const std::string &cert = made.cert, &key = made.key;
   httplib::SSLServer server(cert.c_str(), key.c_str());
   ASSERT_TRUE(server.is_valid());
   std::mutex mu;
@@ -238,7 +233,7 @@ TEST(HttpClientKeepAlive, TlsConnectionsAreKeptToo) {
   thread.join();
   std::lock_guard lk(mu);
   EXPECT_EQ(ports.size(), 1u);
-  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(std::filesystem::path(cert).parent_path());
 }
 
 // A local server for the tests below: routes of the test's own, as many handler threads as

@@ -18,6 +18,7 @@
 #include "net/http_client.hpp"
 #include "net/outbound_guard.hpp"
 #include "support/fake_resolver.hpp"
+#include "support/self_signed_cert.hpp"
 
 namespace mediax::e2e {
 namespace {
@@ -106,17 +107,10 @@ TEST(OutboundPinning, ANameThatRebindsIsCheckedAgainAndRefused) {
 // The pin changes where the socket goes, not whom TLS trusts: the certificate must still name
 // the host of the URL.
 TEST(OutboundPinning, TlsStillVerifiesTheHostName) {
-  const std::string dir = test::make_temp_dir("mediax-e2e-pin-tls");
-  const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
-  test::ProcessOptions opts;
-  opts.log_dir = dir;
-  opts.name = "openssl";
-  const auto gen = test::run_process("/usr/bin/openssl",
-                                     {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                                      "-days", "2", "-subj", "/CN=tls.pinned.invalid", "-addext",
-                                      "subjectAltName=DNS:tls.pinned.invalid"},
-                                     opts, 60s);
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const auto made = test::make_self_signed_cert(test::make_temp_dir("mediax-e2e-pin-tls"), "tls.pinned.invalid",
+                                                "DNS:tls.pinned.invalid");
+  ASSERT_EQ(made.error, "");
+  const std::string &cert = made.cert, &key = made.key;
   httplib::SSLServer server(cert.c_str(), key.c_str());
   ASSERT_TRUE(server.is_valid());
   HostEcho echo(server);
@@ -134,7 +128,7 @@ TEST(OutboundPinning, TlsStillVerifiesTheHostName) {
   EXPECT_EQ(wrong.status, 0);
   EXPECT_EQ(wrong.error, "tls") << "the certificate does not name other.pinned.invalid";
   EXPECT_EQ(echo.requests(), 1);
-  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(std::filesystem::path(cert).parent_path());
 }
 
 // Counts the TCP connections made to it (accepted and closed at once): proof that none were.

@@ -28,6 +28,7 @@
 
 #include "http/http_server.hpp"
 #include "support/process.hpp"
+#include "support/self_signed_cert.hpp"
 
 namespace mediax {
 namespace {
@@ -301,14 +302,9 @@ TEST_F(HttpServerTest, HeadAnswersWithTheLengthOfTheGet) {
 TEST_F(HttpServerTest, TlsListenerServesHttps) {
   const auto dir = std::filesystem::temp_directory_path() / ("mediax-http-tls-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
-  test::ProcessOptions opts;
-  opts.log_dir = dir.string();
-  auto gen = test::run_process("/usr/bin/openssl",
-                               {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days",
-                                "1", "-subj", "/CN=127.0.0.1"},
-                               opts, 60s);
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const auto made = test::make_self_signed_cert(dir.string(), "127.0.0.1", "");
+  ASSERT_EQ(made.error, "");
+  const std::string &cert = made.cert, &key = made.key;
   auto s = spec();
   s.tls_cert_file = cert;
   s.tls_key_file = key;
