@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "crypto/crypto.hpp"
+#include "util/json_depth.hpp"
 
 namespace mediax::crypto {
 
@@ -56,6 +57,9 @@ std::string str(const json& j, const char* key) {
 std::optional<json> decode_object(std::string_view part) {
   auto text = base64url_decode(part);
   if (!text) return std::nullopt;
+  // A JWT's header and claims nest a level or two; deeper is refused before parsing (a copy of a
+  // deep document recurses: util/json_depth.hpp).
+  if (util::json_nesting_depth(*text, 16) > 16) return std::nullopt;
   json j = json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   return j;

@@ -6,41 +6,6 @@
 
 namespace mediax {
 
-std::size_t json_nesting_depth(std::string_view text, std::size_t stop_above) {
-  std::size_t depth = 0;
-  std::size_t deepest = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"': in_string = true; break;
-      case '[':
-      case '{':
-        if (++depth > deepest) {
-          deepest = depth;
-          if (deepest > stop_above) return deepest;
-        }
-        break;
-      case ']':
-      case '}':
-        if (depth > 0) --depth;
-        break;
-      default: break;
-    }
-  }
-  return deepest;
-}
-
 nlohmann::json parse_json_body(std::string_view body, std::size_t max_depth) {
   if (body.empty()) throw ApiError(400, "invalid_json", "the request body is empty; a JSON object is expected");
   if (json_nesting_depth(body, max_depth) > max_depth) {

@@ -8,15 +8,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_depth.hpp"
+
 namespace mediax {
 
 // Deeper bodies are refused. The API's deepest documents (an app with a service-account key in
 // options) nest 3 levels.
 inline constexpr std::size_t kMaxJsonDepth = 32;
 
-// The deepest nesting of arrays and objects in `text`, counting only brackets outside strings;
-// stops counting once it passes `stop_above` (returns a value > stop_above then). No recursion.
-std::size_t json_nesting_depth(std::string_view text, std::size_t stop_above);
+using util::json_nesting_depth;  // util/json_depth.hpp
 
 // Parses a request body. ApiError 400 "invalid_json" when it is empty, not JSON or nested deeper
 // than max_depth; the message gives the byte offset, never the body.

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "platforms/platform.hpp"
+#include "util/json_depth.hpp"
 #include "util/strings.hpp"
 #include "util/url.hpp"
 
@@ -39,6 +40,7 @@ std::optional<std::tm> parse_http_date(const std::string& s) {
 }  // namespace
 
 std::optional<json> parse_object(const std::string& body) {
+  if (util::json_nesting_depth(body, kMaxAnswerDepth) > kMaxAnswerDepth) return std::nullopt;
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   return j;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <utility>
@@ -29,7 +30,11 @@ using Form = std::vector<std::pair<std::string, std::string>>;
 // Longer lifetimes than this (ten years) are read as this: keeps time arithmetic far from overflow.
 constexpr std::int64_t kMaxSeconds = 10LL * 365 * 24 * 3600;
 
-// The body as a JSON object; nullopt when it is not one.
+// Platform answers nest a few levels; deeper is not an answer (util/json_depth.hpp: a copy of it
+// would recurse past a refresh fiber's stack).
+constexpr std::size_t kMaxAnswerDepth = 32;
+
+// The body as a JSON object; nullopt when it is not one, or nests deeper than kMaxAnswerDepth.
 std::optional<nlohmann::json> parse_object(const std::string& body);
 // A string member; "" when absent or not a string.
 std::string string_member(const nlohmann::json& j, const char* key);

@@ -1,6 +1,7 @@
 // Hostile platform answers found by the fuzz targets (tests/fuzz): what every parser must refuse
 // before it reaches the store or a reader. Tokens are RFC 6749 VSCHARs; text stored in PostgreSQL has
 // no NUL; numbers far outside any range are not converted blindly.
+#include <future>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fiber/carriers.hpp"
 #include "platforms/douyin_platform.hpp"
 #include "platforms/google_platform.hpp"
 #include "platforms/oauth2_platform.hpp"
@@ -90,6 +92,36 @@ TEST(HostileAnswers, LifetimesFarOutOfRangeAreAbsentOrClamped) {
   EXPECT_FALSE(platform_util::seconds_member(json{{"e", -0.5}}, "e"));
   EXPECT_EQ(platform_util::seconds_member(json{{"e", 1e300}}, "e"), Seconds(platform_util::kMaxSeconds));
   EXPECT_EQ(platform_util::seconds_member(json{{"e", 59.9}}, "e"), Seconds(59));
+}
+
+// A token answer nesting 200,000 levels deep: parsing is iterative, but copying or dumping such a
+// document recurses past any stack, and a refresh fiber's is 256 KiB. Every parser refuses it as a
+// bad response, on a fiber too.
+TEST(HostileAnswers, DeeplyNestedAnswersAreBadResponsesEvenOnAFiber) {
+  const std::string deep = std::string(200'000, '[') + std::string(200'000, ']');
+  const std::string body = R"({"access_token":"ok","expires_in":60,"extra":)" + deep + "}";
+  HttpClientResponse r;
+  r.status = 200;
+  r.body = body;
+  fiber::AsioCarrier carrier;
+  std::promise<std::vector<Outcome>> outcomes;
+  fiber::spawn(carrier, [&] {
+    std::vector<Outcome> out;
+    out.push_back(oauth2::parse_token_response(r, oauth2::Flow::refresh_token, kNow));
+    out.push_back(google::parse_token_response(r, oauth2::Flow::refresh_token, kNow));
+    out.push_back(wechat::parse_response(r, wechat::Flow::refresh_token, kNow));
+    HttpClientResponse d = r;
+    d.body = R"({"message":"success","data":{"error_code":0,"access_token":"ok","x":)" + deep + "}}";
+    out.push_back(douyin::parse_response(d, douyin::Flow::refresh_token, kNow));
+    outcomes.set_value(std::move(out));
+  });
+  for (const auto& o : outcomes.get_future().get()) {
+    EXPECT_FALSE(o.ok());
+    EXPECT_EQ(o.kind, OutcomeKind::retry_later) << o.code << ": " << o.message;
+  }
+  // 32 levels are still an answer (real ones nest three or four).
+  EXPECT_TRUE(platform_util::parse_object("{\"a\":" + std::string(31, '[') + std::string(31, ']') + "}").has_value());
+  EXPECT_FALSE(platform_util::parse_object("{\"a\":" + std::string(32, '[') + std::string(32, ']') + "}").has_value());
 }
 
 }  // namespace
