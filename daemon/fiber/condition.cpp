@@ -1,5 +1,6 @@
 #include "fiber/condition.hpp"
 
+#include <algorithm>
 #include <thread>
 
 namespace mediax::fiber {
@@ -77,7 +78,7 @@ void Condition::notify_all() {
 
 void sleep_until(const TimeSource& time, MonoTime deadline) {
   for (auto now = time.monotonic(); now < deadline; now = time.monotonic()) {
-    const auto slice = std::min<MonoClock::duration>(deadline - now, std::chrono::milliseconds(10));
+    const auto slice = std::min<MonoClock::duration>(deadline - now, kWaitSlice);  // util/waits.hpp
     if (on_fiber()) {
       park([&](const Resume& resume) { current_carrier()->post_after(slice, [resume] { resume(); }); });
     } else {

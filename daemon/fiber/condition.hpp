@@ -4,7 +4,6 @@
 // once. fiber.hpp says why a fiber must never block its carrier instead.
 #pragma once
 
-#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -13,6 +12,7 @@
 
 #include "fiber/fiber.hpp"
 #include "util/time_source.hpp"
+#include "util/waits.hpp"  // wait_until(Condition&, ...) serves this Condition too
 
 namespace mediax::fiber {
 
@@ -36,22 +36,9 @@ class Condition {
   std::deque<std::shared_ptr<Parked>> fibers_;
 };
 
-// Waits on cond (lock held) until done() or time.monotonic() reaches deadline, in slices of at
-// most kWaitSlice of real time (util/waits.hpp says why). Returns done().
-template <class Done>
-bool wait_until(Condition& cond, std::unique_lock<std::mutex>& lock, const TimeSource& time, MonoTime deadline,
-                Done done) {
-  while (!done()) {
-    const auto now = time.monotonic();
-    if (now >= deadline) return false;
-    cond.wait_for(lock, std::min<MonoClock::duration>(deadline - now, std::chrono::milliseconds(10)));
-  }
-  return true;
-}
-
 // Sleeps until time.monotonic() reaches deadline: a fiber parks, a thread sleeps.
 void sleep_until(const TimeSource& time, MonoTime deadline);
-inline void sleep_for(const TimeSource& time, MonoClock::duration d) { sleep_until(time, time.monotonic() + d); }
+inline void sleep_for(const TimeSource& time, MonoClock::duration d) { fiber::sleep_until(time, time.monotonic() + d); }
 
 // A mutex that may be held across a park (e.g. a key set fetched over HTTP under it): a fiber
 // that finds it held parks instead of blocking the carrier its holder needs to go on.

@@ -168,8 +168,7 @@ PlatformGuards::Permit PlatformGuards::admit(const Endpoint& e, TimePoint now,
       // slots_ is a std::map: the reference to s stays valid while mu_ is released.
       ++s.waiting;
       const auto left = slot_wait - std::max(since, std::chrono::milliseconds(0));
-      fiber::wait_until(slot_freed_, lk, time_, time_.monotonic() + left,
-                        [&] { return s.in_flight < cap() || !healthy(); });
+      wait_until(slot_freed_, lk, time_, time_.monotonic() + left, [&] { return s.in_flight < cap() || !healthy(); });
       --s.waiting;
     }
   }

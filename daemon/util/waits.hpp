@@ -30,10 +30,11 @@ inline void sleep_until(const TimeSource& time, MonoTime deadline) {
 inline void sleep_for(const TimeSource& time, MonoClock::duration d) { sleep_until(time, time.monotonic() + d); }
 
 // Waits on cv (lock held, as std::condition_variable::wait_until) until done() holds or
-// time.monotonic() reaches deadline. Returns done().
-template <class Done>
-bool wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, const TimeSource& time,
-                MonoTime deadline, Done done) {
+// time.monotonic() reaches deadline. Returns done(). Condition: std::condition_variable, or any
+// with its wait_for(lock, duration) (fiber::Condition, which parks a fiber instead of blocking).
+template <class Condition, class Done>
+bool wait_until(Condition& cv, std::unique_lock<std::mutex>& lock, const TimeSource& time, MonoTime deadline,
+                Done done) {
   while (!done()) {
     const auto now = time.monotonic();
     if (now >= deadline) return false;

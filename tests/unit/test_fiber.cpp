@@ -49,7 +49,7 @@ TEST(Fiber, ManyFibersSleepingOnOneCarrierTakeTheLongestSleepNotTheSum) {
   run_fibers(carrier, 200, [&](int) {
     EXPECT_TRUE(on_fiber());
     EXPECT_EQ(current_carrier(), &carrier);
-    sleep_for(time, 100ms);  // parks: the carrier runs the other fibers meanwhile
+    fiber::sleep_for(time, 100ms);  // parks: the carrier runs the other fibers meanwhile
     if (std::this_thread::get_id() == carrier_thread) ++on_carrier_thread;
   });
   const auto took = std::chrono::steady_clock::now() - started;
@@ -101,7 +101,7 @@ TEST(Fiber, AMutexHeldAcrossAParkDoesNotBlockTheCarrierForTheOthers) {
     if (i == 0) {
       std::lock_guard lk(mu);
       held = true;
-      sleep_for(real_time(), 100ms);  // parks holding it
+      fiber::sleep_for(real_time(), 100ms);  // parks holding it
       held = false;
     } else if (i == 1) {
       std::lock_guard lk(mu);  // parks until fiber 0 lets go (a std::mutex would block the carrier: deadlock)
