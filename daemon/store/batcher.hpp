@@ -84,7 +84,9 @@ class Batcher {
       Batcher& b;
       Item& item;
       std::unique_lock<std::mutex>& lock;
+      bool answered = false;  // the loop below saw the item done: nothing to undo, no lock to take
       ~Unqueue() {
+        if (answered) return;
         if (!lock.owns_lock()) lock.lock();
         if (item.done) return;
         auto it = std::find(b.queue_.begin(), b.queue_.end(), &item);
@@ -103,6 +105,7 @@ class Batcher {
         own.wait(lock);
       }
     }
+    unqueue.answered = true;
     lock.unlock();
     if (item.error) std::rethrow_exception(item.error);
     return std::move(*item.result);
