@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace mediax::net {
 
@@ -18,20 +19,7 @@ bool has_header(const HeaderList& headers, std::string_view name) {
 // parse_url has refused spaces and control characters; bytes past ASCII are escaped so the request
 // line stays ASCII (as cpp-httplib, the client before this one, did).
 std::string ascii_target(const std::string& target) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(target.size());
-  for (char c : target) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x80) {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0xF];
-    }
-  }
-  return out;
+  return percent_encode(target, [](unsigned char u) { return u < 0x80; });
 }
 
 void add(std::string& out, std::string_view name, std::string_view value) {

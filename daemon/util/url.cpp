@@ -107,13 +107,13 @@ std::optional<ParsedUrl> parse_url(const std::string& url) {
   return out;
 }
 
-std::string url_encode(const std::string& s) {
+std::string percent_encode(const std::string& s, bool (*keep)(unsigned char)) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
-  out.reserve(s.size() * 3);
+  out.reserve(s.size());
   for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+    const auto u = static_cast<unsigned char>(c);
+    if (keep(u)) {
       out += c;
     } else {
       out += '%';
@@ -122,6 +122,12 @@ std::string url_encode(const std::string& s) {
     }
   }
   return out;
+}
+
+std::string url_encode(const std::string& s) {
+  return percent_encode(s, [](unsigned char u) {
+    return std::isalnum(u) != 0 || u == '-' || u == '.' || u == '_' || u == '~';  // RFC 3986 unreserved
+  });
 }
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {

@@ -17,6 +17,9 @@ struct ParsedUrl {
 };
 // nullopt unless absolute http(s) with a host, a valid port and no userinfo.
 std::optional<ParsedUrl> parse_url(const std::string& url);
+// s with every byte keep() refuses written as %XX (upper-case hex).
+std::string percent_encode(const std::string& s, bool (*keep)(unsigned char));
+// Everything but RFC 3986's unreserved characters escaped (a query or form value).
 std::string url_encode(const std::string& s);
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 std::vector<std::pair<std::string, std::string>> parse_query(const std::string& query);
