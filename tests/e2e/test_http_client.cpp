@@ -32,35 +32,61 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Origin {
+// A local server for the tests: routes of the test's own, as many handler threads as
+// calls it must hold at once, and an accept queue a burst of connections does not overflow
+// (http/listen_backlog.hpp).
+class LocalServer {
  public:
-  // configure: server settings before it listens (keep-alive count and timeout).
-  explicit Origin(const std::function<void(httplib::Server&)>& configure = {}) {
-    server_.Post("/token", [this](const httplib::Request& req, httplib::Response& res) {
-      int n = 0;
-      {
-        std::lock_guard lk(mu_);
-        ports_.push_back(req.remote_port);
-        n = static_cast<int>(ports_.size());
-      }
-      if (n == slow_call_) std::this_thread::sleep_for(600ms);
-      res.set_content("{\"n\":" + std::to_string(n) + "}", "application/json");
+  explicit LocalServer(const std::function<void(httplib::Server&)>& routes, int threads = 8) {
+    server_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+    server_.set_socket_options([this](int fd) {
+      reuse_address(fd);
+      backlog_.remember(fd);
     });
-    if (configure) configure(server_);
+    routes(server_);
     port_ = server_.bind_to_any_port("127.0.0.1");
+    backlog_.widen();
     thread_ = std::thread([this] { server_.listen_after_bind(); });
   }
-  ~Origin() {
+  ~LocalServer() {
     server_.stop();
     if (thread_.joinable()) thread_.join();
   }
-  Origin(const Origin&) = delete;
-  Origin& operator=(const Origin&) = delete;
+  LocalServer(const LocalServer&) = delete;
+  LocalServer& operator=(const LocalServer&) = delete;
+
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+
+ private:
+  httplib::Server server_;
+  ListenBacklog backlog_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// A token endpoint that records the client port of each call (one port per connection).
+class Origin {
+ public:
+  // configure: server settings before it listens (keep-alive count and timeout).
+  explicit Origin(const std::function<void(httplib::Server&)>& configure = {})
+      : server_([this, &configure](httplib::Server& s) {
+          s.Post("/token", [this](const httplib::Request& req, httplib::Response& res) {
+            int n = 0;
+            {
+              std::lock_guard lk(mu_);
+              ports_.push_back(req.remote_port);
+              n = static_cast<int>(ports_.size());
+            }
+            if (n == slow_call_) std::this_thread::sleep_for(600ms);
+            res.set_content("{\"n\":" + std::to_string(n) + "}", "application/json");
+          });
+          if (configure) configure(s);
+        }) {}
 
   HttpClientRequest request() const {
     HttpClientRequest req;
     req.method = "POST";
-    req.url = "http://127.0.0.1:" + std::to_string(port_) + "/token";
+    req.url = server_.url("/token");
     req.content_type = "application/x-www-form-urlencoded";
     req.body = "grant_type=refresh_token&refresh_token=r";
     return req;
@@ -76,12 +102,10 @@ class Origin {
   void slow_on_call(int n) { slow_call_ = n; }
 
  private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
   mutable std::mutex mu_;
   std::vector<int> ports_;
   std::atomic<int> slow_call_{0};
+  LocalServer server_;  // last: it stops (and its handlers end) before the members they use go
 };
 
 HttpClientOptions options(std::chrono::seconds keep_alive) {
@@ -235,38 +259,6 @@ TEST(HttpClientKeepAlive, TlsConnectionsAreKeptToo) {
   EXPECT_EQ(ports.size(), 1u);
   std::filesystem::remove_all(std::filesystem::path(cert).parent_path());
 }
-
-// A local server for the tests below: routes of the test's own, as many handler threads as
-// calls it must hold at once, and an accept queue a burst of connections does not overflow
-// (http/listen_backlog.hpp).
-class LocalServer {
- public:
-  explicit LocalServer(const std::function<void(httplib::Server&)>& routes, int threads = 8) {
-    server_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-    server_.set_socket_options([this](int fd) {
-      reuse_address(fd);
-      backlog_.remember(fd);
-    });
-    routes(server_);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    backlog_.widen();
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~LocalServer() {
-    server_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  LocalServer(const LocalServer&) = delete;
-  LocalServer& operator=(const LocalServer&) = delete;
-
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
-
- private:
-  httplib::Server server_;
-  ListenBacklog backlog_;
-  int port_ = 0;
-  std::thread thread_;
-};
 
 HttpClientRequest get(const std::string& url) {
   HttpClientRequest r;
