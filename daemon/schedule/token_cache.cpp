@@ -2,91 +2,106 @@
 
 #include <mutex>
 
+#include "schedule/partition_tokens.hpp"
+
 namespace mediax {
 
+TokenCache::TokenCache() = default;
+TokenCache::~TokenCache() = default;
+
 RefreshKey TokenCache::key_of(const Token& t) { return RefreshKey{t.app_id, t.grant_id.value_or(0)}; }
+
+PartitionTokens& TokenCache::tokens_of(Shelf& s) {
+  if (!s.tokens) s.tokens = std::make_unique<PartitionTokens>();
+  return *s.tokens;
+}
 
 void TokenCache::put(const Token& t) {
   const auto key = key_of(t);
   if (!kept(key)) return;
-  std::unique_lock lk(mu_);
-  tokens_[key.pack()] = t;
+  Shelf& s = shelf_of(key);
+  std::unique_lock lk(s.mu);
+  tokens_of(s).put(key.pack(), t);
 }
 
 bool TokenCache::put_if_newer(const Token& t) {
   const auto key = key_of(t);
   if (!kept(key)) return false;
-  std::unique_lock lk(mu_);
-  auto [it, inserted] = tokens_.try_emplace(key.pack(), t);
-  if (inserted) return true;
-  if (it->second.refreshed_at > t.refreshed_at) return false;
-  it->second = t;
-  return true;
+  Shelf& s = shelf_of(key);
+  std::unique_lock lk(s.mu);
+  return tokens_of(s).put_if_newer(key.pack(), t);
 }
 
-void TokenCache::put_all(std::vector<Token>&& tokens) {
-  std::unique_lock lk(mu_);
-  for (auto& t : tokens) {
-    const auto key = key_of(t);
-    if (kept(key)) tokens_.insert_or_assign(key.pack(), std::move(t));
-  }
+void TokenCache::put_all(const std::vector<Token>& tokens) {
+  for (const auto& t : tokens) put(t);
 }
 
-void TokenCache::put_all_if_newer(std::vector<Token>&& tokens) {
-  std::unique_lock lk(mu_);
-  for (auto& t : tokens) {
-    const auto key = key_of(t);
-    if (!kept(key)) continue;
-    auto [it, inserted] = tokens_.try_emplace(key.pack());
-    if (inserted || it->second.refreshed_at <= t.refreshed_at) it->second = std::move(t);
-  }
+void TokenCache::put_all_if_newer(const std::vector<Token>& tokens) {
+  for (const auto& t : tokens) put_if_newer(t);
 }
 
 void TokenCache::erase(const RefreshKey& key) {
-  std::unique_lock lk(mu_);
-  tokens_.erase(key.pack());
+  Shelf& s = shelf_of(key);
+  std::unique_lock lk(s.mu);
+  if (s.tokens) s.tokens->erase(key.pack());
 }
 
 void TokenCache::erase_app(std::int64_t app_id) {
-  std::unique_lock lk(mu_);
-  std::erase_if(tokens_, [app_id](const auto& kv) { return kv.second.app_id == app_id; });
+  for (auto& s : shelves_) {
+    std::unique_lock lk(s.mu);
+    if (s.tokens) s.tokens->erase_app(app_id);
+  }
 }
 
 std::size_t TokenCache::erase_partitions(const std::vector<int>& partitions) {
-  const PartitionSet gone(partitions);
-  std::unique_lock lk(mu_);
-  return std::erase_if(tokens_, [&](const auto& kv) { return gone.owns(RefreshKey::unpack(kv.first)); });
+  std::size_t n = 0;
+  for (int p : partitions) {
+    if (p < 0 || p >= kPartitionCount) continue;
+    std::unique_ptr<PartitionTokens> gone;
+    {
+      Shelf& s = shelves_[static_cast<std::size_t>(p)];
+      std::unique_lock lk(s.mu);
+      gone.swap(s.tokens);
+    }
+    if (gone) n += gone->size();  // unmapped here, outside the lock
+  }
+  return n;
 }
 
 std::optional<Token> TokenCache::get(const RefreshKey& key) const {
-  std::shared_lock lk(mu_);
-  auto it = tokens_.find(key.pack());
-  if (it == tokens_.end()) return std::nullopt;
-  return it->second;
-}
-
-void TokenCache::replace_all(const std::vector<Token>& tokens) {
-  std::unordered_map<std::uint64_t, Token> fresh;
-  fresh.reserve(tokens.size());
-  for (const auto& t : tokens) {
-    if (const auto key = key_of(t); kept(key)) fresh[key.pack()] = t;
-  }
-  std::unique_lock lk(mu_);
-  tokens_.swap(fresh);
+  const Shelf& s = shelf_of(key);
+  std::shared_lock lk(s.mu);
+  if (!s.tokens) return std::nullopt;
+  return s.tokens->get(key.pack());
 }
 
 std::optional<TimePoint> TokenCache::earliest_expiry() const {
-  std::shared_lock lk(mu_);
   std::optional<TimePoint> earliest;
-  for (const auto& [key, t] : tokens_) {
-    if (!earliest || t.expires_at < *earliest) earliest = t.expires_at;
+  for (const auto& s : shelves_) {
+    std::shared_lock lk(s.mu);
+    if (!s.tokens) continue;
+    const auto e = s.tokens->earliest_expiry();
+    if (e && (!earliest || *e < *earliest)) earliest = e;
   }
   return earliest;
 }
 
 std::size_t TokenCache::size() const {
-  std::shared_lock lk(mu_);
-  return tokens_.size();
+  std::size_t n = 0;
+  for (const auto& s : shelves_) {
+    std::shared_lock lk(s.mu);
+    if (s.tokens) n += s.tokens->size();
+  }
+  return n;
+}
+
+std::size_t TokenCache::mapped_bytes() const {
+  std::size_t n = 0;
+  for (const auto& s : shelves_) {
+    std::shared_lock lk(s.mu);
+    if (s.tokens) n += s.tokens->mapped_bytes();
+  }
+  return n;
 }
 
 }  // namespace mediax

@@ -1,12 +1,15 @@
 // The current tokens in memory, so token reads never wait for the database.
-// Many readers (HTTP threads), few writers (refresh workers): a shared mutex.
+// Many readers (HTTP threads), few writers (refresh workers): a shared mutex per partition.
 // With several instances each caches the tokens of its own partitions only (restrict_to): a
 // token of another partition is not kept, since its owner refreshes it and this copy would age.
+// Each partition's tokens live in memory of their own (schedule/partition_tokens.hpp), given
+// back to the operating system when the partition is given away.
 #pragma once
 
+#include <array>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
-#include <unordered_map>
 #include <vector>
 
 #include "core/partitions.hpp"
@@ -14,8 +17,15 @@
 
 namespace mediax {
 
+class PartitionTokens;
+
 class TokenCache {
  public:
+  TokenCache();
+  ~TokenCache();
+  TokenCache(const TokenCache&) = delete;
+  TokenCache& operator=(const TokenCache&) = delete;
+
   // From now on only tokens of these partitions are kept (outlives the cache; none: every token).
   void restrict_to(const PartitionSet* owned) { owned_ = owned; }
   void put(const Token& t);
@@ -25,26 +35,32 @@ class TokenCache {
   bool put_if_newer(const Token& t);
   void erase(const RefreshKey& key);
   void erase_app(std::int64_t app_id);  // the app token and every grant token of the app
-  // Forgets every token of these partitions (given up to another instance); returns how many.
+  // Forgets every token of these partitions (given up to another instance) and gives their
+  // memory back; returns how many.
   std::size_t erase_partitions(const std::vector<int>& partitions);
   std::optional<Token> get(const RefreshKey& key) const;
-  void replace_all(const std::vector<Token>& tokens);
-  // Puts every token of a batch (moved in) under one lock: the start-up load, batch by batch.
-  void put_all(std::vector<Token>&& tokens);
-  // put_if_newer for every token of a batch, moved in under one lock: partitions taken over while
-  // refreshes run. Moved, not copied: copies would interleave with the batch's freed strings on
-  // the heap and keep twice the pages resident.
-  void put_all_if_newer(std::vector<Token>&& tokens);
+  // Puts every token of a batch: the start-up load, batch by batch.
+  void put_all(const std::vector<Token>& tokens);
+  // put_if_newer for every token of a batch: partitions taken over while refreshes run.
+  void put_all_if_newer(const std::vector<Token>& tokens);
   std::size_t size() const;
   // The earliest expires_at of the tokens in memory; empty when there are none.
   std::optional<TimePoint> earliest_expiry() const;
+  // Bytes mapped for the tokens in memory (for tests).
+  std::size_t mapped_bytes() const;
 
  private:
+  struct Shelf {
+    mutable std::shared_mutex mu;
+    std::unique_ptr<PartitionTokens> tokens;  // created by the first token put
+  };
   static RefreshKey key_of(const Token& t);
   bool kept(const RefreshKey& key) const { return owned_ == nullptr || owned_->owns(key); }
+  Shelf& shelf_of(const RefreshKey& key) { return shelves_[static_cast<std::size_t>(partition_of(key))]; }
+  const Shelf& shelf_of(const RefreshKey& key) const { return shelves_[static_cast<std::size_t>(partition_of(key))]; }
+  static PartitionTokens& tokens_of(Shelf& s);
   const PartitionSet* owned_ = nullptr;
-  mutable std::shared_mutex mu_;
-  std::unordered_map<std::uint64_t, Token> tokens_;
+  std::array<Shelf, kPartitionCount> shelves_;
 };
 
 }  // namespace mediax

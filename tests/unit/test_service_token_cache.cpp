@@ -1,4 +1,5 @@
-// TokenCache: put_if_newer (database reads never undo a newer refresh) and put_all (the start-up batch insert).
+// TokenCache: put_if_newer (database reads never undo a newer refresh), put_all (the start-up batch insert),
+// tokens kept whole, and the memory of partitions given away given back.
 #include <gtest/gtest.h>
 
 #include "schedule/token_cache.hpp"
@@ -86,4 +87,65 @@ TEST(TokenCache, RestrictedToSomePartitionsItKeepsOnlyTheirTokens) {
   EXPECT_EQ(cache.erase_partitions({10}), 2u);
   EXPECT_EQ(cache.size(), 1u);
   EXPECT_TRUE(cache.get({3, 0}));
+}
+
+TEST(TokenCache, KeepsEveryFieldOfAToken) {
+  TokenCache cache;
+  Token t = token(7, 300, std::string(5000, 'x'));  // longer than a pool block: a mapping of its own
+  t.token_type = "Bearer";
+  t.scopes = {"user_info", "", "video.list,video.data", std::string(300, 's')};
+  t.expires_at = TimePoint(TimePoint::duration(1'900'000'000'123'456'789LL));
+  t.refreshed_at = TimePoint(TimePoint::duration(1'800'000'000'987'654'321LL));
+  cache.put(t);
+  Token app = token(7, std::nullopt, "");
+  app.scopes.clear();
+  cache.put(app);
+  const auto got = cache.get({7, 300});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->app_id, 7);
+  EXPECT_EQ(got->grant_id, std::optional<std::int64_t>(300));
+  EXPECT_EQ(got->access_token, t.access_token);
+  EXPECT_EQ(got->token_type, "Bearer");
+  EXPECT_EQ(got->scopes, t.scopes);
+  EXPECT_EQ(got->expires_at, t.expires_at);
+  EXPECT_EQ(got->refreshed_at, t.refreshed_at);
+  const auto got_app = cache.get({7, 0});
+  ASSERT_TRUE(got_app);
+  EXPECT_EQ(got_app->grant_id, std::nullopt);
+  EXPECT_EQ(got_app->access_token, "");
+  EXPECT_TRUE(got_app->scopes.empty());
+  EXPECT_EQ(cache.earliest_expiry(), from_unix(1'900'000'000));
+  // Replaced many times over, a token's memory is reused, not added to.
+  cache.put(token(7, 301, "short"));
+  const auto mapped = cache.mapped_bytes();
+  for (int i = 0; i < 10'000; ++i) cache.put(token(7, 301, "refreshed " + std::to_string(i % 10)));
+  for (int i = 0; i < 100; ++i) cache.put(t);
+  EXPECT_EQ(cache.mapped_bytes(), mapped);
+  EXPECT_EQ(cache.get({7, 301})->access_token, "refreshed 9");
+}
+
+TEST(TokenCache, APartitionGivenAwayGivesItsMemoryBack) {
+  TokenCache cache;
+  std::vector<Token> batch;
+  for (std::int64_t g = 1; g <= 20'000; ++g)
+    batch.push_back(token(1 + g % 5, g, "token-of-grant-" + std::to_string(g)));
+  cache.put_all(batch);
+  EXPECT_EQ(cache.size(), 20'000u);
+  const auto all = cache.mapped_bytes();
+  EXPECT_GT(all, 20'000u * 40);
+  std::vector<int> two_thirds;
+  for (int p = 0; p < kPartitionCount; ++p) {
+    if (p % 3 != 0) two_thirds.push_back(p);
+  }
+  const auto gone = cache.erase_partitions(two_thirds);
+  EXPECT_GT(gone, 13'000u);
+  EXPECT_EQ(cache.size(), 20'000u - gone);
+  EXPECT_LT(cache.mapped_bytes(), all * 4 / 10) << "the partitions' pages are unmapped, not kept";
+  EXPECT_FALSE(cache.get({2, 1}));  // partition 1
+  EXPECT_EQ(cache.get({4, 3})->access_token, "token-of-grant-3");
+  cache.erase_app(4);
+  EXPECT_FALSE(cache.get({4, 3}));
+  EXPECT_TRUE(cache.get({2, 6 * kPartitionCount}));  // partition 0
+  cache.erase_partitions({0, 3, 6});
+  EXPECT_FALSE(cache.get({2, 6 * kPartitionCount}));
 }
