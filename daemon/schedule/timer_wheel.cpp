@@ -366,7 +366,23 @@ std::size_t TimerWheel::remove_if(const std::function<bool(Id)>& pred) {
     if (node.where != kFree && pred(node.id)) doomed.push_back(node.id);
   }
   for (Id id : doomed) cancel(id);
+  // The node vector and the index never shrink on their own: a wheel that gave most of its
+  // entries away (partitions handed to another instance) is rebuilt, so their memory goes too.
+  if (impl_->nodes.size() >= 4096 && impl_->count * 2 < impl_->nodes.size()) compact();
   return doomed.size();
+}
+
+void TimerWheel::compact() {
+  std::vector<std::pair<Id, Tick>> live;
+  live.reserve(impl_->count);
+  for (const auto& node : impl_->nodes) {
+    if (node.where != kFree) live.emplace_back(node.id, node.due);
+  }
+  auto* fresh = new Impl(from_u(impl_->elapsed));
+  delete impl_;
+  impl_ = fresh;
+  reserve(live.size());
+  for (const auto& [id, due] : live) insert(id, due);
 }
 
 void TimerWheel::reserve(std::size_t n) {

@@ -45,6 +45,7 @@ class TimerWheel {
   std::size_t memory_bytes() const;
 
  private:
+  void compact();  // rebuilds with only the live entries, memory sized for them
   struct Impl;
   Impl* impl_;
 };

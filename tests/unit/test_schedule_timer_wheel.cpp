@@ -383,3 +383,34 @@ TEST(TimerWheel, RemoveIfTakesOutTheChosenEntriesWhereverTheyWait) {
   EXPECT_EQ(fired.size(), 150u);
   for (Id id : fired) EXPECT_EQ(id % 2, 1u);
 }
+
+TEST(TimerWheel, AWheelThatGaveMostEntriesAwayGivesTheirMemoryBackAndKeepsTheRest) {
+  TimerWheel wheel(100);
+  std::map<Id, TimerWheel::Tick> dues;
+  for (Id id = 1; id <= 40'000; ++id) {
+    const auto due = static_cast<TimerWheel::Tick>(50 + (id * 7) % 5'000);  // some already due
+    wheel.insert(id, due);
+    dues[id] = due;
+  }
+  wheel.insert(999'999, 1LL << 40);  // the overflow
+  dues[999'999] = 1LL << 40;
+  const auto before = wheel.memory_bytes();
+  // Two thirds go, as when an instance gives partitions to two others.
+  EXPECT_EQ(wheel.remove_if([](Id id) { return id % 3 != 0; }), 26'667u);
+  std::erase_if(dues, [](const auto& kv) { return kv.first % 3 != 0; });
+  EXPECT_EQ(wheel.size(), dues.size());
+  EXPECT_LT(wheel.memory_bytes(), before / 2) << "the removed entries' nodes and index slots are freed";
+  for (const auto& [id, due] : dues) ASSERT_EQ(wheel.due_of(id), due) << id;
+  // What stays fires as before: the ones already due first, each at its tick.
+  std::vector<Id> fired = wheel.advance(100);
+  for (Id id : fired) EXPECT_LE(dues[id], 100);
+  for (TimerWheel::Tick t = 101; t <= 6'000; t += 37) {
+    for (Id id : wheel.advance(t)) {
+      EXPECT_LE(dues[id], t);
+      EXPECT_GT(dues[id], t - 37);
+      fired.push_back(id);
+    }
+  }
+  EXPECT_EQ(fired.size(), dues.size() - 1);  // all but the overflow's
+  EXPECT_EQ(wheel.advance(1LL << 41), std::vector<Id>{999'999});
+}
