@@ -162,16 +162,16 @@ void Refresher::set_platform_guards(PlatformGuards* guards) {
 }
 
 std::optional<PlatformGuards::Endpoint> Refresher::known_endpoint(const RefreshKey& key) {
+  // A grant's app is known from its cached token. No map of grant -> app: it grew with every
+  // grant ever refreshed (40 bytes each) and outlived partitions given away; a grant without a
+  // cached token is rare, and its guard is checked once its lease is taken.
   std::int64_t app_id = key.app_id;
   if (!key.is_app_token()) {
-    if (auto t = cache_.get(key)) app_id = t->app_id;
+    auto t = cache_.get(key);
+    if (!t) return std::nullopt;
+    app_id = t->app_id;
   }
   std::lock_guard lk(endpoints_mu_);
-  if (!key.is_app_token() && app_id == 0) {
-    auto g = grant_apps_.find(key.grant_id);
-    if (g == grant_apps_.end()) return std::nullopt;
-    app_id = g->second;
-  }
   auto it = app_endpoints_.find(app_id);
   if (it == app_endpoints_.end()) return std::nullopt;
   return it->second;
@@ -180,7 +180,6 @@ std::optional<PlatformGuards::Endpoint> Refresher::known_endpoint(const RefreshK
 void Refresher::learn_endpoint(const RefreshJob& job) {
   std::lock_guard lk(endpoints_mu_);
   app_endpoints_[job.app.id] = endpoint_of(job.app);
-  if (!job.key.is_app_token()) grant_apps_[job.key.grant_id] = job.app.id;
 }
 
 bool Refresher::holds_result(const RefreshKey& key) {

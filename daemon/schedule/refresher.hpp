@@ -112,9 +112,8 @@ class Refresher final : public DueRefresher {
   std::unordered_map<std::uint64_t, RefreshSuccess> pending_;
   PlatformGuards* guards_ = nullptr;
   std::uint64_t metrics_collector_ = 0;
-  std::mutex endpoints_mu_;                                                   // guards the two maps below
+  std::mutex endpoints_mu_;                                                   // guards app_endpoints_
   std::unordered_map<std::int64_t, PlatformGuards::Endpoint> app_endpoints_;  // app id -> endpoint
-  std::unordered_map<std::int64_t, std::int64_t> grant_apps_;                 // grant id -> app id
   std::mutex db_mu_;
   std::optional<TimePoint> db_down_since_;  // first store error of the current outage
 };
