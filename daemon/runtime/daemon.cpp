@@ -78,8 +78,7 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
              Seconds(config.webhook.reauth_notice_days * 24 * 3600)),
       rejected_limits_(rejected_limits_config(config.security), time_, &metrics_),
       token_reads_(*store_, cache_, refresher_, time_, &rejected_limits_),
-      apps_(*store_, *store_, *store_, *store_, platforms_, cache_, token_reads_, scheduler_, config, time_,
-            outbound_),
+      apps_(*store_, *store_, *store_, *store_, platforms_, cache_, token_reads_, scheduler_, config, time_, outbound_),
       new_grants_(*store_, *store_, cache_, scheduler_, policy_, time_),
       grants_(*store_, *store_, platforms_, cache_, scheduler_, apps_, new_grants_, time_),
       connect_flow_(*store_, *store_, platforms_, grants_, new_grants_, config, time_),
@@ -166,7 +165,7 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
   std::string token_error;
   std::jthread token_loader([&] {
     try {
-      const auto put = [this](std::vector<Token>&& batch) { cache_.put_all(std::move(batch)); };
+      const auto put = [this](std::vector<Token>&& batch) { cache_.put_all(batch); };
       if (all) {
         store_->scan_tokens(20000, put);
       } else {
@@ -206,8 +205,7 @@ void Daemon::load_tokens_and_schedule(std::chrono::steady_clock::time_point star
   }
   // bench/scenarios/scale.py reads this line.
   spdlog::info("loaded {} tokens and {} schedule entries in {} ms ({} ms since start; {} of {} partitions)",
-               cache_.size(), scheduled, ms_since(load_started), ms_since(started), partitions.size(),
-               kPartitionCount);
+               cache_.size(), scheduled, ms_since(load_started), ms_since(started), partitions.size(), kPartitionCount);
   loaded_ = true;
   // The query results and batches of the load are freed now; without a trim glibc keeps their
   // pages, and a million grants leave hundreds of MB resident that nothing uses (bench/RESULTS.md).
@@ -218,10 +216,13 @@ void Daemon::start() {
   const auto started = std::chrono::steady_clock::now();
   wait_for_migrated_database(migrator_, time_);
   // Claim a share of the partitions first (all of them when no other instance runs), then load
-  // what they hold. The keeper's janitor task moves them later. Joined a round before claiming:
-  // instances started together each load a share, not one of them everything (PartitionKeeper::join).
-  if (!keeper_.join()) throw StartupError("cannot join the instances sharing the refresh work (database unreachable)");
-  std::this_thread::sleep_for(kPartitionRound);
+  // what they hold. The keeper's janitor task moves them later. With other members, joined a
+  // round before claiming: instances started together each load a share, not one of them
+  // everything (PartitionKeeper::join). Alone, there is nobody to wait for: an instance that
+  // joins later gets its share given (and the memory of what is given goes back, TokenCache).
+  const auto members = keeper_.join();
+  if (!members) throw StartupError("cannot join the instances sharing the refresh work (database unreachable)");
+  if (*members > 1) std::this_thread::sleep_for(kPartitionRound);
   if (!keeper_.round()) throw StartupError("cannot claim partitions of the refresh work (database unreachable)");
   load_tokens_and_schedule(started);
   try {
@@ -263,7 +264,7 @@ void Daemon::adopt_partitions(const std::vector<int>& partitions) {
   std::size_t tokens = 0;
   store_->scan_tokens_of(partitions, 20000, [&](std::vector<Token>&& batch) {
     tokens += batch.size();
-    cache_.put_all_if_newer(std::move(batch));  // a refresh of this instance may be newer
+    cache_.put_all_if_newer(batch);  // a refresh of this instance may be newer
   });
   auto entries = store_->load_schedule_of(partitions);
   const auto scheduled = entries.size();
@@ -405,7 +406,7 @@ void Daemon::stop() {
     spdlog::warn("could not release leases: {}", e.what());
   }
   carriers_.stop();  // after the grace: a refresh still parked is unwound (its lease runs out)
-  keeper_.leave();  // a round still running on the pool fails: the claims do not join again
+  keeper_.leave();   // a round still running on the pool fails: the claims do not join again
   hooks_.stop();
   blocking_.join();  // the janitor's tasks in flight end (a webhook batch: webhook.timeout_ms each)
   // The token reads of the last minutes, this one included (a restart within the minute gives

@@ -43,14 +43,14 @@ void PartitionKeeper::forget(const std::vector<int>& partitions, const char* why
   PartitionMetrics(metrics_).moved(why, partitions.size());
 }
 
-bool PartitionKeeper::join() {
+std::optional<std::size_t> PartitionKeeper::join() {
   try {
     const auto view = claims_.look();
     PartitionMetrics(metrics_).state(owned_.count(), view.members.size());
-    return true;
+    return view.members.size();
   } catch (const std::exception& e) {
     spdlog::warn("partitions: cannot join the instances sharing the work ({})", e.what());
-    return false;
+    return std::nullopt;
   }
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,11 +34,11 @@ class PartitionKeeper {
   PartitionKeeper(PartitionClaims& claims, PartitionSet& owned, PartitionWork work, const TimeSource& clock,
                   metrics::Registry& metrics);
 
-  // Joins the members without claiming anything; false when the database could not be reached.
-  // At start, a round later: instances starting together then see each other before any claims
-  // a share. One that claimed all 256 alone would load every grant and give two thirds away,
-  // keeping much of their memory (bench/RESULTS.md, partitions).
-  bool join();
+  // Joins the members without claiming anything; returns how many members there are (this one
+  // included), nothing when the database could not be reached. At start, the first round comes a
+  // round later when others are there: instances starting together then see each other before
+  // any claims a share, rather than one loading every grant to give two thirds away.
+  std::optional<std::size_t> join();
   // One look, plan and move. False when the database could not be reached (logged once per outage).
   bool round();
   // Gives everything up (at shutdown): the others take over at once.
