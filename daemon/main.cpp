@@ -11,7 +11,7 @@
 #include "runtime/credentials.hpp"
 #include "runtime/daemon.hpp"
 #include "runtime/logging.hpp"
-#include "runtime/malloc_arenas.hpp"
+#include "runtime/malloc_tuning.hpp"
 #include "runtime/process_guard.hpp"
 #include "runtime/rotate_key.hpp"
 
@@ -106,7 +106,10 @@ int main(int argc, char** argv) {
   // First, before any key, password or secret is read: no core dump of this process, no ptrace
   // by others of its user (runtime/process_guard.hpp). Said once logging is set up.
   const std::string dump_problem = mediax::forbid_core_dumps();
-  if (command == "run") mediax::cap_malloc_arenas();  // before any thread starts
+  if (command == "run") {  // before any thread starts
+    mediax::cap_malloc_arenas();
+    mediax::fix_malloc_mmap_threshold();
+  }
 
   mediax::Config config;
   try {
