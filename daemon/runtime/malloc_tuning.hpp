@@ -14,11 +14,12 @@ namespace mediax {
 // cap set, or 0 when it was left alone.
 int cap_malloc_arenas();
 
-// Fixes malloc's mmap threshold at 128 KiB: every larger block is a mapping of its own, unmapped
-// when freed. glibc raises the threshold (up to 32 MiB) each time such a block is freed, so after
-// the start-up load freed its large batches, the timer wheel's arrays and the next loads' batches
-// came from the heap, where what they left could not be given back between the blocks that stayed
-// (~20 MB of 230 resident at a million tokens, bench/RESULTS.md). An operator's
+// Fixes malloc's mmap threshold at 128 KiB: a larger block that the heap's free memory cannot hold
+// becomes a mapping of its own, unmapped when freed, instead of growing the heap. glibc raises the
+// threshold (up to 32 MiB) each time such a block is freed, so after the start-up load freed its
+// large batches, the timer wheel's arrays and the next loads' batches grew the heap, where what
+// they left could not be given back between the blocks that stayed (~20 MB of 230 resident at a
+// million tokens, bench/RESULTS.md). An operator's
 // MALLOC_MMAP_THRESHOLD_ wins. Returns whether the threshold was set.
 bool fix_malloc_mmap_threshold();
 
