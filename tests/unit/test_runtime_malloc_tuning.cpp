@@ -33,8 +33,22 @@ TEST(MallocArenas, AnOperatorsSettingWins) {
 }
 
 }  // namespace
+// ThreadSanitizer and AddressSanitizer replace glibc's malloc with their own allocator.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr bool kGlibcMalloc = false;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+constexpr bool kGlibcMalloc = false;
+#else
+constexpr bool kGlibcMalloc = true;
+#endif
+#else
+constexpr bool kGlibcMalloc = true;
+#endif
+
 TEST(MallocMmapThreshold, LargeBlocksBecomeMappingsRatherThanGrowTheHeapAfterALargerOneWasFreed) {
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr) GTEST_SKIP() << "MALLOC_MMAP_THRESHOLD_ is set";
+  if (!kGlibcMalloc) GTEST_SKIP() << "a sanitizer's allocator, not glibc's malloc";
   ASSERT_TRUE(fix_malloc_mmap_threshold());
   // Without the fixed threshold, freeing this mapping raises glibc's threshold to 4 MiB, and the
   // blocks of 256 KiB below all come from the heap, grown for them. With it, only those that the
