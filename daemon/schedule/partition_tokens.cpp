@@ -148,6 +148,12 @@ std::optional<Token> PartitionTokens::get(std::uint64_t key) const {
   return unpack(key, it->second);
 }
 
+std::optional<std::int64_t> PartitionTokens::app_id(std::uint64_t key) const {
+  auto it = packed_.find(key);
+  if (it == packed_.end()) return std::nullopt;
+  return app_id_of(it->second);
+}
+
 void PartitionTokens::erase(std::uint64_t key) {
   auto it = packed_.find(key);
   if (it == packed_.end()) return;

@@ -31,6 +31,8 @@ class PartitionTokens {
   // Puts t unless the token held for key was refreshed later; false: kept the one held.
   bool put_if_newer(std::uint64_t key, const Token& t);
   std::optional<Token> get(std::uint64_t key) const;
+  // The app of the token held for key, read without unpacking the token.
+  std::optional<std::int64_t> app_id(std::uint64_t key) const;
   void erase(std::uint64_t key);
   std::size_t erase_app(std::int64_t app_id);
   std::size_t size() const { return packed_.size(); }

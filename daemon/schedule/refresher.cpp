@@ -167,9 +167,9 @@ std::optional<PlatformGuards::Endpoint> Refresher::known_endpoint(const RefreshK
   // cached token is rare, and its guard is checked once its lease is taken.
   std::int64_t app_id = key.app_id;
   if (!key.is_app_token()) {
-    auto t = cache_.get(key);
-    if (!t) return std::nullopt;
-    app_id = t->app_id;
+    auto cached = cache_.app_id(key);
+    if (!cached) return std::nullopt;
+    app_id = *cached;
   }
   std::lock_guard lk(endpoints_mu_);
   auto it = app_endpoints_.find(app_id);

@@ -86,22 +86,29 @@ std::optional<TimePoint> TokenCache::earliest_expiry() const {
   return earliest;
 }
 
-std::size_t TokenCache::size() const {
+std::optional<std::int64_t> TokenCache::app_id(const RefreshKey& key) const {
+  const Shelf& s = shelf_of(key);
+  std::shared_lock lk(s.mu);
+  if (!s.tokens) return std::nullopt;
+  return s.tokens->app_id(key.pack());
+}
+
+template <class F>
+std::size_t TokenCache::sum(F of) const {
   std::size_t n = 0;
   for (const auto& s : shelves_) {
     std::shared_lock lk(s.mu);
-    if (s.tokens) n += s.tokens->size();
+    if (s.tokens) n += of(*s.tokens);
   }
   return n;
 }
 
+std::size_t TokenCache::size() const {
+  return sum([](const PartitionTokens& t) { return t.size(); });
+}
+
 std::size_t TokenCache::mapped_bytes() const {
-  std::size_t n = 0;
-  for (const auto& s : shelves_) {
-    std::shared_lock lk(s.mu);
-    if (s.tokens) n += s.tokens->mapped_bytes();
-  }
-  return n;
+  return sum([](const PartitionTokens& t) { return t.mapped_bytes(); });
 }
 
 }  // namespace mediax

@@ -39,6 +39,8 @@ class TokenCache {
   // memory back; returns how many.
   std::size_t erase_partitions(const std::vector<int>& partitions);
   std::optional<Token> get(const RefreshKey& key) const;
+  // The app of the cached token for key (a grant key does not carry it), without copying the token.
+  std::optional<std::int64_t> app_id(const RefreshKey& key) const;
   // Puts every token of a batch: the start-up load, batch by batch.
   void put_all(const std::vector<Token>& tokens);
   // put_if_newer for every token of a batch: partitions taken over while refreshes run.
@@ -59,6 +61,9 @@ class TokenCache {
   Shelf& shelf_of(const RefreshKey& key) { return shelves_[static_cast<std::size_t>(partition_of(key))]; }
   const Shelf& shelf_of(const RefreshKey& key) const { return shelves_[static_cast<std::size_t>(partition_of(key))]; }
   static PartitionTokens& tokens_of(Shelf& s);
+  // Adds up of(tokens) over the partitions holding any.
+  template <class F>
+  std::size_t sum(F of) const;
   const PartitionSet* owned_ = nullptr;
   std::array<Shelf, kPartitionCount> shelves_;
 };

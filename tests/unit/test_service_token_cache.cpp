@@ -103,6 +103,8 @@ TEST(TokenCache, KeepsEveryFieldOfAToken) {
   const auto got = cache.get({7, 300});
   ASSERT_TRUE(got);
   EXPECT_EQ(got->app_id, 7);
+  EXPECT_EQ(cache.app_id({0, 300}), std::optional<std::int64_t>(7)) << "a grant key without its app";
+  EXPECT_EQ(cache.app_id({0, 302}), std::nullopt);
   EXPECT_EQ(got->grant_id, std::optional<std::int64_t>(300));
   EXPECT_EQ(got->access_token, t.access_token);
   EXPECT_EQ(got->token_type, "Bearer");
