@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "platforms/douyin_platform.hpp"
+#include "platforms/specs.hpp"
 #include "platforms/platform_util.hpp"
 #include "util/strings.hpp"
 
@@ -29,12 +29,17 @@ std::string string_option(const App& app, const char* name) {
 }
 
 std::string where_of(const App& app, const PlatformSettings& settings) {
-  if (app.platform == "douyin") {
-    // The daemon's base URL is the same for every app of the database; an app's own one (the
+  for (const spec::Spec* s : specs::all()) {
+    if (s->name != app.platform) continue;
+    // The daemon's base URLs are the same for every app of the database; an app's own one (Douyin's
     // sandbox) is another credential unless it names the daemon's.
-    const auto own = normalized_base_url(string_option(app, "base_url"));
-    const auto daemon = normalized_base_url(configured_url(settings, "douyin", "base_url", douyin::kDefaultBaseUrl));
-    return own.empty() || own == daemon ? "-" : own;
+    for (const auto& base : s->base_urls) {
+      const std::string key(base.key);
+      const auto own = normalized_base_url(string_option(app, key.c_str()));
+      const auto daemon = normalized_base_url(configured_url(settings, app.platform, key, std::string(base.fallback)));
+      if (!own.empty() && own != daemon) return own;
+    }
+    return "-";
   }
   if (app.platform == "wechat" || app.platform == "wechat_component") return "-";
   if (app.platform == "google") {

@@ -46,7 +46,7 @@ std::optional<std::string> IdTokenVerifier::fetch(const std::string& url, TimePo
     return "the provider's key set at " + redact_url(url) + " could not be read (" +
            (r.address_refused() ? "refused: " + r.error_detail
             : r.status == 0     ? (r.error.empty() ? std::string("no answer") : r.error)
-                          : "HTTP " + std::to_string(r.status)) +
+                                : "HTTP " + std::to_string(r.status)) +
            ")";
   }
   auto j = platform_util::parse_object(r.body);

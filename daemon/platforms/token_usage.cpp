@@ -1,5 +1,7 @@
 #include "platforms/token_usage.hpp"
 
+#include "platforms/specs.hpp"
+
 namespace mediax {
 
 TokenUsage token_usage_for(const std::string& platform) {
@@ -9,6 +11,9 @@ TokenUsage token_usage_for(const std::string& platform) {
   if (platform == "wechat") return TokenUsage::access_token_query;
   // WeChat third-party platform: the authorizer tokens (its grants') go where an account's own would.
   if (platform == "wechat_component") return TokenUsage::access_token_query;
+  for (const spec::Spec* s : specs::all()) {
+    if (s->name == platform) return s->token_usage;
+  }
   return TokenUsage::authorization_bearer;
 }
 

@@ -12,9 +12,10 @@
 #include "fuzz_check.hpp"
 #include "http/json_body.hpp"
 #include "http/json_mapping.hpp"
-#include "platforms/douyin_platform.hpp"
 #include "platforms/google_platform.hpp"
 #include "platforms/oauth2_platform.hpp"
+#include "platforms/spec_platform.hpp"
+#include "platforms/specs.hpp"
 #include "platforms/wechat_platform.hpp"
 #include "service/app_request.hpp"
 #include "service/grant_request.hpp"
@@ -37,9 +38,11 @@ std::unique_ptr<Platform> platform_for(const std::string& name, HttpClient& http
   PlatformSettings settings;
   settings.urls = default_platform_urls();
   if (name == "oauth2") return std::make_unique<OAuth2Platform>(http, settings);
-  if (name == "douyin") return std::make_unique<DouyinPlatform>(http, settings);
   if (name == "wechat") return std::make_unique<WeChatPlatform>(http, settings);
   if (name == "google") return std::make_unique<GooglePlatform>(http, settings);
+  for (const spec::Spec* s : specs::all()) {
+    if (s->name == name) return std::make_unique<SpecPlatform>(*s, http, settings);
+  }
   return nullptr;
 }
 
@@ -80,7 +83,7 @@ std::string secret_of(const nlohmann::json& body) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::vector<std::string> platforms{"oauth2", "douyin", "wechat", "google"};
+  static const std::vector<std::string> platforms{"oauth2", "douyin", "wechat", "google", "kuaishou"};
   const std::string text(reinterpret_cast<const char*>(data), size);
   nlohmann::json body;
   try {

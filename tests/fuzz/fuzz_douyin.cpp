@@ -1,11 +1,14 @@
-// Douyin's parsers: every OAuth endpoint's answer ({"data": {...}} with error_code), app options and
+// Douyin's spec and renewal parsers: every OAuth endpoint's answer ({"data": {...}} with error_code), app options and
 // the renewal count kept in grants.extra. Input: a response body (also read as options / extra).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "fuzz_check.hpp"
-#include "platforms/douyin_platform.hpp"
+#include "platforms/douyin_renewal.hpp"
+#include "platforms/platform_util.hpp"
+#include "platforms/spec_platform.hpp"
+#include "platforms/specs.hpp"
 
 using namespace mediax;
 
@@ -13,14 +16,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string body(reinterpret_cast<const char*>(data), size);
   const auto now = fuzz::fuzz_now();
   for (const auto& r : fuzz::responses_for(body)) {
-    for (auto flow : {douyin::Flow::authorization_code, douyin::Flow::refresh_token, douyin::Flow::renew_refresh_token,
-                      douyin::Flow::client_token}) {
-      const auto o = douyin::parse_response(r, flow, now, fuzz::secrets());
+    for (auto flow : {spec::Call::exchange_code, spec::Call::refresh, spec::Call::renew, spec::Call::client_token}) {
+      const auto o = spec::read_answer(specs::douyin(), flow, *specs::douyin().request(flow), r, now, fuzz::secrets());
       fuzz::check_outcome(o);
-      if (o.ok() && flow == douyin::Flow::renew_refresh_token && !o.token.refresh_token) {
+      if (o.ok() && flow == spec::Call::renew && !o.token.refresh_token) {
         fuzz::fail("a renewal succeeded without a refresh token");
       }
-      if (o.ok() && flow != douyin::Flow::renew_refresh_token && o.token.access_token.empty()) {
+      if (o.ok() && flow != spec::Call::renew && o.token.access_token.empty()) {
         fuzz::fail("success without an access token");
       }
     }

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "net/http_client.hpp"
-#include "platforms/douyin_platform.hpp"
+#include "platforms/douyin_renewal.hpp"
+#include "platforms/spec_platform.hpp"
+#include "platforms/specs.hpp"
 #include "platforms/oauth2_platform.hpp"
 #include "platforms/platform_util.hpp"
 #include "platforms/wechat_platform.hpp"
@@ -65,7 +67,8 @@ TEST(HttpStatusClass, A408IsRetriedByDouyinAndWeChatBeforeTheirBodiesAreRead) {
   const Outcome wechat = wechat::parse_response(answer(408, body), wechat::Flow::refresh_token, kNow);
   EXPECT_EQ(wechat.kind, OutcomeKind::retry_later);
   EXPECT_EQ(wechat.code, "http_408");
-  const Outcome douyin = douyin::parse_response(answer(408, body), douyin::Flow::refresh_token, kNow);
+  const Outcome douyin =
+      spec::read_answer(specs::douyin(), spec::Call::refresh, *specs::douyin().refresh, answer(408, body), kNow, {});
   EXPECT_EQ(douyin.kind, OutcomeKind::retry_later);
   EXPECT_EQ(douyin.code, "http_408");
 }

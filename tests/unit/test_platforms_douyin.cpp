@@ -4,8 +4,10 @@
 
 #include "fake_http_client.hpp"
 #include "platform_test_util.hpp"
-#include "platforms/douyin_platform.hpp"
+#include "platforms/douyin_renewal.hpp"
 #include "platforms/registry.hpp"
+#include "platforms/spec_platform.hpp"
+#include "platforms/specs.hpp"
 
 using namespace mediax;
 using mediax::testing::expect_no_leak;
@@ -15,6 +17,7 @@ using mediax::testing::header_value;
 using mediax::testing::http_response;
 using mediax::testing::query_fields;
 using nlohmann::json;
+using spec::Call;
 
 namespace {
 
@@ -82,8 +85,34 @@ std::string error_body(std::int64_t code, const std::string& description = "oops
       .dump();
 }
 
-Outcome parse(const std::string& body, douyin::Flow flow = douyin::Flow::refresh_token, int status = 200) {
-  return douyin::parse_response(http_response(status, body), flow, kNow, {kSecret, kRefresh, kCode});
+// Douyin's answers as the spec reads them.
+Outcome read(const HttpClientResponse& r, Call call, const std::vector<std::string>& secrets = {}) {
+  return spec::read_answer(specs::douyin(), call, *specs::douyin().request(call), r, kNow, secrets);
+}
+
+Outcome parse(const std::string& body, Call call = Call::refresh, int status = 200) {
+  return read(http_response(status, body), call, {kSecret, kRefresh, kCode});
+}
+
+// A request as the spec builds it for `app`, against `base`.
+HttpClientRequest build(Call call, const App& app, CallInputs in = {}, const std::string& base = kBase) {
+  FakeHttpClient http;
+  PlatformSettings s;
+  s.urls["douyin"]["base_url"] = base;
+  SpecPlatform p(specs::douyin(), http, s);
+  return p.build(call, *specs::douyin().request(call), app, in);
+}
+
+CallInputs with_code(const std::string& code) {
+  CallInputs in;
+  in.code = code;
+  return in;
+}
+
+CallInputs with_refresh(const std::string& refresh_token) {
+  CallInputs in;
+  in.refresh_token = refresh_token;
+  return in;
 }
 
 }  // namespace
@@ -92,7 +121,7 @@ Outcome parse(const std::string& body, douyin::Flow flow = douyin::Flow::refresh
 
 TEST(DouyinAuthorizeUrl, UsesClientKeyAndCommaSeparatedScopesWithoutPkce) {
   FakeHttpClient http;
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   App app = make_app();
   EXPECT_FALSE(p.uses_pkce(app));
   auto url = p.authorize_url(app, {"state-xyz", "ignored-challenge", "https://cb.example/oauth/callback"});
@@ -109,7 +138,7 @@ TEST(DouyinAuthorizeUrl, UsesClientKeyAndCommaSeparatedScopesWithoutPkce) {
 
 TEST(DouyinAuthorizeUrl, OptionalScopesBecomeOptionalScopeWithTheirTickedFlag) {
   FakeHttpClient http;
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   App app = make_app();
   app.options = {{"optional_scopes", {{"friend_relation", true}, {"message", false}}}};
   auto q = query_fields(p.authorize_url(app, {"s", "", ""}));
@@ -119,15 +148,15 @@ TEST(DouyinAuthorizeUrl, OptionalScopesBecomeOptionalScopeWithTheirTickedFlag) {
 
 TEST(DouyinAuthorizeUrl, DefaultsToTheRealHostAndTheAppsRedirectUri) {
   FakeHttpClient http;
-  DouyinPlatform p(http, {});
-  EXPECT_EQ(p.base_url(), "https://open.douyin.com");
+  SpecPlatform p(specs::douyin(), http, {});
+  EXPECT_EQ(p.base_url(make_app(), "base_url"), "https://open.douyin.com");
   auto url = p.authorize_url(make_app(), {"s", "", ""});
   EXPECT_EQ(url.rfind("https://open.douyin.com/platform/oauth/connect/?", 0), 0u) << url;
   EXPECT_EQ(query_fields(url)["redirect_uri"], "https://mediax.example/oauth/callback");
 }
 
 TEST(DouyinRequests, CodeExchangeIsAFormPostWithTheSecret) {
-  auto r = douyin::build_code_request(kBase + "/", make_app(), kCode);
+  auto r = build(Call::exchange_code, make_app(), with_code(kCode), kBase + "/");
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, kBase + "/oauth/access_token/");
   EXPECT_EQ(r.content_type, "application/x-www-form-urlencoded");
@@ -140,7 +169,7 @@ TEST(DouyinRequests, CodeExchangeIsAFormPostWithTheSecret) {
 }
 
 TEST(DouyinRequests, RefreshSendsNoSecret) {
-  auto r = douyin::build_refresh_request(kBase, make_app(), kRefresh);
+  auto r = build(Call::refresh, make_app(), with_refresh(kRefresh));
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, kBase + "/oauth/refresh_token/");
   EXPECT_EQ(r.content_type, "application/x-www-form-urlencoded");
@@ -154,7 +183,7 @@ TEST(DouyinRequests, RefreshSendsNoSecret) {
 }
 
 TEST(DouyinRequests, RenewSendsClientKeyAndRefreshTokenOnly) {
-  auto r = douyin::build_renew_request(kBase, make_app(), kRefresh);
+  auto r = build(Call::renew, make_app(), with_refresh(kRefresh));
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, kBase + "/oauth/renew_refresh_token/");
   EXPECT_EQ(r.content_type, "application/x-www-form-urlencoded");
@@ -165,20 +194,33 @@ TEST(DouyinRequests, RenewSendsClientKeyAndRefreshTokenOnly) {
 }
 
 TEST(DouyinRequests, ClientTokenIsJsonWithClientCredentialGrant) {
-  auto r = douyin::build_client_token_request(kBase, make_app(), false);
+  auto r = build(Call::client_token, make_app());
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, kBase + "/oauth/client_token/");
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_EQ(header_value(r, "Accept"), "application/json");
   auto body = json::parse(r.body);
   EXPECT_EQ(body, (json{{"client_key", "awkey123"}, {"client_secret", kSecret}, {"grant_type", "client_credential"}}));
-  EXPECT_EQ(douyin::build_client_token_request(kBase, make_app(), true).url, kBase + "/oauth/stable_client_token/");
+}
+
+TEST(DouyinRequests, StableClientTokenOptionUsesItsEndpoint) {
+  FakeHttpClient http;
+  SpecPlatform p(specs::douyin(), http, settings());
+  App app = make_app();
+  app.options = {{"client_token", "stable_client_token"}};
+  http.respond(200, wrapped({{"error_code", 0}, {"access_token", kAccess}, {"expires_in", 7200}}));
+  auto o = p.client_token(app, {});
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_TRUE(o.token.same_until_expiry);
+  ASSERT_EQ(http.requests.size(), 1u);
+  EXPECT_EQ(http.requests[0].url, kBase + "/oauth/stable_client_token/");
+  EXPECT_EQ(json::parse(http.requests[0].body)["grant_type"], "client_credential");
 }
 
 // ---- response parsing
 
 TEST(DouyinParse, WrappedSuccessWithNumbers) {
-  auto o = parse(token_data(kAccess, kRefresh), douyin::Flow::authorization_code);
+  auto o = parse(token_data(kAccess, kRefresh), Call::exchange_code);
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_EQ(o.token.access_token, kAccess);
   EXPECT_EQ(o.token.refresh_token.value_or(""), kRefresh);
@@ -199,7 +241,7 @@ TEST(DouyinParse, NumbersGivenAsStringsAreAccepted) {
 TEST(DouyinParse, ClientTokenDataHasOnlyTheToken) {
   auto o =
       parse(wrapped({{"access_token", "clt.abc123"}, {"description", ""}, {"error_code", 0}, {"expires_in", 7200}}),
-            douyin::Flow::client_token);
+            Call::client_token);
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_EQ(o.token.access_token, "clt.abc123");
   EXPECT_EQ(o.token.expires_in, Seconds(7200));
@@ -210,13 +252,13 @@ TEST(DouyinParse, ClientTokenDataHasOnlyTheToken) {
 TEST(DouyinParse, RenewAnswerCarriesTheNewRefreshTokenAndItsLifetime) {
   auto o =
       parse(wrapped({{"description", ""}, {"error_code", "0"}, {"expires_in", "2592000"}, {"refresh_token", kRenewed}}),
-            douyin::Flow::renew_refresh_token);
+            Call::renew);
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_EQ(o.token.refresh_token.value_or(""), kRenewed);
   EXPECT_EQ(o.token.refresh_expires_in, Seconds(2592000));
   EXPECT_TRUE(o.token.access_token.empty());
   // Without expires_in the documented 30 days are assumed.
-  auto d = parse(wrapped({{"error_code", 0}, {"refresh_token", kRenewed}}), douyin::Flow::renew_refresh_token);
+  auto d = parse(wrapped({{"error_code", 0}, {"refresh_token", kRenewed}}), Call::renew);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d.token.refresh_expires_in, Seconds(douyin::kRefreshTokenLifetime));
 }
@@ -233,7 +275,7 @@ TEST(DouyinParse, ErrorWithHttp200IsAFailureWithTheCodeAndDescription) {
 TEST(DouyinParse, ErrorCodeGivenAsStringAndMessageShapeAreRead) {
   auto o =
       parse(R"({"data":{"captcha":"","desc_url":"","description":"配置无效","error_code":"10003"},"message":"error"})",
-            douyin::Flow::client_token);
+            Call::client_token);
   EXPECT_EQ(o.kind, OutcomeKind::app_misconfigured);
   EXPECT_EQ(o.code, "10003");
 }
@@ -241,53 +283,52 @@ TEST(DouyinParse, ErrorCodeGivenAsStringAndMessageShapeAreRead) {
 TEST(DouyinParse, EveryDocumentedErrorCodeHasItsClass) {
   struct Case {
     std::int64_t code;
-    douyin::Flow flow;
+    Call call;
     OutcomeKind kind;
   };
-  using F = douyin::Flow;
   using K = OutcomeKind;
   const std::vector<Case> cases = {
-      {10001, F::refresh_token, K::retry_later},
-      {10002, F::authorization_code, K::app_misconfigured},
-      {10003, F::client_token, K::app_misconfigured},
-      {10004, F::renew_refresh_token, K::app_misconfigured},
-      {10005, F::renew_refresh_token, K::app_misconfigured},
-      {10006, F::authorization_code, K::app_misconfigured},
-      {10007, F::authorization_code, K::needs_reauth},
-      {10008, F::refresh_token, K::retry_later},
-      {10010, F::refresh_token, K::needs_reauth},
-      {10010, F::renew_refresh_token, K::needs_reauth},
-      {10011, F::authorization_code, K::app_misconfigured},
-      {10012, F::authorization_code, K::app_misconfigured},
-      {10013, F::client_token, K::app_misconfigured},
-      {10014, F::authorization_code, K::needs_reauth},
-      {10015, F::authorization_code, K::app_misconfigured},
-      {10017, F::authorization_code, K::app_misconfigured},
-      {10020, F::client_token, K::rate_limited},
-      {10020, F::renew_refresh_token, K::needs_reauth},
-      {2100005, F::authorization_code, K::app_misconfigured},
-      {2190002, F::refresh_token, K::retry_later},
-      {2190008, F::refresh_token, K::retry_later},
-      {28001008, F::refresh_token, K::retry_later},
-      {28003018, F::client_token, K::rate_limited},
-      {2190001, F::client_token, K::rate_limited},
-      {28003017, F::client_token, K::rate_limited},
-      {28001005, F::refresh_token, K::retry_later},
-      {2100004, F::refresh_token, K::retry_later},
-      {28001014, F::client_token, K::app_misconfigured},
-      {28001016, F::refresh_token, K::app_misconfigured},
-      {28001018, F::client_token, K::app_misconfigured},
-      {28001019, F::refresh_token, K::app_misconfigured},
-      {28001020, F::refresh_token, K::app_misconfigured},
-      {28001021, F::authorization_code, K::app_misconfigured},
-      {28001045, F::refresh_token, K::needs_reauth},
-      {28001046, F::refresh_token, K::needs_reauth},
-      {28001047, F::authorization_code, K::needs_reauth},
-      {99999999, F::refresh_token, K::retry_later},
+      {10001, Call::refresh, K::retry_later},
+      {10002, Call::exchange_code, K::app_misconfigured},
+      {10003, Call::client_token, K::app_misconfigured},
+      {10004, Call::renew, K::app_misconfigured},
+      {10005, Call::renew, K::app_misconfigured},
+      {10006, Call::exchange_code, K::app_misconfigured},
+      {10007, Call::exchange_code, K::needs_reauth},
+      {10008, Call::refresh, K::retry_later},
+      {10010, Call::refresh, K::needs_reauth},
+      {10010, Call::renew, K::needs_reauth},
+      {10011, Call::exchange_code, K::app_misconfigured},
+      {10012, Call::exchange_code, K::app_misconfigured},
+      {10013, Call::client_token, K::app_misconfigured},
+      {10014, Call::exchange_code, K::needs_reauth},
+      {10015, Call::exchange_code, K::app_misconfigured},
+      {10017, Call::exchange_code, K::app_misconfigured},
+      {10020, Call::client_token, K::rate_limited},
+      {10020, Call::renew, K::needs_reauth},
+      {2100005, Call::exchange_code, K::app_misconfigured},
+      {2190002, Call::refresh, K::retry_later},
+      {2190008, Call::refresh, K::retry_later},
+      {28001008, Call::refresh, K::retry_later},
+      {28003018, Call::client_token, K::rate_limited},
+      {2190001, Call::client_token, K::rate_limited},
+      {28003017, Call::client_token, K::rate_limited},
+      {28001005, Call::refresh, K::retry_later},
+      {2100004, Call::refresh, K::retry_later},
+      {28001014, Call::client_token, K::app_misconfigured},
+      {28001016, Call::refresh, K::app_misconfigured},
+      {28001018, Call::client_token, K::app_misconfigured},
+      {28001019, Call::refresh, K::app_misconfigured},
+      {28001020, Call::refresh, K::app_misconfigured},
+      {28001021, Call::exchange_code, K::app_misconfigured},
+      {28001045, Call::refresh, K::needs_reauth},
+      {28001046, Call::refresh, K::needs_reauth},
+      {28001047, Call::exchange_code, K::needs_reauth},
+      {99999999, Call::refresh, K::retry_later},
   };
   for (const auto& c : cases) {
-    EXPECT_EQ(douyin::kind_for_error_code(c.code, c.flow), c.kind) << c.code;
-    auto o = parse(error_body(c.code, ""), c.flow);
+    EXPECT_EQ(parse(error_body(c.code), c.call).kind, c.kind) << c.code;
+    auto o = parse(error_body(c.code, ""), c.call);
     EXPECT_EQ(o.kind, c.kind) << c.code;
     EXPECT_EQ(o.code, std::to_string(c.code));
     EXPECT_FALSE(o.message.empty()) << c.code;
@@ -295,7 +336,7 @@ TEST(DouyinParse, EveryDocumentedErrorCodeHasItsClass) {
 }
 
 TEST(DouyinParse, ClientTokenRateLimitWaitsFiveMinutes) {
-  auto o = parse(error_body(10020, "too many"), douyin::Flow::client_token);
+  auto o = parse(error_body(10020, "too many"), Call::client_token);
   EXPECT_EQ(o.kind, OutcomeKind::rate_limited);
   EXPECT_EQ(o.retry_after, Seconds(300));
 }
@@ -303,16 +344,15 @@ TEST(DouyinParse, ClientTokenRateLimitWaitsFiveMinutes) {
 TEST(DouyinParse, TransportAndHttpFailures) {
   HttpClientResponse timeout;
   timeout.error = "timeout";
-  auto t = douyin::parse_response(timeout, douyin::Flow::refresh_token, kNow);
+  auto t = read(timeout, Call::refresh);
   EXPECT_EQ(t.kind, OutcomeKind::retry_later);
   EXPECT_EQ(t.code, "transport_timeout");
 
-  auto s = parse("<html>bad gateway</html>", douyin::Flow::refresh_token, 502);
+  auto s = parse("<html>bad gateway</html>", Call::refresh, 502);
   EXPECT_EQ(s.kind, OutcomeKind::retry_later);
   EXPECT_EQ(s.code, "http_502");
 
-  auto limited =
-      douyin::parse_response(http_response(429, "", {{"Retry-After", "42"}}), douyin::Flow::client_token, kNow);
+  auto limited = read(http_response(429, "", {{"Retry-After", "42"}}), Call::client_token);
   EXPECT_EQ(limited.kind, OutcomeKind::rate_limited);
   EXPECT_EQ(limited.retry_after, Seconds(42));
 
@@ -325,7 +365,7 @@ TEST(DouyinParse, TransportAndHttpFailures) {
   EXPECT_EQ(empty.code, "bad_response");
 
   // A wrapped error inside a 4xx still names Douyin's code.
-  auto wrapped_4xx = parse(error_body(10013), douyin::Flow::client_token, 400);
+  auto wrapped_4xx = parse(error_body(10013), Call::client_token, 400);
   EXPECT_EQ(wrapped_4xx.kind, OutcomeKind::app_misconfigured);
   EXPECT_EQ(wrapped_4xx.code, "10013");
 }
@@ -375,9 +415,9 @@ TEST(DouyinRenewPlan, RenewLeadIsRenewBeforeButAtMostHalfTheLifetime) {
   EXPECT_EQ(douyin::renew_lead(o, Seconds(40)), Seconds(20));
   o.renew_before = Seconds(20 * kDay);
   EXPECT_EQ(douyin::renew_lead(o, Seconds(30 * kDay)), Seconds(15 * kDay));
-  EXPECT_EQ(douyin::last_refresh_lead(Seconds(30 * kDay)), Seconds(600));
-  EXPECT_EQ(douyin::last_refresh_lead(Seconds(40)), Seconds(4));
-  EXPECT_EQ(douyin::last_refresh_lead(Seconds(5)), Seconds(1));
+  EXPECT_EQ(spec::last_refresh_lead(Seconds(30 * kDay)), Seconds(600));
+  EXPECT_EQ(spec::last_refresh_lead(Seconds(40)), Seconds(4));
+  EXPECT_EQ(spec::last_refresh_lead(Seconds(5)), Seconds(1));
 }
 
 TEST(DouyinRenewPlan, NoRenewalWithoutPermissionOrWhenExhausted) {
@@ -529,7 +569,7 @@ TEST(DouyinWholeLife, DouyinSayingNoMoreRenewalsEndsTheChainWithoutEndingTheGran
 TEST(DouyinPlatformRefresh, FarFromExpiryRefreshesOnlyAndKeepsTheRefreshToken) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh, true));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   const auto expires = SysClock::now() + Seconds(25 * kDay);
   auto o = p.refresh(make_app(), make_grant(expires, 0));
   ASSERT_TRUE(o.ok()) << o.message;
@@ -546,7 +586,7 @@ TEST(DouyinPlatformRefresh, FarFromExpiryRefreshesOnlyAndKeepsTheRefreshToken) {
 TEST(DouyinPlatformRefresh, ADifferentRefreshTokenInTheAnswerIsStoredWithTheOldExpiry) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, "rft.other-value-1234"));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(25 * kDay), 0));
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_EQ(o.token.refresh_token.value_or(""), "rft.other-value-1234");
@@ -559,7 +599,7 @@ TEST(DouyinPlatformRefresh, WhenTheRenewalIsDueRefreshesThenRenewsAndReturnsTheN
   http.respond(200, token_data(kAccess, kRefresh));
   http.respond(
       200, wrapped({{"description", ""}, {"error_code", 0}, {"expires_in", "2592000"}, {"refresh_token", kRenewed}}));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   App app = make_app();
   const auto before = SysClock::now();
   auto o = p.refresh(app, make_grant(before + Seconds(2 * kDay), 2));
@@ -584,7 +624,7 @@ TEST(DouyinPlatformRefresh, WhenTheRenewalIsDueRefreshesThenRenewsAndReturnsTheN
 TEST(DouyinPlatformRefresh, ExhaustedRenewalsRefreshOnToTheEndWithAReauthDate) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   auto expires = SysClock::now() + Seconds(2 * kDay);
   auto o = p.refresh(make_app(), make_grant(expires, 5));
   ASSERT_TRUE(o.ok()) << o.message;
@@ -595,7 +635,7 @@ TEST(DouyinPlatformRefresh, ExhaustedRenewalsRefreshOnToTheEndWithAReauthDate) {
 
 TEST(DouyinPlatformRefresh, APastRefreshTokenNeedsReauthorizationWithoutACall) {
   FakeHttpClient http;
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   auto expired = SysClock::now() - Seconds(1);
   auto o = p.refresh(make_app(), make_grant(expired, 5));
   EXPECT_EQ(o.kind, OutcomeKind::needs_reauth);
@@ -608,7 +648,7 @@ TEST(DouyinPlatformRefresh, APastRefreshTokenNeedsReauthorizationWithoutACall) {
 TEST(DouyinPlatformRefresh, MaxRenewalsZeroNeverRenews) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   App app = make_app();
   app.options = {{"max_renewals", 0}};
   auto expires = SysClock::now() + Seconds(kDay);
@@ -622,7 +662,7 @@ TEST(DouyinPlatformRefresh, RenewNotPermittedKeepsTheRefreshedTokenAndFlagsTheAp
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
   http.respond(200, error_body(10004, "权限不足"));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   auto expires = SysClock::now() + Seconds(kDay);
   auto o = p.refresh(make_app(), make_grant(expires, 0));
   ASSERT_TRUE(o.ok()) << "a failed renewal never throws the refreshed access token away";
@@ -640,7 +680,7 @@ TEST(DouyinPlatformRefresh, RenewNotPermittedKeepsTheRefreshedTokenAndFlagsTheAp
 TEST(DouyinPlatformRefresh, AnAppFlaggedAsNotPermittedIsNotAskedToRenew) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   App app = make_app();
   app.renew_not_permitted_at = SysClock::now() - Seconds(kDay);
   auto expires = SysClock::now() + Seconds(kDay);
@@ -655,7 +695,7 @@ TEST(DouyinPlatformRefresh, RenewalLimitReachedAtDouyinKeepsTheGrantUntilItsEnd)
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
   http.respond(200, error_body(10020, "超过刷新次数限制"));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   auto expires = SysClock::now() + Seconds(kDay);
   auto o = p.refresh(make_app(), make_grant(expires, 1));
   ASSERT_TRUE(o.ok()) << o.message;
@@ -668,7 +708,7 @@ TEST(DouyinPlatformRefresh, ATransientRenewalFailureIsRetriedSoonAndStoresTheRef
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
   http.respond(503, "busy");
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(2 * kDay), 0));
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_FALSE(o.token.warning_code.empty());
@@ -681,7 +721,7 @@ TEST(DouyinPlatformRefresh, ATransientRenewalFailureIsRetriedSoonAndStoresTheRef
 TEST(DouyinPlatformRefresh, AFailedRefreshDoesNotRenew) {
   FakeHttpClient http;
   http.respond(200, error_body(10010, "refresh_token expired"));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   auto o = p.refresh(make_app(), make_grant(SysClock::now() + Seconds(kDay), 0));
   EXPECT_EQ(o.kind, OutcomeKind::needs_reauth);
   EXPECT_EQ(o.code, "10010");
@@ -690,7 +730,7 @@ TEST(DouyinPlatformRefresh, AFailedRefreshDoesNotRenew) {
 
 TEST(DouyinPlatformRefresh, WithoutARefreshTokenNeedsReauthorization) {
   FakeHttpClient http;
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   Grant g = make_grant(std::nullopt, 0);
   g.refresh_token.clear();
   EXPECT_EQ(p.refresh(make_app(), g).kind, OutcomeKind::needs_reauth);
@@ -701,7 +741,7 @@ TEST(DouyinPlatformRefresh, AnAppsBaseUrlOptionIsUsed) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
   http.respond(200, wrapped({{"access_token", "clt.one"}, {"error_code", 0}, {"expires_in", 7200}}));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   App app = make_app();
   app.options = {{"base_url", "https://open-sandbox.douyin.com/"}};
   ASSERT_TRUE(p.refresh(app, make_grant(SysClock::now() + Seconds(20 * kDay), 0)).ok());
@@ -715,7 +755,7 @@ TEST(DouyinPlatformRefresh, AnAppsBaseUrlOptionIsUsed) {
 TEST(DouyinPlatformExchange, StartsTheRenewalCountAndNamesTheAccount) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   auto o = p.exchange_code(make_app(), kCode, "", "");
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_EQ(o.token.account_id, "open-1");
@@ -731,7 +771,7 @@ TEST(DouyinPlatformExchange, StartsTheRenewalCountAndNamesTheAccount) {
 TEST(DouyinPlatformExchange, AnAppWithoutTheRenewPermissionGetsAReauthDateAtOnce) {
   FakeHttpClient http;
   http.respond(200, token_data(kAccess, kRefresh));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   App app = make_app();
   app.renew_not_permitted_at = SysClock::now();
   const auto before = SysClock::now();
@@ -746,7 +786,7 @@ TEST(DouyinPlatformExchange, AnAppWithoutTheRenewPermissionGetsAReauthDateAtOnce
 TEST(DouyinPlatformExchange, UsedCodeIsReportedWithoutTheCode) {
   FakeHttpClient http;
   http.respond(200, error_body(10007, "授权码过期 " + kCode));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   auto o = p.exchange_code(make_app(), kCode, "", "");
   EXPECT_EQ(o.kind, OutcomeKind::needs_reauth);
   expect_no_leak(o, {kCode, kSecret});
@@ -756,7 +796,7 @@ TEST(DouyinPlatformClientToken, PostsJsonAndUsesStableEndpointWhenAsked) {
   FakeHttpClient http;
   http.respond(200, wrapped({{"access_token", "clt.one"}, {"error_code", 0}, {"expires_in", 7200}}));
   http.respond(200, wrapped({{"access_token", "clt.two"}, {"error_code", 0}, {"expires_in", "7200"}}));
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   App app = make_app();
   app.client_credentials = true;
   auto a = p.client_token(app, {});
@@ -773,7 +813,7 @@ TEST(DouyinPlatformClientToken, PostsJsonAndUsesStableEndpointWhenAsked) {
 
 TEST(DouyinPlatformRevoke, IsNotSupportedAndSendsNothing) {
   FakeHttpClient http;
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   auto o = p.revoke(make_app(), make_grant(std::nullopt, 0));
   EXPECT_TRUE(o.ok());
   EXPECT_EQ(o.code, "not_supported");
@@ -784,7 +824,7 @@ TEST(DouyinPlatformRevoke, IsNotSupportedAndSendsNothing) {
 
 TEST(DouyinPrepareApp, AcceptsDocumentedOptionsAndRejectsTheRest) {
   FakeHttpClient http;
-  DouyinPlatform p(http, settings());
+  SpecPlatform p(specs::douyin(), http, settings());
   App ok = make_app();
   ok.options = {{"renew_before_seconds", 86400},
                 {"max_renewals", 5},
@@ -856,7 +896,7 @@ TEST(DouyinPrepareApp, AcceptsDocumentedOptionsAndRejectsTheRest) {
 TEST(DouyinRegistry, IsRegisteredWithTheConfiguredBaseUrl) {
   FakeHttpClient http;
   PlatformRegistry reg(http, settings());
-  auto* p = dynamic_cast<DouyinPlatform*>(reg.get("douyin"));
+  auto* p = dynamic_cast<SpecPlatform*>(reg.get("douyin"));
   ASSERT_NE(p, nullptr);
-  EXPECT_EQ(p->base_url(), kBase);
+  EXPECT_EQ(p->base_url(make_app(), "base_url"), kBase);
 }

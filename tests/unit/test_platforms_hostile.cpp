@@ -10,7 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fiber/carriers.hpp"
-#include "platforms/douyin_platform.hpp"
+#include "platforms/douyin_renewal.hpp"
+#include "platforms/spec_platform.hpp"
+#include "platforms/specs.hpp"
 #include "platforms/google_platform.hpp"
 #include "platforms/oauth2_platform.hpp"
 #include "platforms/platform_util.hpp"
@@ -37,7 +39,8 @@ std::vector<std::pair<std::string, Outcome>> parse_everywhere(const json& token_
   out.emplace_back("google", google::parse_token_response(answer(token_fields), oauth2::Flow::refresh_token, kNow));
   json douyin_body = {{"data", token_fields}, {"message", "success"}};
   douyin_body["data"]["error_code"] = 0;
-  out.emplace_back("douyin", douyin::parse_response(answer(douyin_body), douyin::Flow::refresh_token, kNow));
+  out.emplace_back("douyin", spec::read_answer(specs::douyin(), spec::Call::refresh, *specs::douyin().refresh,
+                                               answer(douyin_body), kNow, {}));
   out.emplace_back("wechat", wechat::parse_response(answer(token_fields), wechat::Flow::refresh_token, kNow));
   return out;
 }
@@ -112,7 +115,7 @@ TEST(HostileAnswers, DeeplyNestedAnswersAreBadResponsesEvenOnAFiber) {
     out.push_back(wechat::parse_response(r, wechat::Flow::refresh_token, kNow));
     HttpClientResponse d = r;
     d.body = R"({"message":"success","data":{"error_code":0,"access_token":"ok","x":)" + deep + "}}";
-    out.push_back(douyin::parse_response(d, douyin::Flow::refresh_token, kNow));
+    out.push_back(spec::read_answer(specs::douyin(), spec::Call::refresh, *specs::douyin().refresh, d, kNow, {}));
     outcomes.set_value(std::move(out));
   });
   for (const auto& o : outcomes.get_future().get()) {

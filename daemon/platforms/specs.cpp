@@ -1,0 +1,7 @@
+#include "platforms/specs.hpp"
+
+namespace mediax::specs {
+
+std::vector<const spec::Spec*> all() { return {&douyin(), &kuaishou()}; }
+
+}  // namespace mediax::specs
