@@ -6,7 +6,9 @@
 //
 // A case marked "known_divergence" documents where the code disagrees with the documentation: it is
 // run, and skipped with the reason while it still fails; once it passes the mark must go (the test
-// fails to say so). A malformed fixture fails its test with the file and the problem.
+// fails to say so). A malformed fixture fails its test with the file and the problem. The cases of a
+// directory the registry has no platform for (one written from its documentation before its code)
+// are skipped, after a check of their shape, until the registry builds it.
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
@@ -196,6 +198,12 @@ std::vector<std::string> strings(const json& j, const std::string& where) {
   return out;
 }
 
+// The members a case may have, and the Outcome classes it may expect.
+const std::set<std::string> kCaseMembers{"name",   "source",           "call",      "app",     "grant",
+                                         "inputs", "component",        "exchanges", "request", "answer",
+                                         "expect", "known_divergence", "secrets",   "note"};
+const std::set<std::string> kKinds{"success", "retry_later", "rate_limited", "needs_reauth", "app_misconfigured"};
+
 void only_keys(const json& j, const std::set<std::string>& allowed, const std::string& where) {
   if (!j.is_object()) throw Malformed(where + " must be an object");
   for (const auto& [k, v] : j.items()) {
@@ -209,6 +217,7 @@ void only_keys(const json& j, const std::set<std::string>& allowed, const std::s
 //   "$TEST_JWKS"             the key set (JSON object) with the test key's public half as kid "g1"
 //   "$ID_TOKEN:<sub>"        an id_token signed with it: iss https://accounts.google.com, aud and azp
 //                            the app's client_id, current iat/exp
+//   "$NOW_PLUS:<seconds>"    the integer Unix time now + seconds (absolute expiry times)
 
 std::string signed_id_token(const std::string& sub, const std::string& client_id) {
   const auto now = to_unix(SysClock::now());
@@ -224,14 +233,33 @@ std::string signed_id_token(const std::string& sub, const std::string& client_id
   return r.token;
 }
 
-void substitute(json& j, const std::string& client_id) {
+// "$NOW_PLUS:<seconds>": the Unix time (integer seconds) that many seconds from now (negative: in the
+// past), for platforms that answer absolute expiry times (Bilibili's expires_in). Every occurrence in
+// a case is the same instant, taken once before the case runs, so an answer and an expected value
+// written with the same placeholder are equal.
+std::int64_t now_plus(const std::string& s, std::int64_t now) {
+  const std::string n = s.substr(10);
+  std::size_t used = 0;
+  std::int64_t v = 0;
+  try {
+    v = std::stoll(n, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (n.empty() || used != n.size()) throw Malformed(s + ": $NOW_PLUS: must be followed by an integer");
+  return now + v;
+}
+
+void substitute(json& j, const std::string& client_id, std::int64_t now) {
   if (j.is_object() || j.is_array()) {
-    for (auto& v : j) substitute(v, client_id);
+    for (auto& v : j) substitute(v, client_id, now);
     return;
   }
   if (!j.is_string()) return;
   const std::string s = j.get<std::string>();
-  if (s == "$TEST_RSA_PRIVATE_KEY") {
+  if (s.rfind("$NOW_PLUS:", 0) == 0) {
+    j = now_plus(s, now);
+  } else if (s == "$TEST_RSA_PRIVATE_KEY") {
     j = mediax::testing::test_key().private_pem;
   } else if (s == "$TEST_JWKS") {
     j = json{{"keys", {mediax::testing::jwk_of(mediax::testing::test_key().public_pem, "g1")}}};
@@ -292,9 +320,23 @@ App make_app(const std::string& platform, const json& a) {
   return app;
 }
 
+// The grant's current access token, for the platforms that revoke it (Weibo, TikTok). Grant has no
+// such member yet: whoever adds one (or another way to hand revoke() the token) makes these cases run;
+// until then a case that needs it is a malformed fixture, never silently passed.
+template <typename G>
+void set_access_token(G& grant, const std::string& token) {
+  if constexpr (requires { grant.access_token = token; }) {
+    grant.access_token = token;
+  } else {
+    throw Malformed("grant.access_token: Grant has no access_token member yet (revoke of Weibo and TikTok needs it)");
+  }
+}
+
 Grant make_grant(const json& g) {
-  only_keys(g, {"account_id", "refresh_token", "scopes", "extra", "refresh_expires_in_seconds"}, "grant");
+  only_keys(g, {"account_id", "refresh_token", "access_token", "scopes", "extra", "refresh_expires_in_seconds"},
+            "grant");
   Grant grant;
+  if (g.contains("access_token")) set_access_token(grant, str(g["access_token"], "grant.access_token"));
   grant.id = 2;
   grant.app_id = 1;
   grant.account_id = opt_str(g, "account_id", "grant");
@@ -578,8 +620,6 @@ void check_token(const TokenResult& t, const json& want) {
 void check_outcome(const Outcome& o, const json& want) {
   only_keys(want, {"kind", "code", "message_contains", "http_status", "retry_after", "token", "url"}, "expect");
   const std::string kind = str(member(want, "kind", "expect"), "expect.kind");
-  static const std::set<std::string> kKinds{"success", "retry_later", "rate_limited", "needs_reauth",
-                                            "app_misconfigured"};
   if (!kKinds.count(kind)) throw Malformed("expect.kind: " + kind + " is not an OutcomeKind");
   EXPECT_EQ(to_string(o.kind), kind) << "the outcome's class (code " << o.code << ": " << o.message << ")";
   if (want.contains("code")) {
@@ -640,14 +680,11 @@ void collect_answer_secrets(const json& j, std::vector<std::string>& out) {
 
 void run_case(const FixtureCase& fc) {
   json spec = fc.spec;
-  only_keys(spec,
-            {"name", "source", "call", "app", "grant", "inputs", "component", "exchanges", "request", "answer",
-             "expect", "known_divergence", "secrets", "note"},
-            "case");
+  only_keys(spec, kCaseMembers, "case");
   const std::string source = str(member(spec, "source", "case"), "case.source");
   if (source.empty()) throw Malformed("case.source must cite the documentation");
   const std::string call = str(member(spec, "call", "case"), "case.call");
-  substitute(spec, spec.contains("app") ? opt_str(spec["app"], "client_id", "app") : "");
+  substitute(spec, spec.contains("app") ? opt_str(spec["app"], "client_id", "app") : "", to_unix(SysClock::now()));
 
   // The exchanges: "exchanges": [{request, answer}...], or one as "request" + "answer" (a case sets
   // those to null to drop the file's defaults, e.g. when no request is documented).
@@ -693,6 +730,9 @@ void run_case(const FixtureCase& fc) {
   const json& expect = member(spec, "expect", "case");
   Outcome outcome;
   std::vector<std::string> secrets{app.client_secret, grant.refresh_token};
+  if (spec.contains("grant") && spec["grant"].contains("access_token")) {
+    secrets.push_back(str(spec["grant"]["access_token"], "grant.access_token"));
+  }
   if (app.secret_options.is_object()) {
     for (const auto& [k, v] : app.secret_options.items()) {
       if (v.is_string()) secrets.push_back(v.get<std::string>());
@@ -781,11 +821,44 @@ void run_checked(const FixtureCase& fc) {
   }
 }
 
+// Whether the registry builds a platform of this name. The fixtures of a platform still being built
+// (a directory written from its documentation before the code) are skipped, and only those: once the
+// registry knows the name, every case runs.
+bool platform_built(const std::string& name) {
+  FakeHttpClient http;
+  FixtureCredentials credentials;
+  PlatformRegistry registry(http, PlatformSettings{}, nullptr, &credentials);
+  return registry.get(name) != nullptr;
+}
+
+// What can be checked of a case without its platform: the members every case needs.
+void check_shape(const FixtureCase& fc) {
+  const json& spec = fc.spec;
+  only_keys(spec, kCaseMembers, "case");
+  if (str(member(spec, "source", "case"), "case.source").empty()) {
+    throw Malformed("case.source must cite the documentation");
+  }
+  static const std::set<std::string> kCalls{"exchange_code", "refresh",       "client_token",
+                                            "revoke",        "recover_grant", "authorize_url"};
+  const std::string call = str(member(spec, "call", "case"), "case.call");
+  if (!kCalls.count(call)) throw Malformed("case.call: " + call + " is not a call");
+  const std::string kind = str(member(member(spec, "expect", "case"), "kind", "expect"), "expect.kind");
+  if (!kKinds.count(kind)) throw Malformed("expect.kind: " + kind + " is not an OutcomeKind");
+}
+
 class PlatformFixtures : public ::testing::TestWithParam<FixtureCase> {};
 
 TEST_P(PlatformFixtures, AsDocumented) {
   const FixtureCase& fc = GetParam();
   if (!fc.load_error.empty()) FAIL() << "malformed fixture " << fc.file << ": " << fc.load_error;
+  if (!platform_built(fc.platform)) {
+    try {
+      check_shape(fc);
+    } catch (const Malformed& e) {
+      FAIL() << "malformed fixture " << fc.file << " (" << fc.test_name << "): " << e.what();
+    }
+    GTEST_SKIP() << "platform " << fc.platform << " is not built yet";
+  }
   SCOPED_TRACE(fc.file + ": " + fc.spec.value("source", std::string("(no source)")));
   const auto divergence = fc.spec.find("known_divergence");
   if (divergence == fc.spec.end()) {
