@@ -113,7 +113,8 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
                                 [this](const RefreshKey& k) { scheduler_.cancel(k); },
                                 [this](const App& app, const std::string& code, const std::string& event) {
                                   return connect_flow_.connect_with_code(app, code, event);
-                                }},
+                                },
+                                [this](const RefreshKey& k) { refresher_.inputs_changed(k); }},
           Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push, metrics_),
       edge_({apps_, connect_flow_, grants_, token_reads_, &audit_}, config.admin,
             HttpEdgeHooks{[this] { return ready_.load(); }, [this] { return db_reachable_.load(); }}, api_keys_,
