@@ -85,7 +85,8 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       metrics_collector_(*store_, cache_, scheduler_, time_, metrics_),
       sync_(*store_, cache_,
             WheelUpdates{[this](const RefreshKey& k, TimePoint at) { scheduler_.schedule(k, at); },
-                         [this](const RefreshKey& k) { scheduler_.cancel(k); }},
+                         [this](const RefreshKey& k) { scheduler_.cancel(k); },
+                         [this](const RefreshKey& k) { refresher_.inputs_changed(k); }},
             time_, app_name_),
       // mediax_component_tickets: a WeChat third-party platform's app got a new ticket
       // (store/pg_store_component.cpp); its app token's state is read again like a token's.
