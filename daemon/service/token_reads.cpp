@@ -194,6 +194,9 @@ Expected<Token> TokenReads::token_from(const RefreshResult& r, const RefreshKey&
 }
 
 Expected<Token> TokenReads::force_refresh(const RefreshKey& key) {
+  // An admin asks for an attempt now, often after fixing something at the platform: one in
+  // flight that started before, and fails, is tried once more instead of answering for this one.
+  refresher_.inputs_changed(key);
   return token_from(refresher_.refresh(key, Trigger::forced), key).and_then([this](Token t) {
     return answered(std::move(t));
   });
