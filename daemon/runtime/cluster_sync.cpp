@@ -28,6 +28,10 @@ bool ClusterSync::on_notify(const std::string& payload) {
   key.app_id = j.value("app_id", std::int64_t{0});
   if (j.contains("grant_id") && j["grant_id"].is_number_integer()) key.grant_id = j["grant_id"].get<std::int64_t>();
   if (key.app_id == 0 && key.grant_id == 0) return false;
+  // Marked at once, not when the queue is read: the fetch in flight may end before that, and its
+  // failure's retry time would then replace the "now" the other instance wrote. Any partition's:
+  // a component token is also fetched off its partition, for a grant's call.
+  if (j.value("op", std::string()) == "ticket" && wheel_.inputs_changed) wheel_.inputs_changed(key);
   if (owned_ != nullptr && !owned_->owns(key)) return false;  // another instance's partition
   std::lock_guard lk(queue_mu_);
   keys_.push_back(key);

@@ -22,6 +22,9 @@ namespace mediax {
 struct WheelUpdates {
   std::function<void(const RefreshKey&, TimePoint)> schedule;
   std::function<void(const RefreshKey&)> cancel;
+  // Another instance stored a new ticket for the app token (Refresher::inputs_changed): a fetch in
+  // flight here that read the old one tries again. Optional.
+  std::function<void(const RefreshKey&)> inputs_changed;
 };
 
 class ClusterSync {

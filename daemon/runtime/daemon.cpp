@@ -85,7 +85,8 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
       metrics_collector_(*store_, cache_, scheduler_, time_, metrics_),
       sync_(*store_, cache_,
             WheelUpdates{[this](const RefreshKey& k, TimePoint at) { scheduler_.schedule(k, at); },
-                         [this](const RefreshKey& k) { scheduler_.cancel(k); }},
+                         [this](const RefreshKey& k) { scheduler_.cancel(k); },
+                         [this](const RefreshKey& k) { refresher_.inputs_changed(k); }},
             time_, app_name_),
       // mediax_component_tickets: a WeChat third-party platform's app got a new ticket
       // (store/pg_store_component.cpp); its app token's state is read again like a token's.
@@ -113,7 +114,8 @@ Daemon::Daemon(const Config& config, std::string migrations_dir)
                                 [this](const RefreshKey& k) { scheduler_.cancel(k); },
                                 [this](const App& app, const std::string& code, const std::string& event) {
                                   return connect_flow_.connect_with_code(app, code, event);
-                                }},
+                                },
+                                [this](const RefreshKey& k) { refresher_.inputs_changed(k); }},
           Seconds(config.wechat.event_max_age_seconds), &wechat_component::open_component_push, metrics_),
       edge_({apps_, connect_flow_, grants_, token_reads_, &audit_}, config.admin,
             HttpEdgeHooks{[this] { return ready_.load(); }, [this] { return db_reachable_.load(); }}, api_keys_,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
 #include "fiber/condition.hpp"
 #include "net/http_client.hpp"
@@ -236,7 +237,7 @@ RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger,
     std::lock_guard lk(mu_);
     auto it = inflight_.find(key.pack());
     if (it != inflight_.end()) {
-      shared = it->second;
+      shared = it->second.result;
     } else {
       if (expected_token) {
         // A consumer says this token was refused. If it is no longer the current one, the
@@ -258,30 +259,66 @@ RefreshResult Refresher::refresh(const RefreshKey& key, Trigger trigger,
         return r;
       }
       shared = std::make_shared<fiber::SharedResult<RefreshResult>>();
-      inflight_.emplace(key.pack(), shared);
+      inflight_.emplace(key.pack(), InFlight{shared});
       leader = true;
     }
   }
   if (!leader) return shared->get();
 
-  RefreshResult result;
-  try {
-    result = run(key, trigger, trigger == Trigger::rejected ? expected_token : std::nullopt);
-  } catch (const std::exception& e) {
-    result.status = RefreshResult::Status::store_error;
-    result.message = e.what();
-    result.next_at = clock_.system() + Seconds(policy_.config().retry_min_seconds);
-    spdlog::error("refresh of {} failed unexpectedly: {}", describe(key), e.what());
-  }
-  {
-    // The cache was updated inside run(); removing the in-flight entry under the same lock
-    // means a late "rejected" report either joins this refresh or sees the new token.
-    std::lock_guard lk(mu_);
-    inflight_.erase(key.pack());
+  RefreshResult result = attempt(key, trigger, trigger == Trigger::rejected ? expected_token : std::nullopt);
+  // The inputs changed while the attempt was in flight (a ticket came just after it read "no
+  // ticket"): a failure that may pass is tried once more before anyone hears of it. Otherwise the
+  // failure's retry time (10 minutes for a missing ticket) would replace the "now" of whoever
+  // changed them, whose scheduled refresh joined this one. Forced: the failure made the row not
+  // due. A new mark during the rerun earns another; each mark is a new ticket or admin request.
+  // A permanent failure stopped the key (no lease to take); a success is a token that works.
+  for (;;) {
+    {
+      // The cache was updated inside run(); removing the in-flight entry under the same lock
+      // means a late "rejected" report either joins this refresh or sees the new token.
+      std::lock_guard lk(mu_);
+      auto it = inflight_.find(key.pack());
+      const bool again = std::exchange(it->second.run_again, false) && result.status == RefreshResult::Status::failed &&
+                         result.outcome.kind == OutcomeKind::retry_later;
+      if (!again) {
+        inflight_.erase(it);
+        break;
+      }
+    }
+    spdlog::info("refresh of {} failed ({}) while its inputs changed: trying once more", describe(key),
+                 result.outcome.code);
+    result = attempt(key, Trigger::forced, std::nullopt);
   }
   shared->set(result);
   notify(key, result.next_at);
   return result;
+}
+
+bool Refresher::inputs_changed(const RefreshKey& key) {
+  // Across instances the same race remains: a refresh in flight on another instance neither sees
+  // this mark nor, if its failure is written after this caller's set_next_refresh, keeps that
+  // "now". ClusterSync passes ticket notifications on here, which covers a notification that
+  // arrives while the attempt is in flight; closing the rest would need the mark in the row (e.g.
+  // fail_refresh keeping next_refresh_at due when the app's ticket is newer than the lease).
+  std::lock_guard lk(mu_);
+  auto it = inflight_.find(key.pack());
+  if (it == inflight_.end()) return false;
+  it->second.run_again = true;
+  return true;
+}
+
+RefreshResult Refresher::attempt(const RefreshKey& key, Trigger trigger,
+                                 const std::optional<std::string>& rejected_token) {
+  try {
+    return run(key, trigger, rejected_token);
+  } catch (const std::exception& e) {
+    RefreshResult result;
+    result.status = RefreshResult::Status::store_error;
+    result.message = e.what();
+    result.next_at = clock_.system() + Seconds(policy_.config().retry_min_seconds);
+    spdlog::error("refresh of {} failed unexpectedly: {}", describe(key), e.what());
+    return result;
+  }
 }
 
 RefreshResult Refresher::run(const RefreshKey& key, Trigger trigger, const std::optional<std::string>& rejected_token) {

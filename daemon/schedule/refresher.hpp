@@ -71,8 +71,18 @@ class Refresher final : public DueRefresher {
                         const Admission& admit = nullptr);
   const std::string& owner() const { return owner_; }
   void refresh_due(const RefreshKey& key) override { refresh(key, Trigger::scheduled); }
+  // What key's refresh is made from changed (a WeChat ticket was stored; an admin asks for a
+  // fresh attempt). A refresh of key in flight now may have read the old inputs: if it ends in a
+  // failure that may pass (retry_later), it runs once more, forced, and everyone waiting on it
+  // gets that result; its failure's retry time does not stand. Call it before the caller's own
+  // set_next_refresh/schedule of key: when nothing is in flight, or the attempt ends before it
+  // sees the mark, those (written after that attempt's result) start the next one. Only this
+  // instance's refreshes see the mark. Returns whether a refresh of key was in flight.
+  bool inputs_changed(const RefreshKey& key);
 
  private:
+  // run(), with an unexpected exception turned into a store_error result.
+  RefreshResult attempt(const RefreshKey& key, Trigger trigger, const std::optional<std::string>& rejected_token);
   RefreshResult run(const RefreshKey& key, Trigger trigger, const std::optional<std::string>& rejected_token);
   // A rejected token's lease is held by another instance: wait for its result (or for the lease
   // to run out) instead of refreshing a second time. Returns the job when this instance got the
@@ -104,8 +114,14 @@ class Refresher final : public DueRefresher {
   std::string owner_;
   metrics::Registry& metrics_;
   NextListener listener_;
+  // A refresh in flight: the result its joined callers wait for, and whether its inputs changed
+  // since it started (inputs_changed).
+  struct InFlight {
+    std::shared_ptr<fiber::SharedResult<RefreshResult>> result;
+    bool run_again = false;
+  };
   std::mutex mu_;  // guards inflight_ and the cache check that goes with it
-  std::unordered_map<std::uint64_t, std::shared_ptr<fiber::SharedResult<RefreshResult>>> inflight_;
+  std::unordered_map<std::uint64_t, InFlight> inflight_;
   // Results the platform gave that the database has not taken yet (it was down). They are
   // stored before the platform is called again: a rotated refresh token must not be lost.
   std::mutex pending_mu_;

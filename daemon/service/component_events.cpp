@@ -183,6 +183,9 @@ ComponentEventAnswer ComponentEventReceiver::on_ticket(const App& app, const wc:
   }
   // The component token waited for a ticket (or had none): fetch it now, not at the next retry.
   const RefreshKey key{app.id, 0};
+  // First: a fetch in flight may have read "no ticket" just before this one was stored; its
+  // failure, written after the set_next_refresh below, would put the fetch off by 10 minutes.
+  if (actions_.inputs_changed) actions_.inputs_changed(key);
   const auto live = [now](const std::optional<Token>& token) { return token && token->expires_at > now; };
   bool has_token = live(cache_.get(key));
   if (!has_token) {

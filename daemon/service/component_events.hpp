@@ -44,6 +44,9 @@ struct ComponentEventActions {
   // (ConnectFlow::connect_with_code): the grant, or the ApiError when the platform refuses or fails
   // (details.platform_code). Throws StoreError when the database fails.
   std::function<Expected<Grant>(const App&, const std::string& code, const std::string& event)> connect;
+  // Says the key's inputs changed (Refresher::inputs_changed): a fetch of the component token in
+  // flight that read "no ticket" tries again instead of waiting 10 minutes for the next push.
+  std::function<void(const RefreshKey&)> inputs_changed;
 };
 
 class ComponentEventReceiver {

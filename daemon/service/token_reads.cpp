@@ -20,12 +20,7 @@ ApiError out_of_scope(const Caller& caller, const std::string& what) {
 
 TokenReads::TokenReads(AdminStore& apps, TokenCache& cache, Refresher& refresher, const TimeSource& time,
                        RejectedLimits* rejected_limits)
-    : apps_(apps),
-      cache_(cache),
-      refresher_(refresher),
-      time_(time),
-      rejected_limits_(rejected_limits),
-      usages_(apps) {
+    : apps_(apps), cache_(cache), refresher_(refresher), time_(time), rejected_limits_(rejected_limits), usages_(apps) {
   try {
     usages_.load_all();
   } catch (const StoreError& e) {
@@ -199,6 +194,9 @@ Expected<Token> TokenReads::token_from(const RefreshResult& r, const RefreshKey&
 }
 
 Expected<Token> TokenReads::force_refresh(const RefreshKey& key) {
+  // An admin asks for an attempt now, often after fixing something at the platform: one in
+  // flight that started before, and fails, is tried once more instead of answering for this one.
+  refresher_.inputs_changed(key);
   return token_from(refresher_.refresh(key, Trigger::forced), key).and_then([this](Token t) {
     return answered(std::move(t));
   });
@@ -220,12 +218,12 @@ Expected<Token> TokenReads::token_rejected(const RefreshKey& key, const std::str
   const auto r = refresher_.refresh(key, Trigger::rejected, access_token, admit);
   if (r.status == RefreshResult::Status::refused) {
     const std::string whose = refused.which == "key" ? "by API key '" + caller.key_name + "'" : "of this token";
-    return tl::unexpected(ApiError(
-        429, "rate_limited",
-        "too many rejected-token reports " + whose + " (at most " + std::to_string(refused.limit) +
-            " a minute, security.rejected_per_" + refused.which + "_per_minute); try again in " +
-            std::to_string(refused.retry_after.count()) + " s",
-        {{"retry_after_seconds", refused.retry_after.count()}}));
+    return tl::unexpected(ApiError(429, "rate_limited",
+                                   "too many rejected-token reports " + whose + " (at most " +
+                                       std::to_string(refused.limit) + " a minute, security.rejected_per_" +
+                                       refused.which + "_per_minute); try again in " +
+                                       std::to_string(refused.retry_after.count()) + " s",
+                                   {{"retry_after_seconds", refused.retry_after.count()}}));
   }
   if (r.status == RefreshResult::Status::not_acquired) {
     // Another instance held the lease for longer than a lease lasts: never hand back the

@@ -81,6 +81,11 @@ class ComponentReceiver : public StoreTest {
     ComponentEventActions actions;
     actions.schedule = [this](const RefreshKey& k, TimePoint at) { scheduled_.emplace_back(k, at); };
     actions.cancel = [this](const RefreshKey& k) { cancelled_.push_back(k); };
+    actions.inputs_changed = [this](const RefreshKey& k) {
+      // What the row said when the refresher was told: a failure written after this is followed
+      // by the receiver's own "due now".
+      marked_.emplace_back(k, store_->get_app("platform")->next_refresh_at);
+    };
     actions.connect = [this](const App& app, const std::string& code, const std::string& event) -> Expected<Grant> {
       connects_.push_back({code, event});
       if (connect_refusal_) return tl::unexpected(*connect_refusal_);
@@ -150,6 +155,7 @@ class ComponentReceiver : public StoreTest {
   Seconds seen_max_age_{0};
   std::vector<std::pair<RefreshKey, TimePoint>> scheduled_;
   std::vector<RefreshKey> cancelled_;
+  std::vector<std::pair<RefreshKey, std::optional<TimePoint>>> marked_;  // inputs_changed, with next_refresh_at then
   std::vector<std::pair<std::string, std::string>> connects_;
   std::string connect_account_ = "wx-authorizer";
   std::exception_ptr connect_failure_;
@@ -210,12 +216,17 @@ TEST_F(ComponentReceiver, TheFirstTicketIsStoredRecordedAndFetchesTheComponentTo
   EXPECT_EQ(scheduled_[0].second, now);
   EXPECT_EQ(store_->get_app("platform")->next_refresh_at, now) << "due in the database too, so the lease is taken";
   EXPECT_EQ(events("component_ticket_received").size(), 1U);
+  // A fetch in flight that read "no ticket" is told first, before the row is made due.
+  ASSERT_EQ(marked_.size(), 1U);
+  EXPECT_EQ(marked_[0].first, (RefreshKey{app_.id, 0}));
+  EXPECT_NE(marked_[0].second, now) << "told before set_next_refresh";
 
   // The token came: the next tickets (every 10 minutes) are stored, nothing else happens.
   put_app_token(t0() + hours(2));
   ASSERT_EQ(post(ticket_push("ticket@@@2", t0() + minutes(10)), t0() + minutes(10)).body, "success");
   EXPECT_EQ(store_->latest_component_ticket(app_.id)->ticket, "ticket@@@2");
   EXPECT_EQ(scheduled_.size(), 1U);
+  EXPECT_EQ(marked_.size(), 2U) << "every new ticket is news for a fetch in flight (if one is)";
   EXPECT_EQ(events("component_ticket_received").size(), 1U) << "only the first ticket is an event";
   // Another instance fetched the token (this one's cache has none yet, or an expired one): the
   // stored token counts, nothing is fetched.
@@ -233,8 +244,10 @@ TEST_F(ComponentReceiver, TheFirstTicketIsStoredRecordedAndFetchesTheComponentTo
   ASSERT_EQ(post(ticket_push("ticket@@@4", t0() + hours(3)), t0() + hours(3)).body, "success");
   EXPECT_EQ(scheduled_.size(), 2U);
   // A retried older push is acknowledged and changes nothing.
+  const auto told = marked_.size();
   ASSERT_EQ(post(ticket_push("ticket@@@old", t0() + minutes(5)), t0() + hours(3)).body, "success");
   EXPECT_EQ(store_->latest_component_ticket(app_.id)->ticket, "ticket@@@4");
+  EXPECT_EQ(marked_.size(), told) << "an older ticket is no news";
 }
 
 TEST_F(ComponentReceiver, ANewTicketFetchesAtOnceWhenTheTokenWaitedForOneOrTheTicketWasRefused) {

@@ -49,8 +49,10 @@ class ClusterSyncTest : public ::testing::Test {
                                  [this](const RefreshKey& k) {
                                    scheduled_.erase(k.pack());
                                    cancelled_.push_back(k.pack());
-                                 }},
+                                 },
+                                 [this](const RefreshKey& k) { inputs_changed_.push_back(k.pack()); }},
                     time_, "mediaxd/self"};
+  std::vector<std::uint64_t> inputs_changed_;
   const RefreshKey a_{1, 10};
   const RefreshKey b_{1, 11};
   const RefreshKey app_{2, 0};
@@ -136,6 +138,20 @@ TEST_F(ClusterSyncTest, NotificationsOfOtherInstancesAreReadAgainKeyByKey) {
   const auto reads = feed_.reads();
   sync_.resync_pending();
   EXPECT_EQ(feed_.reads(), reads) << "each notification is read once";
+}
+
+// A ticket another instance stored is news for a fetch of the app token in flight here: it is
+// told at once, on the LISTEN thread, not when the queue is read (the fetch may be over by then).
+TEST_F(ClusterSyncTest, ATicketAnotherInstanceStoredIsToldToTheRefresherAtOnce) {
+  const std::string ticket = R"({"op":"ticket","app_id":2,"grant_id":null,"by":"mediaxd/other"})";
+  EXPECT_TRUE(sync_.on_notify(ticket));
+  ASSERT_EQ(inputs_changed_.size(), 1U);
+  EXPECT_EQ(inputs_changed_[0], app_.pack());
+  EXPECT_EQ(feed_.reads(), 0) << "before anything is read";
+  EXPECT_FALSE(sync_.on_notify(R"({"op":"ticket","app_id":2,"grant_id":null,"by":"mediaxd/self"})"))
+      << "our own ticket: the push handler told the refresher";
+  EXPECT_TRUE(sync_.on_notify(R"({"op":"update","app_id":2,"grant_id":null,"by":"mediaxd/other"})"));
+  EXPECT_EQ(inputs_changed_.size(), 1U) << "a token changed elsewhere is no new input";
 }
 
 TEST_F(ClusterSyncTest, ANotifiedKeyTheStoreCannotReadIsLeftToTheSweep) {

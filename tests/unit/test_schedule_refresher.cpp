@@ -1,6 +1,7 @@
 // Refresher: one refresh against in-memory store slices and a scripted platform, on a
 // ManualTimeSource. What is stored, published and scheduled next; a lease held elsewhere;
-// concurrent reports of one refused token; a refresh cut off by a dead instance.
+// concurrent reports of one refused token; a refresh whose inputs changed while it failed; a
+// refresh cut off by a dead instance.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -37,19 +38,9 @@ class ScriptedPlatform final : public Platform {
   Outcome exchange_code(const App&, const std::string&, const std::string&, const std::string&) override {
     return Outcome::failure(OutcomeKind::app_misconfigured, "not_scripted", "");
   }
-  Outcome refresh(const App&, const Grant&) override {
-    std::unique_lock lk(mu_);
-    ++calls_;
-    called_.notify_all();
-    gate_.wait(lk, [this] { return open_; });
-    if (script_.empty()) return Outcome::failure(OutcomeKind::retry_later, "script_empty", "no answer queued");
-    auto o = script_.front();
-    script_.pop_front();
-    return o;
-  }
-  Outcome client_token(const App&, const AppTokenCall&) override {
-    return Outcome::failure(OutcomeKind::app_misconfigured, "not_scripted", "");
-  }
+  Outcome refresh(const App&, const Grant&) override { return next(); }
+  // App tokens (a key with grant 0) follow the same script.
+  Outcome client_token(const App&, const AppTokenCall&) override { return next(); }
   Outcome revoke(const App&, const Grant&) override { return Outcome::success({}); }
 
   void answer(Outcome o) {
@@ -74,6 +65,17 @@ class ScriptedPlatform final : public Platform {
   }
 
  private:
+  Outcome next() {
+    std::unique_lock lk(mu_);
+    ++calls_;
+    called_.notify_all();
+    gate_.wait(lk, [this] { return open_; });
+    if (script_.empty()) return Outcome::failure(OutcomeKind::retry_later, "script_empty", "no answer queued");
+    auto o = script_.front();
+    script_.pop_front();
+    return o;
+  }
+
   mutable std::mutex mu_;
   std::condition_variable gate_, called_;
   bool open_ = true;
@@ -253,10 +255,12 @@ TEST_F(RefresherTest, TheAdmissionCheckIsAskedOnlyByACallThatWouldStartARefresh)
 
   platform_->answer(token("access-1", "refresh-1"));
   platform_->open(false);
-  auto first = std::async(std::launch::async, [&] { return refresher_->refresh(key_, Trigger::rejected, "access-0", admit); });
+  auto first =
+      std::async(std::launch::async, [&] { return refresher_->refresh(key_, Trigger::rejected, "access-0", admit); });
   platform_->until_called(1);
   EXPECT_EQ(asked.load(), 2);
-  auto joined = std::async(std::launch::async, [&] { return refresher_->refresh(key_, Trigger::rejected, "access-0", refuse); });
+  auto joined =
+      std::async(std::launch::async, [&] { return refresher_->refresh(key_, Trigger::rejected, "access-0", refuse); });
   platform_->open(true);
   EXPECT_EQ(first.get().token->access_token, "access-1");
   const auto j = joined.get();
@@ -268,6 +272,70 @@ TEST_F(RefresherTest, TheAdmissionCheckIsAskedOnlyByACallThatWouldStartARefresh)
   EXPECT_EQ(late.token->access_token, "access-1");
   EXPECT_EQ(asked.load(), 2);
   EXPECT_EQ(platform_->calls(), 1);
+}
+
+// WeChat's ticket is pushed while the component token's fetch is at the platform, after that
+// fetch read "no ticket": the push marks the key, makes its row due and schedules it; that
+// refresh joins the fetch in flight. Its failure (retry in 10 minutes, the next push) must not
+// stand: the fetch runs once more with the new ticket, and everyone waiting gets that token.
+TEST_F(RefresherTest, AFetchWhoseInputsChangedWhileItFailedRunsOnceMoreForEveryoneWaiting) {
+  const RefreshKey app_key{key_.app_id, 0};
+  RefreshJob job = job_;
+  job.key = app_key;
+  job.grant.reset();
+  job.current.reset();  // the first token: none yet
+  store_.put(job, kT0 - 1s);
+  platform_->answer(
+      Outcome::failure(OutcomeKind::retry_later, "waiting_for_ticket", "no ticket pushed yet", 0, Seconds(600)));
+  platform_->answer(token("component-1"));
+  platform_->open(false);
+  auto first = std::async(std::launch::async, [&] { return refresher_->refresh(app_key, Trigger::scheduled); });
+  platform_->until_called(1);
+  // The push, as ComponentEventReceiver::on_ticket does it; its scheduled refresh follows at once.
+  EXPECT_TRUE(refresher_->inputs_changed(app_key)) << "a fetch is in flight";
+  store_.set_next_refresh(app_key, kT0);
+  auto pushed = std::async(std::launch::async, [&] { return refresher_->refresh(app_key, Trigger::scheduled); });
+  platform_->open(true);
+
+  const auto r = first.get();
+  ASSERT_EQ(r.status, RefreshResult::Status::refreshed) << r.message;
+  EXPECT_EQ(r.token->access_token, "component-1");
+  const auto p = pushed.get();
+  ASSERT_TRUE(p.token) << to_string(p.status) << ": " << p.message;
+  EXPECT_EQ(p.token->access_token, "component-1") << "joined the second run (or came after it)";
+  EXPECT_EQ(platform_->calls(), 2);
+  const auto row = store_.row(app_key);
+  ASSERT_EQ(row.failed.size(), 1U);
+  EXPECT_EQ(row.failed[0].code, "waiting_for_ticket");
+  ASSERT_EQ(row.completed.size(), 1U);
+  EXPECT_EQ(row.next_refresh_at, row.completed[0].next_refresh_at) << "the failure's 10 minutes do not stand";
+  EXPECT_EQ(cache_.get(app_key)->access_token, "component-1");
+  for (const auto& [k, next] : nexts()) {
+    EXPECT_NE(next, row.failed[0].next_refresh_at) << "the failure's retry time reached the timer wheel";
+  }
+  EXPECT_FALSE(refresher_->inputs_changed(app_key)) << "nothing in flight any more";
+}
+
+// The mark is for failures that may pass: a permanent one stopped the key (no lease to take for a
+// second run), and without a mark a failure stands as before.
+TEST_F(RefresherTest, OnlyAFailureThatMayPassIsRunAgainAfterItsInputsChanged) {
+  put_due_job();
+  platform_->answer(Outcome::failure(OutcomeKind::app_misconfigured, "invalid_client", "wrong secret"));
+  platform_->open(false);
+  auto first = std::async(std::launch::async, [&] { return refresher_->refresh(key_, Trigger::scheduled); });
+  platform_->until_called(1);
+  EXPECT_TRUE(refresher_->inputs_changed(key_));
+  platform_->open(true);
+  EXPECT_EQ(first.get().status, RefreshResult::Status::failed);
+  EXPECT_EQ(platform_->calls(), 1);
+  EXPECT_EQ(store_.row(key_).status, GrantStatus::needs_reauth);
+
+  put_due_job();
+  platform_->answer(Outcome::failure(OutcomeKind::retry_later, "http_503", "unavailable"));
+  const auto r = refresher_->refresh(key_, Trigger::scheduled);
+  EXPECT_EQ(r.status, RefreshResult::Status::failed);
+  EXPECT_EQ(platform_->calls(), 2) << "no mark: no second run";
+  EXPECT_EQ(store_.row(key_).next_refresh_at, r.next_at);
 }
 
 TEST_F(RefresherTest, ARefusedRefreshTokenAfterAnInterruptedRefreshSaysTheRotationWasLost) {

@@ -58,6 +58,8 @@ struct Reply {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Sent this much later, outside the fake's lock: a call a test can act on while it is in flight.
+  std::chrono::milliseconds hold{0};
 };
 
 Reply json_reply(int status, const json& body);

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "fake_platform.hpp"
 #include "net/http_client.hpp"
@@ -112,6 +113,7 @@ int main(int argc, char** argv) {
   httplib::Server svr;
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
     Reply r = platform->handle(to_request(req));
+    if (r.hold.count() > 0) std::this_thread::sleep_for(r.hold);
     res.status = r.status;
     for (const auto& [k, v] : r.headers) res.set_header(k, v);
     res.set_content(r.body, r.content_type.c_str());

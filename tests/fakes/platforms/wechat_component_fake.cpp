@@ -57,7 +57,8 @@
 //        sent ({url, query, body}) so a test can replay it
 //   POST /_fake/fail {"endpoint": "component_token|preauthcode|query_auth|authorizer_token|authorizer_info|
 //        authorizer_list|start_push_ticket|any", "errcode": N, "errmsg": "...", "status": 200|500,
-//        "garbage": true, "count": 1}
+//        "garbage": true, "count": 1, "delay_ms": 0 (the failure is answered this much later; the
+//        stat failures_injected counts it at once, so a test knows the call is in flight)}
 // Stats: component_tokens_issued, ticket_refusals, preauthcodes_issued, authorizations, codes_exchanged,
 // authorizer_refreshes, refreshes_by_account, pushes (by InfoType), push_attempts, pushes_delivered,
 // push_deliveries_failed, pushes_given_up, token_errors, errors_by_code.
@@ -268,8 +269,11 @@ class WeChatComponentFake : public FakePlatform {
         return r;
       }
       int status = f->spec.value("status", 200);
-      if (status != 200) return html_reply(status, "injected failure");
-      return error(f->spec.value("errcode", std::int64_t{-1}), f->spec.value("errmsg", std::string("system error")));
+      Reply r = status != 200 ? html_reply(status, "injected failure")
+                              : error(f->spec.value("errcode", std::int64_t{-1}),
+                                      f->spec.value("errmsg", std::string("system error")));
+      r.hold = std::chrono::milliseconds(f->spec.value("delay_ms", std::int64_t{0}));
+      return r;
     }
     if (!configured()) return error(61011, "invalid component");
     if (cfg_.whitelist_on &&
