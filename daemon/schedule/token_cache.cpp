@@ -32,14 +32,6 @@ bool TokenCache::put_if_newer(const Token& t) {
   return tokens_of(s).put_if_newer(key.pack(), t);
 }
 
-void TokenCache::put_all(const std::vector<Token>& tokens) {
-  for (const auto& t : tokens) put(t);
-}
-
-void TokenCache::put_all_if_newer(const std::vector<Token>& tokens) {
-  for (const auto& t : tokens) put_if_newer(t);
-}
-
 void TokenCache::erase(const RefreshKey& key) {
   Shelf& s = shelf_of(key);
   std::unique_lock lk(s.mu);

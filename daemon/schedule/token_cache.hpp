@@ -41,10 +41,6 @@ class TokenCache {
   std::optional<Token> get(const RefreshKey& key) const;
   // The app of the cached token for key (a grant key does not carry it), without copying the token.
   std::optional<std::int64_t> app_id(const RefreshKey& key) const;
-  // Puts every token of a batch: the start-up load, batch by batch.
-  void put_all(const std::vector<Token>& tokens);
-  // put_if_newer for every token of a batch: partitions taken over while refreshes run.
-  void put_all_if_newer(const std::vector<Token>& tokens);
   std::size_t size() const;
   // The earliest expires_at of the tokens in memory; empty when there are none.
   std::optional<TimePoint> earliest_expiry() const;

@@ -61,18 +61,19 @@ class TokenFeed {
 
   virtual std::optional<Token> get_token(const RefreshKey& key) = 0;
   virtual std::vector<Token> all_tokens() = 0;  // in no particular order
-  // The rows of all_tokens() handed to fn in batches of about batch_rows as they are read: the
-  // cache at start fills without a million rows sitting in memory twice.
-  virtual void scan_tokens(std::size_t /*batch_rows*/, const std::function<void(std::vector<Token>&&)>& fn) {
-    fn(all_tokens());
+  // Every row of all_tokens(), handed to fn one at a time as it is read (through a cursor, about
+  // batch_rows rows at a time). The Token passed is reused for the next row: fn copies what it
+  // keeps. A load of a million tokens thus holds one batch of rows and never a vector of Tokens
+  // beside the cache's copies: freed, those batches left heap behind that outlived the load.
+  virtual void scan_tokens(std::size_t /*batch_rows*/, const std::function<void(const Token&)>& fn) {
+    for (const auto& t : all_tokens()) fn(t);
   }
   // The rows of scan_tokens() in these partitions (core/partitions.hpp).
   virtual void scan_tokens_of(const std::vector<int>& partitions, std::size_t batch_rows,
-                              const std::function<void(std::vector<Token>&&)>& fn) {
+                              const std::function<void(const Token&)>& fn) {
     const PartitionSet only(partitions);
-    scan_tokens(batch_rows, [&](std::vector<Token>&& batch) {
-      std::erase_if(batch, [&](const Token& t) { return !only.owns(RefreshKey{t.app_id, t.grant_id.value_or(0)}); });
-      fn(std::move(batch));
+    scan_tokens(batch_rows, [&](const Token& t) {
+      if (only.owns(RefreshKey{t.app_id, t.grant_id.value_or(0)})) fn(t);
     });
   }
   // Apps (client credentials) and grants whose row changed at or after `since`, any status.

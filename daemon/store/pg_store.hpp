@@ -122,9 +122,9 @@ class PgStore final : public Store {
 
   std::optional<Token> get_token(const RefreshKey& key) override;
   std::vector<Token> all_tokens() override;
-  void scan_tokens(std::size_t batch_rows, const std::function<void(std::vector<Token>&&)>& fn) override;
+  void scan_tokens(std::size_t batch_rows, const std::function<void(const Token&)>& fn) override;
   void scan_tokens_of(const std::vector<int>& partitions, std::size_t batch_rows,
-                      const std::function<void(std::vector<Token>&&)>& fn) override;
+                      const std::function<void(const Token&)>& fn) override;
 
   std::vector<ScheduleEntry> load_schedule() override;
   std::vector<ScheduleEntry> load_schedule_of(const std::vector<int>& partitions) override;
@@ -181,7 +181,7 @@ class PgStore final : public Store {
   // Partitions: null reads every one (load_schedule, scan_tokens).
   std::vector<ScheduleEntry> load_schedule_where(const std::vector<int>* only);
   void scan_tokens_where(const std::vector<int>* only, std::size_t batch_rows,
-                         const std::function<void(std::vector<Token>&&)>& fn);
+                         const std::function<void(const Token&)>& fn);
   // One row, its own transaction (pg_store_refresh.cpp): forced refreshes, rejected tokens and
   // app tokens. acquire_lease / complete_refresh batch scheduled grant refreshes (pg_store_batch.cpp).
   std::optional<RefreshJob> acquire_lease_one(const RefreshKey& key, const std::string& owner, TimePoint now,

@@ -209,17 +209,19 @@ std::string load_tokens_sql(const std::vector<int>* only) {
          partition_sql("t.app_id", only);
 }
 
-// A row of kLoadTokens, by position.
-Token loaded_token(const pqxx::row& r) {
-  Token t;
+// A row of kLoadTokens, by position, into t (every field set: t may hold the previous row).
+void read_loaded_token(const pqxx::row& r, Token& t) {
   t.app_id = r[0].as<std::int64_t>();
   t.grant_id = opt<std::int64_t>(r[1]);
   t.access_token.assign(r[2].c_str(), r[2].size());
   t.token_type.assign(r[3].c_str(), r[3].size());
-  if (!r[4].is_null()) t.scopes = parse_text_array(r[4].as<std::string>());
+  if (r[4].is_null()) {
+    t.scopes.clear();
+  } else {
+    t.scopes = parse_text_array(r[4].as<std::string>());
+  }
   t.expires_at = from_epoch_us(r[5].as<std::int64_t>());
   t.refreshed_at = from_epoch_us(r[6].as<std::int64_t>());
-  return t;
 }
 
 }  // namespace
@@ -229,7 +231,7 @@ std::vector<Token> PgStore::all_tokens() {
     pqxx::work tx(c);
     std::vector<Token> out;
     fetch_in_batches(tx, "mediax_load_tokens", load_tokens_sql(nullptr), 50000, [&](const pqxx::result& res) {
-      for (const auto& r : res) out.push_back(loaded_token(r));
+      for (const auto& r : res) read_loaded_token(r, out.emplace_back());
     });
     tx.commit();
     return out;
@@ -238,24 +240,25 @@ std::vector<Token> PgStore::all_tokens() {
 
 // A connection lost mid-way is retried once by the pool: fn may then see rows again (the
 // cache's put is idempotent).
-void PgStore::scan_tokens(std::size_t batch_rows, const std::function<void(std::vector<Token>&&)>& fn) {
+void PgStore::scan_tokens(std::size_t batch_rows, const std::function<void(const Token&)>& fn) {
   scan_tokens_where(nullptr, batch_rows, fn);
 }
 
 void PgStore::scan_tokens_of(const std::vector<int>& partitions, std::size_t batch_rows,
-                             const std::function<void(std::vector<Token>&&)>& fn) {
+                             const std::function<void(const Token&)>& fn) {
   scan_tokens_where(&partitions, batch_rows, fn);
 }
 
 void PgStore::scan_tokens_where(const std::vector<int>* only, std::size_t batch_rows,
-                                const std::function<void(std::vector<Token>&&)>& fn) {
+                                const std::function<void(const Token&)>& fn) {
   pool_.run("all_tokens", [&](pqxx::connection& c) {
     pqxx::work tx(c);
+    Token t;  // one for every row: its strings keep their capacity from row to row
     fetch_in_batches(tx, "mediax_load_tokens", load_tokens_sql(only), batch_rows, [&](const pqxx::result& res) {
-      std::vector<Token> batch;
-      batch.reserve(res.size());
-      for (const auto& r : res) batch.push_back(loaded_token(r));
-      fn(std::move(batch));
+      for (const auto& r : res) {
+        read_loaded_token(r, t);
+        fn(t);
+      }
     });
     tx.commit();
   });

@@ -32,7 +32,11 @@ std::vector<ScheduleEntry> PgStore::load_schedule_where(const std::vector<int>* 
     pqxx::work tx(c);
     // An active client-credentials app without a time has never had a token: due now. No ORDER
     // BY (the timer wheel orders); float8 times (MEDIAX_EPOCH_US_F8): a million rows at start.
-    // Read through a cursor in batches: the rows are never all held by libpq at once.
+    // Read through a cursor in batches: the rows are never all held by libpq at once. Batches of
+    // 5,000 rows (~0.5 MB of query result each, up to three in flight) rather than 100,000: the
+    // results are malloc's heap, and the heap a load grows stays resident after it (held in place
+    // by what other threads allocated meanwhile). The vector grows by doubling (mmap'd, given back
+    // when freed): reserving batch by batch copied it at every batch.
     const std::string sql =
         "SELECT id AS app_id, 0::int8 AS grant_id, " MEDIAX_EPOCH_US_F8("COALESCE(next_refresh_at, now())") " AS due_us"
         " FROM mediax.apps WHERE status = 'active' AND (client_credentials OR next_refresh_at IS NOT NULL)" +
@@ -42,8 +46,7 @@ std::vector<ScheduleEntry> PgStore::load_schedule_where(const std::vector<int>* 
         " WHERE status = 'active' AND next_refresh_at IS NOT NULL" +
         partition_sql("id", only);
     std::vector<ScheduleEntry> out;
-    fetch_in_batches(tx, "mediax_load_schedule", sql, 100000, [&](const pqxx::result& res) {
-      out.reserve(out.size() + res.size());
+    fetch_in_batches(tx, "mediax_load_schedule", sql, 5000, [&](const pqxx::result& res) {
       for (const auto& r : res) {
         ScheduleEntry e;
         e.key.app_id = r[0].as<std::int64_t>();

@@ -158,7 +158,7 @@ class RefresherTest : public StoreTest {
     key_ = RefreshKey{app_.id, grant_.id};
     // Due now: a scheduled refresh only runs for a row that is due.
     store_->set_next_refresh(key_, now - std::chrono::seconds(1));
-    cache_.put_all(store_->all_tokens());
+    for (const auto& t : store_->all_tokens()) cache_.put(t);
   }
 
   std::string view_token() {
@@ -526,7 +526,7 @@ class TwoInstances : public RefresherTest {
   void SetUp() override {
     RefresherTest::SetUp();
     store_b_ = make_pg_store(url_, 8, test_sealer());
-    cache_b_.put_all(store_b_->all_tokens());
+    for (const auto& t : store_b_->all_tokens()) cache_b_.put(t);
     refresher_b_ = std::make_unique<Refresher>(*store_b_, *store_b_, *store_b_, registry_, cache_b_, *policy_, clock_,
                                                "instance-b", metrics_);
   }

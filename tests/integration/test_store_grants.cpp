@@ -189,17 +189,13 @@ TEST_F(StoreTokenView, StartUpLoadGivesEveryServableTokenExactlyOnceAndExactly) 
   store_->fail_refresh(reauth, "w",
                        {OutcomeKind::needs_reauth, "invalid_grant", "no", std::nullopt, GrantStatus::needs_reauth});
 
+  // Fetched two rows at a time; the Token handed over is reused for the next row, so a field of
+  // one row (scopes, a grant id) left in the next shows as a difference from get_token below.
   std::map<std::uint64_t, Token> scanned;
-  std::size_t batches = 0;
-  store_->scan_tokens(2, [&](std::vector<Token>&& batch) {
-    ++batches;
-    EXPECT_LE(batch.size(), 2U);
-    for (auto& t : batch) {
-      const RefreshKey key{t.app_id, t.grant_id.value_or(0)};
-      EXPECT_TRUE(scanned.emplace(key.pack(), std::move(t)).second) << "twice: grant " << key.grant_id;
-    }
+  store_->scan_tokens(2, [&](const Token& t) {
+    const RefreshKey key{t.app_id, t.grant_id.value_or(0)};
+    EXPECT_TRUE(scanned.emplace(key.pack(), t).second) << "twice: grant " << key.grant_id;
   });
-  EXPECT_EQ(batches, (servable.size() + 1) / 2);
   const auto all = store_->all_tokens();
   ASSERT_EQ(all.size(), servable.size());
   ASSERT_EQ(scanned.size(), servable.size());

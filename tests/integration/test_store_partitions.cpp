@@ -97,11 +97,9 @@ TEST_F(StorePartitions, ScheduleAndTokensOfSomePartitionsOnly) {
   EXPECT_EQ(scheduled, expected);
 
   std::set<std::int64_t> tokens;
-  store_->scan_tokens_of(some, 2, [&](std::vector<Token>&& batch) {
-    for (const auto& t : batch) {
-      EXPECT_TRUE(PartitionSet(some).owns(RefreshKey{t.app_id, t.grant_id.value_or(0)}));
-      tokens.insert(t.grant_id.value_or(-t.app_id));
-    }
+  store_->scan_tokens_of(some, 2, [&](const Token& t) {
+    EXPECT_TRUE(PartitionSet(some).owns(RefreshKey{t.app_id, t.grant_id.value_or(0)}));
+    tokens.insert(t.grant_id.value_or(-t.app_id));
   });
   expected.erase(-cc.id);  // no app token stored yet
   EXPECT_EQ(tokens, expected);

@@ -1,4 +1,4 @@
-// TokenCache: put_if_newer (database reads never undo a newer refresh), put_all (the start-up batch insert),
+// TokenCache: put_if_newer (database reads never undo a newer refresh), put replacing a key's token,
 // tokens kept whole, and the memory of partitions given away given back.
 #include <gtest/gtest.h>
 
@@ -41,12 +41,11 @@ TEST(TokenCache, PutIfNewerKeepsATokenRefreshedLater) {
   EXPECT_EQ(cache.size(), 1u);
 }
 
-TEST(TokenCache, PutAllAddsABatchAndReplacesTokensOfTheSameKey) {
+TEST(TokenCache, PutAddsTokensAndReplacesTheTokenOfTheSameKey) {
   TokenCache cache;
   cache.put(token(1, std::nullopt, "app-old"));
   cache.put(token(1, 10, "kept"));
-  cache.put_all({token(1, std::nullopt, "app-new"), token(1, 11, "g11"), token(2, 20, "g20")});
-  cache.put_all({});
+  for (const auto& t : {token(1, std::nullopt, "app-new"), token(1, 11, "g11"), token(2, 20, "g20")}) cache.put(t);
   EXPECT_EQ(cache.size(), 4u);
   EXPECT_EQ(cache.get({1, 0})->access_token, "app-new");
   EXPECT_EQ(cache.get({1, 10})->access_token, "kept");
@@ -65,12 +64,14 @@ TEST(TokenCache, RestrictedToSomePartitionsItKeepsOnlyTheirTokens) {
   cache.put(token(1, 10, "ours"));
   cache.put(token(1, 11, "theirs"));
   EXPECT_FALSE(cache.put_if_newer(token(1, 12, "theirs")));
-  cache.put_all({token(1, 10 + kPartitionCount, "ours too"), token(3, std::nullopt, "app 3's"),
-                 token(4, std::nullopt, "app 4's")});
+  for (const auto& t : {token(1, 10 + kPartitionCount, "ours too"), token(3, std::nullopt, "app 3's"),
+                        token(4, std::nullopt, "app 4's")}) {
+    cache.put(t);
+  }
   EXPECT_EQ(cache.size(), 3u);
   EXPECT_FALSE(cache.get({1, 11}));
   EXPECT_TRUE(cache.get({3, 0}));
-  // A batch read from the database: never over a token refreshed later, never another partition's.
+  // Tokens read from the database: never over a token refreshed later, never another partition's.
   Token newer = token(1, 10, "refreshed here");
   newer.refreshed_at = from_unix(1'800'000'100);
   cache.put(newer);
@@ -78,7 +79,9 @@ TEST(TokenCache, RestrictedToSomePartitionsItKeepsOnlyTheirTokens) {
   older.refreshed_at = from_unix(1'800'000'000);
   Token later = token(3, std::nullopt, "app 3's, later");
   later.refreshed_at = from_unix(1'800'000'200);
-  cache.put_all_if_newer({older, later, token(1, 11, "theirs")});
+  EXPECT_FALSE(cache.put_if_newer(older));
+  EXPECT_TRUE(cache.put_if_newer(later));
+  EXPECT_FALSE(cache.put_if_newer(token(1, 11, "theirs")));
   EXPECT_EQ(cache.get({1, 10})->access_token, "refreshed here");
   EXPECT_EQ(cache.get({3, 0})->access_token, "app 3's, later");
   EXPECT_FALSE(cache.get({1, 11}));
@@ -128,10 +131,7 @@ TEST(TokenCache, KeepsEveryFieldOfAToken) {
 
 TEST(TokenCache, APartitionGivenAwayGivesItsMemoryBack) {
   TokenCache cache;
-  std::vector<Token> batch;
-  for (std::int64_t g = 1; g <= 20'000; ++g)
-    batch.push_back(token(1 + g % 5, g, "token-of-grant-" + std::to_string(g)));
-  cache.put_all(batch);
+  for (std::int64_t g = 1; g <= 20'000; ++g) cache.put(token(1 + g % 5, g, "token-of-grant-" + std::to_string(g)));
   EXPECT_EQ(cache.size(), 20'000u);
   const auto all = cache.mapped_bytes();
   EXPECT_GT(all, 20'000u * 40);
