@@ -308,12 +308,14 @@ AppCheck SpecPlatform::prepare_app(App& app) {
   }
   if (app.options.is_null()) app.options = json::object();
   if (!app.options.is_object()) return AppCheck::fail("options: must be an object");
-  for (const auto& [key, value] : app.options.items()) {
+  for (const auto& item : app.options.items()) {
+    // (not a structured binding: clang 14 refuses one captured by the lambda)
+    const std::string& key = item.key();
     const auto o = std::find_if(spec_.options.begin(), spec_.options.end(),
                                 [&](const spec::Option& opt) { return opt.name == key; });
     if (o == spec_.options.end())
       return AppCheck::fail("options." + platform_util::clean_text(key) + ": unknown option");
-    if (value.is_null()) continue;
+    if (item.value().is_null()) continue;
     if (auto e = check_option(*o, app.options)) return AppCheck::fail(*e);
   }
   const SpecHooks& hooks = spec_.hooks ? *spec_.hooks : kNoHooks;
