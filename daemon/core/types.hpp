@@ -93,6 +93,9 @@ struct Grant {
   std::string account_id;
   std::vector<std::string> scopes;
   std::string refresh_token;  // only filled when the store was asked for it
+  // The current access token, filled only for a call that needs it (revocation by access token:
+  // TikTok, Weibo); never stored from here.
+  std::string access_token;
   std::optional<TimePoint> refresh_expires_at;
   GrantStatus status = GrantStatus::active;
   std::string status_reason;  // why needs_reauth / revoked / disabled

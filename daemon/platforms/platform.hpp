@@ -92,6 +92,9 @@ class Platform {
   virtual AppCheck prepare_app(App& app) = 0;
   // Whether this platform's authorization code flow uses PKCE for this app.
   virtual bool uses_pkce(const App& app) const = 0;
+  // The code_challenge of `verifier` for this app: RFC 7636 S256 (base64url of SHA-256) unless the
+  // platform says otherwise (TikTok's desktop page: hex).
+  virtual std::string pkce_challenge(const App& app, const std::string& verifier) const;
   // "" when this platform can honour p's per-connection choices for this app, else why not. The
   // platforms that take none refuse any.
   virtual std::string check_authorize(const App& app, const AuthorizeParams& p) const {

@@ -89,8 +89,10 @@ struct Answer {
   std::vector<std::string_view> code = {};
   // ... which means success when it equals this (absent means success too).
   std::int64_t ok_code = 0;
-  // An error named by a string (RFC 6749 "error"): looked up by name in the error table.
-  std::string_view error_name = {};
+  // An error named by a string (RFC 6749 "error"), the first of these that is a non-empty string:
+  // looked up by name in the error table, unless it is ok_name.
+  std::vector<std::string_view> error_name = {};
+  std::string_view ok_name = {};
   // The platform's own words for an error, first present wins (scrubbed of what the request carried).
   std::vector<std::string_view> text = {};
   std::string_view access_token = "access_token";
@@ -160,7 +162,10 @@ struct Spec {
   std::string_view display;  // "Kuaishou", in messages
   std::vector<BaseUrl> base_urls = {};
   Authorize authorize = {};
-  bool pkce = false;  // S256 (RFC 7636)
+  bool pkce = false;  // S256 (RFC 7636); an app turns it off with the boolean option "pkce"
+  // A choice option "hex" | "base64url": the challenge's encoding, hex unless it says base64url
+  // (TikTok); "": base64url as RFC 7636 says.
+  std::string_view pkce_hex_option = {};
   std::string_view scope_separator = ",";
   bool scopes_required = true;  // an app that authorizes accounts must name at least one scope
   // The calls the platform has; an absent one is refused (client_token) or not made (revoke).

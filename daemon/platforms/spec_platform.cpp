@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "crypto/crypto.hpp"
 #include "platforms/platform_util.hpp"
 #include "util/strings.hpp"
 #include "util/time_format.hpp"
@@ -139,7 +140,11 @@ Outcome read_answer(const Spec& s, Call call, const Request& req, const HttpClie
   for (auto path : a.code) {
     if ((code = int_at(*j, path))) break;
   }
-  std::string name = a.error_name.empty() ? std::string() : string_at(*j, a.error_name);
+  std::string name;
+  for (auto path : a.error_name) {
+    if (!(name = string_at(*j, path)).empty()) break;
+  }
+  if (!a.ok_name.empty() && name == a.ok_name) name.clear();
   const bool failed = (code && *code != a.ok_code) || (!code && !name.empty());
   if (failed) {
     std::string text;
@@ -321,6 +326,12 @@ AppCheck SpecPlatform::prepare_app(App& app) {
   const SpecHooks& hooks = spec_.hooks ? *spec_.hooks : kNoHooks;
   if (auto e = hooks.check_app(app)) return AppCheck::fail(*e);
   return {};
+}
+
+std::string SpecPlatform::pkce_challenge(const App& app, const std::string& verifier) const {
+  const bool hex = spec_.pkce_hex_option.empty() ? false
+                                                 : option_string(app, spec_.pkce_hex_option) != "base64url";
+  return hex ? crypto::to_hex(crypto::sha256(verifier)) : Platform::pkce_challenge(app, verifier);
 }
 
 bool SpecPlatform::uses_pkce(const App& app) const {
@@ -532,8 +543,8 @@ Outcome SpecPlatform::revoke(const App& app, const Grant& grant) {
     return o;
   }
   CallInputs in;
-  // Platform::revoke is handed the grant, not its access token: a spec revokes by refresh token.
   in.refresh_token = grant.refresh_token;
+  in.access_token = grant.access_token;
   return run(Call::revoke, app, in, &grant);
 }
 

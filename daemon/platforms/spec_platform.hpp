@@ -53,6 +53,7 @@ class SpecPlatform : public Platform {
   std::string name() const override { return std::string(spec_.name); }
   AppCheck prepare_app(App& app) override;
   bool uses_pkce(const App& app) const override;
+  std::string pkce_challenge(const App& app, const std::string& verifier) const override;
   std::string authorize_url(const App& app, const AuthorizeParams& p) const override;
   Outcome exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                         const std::string& redirect_uri) override;

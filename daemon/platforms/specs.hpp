@@ -9,6 +9,7 @@ namespace mediax::specs {
 
 const spec::Spec& douyin();
 const spec::Spec& kuaishou();
+const spec::Spec& tiktok();
 
 // Every platform spec, for the registry.
 std::vector<const spec::Spec*> all();

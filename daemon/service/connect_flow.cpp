@@ -128,7 +128,7 @@ Expected<AuthorizeStart> ConnectFlow::start_authorization(const std::string& app
   p.redirect_uri = app.redirect_uri;
   if (platform->uses_pkce(app)) {
     req.code_verifier = crypto::pkce_verifier();
-    p.code_challenge = crypto::pkce_challenge_s256(req.code_verifier);
+    p.code_challenge = platform->pkce_challenge(app, req.code_verifier);
   }
   if (Outcome o = platform->prepare_authorize(app, p); !o.ok()) {
     // The outcome names the platform's code and message, never the pre_auth_code.

@@ -63,6 +63,8 @@ Expected<std::string> Grants::revoke_grant(std::int64_t id) {
   std::string platform_result = "not_supported";
   if (Platform* platform = platforms_.get(app->platform);
       platform && !g->refresh_token.empty() && g->status != GrantStatus::revoked) {
+    // Some platforms revoke the access token: the current one, from memory or the store.
+    if (auto t = cache_.get(RefreshKey{g->app_id, id})) g->access_token = t->access_token;
     auto o = platform->revoke(*app, *g);
     if (o.ok()) {
       platform_result = o.code == "not_supported" ? "not_supported" : "ok";
