@@ -122,7 +122,6 @@ const Error* find_error(const Spec& s, Call call, std::optional<std::int64_t> co
 Outcome read_answer(const Spec& s, Call call, const Request& req, const HttpClientResponse& r, TimePoint now,
                     const std::vector<std::string>& secrets) {
   const std::string what(req.what);
-  if (platform_util::status_decides(r.status)) return platform_util::http_failure(r, what, now);
   auto j = platform_util::parse_object(r.body);
   if (!j) return platform_util::http_failure(r, what, now);
   const Answer& a = s.answer;
@@ -146,21 +145,32 @@ Outcome read_answer(const Spec& s, Call call, const Request& req, const HttpClie
   }
   if (!a.ok_name.empty() && name == a.ok_name) name.clear();
   const bool failed = (code && *code != a.ok_code) || (!code && !name.empty());
+  const Error* e = failed ? find_error(s, call, code, name) : nullptr;
+  // A name is the platform's words (RFC 6749 error codes are ASCII tokens); keep it fit for a code.
+  std::string code_text = code ? std::to_string(*code) : platform_util::clean_text(name);
+  if (platform_util::status_decides(r.status)) {
+    // A 429, a 5xx or no answer is what its status says whatever the body says (platform_util's
+    // ladder), named by the platform's code when the body carries an error of the table that means
+    // the same (TikTok's 429 rate_limit_exceeded, 500 internal_error; not a 503 "invalid_grant").
+    Outcome o = platform_util::http_failure(r, what, now);
+    if (e && e->kind == o.kind) {
+      o.code = std::move(code_text);
+      if (!e->meaning.empty()) o.message += ": " + std::string(e->meaning);
+    }
+    return o;
+  }
   if (failed) {
     std::string text;
     for (auto path : a.text) {
       text = platform_util::safe_text(string_at(*j, path), secrets);
       if (!text.empty()) break;
     }
-    const Error* e = find_error(s, call, code, name);
     std::string message = e && !e->meaning.empty() ? std::string(e->meaning) : std::string(s.display) + " error";
     if (!text.empty()) message += " (" + std::string(s.display) + ": " + text + ")";
     std::optional<Seconds> retry_after;
     if (e && e->retry_after_seconds > 0) retry_after = Seconds(e->retry_after_seconds);
     if (!retry_after && r.status == 429) retry_after = platform_util::parse_retry_after(r.header("Retry-After"), now);
     const OutcomeKind kind = e ? e->kind : s.unknown_code;
-    // A name is the platform's words (RFC 6749 error codes are ASCII tokens); keep it fit for a code.
-    std::string code_text = code ? std::to_string(*code) : platform_util::clean_text(name);
     return Outcome::failure(kind, std::move(code_text), std::move(message), r.status, retry_after);
   }
   if (r.status < 200 || r.status >= 300) return platform_util::http_failure(r, what, now);
@@ -329,8 +339,7 @@ AppCheck SpecPlatform::prepare_app(App& app) {
 }
 
 std::string SpecPlatform::pkce_challenge(const App& app, const std::string& verifier) const {
-  const bool hex = spec_.pkce_hex_option.empty() ? false
-                                                 : option_string(app, spec_.pkce_hex_option) != "base64url";
+  const bool hex = spec_.pkce_hex_option.empty() ? false : option_string(app, spec_.pkce_hex_option) != "base64url";
   return hex ? crypto::to_hex(crypto::sha256(verifier)) : Platform::pkce_challenge(app, verifier);
 }
 
@@ -506,8 +515,8 @@ Outcome SpecPlatform::plain_refresh(const App& app, const Grant& grant) {
     return Outcome::failure(OutcomeKind::needs_reauth, "no_refresh_token",
                             "the grant has no refresh token; connect the account again");
   }
-  if (spec_.lifetimes.refresh_expiry_fixed && grant.refresh_expires_at &&
-      SysClock::now() >= *grant.refresh_expires_at) {
+  // Known dead: the end was reckoned from the moment the answer arrived, never before the real one.
+  if (grant.refresh_expires_at && SysClock::now() >= *grant.refresh_expires_at) {
     return Outcome::failure(OutcomeKind::needs_reauth, "refresh_token_expired",
                             "the refresh token expired at " + format_time(*grant.refresh_expires_at) +
                                 ": connect the account again");
