@@ -106,6 +106,8 @@ struct Answer {
 };
 
 // One row of a platform's error table: a code (or an error name) on some calls means `kind`.
+// kind success, on a call that hands back no token (revoke): what the call wanted is already so
+// (revoking a token that already expired); the outcome is a success with this code and meaning.
 struct Error {
   std::int64_t code = 0;
   std::string_view name = {};  // for Answer::error_name errors; code is then 0

@@ -119,21 +119,12 @@ const Error* find_error(const Spec& s, Call call, std::optional<std::int64_t> co
 
 }  // namespace
 
-Outcome read_answer(const Spec& s, Call call, const Request& req, const HttpClientResponse& r, TimePoint now,
-                    const std::vector<std::string>& secrets) {
+Outcome read_object(const Spec& s, Call call, const Request& req, const HttpClientResponse& r, TimePoint now,
+                    const std::vector<std::string>& secrets, nlohmann::json& object) {
   const std::string what(req.what);
   auto j = platform_util::parse_object(r.body);
   if (!j) return platform_util::http_failure(r, what, now);
   const Answer& a = s.answer;
-  const json* data = &*j;
-  for (auto path : a.data) {
-    std::string key;
-    const json* p = parent_of(*j, path, key);
-    if (p && p->contains(key) && (*p)[key].is_object()) {
-      data = &(*p)[key];
-      break;
-    }
-  }
 
   std::optional<std::int64_t> code;
   for (auto path : a.code) {
@@ -165,6 +156,14 @@ Outcome read_answer(const Spec& s, Call call, const Request& req, const HttpClie
       text = platform_util::safe_text(string_at(*j, path), secrets);
       if (!text.empty()) break;
     }
+    if (e && e->kind == OutcomeKind::success) {
+      // What the call wanted is already so (revoking a token that is dead): done, with the reason.
+      Outcome o = Outcome::success({});
+      o.code = std::move(code_text);
+      o.message = std::string(e->meaning);
+      o.http_status = r.status;
+      return o;
+    }
     std::string message = e && !e->meaning.empty() ? std::string(e->meaning) : std::string(s.display) + " error";
     if (!text.empty()) message += " (" + std::string(s.display) + ": " + text + ")";
     std::optional<Seconds> retry_after;
@@ -174,10 +173,28 @@ Outcome read_answer(const Spec& s, Call call, const Request& req, const HttpClie
     return Outcome::failure(kind, std::move(code_text), std::move(message), r.status, retry_after);
   }
   if (r.status < 200 || r.status >= 300) return platform_util::http_failure(r, what, now);
-  if (call == Call::revoke) {
-    Outcome o = Outcome::success({});
-    o.http_status = r.status;
-    return o;
+  object = std::move(*j);
+  Outcome o = Outcome::success({});
+  o.http_status = r.status;
+  return o;
+}
+
+Outcome read_answer(const Spec& s, Call call, const Request& req, const HttpClientResponse& r, TimePoint now,
+                    const std::vector<std::string>& secrets) {
+  json j;
+  Outcome checked = read_object(s, call, req, r, now, secrets, j);
+  // A failure, a revocation, or an error the table calls success (the work was already done).
+  if (!checked.ok() || call == Call::revoke || !j.is_object()) return checked;
+  const std::string what(req.what);
+  const Answer& a = s.answer;
+  const json* data = &j;
+  for (auto path : a.data) {
+    std::string key;
+    const json* p = parent_of(j, path, key);
+    if (p && p->contains(key) && (*p)[key].is_object()) {
+      data = &(*p)[key];
+      break;
+    }
   }
 
   TokenResult t;
@@ -454,6 +471,16 @@ Outcome SpecPlatform::send(Call call, const spec::Request& req, const HttpClient
   return spec::read_answer(spec_, call, req, r, SysClock::now(), secrets);
 }
 
+Outcome SpecPlatform::fetch_object(Call call, const spec::Request& req, const HttpClientRequest& http_req,
+                                   const std::vector<std::string>& secrets, nlohmann::json& object) {
+  HttpClientResponse r = http_.send(http_req);
+  return spec::read_object(spec_, call, req, r, SysClock::now(), secrets, object);
+}
+
+spec::Rotation SpecPlatform::rotation(const App& app) const {
+  return spec_.hooks ? spec_.hooks->rotation(spec_, app) : spec_.lifetimes.rotation;
+}
+
 Outcome SpecPlatform::run(Call call, const App& app, const CallInputs& in, const Grant* grant) {
   const auto& req = spec_.request(call);
   if (!req) {
@@ -468,18 +495,22 @@ Outcome SpecPlatform::run(Call call, const App& app, const CallInputs& in, const
   TokenResult& t = o.token;
   const TimePoint now = SysClock::now();
   const spec::Lifetimes& life = spec_.lifetimes;
+  const spec::Rotation rotation = this->rotation(app);
   std::optional<Seconds> left;  // of the stored refresh token
   if (grant && grant->refresh_expires_at) left = std::chrono::duration_cast<Seconds>(*grant->refresh_expires_at - now);
-  if (life.rotation == spec::Rotation::none) {
+  if (rotation == spec::Rotation::none) {
+    // No refresh token, so nothing can renew the grant: it ends with its access token, and the
+    // account must be connected again by then (reauth_due at that end; nothing to call before).
     t.refresh_token.reset();
-    t.refresh_expires_in.reset();
-  } else if (call == Call::refresh && life.rotation != spec::Rotation::rotates) {
+    t.refresh_expires_in = t.expires_in;
+    t.reauth_due = t.expires_in.has_value();
+  } else if (call == Call::refresh && rotation != spec::Rotation::rotates) {
     const bool same = !t.refresh_token || *t.refresh_token == grant->refresh_token;
-    if (life.rotation == spec::Rotation::reused && same) {
+    if (rotation == spec::Rotation::reused && same) {
       // The stored one goes on; its end does not move.
       t.refresh_token.reset();
       t.refresh_expires_in.reset();
-    } else if (life.rotation == spec::Rotation::reused) {
+    } else if (rotation == spec::Rotation::reused) {
       // Another string, the same end.
       if (left && left->count() > 0) t.refresh_expires_in = left;
     } else if (left && left->count() > 0) {
@@ -490,7 +521,7 @@ Outcome SpecPlatform::run(Call call, const App& app, const CallInputs& in, const
   } else if (t.refresh_token && !t.refresh_expires_in && life.refresh_token > 0) {
     t.refresh_expires_in = Seconds(life.refresh_token);
   }
-  if (life.refresh_expiry_fixed) {
+  if (life.refresh_expiry_fixed && rotation != spec::Rotation::none) {
     std::optional<Seconds> until_end = t.refresh_expires_in;
     if (!until_end && call == Call::refresh) until_end = left;
     if (until_end && until_end->count() > 0) {
@@ -507,7 +538,7 @@ Outcome SpecPlatform::run(Call call, const App& app, const CallInputs& in, const
 }
 
 Outcome SpecPlatform::plain_refresh(const App& app, const Grant& grant) {
-  if (spec_.lifetimes.rotation == spec::Rotation::none) {
+  if (rotation(app) == spec::Rotation::none) {
     return Outcome::failure(OutcomeKind::needs_reauth, "no_refresh_token",
                             std::string(spec_.display) + " gives this app no refresh token: connect the account again");
   }
@@ -515,7 +546,8 @@ Outcome SpecPlatform::plain_refresh(const App& app, const Grant& grant) {
     return Outcome::failure(OutcomeKind::needs_reauth, "no_refresh_token",
                             "the grant has no refresh token; connect the account again");
   }
-  // Known dead: the end was reckoned from the moment the answer arrived, never before the real one.
+  // A refresh token past its known end is dead whether or not refreshing moves that end (the end
+  // was reckoned from the moment the answer arrived, never before the real one).
   if (grant.refresh_expires_at && SysClock::now() >= *grant.refresh_expires_at) {
     return Outcome::failure(OutcomeKind::needs_reauth, "refresh_token_expired",
                             "the refresh token expired at " + format_time(*grant.refresh_expires_at) +
@@ -554,6 +586,17 @@ Outcome SpecPlatform::revoke(const App& app, const Grant& grant) {
   CallInputs in;
   in.refresh_token = grant.refresh_token;
   in.access_token = grant.access_token;
+  // The token the call revokes is unknown (no refresh token, or no current access token in
+  // memory): nothing to send; the grant ends here all the same.
+  for (const auto& p : spec_.revoke->params) {
+    const bool access = p.value == spec::Value::access_token;
+    if ((access && in.access_token.empty()) || (p.value == spec::Value::refresh_token && in.refresh_token.empty())) {
+      Outcome o = Outcome::success({});
+      o.code = "not_supported";
+      o.message = std::string("the grant has no ") + (access ? "access" : "refresh") + " token to revoke";
+      return o;
+    }
+  }
   return run(Call::revoke, app, in, &grant);
 }
 

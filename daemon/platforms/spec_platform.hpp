@@ -4,6 +4,7 @@
 // wrap the calls where a platform needs code, using the same primitives.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,12 @@ class SpecHooks {
     (void)app;
     return std::nullopt;
   }
+  // What a refresh does to this app's refresh token; the spec's Lifetimes::rotation unless the app
+  // decides (Weibo: only apps on its mobile SDK get refresh tokens).
+  virtual spec::Rotation rotation(const spec::Spec& s, const App& app) const {
+    (void)app;
+    return s.lifetimes.rotation;
+  }
   virtual Outcome exchange_code(SpecPlatform& p, const App& app, const CallInputs& in) const;
   virtual Outcome refresh(SpecPlatform& p, const App& app, const Grant& grant) const;
   virtual Outcome client_token(SpecPlatform& p, const App& app, const AppTokenCall& call) const;
@@ -73,6 +80,12 @@ class SpecPlatform : public Platform {
   // carried) are kept out of the message.
   Outcome send(spec::Call call, const spec::Request& req, const HttpClientRequest& http_req,
                const std::vector<std::string>& secrets);
+  // send for a call whose answer is not a token (Weibo's get_token_info): failures classified as
+  // send does; on success `object` is the answer's JSON object.
+  Outcome fetch_object(spec::Call call, const spec::Request& req, const HttpClientRequest& http_req,
+                       const std::vector<std::string>& secrets, nlohmann::json& object);
+  // This app's refresh-token rotation (SpecHooks::rotation).
+  spec::Rotation rotation(const App& app) const;
   // build + send + the spec's lifetime rules for a grant's refresh token (`grant` for refresh).
   Outcome run(spec::Call call, const App& app, const CallInputs& in, const Grant* grant = nullptr);
   // The spec's refresh without hooks: refused without a call when the refresh token is known dead.
@@ -85,6 +98,11 @@ class SpecPlatform : public Platform {
 };
 
 namespace spec {
+
+// Classifies an answer to `call` of `s` by the spec's error table and the HTTP status, without
+// reading a token: on success `object` is the answer (pure; read_answer and fetch_object use it).
+Outcome read_object(const Spec& s, Call call, const Request& req, const HttpClientResponse& r, TimePoint now,
+                    const std::vector<std::string>& secrets, nlohmann::json& object);
 
 // Classifies an answer to `call` of `s` (pure; SpecPlatform::send uses it).
 Outcome read_answer(const Spec& s, Call call, const Request& req, const HttpClientResponse& r, TimePoint now,

@@ -10,6 +10,7 @@ namespace mediax::specs {
 const spec::Spec& douyin();
 const spec::Spec& kuaishou();
 const spec::Spec& tiktok();
+const spec::Spec& weibo();
 
 // Every platform spec, for the registry.
 std::vector<const spec::Spec*> all();

@@ -61,10 +61,12 @@ Expected<std::string> Grants::revoke_grant(std::int64_t id) {
   }
   if (!g || !app) return tl::unexpected(ApiError(404, "not_found", "no grant " + std::to_string(id)));
   std::string platform_result = "not_supported";
+  // Some platforms revoke the access token: the current one, from memory or the store.
+  if (auto t = cache_.get(RefreshKey{g->app_id, id})) g->access_token = t->access_token;
+  // A grant with neither token (unreadable secrets) cannot be revoked at the platform; one with
+  // only an access token can where the platform revokes that (Weibo's web apps get no refresh token).
   if (Platform* platform = platforms_.get(app->platform);
-      platform && !g->refresh_token.empty() && g->status != GrantStatus::revoked) {
-    // Some platforms revoke the access token: the current one, from memory or the store.
-    if (auto t = cache_.get(RefreshKey{g->app_id, id})) g->access_token = t->access_token;
+      platform && (!g->refresh_token.empty() || !g->access_token.empty()) && g->status != GrantStatus::revoked) {
     auto o = platform->revoke(*app, *g);
     if (o.ok()) {
       platform_result = o.code == "not_supported" ? "not_supported" : "ok";

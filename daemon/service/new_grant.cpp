@@ -31,9 +31,10 @@ NewGrant new_grant_from(const App& app, const TokenResult& t, TimePoint received
   if (!g.refresh_token.empty()) {
     // The platform may want to be called back earlier (Douyin: the refresh token's renewal).
     g.next_refresh_at = s.next_refresh_at;
-    // No renewal left or allowed (Douyin): the account must be connected again when it ends.
-    g.reauth_due_at = s.reauth_due_at;
   }
+  // No renewal left or allowed (Douyin), or no refresh token at all (Weibo's web apps: the grant
+  // ends with its access token): the account must be connected again when it ends.
+  g.reauth_due_at = s.reauth_due_at;
   return n;
 }
 

@@ -69,6 +69,19 @@ TEST(NewGrant, WithoutARefreshTokenNothingIsScheduledAndDefaultsFillTheGaps) {
   EXPECT_NE(new_grant_from(app(), t, kNow, Grant{}, p).grant.account_id, n.grant.account_id);
 }
 
+TEST(NewGrant, AGrantThatEndsWithItsAccessTokenIsDueForReauthorizationThen) {
+  // A Weibo web app: no refresh token, the grant lives as long as its access token.
+  auto p = policy();
+  TokenResult t = answer("2.00at");
+  t.account_id = "1404376560";
+  t.refresh_expires_in = t.expires_in;
+  t.reauth_due = true;
+  const auto n = new_grant_from(app(), t, kNow, Grant{}, p);
+  EXPECT_EQ(n.grant.refresh_token, "");
+  EXPECT_FALSE(n.grant.next_refresh_at.has_value());  // nothing to refresh with
+  EXPECT_EQ(n.grant.reauth_due_at, kNow + seconds(1000));
+}
+
 TEST(NewGrant, AnImportKeepsWhatItKnewWhereThePlatformIsSilent) {
   auto p = policy();
   Grant known;
