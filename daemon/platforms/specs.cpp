@@ -2,6 +2,6 @@
 
 namespace mediax::specs {
 
-std::vector<const spec::Spec*> all() { return {&douyin(), &kuaishou(), &tiktok()}; }
+std::vector<const spec::Spec*> all() { return {&douyin(), &kuaishou(), &tiktok(), &bilibili()}; }
 
 }  // namespace mediax::specs
