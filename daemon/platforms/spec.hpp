@@ -66,6 +66,9 @@ struct Request {
   std::string_view method = "POST";
   Encoding encoding = Encoding::form;
   std::vector<Param> params = {};  // in this order
+  // A choice option ("query" | "form" | "json") that moves the parameters elsewhere for an app
+  // whose platform documents one place and is reported to accept another (Bilibili); "": none.
+  std::string_view encoding_option = {};
 };
 
 // A base URL the config can point elsewhere: [platforms.NAME] KEY = "..." (tests, sandboxes).
@@ -98,6 +101,9 @@ struct Answer {
   std::string_view access_token = "access_token";
   std::string_view expires_in = "expires_in";
   Expiry expiry = Expiry::relative;
+  // When set, the access token's end (Unix seconds) is also kept in the grant's extra under this
+  // name, for a later call that must know whether it comes after that end (Bilibili's late refresh).
+  std::string_view expires_at_extra = {};
   std::string_view refresh_token = "refresh_token";
   std::string_view refresh_expires_in = {};  // "" when the platform does not say
   std::string_view account_id = {};          // "open_id"
@@ -127,6 +133,9 @@ enum class Rotation : std::uint8_t {
 
 struct Lifetimes {
   std::int64_t refresh_token = 0;  // seconds, when an answer does not say; 0: unknown
+  // An integer app option (seconds) that gives the refresh token's lifetime instead, for a platform
+  // that documents none (Bilibili); "": none.
+  std::string_view refresh_token_option = {};
   Rotation rotation = Rotation::rotates;
   // The refresh token's end is fixed (no renewal call): the account must be connected again at that
   // end, and the last refresh comes just before it so the last access token lasts as long as allowed.
@@ -157,6 +166,9 @@ struct Page {
 struct Authorize {
   std::string_view page_option = {};
   std::vector<Page> pages = {};
+  // The Page::when of the page for a connection made from a phone (AuthorizeParams::mobile), which
+  // the platform then accepts; "": the platform takes no such choice.
+  std::string_view mobile_page = {};
 };
 
 struct Spec {

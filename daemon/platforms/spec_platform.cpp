@@ -80,12 +80,15 @@ std::optional<Seconds> seconds_at(const json& j, std::string_view path, Expiry e
   std::string key;
   const json* p = parent_of(j, path, key);
   if (!p) return std::nullopt;
-  auto s = platform_util::seconds_member(*p, key.c_str());
-  if (!s || expiry == Expiry::relative) return s;
-  // Bilibili writes the end as Unix seconds: a value past now is a time, anything else a duration.
-  const auto unix_now = std::chrono::duration_cast<Seconds>(now.time_since_epoch());
-  if (*s > unix_now) return *s - unix_now;
-  return s;
+  if (expiry == Expiry::absolute_or_relative) {
+    // Bilibili writes the end as Unix seconds: a value past now is a time, anything else a duration.
+    // Read raw: seconds_member clamps to kMaxSeconds (10 years), below every Unix time of this era.
+    const auto unix_now = std::chrono::duration_cast<Seconds>(now.time_since_epoch());
+    if (auto raw = platform_util::int_member(*p, key.c_str()); raw && *raw > unix_now.count()) {
+      return std::min(Seconds(*raw) - unix_now, Seconds(platform_util::kMaxSeconds));
+    }
+  }
+  return platform_util::seconds_member(*p, key.c_str());
 }
 
 std::vector<std::string> scopes_at(const json& j, std::string_view path, std::string_view separator) {
@@ -217,6 +220,11 @@ Outcome read_answer(const Spec& s, Call call, const Request& req, const HttpClie
                             r.status);
   }
   t.expires_in = seconds_at(*data, a.expires_in, a.expiry, now);
+  if (!a.expires_at_extra.empty() && t.expires_in) {
+    // now + what seconds_at took off an absolute end: that end, exactly.
+    t.extra[std::string(a.expires_at_extra)] =
+        (std::chrono::duration_cast<Seconds>(now.time_since_epoch()) + *t.expires_in).count();
+  }
   if (!a.refresh_token.empty()) {
     std::string rt = string_at(*data, a.refresh_token);
     if (!rt.empty()) t.refresh_token = std::move(rt);
@@ -405,17 +413,25 @@ std::optional<std::string> value_of(const spec::Spec& s, const spec::Param& p, c
 
 }  // namespace
 
-const spec::Page& SpecPlatform::page(const App& app) const {
+const spec::Page& SpecPlatform::page(const App& app, bool mobile) const {
   const spec::Authorize& a = spec_.authorize;
-  const std::string chosen = a.page_option.empty() ? std::string() : option_string(app, a.page_option);
+  const std::string chosen = mobile && !a.mobile_page.empty() ? std::string(a.mobile_page)
+                             : a.page_option.empty()          ? std::string()
+                                                              : option_string(app, a.page_option);
   for (const auto& p : a.pages) {
     if (!chosen.empty() && p.when == chosen) return p;
   }
   return a.pages.front();
 }
 
+std::string SpecPlatform::check_authorize(const App& app, const AuthorizeParams& p) const {
+  AuthorizeParams others = p;
+  if (!spec_.authorize.mobile_page.empty()) others.mobile = false;
+  return Platform::check_authorize(app, others);
+}
+
 std::string SpecPlatform::authorize_url(const App& app, const AuthorizeParams& p) const {
-  const spec::Page& page = this->page(app);
+  const spec::Page& page = this->page(app, p.mobile);
   platform_util::Form q;
   const bool pkce = uses_pkce(app);
   for (const auto& param : page.params) {
@@ -442,7 +458,15 @@ HttpClientRequest SpecPlatform::build(Call call, const spec::Request& req, const
   out.method = std::string(req.method);
   const std::string url = platform_util::join_url(base_url(app, req.base), std::string(req.path));
   out.headers.emplace_back("Accept", "application/json");
-  switch (req.encoding) {
+  spec::Encoding encoding = req.encoding;
+  if (!req.encoding_option.empty()) {
+    // Checked at registration as a choice option of the spec.
+    const std::string place = option_string(app, req.encoding_option);
+    if (place == "query") encoding = spec::Encoding::query;
+    if (place == "form") encoding = spec::Encoding::form;
+    if (place == "json") encoding = spec::Encoding::json;
+  }
+  switch (encoding) {
     case spec::Encoding::query:
       out.url = platform_util::append_query(url, fields);
       // A POST whose parameters are in its URL still says what its (empty) body is (Bilibili).
@@ -518,8 +542,15 @@ Outcome SpecPlatform::run(Call call, const App& app, const CallInputs& in, const
       // sooner is believed.
       t.refresh_expires_in = t.refresh_expires_in ? std::min(*t.refresh_expires_in, *left) : *left;
     }
-  } else if (t.refresh_token && !t.refresh_expires_in && life.refresh_token > 0) {
-    t.refresh_expires_in = Seconds(life.refresh_token);
+  } else if (t.refresh_token && !t.refresh_expires_in) {
+    // The app's own figure first (the platform documents none), else the spec's.
+    std::int64_t lifetime = life.refresh_token;
+    if (!life.refresh_token_option.empty()) {
+      auto it = app.options.is_object() ? app.options.find(std::string(life.refresh_token_option)) : app.options.end();
+      if (app.options.is_object() && it != app.options.end() && it->is_number_integer())
+        lifetime = it->get<std::int64_t>();
+    }
+    if (lifetime > 0) t.refresh_expires_in = Seconds(lifetime);
   }
   if (life.refresh_expiry_fixed && rotation != spec::Rotation::none) {
     std::optional<Seconds> until_end = t.refresh_expires_in;

@@ -61,6 +61,8 @@ class SpecPlatform : public Platform {
   AppCheck prepare_app(App& app) override;
   bool uses_pkce(const App& app) const override;
   std::string pkce_challenge(const App& app, const std::string& verifier) const override;
+  // Accepts `mobile` when the spec has a mobile page (Authorize::mobile_page); no other choice.
+  std::string check_authorize(const App& app, const AuthorizeParams& p) const override;
   std::string authorize_url(const App& app, const AuthorizeParams& p) const override;
   Outcome exchange_code(const App& app, const std::string& code, const std::string& code_verifier,
                         const std::string& redirect_uri) override;
@@ -72,8 +74,9 @@ class SpecPlatform : public Platform {
   const spec::Spec& spec() const { return spec_; }
   // The base URL `key` for this app: its option of that name, else the config's, else the real host.
   std::string base_url(const App& app, std::string_view key) const;
-  // The authorization page for this app (Authorize::page_option).
-  const spec::Page& page(const App& app) const;
+  // The authorization page for this app (Authorize::page_option), or the mobile page for a
+  // connection made from a phone (Authorize::mobile_page).
+  const spec::Page& page(const App& app, bool mobile = false) const;
   // The request of `call` as the spec writes it, for this app and these inputs.
   HttpClientRequest build(spec::Call call, const spec::Request& req, const App& app, const CallInputs& in) const;
   // Sends `req` and classifies the answer as an answer to `call`. `secrets` (what the request

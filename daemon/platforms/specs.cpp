@@ -2,6 +2,6 @@
 
 namespace mediax::specs {
 
-std::vector<const spec::Spec*> all() { return {&douyin(), &kuaishou(), &tiktok(), &weibo()}; }
+std::vector<const spec::Spec*> all() { return {&douyin(), &kuaishou(), &tiktok(), &weibo(), &bilibili()}; }
 
 }  // namespace mediax::specs

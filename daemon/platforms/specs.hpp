@@ -7,6 +7,7 @@
 
 namespace mediax::specs {
 
+const spec::Spec& bilibili();
 const spec::Spec& douyin();
 const spec::Spec& kuaishou();
 const spec::Spec& tiktok();

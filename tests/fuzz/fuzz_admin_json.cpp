@@ -83,7 +83,8 @@ std::string secret_of(const nlohmann::json& body) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::vector<std::string> platforms{"oauth2", "douyin", "wechat", "google", "kuaishou", "weibo"};
+  static const std::vector<std::string> platforms{"oauth2",   "douyin", "wechat",   "google",
+                                                  "kuaishou", "weibo",  "bilibili", "tiktok"};
   const std::string text(reinterpret_cast<const char*>(data), size);
   nlohmann::json body;
   try {

@@ -716,7 +716,7 @@ TEST(PlatformRegistry, FindsOAuth2AndNothingUnknown) {
   EXPECT_EQ(reg.get("myspace"), nullptr);
   EXPECT_EQ(reg.get(""), nullptr);
   for (const auto& name : reg.names()) EXPECT_NE(reg.get(name), nullptr) << name;
-  EXPECT_EQ(reg.names(), (std::vector<std::string>{"douyin", "google", "kuaishou", "oauth2", "tiktok", "wechat",
-                                                   "wechat_component", "weibo"}));
+  EXPECT_EQ(reg.names(), (std::vector<std::string>{"bilibili", "douyin", "google", "kuaishou", "oauth2", "tiktok",
+                                                   "wechat", "wechat_component", "weibo"}));
   for (const auto& name : reg.names()) EXPECT_EQ(reg.get(name)->name(), name);
 }
