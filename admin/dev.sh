@@ -10,6 +10,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${MEDIAX_BUILD_DIR:-$ROOT/build}"  # override only to keep a second build tree
+TEST_SHARDS=0  # `test` sets 4: see build()
 VAR="$ROOT/var"
 PGROOT="$VAR/pg"
 PORT=5432  # only names the socket file: the cluster listens on no TCP port
@@ -62,6 +63,9 @@ install_packages() {
 build() {
   local args=(-S "$ROOT" -B "$BUILD")
   [[ "${CI:-}" == true ]] && args+=(-DMEDIAX_WERROR=ON)
+  # `test` runs each GoogleTest program in a few processes, `run` leaves a ctest test per test
+  # (tests/CMakeLists.txt, MEDIAX_TEST_SHARDS).
+  args+=(-DMEDIAX_TEST_SHARDS="$TEST_SHARDS")
   cmake "${args[@]}"
   cmake --build "$BUILD" -j2
 }
@@ -94,7 +98,7 @@ build_tsan() {
   local cxx
   cxx="$(command -v clang++-14 || command -v clang++ || true)"
   [[ -n "$cxx" ]] || die "no clang++ for the ThreadSanitizer build (MEDIAX_TSAN=0 skips it)"
-  cmake -S "$ROOT" -B "$TSAN_BUILD" -DCMAKE_CXX_COMPILER="$cxx" -DMEDIAX_SANITIZE=thread \
+  cmake -S "$ROOT" -B "$TSAN_BUILD" -DCMAKE_CXX_COMPILER="$cxx" -DMEDIAX_SANITIZE=thread -DMEDIAX_TEST_SHARDS=4 \
     -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" >/dev/null
   cmake --build "$TSAN_BUILD" -j2 --target unit_tests integration_tests mediax-test-pg
 }
@@ -274,6 +278,7 @@ case "$cmd" in
     exec "$BUILD/bin/mediaxd" --config "$CONFIG"
     ;;
   test)
+    TEST_SHARDS=4
     trap stop_postgres_if_started EXIT
     setup
     install_oidc_harness
